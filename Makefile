@@ -1,0 +1,47 @@
+# cr-einvoice developer entry points.
+#   make demo   - bootstrap .venv and run the end-to-end demo against the local Hacienda simulator
+#   make test   - bootstrap .venv, run ruff, mypy --strict and the whole test suite
+#   make bench  - run every benchmark in benchmarks/
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SHARED ?= $(abspath ../shared)
+# The official schemas and samples live beside the project, never inside it.
+export CR_EINVOICE_SHARED ?= $(SHARED)
+ifneq ($(wildcard $(SHARED)/hacienda/schemas),)
+export CR_EINVOICE_SCHEMAS ?= $(SHARED)/hacienda/schemas
+endif
+PYTEST_ARGS ?=
+
+.PHONY: venv test lint typecheck unit demo bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check cr_einvoice tests examples benchmarks
+	$(VENV)/bin/ruff format --check cr_einvoice tests examples benchmarks
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint typecheck unit
+
+demo: $(STAMP)
+	$(PY) -m cr_einvoice.demo
+
+bench: $(STAMP)
+	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist
