@@ -76,8 +76,8 @@ def to_cr_time(value: datetime, *, field: str = "fecha") -> datetime:
         raise ClaveError(f"expected a datetime, got {type(value).__name__}", path=field)
     if value.tzinfo is None or value.utcoffset() is None:
         raise ClaveError(
-            f"{value.isoformat()} has no time zone; pass an aware datetime (for example with "
-            "tzinfo=cr_einvoice.clave.CR_TZ, or use cr_now()) so the clave date is the Costa Rica date",
+            f"{value.isoformat()} has no time zone; give an offset (2026-07-15T09:30:00-06:00) or an aware "
+            "datetime (tzinfo=cr_einvoice.clave.CR_TZ, or cr_now()) so the clave carries the Costa Rica date",
             path=field,
         )
     return value.astimezone(CR_TZ)

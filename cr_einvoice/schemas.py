@@ -46,11 +46,14 @@ from .errors import (
 
 __all__ = [
     "ENV_VAR",
+    "REPEATABLE",
     "FetchResult",
     "SchemaEntry",
     "default_cache_dir",
+    "element_path",
     "fetch_schemas",
     "find_schemas_dir",
+    "has_signature",
     "identify",
     "manifest",
     "schema_for",
@@ -219,11 +222,19 @@ class _LocalResolver(etree.Resolver):
 
 
 _compile_lock = threading.Lock()
-_compiled: dict[tuple[str, str], tuple[etree.XMLSchema, threading.Lock]] = {}
+_compiled: dict[tuple[str, str, bool], tuple[etree.XMLSchema, threading.Lock]] = {}
+_XS = "http://www.w3.org/2001/XMLSchema"
 
 
-def _compile(entry: SchemaEntry, folder: Path) -> tuple[etree.XMLSchema, threading.Lock]:
-    key = (str(folder.resolve()), entry.path)
+def _compile(
+    entry: SchemaEntry, folder: Path, *, signature_optional: bool = False
+) -> tuple[etree.XMLSchema, threading.Lock]:
+    """Compile (once) the published schema, or the variant where ``ds:Signature`` is optional.
+
+    The variant is the published schema with ``minOccurs="0"`` on the root's ``ds:Signature`` reference,
+    for checking a document before it is signed; nothing else changes.
+    """
+    key = (str(folder.resolve()), entry.path, signature_optional)
     with _compile_lock:
         cached = _compiled.get(key)
         if cached is not None:
@@ -241,6 +252,10 @@ def _compile(entry: SchemaEntry, folder: Path) -> tuple[etree.XMLSchema, threadi
         parser.resolvers.add(resolver)
         try:
             doc = etree.parse(str(path), parser)
+            if signature_optional:
+                for ref in doc.getroot().iter(f"{{{_XS}}}element"):
+                    if (ref.get("ref") or "").endswith(":Signature"):
+                        ref.set("minOccurs", "0")
             schema = etree.XMLSchema(doc)
         except (etree.XMLSyntaxError, etree.XMLSchemaParseError) as exc:
             raise SchemaNotFoundError(f"{path} could not be compiled: {exc}") from None
@@ -263,32 +278,96 @@ def schema_for(
     return _compile(entry, folder)[0]
 
 
-def _element_path(root: etree._Element, xpath: str | None) -> str:
-    """Turn lxml's ``/*[local-name()=...]``-style or prefixed path into ``A/B[2]/C`` local names."""
-    if not xpath:
-        return etree.QName(root).localname
-    steps = []
-    for raw in xpath.strip("/").split("/"):
-        name = re.sub(r"^\w+:", "", raw)
+#: Elements that may repeat: their paths carry a 1-based index (``LineaDetalle[2]``, ``Impuesto[1]``).
+REPEATABLE = frozenset(
+    {
+        "LineaDetalle",
+        "Impuesto",
+        "Descuento",
+        "CodigoComercial",
+        "NumeroVINoSerie",
+        "LineaDetalleSurtido",
+        "CodigoComercialSurtido",
+        "DescuentoSurtido",
+        "ImpuestoSurtido",
+        "OtrosCargos",
+        "TotalDesgloseImpuesto",
+        "MedioPago",
+        "InformacionReferencia",
+        "CorreoElectronico",
+        "OtroTexto",
+        "OtroContenido",
+        "Signature",
+    }
+)
+
+
+def element_path(element: etree._Element) -> str:
+    """Path of ``element`` below the document root, in Hacienda's element names
+    (``DetalleServicio/LineaDetalle[2]/Impuesto[1]/Monto``); the root's own name for the root."""
+    steps: list[str] = []
+    node: etree._Element | None = element
+    while node is not None and node.getparent() is not None:
+        name = etree.QName(node).localname
+        parent = node.getparent()
+        assert parent is not None
+        if name in REPEATABLE:
+            same = [c for c in parent if isinstance(c.tag, str) and c.tag == node.tag]
+            name = f"{name}[{same.index(node) + 1}]"
         steps.append(name)
-    return "/".join(steps)
+        node = parent
+    if not steps:
+        return etree.QName(element).localname
+    return "/".join(reversed(steps))
 
 
-def validate_xsd(root: etree._Element, *, schemas_dir: Path | None = None) -> list[Problem]:
+def _error_element(root: etree._Element, xpath: str | None) -> etree._Element | None:
+    """Follow libxml2's positional path (``/*/*[9]/*[2]``) from the root."""
+    if not xpath:
+        return None
+    steps = xpath.strip("/").split("/")
+    if not steps or steps[0] != "*":
+        return None
+    node = root
+    for step in steps[1:]:
+        match = re.fullmatch(r"\*(?:\[(\d+)\])?", step)
+        if match is None:
+            return None
+        index = int(match.group(1) or 1)
+        children = [c for c in node if isinstance(c.tag, str)]
+        if index > len(children):
+            return None
+        node = children[index - 1]
+    return node
+
+
+def has_signature(root: etree._Element) -> bool:
+    """True when the root carries at least one ``ds:Signature`` child."""
+    return root.find("{http://www.w3.org/2000/09/xmldsig#}Signature") is not None
+
+
+def validate_xsd(
+    root: etree._Element, *, signed: bool | None = None, schemas_dir: Path | None = None
+) -> list[Problem]:
     """XSD problems of a document (code -1, Hacienda's code for schema errors); empty when valid.
 
     The version and type come from the root's namespace. The message starts with the line number.
+    ``signed``: True checks against the published schema (a ``ds:Signature`` is required); False against the
+    variant where it is optional (a document about to be signed); None (default) picks the published schema
+    when the document carries a signature and the variant otherwise.
     """
     entry = identify(root)
     folder = schemas_dir if schemas_dir is not None else find_schemas_dir()
-    schema, lock = _compile(entry, folder)
+    strict = has_signature(root) if signed is None else signed
+    schema, lock = _compile(entry, folder, signature_optional=not strict)
     with lock:
         ok = schema.validate(root.getroottree())
         # lxml-stubs types the error log opaquely; it is an iterable of _LogEntry.
         errors: list[Any] = list(cast(Iterable[Any], schema.error_log)) if not ok else []
     problems = []
     for err in errors:
-        path = _element_path(root, err.path)
+        node = _error_element(root, err.path)
+        path = element_path(node) if node is not None else (err.path or etree.QName(root).localname)
         problems.append(Problem(path, f"line {err.line}, column {err.column}: {err.message}", -1))
     return problems
 
