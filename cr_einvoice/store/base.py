@@ -11,6 +11,7 @@ The state machine of a voucher sent to Hacienda::
        │          │  ▲         │              │
        │          └──┘         └──────────────┴──────► error ──► sending (explicit retry)
        └──────────────► error
+    (submitted | processing ──► sending only when Hacienda keeps answering 404: it lost the voucher)
 
 ``sending`` is written *before* the POST and means "this voucher may have reached Hacienda": a worker that
 finds a voucher in ``sending`` (after a crash or an ambiguous network failure) asks for its status before it
@@ -68,8 +69,9 @@ S = VoucherState
 ALLOWED_TRANSITIONS: Mapping[VoucherState, frozenset[VoucherState]] = {
     S.SIGNED: frozenset({S.SENDING, S.ERROR}),
     S.SENDING: frozenset({S.SENDING, S.SUBMITTED, S.PROCESSING, S.ACCEPTED, S.REJECTED, S.ERROR}),
-    S.SUBMITTED: frozenset({S.SUBMITTED, S.PROCESSING, S.ACCEPTED, S.REJECTED, S.ERROR}),
-    S.PROCESSING: frozenset({S.PROCESSING, S.ACCEPTED, S.REJECTED, S.ERROR}),
+    # submitted/processing -> sending: Hacienda answers 404 long after acknowledging the POST (it lost it).
+    S.SUBMITTED: frozenset({S.SUBMITTED, S.PROCESSING, S.ACCEPTED, S.REJECTED, S.ERROR, S.SENDING}),
+    S.PROCESSING: frozenset({S.PROCESSING, S.ACCEPTED, S.REJECTED, S.ERROR, S.SENDING}),
     S.ERROR: frozenset({S.ERROR, S.SENDING, S.PROCESSING, S.ACCEPTED, S.REJECTED}),
     S.ACCEPTED: frozenset(),
     S.REJECTED: frozenset(),
@@ -320,6 +322,14 @@ class Store(Protocol):
         ...
 
     def reschedule(self, key: str, next_action_at: float, *, error: str | None = None) -> VoucherRecord: ...
+
+    def claim(self, key: str, state: VoucherState, now: float, until: float) -> VoucherRecord | None:
+        """Reserve a due voucher for one worker until ``until`` (None: someone else has it)."""
+        ...
+
+    def find(self, clave_or_key: str) -> VoucherRecord | None: ...
+
+    def next_due_at(self) -> float | None: ...
 
     # -- respuestas, received vouchers, events ----------------------------------------------------
     def add_respuesta(

@@ -624,6 +624,21 @@ class SQLiteStore:
             self._event(conn, key, event or f"state_{target.value}", info)
             return self._select("WHERE key = ?", (key,), conn)[0]
 
+    def claim(self, key: str, state: VoucherState, now: float, until: float) -> VoucherRecord | None:
+        """Reserve ``key`` for one worker until ``until`` when it is still in ``state`` and due at ``now``.
+
+        Returns the claimed record, or None when another worker holds it or moved it.
+        """
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE vouchers SET next_action_at = ?, updated_at = ? "
+                "WHERE key = ? AND state = ? AND next_action_at <= ?",
+                (until, _iso(_now()), key, state.value, now),
+            )
+            if cur.rowcount == 0:
+                return None
+            return self._select("WHERE key = ?", (key,), conn)[0]
+
     def reschedule(self, key: str, next_action_at: float, *, error: str | None = None) -> VoucherRecord:
         with self._tx() as conn:
             cur = conn.execute(
