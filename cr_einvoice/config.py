@@ -310,3 +310,92 @@ def write_config(config: Config, path: str | Path, *, overwrite: bool = False) -
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(p)
     return p
+
+
+class Runtime:
+    """Everything a command needs, built lazily from a :class:`Config`: the store, the signer (loaded once),
+    the issuer, the receiver, the trust store and Hacienda clients."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._store: Any = None
+        self._signer: Any = None
+        self._trust: Any = None
+        self._trust_loaded = False
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from .store import open_store
+
+            self._store = open_store(self.config.store_path)
+        return self._store
+
+    @property
+    def signer(self) -> Any:
+        if self._signer is None:
+            from .certs import load_p12
+            from .xades import Signer
+
+            path = self.config.p12_path
+            if not path.is_file():
+                raise ConfigError(f"signing.p12_path: {path} does not exist")
+            self._signer = Signer(load_p12(str(path), self.config.pin()))
+        return self._signer
+
+    @property
+    def trust(self) -> Any:
+        if not self._trust_loaded:
+            path = self.config.trust_ca_path()
+            if path is not None:
+                from .xades import TrustStore
+
+                if not path.is_file():
+                    raise ConfigError(f"hacienda.trust_ca: {path} does not exist")
+                self._trust = TrustStore.from_pem_files(path)
+            self._trust_loaded = True
+        return self._trust
+
+    def issuer(self) -> Any:
+        from .issuing import Issuer
+
+        return Issuer(self.store, self.signer, self.config)
+
+    def receiver(self) -> Any:
+        from .receiving import Receiver
+
+        return Receiver(self.store, self.signer, self.config, trust=self.trust)
+
+    def credentials(self) -> Any:
+        from .hacienda import Credentials
+
+        return Credentials(self.config.username(), self.config.password())
+
+    def async_client(self) -> Any:
+        from .hacienda import AsyncClient
+
+        return AsyncClient(self.config.environment(), self.credentials(), trust=self.trust)
+
+    def client(self) -> Any:
+        from .hacienda import Client
+
+        return Client(self.config.environment(), self.credentials(), trust=self.trust)
+
+    def worker_settings(self, **overrides: Any) -> Any:
+        from .worker import WorkerSettings as Tuning
+
+        w = self.config.worker
+        values: dict[str, Any] = {
+            "concurrency": w.concurrency,
+            "poll_initial": w.poll_initial,
+            "poll_max": w.poll_max,
+            "send_backoff_max": w.send_backoff_max,
+            "callback_url": self.config.hacienda.callback_url or None,
+        }
+        values.update(overrides)
+        return Tuning(**values)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
