@@ -206,6 +206,7 @@ class _LocalResolver(etree.Resolver):
         super().__init__()
         self._folder = folder
         self.requested: list[str] = []
+        self.refused: list[str] = []
 
     def resolve(self, system_url: str, public_id: str, context: object = None) -> Any:
         url = system_url or ""
@@ -218,6 +219,7 @@ class _LocalResolver(etree.Resolver):
         local = url[len("file://") :] if url.startswith("file://") else url
         if "://" not in local and Path(local).is_file():
             return None  # a local file: libxml2 reads it from disk
+        self.refused.append(url)
         raise SchemaNotFoundError(f"schema compilation tried to load {url!r}; network access is disabled")
 
 
@@ -258,6 +260,11 @@ def _compile(
                         ref.set("minOccurs", "0")
             schema = etree.XMLSchema(doc)
         except (etree.XMLSyntaxError, etree.XMLSchemaParseError) as exc:
+            if resolver.refused:
+                raise SchemaNotFoundError(
+                    f"{path} imports {resolver.refused[0]!r}, which is not the xmldsig schema; network "
+                    "access is disabled during schema compilation, so it was not loaded"
+                ) from None
             raise SchemaNotFoundError(f"{path} could not be compiled: {exc}") from None
         result = (schema, threading.Lock())
         _compiled[key] = result
