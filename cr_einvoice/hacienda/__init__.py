@@ -1,0 +1,58 @@
+"""Hacienda's recepción API: environments, tokens, submit/status/list/get (sync and async), the respuesta
+(MensajeHacienda) decoder with signature verification, and callbacks.
+
+See ``docs/design.md`` ("Area: Hacienda client") and the README section for usage.
+"""
+
+from __future__ import annotations
+
+from .auth import AsyncTokenManager, BearerAuth, Credentials, TokenManager, TokenStats
+from .client import (
+    AlreadyReceived,
+    AsyncClient,
+    Client,
+    InvalidRequestBodyError,
+    Party,
+    StatusResult,
+    Submission,
+    SubmitResult,
+    UnexpectedResponseError,
+    submission_from_xml,
+)
+from .environments import HACIENDA_SELLO_CEDULA, Environment
+from .respuesta import (
+    DetalleError,
+    DetalleMensaje,
+    Respuesta,
+    RespuestaMismatchError,
+    decode_respuesta,
+    parse_detalle_mensaje,
+    verify_respuesta,
+)
+
+__all__ = [
+    "HACIENDA_SELLO_CEDULA",
+    "AlreadyReceived",
+    "AsyncClient",
+    "AsyncTokenManager",
+    "BearerAuth",
+    "Client",
+    "Credentials",
+    "DetalleError",
+    "DetalleMensaje",
+    "Environment",
+    "InvalidRequestBodyError",
+    "Party",
+    "Respuesta",
+    "RespuestaMismatchError",
+    "StatusResult",
+    "Submission",
+    "SubmitResult",
+    "TokenManager",
+    "TokenStats",
+    "UnexpectedResponseError",
+    "decode_respuesta",
+    "parse_detalle_mensaje",
+    "submission_from_xml",
+    "verify_respuesta",
+]

@@ -1,0 +1,550 @@
+"""Tokens for the recepción API: OAuth 2.0 password grant and refresh against Hacienda's Keycloak IdP.
+
+One :class:`TokenManager` (sync) or :class:`AsyncTokenManager` (async) per client holds the current token
+pair and is shared by every request that client makes:
+
+* the first request logs in (``grant_type=password``, ``client_id``, empty ``client_secret`` and ``scope``);
+* the access token (5 minutes at Hacienda) is refreshed ``refresh_margin`` seconds (30) before it expires,
+  with ``grant_type=refresh_token``;
+* only one refresh runs at a time: concurrent callers wait on a lock (a ``threading.Lock`` for the sync
+  manager, an ``asyncio.Lock`` for the async one) and then use the token the winner obtained;
+* when the refresh token has expired, or the refresh is refused or fails, a new password login follows;
+* :meth:`TokenManager.logout` posts ``client_id`` and ``refresh_token`` to the logout endpoint on close.
+
+The IdP conversation itself goes through authlib's httpx integration (``OAuth2Client`` /
+``AsyncOAuth2Client``: ``fetch_token`` and ``refresh_token``). authlib is untyped; it is confined to the
+``_authlib_*`` helpers below. The IdP's answers are checked in a compliance hook, which turns error statuses
+into this package's exceptions before authlib parses them.
+
+:class:`BearerAuth` is the ``httpx.Auth`` flow that puts the token on each recepción request and, on a 401,
+forces one refresh (deduplicated the same way) and retries the request once.
+
+Tokens and the password are held in :class:`~cr_einvoice._secret.Secret` objects: they never appear in a
+repr, a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+import warnings
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import authlib.deprecate  # noqa: F401  (installs authlib's "always" filter now, so ours below overrides it)
+import httpx
+
+from .._http import DEFAULT_TIMEOUT, RetryPolicy
+from .._secret import Secret
+from ..errors import (
+    APIError,
+    AuthenticationError,
+    ConfigError,
+    CrEinvoiceError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+from .environments import Environment
+
+with warnings.catch_warnings():
+    # authlib warns when it falls back to the "httpx" package ("httpx2" absent); httpx is our dependency.
+    warnings.filterwarnings("ignore", message=".*httpx module is deprecated.*")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
+
+__all__ = [
+    "AsyncTokenManager",
+    "BearerAuth",
+    "Credentials",
+    "TokenManager",
+    "TokenStats",
+]
+
+log = logging.getLogger("cr_einvoice.hacienda")
+
+#: Lifetime assumed when the IdP omits ``expires_in`` (Hacienda documents 5 minutes).
+DEFAULT_ACCESS_LIFETIME = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """The ATV user name (``cpj-3-101-123456@stag.comprobanteselectronicos.go.cr``) and its password."""
+
+    username: str
+    password: Secret
+
+    def __post_init__(self) -> None:
+        given: object = self.password
+        if not isinstance(given, Secret):
+            if not isinstance(given, str):
+                raise ConfigError("Hacienda credentials: the password must be a str or a Secret")
+            object.__setattr__(self, "password", Secret(given))
+        if not self.username or not self.username.strip():
+            raise ConfigError("Hacienda credentials: the user name is empty")
+        if not self.password:
+            raise ConfigError(f"Hacienda credentials for {self.username}: the password is empty")
+
+
+@dataclass(frozen=True, slots=True)
+class _Tokens:
+    access: Secret
+    refresh: Secret | None
+    expires_at: float
+    refresh_at: float
+    refresh_expires_at: float | None
+    generation: int
+
+    def __repr__(self) -> str:
+        return f"_Tokens(generation={self.generation}, expires_at={self.expires_at:.0f})"
+
+
+@dataclass(slots=True)
+class TokenStats:
+    """How often the IdP was called (for monitoring and tests)."""
+
+    logins: int = 0
+    refreshes: int = 0
+    failed_refreshes: int = 0
+    logouts: int = 0
+
+
+_Action = Literal["login", "refresh"]
+
+
+class _IdPRetryable(Exception):
+    """An IdP failure worth retrying (5xx, 429, transport); carries the error to raise if retries run out."""
+
+    def __init__(self, error: CrEinvoiceError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _idp_check(response: httpx.Response, what: str) -> httpx.Response:
+    """Compliance hook: map the IdP's error statuses to this package's exceptions (never echo the form)."""
+    status = response.status_code
+    if status < 400:
+        return response
+    response.read()
+    headers = dict(response.headers)
+    body = response.text[:500]
+    detail = ""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        error = str(data.get("error") or "")
+        description = str(data.get("error_description") or "")
+        detail = ": " + ", ".join(x for x in (error, description) if x) if (error or description) else ""
+    message = f"Hacienda's identity provider refused the {what} (HTTP {status}{detail})"
+    if status == 429:
+        raise _IdPRetryable(RateLimitedError(message, status=status, headers=headers, body=body))
+    if status >= 500:
+        raise _IdPRetryable(ServerError(message, status=status, headers=headers, body=body))
+    raise AuthenticationError(message, status=status, headers=headers, body=body)
+
+
+class _TokenCore:
+    """The state and the decisions shared by the sync and async managers (no I/O here)."""
+
+    def __init__(
+        self,
+        environment: Environment,
+        credentials: Credentials,
+        *,
+        refresh_margin: float,
+        clock: Callable[[], float],
+    ) -> None:
+        if refresh_margin < 0:
+            raise ConfigError("refresh_margin must not be negative")
+        self.environment = environment
+        self.credentials = credentials
+        self.refresh_margin = refresh_margin
+        self.clock = clock
+        self.tokens: _Tokens | None = None
+        self.stats = TokenStats()
+        self._generation = 0
+
+    def usable(self, stale_generation: int | None) -> _Tokens | None:
+        """The current tokens if they can be used now without calling the IdP."""
+        tokens = self.tokens
+        if tokens is None:
+            return None
+        if stale_generation is not None and tokens.generation == stale_generation:
+            return None
+        if self.clock() >= tokens.refresh_at:
+            return None
+        return tokens
+
+    def plan(self) -> _Action:
+        tokens = self.tokens
+        if tokens is None or tokens.refresh is None:
+            return "login"
+        if tokens.refresh_expires_at is not None and self.clock() >= tokens.refresh_expires_at:
+            return "login"
+        return "refresh"
+
+    def login_args(self) -> dict[str, str]:
+        return {
+            "username": self.credentials.username,
+            "password": self.credentials.password.reveal(),
+            "grant_type": "password",
+            # Anexo 3: client_secret and scope "se dejan vacíos".
+            "body": "client_secret=&scope=",
+        }
+
+    def store(self, token: dict[str, Any], issued_at: float, previous_refresh: Secret | None) -> _Tokens:
+        access = token.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise AuthenticationError(
+                "Hacienda's identity provider answered without an access_token", status=200
+            )
+        expires_in = _seconds(token.get("expires_in")) or DEFAULT_ACCESS_LIFETIME
+        refresh_value = token.get("refresh_token")
+        refresh = (
+            Secret(refresh_value) if isinstance(refresh_value, str) and refresh_value else previous_refresh
+        )
+        refresh_in = _seconds(token.get("refresh_expires_in"))
+        margin = min(self.refresh_margin, expires_in / 2)
+        self._generation += 1
+        tokens = _Tokens(
+            access=Secret(access),
+            refresh=refresh,
+            expires_at=issued_at + expires_in,
+            refresh_at=issued_at + expires_in - margin,
+            refresh_expires_at=(issued_at + refresh_in) if refresh_in else None,
+            generation=self._generation,
+        )
+        self.tokens = tokens
+        return tokens
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float) and value > 0:
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = float(value)
+        except ValueError:
+            return None
+        return parsed if parsed > 0 else None
+    return None
+
+
+def _transport_error(exc: httpx.HTTPError, what: str, url: str) -> _IdPRetryable:
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+    return _IdPRetryable(
+        TransportError(
+            f"Hacienda's identity provider: {what} at {url} {kind} ({type(exc).__name__})", url=url
+        )
+    )
+
+
+def _authlib_client_kwargs(
+    environment: Environment, timeout: httpx.Timeout, verify: Any, transport: Any
+) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "client_id": environment.client_id,
+        "token_endpoint_auth_method": "none",  # client_id goes in the form, no secret
+        "timeout": timeout,
+        "verify": verify,
+        "trust_env": False,
+    }
+    if transport is not None:
+        kwargs["transport"] = transport
+    return kwargs
+
+
+def _hooked(client: Any) -> Any:
+    client.register_compliance_hook("access_token_response", lambda r: _idp_check(r, "login"))
+    client.register_compliance_hook("refresh_token_response", lambda r: _idp_check(r, "token refresh"))
+    return client
+
+
+def _as_dict(token: Any) -> dict[str, Any]:
+    return dict(token) if isinstance(token, dict) else {}
+
+
+class _ManagerBase:
+    def __init__(
+        self,
+        environment: Environment,
+        credentials: Credentials,
+        *,
+        refresh_margin: float,
+        clock: Callable[[], float],
+        retry: RetryPolicy | None,
+        rng: random.Random | None,
+    ) -> None:
+        self._core = _TokenCore(environment, credentials, refresh_margin=refresh_margin, clock=clock)
+        self._retry = retry or RetryPolicy()
+        self._rng = rng or random.Random()
+
+    @property
+    def stats(self) -> TokenStats:
+        return self._core.stats
+
+    @property
+    def environment(self) -> Environment:
+        return self._core.environment
+
+    def __repr__(self) -> str:
+        state = (
+            "no token" if self._core.tokens is None else f"token generation {self._core.tokens.generation}"
+        )
+        return f"{type(self).__name__}({self._core.credentials.username!r}, {self.environment.name}, {state})"
+
+    def _retry_delay(self, attempt: int, failure: _IdPRetryable) -> float:
+        if attempt >= self._retry.max_attempts:
+            raise failure.error
+        delay = self._retry.backoff(attempt, self._rng)
+        log.info("identity provider: %s; retry %d in %.2fs", failure.error, attempt, delay)
+        return delay
+
+    def _logout_form(self) -> tuple[str, dict[str, str]] | None:
+        tokens = self._core.tokens
+        self._core.tokens = None
+        url = self.environment.logout_url
+        if tokens is None or tokens.refresh is None or url is None:
+            return None
+        return url, {"client_id": self.environment.client_id, "refresh_token": tokens.refresh.reveal()}
+
+
+class TokenManager(_ManagerBase):
+    """Token cache and refresher for the synchronous client (thread-safe)."""
+
+    def __init__(
+        self,
+        environment: Environment,
+        credentials: Credentials,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: Any = True,
+        transport: httpx.BaseTransport | None = None,
+        refresh_margin: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(
+            environment, credentials, refresh_margin=refresh_margin, clock=clock, retry=retry, rng=rng
+        )
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._idp = _hooked(OAuth2Client(**_authlib_client_kwargs(environment, timeout, verify, transport)))
+
+    def access_token(self, *, stale_generation: int | None = None) -> tuple[Secret, int]:
+        """A usable access token and its generation. ``stale_generation`` forces a new token unless another
+        caller already replaced that generation (a 401 was seen with it)."""
+        tokens = self._core.usable(stale_generation)
+        if tokens is not None:
+            return tokens.access, tokens.generation
+        with self._lock:
+            tokens = self._core.usable(stale_generation)
+            if tokens is None:
+                tokens = self._renew()
+        return tokens.access, tokens.generation
+
+    def _renew(self) -> _Tokens:
+        core = self._core
+        if core.plan() == "refresh" and core.tokens is not None and core.tokens.refresh is not None:
+            refresh = core.tokens.refresh
+            issued = core.clock()
+            try:
+                token = self._with_retries(
+                    lambda: self._idp.refresh_token(
+                        self.environment.token_url, refresh_token=refresh.reveal()
+                    ),
+                    "token refresh",
+                )
+                core.stats.refreshes += 1
+                log.debug("access token refreshed for %s", core.credentials.username)
+                return core.store(token, issued, refresh)
+            except (APIError, TransportError) as exc:
+                core.stats.failed_refreshes += 1
+                log.info("token refresh failed (%s); logging in again", exc)
+        issued = core.clock()
+        token = self._with_retries(
+            lambda: self._idp.fetch_token(self.environment.token_url, **core.login_args()), "login"
+        )
+        core.stats.logins += 1
+        log.debug("logged in to Hacienda's identity provider as %s", core.credentials.username)
+        return core.store(token, issued, None)
+
+    def _with_retries(self, call: Callable[[], Any], what: str) -> dict[str, Any]:
+        attempt = 0
+        url = self.environment.token_url
+        while True:
+            attempt += 1
+            try:
+                return _as_dict(call())
+            except _IdPRetryable as failure:
+                self._sleep(self._retry_delay(attempt, failure))
+            except httpx.HTTPError as exc:
+                self._sleep(self._retry_delay(attempt, _transport_error(exc, what, url)))
+
+    def logout(self) -> None:
+        """End the IdP session (best effort: a failure is logged, never raised)."""
+        with self._lock:
+            form = self._logout_form()
+        if form is None:
+            return
+        url, data = form
+        try:
+            response = self._idp.request("POST", url, data=data, withhold_token=True)
+        except httpx.HTTPError as exc:
+            log.warning("logout from Hacienda's identity provider failed (%s)", type(exc).__name__)
+            return
+        self._core.stats.logouts += 1
+        if response.status_code >= 400:
+            log.warning("logout from Hacienda's identity provider answered HTTP %s", response.status_code)
+
+    def close(self) -> None:
+        try:
+            self.logout()
+        finally:
+            self._idp.close()
+
+
+class AsyncTokenManager(_ManagerBase):
+    """Token cache and refresher for the asynchronous client (one refresh at a time per event loop)."""
+
+    def __init__(
+        self,
+        environment: Environment,
+        credentials: Credentials,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: Any = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+        refresh_margin: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            environment, credentials, refresh_margin=refresh_margin, clock=clock, retry=retry, rng=rng
+        )
+        self._lock = asyncio.Lock()
+        self._idp = _hooked(
+            AsyncOAuth2Client(**_authlib_client_kwargs(environment, timeout, verify, transport))
+        )
+
+    async def access_token(self, *, stale_generation: int | None = None) -> tuple[Secret, int]:
+        """See :meth:`TokenManager.access_token`."""
+        tokens = self._core.usable(stale_generation)
+        if tokens is not None:
+            return tokens.access, tokens.generation
+        async with self._lock:
+            tokens = self._core.usable(stale_generation)
+            if tokens is None:
+                tokens = await self._renew()
+        return tokens.access, tokens.generation
+
+    async def _renew(self) -> _Tokens:
+        core = self._core
+        if core.plan() == "refresh" and core.tokens is not None and core.tokens.refresh is not None:
+            refresh = core.tokens.refresh
+            issued = core.clock()
+            try:
+                token = await self._with_retries(
+                    lambda: self._idp.refresh_token(
+                        self.environment.token_url, refresh_token=refresh.reveal()
+                    ),
+                    "token refresh",
+                )
+                core.stats.refreshes += 1
+                log.debug("access token refreshed for %s", core.credentials.username)
+                return core.store(token, issued, refresh)
+            except (APIError, TransportError) as exc:
+                core.stats.failed_refreshes += 1
+                log.info("token refresh failed (%s); logging in again", exc)
+        issued = core.clock()
+        token = await self._with_retries(
+            lambda: self._idp.fetch_token(self.environment.token_url, **core.login_args()), "login"
+        )
+        core.stats.logins += 1
+        log.debug("logged in to Hacienda's identity provider as %s", core.credentials.username)
+        return core.store(token, issued, None)
+
+    async def _with_retries(self, call: Callable[[], Awaitable[Any]], what: str) -> dict[str, Any]:
+        attempt = 0
+        url = self.environment.token_url
+        while True:
+            attempt += 1
+            try:
+                return _as_dict(await call())
+            except _IdPRetryable as failure:
+                await asyncio.sleep(self._retry_delay(attempt, failure))
+            except httpx.HTTPError as exc:
+                await asyncio.sleep(self._retry_delay(attempt, _transport_error(exc, what, url)))
+
+    async def logout(self) -> None:
+        """End the IdP session (best effort: a failure is logged, never raised)."""
+        async with self._lock:
+            form = self._logout_form()
+        if form is None:
+            return
+        url, data = form
+        try:
+            response = await self._idp.request("POST", url, data=data, withhold_token=True)
+        except httpx.HTTPError as exc:
+            log.warning("logout from Hacienda's identity provider failed (%s)", type(exc).__name__)
+            return
+        self._core.stats.logouts += 1
+        if response.status_code >= 400:
+            log.warning("logout from Hacienda's identity provider answered HTTP %s", response.status_code)
+
+    async def aclose(self) -> None:
+        try:
+            await self.logout()
+        finally:
+            await self._idp.aclose()
+
+
+def _bearer(token: Secret) -> str:
+    # Anexo 3 writes the scheme in lower case.
+    return "bearer " + token.reveal()
+
+
+class BearerAuth(httpx.Auth):
+    """``httpx.Auth`` flow: bearer token on every request; a 401 forces one refresh and one retry."""
+
+    def __init__(self, tokens: TokenManager | AsyncTokenManager) -> None:
+        self._tokens = tokens
+
+    def __repr__(self) -> str:
+        return f"BearerAuth({self._tokens!r})"
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        tokens = self._tokens
+        if not isinstance(tokens, TokenManager):
+            raise ConfigError("this BearerAuth holds an AsyncTokenManager: use it with httpx.AsyncClient")
+        token, generation = tokens.access_token()
+        request.headers["Authorization"] = _bearer(token)
+        response = yield request
+        if response.status_code == 401:
+            log.info("HTTP 401 from %s: renewing the access token and retrying once", request.url)
+            token, _ = tokens.access_token(stale_generation=generation)
+            request.headers["Authorization"] = _bearer(token)
+            yield request
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        tokens = self._tokens
+        if not isinstance(tokens, AsyncTokenManager):
+            raise ConfigError("this BearerAuth holds a (sync) TokenManager: use it with httpx.Client")
+        token, generation = await tokens.access_token()
+        request.headers["Authorization"] = _bearer(token)
+        response = yield request
+        if response.status_code == 401:
+            log.info("HTTP 401 from %s: renewing the access token and retrying once", request.url)
+            token, _ = await tokens.access_token(stale_generation=generation)
+            request.headers["Authorization"] = _bearer(token)
+            yield request
