@@ -1,0 +1,373 @@
+"""Enveloped XAdES signer: Hacienda's v4.4 emisor profile (XAdES-EPES) and MensajeHacienda's (XAdES-BES).
+
+The signature is computed without signxml: the document is parsed once and canonicalised once (lxml's
+exclusive C14N), and everything the signature adds is rendered from templates whose canonical form is known,
+so the only per-document costs are one parse, one canonicalisation, three hashes and one RSA operation. The
+signature is spliced into the original bytes before the root's end tag: the caller's bytes are kept as they
+were, and the result is final (never re-serialise it).
+
+A :class:`Signer` is immutable after construction: reuse one across documents and threads. It pickles (for
+worker processes) through its credential and configuration.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from lxml import etree
+
+from ..certs import Credential
+from ..errors import ConfigError, SignatureError, XMLParseError
+from ._c14n import c14n_tree, detached, escape_attr, escape_text, outermost_signatures
+from .algorithms import (
+    DS_NS,
+    SIGNED_PROPERTIES_TYPE,
+    XADES_NS,
+    XPATH_NOT_SIGNATURE,
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureAlgorithm,
+    TransformAlgorithm,
+)
+from .policies import V44_POLICY_DIGEST, V44_POLICY_URL
+
+__all__ = ["CR_TZ", "SignatureProfile", "Signer", "SignerConfig"]
+
+#: Costa Rica's offset (no daylight saving time).
+CR_TZ = _dt.timezone(_dt.timedelta(hours=-6), "CST")
+
+
+class SignatureProfile(Enum):
+    """Which signature layout to produce."""
+
+    #: Hacienda's accepted 2026 v4.4 emisor profile (notes §8.1/8.2): XAdES-EPES, exclusive C14N, enveloped.
+    EMISOR_V44 = "emisor-v4.4"
+    #: Hacienda's own MensajeHacienda signature (notes §8.7): XAdES-BES, XPath filter, SHA-1 CertDigest, UTC.
+    HACIENDA_RESPONSE = "hacienda-response"
+
+
+def _utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SignerConfig:
+    """What a :class:`Signer` produces. Frozen; ``None`` fields take the profile's default.
+
+    - ``policy_identifier`` / ``policy_digest`` (base64) / ``policy_digest_algorithm``: the
+      SignaturePolicyIdentifier of EMISOR_V44 (default: the official v4.4 policy). Ignored by
+      HACIENDA_RESPONSE, which is XAdES-BES.
+    - ``cert_digest_algorithm``: SigningCertificate CertDigest (EMISOR_V44: SHA-256;
+      HACIENDA_RESPONSE: SHA-1).
+    - ``include_key_value``: add KeyValue/RSAKeyValue to KeyInfo (EMISOR_V44: yes; HACIENDA_RESPONSE: no).
+    - ``data_object_format``, ``mime_type``, ``encoding``: the DataObjectFormat of the document reference
+      (EMISOR_V44: ``text/xml`` + ``UTF-8``; HACIENDA_RESPONSE: ``application/octet-stream``).
+    - ``claimed_role``: optional SignerRole/ClaimedRoles/ClaimedRole (``Emisor``, ``Receptor``).
+    - ``allow_expired``: sign even when the certificate is outside its validity period.
+    - ``clock`` / ``id_factory``: injected for deterministic output (golden files). ``clock()`` returns an
+      aware datetime; ``id_factory()`` returns the token that makes the signature's Ids unique
+      (``Signature-<token>``, or ``id-<token>`` in HACIENDA_RESPONSE). Both must be thread-safe.
+    """
+
+    profile: SignatureProfile = SignatureProfile.EMISOR_V44
+    policy_identifier: str = V44_POLICY_URL
+    policy_digest: str = V44_POLICY_DIGEST
+    policy_digest_algorithm: DigestAlgorithm = DigestAlgorithm.SHA256
+    signature_algorithm: SignatureAlgorithm = SignatureAlgorithm.RSA_SHA256
+    digest_algorithm: DigestAlgorithm = DigestAlgorithm.SHA256
+    cert_digest_algorithm: DigestAlgorithm | None = None
+    include_key_value: bool | None = None
+    data_object_format: bool = True
+    mime_type: str | None = None
+    encoding: str | None = None
+    claimed_role: str | None = None
+    allow_expired: bool = False
+    clock: Callable[[], _dt.datetime] | None = None
+    id_factory: Callable[[], str] | None = None
+
+
+_ID_TOKEN = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_DS_DECL = f' xmlns:ds="{DS_NS}"'
+_XADES_DECL = f' xmlns:xades="{XADES_NS}"'
+_FAST_ENCODINGS = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1"}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _int_b64(value: int) -> str:
+    return _b64(value.to_bytes((value.bit_length() + 7) // 8 or 1, "big"))
+
+
+class Signer:
+    """Signs XML documents with one credential. Thread-safe; reuse it.
+
+    ``Signer(credential, SignerConfig(...))``; :meth:`sign` takes the document bytes and returns the signed
+    bytes. Raises :class:`~cr_einvoice.certs.CertificateExpiredError` at construction or signing time when the
+    certificate is not valid (unless ``allow_expired``).
+    """
+
+    __slots__ = (
+        "_alg_hash",
+        "_clock",
+        "_cred",
+        "_doc_hash",
+        "_id_factory",
+        "_key",
+        "_keyinfo",
+        "_pad",
+        "_sp_tail_c14n",
+        "_sp_tail_ser",
+        "_xpath",
+        "config",
+    )
+
+    def __init__(self, credential: Credential, config: SignerConfig | None = None) -> None:
+        cfg = config or SignerConfig()
+        if not isinstance(cfg.profile, SignatureProfile):
+            raise ConfigError(f"SignerConfig.profile must be a SignatureProfile, got {cfg.profile!r}")
+        hacienda = cfg.profile is SignatureProfile.HACIENDA_RESPONSE
+        self.config = cfg
+        self._cred = credential
+        self._key = credential.private_key
+        self._xpath = hacienda
+        self._clock: Callable[[], _dt.datetime] = cfg.clock or _utc_now
+        self._id_factory: Callable[[], str] = cfg.id_factory or (
+            (lambda: secrets.token_hex(16)) if hacienda else (lambda: secrets.token_hex(8))
+        )
+        self._pad = padding.PKCS1v15()
+        self._alg_hash = cfg.signature_algorithm.digest.hash_algorithm()
+        self._doc_hash = cfg.digest_algorithm.hashlib_name
+        if not cfg.allow_expired:
+            credential.check_valid(self._clock())
+
+        cert = credential.certificate
+        der = cert.public_bytes(serialization.Encoding.DER)
+        cert_alg = cfg.cert_digest_algorithm or (DigestAlgorithm.SHA1 if hacienda else DigestAlgorithm.SHA256)
+        cert_digest = _b64(hashlib.new(cert_alg.hashlib_name, der).digest())
+        issuer = cert.issuer.rfc4514_string()
+        with_key_value = cfg.include_key_value if cfg.include_key_value is not None else not hacienda
+        key_value = ""
+        if with_key_value:
+            nums = credential.private_key.public_key().public_numbers()
+            key_value = (
+                f"<ds:KeyValue><ds:RSAKeyValue><ds:Modulus>{_int_b64(nums.n)}</ds:Modulus>"
+                f"<ds:Exponent>{_int_b64(nums.e)}</ds:Exponent></ds:RSAKeyValue></ds:KeyValue>"
+            )
+        self._keyinfo = (
+            f"<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{_b64(der)}</ds:X509Certificate></ds:X509Data>"
+            f"{key_value}</ds:KeyInfo>"
+        )
+
+        # SignedSignatureProperties after SigningTime, in serialized (ser) and canonical (c14n) form. In
+        # exclusive C14N every ds:* element whose parent is a xades:* element re-declares xmlns:ds.
+        def props(ds: str) -> str:
+            parts = [
+                "<xades:SigningCertificate><xades:Cert><xades:CertDigest>",
+                f'<ds:DigestMethod{ds} Algorithm="{escape_attr(cert_alg.value)}"></ds:DigestMethod>',
+                f"<ds:DigestValue{ds}>{cert_digest}</ds:DigestValue></xades:CertDigest><xades:IssuerSerial>",
+                f"<ds:X509IssuerName{ds}>{escape_text(issuer)}</ds:X509IssuerName>",
+                f"<ds:X509SerialNumber{ds}>{cert.serial_number}</ds:X509SerialNumber>",
+                "</xades:IssuerSerial></xades:Cert></xades:SigningCertificate>",
+            ]
+            if not hacienda:
+                parts += [
+                    "<xades:SignaturePolicyIdentifier><xades:SignaturePolicyId><xades:SigPolicyId>",
+                    f"<xades:Identifier>{escape_text(cfg.policy_identifier)}</xades:Identifier>",
+                    "</xades:SigPolicyId><xades:SigPolicyHash>",
+                    f'<ds:DigestMethod{ds} Algorithm="{escape_attr(cfg.policy_digest_algorithm.value)}">'
+                    "</ds:DigestMethod>",
+                    f"<ds:DigestValue{ds}>{escape_text(cfg.policy_digest)}</ds:DigestValue>",
+                    "</xades:SigPolicyHash></xades:SignaturePolicyId></xades:SignaturePolicyIdentifier>",
+                ]
+            if cfg.claimed_role:
+                parts.append(
+                    "<xades:SignerRole><xades:ClaimedRoles><xades:ClaimedRole>"
+                    f"{escape_text(cfg.claimed_role)}</xades:ClaimedRole></xades:ClaimedRoles></xades:SignerRole>"
+                )
+            parts.append("</xades:SignedSignatureProperties>")
+            return "".join(parts)
+
+        self._sp_tail_ser = props("")
+        self._sp_tail_c14n = props(_DS_DECL)
+        if not hacienda and not cfg.policy_identifier:
+            raise ConfigError("SignerConfig.policy_identifier is required for the EMISOR_V44 profile (EPES)")
+
+    # ------------------------------------------------------------------------------------------ public
+    @property
+    def credential(self) -> Credential:
+        return self._cred
+
+    def __repr__(self) -> str:
+        return f"Signer({self._cred!r}, profile={self.config.profile.name})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Signer, (self._cred, self.config))
+
+    def sign(self, xml: bytes) -> bytes:
+        """Return ``xml`` with an enveloped signature appended as the last child of the root element."""
+        if not isinstance(xml, bytes | bytearray | memoryview):
+            raise TypeError("Signer.sign takes the document as bytes")
+        data = bytes(xml)
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ConfigError("SignerConfig.clock must return an aware datetime")
+        if not self.config.allow_expired:
+            self._cred.check_valid(now)
+        root = self._parse(data)
+        tree = root.getroottree()
+
+        # 1. digest of the document as the verifier will see it (signature excluded)
+        try:
+            if self._xpath and DS_NS.encode() in data:
+                with detached(outermost_signatures(root)):
+                    canonical = c14n_tree(tree, CanonicalizationMethod.EXC_C14N)
+            else:
+                canonical = c14n_tree(tree, CanonicalizationMethod.EXC_C14N)
+        except etree.C14NError:
+            raise SignatureError(
+                'the document cannot be canonicalised (a relative namespace URI such as xmlns="x"?)'
+            ) from None
+        doc_digest = _b64(hashlib.new(self._doc_hash, canonical).digest())
+
+        # 2. Ids, signing time
+        token = self._id_factory()
+        if not _ID_TOKEN.match(token):
+            raise ConfigError(f"id_factory returned {token!r}; use letters, digits, '-', '_' or '.'")
+        cfg = self.config
+        if self._xpath:
+            sig_id, sp_id, ref_id, value_id = (
+                f"id-{token}",
+                f"xades-id-{token}",
+                "r-id-1",
+                f"value-id-{token}",
+            )
+            signing_time = now.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            mime, enc = cfg.mime_type or "application/octet-stream", cfg.encoding
+        else:
+            sig_id, sp_id = f"Signature-{token}", f"SignedProperties-{token}"
+            ref_id, value_id = f"Reference-{token}", None
+            signing_time = now.astimezone(CR_TZ).strftime("%Y-%m-%dT%H:%M:%S") + "-06:00"
+            mime, enc = cfg.mime_type or "text/xml", cfg.encoding or "UTF-8"
+
+        # 3. SignedProperties: canonical form (hashed) and serialized form (inserted)
+        if cfg.data_object_format:
+            dof = (
+                f'<xades:SignedDataObjectProperties><xades:DataObjectFormat ObjectReference="#{ref_id}">'
+                f"<xades:MimeType>{escape_text(mime)}</xades:MimeType>"
+                + (f"<xades:Encoding>{escape_text(enc)}</xades:Encoding>" if enc else "")
+                + "</xades:DataObjectFormat></xades:SignedDataObjectProperties>"
+            )
+        else:
+            dof = ""
+        sp_body = f"<xades:SignedSignatureProperties><xades:SigningTime>{signing_time}</xades:SigningTime>"
+        sp_close = dof + "</xades:SignedProperties>"
+        sp_c14n = (
+            f'<xades:SignedProperties{_XADES_DECL} Id="{sp_id}">' + sp_body + self._sp_tail_c14n + sp_close
+        )
+        sp_ser = f'<xades:SignedProperties Id="{sp_id}">' + sp_body + self._sp_tail_ser + sp_close
+        sp_digest = _b64(hashlib.new(self._doc_hash, sp_c14n.encode("utf-8")).digest())
+
+        # 4. SignedInfo
+        exc = TransformAlgorithm.EXC_C14N.value
+        digest_alg = cfg.digest_algorithm.value
+        if self._xpath:
+            data_ref = (
+                f'<ds:Reference Id="{ref_id}" Type="" URI=""><ds:Transforms>'
+                f'<ds:Transform Algorithm="{TransformAlgorithm.XPATH.value}">'
+                f"<ds:XPath>{XPATH_NOT_SIGNATURE}</ds:XPath></ds:Transform>"
+            )
+        else:
+            data_ref = (
+                f'<ds:Reference Id="{ref_id}" URI=""><ds:Transforms>'
+                f'<ds:Transform Algorithm="{TransformAlgorithm.ENVELOPED_SIGNATURE.value}"></ds:Transform>'
+            )
+        si_body = (
+            f'<ds:CanonicalizationMethod Algorithm="{exc}"></ds:CanonicalizationMethod>'
+            f'<ds:SignatureMethod Algorithm="{cfg.signature_algorithm.value}"></ds:SignatureMethod>'
+            + data_ref
+            + f'<ds:Transform Algorithm="{exc}"></ds:Transform></ds:Transforms>'
+            f'<ds:DigestMethod Algorithm="{digest_alg}"></ds:DigestMethod>'
+            f"<ds:DigestValue>{doc_digest}</ds:DigestValue></ds:Reference>"
+            f'<ds:Reference Type="{SIGNED_PROPERTIES_TYPE}" URI="#{sp_id}"><ds:Transforms>'
+            f'<ds:Transform Algorithm="{exc}"></ds:Transform></ds:Transforms>'
+            f'<ds:DigestMethod Algorithm="{digest_alg}"></ds:DigestMethod>'
+            f"<ds:DigestValue>{sp_digest}</ds:DigestValue></ds:Reference></ds:SignedInfo>"
+        )
+        si_c14n = f"<ds:SignedInfo{_DS_DECL}>" + si_body
+
+        # 5. the RSA signature
+        value = _b64(self._key.sign(si_c14n.encode("utf-8"), self._pad, self._alg_hash))
+        value_attr = f' Id="{value_id}"' if value_id else ""
+        signature = (
+            f'<ds:Signature{_DS_DECL} Id="{sig_id}"><ds:SignedInfo>'
+            + si_body
+            + f"<ds:SignatureValue{value_attr}>{value}</ds:SignatureValue>"
+            + self._keyinfo
+            + f'<ds:Object><xades:QualifyingProperties{_XADES_DECL} Target="#{sig_id}">'
+            + sp_ser
+            + "</xades:QualifyingProperties></ds:Object></ds:Signature>"
+        )
+        return _splice(data, root, signature)
+
+    # ----------------------------------------------------------------------------------------- private
+    @staticmethod
+    def _parse(data: bytes) -> etree._Element:
+        head = data[:4096]
+        if b"<!DOCTYPE" in head or b"<!ENTITY" in data:
+            raise XMLParseError("the document to sign contains a DOCTYPE or ENTITY declaration")
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_blank_text=False,
+            collect_ids=False,
+        )
+        try:
+            return etree.fromstring(data, parser=parser)
+        except etree.XMLSyntaxError as exc:
+            raise XMLParseError(f"the document to sign is not well-formed XML: {exc}") from None
+
+
+def _splice(data: bytes, root: etree._Element, signature: str) -> bytes:
+    """Insert ``signature`` as the last child of the root, keeping every other byte of ``data``."""
+    docinfo = root.getroottree().docinfo
+    encoding = (docinfo.encoding or "UTF-8").lower()
+    if encoding in _FAST_ENCODINGS:
+        prefix = root.prefix
+        local = etree.QName(root).localname
+        qname = (f"{prefix}:{local}" if prefix else local).encode("utf-8")
+        end = data.rfind(b"</" + qname)
+        if end > 0:
+            m = re.compile(rb"</" + re.escape(qname) + rb"\s*>").match(data, end)
+            if m is not None and not data[m.end() :].strip():
+                codec = "utf-8" if encoding.startswith("utf") else encoding
+                try:
+                    fragment = signature.encode(codec, "xmlcharrefreplace")
+                except LookupError:
+                    fragment = None
+                if fragment is not None:
+                    return data[:end] + fragment + data[end:]
+    # Unusual layout (empty root element, trailing comment, UTF-16, ...): insert through lxml. The canonical
+    # form, and so the signature, is the same; only the untouched parts may be re-encoded.
+    try:
+        element = etree.fromstring(signature.encode("utf-8"))
+    except etree.XMLSyntaxError as exc:  # pragma: no cover - the templates are well-formed
+        raise SignatureError(f"internal error building the signature: {exc}") from None
+    root.append(element)
+    declared = data.lstrip(b"\xef\xbb\xbf").startswith(b"<?xml") or encoding not in _FAST_ENCODINGS
+    out = etree.tostring(root.getroottree(), encoding=docinfo.encoding or "UTF-8", xml_declaration=declared)
+    assert isinstance(out, bytes)
+    return out
