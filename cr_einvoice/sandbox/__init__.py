@@ -1,0 +1,35 @@
+"""A faithful local Hacienda: IdP, recepción API, asynchronous validation, signed answers, callbacks, faults.
+
+>>> settings = SimulatorSettings(users={"cpj-3-101-123456@stag.comprobanteselectronicos.go.cr": "pw"})
+>>> with Simulator(settings) as sim:
+...     env = sim.environment()  # for cr_einvoice.hacienda.Client
+
+See ``docs/design.md`` ("Area: local Hacienda simulator") and the README for the behaviour and the faults.
+"""
+
+from __future__ import annotations
+
+from .checks import KNOWN_WARNINGS, Verdict, VoucherChecker
+from .mensaje import Finding, MensajeHaciendaData, detalle_mensaje, render_mensaje_hacienda
+from .server import ALREADY_RECEIVED, Simulator
+from .settings import SANDBOX_PREFIX_2026, Faults, FaultTarget, SimulatorSettings
+from .state import CallbackAttempt, Party, Submission
+
+__all__ = [
+    "ALREADY_RECEIVED",
+    "KNOWN_WARNINGS",
+    "SANDBOX_PREFIX_2026",
+    "CallbackAttempt",
+    "FaultTarget",
+    "Faults",
+    "Finding",
+    "MensajeHaciendaData",
+    "Party",
+    "Simulator",
+    "SimulatorSettings",
+    "Submission",
+    "Verdict",
+    "VoucherChecker",
+    "detalle_mensaje",
+    "render_mensaje_hacienda",
+]

@@ -1,0 +1,281 @@
+"""Hacienda's validation of a received voucher, in Hacienda's order, integrating the package's own checks.
+
+Order (signature problems short-circuit everything, as observed in 2026; a schema failure stops the business
+checks):
+
+1. well-formed XML;
+2. the signature, with :func:`cr_einvoice.xades.verify` -- not XAdES, no policy, modified after signing and
+   any other failure become Hacienda's bare lines, with ``NombreEmisor`` DESCONOCIDO and ``TotalFactura`` 0;
+3. the document type (a v4.4 comprobante or MensajeReceptor) and the XSD, with
+   :func:`cr_einvoice.schemas.validate_xsd`, reworded as Xerces ``cvc-…`` rows with line and column (-1);
+4. coded rows, all reported together: configured warnings (-37, -407 …), the clave against the document
+   (-8, -23, -405), the consecutivo already used by another clave (-99), the business rules of
+   :func:`cr_einvoice.rules.check_rules` (totals -52, -54, -46, -110, -111, -487, -492 …) and the signer's
+   cédula against the emisor (-60).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from lxml import etree
+
+from .. import rules, schemas, xades
+from ..clave import CR_TZ
+from ..errors import CrEinvoiceError, SchemaNotFoundError, VerificationError, XMLParseError
+from ..xmlsafe import parse_untrusted
+from .mensaje import Finding, format_tax, format_total
+from .settings import SimulatorSettings
+from .state import Submission, SubmissionStore
+from .xerces import xerces_errors
+
+__all__ = ["DESCONOCIDO", "KNOWN_WARNINGS", "Verdict", "VoucherChecker"]
+
+log = logging.getLogger("cr_einvoice.sandbox")
+
+DESCONOCIDO = "DESCONOCIDO"
+
+NOT_XADES = "La firma del documento no es XAdES, se obtuvo [ERROR]"
+NO_POLICY = "La firma del documento no tiene el Policy Id"
+MODIFIED = (
+    "La firma del comprobante electrónico no es válida (El XML fue modificado luego de haber sido firmado)."
+)
+INVALID = "La firma del comprobante electrónico no es válida"
+WRONG_TYPE = "El tipo de documento no corresponde."
+
+#: Registry-dependent findings a test can ask for (they are warnings in accepted answers).
+KNOWN_WARNINGS: dict[int, str] = {
+    -16: (
+        "El archivo XML, fue enviado a la Dirección General de Tributación de manera extemporánea; con base "
+        "en lo estipulado en el artículo 9 y 15 ambos de la resolución 48-2016"
+    ),
+    -37: (
+        "Estimado obligado tributario los datos suministrados en provincia, cantón y distrito del 'emisor' "
+        "no concuerdan con la información registrada en la Dirección General de Tributación, favor proceder "
+        "actualizar sus datos."
+    ),
+    -407: (
+        "El Código de la Actividad Económica del emisor que se indica en el comprobante electrónico no se "
+        "encuentra Registrado ante el Ministerio de Hacienda para este contribuyente, favor verificar"
+    ),
+    -408: (
+        "El Código de la Actividad Económica del emisor que se indica en el comprobante electrónico, no es "
+        "un código valido conforme el Catalogo de Actividades Económicas del Registro Único Tributario."
+    ),
+}
+
+SIGNER_NOT_EMISOR = "El contribuyente que firma la factura electrónica no es el emisor."
+
+_MR_ROOT = "MensajeReceptor"
+_CLAVE_CODES = frozenset({-1, -8, -23, -405})
+_V44 = "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/"
+
+
+@dataclass(slots=True)
+class Verdict:
+    """The outcome of the checks plus what the MensajeHacienda needs from the document."""
+
+    accepted: bool
+    findings: list[Finding]
+    desconocido: bool = False
+    nombre_emisor: str | None = None
+    tipo_emisor: str | None = None
+    numero_emisor: str | None = None
+    nombre_receptor: str | None = None
+    tipo_receptor: str | None = None
+    numero_receptor: str | None = None
+    total_factura: str = "0"
+    monto_total_impuesto: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _text(root: etree._Element, *path: str) -> str | None:
+    node: etree._Element | None = root
+    for step in path:
+        if node is None:
+            return None
+        node = next((c for c in node.iterchildren(etree.Element) if etree.QName(c).localname == step), None)
+    if node is None:
+        return None
+    return (node.text or "").strip()
+
+
+def _digits(value: str | None) -> str:
+    return re.sub(r"\D", "", value or "").lstrip("0")
+
+
+class VoucherChecker:
+    """Runs the checks for one submission. Thread-safe (holds no per-call state)."""
+
+    def __init__(self, settings: SimulatorSettings, store: SubmissionStore) -> None:
+        self._settings = settings
+        self._store = store
+        for code in settings.warnings:
+            if code not in KNOWN_WARNINGS:
+                raise CrEinvoiceError(
+                    f"warnings: code {code} is not one the simulator knows (use {sorted(KNOWN_WARNINGS)})"
+                )
+
+    # -- entry point ------------------------------------------------------------------------------------
+    def evaluate(self, sub: Submission) -> Verdict:
+        try:
+            root = parse_untrusted(sub.xml, what="comprobante")
+        except XMLParseError as exc:
+            detail = str(exc).split(": ", 1)[-1]
+            return self._desconocido(sub, [Finding(-1, detail, 0, 0)])
+
+        signer_cedula: str | None = None
+        if self._settings.check_signature:
+            failure, signer_cedula = self._check_signature(sub.xml)
+            if failure is not None:
+                return self._desconocido(sub, [Finding(None, failure)])
+
+        qname = etree.QName(root)
+        if not (qname.namespace or "").startswith(_V44):
+            return self._desconocido(sub, [Finding(-1, WRONG_TYPE, 0, 0)])
+
+        if self._settings.check_schema:
+            schema_rows = self._check_schema(root, sub.xml)
+            if schema_rows:
+                return self._desconocido(sub, schema_rows)
+
+        verdict = self._describe(root, sub)
+        findings = [Finding(code, KNOWN_WARNINGS[code], warning=True) for code in self._settings.warnings]
+        is_mr = qname.localname == _MR_ROOT
+        ruled = self._check_rules(root) if self._settings.check_rules else []
+        # Hacienda's order: the clave against the document, the consecutivo already used, the rest.
+        findings += [f for f in ruled if f.code in _CLAVE_CODES]
+        if not is_mr:
+            findings += self._check_consecutivo(root, sub)
+        findings += [f for f in ruled if f.code not in _CLAVE_CODES]
+        if self._settings.check_signer_is_emisor and signer_cedula is not None:
+            if is_mr:
+                owner = _text(root, "NumeroCedulaReceptor")
+            else:
+                owner = _text(root, "Emisor", "Identificacion", "Numero")
+            if owner is not None and _digits(signer_cedula) != _digits(owner):
+                findings.append(Finding(-60, SIGNER_NOT_EMISOR))
+        verdict.findings = findings
+        verdict.accepted = not any(not f.warning for f in findings)
+        return verdict
+
+    # -- stages -----------------------------------------------------------------------------------------
+    def _check_signature(self, xml: bytes) -> tuple[str | None, str | None]:
+        """(bare failure line or None, signer's cédula when the signature verified)."""
+        try:
+            result = xades.verify(xml, self._settings.trust)
+        except VerificationError as exc:
+            return _signature_line(exc), None
+        except XMLParseError:
+            return INVALID, None
+        return None, result.signer_cedula
+
+    def _check_schema(self, root: etree._Element, xml: bytes) -> list[Finding]:
+        try:
+            problems = schemas.validate_xsd(root, signed=True)
+        except CrEinvoiceError as exc:
+            # An unknown root in a v4.4 namespace, or schemas missing (a configuration problem, logged).
+            log.warning("schema validation impossible: %s", exc)
+            if isinstance(exc, SchemaNotFoundError):
+                raise
+            return [Finding(-1, WRONG_TYPE, 0, 0)]
+        if not problems:
+            return []
+        xsd_path: Path | None
+        try:
+            xsd_path = schemas.find_schemas_dir() / schemas.identify(root).path
+        except CrEinvoiceError:
+            xsd_path = None
+        text = xml.decode("utf-8", "replace")
+        return [
+            Finding(-1, e.message, e.line, e.column)
+            for e in xerces_errors(root, problems, text, xsd_path=xsd_path)
+        ]
+
+    def _check_consecutivo(self, root: etree._Element, sub: Submission) -> list[Finding]:
+        consecutivo = _text(root, "NumeroConsecutivo")
+        numero = _text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero_identificacion
+        if not consecutivo:
+            return []
+        earlier = self._store.claim_consecutivo(numero, consecutivo, sub.clave, sub.received_at)
+        if earlier is None:
+            return []
+        since = datetime.fromtimestamp(earlier.received_at, CR_TZ).strftime("%d-%m-%Y %H:%M:%S")
+        return [
+            Finding(
+                -99,
+                f"La numeración consecutiva {consecutivo} del comprobante que se está utilizando para este "
+                f"archivo XML ya existe en nuestras bases de datos desde el día {since} en la clave "
+                f"{earlier.clave}",
+            )
+        ]
+
+    def _check_rules(self, root: etree._Element) -> list[Finding]:
+        found: list[Finding] = []
+        for problem in rules.check_rules(root):
+            if problem.code is None:
+                log.debug("sandbox: uncoded rule finding not reported by Hacienda: %s", problem)
+                continue
+            found.append(Finding(problem.code, problem.message))
+        return found
+
+    # -- answer fields ----------------------------------------------------------------------------------
+    def _describe(self, root: etree._Element, sub: Submission) -> Verdict:
+        v = Verdict(accepted=True, findings=[])
+        if etree.QName(root).localname == _MR_ROOT:
+            original = self._store.get(sub.clave)
+            name = None
+            if original is not None:
+                try:
+                    name = _text(parse_untrusted(original.xml, what="comprobante"), "Emisor", "Nombre")
+                except XMLParseError:
+                    name = None
+            v.nombre_emisor = name or DESCONOCIDO
+            v.tipo_emisor = sub.emisor.tipo_identificacion
+            v.numero_emisor = _text(root, "NumeroCedulaEmisor") or sub.emisor.numero_identificacion
+            if sub.receptor is not None:
+                v.tipo_receptor = sub.receptor.tipo_identificacion
+            v.numero_receptor = _text(root, "NumeroCedulaReceptor")
+            v.total_factura = format_total(_text(root, "TotalFactura"))
+            v.monto_total_impuesto = format_tax(_text(root, "MontoTotalImpuesto") or "0")
+            return v
+        v.nombre_emisor = _text(root, "Emisor", "Nombre") or DESCONOCIDO
+        v.tipo_emisor = _text(root, "Emisor", "Identificacion", "Tipo") or sub.emisor.tipo_identificacion
+        v.numero_emisor = (
+            _text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero_identificacion
+        )
+        if _text(root, "Receptor") is not None:
+            v.nombre_receptor = _text(root, "Receptor", "Nombre")
+            v.tipo_receptor = _text(root, "Receptor", "Identificacion", "Tipo")
+            v.numero_receptor = _text(root, "Receptor", "Identificacion", "Numero")
+        v.total_factura = format_total(_text(root, "ResumenFactura", "TotalComprobante"))
+        v.monto_total_impuesto = format_tax(_text(root, "ResumenFactura", "TotalImpuesto") or "0")
+        return v
+
+    def _desconocido(self, sub: Submission, findings: list[Finding]) -> Verdict:
+        """A rejection where Hacienda could not read the document: name DESCONOCIDO, total 0, no tax; the
+        identification comes from the request."""
+        v = Verdict(accepted=False, findings=findings, desconocido=True)
+        v.nombre_emisor = DESCONOCIDO
+        v.tipo_emisor = sub.emisor.tipo_identificacion
+        v.numero_emisor = sub.emisor.numero_identificacion
+        if sub.receptor is not None:
+            v.tipo_receptor = sub.receptor.tipo_identificacion
+            v.numero_receptor = sub.receptor.numero_identificacion
+        v.total_factura = "0"
+        return v
+
+
+def _signature_line(exc: VerificationError) -> str:
+    """Hacienda's bare line for a verification failure."""
+    if isinstance(exc, xades.NotXadesError):
+        return NOT_XADES
+    if isinstance(exc, xades.MissingPolicyError):
+        return NO_POLICY
+    if isinstance(exc, xades.DigestMismatchError):
+        return MODIFIED
+    return INVALID

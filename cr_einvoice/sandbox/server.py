@@ -1,0 +1,735 @@
+"""The HTTP side of the simulator (IdP, recepción API, faults, admin endpoint) and :class:`Simulator`.
+
+One :class:`http.server.ThreadingHTTPServer` on the loopback interface serves everything:
+
+* ``POST /auth/realms/<realm>/protocol/openid-connect/token`` and ``…/logout`` (Keycloak-like IdP);
+* ``/recepcion/v1/recepcion`` (POST), ``/recepcion/v1/recepcion/{clave}[-{consecutivoReceptor}]`` (GET),
+  ``/recepcion/v1/comprobantes`` and ``/recepcion/v1/comprobantes/{clave}`` (GET);
+* ``/_simulator/faults`` (GET/POST) and ``/_simulator/submissions`` (GET): control and inspection for a
+  simulator running in another process (``cr-einvoice sandbox serve``); never part of Hacienda's API.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import re
+import socket
+import struct
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .._secret import Secret
+from ..certs import HACIENDA_SELLO_CEDULA, load_p12, make_test_pki
+from ..errors import ConfigError, CrEinvoiceError, XMLParseError
+from ..xades import SignatureProfile, Signer, SignerConfig
+from ..xmlsafe import parse_untrusted
+from .checks import VoucherChecker
+from .idp import IdentityProvider, IdPError, TokenClaims
+from .processing import Processor
+from .ratelimit import RateDecision, WindowRateLimiter
+from .settings import Faults, SimulatorSettings
+from .state import DuplicateSubmission, Party, Submission, SubmissionStore
+
+__all__ = ["Simulator"]
+
+log = logging.getLogger("cr_einvoice.sandbox")
+
+RECEPCION_PREFIX = "/recepcion/v1/"
+ADMIN_PREFIX = "/_simulator/"
+ALREADY_RECEIVED = "El comprobante ya fue recibido anteriormente"
+_CLAVE = re.compile(r"\d{50}")
+_CONSECUTIVO = re.compile(r"\d{20}")
+_TIPOS = frozenset({"01", "02", "03", "04", "05", "06"})
+_FECHA = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})")
+
+
+class _DropConnection(Exception):
+    """Close the connection without answering."""
+
+
+class _Reply:
+    """A response under construction."""
+
+    def __init__(self, status: int, body: bytes = b"", content_type: str | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers: dict[str, str] = {}
+        if content_type:
+            self.headers["Content-Type"] = content_type
+
+    @classmethod
+    def json(cls, status: int, data: object) -> _Reply:
+        return cls(status, json.dumps(data, ensure_ascii=False).encode("utf-8"), "application/json")
+
+    @classmethod
+    def message(cls, status: int, text: str, cause: str | None = None) -> _Reply:
+        reply = cls.json(status, {"message": text})
+        if cause is not None:
+            reply.headers["X-Error-Cause"] = cause
+        return reply
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+    sim: Simulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "cr-einvoice-sandbox"
+    sys_version = ""
+    timeout = 30.0  # idle keep-alive connections give their thread back after this
+    server: _Server
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("sandbox %s - %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def _read_body(self) -> bytes:
+        length_text = self.headers.get("Content-Length")
+        if length_text is None:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                return self._read_chunked()
+            return b""
+        try:
+            length = int(length_text)
+        except ValueError:
+            raise _BadRequest("Content-Length inválido") from None
+        if length < 0:
+            raise _BadRequest("Content-Length inválido")
+        if length > self.server.sim.settings.max_body_bytes:
+            self.close_connection = True
+            raise _TooLarge()
+        return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes:
+        limit = self.server.sim.settings.max_body_bytes
+        data = bytearray()
+        while True:
+            line = self.rfile.readline(1024)
+            size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                return bytes(data)
+            if len(data) + size > limit:
+                self.close_connection = True
+                raise _TooLarge()
+            data += self.rfile.read(size)
+            self.rfile.readline(8)
+
+    def _drop(self) -> None:
+        """Abort the connection: an RST, no status line."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def _send(self, reply: _Reply) -> None:
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and reply.body:
+            self.wfile.write(reply.body)
+
+    # -- dispatch ---------------------------------------------------------------------------------------
+    def _dispatch(self, method: str) -> None:
+        sim = self.server.sim
+        path = urlsplit(self.path).path
+        if path.startswith(ADMIN_PREFIX):
+            kinds: frozenset[str] = frozenset()
+        elif path.startswith("/auth/"):
+            kinds = frozenset({"idp"})
+        elif method == "POST" and path.rstrip("/") == RECEPCION_PREFIX + "recepcion":
+            kinds = frozenset({"recepcion", "submit"})
+        elif path.startswith(RECEPCION_PREFIX):
+            kinds = frozenset({"recepcion"})
+        else:
+            kinds = frozenset({"other"})
+        faults = sim.faults
+        try:
+            if kinds and faults.take_drop_before(kinds):
+                log.info("sandbox fault: dropping %s %s before reading it", method, path)
+                self._drop()
+                return
+            delay = faults.delay_for(kinds) if kinds else 0.0
+            if delay > 0:
+                time.sleep(min(delay, 600.0))
+            body = self._read_body() if method in {"POST", "PUT", "PATCH"} else b""
+            status = faults.take_failure(kinds) if kinds else None
+            if status is not None:
+                reply = _Reply.message(
+                    status, "Internal server error" if status == 500 else "Service Unavailable"
+                )
+                if "recepcion" in kinds:
+                    reply.headers.update(sim.rate_peek(self._rate_key()).headers())
+                self._send(reply)
+                return
+            if "idp" in kinds:
+                reply = sim.handle_idp(method, path, self.headers.get("Content-Type", ""), body)
+            elif "recepcion" in kinds:
+                reply = self._recepcion(method, path, body)
+            elif not kinds:
+                reply = sim.handle_admin(method, path, body)
+            else:
+                reply = _Reply.message(404, "Not Found")
+        except _DropConnection:
+            self._drop()
+            return
+        except _TooLarge:
+            reply = _Reply.message(413, "Request Entity Too Large")
+        except _BadRequest as exc:
+            reply = _Reply.message(400, str(exc), str(exc))
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+            return
+        try:
+            self._send(reply)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+
+    def _rate_key(self) -> str:
+        claims = self._claims()
+        return f"user:{claims.username}" if claims is not None else f"ip:{self.client_address[0]}"
+
+    def _claims(self) -> TokenClaims | None:
+        header = self.headers.get("Authorization", "")
+        m = re.fullmatch(r"\s*[Bb][Ee][Aa][Rr][Ee][Rr]\s+(\S+)\s*", header)
+        return self.server.sim.idp.verify_access(m.group(1)) if m else None
+
+    def _recepcion(self, method: str, path: str, body: bytes) -> _Reply:
+        sim = self.server.sim
+        decision = sim.rate_hit(self._rate_key())
+        if not decision.allowed:
+            reply = _Reply.message(429, "Too Many Requests")
+            reply.headers["Retry-After"] = str(max(1, decision.reset - int(time.time())))
+        else:
+            reply = self._recepcion_authorized(method, path, body)
+        reply.headers.update(decision.headers())
+        return reply
+
+    def _recepcion_authorized(self, method: str, path: str, body: bytes) -> _Reply:
+        sim = self.server.sim
+        header = self.headers.get("Authorization")
+        if not header or not header.strip():
+            reply = _Reply(401)
+            reply.headers["WWW-Authenticate"] = 'Bearer realm="recepcion"'
+            return reply
+        if re.fullmatch(r"\s*[Bb][Ee][Aa][Rr][Ee][Rr]\s+\S+\s*", header) is None:
+            digest = base64.b64encode(hashlib.sha256(header.encode("utf-8", "replace")).digest()).decode()
+            return _Reply.json(
+                403,
+                {
+                    "message": "Invalid key=value pair (missing equal-sign) in Authorization header (hashed "
+                    f"with SHA-256 and encoded with Base64): '{digest}'."
+                },
+            )
+        claims = self._claims()
+        if claims is None:
+            reply = _Reply(401)
+            reply.headers["WWW-Authenticate"] = 'Bearer realm="recepcion", error="invalid_token"'
+            return reply
+        rest = path[len(RECEPCION_PREFIX) :].strip("/")
+        parts = [unquote(p) for p in rest.split("/")] if rest else []
+        query = parse_qs(urlsplit(self.path).query)
+        if parts == ["recepcion"]:
+            if method != "POST":
+                return _Reply.message(405, "Method Not Allowed")
+            return sim.submit(claims, body, drop_after=self._should_drop_after())
+        if len(parts) == 2 and parts[0] == "recepcion":
+            if method != "GET":
+                return _Reply.message(405, "Method Not Allowed")
+            return sim.status(parts[1])
+        if parts == ["comprobantes"]:
+            if method != "GET":
+                return _Reply.message(405, "Method Not Allowed")
+            return sim.list_comprobantes(claims, query)
+        if len(parts) == 2 and parts[0] == "comprobantes":
+            if method != "GET":
+                return _Reply.message(405, "Method Not Allowed")
+            return sim.get_comprobante(claims, parts[1])
+        return _Reply.message(404, "Not Found")
+
+    def _should_drop_after(self) -> bool:
+        return self.server.sim.faults.take_drop_after({"recepcion", "submit"})
+
+
+class _BadRequest(Exception):
+    pass
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _ValidationFailure(Exception):
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+def _party(value: object, name: str, *, required: bool) -> Party | None:
+    if value is None:
+        if required:
+            raise _ValidationFailure(f"El campo {name} es requerido")
+        return None
+    if not isinstance(value, dict):
+        raise _ValidationFailure(f"El campo {name} debe ser un objeto")
+    tipo, numero = value.get("tipoIdentificacion"), value.get("numeroIdentificacion")
+    if not isinstance(tipo, str) or tipo not in _TIPOS:
+        raise _ValidationFailure(f"El campo {name}.tipoIdentificacion no es válido")
+    if not isinstance(numero, str) or not 1 <= len(numero) <= 20 or not numero.isalnum():
+        raise _ValidationFailure(f"El campo {name}.numeroIdentificacion no es válido")
+    return Party(tipo, numero)
+
+
+class Simulator:
+    """A local, faithful Hacienda: IdP + recepción API + asynchronous validation + callbacks + faults.
+
+    Use as a context manager (serves in a background thread) or call :meth:`serve_forever`.
+    """
+
+    def __init__(self, settings: SimulatorSettings | None = None) -> None:
+        self.settings = settings if settings is not None else SimulatorSettings()
+        self.settings.validate()
+        self.faults: Faults = self.settings.faults
+        self.store = SubmissionStore()
+        self._limiter = WindowRateLimiter(self.settings.rate_limit_window)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._processor: Processor | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.sello_cert_pem: Path | None = None
+        self.sello_ca_cert_pem: Path | None = None
+        self.idp: IdentityProvider  # set in start()
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    def start(self) -> Simulator:
+        if self._server is not None:
+            return self
+        s = self.settings
+        sign = self._make_signer()
+        checker = VoucherChecker(s, self.store)
+        server = _Server((s.host, s.port), _Handler)
+        server.sim = self
+        self._server = server
+        self.idp = IdentityProvider(
+            issuer=self.idp_base + f"/realms/{s.realm}",
+            client_id=s.client_id,
+            users=s.users,
+            access_lifetime=s.access_token_lifetime,
+            refresh_lifetime=s.refresh_token_lifetime,
+        )
+        self.faults._bind_expiry(self.idp.expire_all_access_tokens)
+        self._processor = Processor(s, self.store, checker, sign)
+        self._processor.start()
+        log.info("sandbox listening on %s", self.root_url)
+        return self
+
+    def __enter__(self) -> Simulator:
+        self.start()
+        assert self._server is not None
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="sandbox-http", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (Ctrl-C) or :meth:`stop` from another thread."""
+        self.start()
+        assert self._server is not None
+        try:
+            self._server.serve_forever(poll_interval=0.5)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            if self._thread is not None:
+                server.shutdown()
+                self._thread.join(10)
+                self._thread = None
+            server.server_close()
+        if self._processor is not None:
+            self._processor.stop()
+            self._processor = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def _make_signer(self) -> Callable[[bytes], bytes]:
+        s = self.settings
+        p12: Path | bytes | None = s.sello_p12
+        pin = Secret.coerce(s.sello_pin)
+        if p12 is None:
+            if s.certs_dir is not None and (s.certs_dir / "TEST-sello-hacienda.p12").is_file():
+                folder = s.certs_dir
+            else:
+                if s.certs_dir is None:
+                    self._tmp = tempfile.TemporaryDirectory(prefix="cr-einvoice-sandbox-")
+                    folder = Path(self._tmp.name)
+                else:
+                    folder = s.certs_dir
+                make_test_pki(folder, pin=pin.reveal())
+            p12 = folder / "TEST-sello-hacienda.p12"
+            self.sello_cert_pem = folder / "TEST-sello-hacienda.pem"
+            self.sello_ca_cert_pem = folder / "TEST-ca-sello-hacienda.pem"
+        credential = load_p12(p12 if isinstance(p12, bytes) else str(p12), pin)
+        signer = Signer(credential, SignerConfig(profile=SignatureProfile.HACIENDA_RESPONSE))
+        return signer.sign
+
+    # -- URLs -------------------------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise ConfigError("the simulator is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def root_url(self) -> str:
+        host = self.settings.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def idp_base(self) -> str:
+        return self.root_url + "/auth"
+
+    @property
+    def base_url(self) -> str:
+        """The recepción base (ends with ``/recepcion/v1/``)."""
+        return self.root_url + RECEPCION_PREFIX
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.idp_base}/realms/{self.settings.realm}/protocol/openid-connect/token"
+
+    @property
+    def logout_url(self) -> str:
+        return f"{self.idp_base}/realms/{self.settings.realm}/protocol/openid-connect/logout"
+
+    @property
+    def admin_url(self) -> str:
+        return self.root_url + ADMIN_PREFIX
+
+    def environment(self) -> Any:
+        """The client's :class:`cr_einvoice.hacienda.Environment` for this simulator."""
+        from ..hacienda import Environment
+
+        return Environment.custom(
+            token_url=self.token_url,
+            recepcion_url=self.base_url,
+            client_id=self.settings.client_id,
+            logout_url=self.logout_url,
+            name="sandbox-local",
+            sello_cedula=HACIENDA_SELLO_CEDULA,
+        )
+
+    # -- helpers for tests ------------------------------------------------------------------------------
+    def wait_final(self, key: str, timeout: float = 10.0) -> Submission:
+        """Wait (bounded) until the submission reaches aceptado/rechazado/error and return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            sub = self.store.get(key)
+            if sub is not None and sub.estado in {"aceptado", "rechazado", "error"}:
+                return sub
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{key} not final after {timeout} s (state {sub.estado if sub else None})")
+            time.sleep(0.02)
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait (bounded) until no processing or callback is scheduled or running."""
+        deadline = time.monotonic() + timeout
+        while self._processor is not None and self._processor.pending() > 0:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"simulator still busy after {timeout} s")
+            time.sleep(0.02)
+
+    # -- rate limit -------------------------------------------------------------------------------------
+    def _limit(self) -> int:
+        override = self.faults.rate_limit
+        return self.settings.rate_limit if override is None else override
+
+    def rate_hit(self, key: str) -> RateDecision:
+        return self._limiter.hit(key, self._limit())
+
+    def rate_peek(self, key: str) -> RateDecision:
+        return self._limiter.peek(key, self._limit())
+
+    # -- IdP --------------------------------------------------------------------------------------------
+    def handle_idp(self, method: str, path: str, content_type: str, body: bytes) -> _Reply:
+        m = re.fullmatch(r"/auth/realms/([^/]+)/protocol/openid-connect/(token|logout)/?", path)
+        if m is None:
+            return _Reply.json(404, {"error": "RESTEASY003210: Could not find resource for full path"})
+        if m.group(1) != self.settings.realm:
+            return _Reply.json(404, {"error": "Realm does not exist"})
+        if method != "POST":
+            return _Reply.json(405, {"error": "HTTP 405 Method Not Allowed"})
+        if self.faults.idp_down:
+            return _Reply(503, b"Service Unavailable", "text/plain")
+        form: dict[str, str] = {}
+        if "application/x-www-form-urlencoded" in content_type:
+            parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+            form = {k: v[0] for k, v in parsed.items()}
+        try:
+            if m.group(2) == "token":
+                return _Reply.json(200, self.idp.token(form))
+            self.idp.logout(form)
+            return _Reply(204)
+        except IdPError as exc:
+            return _Reply.json(exc.status, exc.body())
+
+    # -- recepción --------------------------------------------------------------------------------------
+    def submit(self, claims: TokenClaims, body: bytes, *, drop_after: bool = False) -> _Reply:
+        try:
+            sub = self._parse_submission(claims, body)
+        except _ValidationFailure as exc:
+            if drop_after:
+                raise _DropConnection() from None
+            reply = _Reply.message(400, "Ocurrió algún error de validación", exc.cause)
+            reply.headers["validation-exception"] = exc.cause
+            return reply
+        allowed = self.settings.user_emisores.get(claims.username)
+        if allowed is not None and sub.emisor.numero_identificacion not in allowed:
+            if drop_after:
+                raise _DropConnection()
+            return _Reply.message(
+                403, "Forbidden", "El usuario no está autorizado para enviar comprobantes de este emisor"
+            )
+        try:
+            root = parse_untrusted(sub.xml, what="comprobante")
+        except XMLParseError:
+            root = None
+        if root is not None:
+            doc_clave = next(
+                (c.text for c in root.iterchildren() if isinstance(c.tag, str) and c.tag.endswith("}Clave")),
+                None,
+            )
+            if doc_clave is not None and doc_clave.strip() != sub.clave:
+                cause = "La clave del comprobante no coincide con la clave indicada en la solicitud"
+                if drop_after:
+                    raise _DropConnection()
+                return _Reply.message(400, "Ocurrió algún error de validación", cause)
+        try:
+            self.store.add(sub)
+        except DuplicateSubmission:
+            if drop_after:
+                raise _DropConnection() from None
+            return _Reply.message(400, "Ocurrió algún error de validación", ALREADY_RECEIVED)
+        if root is not None and sub.consecutivo_receptor is None:
+            consecutivo = next(
+                (
+                    (c.text or "").strip()
+                    for c in root.iterchildren()
+                    if isinstance(c.tag, str) and c.tag.endswith("}NumeroConsecutivo")
+                ),
+                "",
+            )
+            if consecutivo:
+                self.store.claim_consecutivo(
+                    sub.emisor.numero_identificacion, consecutivo, sub.clave, sub.received_at
+                )
+        assert self._processor is not None
+        self._processor.received(sub.key)
+        log.info("sandbox: received %s from %s", sub.key, claims.username)
+        if drop_after:
+            log.info("sandbox fault: dropping the connection after receiving %s", sub.key)
+            raise _DropConnection()
+        reply = _Reply(202)
+        reply.headers["Location"] = self.base_url + "recepcion/" + sub.key
+        return reply
+
+    def _parse_submission(self, claims: TokenClaims, body: bytes) -> Submission:
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise _ValidationFailure("El cuerpo de la solicitud no es un JSON válido") from None
+        if not isinstance(data, dict):
+            raise _ValidationFailure("El cuerpo de la solicitud debe ser un objeto JSON")
+        clave = data.get("clave")
+        if not isinstance(clave, str) or _CLAVE.fullmatch(clave) is None:
+            raise _ValidationFailure("El campo clave es requerido y debe tener 50 dígitos")
+        fecha = data.get("fecha")
+        if not isinstance(fecha, str) or _FECHA.fullmatch(fecha) is None:
+            raise _ValidationFailure(
+                "El campo fecha es requerido y debe tener el formato yyyy-MM-dd'T'HH:mm:ssZ"
+            )
+        emisor = _party(data.get("emisor"), "emisor", required=True)
+        assert emisor is not None
+        receptor = _party(data.get("receptor"), "receptor", required=False)
+        callback = data.get("callbackUrl")
+        if callback is not None and (
+            not isinstance(callback, str) or urlsplit(callback).scheme not in {"http", "https"}
+        ):
+            raise _ValidationFailure("El campo callbackUrl no es una URL válida")
+        consecutivo_receptor = data.get("consecutivoReceptor")
+        if consecutivo_receptor is not None and (
+            not isinstance(consecutivo_receptor, str) or _CONSECUTIVO.fullmatch(consecutivo_receptor) is None
+        ):
+            raise _ValidationFailure("El campo consecutivoReceptor debe tener 20 dígitos")
+        xml_b64 = data.get("comprobanteXml")
+        if not isinstance(xml_b64, str) or not xml_b64:
+            raise _ValidationFailure("El campo comprobanteXml es requerido")
+        try:
+            xml = base64.b64decode(xml_b64, validate=True)
+        except (binascii.Error, ValueError):
+            raise _ValidationFailure("El campo comprobanteXml no está codificado en Base64") from None
+        key = f"{clave}-{consecutivo_receptor}" if consecutivo_receptor else clave
+        return Submission(
+            key=key,
+            clave=clave,
+            consecutivo_receptor=consecutivo_receptor,
+            fecha=fecha,
+            emisor=emisor,
+            receptor=receptor,
+            callback_url=callback,
+            xml=xml,
+            username=claims.username,
+            received_at=time.time(),
+        )
+
+    def status(self, key: str) -> _Reply:
+        sub = self.store.get(key)
+        if sub is None or time.time() - sub.received_at < self.settings.not_found_for:
+            return _Reply.message(404, "Not Found", f"El comprobante {key} no ha sido recibido")
+        return _Reply.json(200, sub.status_json())
+
+    def list_comprobantes(self, claims: TokenClaims, query: Mapping[str, list[str]]) -> _Reply:
+        def number(name: str, default: int) -> int:
+            raw = query.get(name, [str(default)])[0]
+            if not raw.isdigit():
+                raise _BadRequest(f"El parámetro {name} no es válido")
+            return int(raw)
+
+        offset, limit = number("offset", 0), number("limit", 50)
+        limit = max(1, min(limit, self.settings.page_max))
+        items = [s for s in self.store.all() if s.username == claims.username]
+        emisor = query.get("emisor", [""])[0]
+        if emisor:
+            items = [s for s in items if s.emisor.matches_filter(emisor)]
+        receptor = query.get("receptor", [""])[0]
+        if receptor:
+            items = [s for s in items if s.receptor is not None and s.receptor.matches_filter(receptor)]
+        items.sort(key=lambda s: s.received_at, reverse=True)
+        page = items[offset : offset + limit]
+        reply = _Reply.json(206 if len(page) < len(items) else 200, [s.item_json() for s in page])
+        reply.headers["Accept-Range"] = str(self.settings.page_max)
+        if reply.status == 206:
+            reply.headers["Content-Range"] = f"{offset}-{limit}/{len(items)}"
+        return reply
+
+    def get_comprobante(self, claims: TokenClaims, key: str) -> _Reply:
+        sub = self.store.get(key)
+        if sub is None or sub.username != claims.username:
+            return _Reply.message(404, "Not Found", f"El comprobante {key} no existe")
+        body = sub.item_json()
+        if sub.respuesta_xml is not None:
+            body["respuesta-xml"] = sub.status_json()["respuesta-xml"]
+        return _Reply.json(200, body)
+
+    # -- admin ------------------------------------------------------------------------------------------
+    def handle_admin(self, method: str, path: str, body: bytes) -> _Reply:
+        what = path[len(ADMIN_PREFIX) :].strip("/")
+        if what == "faults" and method == "GET":
+            return _Reply.json(200, self.faults.snapshot())
+        if what == "faults" and method == "POST":
+            try:
+                self.apply_faults(json.loads(body.decode("utf-8") or "{}"))
+            except (ValueError, TypeError, CrEinvoiceError) as exc:
+                return _Reply.json(400, {"message": str(exc)})
+            return _Reply.json(200, self.faults.snapshot())
+        if what == "submissions" and method == "GET":
+            return _Reply.json(
+                200,
+                [
+                    {
+                        "key": s.key,
+                        "ind-estado": s.estado,
+                        "callback_attempts": [a.status for a in s.callback_attempts],
+                        "callback_delivered": s.callback_delivered,
+                    }
+                    for s in sorted(self.store.all(), key=lambda s: s.received_at)
+                ],
+            )
+        return _Reply.message(404, "Not Found")
+
+    def apply_faults(self, spec: Mapping[str, Any]) -> None:
+        """Apply a JSON fault description (the admin endpoint and ``sandbox serve --fault``)::
+
+        {"reset": true, "fail_next": {"n": 2, "status": 503, "target": "submit"},
+         "drop_next": {"n": 1, "after_body": true}, "delay_seconds": 1.5, "idp_down": true,
+         "rate_limit": 5, "expire_tokens_now": true}
+        """
+        if not isinstance(spec, Mapping):
+            raise TypeError("the fault description must be a JSON object")
+        known = {
+            "reset",
+            "fail_next",
+            "drop_next",
+            "delay_seconds",
+            "idp_down",
+            "rate_limit",
+            "expire_tokens_now",
+        }
+        unknown = set(spec) - known
+        if unknown:
+            raise ConfigError(f"unknown fault settings: {sorted(unknown)} (known: {sorted(known)})")
+        f = self.faults
+        if spec.get("reset"):
+            f.reset()
+        if "fail_next" in spec:
+            item = spec["fail_next"]
+            f.fail_next(int(item.get("n", 1)), int(item.get("status", 503)), target=item.get("target", "any"))
+        if "drop_next" in spec:
+            item = spec["drop_next"]
+            f.drop_next(
+                int(item.get("n", 1)),
+                after_body=bool(item.get("after_body", False)),
+                target=item.get("target", "any"),
+            )
+        if "delay_seconds" in spec:
+            f.set_delay(float(spec["delay_seconds"]))
+        if "idp_down" in spec:
+            f.idp_down = bool(spec["idp_down"])
+        if "rate_limit" in spec:
+            f.rate_limit = None if spec["rate_limit"] is None else int(spec["rate_limit"])
+        if spec.get("expire_tokens_now"):
+            f.expire_tokens_now()

@@ -1,0 +1,316 @@
+"""Settings of the local Hacienda simulator, and the runtime fault-injection switches."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from .._secret import Secret
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..xades import TrustStore
+
+__all__ = ["SANDBOX_PREFIX_2026", "FaultTarget", "Faults", "SimulatorSettings"]
+
+#: First line of DetalleMensaje in the 2026 v4.4 sandbox.
+SANDBOX_PREFIX_2026 = (
+    "Este comprobante fue recibido en el ambiente de pruebas, "
+    "por lo cual no tiene validez para fines tributarios."
+)
+
+#: Which requests a fault applies to: every request, only the IdP, only the recepción API, or only
+#: ``POST /recepcion``.
+FaultTarget = Literal["any", "idp", "recepcion", "submit"]
+_TARGETS: frozenset[str] = frozenset({"any", "idp", "recepcion", "submit"})
+
+
+def _check_target(target: str) -> FaultTarget:
+    if target not in _TARGETS:
+        raise ConfigError(f"fault target must be one of {sorted(_TARGETS)}, not {target!r}")
+    return target  # type: ignore[return-value]
+
+
+@dataclass(slots=True)
+class _Counted:
+    remaining: int
+    target: FaultTarget
+    status: int = 503
+
+
+class Faults:
+    """Failures to inject, changeable at any time from any thread (tests, the admin endpoint, the CLI).
+
+    * ``next_n_5xx`` / :meth:`fail_next`: the next N matching requests are answered with a 5xx status;
+    * ``delay_seconds`` / :meth:`set_delay`: every matching request waits this long before being answered;
+    * ``drop_connections`` / :meth:`drop_next`: the next N matching requests get their connection closed
+      without any response, either before the body is read (nothing was received) or, with
+      ``after_body=True``, after the body was read and the voucher registered (an ambiguous failure: the
+      voucher *was* received);
+    * ``idp_down``: the token and logout endpoints answer 503;
+    * ``rate_limit``: overrides the configured per-window limit (tighten it at runtime);
+    * :meth:`expire_tokens_now`: every access token issued so far stops working (refresh tokens still do).
+
+    A request consumes at most one counted fault of each kind; counted faults are consumed in the order they
+    were added.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fail: list[_Counted] = []
+        self._drop_before: list[_Counted] = []
+        self._drop_after: list[_Counted] = []
+        self._delay: float = 0.0
+        self._delay_target: FaultTarget = "any"
+        self._idp_down = False
+        self._rate_limit: int | None = None
+        self._expire_hook: Callable[[], None] | None = None
+        self._pending_expiry = False
+
+    # -- counted faults ---------------------------------------------------------------------------------
+    def fail_next(self, n: int, status: int = 503, *, target: FaultTarget = "any") -> None:
+        """Answer the next ``n`` matching requests with ``status`` (500-599)."""
+        if not 500 <= status <= 599:
+            raise ConfigError(f"fail_next status must be a 5xx code, not {status}")
+        if n < 0:
+            raise ConfigError("fail_next count must be >= 0")
+        with self._lock:
+            if n:
+                self._fail.append(_Counted(n, _check_target(target), status))
+
+    def drop_next(self, n: int, *, after_body: bool = False, target: FaultTarget = "any") -> None:
+        """Close the connection of the next ``n`` matching requests without answering.
+
+        ``after_body=True`` applies only to ``POST /recepcion``: the body is read and the voucher registered
+        (and processed) before the connection is closed.
+        """
+        if n < 0:
+            raise ConfigError("drop_next count must be >= 0")
+        with self._lock:
+            if not n:
+                return
+            if after_body:
+                self._drop_after.append(_Counted(n, _check_target(target)))
+            else:
+                self._drop_before.append(_Counted(n, _check_target(target)))
+
+    def set_delay(self, seconds: float, *, target: FaultTarget = "any") -> None:
+        if seconds < 0:
+            raise ConfigError("delay must be >= 0 seconds")
+        with self._lock:
+            self._delay = float(seconds)
+            self._delay_target = _check_target(target)
+
+    # -- simple properties ------------------------------------------------------------------------------
+    @property
+    def next_n_5xx(self) -> int:
+        with self._lock:
+            return sum(c.remaining for c in self._fail)
+
+    @next_n_5xx.setter
+    def next_n_5xx(self, n: int) -> None:
+        with self._lock:
+            self._fail.clear()
+        self.fail_next(n)
+
+    @property
+    def drop_connections(self) -> int:
+        with self._lock:
+            return sum(c.remaining for c in self._drop_before)
+
+    @drop_connections.setter
+    def drop_connections(self, n: int) -> None:
+        with self._lock:
+            self._drop_before.clear()
+        self.drop_next(n)
+
+    @property
+    def drop_after_body(self) -> int:
+        with self._lock:
+            return sum(c.remaining for c in self._drop_after)
+
+    @drop_after_body.setter
+    def drop_after_body(self, n: int) -> None:
+        with self._lock:
+            self._drop_after.clear()
+        self.drop_next(n, after_body=True, target="submit")
+
+    @property
+    def delay_seconds(self) -> float:
+        with self._lock:
+            return self._delay
+
+    @delay_seconds.setter
+    def delay_seconds(self, seconds: float) -> None:
+        self.set_delay(seconds)
+
+    @property
+    def idp_down(self) -> bool:
+        with self._lock:
+            return self._idp_down
+
+    @idp_down.setter
+    def idp_down(self, value: bool) -> None:
+        with self._lock:
+            self._idp_down = bool(value)
+
+    @property
+    def rate_limit(self) -> int | None:
+        with self._lock:
+            return self._rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, value: int | None) -> None:
+        if value is not None and value < 0:
+            raise ConfigError("rate_limit must be >= 0")
+        with self._lock:
+            self._rate_limit = value
+
+    def expire_tokens_now(self) -> None:
+        """Invalidate every access token issued so far (clients must refresh or log in again)."""
+        with self._lock:
+            hook = self._expire_hook
+            if hook is None:
+                self._pending_expiry = True
+        if hook is not None:
+            hook()
+
+    def reset(self) -> None:
+        """Remove every injected fault."""
+        with self._lock:
+            self._fail.clear()
+            self._drop_before.clear()
+            self._drop_after.clear()
+            self._delay = 0.0
+            self._delay_target = "any"
+            self._idp_down = False
+            self._rate_limit = None
+
+    def snapshot(self) -> dict[str, object]:
+        """The current state, for the admin endpoint and logs."""
+        with self._lock:
+            return {
+                "next_n_5xx": sum(c.remaining for c in self._fail),
+                "drop_connections": sum(c.remaining for c in self._drop_before),
+                "drop_after_body": sum(c.remaining for c in self._drop_after),
+                "delay_seconds": self._delay,
+                "delay_target": self._delay_target,
+                "idp_down": self._idp_down,
+                "rate_limit": self._rate_limit,
+            }
+
+    # -- used by the server -----------------------------------------------------------------------------
+    def _bind_expiry(self, hook: Callable[[], None]) -> None:
+        with self._lock:
+            self._expire_hook = hook
+            pending, self._pending_expiry = self._pending_expiry, False
+        if pending:
+            hook()
+
+    @staticmethod
+    def _matches(target: FaultTarget, kinds: Collection[str]) -> bool:
+        return target == "any" or target in kinds
+
+    def _take(self, queue: list[_Counted], kinds: Collection[str]) -> _Counted | None:
+        with self._lock:
+            for item in queue:
+                if item.remaining > 0 and self._matches(item.target, kinds):
+                    item.remaining -= 1
+                    found = _Counted(1, item.target, item.status)
+                    queue[:] = [c for c in queue if c.remaining > 0]
+                    return found
+        return None
+
+    def take_failure(self, kinds: Collection[str]) -> int | None:
+        got = self._take(self._fail, kinds)
+        return got.status if got else None
+
+    def take_drop_before(self, kinds: Collection[str]) -> bool:
+        return self._take(self._drop_before, kinds) is not None
+
+    def take_drop_after(self, kinds: Collection[str]) -> bool:
+        return self._take(self._drop_after, kinds) is not None
+
+    def delay_for(self, kinds: Collection[str]) -> float:
+        with self._lock:
+            return self._delay if self._matches(self._delay_target, kinds) else 0.0
+
+
+def _default_users() -> dict[str, str | Secret]:
+    return {}
+
+
+@dataclass(slots=True)
+class SimulatorSettings:
+    """How the simulator behaves. Only :attr:`faults` is meant to change while it runs.
+
+    Times are in seconds. ``users`` maps IdP usernames to passwords. ``user_emisores`` optionally restricts
+    a user to emisor identifications (``"3101123456"``); a submission for another emisor is answered 403.
+    ``sello_p12``/``sello_pin`` is the certificate that signs MensajeHacienda; without it a test PKI is
+    generated in ``certs_dir`` (or a temporary directory) with :func:`cr_einvoice.certs.make_test_pki`.
+    ``trust``, when given, is used to check the chain of the vouchers' signing certificates.
+    ``warnings`` are Hacienda codes (-37, -407, -408, -16) added to every response as warnings: the voucher is
+    still accepted, and the rows are listed too when it is rejected for other reasons.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    realm: str = "rut-stag"
+    client_id: str = "api-stag"
+    users: Mapping[str, str | Secret] = field(default_factory=_default_users)
+    user_emisores: Mapping[str, Collection[str]] = field(default_factory=dict)
+    access_token_lifetime: float = 300.0
+    refresh_token_lifetime: float = 1800.0
+    rate_limit: int = 300
+    rate_limit_window: float = 60.0
+    processing_delay: float = 2.0
+    procesando_after: float | None = None
+    not_found_for: float = 0.0
+    sello_p12: Path | bytes | None = None
+    sello_pin: str | Secret = "1234"
+    certs_dir: Path | None = None
+    trust: TrustStore | None = None
+    check_signature: bool = True
+    check_schema: bool = True
+    check_rules: bool = True
+    check_signer_is_emisor: bool = True
+    warnings: Sequence[int] = ()
+    detalle_prefix: str = SANDBOX_PREFIX_2026
+    callback_timeout: float = 5.0
+    callback_retries: int = 3
+    callback_retry_delay: float = 1.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    page_max: int = 50
+    workers: int = 2
+    faults: Faults = field(default_factory=Faults)
+
+    def validate(self) -> None:
+        """Raise :class:`~cr_einvoice.errors.ConfigError` naming the first inconsistent setting."""
+        if self.host not in {"127.0.0.1", "localhost", "::1"}:
+            raise ConfigError(f"host: the simulator binds the loopback interface only, not {self.host!r}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port: {self.port} is not a TCP port")
+        for name in (
+            "access_token_lifetime",
+            "refresh_token_lifetime",
+            "rate_limit_window",
+            "callback_timeout",
+        ):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0")
+        for name in ("processing_delay", "not_found_for", "callback_retry_delay"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0")
+        if self.procesando_after is not None and not 0 <= self.procesando_after <= self.processing_delay:
+            raise ConfigError("procesando_after must be between 0 and processing_delay")
+        if self.rate_limit < 0:
+            raise ConfigError("rate_limit must be >= 0")
+        if self.callback_retries < 0:
+            raise ConfigError("callback_retries must be >= 0")
+        if self.page_max < 1 or self.workers < 1:
+            raise ConfigError("page_max and workers must be >= 1")
+        if not self.realm or "/" in self.realm:
+            raise ConfigError(f"realm: {self.realm!r} is not a realm name")
