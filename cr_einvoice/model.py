@@ -624,11 +624,6 @@ _ESPECIFICOS = (
     CodigoImpuesto.BEBIDAS_SIN_ALCOHOL_JABONES,
     CodigoImpuesto.TABACO,
 )
-_REGALIA_BASE = (
-    CodigoDescuento.REGALIA,
-    CodigoDescuento.REGALIA_IVA_COBRADO_CLIENTE,
-    CodigoDescuento.BONIFICACION,
-)
 _ASUMIDO = (CodigoDescuento.REGALIA, CodigoDescuento.BONIFICACION)
 
 
@@ -749,9 +744,7 @@ class LineaDetalle:
         c.set("descuentos", tuple(normalised))
         total_desc = monto_total - remaining
         sub_total = remaining if remaining > 0 else ZERO
-        regalia = sum(
-            (d.monto_descuento or ZERO for d in normalised if d.codigo_descuento in _REGALIA_BASE), ZERO
-        )
+        on_monto_total = any(d.codigo_descuento in _ASUMIDO for d in normalised)
         asumido_base = sum(
             (d.monto_descuento or ZERO for d in normalised if d.codigo_descuento in _ASUMIDO), ZERO
         )
@@ -769,7 +762,8 @@ class LineaDetalle:
             asumido = ZERO
             tarifa = t.tarifa if t.tarifa is not None else ZERO
             if t.codigo is CodigoImpuesto.IVA:
-                monto = q5((base + regalia) * tarifa / ONE_HUNDRED)
+                # Regalía/Bonificación (01/03): IVA on MontoTotal, the gifted part assumed by the emisor
+                monto = q5((monto_total if on_monto_total else base) * tarifa / ONE_HUNDRED)
                 asumido = q5(asumido_base * tarifa / ONE_HUNDRED)
             elif t.codigo is CodigoImpuesto.IVA_CALCULO_ESPECIAL:
                 monto = q5(base * tarifa / ONE_HUNDRED)
@@ -1540,7 +1534,7 @@ def _tratamiento(doc: Comprobante, ln: LineaDetalle) -> tuple[str, Decimal]:
     """The line's IVA treatment and, for exonerations, the exonerated proportion p (0..1)."""
     iva = ln.impuesto_iva
     if iva is None:
-        return "exento", ZERO
+        return "no_sujeto", ZERO
     if iva.codigo is CodigoImpuesto.IVA_BIENES_USADOS or iva.codigo_tarifa_iva is None:
         treatment = "gravado"
     else:
@@ -1565,7 +1559,9 @@ def _compute_resumen(doc: Comprobante, c: _Check) -> ResumenFactura:
         calc = ln.calculo
         kind = "serv" if ln.es_servicio else "merc"
         treatment, p = _tratamiento(doc, ln)
-        if treatment == "gravado" and p > 0:
+        if treatment == "gravado" and kind == "merc" and ln.iva_cobrado_fabrica is not None:
+            pass  # TotalMercanciasGravadas excludes goods whose IVA is charged at factory level
+        elif treatment == "gravado" and p > 0:
             exonerado = q5(calc.monto_total * p)
             add(f"{kind}_exonerado", exonerado)
             add(f"{kind}_gravado", calc.monto_total - exonerado)
@@ -1633,7 +1629,7 @@ def _normalise_medios(
 ) -> tuple[MedioPago, ...]:
     """Default a single means' amount to the total; check two or more add up to it. Writes the normalised
     tuple back to the document so it round-trips through XML."""
-    if len(medios) == 1 and medios[0].total_medio_pago is None and total > 0:
+    if len(medios) == 1 and medios[0].total_medio_pago is None and total > 0 and not _lenient():
         medios = (dataclasses.replace(medios[0], total_medio_pago=total),)
         c.set(name, medios)
     if _lenient():
@@ -1819,12 +1815,13 @@ class ReciboPago(_Voucher):
                 TipoDocReferencia.NOTA_CREDITO,
                 TipoDocReferencia.TIQUETE,
                 TipoDocReferencia.COMPROBANTE_CONTINGENCIA,
+                TipoDocReferencia.RECIBO_PAGO,
             }
             for i, r in enumerate(refs):
                 if r.tipo_doc_ir not in allowed:
                     c.add(
                         f"referencias[{i}].tipo_doc_ir",
-                        "a ReciboPago may reference only 01, 02, 03, 04 or 08",
+                        "a ReciboPago may reference only 01, 02, 03, 04, 08 or 20",
                     )
                 if r.numero is None:
                     c.add(f"referencias[{i}].numero", "is required in ReciboPago")
