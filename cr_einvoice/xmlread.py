@@ -73,6 +73,7 @@ from .xmlsafe import parse_untrusted
 __all__ = ["from_xml"]
 
 _T = TypeVar("_T")
+_D = TypeVar("_D", Comprobante, ReciboPago)
 
 
 def from_xml(data: bytes | str | etree._Element, *, strict: bool = False) -> Document:
@@ -537,6 +538,27 @@ class _Reader:
 
     # -- documents -------------------------------------------------------------------------------------
 
+    def emisor_node(self) -> etree._Element:
+        node = self.child(self.root, "Emisor")
+        if node is None:
+            raise ValidationError("the voucher has no Emisor", path="Emisor")
+        return node
+
+    def line_nodes(self) -> list[etree._Element]:
+        detalle = self.child(self.root, "DetalleServicio")
+        return self.children(detalle, "LineaDetalle") if detalle is not None else []
+
+    def attach_stated(self, doc: _D, resumen_node: etree._Element | None, lineas: list[CalculoLinea]) -> _D:
+        stated = StatedTotals(
+            version=self.version,
+            resumen=self.stated_resumen(resumen_node, doc.resumen),
+            lineas=tuple(lineas),
+            warnings=tuple(self.warnings),
+        )
+        # the document was just built here; stated totals do not take part in equality
+        object.__setattr__(doc, "stated", stated)
+        return doc
+
     def document(self) -> Document:
         cls = document_class(self.name)
         if cls is MensajeReceptor:
@@ -545,15 +567,8 @@ class _Reader:
             return self.recibo()
         assert issubclass(cls, Comprobante)
         root = self.root
-        emisor_node = self.child(root, "Emisor")
-        if emisor_node is None:
-            raise ValidationError("the voucher has no Emisor", path="Emisor")
-        detalle = self.child(root, "DetalleServicio")
-        pairs = (
-            [self.linea(n, i) for i, n in enumerate(self.children(detalle, "LineaDetalle"))]
-            if detalle is not None
-            else []
-        )
+        emisor_node = self.emisor_node()
+        pairs = [self.linea(n, i) for i, n in enumerate(self.line_nodes())]
         resumen_node = self.child(root, "ResumenFactura")
         moneda, cambio = self.moneda(resumen_node)
         medios = self.medios(resumen_node, "medios_pago") or self.medios(root, "medios_pago")
@@ -590,26 +605,12 @@ class _Reader:
             numero_consecutivo=self.text(root, "NumeroConsecutivo"),
             fecha_emision=self.text(root, "FechaEmision"),
         )
-        stated = StatedTotals(
-            version=self.version,
-            resumen=self.stated_resumen(resumen_node, doc.resumen),
-            lineas=tuple(s for _, s in pairs),
-            warnings=tuple(self.warnings),
-        )
-        object.__setattr__(doc, "stated", stated)
-        return cast("Document", doc)
+        return cast("Document", self.attach_stated(doc, resumen_node, [st for _, st in pairs]))
 
     def recibo(self) -> ReciboPago:
         root = self.root
-        emisor_node = self.child(root, "Emisor")
-        if emisor_node is None:
-            raise ValidationError("the voucher has no Emisor", path="Emisor")
-        detalle = self.child(root, "DetalleServicio")
-        pairs = (
-            [self.linea_pago(n, i) for i, n in enumerate(self.children(detalle, "LineaDetalle"))]
-            if detalle is not None
-            else []
-        )
+        emisor_node = self.emisor_node()
+        pairs = [self.linea_pago(n, i) for i, n in enumerate(self.line_nodes())]
         resumen_node = self.child(root, "ResumenFactura")
         moneda, cambio = self.moneda(resumen_node)
         doc = self.build(
@@ -628,14 +629,7 @@ class _Reader:
             numero_consecutivo=self.text(root, "NumeroConsecutivo"),
             fecha_emision=self.text(root, "FechaEmision"),
         )
-        stated = StatedTotals(
-            version=self.version,
-            resumen=self.stated_resumen(resumen_node, doc.resumen),
-            lineas=tuple(s for _, s in pairs),
-            warnings=tuple(self.warnings),
-        )
-        object.__setattr__(doc, "stated", stated)
-        return doc
+        return self.attach_stated(doc, resumen_node, [st for _, st in pairs])
 
     def mensaje_receptor(self) -> MensajeReceptor:
         root = self.root
