@@ -1,0 +1,89 @@
+"""Chilean bill and invoice retrieval: Khipu (Enel bill PDF), Belvo (SII invoices), Flow (subscriptions).
+
+Each provider has a synchronous and an asynchronous client built on one shared, I/O-free protocol core
+(request builders and response parsers) and on :class:`cr_einvoice._http.HTTPCore`:
+
+* :mod:`cr_einvoice.chile.khipu` -- :class:`KhipuClient`, :class:`AsyncKhipuClient`, :class:`KhipuCallbacks`;
+* :mod:`cr_einvoice.chile.belvo` -- :class:`BelvoClient`, :class:`AsyncBelvoClient`,
+  :func:`parse_belvo_webhook`;
+* :mod:`cr_einvoice.chile.flow` -- :class:`FlowClient`, :class:`AsyncFlowClient`, :func:`sign_params`;
+* :mod:`cr_einvoice.chile.fakes` -- loopback fake servers of the three APIs, for tests and demonstrations.
+
+Amounts are ``Decimal`` (JSON is parsed with ``parse_float=Decimal``); secrets are
+:class:`~cr_einvoice._secret.Secret` and never appear in reprs, logs or errors.
+"""
+
+from __future__ import annotations
+
+from ._common import ChileAPIError, UnexpectedResponseError
+from .belvo import (
+    BELVO_ENVIRONMENTS,
+    AsyncBelvoClient,
+    BelvoAccepted,
+    BelvoAuth,
+    BelvoClient,
+    BelvoError,
+    BelvoRequestTimeoutError,
+    BelvoWebhook,
+    parse_belvo_webhook,
+)
+from .belvo import Invoice as BelvoInvoice
+from .flow import (
+    FLOW_ENVIRONMENTS,
+    AsyncFlowClient,
+    FlowAuth,
+    FlowClient,
+    FlowError,
+    FlowInvalidSignatureError,
+    sign_params,
+)
+from .flow import Invoice as FlowInvoice
+from .khipu import (
+    KHIPU_ENVIRONMENTS,
+    AsyncKhipuClient,
+    EnelBillResult,
+    KhipuAccepted,
+    KhipuAuth,
+    KhipuCallbacks,
+    KhipuClient,
+    KhipuClientCredentials,
+    KhipuDeferred,
+    KhipuDoNotRetryError,
+    KhipuError,
+    parse_khipu_callback,
+)
+
+__all__ = [
+    "BELVO_ENVIRONMENTS",
+    "FLOW_ENVIRONMENTS",
+    "KHIPU_ENVIRONMENTS",
+    "AsyncBelvoClient",
+    "AsyncFlowClient",
+    "AsyncKhipuClient",
+    "BelvoAccepted",
+    "BelvoAuth",
+    "BelvoClient",
+    "BelvoError",
+    "BelvoInvoice",
+    "BelvoRequestTimeoutError",
+    "BelvoWebhook",
+    "ChileAPIError",
+    "EnelBillResult",
+    "FlowAuth",
+    "FlowClient",
+    "FlowError",
+    "FlowInvalidSignatureError",
+    "FlowInvoice",
+    "KhipuAccepted",
+    "KhipuAuth",
+    "KhipuCallbacks",
+    "KhipuClient",
+    "KhipuClientCredentials",
+    "KhipuDeferred",
+    "KhipuDoNotRetryError",
+    "KhipuError",
+    "UnexpectedResponseError",
+    "parse_belvo_webhook",
+    "parse_khipu_callback",
+    "sign_params",
+]
