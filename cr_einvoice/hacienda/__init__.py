@@ -7,6 +7,14 @@ See ``docs/design.md`` ("Area: Hacienda client") and the README section for usag
 from __future__ import annotations
 
 from .auth import AsyncTokenManager, BearerAuth, Credentials, TokenManager, TokenStats
+from .callbacks import (
+    CallbackError,
+    CallbackResult,
+    callback_app,
+    callback_token,
+    callback_url,
+    parse_callback,
+)
 from .client import (
     AlreadyReceived,
     AsyncClient,
@@ -36,6 +44,8 @@ __all__ = [
     "AsyncClient",
     "AsyncTokenManager",
     "BearerAuth",
+    "CallbackError",
+    "CallbackResult",
     "Client",
     "Credentials",
     "DetalleError",
@@ -51,7 +61,11 @@ __all__ = [
     "TokenManager",
     "TokenStats",
     "UnexpectedResponseError",
+    "callback_app",
+    "callback_token",
+    "callback_url",
     "decode_respuesta",
+    "parse_callback",
     "parse_detalle_mensaje",
     "submission_from_xml",
     "verify_respuesta",

@@ -31,7 +31,7 @@ import random
 import threading
 import time
 import warnings
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -126,9 +126,19 @@ class _IdPRetryable(Exception):
 def _idp_check(response: httpx.Response, what: str) -> httpx.Response:
     """Compliance hook: map the IdP's error statuses to this package's exceptions (never echo the form)."""
     status = response.status_code
-    if status < 400:
-        return response
     response.read()
+    if status < 400:
+        try:
+            token = response.json()
+        except ValueError:
+            token = None
+        if not isinstance(token, dict) or not token.get("access_token") or "error" in token:
+            raise AuthenticationError(
+                f"Hacienda's identity provider answered the {what} with HTTP {status} but no usable token",
+                status=status,
+                headers=dict(response.headers),
+            )
+        return response
     headers = dict(response.headers)
     body = response.text[:500]
     detail = ""
@@ -271,6 +281,40 @@ def _as_dict(token: Any) -> dict[str, Any]:
     return dict(token) if isinstance(token, dict) else {}
 
 
+@dataclass(frozen=True, slots=True)
+class _Login:
+    """Step of a renewal plan: password grant."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Refresh:
+    """Step of a renewal plan: refresh_token grant."""
+
+    token: Secret
+
+
+@dataclass(frozen=True, slots=True)
+class _Sleep:
+    """Step of a renewal plan: wait before retrying the IdP."""
+
+    seconds: float
+
+
+_Step = _Login | _Refresh | _Sleep
+#: A renewal plan: yields the IdP calls and waits to make, receives each call's token dict (or has the call's
+#: exception thrown in), returns the new tokens. The sync and async managers only execute the steps.
+_Plan = Generator[_Step, dict[str, Any] | None, _Tokens]
+
+
+def _advance(plan: _Plan, reply: dict[str, Any] | None, error: Exception | None) -> _Step | _Tokens:
+    """Feed the last step's outcome to the plan; return its next step, or the tokens when it is done."""
+    try:
+        return plan.throw(error) if error is not None else plan.send(reply)
+    except StopIteration as done:
+        tokens: _Tokens = done.value
+        return tokens
+
+
 class _ManagerBase:
     def __init__(
         self,
@@ -295,10 +339,42 @@ class _ManagerBase:
         return self._core.environment
 
     def __repr__(self) -> str:
-        state = (
-            "no token" if self._core.tokens is None else f"token generation {self._core.tokens.generation}"
-        )
+        tokens = self._core.tokens
+        state = "no token" if tokens is None else f"token generation {tokens.generation}"
         return f"{type(self).__name__}({self._core.credentials.username!r}, {self.environment.name}, {state})"
+
+    # -- the shared renewal plan ---------------------------------------------------------------------
+    def _renewal(self) -> _Plan:
+        core = self._core
+        tokens = core.tokens
+        if core.plan() == "refresh" and tokens is not None and tokens.refresh is not None:
+            issued = core.clock()
+            try:
+                token = yield from self._attempts(_Refresh(tokens.refresh), "token refresh")
+            except (APIError, TransportError) as exc:
+                core.stats.failed_refreshes += 1
+                log.info("token refresh failed (%s); logging in again", exc)
+            else:
+                core.stats.refreshes += 1
+                log.debug("access token refreshed for %s", core.credentials.username)
+                return core.store(token, issued, tokens.refresh)
+        issued = core.clock()
+        token = yield from self._attempts(_Login(), "login")
+        core.stats.logins += 1
+        log.debug("logged in to Hacienda's identity provider as %s", core.credentials.username)
+        return core.store(token, issued, None)
+
+    def _attempts(self, step: _Login | _Refresh, what: str) -> Generator[_Step, Any, dict[str, Any]]:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return _as_dict((yield step))
+            except _IdPRetryable as failure:
+                yield _Sleep(self._retry_delay(attempt, failure))
+            except httpx.HTTPError as exc:
+                lost = _transport_error(exc, what, self.environment.token_url)
+                yield _Sleep(self._retry_delay(attempt, lost))
 
     def _retry_delay(self, attempt: int, failure: _IdPRetryable) -> float:
         if attempt >= self._retry.max_attempts:
@@ -307,6 +383,10 @@ class _ManagerBase:
         log.info("identity provider: %s; retry %d in %.2fs", failure.error, attempt, delay)
         return delay
 
+    def _login_kwargs(self) -> dict[str, str]:
+        return self._core.login_args()
+
+    # -- logout --------------------------------------------------------------------------------------
     def _logout_form(self) -> tuple[str, dict[str, str]] | None:
         tokens = self._core.tokens
         self._core.tokens = None
@@ -314,6 +394,14 @@ class _ManagerBase:
         if tokens is None or tokens.refresh is None or url is None:
             return None
         return url, {"client_id": self.environment.client_id, "refresh_token": tokens.refresh.reveal()}
+
+    def _logout_outcome(self, outcome: httpx.Response | httpx.HTTPError) -> None:
+        if isinstance(outcome, httpx.HTTPError):
+            log.warning("logout from Hacienda's identity provider failed (%s)", type(outcome).__name__)
+            return
+        self._core.stats.logouts += 1
+        if outcome.status_code >= 400:
+            log.warning("logout from Hacienda's identity provider answered HTTP %s", outcome.status_code)
 
 
 class TokenManager(_ManagerBase):
@@ -349,46 +437,28 @@ class TokenManager(_ManagerBase):
         with self._lock:
             tokens = self._core.usable(stale_generation)
             if tokens is None:
-                tokens = self._renew()
+                tokens = self._run(self._renewal())
         return tokens.access, tokens.generation
 
-    def _renew(self) -> _Tokens:
-        core = self._core
-        if core.plan() == "refresh" and core.tokens is not None and core.tokens.refresh is not None:
-            refresh = core.tokens.refresh
-            issued = core.clock()
+    def _run(self, plan: _Plan) -> _Tokens:
+        step = _advance(plan, None, None)
+        while not isinstance(step, _Tokens):
             try:
-                token = self._with_retries(
-                    lambda: self._idp.refresh_token(
-                        self.environment.token_url, refresh_token=refresh.reveal()
-                    ),
-                    "token refresh",
-                )
-                core.stats.refreshes += 1
-                log.debug("access token refreshed for %s", core.credentials.username)
-                return core.store(token, issued, refresh)
-            except (APIError, TransportError) as exc:
-                core.stats.failed_refreshes += 1
-                log.info("token refresh failed (%s); logging in again", exc)
-        issued = core.clock()
-        token = self._with_retries(
-            lambda: self._idp.fetch_token(self.environment.token_url, **core.login_args()), "login"
-        )
-        core.stats.logins += 1
-        log.debug("logged in to Hacienda's identity provider as %s", core.credentials.username)
-        return core.store(token, issued, None)
+                reply = self._execute(step)
+            except Exception as exc:  # handed to the plan, which re-raises what it cannot use
+                step = _advance(plan, None, exc)
+            else:
+                step = _advance(plan, reply, None)
+        return step
 
-    def _with_retries(self, call: Callable[[], Any], what: str) -> dict[str, Any]:
-        attempt = 0
+    def _execute(self, step: _Step) -> dict[str, Any] | None:
         url = self.environment.token_url
-        while True:
-            attempt += 1
-            try:
-                return _as_dict(call())
-            except _IdPRetryable as failure:
-                self._sleep(self._retry_delay(attempt, failure))
-            except httpx.HTTPError as exc:
-                self._sleep(self._retry_delay(attempt, _transport_error(exc, what, url)))
+        if isinstance(step, _Sleep):
+            self._sleep(step.seconds)
+            return None
+        if isinstance(step, _Refresh):
+            return _as_dict(self._idp.refresh_token(url, refresh_token=step.token.reveal()))
+        return _as_dict(self._idp.fetch_token(url, **self._login_kwargs()))
 
     def logout(self) -> None:
         """End the IdP session (best effort: a failure is logged, never raised)."""
@@ -396,15 +466,13 @@ class TokenManager(_ManagerBase):
             form = self._logout_form()
         if form is None:
             return
-        url, data = form
         try:
-            response = self._idp.request("POST", url, data=data, withhold_token=True)
+            outcome: httpx.Response | httpx.HTTPError = self._idp.request(
+                "POST", form[0], data=form[1], withhold_token=True
+            )
         except httpx.HTTPError as exc:
-            log.warning("logout from Hacienda's identity provider failed (%s)", type(exc).__name__)
-            return
-        self._core.stats.logouts += 1
-        if response.status_code >= 400:
-            log.warning("logout from Hacienda's identity provider answered HTTP %s", response.status_code)
+            outcome = exc
+        self._logout_outcome(outcome)
 
     def close(self) -> None:
         try:
@@ -445,46 +513,28 @@ class AsyncTokenManager(_ManagerBase):
         async with self._lock:
             tokens = self._core.usable(stale_generation)
             if tokens is None:
-                tokens = await self._renew()
+                tokens = await self._run(self._renewal())
         return tokens.access, tokens.generation
 
-    async def _renew(self) -> _Tokens:
-        core = self._core
-        if core.plan() == "refresh" and core.tokens is not None and core.tokens.refresh is not None:
-            refresh = core.tokens.refresh
-            issued = core.clock()
+    async def _run(self, plan: _Plan) -> _Tokens:
+        step = _advance(plan, None, None)
+        while not isinstance(step, _Tokens):
             try:
-                token = await self._with_retries(
-                    lambda: self._idp.refresh_token(
-                        self.environment.token_url, refresh_token=refresh.reveal()
-                    ),
-                    "token refresh",
-                )
-                core.stats.refreshes += 1
-                log.debug("access token refreshed for %s", core.credentials.username)
-                return core.store(token, issued, refresh)
-            except (APIError, TransportError) as exc:
-                core.stats.failed_refreshes += 1
-                log.info("token refresh failed (%s); logging in again", exc)
-        issued = core.clock()
-        token = await self._with_retries(
-            lambda: self._idp.fetch_token(self.environment.token_url, **core.login_args()), "login"
-        )
-        core.stats.logins += 1
-        log.debug("logged in to Hacienda's identity provider as %s", core.credentials.username)
-        return core.store(token, issued, None)
+                reply = await self._execute(step)
+            except Exception as exc:  # handed to the plan, which re-raises what it cannot use
+                step = _advance(plan, None, exc)
+            else:
+                step = _advance(plan, reply, None)
+        return step
 
-    async def _with_retries(self, call: Callable[[], Awaitable[Any]], what: str) -> dict[str, Any]:
-        attempt = 0
+    async def _execute(self, step: _Step) -> dict[str, Any] | None:
         url = self.environment.token_url
-        while True:
-            attempt += 1
-            try:
-                return _as_dict(await call())
-            except _IdPRetryable as failure:
-                await asyncio.sleep(self._retry_delay(attempt, failure))
-            except httpx.HTTPError as exc:
-                await asyncio.sleep(self._retry_delay(attempt, _transport_error(exc, what, url)))
+        if isinstance(step, _Sleep):
+            await asyncio.sleep(step.seconds)
+            return None
+        if isinstance(step, _Refresh):
+            return _as_dict(await self._idp.refresh_token(url, refresh_token=step.token.reveal()))
+        return _as_dict(await self._idp.fetch_token(url, **self._login_kwargs()))
 
     async def logout(self) -> None:
         """End the IdP session (best effort: a failure is logged, never raised)."""
@@ -492,15 +542,13 @@ class AsyncTokenManager(_ManagerBase):
             form = self._logout_form()
         if form is None:
             return
-        url, data = form
         try:
-            response = await self._idp.request("POST", url, data=data, withhold_token=True)
+            outcome: httpx.Response | httpx.HTTPError = await self._idp.request(
+                "POST", form[0], data=form[1], withhold_token=True
+            )
         except httpx.HTTPError as exc:
-            log.warning("logout from Hacienda's identity provider failed (%s)", type(exc).__name__)
-            return
-        self._core.stats.logouts += 1
-        if response.status_code >= 400:
-            log.warning("logout from Hacienda's identity provider answered HTTP %s", response.status_code)
+            outcome = exc
+        self._logout_outcome(outcome)
 
     async def aclose(self) -> None:
         try:

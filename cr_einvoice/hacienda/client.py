@@ -583,17 +583,6 @@ def parse_get_response(response: httpx.Response, request: Request) -> dict[str, 
 # -- the two clients ----------------------------------------------------------------------------------
 
 
-def _verify_setting(ca_bundle: str | Path | None) -> ssl.SSLContext | bool:
-    # TLS verification cannot be switched off; a private CA bundle may be added (a TLS-serving simulator).
-    if ca_bundle is None:
-        return True
-    return ssl.create_default_context(cafile=str(ca_bundle))
-
-
-def _headers() -> dict[str, str]:
-    return {"User-Agent": f"cr-einvoice/{__version__}", "Accept": "application/json"}
-
-
 class _ClientBase:
     def __init__(
         self,
@@ -603,10 +592,14 @@ class _ClientBase:
         trust: TrustStore | None,
         expected_cedula: str | None,
         verify_respuestas: bool,
+        timeout: httpx.Timeout,
         retry: RetryPolicy | None,
         limiter: RateLimiter | None,
-        rng: random.Random | None,
+        ca_bundle: str | Path | None,
+        refresh_margin: float,
         clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        rng: random.Random | None,
     ) -> None:
         if not isinstance(environment, Environment):
             raise TypeError("environment must be an Environment (Environment.named('sandbox'), ...)")
@@ -618,6 +611,40 @@ class _ClientBase:
         self.limiter = limiter if limiter is not None else RateLimiter(clock=clock)
         self._retry = retry or RetryPolicy()
         self._rng = rng or random.Random()
+        self._timeout = timeout
+        # TLS verification cannot be switched off; a private CA bundle may be added (a TLS-serving simulator).
+        self._verify: ssl.SSLContext | bool = (
+            True if ca_bundle is None else ssl.create_default_context(cafile=str(ca_bundle))
+        )
+        self._refresh_margin = refresh_margin
+        self._clock = clock
+        self._core = HTTPCore(
+            map_error=map_error,
+            retry=self._retry,
+            limiter=self.limiter,
+            rng=self._rng,
+            sleep=sleep,
+            clock=clock,
+        )
+
+    def _token_options(self) -> dict[str, Any]:
+        return {
+            "timeout": self._timeout,
+            "verify": self._verify,
+            "refresh_margin": self._refresh_margin,
+            "clock": self._clock,
+            "retry": self._retry,
+            "rng": self._rng,
+        }
+
+    def _http_options(self) -> dict[str, Any]:
+        return {
+            "timeout": self._timeout,
+            "verify": self._verify,
+            "headers": {"User-Agent": f"cr-einvoice/{__version__}", "Accept": "application/json"},
+            "trust_env": False,
+            "follow_redirects": False,
+        }
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -627,12 +654,67 @@ class _ClientBase:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.environment.name}, {self.credentials.username!r})"
 
-    def _status_kwargs(self) -> dict[str, Any]:
-        return {
-            "trust": self.trust,
-            "verify": self.verify_respuestas,
-            "expected_cedula": self.expected_cedula,
-        }
+    # Requests are built and responses parsed here; the subclasses only send.
+    def _submit_request(
+        self,
+        signed_xml: bytes,
+        callback_url: str | None,
+        consecutivo_receptor: str | None,
+        emisor_tipo: str | None,
+        receptor_tipo: str | None,
+    ) -> tuple[Request, Submission]:
+        submission = submission_from_xml(
+            signed_xml,
+            consecutivo_receptor=consecutivo_receptor,
+            emisor_tipo=emisor_tipo,
+            receptor_tipo=receptor_tipo,
+        )
+        return build_submit_request(self.environment, signed_xml, submission, callback_url), submission
+
+    def _status_result(self, response: httpx.Response, request: Request) -> StatusResult:
+        return parse_status_response(
+            response,
+            request,
+            trust=self.trust,
+            verify=self.verify_respuestas,
+            expected_cedula=self.expected_cedula,
+        )
+
+    def _list_request(self, cursor: _Cursor) -> Request:
+        return build_list_request(
+            self.environment,
+            offset=cursor.offset,
+            limit=cursor.limit,
+            emisor=cursor.emisor,
+            receptor=cursor.receptor,
+        )
+
+
+@dataclass(slots=True)
+class _Cursor:
+    """Where a ``list()`` iteration stands."""
+
+    offset: int
+    limit: int
+    emisor: str | tuple[str, str] | Party | None
+    receptor: str | tuple[str, str] | Party | None
+
+    def __post_init__(self) -> None:
+        if self.offset < 0 or self.limit <= 0:
+            raise ValidationError("offset must be >= 0 and page_size > 0", path="page_size")
+
+    def advance(self, response: httpx.Response, request: Request) -> tuple[dict[str, Any], ...]:
+        """Parse a page and move to the next one (``done`` afterwards when it was the last)."""
+        page = parse_list_page(response, request, offset=self.offset, limit=self.limit)
+        if page.next_offset is None:
+            self.limit = 0
+        else:
+            self.offset, self.limit = page.next_offset, page.limit
+        return page.items
+
+    @property
+    def done(self) -> bool:
+        return self.limit == 0
 
 
 class Client(_ClientBase):
@@ -662,41 +744,19 @@ class Client(_ClientBase):
             trust=trust,
             expected_cedula=expected_cedula,
             verify_respuestas=verify_respuestas,
+            timeout=timeout,
             retry=retry,
             limiter=limiter,
-            rng=rng,
-            clock=clock,
-        )
-        verify = _verify_setting(ca_bundle)
-        self.tokens = TokenManager(
-            environment,
-            credentials,
-            timeout=timeout,
-            verify=verify,
-            transport=transport,
+            ca_bundle=ca_bundle,
             refresh_margin=refresh_margin,
             clock=clock,
-            retry=self._retry,
-            rng=self._rng,
             sleep=sleep,
+            rng=rng,
         )
-        self._core = HTTPCore(
-            map_error=map_error,
-            retry=self._retry,
-            limiter=self.limiter,
-            rng=self._rng,
-            sleep=sleep,
-            clock=clock,
+        self.tokens = TokenManager(
+            environment, credentials, transport=transport, sleep=sleep, **self._token_options()
         )
-        self._http = httpx.Client(
-            auth=BearerAuth(self.tokens),
-            timeout=timeout,
-            verify=verify,
-            transport=transport,
-            headers=_headers(),
-            trust_env=False,
-            follow_redirects=False,
-        )
+        self._http = httpx.Client(auth=BearerAuth(self.tokens), transport=transport, **self._http_options())
 
     @property
     def token_stats(self) -> TokenStats:
@@ -713,21 +773,15 @@ class Client(_ClientBase):
     ) -> SubmitResult:
         """POST the signed document (Base64 of exactly these bytes). 201/202 → :class:`SubmitResult`;
         "ya fue recibido" → :class:`AlreadyReceived`; errors raise (see :func:`map_error`)."""
-        submission = submission_from_xml(
-            signed_xml,
-            consecutivo_receptor=consecutivo_receptor,
-            emisor_tipo=emisor_tipo,
-            receptor_tipo=receptor_tipo,
+        request, submission = self._submit_request(
+            signed_xml, callback_url, consecutivo_receptor, emisor_tipo, receptor_tipo
         )
-        request = build_submit_request(self.environment, signed_xml, submission, callback_url)
-        response = self._core.send(self._http, request)
-        return parse_submit_response(response, request, submission)
+        return parse_submit_response(self._core.send(self._http, request), request, submission)
 
     def status(self, clave: str) -> StatusResult:
         """``GET /recepcion/{clave}`` (``{clave}-{consecutivoReceptor}`` for a MensajeReceptor)."""
         request = build_status_request(self.environment, clave)
-        response = self._core.send(self._http, request)
-        return parse_status_response(response, request, **self._status_kwargs())
+        return self._status_result(self._core.send(self._http, request), request)
 
     def list(
         self,
@@ -738,21 +792,12 @@ class Client(_ClientBase):
         page_size: int = 50,
     ) -> Iterator[dict[str, Any]]:
         """Lazily iterate ``GET /comprobantes`` page by page (newest first); a page is fetched when needed."""
-        if offset < 0 or page_size <= 0:
-            raise ValidationError("offset must be >= 0 and page_size > 0", path="page_size")
+        cursor = _Cursor(offset, page_size, emisor, receptor)
 
         def pages() -> Iterator[dict[str, Any]]:
-            current, size = offset, page_size
-            while True:
-                request = build_list_request(
-                    self.environment, offset=current, limit=size, emisor=emisor, receptor=receptor
-                )
-                response = self._core.send(self._http, request)
-                page = parse_list_page(response, request, offset=current, limit=size)
-                yield from page.items
-                if page.next_offset is None:
-                    return
-                current, size = page.next_offset, page.limit
+            while not cursor.done:
+                request = self._list_request(cursor)
+                yield from cursor.advance(self._core.send(self._http, request), request)
 
         return pages()
 
@@ -805,35 +850,21 @@ class AsyncClient(_ClientBase):
             trust=trust,
             expected_cedula=expected_cedula,
             verify_respuestas=verify_respuestas,
+            timeout=timeout,
             retry=retry,
             limiter=limiter,
-            rng=rng,
-            clock=clock,
-        )
-        verify = _verify_setting(ca_bundle)
-        self.tokens = AsyncTokenManager(
-            environment,
-            credentials,
-            timeout=timeout,
-            verify=verify,
-            transport=transport,
+            ca_bundle=ca_bundle,
             refresh_margin=refresh_margin,
             clock=clock,
-            retry=self._retry,
-            rng=self._rng,
+            sleep=time.sleep,  # unused: the async driver sleeps with asyncio.sleep
+            rng=rng,
         )
-        self._core = HTTPCore(
-            map_error=map_error, retry=self._retry, limiter=self.limiter, rng=self._rng, clock=clock
+        self.tokens = AsyncTokenManager(
+            environment, credentials, transport=transport, **self._token_options()
         )
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._http = httpx.AsyncClient(
-            auth=BearerAuth(self.tokens),
-            timeout=timeout,
-            verify=verify,
-            transport=transport,
-            headers=_headers(),
-            trust_env=False,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            auth=BearerAuth(self.tokens), transport=transport, limits=limits, **self._http_options()
         )
 
     @property
@@ -850,21 +881,15 @@ class AsyncClient(_ClientBase):
         receptor_tipo: str | None = None,
     ) -> SubmitResult:
         """See :meth:`Client.submit`."""
-        submission = submission_from_xml(
-            signed_xml,
-            consecutivo_receptor=consecutivo_receptor,
-            emisor_tipo=emisor_tipo,
-            receptor_tipo=receptor_tipo,
+        request, submission = self._submit_request(
+            signed_xml, callback_url, consecutivo_receptor, emisor_tipo, receptor_tipo
         )
-        request = build_submit_request(self.environment, signed_xml, submission, callback_url)
-        response = await self._core.send_async(self._http, request)
-        return parse_submit_response(response, request, submission)
+        return parse_submit_response(await self._core.send_async(self._http, request), request, submission)
 
     async def status(self, clave: str) -> StatusResult:
         """See :meth:`Client.status`."""
         request = build_status_request(self.environment, clave)
-        response = await self._core.send_async(self._http, request)
-        return parse_status_response(response, request, **self._status_kwargs())
+        return self._status_result(await self._core.send_async(self._http, request), request)
 
     def list(
         self,
@@ -875,22 +900,13 @@ class AsyncClient(_ClientBase):
         page_size: int = 50,
     ) -> AsyncIterator[dict[str, Any]]:
         """See :meth:`Client.list`; iterate with ``async for``."""
-        if offset < 0 or page_size <= 0:
-            raise ValidationError("offset must be >= 0 and page_size > 0", path="page_size")
+        cursor = _Cursor(offset, page_size, emisor, receptor)
 
         async def pages() -> AsyncIterator[dict[str, Any]]:
-            current, size = offset, page_size
-            while True:
-                request = build_list_request(
-                    self.environment, offset=current, limit=size, emisor=emisor, receptor=receptor
-                )
-                response = await self._core.send_async(self._http, request)
-                page = parse_list_page(response, request, offset=current, limit=size)
-                for item in page.items:
+            while not cursor.done:
+                request = self._list_request(cursor)
+                for item in cursor.advance(await self._core.send_async(self._http, request), request):
                     yield item
-                if page.next_offset is None:
-                    return
-                current, size = page.next_offset, page.limit
 
         return pages()
 

@@ -14,7 +14,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from hacienda_fakes import CLIENT_ID, FakeClock, FakeHacienda, loopback
 
 from cr_einvoice._http import RetryPolicy
+from cr_einvoice.certs import TestPKI, load_p12, make_test_pki
 from cr_einvoice.hacienda import Credentials, Environment
+from cr_einvoice.xades import SignatureProfile, Signer, SignerConfig, TrustStore
 
 USERNAME = "cpj-3-101-123456@stag.test"
 PASSWORD = "s3cret-pass"
@@ -149,3 +151,21 @@ def mensaje_hacienda_xml(
         f"    <DetalleMensaje>{_escape(detalle)}</DetalleMensaje>\n{monto}"
         f"    <TotalFactura>{total}</TotalFactura>\n{signature}</MensajeHacienda>"
     ).encode()
+
+
+@pytest.fixture(scope="session")
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
+    """TEST certificates (taxpayer and a simulated Hacienda sello) from the signing area's generator."""
+    return make_test_pki(tmp_path_factory.mktemp("pki"), rc2=False)
+
+
+@pytest.fixture(scope="session")
+def sello_signer(test_pki: TestPKI) -> Signer:
+    """Signs like Hacienda signs its MensajeHacienda (XAdES-BES), with the TEST sello."""
+    cred = load_p12(test_pki.sello_p12, test_pki.pin)
+    return Signer(cred, SignerConfig(profile=SignatureProfile.HACIENDA_RESPONSE))
+
+
+@pytest.fixture(scope="session")
+def sello_trust(test_pki: TestPKI) -> TrustStore:
+    return TrustStore.from_pem_files(test_pki.sello_ca_cert_pem)
