@@ -19,7 +19,7 @@ in the JSON: the library computes them.
 
 from __future__ import annotations
 
-import copy
+import json
 from typing import Any
 
 from .errors import ValidationError
@@ -334,8 +334,11 @@ def example_json(kind: str) -> dict[str, Any]:
     """A fresh copy of the example of ``kind`` (``fe nd nc te fec fee rep mr``), ready for
     :func:`cr_einvoice.jsonio.document_from_json`."""
     try:
-        return copy.deepcopy(_EXAMPLES[kind.lower()])
+        example = _EXAMPLES[kind.lower()]
     except KeyError:
         raise ValidationError(
             f"unknown example {kind!r} (expected one of {', '.join(EXAMPLE_KINDS)})", path="kind"
         ) from None
+    # a JSON round trip: a fresh copy without shared sub-objects, exactly what a file would give
+    result: dict[str, Any] = json.loads(json.dumps(example, ensure_ascii=False))
+    return result
