@@ -651,13 +651,16 @@ class FakeBelvo(_Server):
                 "The request timed out, you can retry asking for less data by changing your query parameters",
             )
         self.retrievals.append((link, start.isoformat(), end.isoformat()))
-        found = [
-            inv
-            for inv in self.institution
-            if inv["link"] == link
-            and start <= date.fromisoformat(inv["issue_date"]) <= end
-            and (kind is None or inv["type"] == kind)
-        ]
+        found = sorted(
+            (
+                inv
+                for inv in self.institution
+                if inv["link"] == link
+                and start <= date.fromisoformat(inv["issue_date"]) <= end
+                and (kind is None or inv["type"] == kind)
+            ),
+            key=lambda inv: (inv["issue_date"], inv["id"]),
+        )
         save = body.get("save_data", True) is not False
         if save:
             self.store(found)
