@@ -27,7 +27,13 @@ from .client import (
     UnexpectedResponseError,
     submission_from_xml,
 )
-from .environments import HACIENDA_SELLO_CEDULA, Environment
+from .environments import (
+    HACIENDA_SELLO_CEDULA,
+    PRODUCTION_RECEPCION_URL,
+    SANDBOX_RECEPCION_URL,
+    SANDBOX_RECEPCION_URL_ANEXO3,
+    Environment,
+)
 from .respuesta import (
     DetalleError,
     DetalleMensaje,
@@ -40,6 +46,9 @@ from .respuesta import (
 
 __all__ = [
     "HACIENDA_SELLO_CEDULA",
+    "PRODUCTION_RECEPCION_URL",
+    "SANDBOX_RECEPCION_URL",
+    "SANDBOX_RECEPCION_URL_ANEXO3",
     "AlreadyReceived",
     "AsyncClient",
     "AsyncTokenManager",
