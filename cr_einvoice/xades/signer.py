@@ -229,16 +229,20 @@ class Signer:
         tree = root.getroottree()
 
         # 1. digest of the document as the verifier will see it (signature excluded)
-        try:
-            if self._xpath and DS_NS.encode() in data:
-                with detached(outermost_signatures(root)):
+        canonical: bytes | memoryview | None = None
+        if not (self._xpath and DS_NS.encode() in data):
+            canonical = _already_canonical(data, root)
+        if canonical is None:
+            try:
+                if self._xpath:
+                    with detached(outermost_signatures(root)):
+                        canonical = c14n_tree(tree, CanonicalizationMethod.EXC_C14N)
+                else:
                     canonical = c14n_tree(tree, CanonicalizationMethod.EXC_C14N)
-            else:
-                canonical = c14n_tree(tree, CanonicalizationMethod.EXC_C14N)
-        except etree.C14NError:
-            raise SignatureError(
-                'the document cannot be canonicalised (a relative namespace URI such as xmlns="x"?)'
-            ) from None
+            except etree.C14NError:
+                raise SignatureError(
+                    'the document cannot be canonicalised (a relative namespace URI such as xmlns="x"?)'
+                ) from None
         doc_digest = _b64(hashlib.new(self._doc_hash, canonical).digest())
 
         # 2. Ids, signing time
@@ -324,9 +328,6 @@ class Signer:
     # ----------------------------------------------------------------------------------------- private
     @staticmethod
     def _parse(data: bytes) -> etree._Element:
-        head = data[:4096]
-        if b"<!DOCTYPE" in head or b"<!ENTITY" in data:
-            raise XMLParseError("the document to sign contains a DOCTYPE or ENTITY declaration")
         parser = etree.XMLParser(
             resolve_entities=False,
             no_network=True,
@@ -336,9 +337,66 @@ class Signer:
             collect_ids=False,
         )
         try:
-            return etree.fromstring(data, parser=parser)
+            root = etree.fromstring(data, parser=parser)
         except etree.XMLSyntaxError as exc:
             raise XMLParseError(f"the document to sign is not well-formed XML: {exc}") from None
+        docinfo: Any = root.getroottree().docinfo
+        if docinfo.doctype or docinfo.internalDTD is not None:
+            raise XMLParseError("the document to sign has a DOCTYPE, which vouchers never carry")
+        return root
+
+
+# The prolog (BOM, XML declaration, whitespace) and a root start tag with at most a default namespace.
+_HEAD = re.compile(
+    rb"(?:\xef\xbb\xbf)?(?:<\?xml[ \t\n][^<>]*\?>)?[ \t\n]*<([A-Za-z_][A-Za-z0-9_.\-]*)"
+    rb'(?: xmlns="[A-Za-z][A-Za-z0-9+.\-]*:[^"&<>\s]*")?>'
+)
+
+
+def _already_canonical(data: bytes, root: etree._Element) -> memoryview | None:
+    """The exclusive-C14N form of the document, when the input bytes already are it; else None.
+
+    Documents such as :func:`cr_einvoice.xmlgen.to_xml` writes (UTF-8, a default namespace on the root and
+    nothing else, no attributes, comments, PIs, CDATA, self-closing tags or character references other than
+    ``&amp;`` ``&lt;`` ``&gt;``) are their own canonical form from the root start tag to the root end tag.
+    ``data`` has been parsed already (so it is well-formed and namespace-well-formed); these byte checks are
+    conservative: anything they do not recognise goes to libxml2's C14N.
+    """
+    encoding = str(root.getroottree().docinfo.encoding or "")
+    prefix: str | None = root.prefix
+    if encoding.upper() != "UTF-8" or prefix:
+        return None
+    head = _HEAD.match(data)
+    if head is None or head.group(1) != etree.QName(root).localname.encode("utf-8"):
+        return None
+    start = head.start(1) - 1
+    body_start = head.end()
+    end_tag = b"</" + head.group(1) + b">"
+    body_end = data.rfind(end_tag)
+    if body_end < body_start or data[body_end + len(end_tag) :].strip(b" \t\n"):
+        return None
+    b0, b1 = body_start, body_end
+    find = data.find
+    # Single-byte scans (memchr) first; the two-byte searches run only when the byte occurs at all.
+    if find(b"\r") >= 0 or find(b'"', b0, b1) >= 0 or find(b"'", b0, b1) >= 0:
+        return None  # CR is normalised by parsers; quotes mean attributes or namespace declarations
+    for byte, pair in ((b"!", b"<!"), (b"?", b"<?"), (b"\n", b"\n>"), (b"\t", b"\t>")):
+        if find(byte, b0, b1) >= 0 and find(pair, b0, b1) >= 0:
+            return None  # comment, CDATA, processing instruction, whitespace inside a tag
+    if find(b" >", b0, b1) >= 0:
+        return None  # whitespace inside a tag
+    lt = data.count(b"<", b0, b1)
+    if lt != data.count(b">", b0, b1):
+        return None  # a '>' in text: C14N writes &gt;
+    elements = root.xpath("count(//*)")
+    if not isinstance(elements, float) or lt != 2 * (int(elements) - 1):
+        return None  # a self-closing tag: C14N writes a start and an end tag
+    if find(b"&", b0, b1) >= 0 and _OTHER_REF.search(data, b0, b1):
+        return None  # a character or entity reference other than &amp; &lt; &gt;
+    return memoryview(data)[start : body_end + len(end_tag)]
+
+
+_OTHER_REF = re.compile(rb"&(?!amp;|lt;|gt;)")
 
 
 def _splice(data: bytes, root: etree._Element, signature: str) -> bytes:
@@ -359,7 +417,8 @@ def _splice(data: bytes, root: etree._Element, signature: str) -> bytes:
                 except LookupError:
                     fragment = None
                 if fragment is not None:
-                    return data[:end] + fragment + data[end:]
+                    view = memoryview(data)
+                    return b"".join((view[:end], fragment, view[end:]))
     # Unusual layout (empty root element, trailing comment, UTF-16, ...): insert through lxml. The canonical
     # form, and so the signature, is the same; only the untouched parts may be re-encoded.
     try:
