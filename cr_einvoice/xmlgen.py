@@ -64,13 +64,17 @@ def namespace_for(root: str) -> str:
 class _W:
     """Appends children in the default namespace of the document."""
 
-    __slots__ = ("ns",)
+    __slots__ = ("ns", "tags")
 
     def __init__(self, ns: str) -> None:
         self.ns = ns
+        self.tags = _tags(ns)
 
     def el(self, parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-        child = etree.SubElement(parent, f"{{{self.ns}}}{name}")
+        tag = self.tags.get(name)
+        if tag is None:
+            tag = self.tags[name] = f"{{{self.ns}}}{name}"
+        child = etree.SubElement(parent, tag)
         if text is not None:
             child.text = text
         return child
@@ -85,6 +89,14 @@ class _W:
     def nonzero(self, parent: etree._Element, name: str, value: Decimal) -> None:
         if value != ZERO:
             self.el(parent, name, fmt_amount(value))
+
+
+_TAGS: dict[str, dict[str, str]] = {}
+
+
+def _tags(ns: str) -> dict[str, str]:
+    """Qualified tag names per namespace, built once (serialisation is dominated by element creation)."""
+    return _TAGS.setdefault(ns, {})
 
 
 def _text(value: object) -> str:

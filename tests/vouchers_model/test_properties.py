@@ -1,0 +1,132 @@
+"""Property tests: for random documents the summary is the sum of the lines, the XML validates against the
+official XSD, the business rules find nothing and model → XML → model is the identity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from cr_einvoice.catalogs import CodigoTarifaIVA
+from cr_einvoice.clave import CR_TZ
+from cr_einvoice.model import (
+    Descuento,
+    Emisor,
+    Exoneracion,
+    FacturaElectronica,
+    Identificacion,
+    Impuesto,
+    LineaDetalle,
+    MedioPago,
+    OtroCargo,
+    Receptor,
+    Tiquete,
+    Ubicacion,
+)
+from cr_einvoice.money import ZERO
+from cr_einvoice.rules import check_rules
+from cr_einvoice.xmlgen import to_xml
+from cr_einvoice.xmlread import from_xml
+
+EMISOR = Emisor(
+    nombre="Comercializadora Aleatoria S.A.",
+    identificacion=Identificacion(tipo="02", numero="3101123456"),
+    ubicacion=Ubicacion(provincia=3, canton=1, distrito=1, otras_senas="Frente al parque central"),
+    correos_electronicos=("ventas@aleatoria.example.cr",),
+)
+RECEPTOR = Receptor(
+    nombre="Cliente Aleatorio S.A.", identificacion=Identificacion(tipo="02", numero="3102654321")
+)
+TARIFAS = ["01", "02", "03", "04", "08", "09", "10", "11"]
+
+
+def _decimal(low: int, high: int, places: int) -> st.SearchStrategy[Decimal]:
+    return st.integers(low, high).map(lambda n: Decimal(n).scaleb(-places))
+
+
+@st.composite
+def impuestos(draw: st.DrawFn) -> tuple[Impuesto, ...]:
+    code = CodigoTarifaIVA(draw(st.sampled_from(TARIFAS)))
+    exo = None
+    if code.tarifa > 0 and draw(st.booleans()):
+        exo = Exoneracion(
+            tipo_documento_ex1="04",
+            numero_documento="AL-00012345-24",
+            nombre_institucion="01",
+            fecha_emision_ex=datetime(2026, 1, 15, tzinfo=CR_TZ),
+            tarifa_exonerada=draw(
+                st.integers(0, int(code.tarifa * 100)).map(lambda n: Decimal(n).scaleb(-2))
+            ),
+        )
+    taxes = [Impuesto(codigo="01", codigo_tarifa_iva=code, exoneracion=exo)]
+    if draw(st.integers(0, 4)) == 0:
+        taxes.insert(0, Impuesto(codigo="02", tarifa=draw(_decimal(1, 4000, 2))))
+    return tuple(taxes)
+
+
+@st.composite
+def lineas(draw: st.DrawFn) -> LineaDetalle:
+    descuentos = []
+    for _ in range(draw(st.integers(0, 3))):
+        code = draw(st.sampled_from(["04", "05", "06", "07", "08", "09"]))
+        descuentos.append(Descuento(codigo_descuento=code, porcentaje=draw(_decimal(0, 5000, 2))))
+    return LineaDetalle(
+        codigo_cabys=draw(st.from_regex(r"[0-9]{13}", fullmatch=True)),
+        detalle="Artículo de prueba",
+        cantidad=draw(_decimal(1, 99_999_999, 3)),
+        precio_unitario=draw(_decimal(1, 9_999_999_999, 5)),
+        descuentos=tuple(descuentos),
+        impuestos=draw(impuestos()),
+    )
+
+
+@st.composite
+def documentos(draw: st.DrawFn) -> FacturaElectronica | Tiquete:
+    cargos = tuple(
+        OtroCargo(
+            tipo_documento_oc="06", detalle="Impuesto de servicio", monto_cargo=draw(_decimal(1, 10**9, 5))
+        )
+        for _ in range(draw(st.integers(0, 2)))
+    )
+    common: dict[str, Any] = {
+        "proveedor_sistemas": "3101123456",
+        "emisor": EMISOR,
+        "codigo_actividad_emisor": "461001",
+        "lineas": tuple(draw(st.lists(lineas(), min_size=1, max_size=6))),
+        "otros_cargos": cargos,
+        "medios_pago": (MedioPago(tipo_medio_pago=draw(st.sampled_from(["01", "02", "04", "06", "07"]))),),
+    }
+    if draw(st.booleans()):
+        return Tiquete(**common)
+    return FacturaElectronica(**common, receptor=RECEPTOR)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=documentos())
+def test_random_documents(
+    doc: FacturaElectronica | Tiquete, numbered: Callable[..., Any], xsd_errors: Callable[[bytes], list[str]]
+) -> None:
+    r = doc.resumen
+    calcs = [ln.calculo for ln in doc.lineas]
+    assert r.total_venta == sum((c.monto_total for c in calcs), ZERO)
+    assert r.total_gravado + r.total_exento + r.total_exonerado + r.total_no_sujeto == r.total_venta
+    assert r.total_serv_gravados + r.total_mercancias_gravadas == r.total_gravado
+    assert r.total_descuentos == sum((c.total_descuentos for c in calcs), ZERO)
+    assert r.total_impuesto == sum((c.impuesto_neto for c in calcs), ZERO)
+    assert sum((d.total_monto_impuesto for d in r.total_desglose_impuesto), ZERO) == r.total_impuesto
+    assert r.total_comprobante == sum((c.monto_total_linea for c in calcs), ZERO) + r.total_otros_cargos
+    for c in calcs:
+        assert c.sub_total == c.monto_total - c.total_descuentos
+        assert c.monto_total_linea == c.sub_total + c.impuesto_neto
+    done = numbered(doc)
+    data = to_xml(done)
+    assert xsd_errors(data) == []
+    assert [str(p) for p in check_rules(etree.fromstring(data))] == []
+    back = from_xml(data)
+    assert back == done
+    assert back.stated_differences() == []  # type: ignore[union-attr]
