@@ -363,7 +363,10 @@ class Simulator:
         self.start()
         assert self._server is not None
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="sandbox-http", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sandbox-http",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -397,22 +400,24 @@ class Simulator:
 
     def _make_signer(self) -> Callable[[bytes], bytes]:
         s = self.settings
-        p12: Path | bytes | None = s.sello_p12
-        pin = Secret.coerce(s.sello_pin)
-        if p12 is None:
-            if s.certs_dir is not None and (s.certs_dir / "TEST-sello-hacienda.p12").is_file():
-                folder = s.certs_dir
-            else:
-                if s.certs_dir is None:
-                    self._tmp = tempfile.TemporaryDirectory(prefix="cr-einvoice-sandbox-")
-                    folder = Path(self._tmp.name)
-                else:
+        credential = s.sello_credential
+        if credential is None:
+            p12: Path | bytes | None = s.sello_p12
+            pin = Secret.coerce(s.sello_pin)
+            if p12 is None:
+                if s.certs_dir is not None and (s.certs_dir / "TEST-sello-hacienda.p12").is_file():
                     folder = s.certs_dir
-                make_test_pki(folder, pin=pin.reveal())
-            p12 = folder / "TEST-sello-hacienda.p12"
-            self.sello_cert_pem = folder / "TEST-sello-hacienda.pem"
-            self.sello_ca_cert_pem = folder / "TEST-ca-sello-hacienda.pem"
-        credential = load_p12(p12 if isinstance(p12, bytes) else str(p12), pin)
+                else:
+                    if s.certs_dir is None:
+                        self._tmp = tempfile.TemporaryDirectory(prefix="cr-einvoice-sandbox-")
+                        folder = Path(self._tmp.name)
+                    else:
+                        folder = s.certs_dir
+                    make_test_pki(folder, pin=pin.reveal())
+                p12 = folder / "TEST-sello-hacienda.p12"
+                self.sello_cert_pem = folder / "TEST-sello-hacienda.pem"
+                self.sello_ca_cert_pem = folder / "TEST-ca-sello-hacienda.pem"
+            credential = load_p12(p12 if isinstance(p12, bytes) else str(p12), pin)
         signer = Signer(credential, SignerConfig(profile=SignatureProfile.HACIENDA_RESPONSE))
         return signer.sign
 

@@ -12,6 +12,7 @@ from .._secret import Secret
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
+    from ..certs import Credential
     from ..xades import TrustStore
 
 __all__ = ["SANDBOX_PREFIX_2026", "FaultTarget", "Faults", "SimulatorSettings"]
@@ -249,8 +250,9 @@ class SimulatorSettings:
 
     Times are in seconds. ``users`` maps IdP usernames to passwords. ``user_emisores`` optionally restricts
     a user to emisor identifications (``"3101123456"``); a submission for another emisor is answered 403.
-    ``sello_p12``/``sello_pin`` is the certificate that signs MensajeHacienda; without it a test PKI is
-    generated in ``certs_dir`` (or a temporary directory) with :func:`cr_einvoice.certs.make_test_pki`.
+    ``sello_credential`` (already loaded) or ``sello_p12``/``sello_pin`` is the certificate that signs
+    MensajeHacienda; without either a test PKI is generated in ``certs_dir`` (or a temporary directory) with
+    :func:`cr_einvoice.certs.make_test_pki`.
     ``trust``, when given, is used to check the chain of the vouchers' signing certificates.
     ``warnings`` are Hacienda codes (-37, -407, -408, -16) added to every response as warnings: the voucher is
     still accepted, and the rows are listed too when it is rejected for other reasons.
@@ -271,6 +273,7 @@ class SimulatorSettings:
     not_found_for: float = 0.0
     sello_p12: Path | bytes | None = None
     sello_pin: str | Secret = "1234"
+    sello_credential: Credential | None = None
     certs_dir: Path | None = None
     trust: TrustStore | None = None
     check_signature: bool = True

@@ -25,6 +25,7 @@ PASSWORD = "clave-de-pruebas"
 EMISOR = "3101123456"
 RECEPTOR = "112345678"
 FE_NS = "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/facturaElectronica"
+TE_NS = "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/tiqueteElectronico"
 MR_NS = "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/mensajeReceptor"
 
 
@@ -72,10 +73,13 @@ class VoucherFactory:
         total_descuentos: str | None = None,
         extra_after_clave: str = "",
         receptor: bool = True,
+        tiquete: bool = False,
     ) -> Voucher:
         now = datetime.now(CR_TZ).replace(microsecond=0)
         fecha = now.isoformat()
-        consecutivo = consecutivo or self.next_consecutivo()
+        root = "TiqueteElectronico" if tiquete else "FacturaElectronica"
+        ns = TE_NS if tiquete else FE_NS
+        consecutivo = consecutivo or self.next_consecutivo("04" if tiquete else "01")
         if clave is None:
             clave = f"506{now:%d%m%y}{emisor.rjust(12, '0')}{consecutivo}1{secrets.randbelow(10**8):08d}"
         descuentos = (
@@ -94,7 +98,7 @@ class VoucherFactory:
             else ""
         )
         xml = f"""<?xml version="1.0" encoding="UTF-8"?>
-<FacturaElectronica xmlns="{FE_NS}">
+<{root} xmlns="{ns}">
     <Clave>{clave}</Clave>{extra_after_clave}
     <ProveedorSistemas>{EMISOR}</ProveedorSistemas>
     <CodigoActividadEmisor>620100</CodigoActividadEmisor>
@@ -158,7 +162,7 @@ class VoucherFactory:
         </MedioPago>
         <TotalComprobante>11300.00000</TotalComprobante>
     </ResumenFactura>
-</FacturaElectronica>"""
+</{root}>"""
         return Voucher(clave, consecutivo, fecha, xml.encode("utf-8"))
 
     def fe(self, **kwargs: Any) -> Voucher:
@@ -216,8 +220,13 @@ def vouchers(signer: Signer, taxpayer: Credential) -> VoucherFactory:
     return VoucherFactory(signer, taxpayer)
 
 
+@pytest.fixture(scope="session")
+def sello(pki: TestPKI) -> Credential:
+    return load_p12(pki.sello_p12, pki.pin)
+
+
 @pytest.fixture
-def make_sim(pki: TestPKI) -> Iterator[Callable[..., Simulator]]:
+def make_sim(sello: Credential) -> Iterator[Callable[..., Simulator]]:
     """Start simulators with test-friendly settings (short delays); all are stopped at the end."""
     started: list[Simulator] = []
 
@@ -227,8 +236,7 @@ def make_sim(pki: TestPKI) -> Iterator[Callable[..., Simulator]]:
             "processing_delay": 0.1,
             "callback_retry_delay": 0.05,
             "callback_timeout": 2.0,
-            "sello_p12": pki.sello_p12,
-            "sello_pin": pki.pin,
+            "sello_credential": sello,
         }
         values.update(overrides)
         sim = Simulator(SimulatorSettings(**values))
@@ -246,7 +254,7 @@ def sim(make_sim: Callable[..., Simulator]) -> Simulator:
     return make_sim()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def http() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=httpx.Timeout(10.0)) as client:
         yield client
