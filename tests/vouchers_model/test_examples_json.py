@@ -199,3 +199,35 @@ def test_cli_errors_name_the_field_without_traceback(
     code = main(["build", str(src), "--clave", "50615072600310112345600100001010000000123148213975"])
     assert code == 2
     assert "clave" in capsys.readouterr().err
+
+
+def _readme_section() -> str:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    return text[text.index("<!-- BEGIN vouchers -->") : text.index("<!-- END vouchers -->")]
+
+
+def test_readme_json_example_builds_and_validates(
+    numbered: Callable[..., Any], xsd_errors: Callable[[bytes], list[str]]
+) -> None:
+    section = _readme_section()
+    block = section[
+        section.index("```json") + len("```json") : section.index("```", section.index("```json") + 7)
+    ]
+    doc = document_from_json(block)
+    assert isinstance(doc, Comprobante)
+    # 12 h × 25000 at 13 %, plus two laptops less 5 % fully exonerated, plus a 1500 stamp
+    assert doc.resumen.total_serv_gravados == D("300000.00000")
+    assert doc.resumen.total_merc_exonerada == D("970000.00000")
+    assert doc.resumen.total_comprobante == D("300000") + D("39000") + D("921500") + D("1500")
+    data = to_xml(numbered(doc))
+    assert xsd_errors(data) == []
+    assert [str(p) for p in check_rules(etree.fromstring(data))] == []
+
+
+def test_readme_python_example_runs() -> None:
+    section = _readme_section()
+    start = section.index("```python") + len("```python")
+    code = section[start : section.index("```", start)]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
+    assert namespace["doc"].resumen.total_comprobante == D("32205.00000")
