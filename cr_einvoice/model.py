@@ -1292,6 +1292,8 @@ class Comprobante(_Voucher):
     resumen: ResumenFactura = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if not hasattr(type(self), "TIPO"):
+            raise TypeError("Comprobante is abstract: use FacturaElectronica, NotaCredito, Tiquete, ...")
         c = _Check(self)
         tipo = self.TIPO
         strict = not _lenient()
