@@ -22,7 +22,14 @@ from pathlib import Path
 
 from cr_einvoice._secret import Secret
 from cr_einvoice.chile.fakes import FakeKhipu, LoopbackReceiver
-from cr_einvoice.chile.khipu import AsyncKhipuClient, EnelBillResult, KhipuAuth, KhipuCallbacks, KhipuClient
+from cr_einvoice.chile.khipu import (
+    AsyncKhipuClient,
+    EnelBillResult,
+    KhipuAccepted,
+    KhipuAuth,
+    KhipuCallbacks,
+    KhipuClient,
+)
 
 
 def show(outcome: object, output: Path) -> None:
@@ -40,6 +47,9 @@ async def callback_demo(auth: KhipuAuth, base_url: str, client_id: str, email: s
     with LoopbackReceiver() as receiver:
         async with AsyncKhipuClient(auth, base_url=base_url) as client:
             accepted = await client.request_enel_bill(client_id, email, callback_url=receiver.url("/khipu"))
+        if not isinstance(accepted, KhipuAccepted):  # Khipu settled at once (e.g. "retry in 4 hours")
+            show(accepted, output)
+            return
         pending.expect(accepted)
         print(f"asynchronous request accepted: operation {accepted.operation_id}")
         print(f"  no callback expected after {accepted.life_span}")

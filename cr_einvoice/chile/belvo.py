@@ -159,6 +159,10 @@ class BelvoError(ChileAPIError):
         self.belvo_message = first.message if first else None
         self.field = first.field if first else None
         self.request_id = first.request_id if first else None
+        #: For a retrieval split in several requests: the invoices of the requests that succeeded before
+        #: this one failed, and the range of the one that failed.
+        self.partial_invoices: tuple[Invoice, ...] = ()
+        self.failed_range: tuple[date, date] | None = None
         super().__init__(message, **kwargs)
 
     @property
@@ -706,7 +710,11 @@ class BelvoProtocol:
         invoices: list[Invoice] = []
         for start, end in self._ranges(link, date_from, date_to):
             request = self.retrieve_request(link, start, end, async_mode=False, **options)
-            response = yield request
+            try:
+                response = yield request
+            except BelvoError as exc:
+                exc.partial_invoices, exc.failed_range = tuple(invoices), (start, end)
+                raise
             assert response is not None
             if response.status_code == 202:
                 raise UnexpectedResponseError(

@@ -795,21 +795,6 @@ class KhipuProtocol:
         self, response: httpx.Response, client_identifier: str, callback_url: str
     ) -> KhipuAccepted:
         envelope = load_json(response.content, what="Khipu acknowledgement", status=response.status_code)
-        if response.status_code != 202:
-            outcome = _interpret(
-                envelope,
-                status=response.status_code,
-                url=str(response.url),
-                now=self._clock(),
-                body=response.text,
-            )
-            raise UnexpectedResponseError(
-                f"Khipu answered HTTP {response.status_code} instead of 202 to an asynchronous request "
-                f"({type(outcome).__name__})",
-                status=response.status_code,
-                url=str(response.url),
-                body=response.text[:500],
-            )
         if not isinstance(envelope, Mapping) or not isinstance(envelope.get("OperationId"), str):
             raise UnexpectedResponseError(
                 "Khipu: the 202 acknowledgement has no OperationId",
@@ -854,12 +839,17 @@ class KhipuProtocol:
             assert response is not None
             return response
 
-    def enel_bill_flow(self, client_identifier: str, email: str) -> Flow[KhipuOutcome]:
-        body = bill_request_data(client_identifier, email)
+    def _exchange(self, body: Mapping[str, Any], *, callback: bool) -> Flow[KhipuOutcome | httpx.Response]:
+        """Send until Khipu settles: a 202 response (asynchronous requests), a result or a deferral.
+
+        ``RETRY_IMMEDIATELY`` is re-sent (bounded: each request is billed); other errors raise.
+        """
         retries = 0
         while True:
             response = yield from self._authorized(body)
             if response.status_code == 202:
+                if callback:
+                    return response
                 raise UnexpectedResponseError(
                     "Khipu answered 202 (asynchronous) to a request without a callback URL",
                     status=202,
@@ -894,12 +884,19 @@ class KhipuProtocol:
             )
             yield Sleep(self.retry.backoff(retries, self._rng))
 
+    def enel_bill_flow(self, client_identifier: str, email: str) -> Flow[KhipuOutcome]:
+        settled = yield from self._exchange(bill_request_data(client_identifier, email), callback=False)
+        assert not isinstance(settled, httpx.Response)
+        return settled
+
     def request_enel_bill_flow(
         self, client_identifier: str, email: str, callback_url: str
-    ) -> Flow[KhipuAccepted]:
+    ) -> Flow[KhipuAccepted | KhipuOutcome]:
         body = bill_request_data(client_identifier, email, callback_url)
-        response = yield from self._authorized(body)
-        return self.parse_accepted(response, body["RequestData"]["ClientIdentifier"], callback_url)
+        settled = yield from self._exchange(body, callback=True)
+        if isinstance(settled, httpx.Response):
+            return self.parse_accepted(settled, body["RequestData"]["ClientIdentifier"], callback_url)
+        return settled
 
 
 # -- the clients -------------------------------------------------------------------------------------------
@@ -937,8 +934,12 @@ class KhipuClient(_KhipuBase, SyncRunner):
         """Fetch the bill synchronously: :class:`EnelBillResult` or :class:`KhipuDeferred`."""
         return self._run(self.protocol.enel_bill_flow(client_identifier, email))
 
-    def request_enel_bill(self, client_identifier: str, email: str, *, callback_url: str) -> KhipuAccepted:
-        """Ask for the bill asynchronously; Khipu POSTs the answer to ``callback_url``."""
+    def request_enel_bill(
+        self, client_identifier: str, email: str, *, callback_url: str
+    ) -> KhipuAccepted | KhipuOutcome:
+        """Ask for the bill asynchronously: normally the 202 :class:`KhipuAccepted`, and Khipu POSTs the
+        answer to ``callback_url`` later. When Khipu settles at once instead (an error type that defers, or
+        a synchronous answer), that :class:`KhipuDeferred` / :class:`EnelBillResult` is returned."""
         return self._run(self.protocol.request_enel_bill_flow(client_identifier, email, callback_url))
 
 
@@ -956,5 +957,5 @@ class AsyncKhipuClient(_KhipuBase, AsyncRunner):
 
     async def request_enel_bill(
         self, client_identifier: str, email: str, *, callback_url: str
-    ) -> KhipuAccepted:
+    ) -> KhipuAccepted | KhipuOutcome:
         return await self._run(self.protocol.request_enel_bill_flow(client_identifier, email, callback_url))

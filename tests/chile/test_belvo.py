@@ -34,7 +34,7 @@ from cr_einvoice.chile.belvo import (
     parse_belvo_webhook,
     split_date_range,
 )
-from cr_einvoice.chile.fakes import FakeBelvo, LoopbackReceiver
+from cr_einvoice.chile.fakes import FakeBelvo, LoopbackReceiver, dumps, sample_belvo_invoice
 from cr_einvoice.errors import (
     AuthenticationError,
     BadRequestError,
@@ -414,3 +414,28 @@ def test_environments_by_name(name: str, url: str) -> None:
     with BelvoClient(auth, base_url=name, http_client=transport, today=lambda: TODAY) as c:
         assert c.retrieve_invoices(LINK, "2025-01-01", "2025-01-31") == []
     assert seen == [url + INVOICES_PATH]
+
+
+def test_failure_in_a_later_chunk_keeps_the_earlier_invoices() -> None:
+    first_chunk = [sample_belvo_invoice(LINK, date(2023, 3, 1), folio=1)]
+    answers = [
+        httpx.Response(201, content=dumps(first_chunk)),
+        httpx.Response(
+            408,
+            json=[{"request_id": "a" * 32, "code": "request_timeout", "message": "The request timed out"}],
+        ),
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0)
+
+    auth = BelvoAuth("id", Secret("pw"))
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    with (
+        BelvoClient(auth, http_client=http, today=lambda: TODAY) as c,
+        pytest.raises(BelvoRequestTimeoutError) as err,
+    ):
+        c.retrieve_invoices(LINK, "2023-01-01", "2024-06-30")
+    assert [i.folio for i in err.value.partial_invoices] == ["1"]
+    assert err.value.failed_range == (date(2024, 1, 1), date(2024, 6, 30))
+    assert "2024-01-01..2024-06-30 (182 days)" in str(err.value)

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cr_einvoice._http import RetryPolicy
@@ -335,9 +336,11 @@ async def test_async_client_async_request_and_error_callback(
     pending = KhipuCallbacks(clock=lambda: NOW)
     async with AsyncKhipuClient(khipu_auth, base_url=fake_khipu.base_url) as c:
         first = await c.request_enel_bill("1234567", EMAIL, callback_url=receiver.url())
+        assert isinstance(first, KhipuAccepted)
         pending.expect(first)
         calls = receiver.wait(1)
         second = await c.request_enel_bill("1234567", EMAIL, callback_url=receiver.url())
+        assert isinstance(second, KhipuAccepted)
         pending.expect(second)
         calls = receiver.wait(2)
     deferred = pending.match(calls[0].body)
@@ -385,3 +388,35 @@ def test_callback_pdf_round_trip() -> None:
     _, outcome = parse_khipu_callback(json.dumps(body).encode())
     assert isinstance(outcome, EnelBillResult)
     assert outcome.pdf == pdf
+
+
+def test_async_request_settled_at_once_by_error_type() -> None:
+    """An ERROR envelope instead of the 202: RETRY_IMMEDIATELY is re-sent, a deferral is returned."""
+    answers = [
+        (200, FakeKhipu.envelope("op-1", status="ERROR", error=("E201", "RETRY_IMMEDIATELY", "busy"))),
+        (202, FakeKhipu.envelope("op-2", info="Data will be sent to the callback URL.")),
+        (
+            200,
+            FakeKhipu.envelope("op-3", status="ERROR", error=("E203", "WAIT_4_HOURS_BEFORE_RETRY", "later")),
+        ),
+    ]
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        status, payload = answers.pop(0)
+        return httpx.Response(status, json=payload)
+
+    auth = KhipuAuth(api_key=Secret("k"))
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    retry = RetryPolicy(backoff_base=0.01)
+    with KhipuClient(auth, http_client=http, retry=retry, clock=lambda: NOW) as c:
+        accepted = c.request_enel_bill("1234567", EMAIL, callback_url="https://me.example/cb")
+        assert isinstance(accepted, KhipuAccepted)
+        assert accepted.operation_id == "op-2"
+        assert accepted.life_span is None
+        deferred = c.request_enel_bill("1234567", EMAIL, callback_url="https://me.example/cb")
+    assert isinstance(deferred, KhipuDeferred)
+    assert deferred.earliest_retry == NOW + timedelta(hours=4)
+    assert len(sent) == 3
+    assert str(sent[0].url) == "https://api.khipu.com" + BILL_DOCUMENT_PATH
