@@ -314,7 +314,7 @@ class UnidadMedida(StrEnum):
     WATT_POR_METRO_CUADRADO = "W/m\u00b2"
     WATT_POR_ESTEREORRADIAN = "W/sr"
     WEBER = "Wb"
-    OHM = "\u03a9"
+    OHM = "\u2126"  # OHM SIGN, as the XSD writes it (not the Greek capital omega)
 
     @property
     def es_servicio(self) -> bool:
