@@ -381,7 +381,10 @@ class _Reader:
             base_imponible=base if base is not None else sub_total,
             impuestos=stated_taxes,
             impuesto_asumido_emisor_fabrica=self.amount(node, "ImpuestoAsumidoEmisorFabrica", path=path),
-            impuesto_neto=self.amount(node, "ImpuestoNeto", path=path),
+            impuesto_neto=_default(
+                self.dec(node, "ImpuestoNeto", path=path),  # FEE lines have no ImpuestoNeto
+                sum((t.neto for t in stated_taxes), ZERO),
+            ),
             monto_total_linea=self.amount(node, "MontoTotalLinea", path=path),
         )
         return linea, stated

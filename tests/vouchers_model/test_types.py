@@ -547,3 +547,30 @@ def _exoneracion() -> Any:
         fecha_emision_ex=FE_FECHA,
         tarifa_exonerada=D("13"),
     )
+
+
+def test_fee_taxed_line_with_monto_exportacion(issue: Callable[[Any], Any]) -> None:
+    doc = FacturaExportacion(
+        **COMMON,
+        codigo_actividad_emisor="620100",
+        receptor=Receptor(
+            nombre="Importadora Centroamericana S.A.", correo_electronico="compras@ica.example"
+        ),
+        lineas=(
+            LineaDetalle(
+                partida_arancelaria="220300000000",
+                codigo_cabys="2431000000100",
+                detalle="Cerveza artesanal 355 ml, caja de 24",
+                cantidad=D("50"),
+                precio_unitario=D("28.40"),
+                impuestos=(Impuesto(codigo="01", codigo_tarifa_iva="08", monto_exportacion=D("12.5")),),
+            ),
+        ),
+        codigo_moneda="USD",
+        tipo_cambio=D("505.2"),
+        medios_pago=(MedioPago(tipo_medio_pago="04"),),
+    )
+    assert doc.lineas[0].calculo.impuesto_neto == D("184.60000")
+    assert doc.resumen.total_comprobante == D("1604.60000")
+    back = issue(doc)  # the FEE line has no ImpuestoNeto element: the stated value is derived, not 0
+    assert back.stated.lineas[0].impuesto_neto == D("184.60000")
