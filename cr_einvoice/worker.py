@@ -394,7 +394,8 @@ class Worker:
 
     def _defer(self, record: VoucherRecord, exc: CrEinvoiceError, report: RoundReport) -> None:
         """Keep ``record`` in its state and retry later; note connectivity and rate limits."""
-        if isinstance(exc, TransportError):
+        if isinstance(exc, TransportError) and not exc.request_sent:
+            # Could not connect at all: Hacienda is unreachable (an answer lost after sending is not).
             self._went_offline(str(exc))
         elif isinstance(exc, RateLimitedError):
             self._paused_until = max(

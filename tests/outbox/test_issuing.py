@@ -7,7 +7,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from docs import EMISOR_ID, factura, ticket
 from lxml import etree
 
 from cr_einvoice.certs import TestPKI
@@ -16,6 +15,7 @@ from cr_einvoice.errors import ValidationError
 from cr_einvoice.issuing import Issuer, IssuerSettings, PaperVoucher
 from cr_einvoice.store import CounterKey, SQLiteStore, VoucherState
 from cr_einvoice.xades import Signer, TrustStore, verify
+from docs import EMISOR_ID, factura, ticket
 
 
 def key(tipo: str = "04") -> CounterKey:

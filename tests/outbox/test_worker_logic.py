@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fakes import FakeRecepcion
 
 from cr_einvoice.store import CounterKey, NewVoucher, SQLiteStore, VoucherKind, VoucherState, open_store
 from cr_einvoice.worker import Worker, WorkerSettings
-
-from fakes import FakeRecepcion
 
 EMISOR = "3101123456"
 FAST = WorkerSettings(

@@ -1,0 +1,141 @@
+"""The worker against the real async client and the local simulator on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from cr_einvoice._secret import Secret
+from cr_einvoice.certs import TestPKI
+from cr_einvoice.hacienda import AsyncClient, Credentials
+from cr_einvoice.issuing import Issuer, IssuerSettings
+from cr_einvoice.sandbox import Simulator, SimulatorSettings
+from cr_einvoice.store import SQLiteStore, VoucherState
+from cr_einvoice.worker import Worker, WorkerSettings
+from cr_einvoice.xades import Signer, TrustStore
+from docs import EMISOR_ID, factura, ticket
+
+USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
+FAST = WorkerSettings(concurrency=4, poll_initial=0.05, poll_max=0.2, send_backoff_base=0.05, lease=5.0)
+
+
+@pytest.fixture(scope="module")
+def sim(pki: TestPKI) -> Iterator[Simulator]:
+    settings = SimulatorSettings(
+        users={USER: "pw"},
+        processing_delay=0.05,
+        trust=TrustStore.from_pem_files(pki.ca_cert_pem),
+        callback_retry_delay=0.05,
+    )
+    with Simulator(settings) as s:
+        yield s
+
+
+def client(sim: Simulator) -> AsyncClient:
+    assert sim.sello_ca_cert_pem is not None
+    return AsyncClient(
+        sim.environment(),
+        Credentials(USER, Secret("pw")),
+        trust=TrustStore.from_pem_files(sim.sello_ca_cert_pem),
+    )
+
+
+async def test_issue_submit_poll_to_accepted(sim: Simulator, issuer: Issuer, store: SQLiteStore) -> None:
+    issued = [issuer.issue(ticket()) for _ in range(3)] + [issuer.issue(factura())]
+    async with client(sim) as api:
+        await Worker(store, api, FAST).drain(within=30)
+    for v in issued:
+        rec = store.require(v.key)
+        assert rec.state is VoucherState.ACCEPTED, rec.last_error
+        [resp] = store.respuestas(v.key)
+        assert resp.mensaje == 1 and resp.raw_xml is not None and b"MensajeHacienda" in resp.raw_xml
+        assert sim.store.get(v.key) is not None
+
+
+async def test_duplicate_consecutivo_is_rejected_with_hacienda_message(
+    sim: Simulator,
+    issuer: Issuer,
+    store: SQLiteStore,
+    signer: Signer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from cr_einvoice.store import open_store
+
+    first = issuer.issue(ticket(), sucursal=7)
+    restored = open_store(tmp_path_factory.mktemp("restored") / "old-backup.db")
+    again = Issuer(restored, signer, IssuerSettings("02", EMISOR_ID, "X", sucursal=7)).issue(ticket())
+    assert again.consecutivo == first.consecutivo and again.clave != first.clave
+    async with client(sim) as api:
+        await Worker(store, api, FAST).drain(within=30)
+        await Worker(restored, api, FAST).drain(within=30)
+    rec = restored.require(again.key)
+    assert rec.state is VoucherState.REJECTED
+    assert rec.last_error is not None and "-99" in rec.last_error
+    [resp] = restored.respuestas(again.key)
+    assert resp.mensaje == 3 and any(e["codigo"] == -99 for e in resp.errores)
+
+
+async def test_ambiguous_drop_after_body_is_resolved_without_a_second_post(
+    sim: Simulator, issuer: Issuer, store: SQLiteStore
+) -> None:
+    v = issuer.issue(ticket(), sucursal=2)
+    posts: list[str] = []
+    original = sim.submit
+
+    def recording_submit(claims, body, *, drop_after=False):  # type: ignore[no-untyped-def]
+        posts.append(body.decode()[:80])
+        return original(claims, body, drop_after=drop_after)
+
+    sim.submit = recording_submit  # type: ignore[method-assign]
+    try:
+        sim.faults.drop_next(1, after_body=True)
+        async with client(sim) as api:
+            await Worker(store, api, FAST).drain(within=30)
+    finally:
+        del sim.submit  # type: ignore[method-assign]
+    rec = store.require(v.key)
+    assert rec.state is VoucherState.ACCEPTED
+    assert len(posts) == 1, posts  # the status check found it: never sent twice
+    kinds = [e.kind for e in store.events(v.key)]
+    assert kinds[:2] == ["issued", "send"] and "submitted" not in kinds  # answered by the status check
+    assert store.connectivity()[0] is True  # a lost answer is not "Hacienda unreachable"
+
+
+async def test_unreachable_hacienda_contingency_then_drain(
+    issuer: Issuer, store: SQLiteStore, pki: TestPKI
+) -> None:
+    settings = SimulatorSettings(
+        users={USER: "pw"}, processing_delay=0.02, trust=TrustStore.from_pem_files(pki.ca_cert_pem)
+    )
+    down = Simulator(settings)
+    down.start()  # bound, not serving yet: a closed port would be refused; use a port nobody listens on
+    port = down.port
+    down.stop()
+    online_v = issuer.issue(ticket())
+    assert online_v.situacion == "1"
+    from cr_einvoice.hacienda import Environment
+
+    env = Environment.custom(
+        token_url=f"http://127.0.0.1:{port}/auth/realms/rut-stag/protocol/openid-connect/token",
+        recepcion_url=f"http://127.0.0.1:{port}/recepcion/v1/",
+        client_id="api-stag",
+    )
+    from cr_einvoice._http import RetryPolicy
+
+    async with AsyncClient(env, Credentials(USER, Secret("pw")), retry=RetryPolicy(max_attempts=1)) as api:
+        await Worker(store, api, FAST).run_once()
+    assert store.connectivity()[0] is False
+    offline_v = [issuer.issue(ticket()) for _ in range(3)]
+    assert {v.situacion for v in offline_v} == {"3"}
+    settings.port = port
+    with Simulator(settings) as back:
+        assert back.sello_ca_cert_pem is not None
+        async with AsyncClient(
+            back.environment(),
+            Credentials(USER, Secret("pw")),
+            trust=TrustStore.from_pem_files(back.sello_ca_cert_pem),
+        ) as api:
+            await Worker(store, api, FAST).drain(within=30)
+    assert store.connectivity()[0] is True
+    assert {store.require(v.key).state for v in [online_v, *offline_v]} == {VoucherState.ACCEPTED}
