@@ -1,6 +1,7 @@
 """The fakes answer what the providers publish: their bodies checked against the published OpenAPI schemas.
 
-The YAML files stay in ../shared/chile (read through the ``shared_dir`` fixture, never copied). Belvo's
+The YAML files stay in ../shared/chile (read through the ``shared_dir`` fixture, never copied; parsed by
+``openapi_subset`` since the project has no YAML dependency). Belvo's
 published file describes the Mexican invoice endpoint, so only the shapes shared with the Chile endpoint are
 checked against it: error items, the 202 acknowledgement and the page envelope.
 """
@@ -18,24 +19,21 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from cr_einvoice.chile.fakes import FakeBelvo, FakeFlow, dumps, sample_flow_invoice
 from cr_einvoice.chile.flow import Invoice, sign_params
 
 from .conftest import LINK, belvo_invoices
+from .openapi_subset import load_schemas
 
 
 @cache
 def _load(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: much faster
-        return yaml.load(handle, Loader=loader)  # type: ignore[no-any-return]  # noqa: S506 (a safe loader)
+    return load_schemas(path)
 
 
 def schemas(shared_dir: Path, name: str) -> dict[str, Any]:
-    document = _load(shared_dir / "chile" / name)
-    return document["components"]["schemas"]  # type: ignore[no-any-return]
+    return _load(shared_dir / "chile" / name)
 
 
 def conforms(
@@ -192,3 +190,54 @@ def test_belvo_async_ack_and_page_envelope(shared_dir: Path, fake_belvo: FakeBel
     assert conforms(envelope, payload, components) == []
     assert payload["next"].startswith(fake_belvo.origin + "/api/cl/invoices/?")
     assert payload["previous"] is None
+
+
+def test_openapi_subset_reader(tmp_path: Path) -> None:
+    text = """openapi: 3.0.0
+paths: {}
+components:
+  schemas:
+    Thing:
+      type: object
+      required:
+      - id
+      - 'name'
+      properties:
+        id:
+          type: string
+          pattern: '[a-f0-9]{32}'
+          description: >-
+            A long description: with a colon,
+            folded on two lines.
+        kind:
+          oneOf:
+            - $ref: '#/components/schemas/Other'
+            - type: integer
+              nullable: true
+        message:
+          type: string
+          example: The request timed out, you can retry
+            asking for less data
+        tags: [a, b]
+        empty: {}
+        flag: false
+        size: 12
+servers:
+  - url: x
+"""
+    path = tmp_path / "api.yaml"
+    path.write_text(text, encoding="utf-8")
+    thing = load_schemas(path)["Thing"]
+    assert thing["required"] == ["id", "name"]
+    props = thing["properties"]
+    assert props["id"] == {
+        "type": "string",
+        "pattern": "[a-f0-9]{32}",
+        "description": "A long description: with a colon, folded on two lines.",
+    }
+    assert props["kind"]["oneOf"] == [
+        {"$ref": "#/components/schemas/Other"},
+        {"type": "integer", "nullable": True},
+    ]
+    assert props["message"]["example"] == "The request timed out, you can retry asking for less data"
+    assert (props["tags"], props["empty"], props["flag"], props["size"]) == (["a", "b"], {}, False, 12)
