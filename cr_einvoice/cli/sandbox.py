@@ -61,6 +61,9 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--warning", action="append", type=int, default=[], help="add this code as a warning (-37, -407 …)"
     )
+    serve.add_argument(
+        "--max-clock-skew", type=float, default=None, help="-53 when FechaEmision is this far from now (s)"
+    )
     serve.add_argument("--callback-retry-delay", type=float, default=1.0)
     serve.add_argument("--no-signature-check", action="store_true", help="accept any signature")
     serve.add_argument("--no-schema-check", action="store_true")
@@ -115,6 +118,7 @@ def _serve(args: argparse.Namespace) -> int:
         sello_pin=pin,
         certs_dir=args.certs,
         warnings=tuple(args.warning),
+        max_clock_skew=args.max_clock_skew,
         callback_retry_delay=args.callback_retry_delay,
         check_signature=not args.no_signature_check,
         check_schema=not args.no_schema_check,

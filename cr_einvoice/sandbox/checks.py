@@ -9,7 +9,8 @@ checks):
 3. the document type (a v4.4 comprobante or MensajeReceptor) and the XSD, with
    :func:`cr_einvoice.schemas.validate_xsd`, reworded as Xerces ``cvc-…`` rows with line and column (-1);
 4. coded rows, all reported together: configured warnings (-37, -407 …), the clave against the document
-   (-8, -23, -405), the consecutivo already used by another clave (-99), the business rules of
+   (-8, -23, -405), the consecutivo already used by another clave (-99), FechaEmision against the clock
+   (-53), the business rules of
    :func:`cr_einvoice.rules.check_rules` (totals -52, -54, -46, -110, -111, -487, -492 …) and the signer's
    cédula against the emisor (-60).
 """
@@ -68,6 +69,8 @@ KNOWN_WARNINGS: dict[int, str] = {
     ),
 }
 
+FECHA_FUTURA = "La fecha de emisión del comprobante electrónico no puede ser superior al día de hoy."
+HORA_NO_OFICIAL = "La hora indicada en la emisión del archivo XML no coincide con la hora oficial."
 SIGNER_NOT_EMISOR = "El contribuyente que firma la factura electrónica no es el emisor."
 
 _MR_ROOT = "MensajeReceptor"
@@ -151,13 +154,18 @@ class VoucherChecker:
         findings += [f for f in ruled if f.code in _CLAVE_CODES]
         if not is_mr:
             findings += self._check_consecutivo(root, sub)
+            findings += self._check_fecha(root, sub)
         findings += [f for f in ruled if f.code not in _CLAVE_CODES]
         if self._settings.check_signer_is_emisor and signer_cedula is not None:
             if is_mr:
-                owner = _text(root, "NumeroCedulaReceptor")
+                owners = [_text(root, "NumeroCedulaReceptor")]
             else:
-                owner = _text(root, "Emisor", "Identificacion", "Numero")
-            if owner is not None and _digits(signer_cedula) != _digits(owner):
+                owners = [_text(root, "Emisor", "Identificacion", "Numero")]
+                if qname.localname == "FacturaElectronicaCompra":
+                    # The buyer issues and signs a FEC; its supplier is the XML's Emisor.
+                    owners.append(_text(root, "Receptor", "Identificacion", "Numero"))
+            known = [o for o in owners if o is not None]
+            if known and all(_digits(signer_cedula) != _digits(o) for o in known):
                 findings.append(Finding(-60, SIGNER_NOT_EMISOR))
         verdict.findings = findings
         verdict.accepted = not any(not f.warning for f in findings)
@@ -213,6 +221,29 @@ class VoucherChecker:
                 f"{earlier.clave}",
             )
         ]
+
+    def _check_fecha(self, root: etree._Element, sub: Submission) -> list[Finding]:
+        """-53: FechaEmision after today (Costa Rica), or -- with ``max_clock_skew`` -- too far from the
+        time the voucher was received (situación 3, "sin internet", may be earlier)."""
+        text = _text(root, "FechaEmision")
+        if not text:
+            return []
+        try:
+            fecha = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return []
+        if fecha.tzinfo is None:
+            return []
+        received = datetime.fromtimestamp(sub.received_at, CR_TZ)
+        if fecha.astimezone(CR_TZ).date() > received.date():
+            return [Finding(-53, FECHA_FUTURA)]
+        skew = self._settings.max_clock_skew
+        if skew is not None:
+            delta = fecha.timestamp() - sub.received_at
+            sin_internet = len(sub.clave) == 50 and sub.clave[41] == "3"
+            if delta > skew or (delta < -skew and not sin_internet):
+                return [Finding(-53, HORA_NO_OFICIAL)]
+        return []
 
     def _check_rules(self, root: etree._Element) -> list[Finding]:
         found: list[Finding] = []

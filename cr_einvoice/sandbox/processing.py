@@ -141,6 +141,10 @@ class Processor:
         sub = self._store.get(key)
         if sub is None or sub.final:
             return
+        if self._settings.faults.take_processing_error():
+            self._store.update(key, estado="error")
+            log.info("sandbox fault: %s ends in state error", key)
+            return
         verdict = self._checker.evaluate(sub)
         data = self._mensaje_data(sub.clave, verdict)
         signed = self._sign(render_mensaje_hacienda(data))

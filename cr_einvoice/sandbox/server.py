@@ -730,6 +730,8 @@ class Simulator:
                 after_body=bool(item.get("after_body", False)),
                 target=item.get("target", "any"),
             )
+        if "error_next" in spec:
+            f.error_next(int(spec["error_next"]))
         if "delay_seconds" in spec:
             f.set_delay(float(spec["delay_seconds"]))
         if "idp_down" in spec:

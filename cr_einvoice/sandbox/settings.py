@@ -51,6 +51,7 @@ class Faults:
       without any response, either before the body is read (nothing was received) or, with
       ``after_body=True``, after the body was read and the voucher registered (an ambiguous failure: the
       voucher *was* received);
+    * :meth:`error_next`: the next N processed submissions end in ``ind-estado`` ``error``;
     * ``idp_down``: the token and logout endpoints answer 503;
     * ``rate_limit``: overrides the configured per-window limit (tighten it at runtime);
     * :meth:`expire_tokens_now`: every access token issued so far stops working (refresh tokens still do).
@@ -64,6 +65,7 @@ class Faults:
         self._fail: list[_Counted] = []
         self._drop_before: list[_Counted] = []
         self._drop_after: list[_Counted] = []
+        self._processing_errors = 0
         self._delay: float = 0.0
         self._delay_target: FaultTarget = "any"
         self._idp_down = False
@@ -97,6 +99,21 @@ class Faults:
                 self._drop_after.append(_Counted(n, _check_target(target)))
             else:
                 self._drop_before.append(_Counted(n, _check_target(target)))
+
+    def error_next(self, n: int) -> None:
+        """The next ``n`` submissions to be processed end in ``ind-estado`` ``error`` with no answer (the
+        undocumented state Hacienda sometimes reports; clients must treat it as not final)."""
+        if n < 0:
+            raise ConfigError("error_next count must be >= 0")
+        with self._lock:
+            self._processing_errors += n
+
+    def take_processing_error(self) -> bool:
+        with self._lock:
+            if self._processing_errors > 0:
+                self._processing_errors -= 1
+                return True
+            return False
 
     def set_delay(self, seconds: float, *, target: FaultTarget = "any") -> None:
         if seconds < 0:
@@ -185,6 +202,7 @@ class Faults:
             self._fail.clear()
             self._drop_before.clear()
             self._drop_after.clear()
+            self._processing_errors = 0
             self._delay = 0.0
             self._delay_target = "any"
             self._idp_down = False
@@ -197,6 +215,7 @@ class Faults:
                 "next_n_5xx": sum(c.remaining for c in self._fail),
                 "drop_connections": sum(c.remaining for c in self._drop_before),
                 "drop_after_body": sum(c.remaining for c in self._drop_after),
+                "error_next": self._processing_errors,
                 "delay_seconds": self._delay,
                 "delay_target": self._delay_target,
                 "idp_down": self._idp_down,
@@ -254,8 +273,10 @@ class SimulatorSettings:
     MensajeHacienda; without either a test PKI is generated in ``certs_dir`` (or a temporary directory) with
     :func:`cr_einvoice.certs.make_test_pki`.
     ``trust``, when given, is used to check the chain of the vouchers' signing certificates.
-    ``warnings`` are Hacienda codes (-37, -407, -408, -16) added to every response as warnings: the voucher is
-    still accepted, and the rows are listed too when it is rejected for other reasons.
+    ``max_clock_skew`` (seconds), when set, rejects with -53 a FechaEmision that far from the reception
+    time (a FechaEmision on a later day than today is always -53).
+    ``warnings`` are Hacienda codes (-37, -407, -408, -16) added to every response as warnings: the voucher
+    is still accepted, and the rows are listed too when it is rejected for other reasons.
     """
 
     host: str = "127.0.0.1"
@@ -281,6 +302,7 @@ class SimulatorSettings:
     check_rules: bool = True
     check_signer_is_emisor: bool = True
     warnings: Sequence[int] = ()
+    max_clock_skew: float | None = None
     detalle_prefix: str = SANDBOX_PREFIX_2026
     callback_timeout: float = 5.0
     callback_retries: int = 3
@@ -309,6 +331,8 @@ class SimulatorSettings:
                 raise ConfigError(f"{name} must be >= 0")
         if self.procesando_after is not None and not 0 <= self.procesando_after <= self.processing_delay:
             raise ConfigError("procesando_after must be between 0 and processing_delay")
+        if self.max_clock_skew is not None and self.max_clock_skew < 0:
+            raise ConfigError("max_clock_skew must be >= 0")
         if self.rate_limit < 0:
             raise ConfigError("rate_limit must be >= 0")
         if self.callback_retries < 0:

@@ -165,14 +165,30 @@ def test_fault_arguments_are_checked():
         faults.set_delay(-1)
     faults.fail_next(2)
     faults.drop_next(1, after_body=True)
+    faults.error_next(3)
     faults.idp_down = True
     faults.reset()
     assert faults.snapshot() == {
         "next_n_5xx": 0,
         "drop_connections": 0,
         "drop_after_body": 0,
+        "error_next": 0,
         "delay_seconds": 0.0,
         "delay_target": "any",
         "idp_down": False,
         "rate_limit": None,
     }
+
+
+def test_error_state_fault(api, sim, vouchers):
+    token = api.token()
+    sim.faults.error_next(1)
+    broken, fine = vouchers.fe(), vouchers.fe()
+    assert api.submit(broken, token).status_code == 202
+    assert api.wait_final(broken.clave, token) == {
+        "clave": broken.clave,
+        "fecha": broken.fecha,
+        "ind-estado": "error",
+    }
+    assert api.submit(fine, token).status_code == 202
+    assert api.wait_final(fine.clave, token)["ind-estado"] == "aceptado"

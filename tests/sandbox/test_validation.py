@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
 from lxml import etree
 
+from cr_einvoice.clave import CR_TZ
 from cr_einvoice.sandbox import SANDBOX_PREFIX_2026
 from cr_einvoice.xades import TrustStore, verify
 
@@ -227,3 +229,41 @@ def test_checks_can_be_switched_off(make_sim, api_for, vouchers):
     v = vouchers.fe_xml(total_descuentos="500.00000")
     v.xml = vouchers.sign_plain_xmldsig(v.xml)
     assert _field(_parse(_submit_and_answer(api, v)), "Mensaje") == "1"
+
+
+def _with_fecha(vouchers, v, fecha: datetime):
+    """Move FechaEmision (and the clave's date with it), then sign."""
+    v.xml = v.xml.replace(
+        f"<FechaEmision>{v.fecha}<".encode(), f"<FechaEmision>{fecha.isoformat()}<".encode()
+    )
+    v.clave = v.clave[:3] + fecha.strftime("%d%m%y") + v.clave[9:]
+    v.xml = re.sub(rb"<Clave>\d{50}</Clave>", b"<Clave>" + v.clave.encode() + b"</Clave>", v.xml)
+    v.xml = vouchers.signer.sign(v.xml)
+    return v
+
+
+def test_fecha_emision_after_today_is_minus_53(api, vouchers):
+    tomorrow = (datetime.now(CR_TZ) + timedelta(days=1)).replace(microsecond=0)
+    v = _with_fecha(vouchers, vouchers.fe_xml(), tomorrow)
+    detalle = _field(_parse(_submit_and_answer(api, v)), "DetalleMensaje")
+    assert (
+        '-53, ""La fecha de emisión del comprobante electrónico no puede ser superior al día de hoy."", 0, 0'
+        in detalle
+    )
+    assert "-405," not in detalle
+
+
+def test_clock_skew_is_minus_53_only_when_configured(make_sim, api_for, vouchers):
+    earlier = (datetime.now(CR_TZ) - timedelta(hours=2)).replace(microsecond=0)
+    strict = api_for(make_sim(max_clock_skew=600))
+    detalle = _field(
+        _parse(_submit_and_answer(strict, _with_fecha(vouchers, vouchers.fe_xml(), earlier))),
+        "DetalleMensaje",
+    )
+    assert (
+        '-53, ""La hora indicada en la emisión del archivo XML no coincide con la hora oficial."", 0, 0'
+        in detalle
+    )
+    lenient = api_for(make_sim())
+    root = _parse(_submit_and_answer(lenient, _with_fecha(vouchers, vouchers.fe_xml(), earlier)))
+    assert _field(root, "Mensaje") == "1"
