@@ -234,3 +234,29 @@ def test_fetch_network_error_fails_clearly(tmp_path: Path, capsys: pytest.Captur
 def test_manifest_file_is_valid_json() -> None:
     data = json.loads((REPO / "xsd" / "manifest.json").read_text(encoding="utf-8"))
     assert len(data["schemas"]) == 18
+
+
+def test_compiled_once_and_shared_between_threads(schemas_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schemas, "_compiled", {})
+    calls: list[str] = []
+    original = etree.XMLSchema
+
+    def counting(*args: object, **kwargs: object) -> etree.XMLSchema:
+        calls.append("compile")
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(schemas.etree, "XMLSchema", counting)
+    results: list[etree.XMLSchema] = []
+    barrier = threading.Barrier(6)
+
+    def worker() -> None:
+        barrier.wait()
+        results.append(schemas.schema_for("nc", schemas_dir=schemas_dir))
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 6 and all(r is results[0] for r in results)
+    assert calls == ["compile"]
