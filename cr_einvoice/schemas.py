@@ -432,10 +432,15 @@ def fetch_schemas(
             body = response.content
             digest = hashlib.sha256(body).hexdigest()
             out = target / entry.path
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(out.name + ".part")
-            tmp.write_bytes(body)
-            tmp.replace(out)
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                tmp = out.with_name(out.name + ".part")
+                tmp.write_bytes(body)
+                tmp.replace(out)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot write {out}: {exc.strerror or exc}; choose another folder with --dir"
+                ) from None
             new = digest != entry.sha256
             if new:
                 log.warning(

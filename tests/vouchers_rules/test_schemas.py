@@ -260,3 +260,14 @@ def test_compiled_once_and_shared_between_threads(schemas_dir: Path, monkeypatch
         t.join(30)
     assert len(results) == 6 and all(r is results[0] for r in results)
     assert calls == ["compile"]
+
+
+def test_fetch_into_an_unwritable_place_fails_clearly(
+    mirror: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = mirror
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["schemas", "fetch", "--dir", str(blocker / "sub"), "--base-url", url]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "--dir" in err and "Traceback" not in err
