@@ -145,6 +145,7 @@ def verify(
     *,
     expected_cedula: str | None = None,
     require_policy: bool | None = None,
+    allow_sha1: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> VerificationResult:
     """Verify every signature of an untrusted signed document; describe the first (the emisor's).
@@ -154,6 +155,9 @@ def verify(
     - ``expected_cedula``: the signer's identification digits must equal it (:class:`SignerMismatchError`).
     - ``require_policy``: XAdES-EPES required (:class:`MissingPolicyError` for BES). ``None`` (default) means
       required for vouchers and not for ``MensajeHacienda``, which Hacienda signs XAdES-BES.
+    - ``allow_sha1``: accept RSA-SHA1 signatures and SHA-1 reference digests (refused by default: Hacienda
+      requires SHA-256 or SHA-512, and SHA-1 collisions are practical). A SHA-1 *certificate* digest, as in
+      Hacienda's own signature, is always accepted.
 
     Raises :class:`~cr_einvoice.errors.XMLParseError` for hostile or malformed XML and a
     :class:`~cr_einvoice.errors.VerificationError` subclass naming the reason otherwise.
@@ -181,7 +185,10 @@ def verify(
     if require_policy is None:
         require_policy = etree.QName(root).localname != "MensajeHacienda"
     results = [
-        _verify_one(root, sig, ids, trust=trust, require_policy=require_policy, count=len(top)) for sig in top
+        _verify_one(
+            root, sig, ids, trust=trust, require_policy=require_policy, allow_sha1=allow_sha1, count=len(top)
+        )
+        for sig in top
     ]
     first = results[0]
     if expected_cedula is not None:
@@ -196,7 +203,7 @@ def verify(
 
 def _collect_ids(root: etree._Element) -> dict[str, etree._Element]:
     ids: dict[str, etree._Element] = {}
-    found = root.xpath("//@Id | //@ID | //@id")
+    found = root.xpath("//@*[name()='Id' or name()='ID' or name()='id']")
     assert isinstance(found, list)
     for attr in found:
         value = str(attr)
@@ -342,6 +349,7 @@ def _verify_one(
     *,
     trust: TrustStore | None,
     require_policy: bool,
+    allow_sha1: bool,
     count: int,
 ) -> VerificationResult:
     signed_info = _required(sig, f"{_DS}SignedInfo", "ds:SignedInfo")
@@ -354,6 +362,13 @@ def _verify_one(
     except ValueError:
         raise UnsupportedAlgorithmError(f"unsupported signature method {sm.get('Algorithm')!r}") from None
     refs = _parse_refs(signed_info)
+    if not allow_sha1:
+        if sig_alg is SignatureAlgorithm.RSA_SHA1:
+            raise UnsupportedAlgorithmError("RSA-SHA1 signatures are refused (Hacienda requires SHA-256/512)")
+        if any(r.digest_method == DigestAlgorithm.SHA1.value for r in refs):
+            raise UnsupportedAlgorithmError(
+                "SHA-1 reference digests are refused (Hacienda requires SHA-256/512)"
+            )
 
     # --- XAdES: QualifyingProperties / SignedProperties, covered by a reference
     qp = None

@@ -242,3 +242,25 @@ def test_legacy_p12_signs(pki: TestPKI, invoice: bytes) -> None:
     assert pki.taxpayer_p12_rc2 is not None
     c = load_p12(pki.taxpayer_p12_rc2, pki.pin)
     assert verify(Signer(c).sign(invoice)).signer_cedula == "3101123456"
+
+
+def test_other_algorithms(cred: Credential, invoice: bytes) -> None:
+    from cr_einvoice.xades import SignatureAlgorithm, UnsupportedAlgorithmError
+
+    strong = Signer(
+        cred,
+        SignerConfig(
+            signature_algorithm=SignatureAlgorithm.RSA_SHA512, digest_algorithm=DigestAlgorithm.SHA512
+        ),
+    ).sign(invoice)
+    assert verify(strong).signature_algorithm == SignatureAlgorithm.RSA_SHA512.value
+    xmlsec_verify(strong, _pem(cred))
+
+    weak = Signer(
+        cred,
+        SignerConfig(signature_algorithm=SignatureAlgorithm.RSA_SHA1, digest_algorithm=DigestAlgorithm.SHA1),
+    ).sign(invoice)
+    with pytest.raises(UnsupportedAlgorithmError, match="SHA1"):
+        verify(weak)
+    assert verify(weak, allow_sha1=True).signature_algorithm == SignatureAlgorithm.RSA_SHA1.value
+    xmlsec_verify(weak, _pem(cred))
