@@ -202,12 +202,15 @@ class BelvoWebhookError(_ValidationError):
 # -- configuration -----------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class BelvoAuth:
-    """HTTP Basic credentials: the Secret ID (user) and the Secret Password."""
+    """HTTP Basic credentials: the Secret ID (user) and the Secret Password, both kept as
+    :class:`~cr_einvoice._secret.Secret` (plain strings are wrapped) and masked in reprs."""
 
-    secret_id: str
-    secret_password: Secret
+    secret_id: Secret | str
+    secret_password: Secret | str
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "secret_id", Secret.coerce(self.secret_id))
+        object.__setattr__(self, "secret_password", Secret.coerce(self.secret_password))
         if not self.secret_id or not self.secret_password:
             raise ConfigError("Belvo authentication: both the Secret ID and the Secret Password are needed")
 
@@ -223,7 +226,8 @@ class BelvoAuth:
         return cls(secret_id, Secret(password))
 
     def header(self) -> str:
-        raw = f"{self.secret_id}:{self.secret_password.reveal()}".encode()
+        user, password = Secret.coerce(self.secret_id), Secret.coerce(self.secret_password)
+        raw = f"{user.reveal()}:{password.reveal()}".encode()
         return "Basic " + base64.b64encode(raw).decode("ascii")
 
 

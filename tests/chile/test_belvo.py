@@ -391,8 +391,12 @@ def test_read_timeout_on_list_is_retried_then_a_transport_error(
 def test_auth_configuration() -> None:
     with pytest.raises(ConfigError, match="BELVO_SECRET_PASSWORD"):
         BelvoAuth.from_env(environ={"BELVO_SECRET_ID": "x"})
-    auth = BelvoAuth.from_env(environ={"ID": "a", "PW": "b"}, secret_id_env="ID", secret_password_env="PW")
-    assert auth.secret_password == Secret("b")
+    auth = BelvoAuth.from_env(
+        environ={"ID": "id-a", "PW": "pw-b"}, secret_id_env="ID", secret_password_env="PW"
+    )
+    assert (auth.secret_id, auth.secret_password) == (Secret("id-a"), Secret("pw-b"))
+    assert "id-a" not in repr(auth) and "pw-b" not in repr(auth)
+    assert BelvoAuth("id-a", "pw-b") == auth
     with pytest.raises(ConfigError):
         BelvoAuth("", Secret("x"))
     with pytest.raises(ConfigError, match="neither"):

@@ -87,6 +87,7 @@ def test_secrets_never_in_reprs_logs_or_errors(
     secrets = [
         fake_khipu.api_key,
         fake_khipu.client_secret,
+        fake_belvo.secret_id,
         fake_belvo.secret_password,
         basic,
         fake_flow.secret_key,
