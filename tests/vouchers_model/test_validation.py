@@ -249,3 +249,17 @@ def test_mensaje_receptor_checks() -> None:
     with pytest.raises(ValidationError) as info:
         MensajeReceptor(**base, mensaje="1", condicion_impuesto="05", codigo_actividad="620100")
     assert paths(info) == ["codigo_actividad"]
+
+
+def test_fee_cannot_carry_a_raised_iva_base() -> None:
+    from cr_einvoice.model import FacturaExportacion
+
+    with pytest.raises(ValidationError) as info:
+        FacturaExportacion(
+            proveedor_sistemas="3101123456",
+            emisor=EMISOR,
+            codigo_actividad_emisor="620100",
+            lineas=(line(impuestos=(Impuesto(codigo="02", tarifa=D("10")), IVA13)),),
+            medios_pago=(MedioPago(tipo_medio_pago="04"),),
+        )
+    assert paths(info) == ["lineas[0].impuestos"]
