@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -263,7 +262,6 @@ class Issuer:
         counterpart = "emisor" if tipo is TipoDocumento.FACTURA_COMPRA else "receptor"
         receptor = _ident(getattr(document, counterpart, None))
         total = _total(provisional)
-        token = secrets.token_urlsafe(18)
 
         # 2. number + sign + persist, atomically
         def build(numero: int, situacion: str) -> NewVoucher:
@@ -285,7 +283,6 @@ class Issuer:
                 signed_xml=signed,
                 total_comprobante=total,
                 external_ref=external_ref,
-                callback_token=token,
             )
 
         key = CounterKey(s.numero_identificacion, suc, term, tipo.value)

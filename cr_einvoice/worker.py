@@ -15,8 +15,11 @@ For each voucher that is due, by state:
     Poll with exponential backoff (``poll_initial`` doubled per poll up to ``poll_max``) until ``aceptado`` or
     ``rechazado``; each MensajeHacienda is stored as a respuesta (raw bytes + decoded fields).
 
-Callbacks: :meth:`Worker.apply_callback` takes the JSON body Hacienda POSTs to the callback URL (the
-callback receiver calls it) and applies it like a poll answer.
+Callbacks: with ``callback_url`` (and ``callback_secret``) set, each voucher is submitted with its own
+``<callback_url>/<key>/<token>`` URL (:func:`cr_einvoice.hacienda.callbacks.callback_url`).
+:meth:`Worker.callback_app` is the ASGI receiver for it (:func:`cr_einvoice.hacienda.callbacks.callback_app`:
+token checked, Hacienda's signature verified, only our claves), and :meth:`Worker.apply_callback` -- the
+function the receiver calls -- applies the verified answer like a poll answer. Polling goes on as a fallback.
 
 Contingency: when Hacienda cannot be reached the store's connectivity flag goes offline (new vouchers get
 situación 3) and the worker only probes with one voucher per round until a call succeeds; then it marks the
@@ -33,13 +36,15 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from ._secret import Secret
 from .errors import (
     AuthenticationError,
     BadRequestError,
+    ConfigError,
     CrEinvoiceError,
     ForbiddenError,
     NotFoundError,
@@ -49,8 +54,13 @@ from .errors import (
 )
 from .store import SQLiteStore, VoucherKind, VoucherRecord, VoucherState
 
+if TYPE_CHECKING:
+    from .hacienda.callbacks import CallbackResult
+    from .xades import TrustStore
+
 __all__ = [
     "AsyncRecepcion",
+    "CallbackServer",
     "RoundReport",
     "Worker",
     "WorkerSettings",
@@ -105,7 +115,10 @@ class WorkerSettings:
     max_not_found_polls: int = 8
     #: Idle sleep of :meth:`Worker.run_forever` when nothing is due.
     idle: float = 5.0
+    #: Base URL Hacienda should POST results to (served by :meth:`Worker.callback_app`).
     callback_url: str | None = None
+    #: Secret for the per-voucher token in the callback URL (recommended whenever ``callback_url`` is set).
+    callback_secret: Secret | None = None
 
 
 @dataclass(slots=True)
@@ -193,6 +206,7 @@ class Worker:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         on_final: Callable[[VoucherRecord], None] | None = None,
+        trust: TrustStore | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -200,6 +214,8 @@ class Worker:
         self._clock = clock
         self._rng = rng or random.Random()
         self._on_final = on_final
+        #: Trust anchors for Hacienda's signed answers (taken from the client when it has them).
+        self.trust: TrustStore | None = trust if trust is not None else getattr(client, "trust", None)
         self._sem = asyncio.Semaphore(self.settings.concurrency)
         self._wake = asyncio.Event()
         self._not_found: dict[str, int] = {}
@@ -216,13 +232,15 @@ class Worker:
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
     def callback_url_for(self, record: VoucherRecord) -> str | None:
-        """The callback URL for one voucher: the configured base plus the voucher's unguessable token."""
+        """The callback URL for one voucher: ``<callback_url>/<key>/<token>`` with a secret, else the base."""
         base = self.settings.callback_url
         if not base:
             return None
-        if not record.callback_token:
+        if self.settings.callback_secret is None:
             return base
-        return f"{base.rstrip('/')}/{record.callback_token}"
+        from .hacienda.callbacks import callback_url
+
+        return callback_url(base, record.status_key, self.settings.callback_secret)
 
     def wake(self) -> None:
         """Make :meth:`run_forever` look for work now (call it after issuing)."""
@@ -294,34 +312,58 @@ class Worker:
             except Exception:  # a user hook must not stop the worker
                 log.exception("on_final hook failed for %s", record.key)
 
-    def apply_callback(self, payload: Mapping[str, Any] | bytes | str) -> VoucherRecord | None:
-        """Apply a callback body (the JSON of ``GET /recepcion/{clave}``). Returns the updated record, or
-        None when the clave is not one of ours (the receiver should still answer 200)."""
-        from .hacienda import parse_callback
+    def apply_callback(self, result: CallbackResult) -> VoucherRecord | None:
+        """Apply a verified callback (what :func:`~cr_einvoice.hacienda.callbacks.callback_app` hands over).
 
-        result = parse_callback(payload)
-        clave = getattr(result, "clave", None)
-        if not isinstance(clave, str):
-            return None
-        record = self.store.find(clave)
+        Returns the updated record, or None when the clave is not one of ours.
+        """
+        record = self.store.find(result.clave)
         if record is None:
-            log.warning("callback for unknown clave %s ignored", clave)
+            log.warning("callback for unknown clave %s ignored", result.clave)
             return None
         if record.is_final:
             return record
         if record.state is VoucherState.SIGNED:
-            # We never sent it; a callback cannot be about it.
-            log.warning("callback for %s, which was never sent, ignored", clave)
+            log.warning("callback for %s, which was never sent, ignored", result.clave)
             return record
-        estado = str(getattr(result, "estado", "") or "")
-        report = RoundReport()
         try:
             return self._apply_status(
-                record, estado, getattr(result, "respuesta", None), source="callback", report=report
+                record, result.estado, result.respuesta, source="callback", report=RoundReport()
             )
         except StoreError as exc:
-            log.info("callback for %s not applied: %s", clave, exc)
+            # A poll got there first (or another process moved it): nothing to do.
+            log.info("callback for %s not applied: %s", result.clave, exc)
             return self.store.get(record.key)
+
+    def apply_callback_body(self, body: bytes) -> VoucherRecord | None:
+        """Verify and apply a raw callback body (raises CallbackError when it cannot be trusted)."""
+        from .hacienda.callbacks import parse_callback
+
+        result = parse_callback(body, trust=self.trust, known_claves=self._known)
+        return self.apply_callback(result)
+
+    def _known(self, key: str) -> bool:
+        return self.store.find(key) is not None
+
+    def callback_app(self, *, path_prefix: str | None = None) -> Any:
+        """The ASGI app that receives Hacienda's callbacks for this worker (serve it with uvicorn).
+
+        ``path_prefix`` defaults to the path of ``settings.callback_url``.
+        """
+        from urllib.parse import urlsplit
+
+        from .hacienda.callbacks import callback_app
+
+        prefix = path_prefix
+        if prefix is None:
+            prefix = urlsplit(self.settings.callback_url or "/").path or "/"
+        return callback_app(
+            self.apply_callback,
+            trust=self.trust,
+            known_claves=self._known,
+            secret=self.settings.callback_secret,
+            path_prefix=prefix,
+        )
 
     # -- the per-state steps ----------------------------------------------------------------------
     async def _send(self, record: VoucherRecord, report: RoundReport) -> None:
@@ -562,3 +604,61 @@ class Worker:
                 )
                 for task in pending:
                     task.cancel()
+
+
+class CallbackServer:
+    """Serves :meth:`Worker.callback_app` with uvicorn (the ``server`` extra) in the running event loop.
+
+    The socket is bound at construction, so :attr:`url` (the ``callback_url`` to configure the worker with)
+    is known before the worker exists::
+
+        server = CallbackServer(host="127.0.0.1", port=0)
+        worker = Worker(store, client, WorkerSettings(callback_url=server.url, callback_secret=secret))
+        async with server.serving(worker.callback_app()):
+            await worker.run_forever(stop)
+
+    Hacienda must be able to reach the URL: behind a proxy, pass ``public_url``.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/hacienda/callbacks/",
+        public_url: str | None = None,
+    ) -> None:
+        import socket
+
+        self._socket = socket.create_server((host, port))
+        bound_port = int(self._socket.getsockname()[1])
+        self.path = path if path.endswith("/") else path + "/"
+        shown = f"[{host}]" if ":" in host else host
+        self.url = public_url or f"http://{shown}:{bound_port}{self.path}"
+        self._server: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def serving(self, app: Any) -> AsyncIterator[CallbackServer]:
+        try:
+            import uvicorn
+        except ImportError:  # pragma: no cover - depends on the installed extras
+            self._socket.close()
+            raise ConfigError(
+                "receiving callbacks needs uvicorn: pip install 'cr-einvoice[server]'"
+            ) from None
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
+        try:
+            for _ in range(500):
+                if self._server.started or self._task.done():
+                    break
+                await asyncio.sleep(0.01)
+            if self._task.done():
+                self._task.result()
+            yield self
+        finally:
+            self._server.should_exit = True
+            await self._task
+            self._socket.close()

@@ -151,7 +151,6 @@ class NewVoucher:
     total_comprobante: str | None = None
     consecutivo_receptor: str | None = None
     external_ref: str | None = None
-    callback_token: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -186,7 +185,6 @@ class VoucherRecord:
     total_comprobante: str | None
     consecutivo_receptor: str | None
     external_ref: str | None
-    callback_token: str | None
     sucursal: int
     terminal: int
     numero: int

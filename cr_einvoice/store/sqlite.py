@@ -102,7 +102,6 @@ MIGRATIONS: tuple[str, ...] = (
         total_comprobante TEXT,
         consecutivo_receptor TEXT,
         external_ref TEXT UNIQUE,
-        callback_token TEXT,
         detail TEXT NOT NULL DEFAULT '{}',
         UNIQUE (emisor_numero, consecutivo)
     );
@@ -159,7 +158,7 @@ _VOUCHER_COLUMNS = (
     "key, clave, consecutivo, kind, tipo, situacion, fecha_emision, emisor_tipo, emisor_numero, "
     "receptor_tipo, receptor_numero, signed_xml, state, attempts, polls, created_at, updated_at, "
     "submitted_at, finished_at, next_action_at, last_error, total_comprobante, consecutivo_receptor, "
-    "external_ref, callback_token, sucursal, terminal, numero"
+    "external_ref, sucursal, terminal, numero"
 )
 
 
@@ -207,7 +206,6 @@ def _voucher(row: sqlite3.Row) -> VoucherRecord:
         total_comprobante=row["total_comprobante"],
         consecutivo_receptor=row["consecutivo_receptor"],
         external_ref=row["external_ref"],
-        callback_token=row["callback_token"],
         sucursal=row["sucursal"],
         terminal=row["terminal"],
         numero=row["numero"],
@@ -471,8 +469,8 @@ class SQLiteStore:
                 "INSERT INTO vouchers (key, clave, consecutivo, kind, tipo, situacion, fecha_emision, "
                 "emisor_tipo, emisor_numero, receptor_tipo, receptor_numero, sucursal, terminal, numero, "
                 "signed_xml, state, created_at, updated_at, next_action_at, total_comprobante, "
-                "consecutivo_receptor, external_ref, callback_token, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "consecutivo_receptor, external_ref, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.key,
                     new.clave,
@@ -496,7 +494,6 @@ class SQLiteStore:
                     new.total_comprobante,
                     new.consecutivo_receptor,
                     new.external_ref,
-                    new.callback_token,
                     json.dumps(dict(new.detail), default=str, ensure_ascii=False),
                 ),
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -139,3 +140,52 @@ async def test_unreachable_hacienda_contingency_then_drain(
             await Worker(store, api, FAST).drain(within=30)
     assert store.connectivity()[0] is True
     assert {store.require(v.key).state for v in [online_v, *offline_v]} == {VoucherState.ACCEPTED}
+
+
+async def test_callbacks_deliver_the_answer_without_polling(
+    sim: Simulator, issuer: Issuer, store: SQLiteStore
+) -> None:
+    from cr_einvoice.worker import CallbackServer
+
+    server = CallbackServer()
+    secret = Secret("callback-secret-for-tests")
+    tuning = WorkerSettings(poll_initial=60.0, poll_max=60.0, callback_url=server.url, callback_secret=secret)
+    issued = [issuer.issue(ticket(), sucursal=3) for _ in range(3)]
+    async with client(sim) as api:
+        worker = Worker(store, api, tuning)
+        async with server.serving(worker.callback_app()):
+            report = await worker.run_once()
+            assert report.sent == 3
+            for _ in range(300):
+                if all(store.require(v.key).is_final for v in issued):
+                    break
+                await asyncio.sleep(0.02)
+    for v in issued:
+        rec = store.require(v.key)
+        assert rec.state is VoucherState.ACCEPTED
+        assert rec.polls == 1  # the callback counts as the one answer; no GET was needed
+        assert [r.source for r in store.respuestas(v.key)] == ["callback"]
+        sub = sim.store.get(v.key)
+        assert sub is not None and sub.callback_delivered
+        assert sub.callback_url is not None and sub.callback_url.startswith(server.url + v.key + "/")
+
+
+async def test_forged_callback_is_refused(sim: Simulator, issuer: Issuer, store: SQLiteStore) -> None:
+    import httpx
+
+    from cr_einvoice.worker import CallbackServer
+
+    server = CallbackServer()
+    v = issuer.issue(ticket(), sucursal=4)
+    tuning = WorkerSettings(callback_url=server.url, callback_secret=Secret("s3"))
+    async with client(sim) as api:
+        worker = Worker(store, api, tuning)
+        async with server.serving(worker.callback_app()), httpx.AsyncClient() as http:
+            body = {"clave": v.key, "ind-estado": "aceptado"}
+            wrong_token = await http.post(f"{server.url}{v.key}/not-the-token", json=body)
+            assert wrong_token.status_code == 403
+            from cr_einvoice.hacienda.callbacks import callback_url
+
+            unsigned = await http.post(callback_url(server.url, v.key, Secret("s3")), json=body)
+            assert unsigned.status_code == 422  # no signed respuesta-xml: not trusted
+    assert store.require(v.key).state is VoucherState.SIGNED
