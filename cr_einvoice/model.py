@@ -1543,7 +1543,8 @@ _CARGOS_SIN_DETALLE = frozenset(
 
 
 def _tratamiento(doc: Comprobante, ln: LineaDetalle) -> tuple[str, Decimal]:
-    """The line's IVA treatment and, for exonerations, the exonerated proportion p (0..1)."""
+    """The line's IVA treatment and, with an exoneration, the exonerated part of its MontoTotal:
+    q5(MontoTotal × TarifaExonerada / Tarifa)."""
     iva = ln.impuesto_iva
     if iva is None:
         return "no_sujeto", ZERO
@@ -1553,10 +1554,11 @@ def _tratamiento(doc: Comprobante, ln: LineaDetalle) -> tuple[str, Decimal]:
         treatment = iva.codigo_tarifa_iva.tratamiento
     if doc.TIPO is TipoDocumento.FACTURA_EXPORTACION and treatment == "no_sujeto":
         treatment = "exento"  # the FEE summary has no no-sujeto totals
-    p = ZERO
+    exonerado = ZERO
     if treatment == "gravado" and iva.exoneracion is not None and iva.tarifa:
-        p = min(iva.exoneracion.tarifa_exonerada / iva.tarifa, Decimal(1))
-    return treatment, p
+        share = min(iva.exoneracion.tarifa_exonerada, iva.tarifa)
+        exonerado = q5(ln.calculo.monto_total * share / iva.tarifa)
+    return treatment, exonerado
 
 
 def _compute_resumen(doc: Comprobante, c: _Check) -> ResumenFactura:
@@ -1570,11 +1572,10 @@ def _compute_resumen(doc: Comprobante, c: _Check) -> ResumenFactura:
     for ln in doc.lineas:
         calc = ln.calculo
         kind = "serv" if ln.es_servicio else "merc"
-        treatment, p = _tratamiento(doc, ln)
+        treatment, exonerado = _tratamiento(doc, ln)
         if treatment == "gravado" and kind == "merc" and ln.iva_cobrado_fabrica is not None:
             pass  # TotalMercanciasGravadas excludes goods whose IVA is charged at factory level
-        elif treatment == "gravado" and p > 0:
-            exonerado = q5(calc.monto_total * p)
+        elif treatment == "gravado" and exonerado > 0:
             add(f"{kind}_exonerado", exonerado)
             add(f"{kind}_gravado", calc.monto_total - exonerado)
         else:
