@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -140,10 +141,18 @@ def _serve(args: argparse.Namespace) -> int:
     if sim.sello_cert_pem is not None:
         print(f"  seal cert      {sim.sello_cert_pem} (CA {sim.sello_ca_cert_pem})", file=sys.stderr)
     sys.stderr.flush()
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM (a supervisor, a test harness) stops cleanly like Ctrl-C: the temporary test PKI is removed.
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         sim.serve_forever()
     except KeyboardInterrupt:
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -196,6 +196,7 @@ def test_cli_serve_runs_a_working_simulator(pki, tmp_path):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(5)
+    assert proc.returncode == 0  # SIGTERM stops it cleanly
     err = proc.stderr.read().decode() if proc.stderr else ""
     assert f"recepción URL  http://127.0.0.1:{port}/recepcion/v1/" in err
 

@@ -25,6 +25,11 @@ def _field(root: etree._Element, name: str) -> str | None:
     return None if node is None else (node.text or "")
 
 
+def _assert_schema_valid(root: etree._Element, xsd) -> None:
+    schema = etree.XMLSchema(etree.parse(str(xsd)))
+    assert schema.validate(root), schema.error_log
+
+
 def _submit_and_answer(api, voucher, **extra) -> bytes:
     token = api.token()
     r = api.submit(voucher, token, **extra)
@@ -44,8 +49,7 @@ def test_valid_voucher_is_accepted_with_a_schema_valid_signed_answer(api, vouche
     assert b"</TotalFactura>\n<ds:Signature xmlns:ds=" in raw
     assert raw.endswith(b"</ds:Signature></MensajeHacienda>")
     root = _parse(raw)
-    schema = etree.XMLSchema(etree.parse(str(mh_schema_path)))
-    assert schema.validate(root), schema.error_log
+    _assert_schema_valid(root, mh_schema_path)
     assert _field(root, "Clave") == v.clave
     assert _field(root, "NombreEmisor") == "Empresa de Pruebas Sociedad Anonima"
     assert _field(root, "TipoIdentificacionEmisor") == "02"
@@ -72,9 +76,10 @@ def test_voucher_without_receptor_has_no_receptor_fields(api, vouchers):
         assert root.find(MH + name) is None
 
 
-def test_wrong_totals_are_rejected_with_hacienda_rows(api, vouchers):
+def test_wrong_totals_are_rejected_with_hacienda_rows(api, vouchers, mh_schema_path):
     raw = _submit_and_answer(api, vouchers.fe(total_descuentos="500.00000"))
     root = _parse(raw)
+    _assert_schema_valid(root, mh_schema_path)
     assert _field(root, "Mensaje") == "3"
     assert _field(root, "EstadoMensaje") == "Rechazado"
     detalle = _field(root, "DetalleMensaje")
@@ -104,7 +109,7 @@ def test_wrong_totals_are_rejected_with_hacienda_rows(api, vouchers):
         ("unsigned", "La firma del comprobante electrónico no es válida"),
     ],
 )
-def test_signature_problems_short_circuit_with_bare_lines(api, vouchers, how, line):
+def test_signature_problems_short_circuit_with_bare_lines(api, vouchers, how, line, mh_schema_path):
     # The document also breaks the XSD and the totals: only the signature problem is reported.
     v = vouchers.fe_xml(total_descuentos="500.00000", extra_after_clave="\n    <Desconocido>x</Desconocido>")
     if how == "plain":
@@ -114,6 +119,7 @@ def test_signature_problems_short_circuit_with_bare_lines(api, vouchers, how, li
     elif how == "modified":
         v.xml = vouchers.signer.sign(v.xml).replace(b"Servicio de consultoria", b"Servicio de consultoria!")
     root = _parse(_submit_and_answer(api, v))
+    _assert_schema_valid(root, mh_schema_path)
     assert _field(root, "Mensaje") == "3"
     assert _field(root, "DetalleMensaje") == ERRORS_HEAD + line + "\r\n]"
     assert _field(root, "NombreEmisor") == "DESCONOCIDO"
