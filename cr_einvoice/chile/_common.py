@@ -286,6 +286,9 @@ def opt_date(value: object, field: str) -> date | None:
 
 def to_jsonable(obj: object, *, exclude: frozenset[str] = frozenset({"raw"})) -> Any:
     """A model as plain JSON data (amounts as exact strings, dates ISO, enums by value, no raw copies)."""
+    as_json = getattr(obj, "as_json", None)
+    if callable(as_json):
+        return to_jsonable(as_json(), exclude=exclude)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {
             f.name: to_jsonable(getattr(obj, f.name), exclude=exclude)

@@ -259,6 +259,10 @@ class InvoiceDetails:
     def amount(self, name: str) -> Decimal | None:
         return opt_amount(self.values.get(name), name)
 
+    def as_json(self) -> Mapping[str, Any]:
+        """The object as Belvo sent it (for JSON output)."""
+        return self.values
+
     @property
     def vat_refundable_amount(self) -> Decimal | None:
         return self.amount("vat_refundable_amount")

@@ -726,8 +726,10 @@ class KhipuProtocol:
         if request.what == "Khipu access token":
             if status == 200:
                 return None
-            return KhipuAuthenticationError(
-                "Khipu: the token endpoint refused the client credentials",
+            server_side = status >= 500
+            token_error = KhipuServerError if server_side else KhipuAuthenticationError
+            return token_error(
+                f"Khipu: the token endpoint {'failed' if server_side else 'refused the client credentials'}",
                 status=status,
                 headers=response.headers,
                 body=response.text,

@@ -127,10 +127,7 @@ def test_belvo_invoices_json(
     assert invoices and all(i["type"] == "INFLOW" for i in invoices)
     assert invoices[0]["net_amount"] == "100012.10"  # exact, as a string
     assert "raw" not in invoices[0]
-    assert (
-        invoices[0]["purchase_invoice_details"]["values"]["vat_refundable_amount"]
-        == invoices[0]["vat_amount"]
-    )
+    assert invoices[0]["purchase_invoice_details"]["vat_refundable_amount"] == invoices[0]["vat_amount"]
     assert fake_belvo.requests[0].json()["type"] == "INFLOW"
 
 
