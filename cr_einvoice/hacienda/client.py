@@ -39,6 +39,7 @@ from ..errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    ConfigError,
     ForbiddenError,
     NotFoundError,
     RateLimitedError,
@@ -613,9 +614,12 @@ class _ClientBase:
         self._rng = rng or random.Random()
         self._timeout = timeout
         # TLS verification cannot be switched off; a private CA bundle may be added (a TLS-serving simulator).
-        self._verify: ssl.SSLContext | bool = (
-            True if ca_bundle is None else ssl.create_default_context(cafile=str(ca_bundle))
-        )
+        self._verify: ssl.SSLContext | bool = True
+        if ca_bundle is not None:
+            try:
+                self._verify = ssl.create_default_context(cafile=str(ca_bundle))
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"ca_bundle: cannot load CA certificates from {ca_bundle}: {exc}") from None
         self._refresh_margin = refresh_margin
         self._clock = clock
         self._core = HTTPCore(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import httpx
 import pytest
 from conftest import CLAVE, FAST_RETRY, PASSWORD, USERNAME, environment_for
-from hacienda_fakes import FakeClock, FakeHacienda, Reply, loopback, run_threads
+from hacienda_fakes import FakeClock, FakeHacienda, Reply, loopback, run_threads, tls_material
 
 from cr_einvoice._secret import Secret
-from cr_einvoice.errors import AuthenticationError, ConfigError, ServerError
+from cr_einvoice.errors import AuthenticationError, ConfigError, ServerError, TransportError
 from cr_einvoice.hacienda import AsyncClient, Client, Credentials, Environment
 
 
@@ -294,9 +295,22 @@ def test_tls_cannot_be_disabled_and_plain_http_only_on_loopback(credentials: Cre
         Client(Environment.named("sandbox"), credentials, verify=False)  # type: ignore[call-arg]
 
 
-def test_custom_ca_bundle_is_loaded(credentials: Credentials) -> None:
-    with pytest.raises(FileNotFoundError):
-        Client(Environment.named("sandbox"), credentials, ca_bundle="/nonexistent/ca.pem")
+def test_tls_is_verified_and_a_private_ca_can_be_added(
+    fake: FakeHacienda, credentials: Credentials, tmp_path: Path
+) -> None:
+    ca_pem, server_tls = tls_material(tmp_path)
+    fake.set_state(CLAVE, "recibido")
+    with loopback(fake, tls=server_tls) as base:
+        assert base.startswith("https://")
+        env = environment_for(base)
+        # Unknown CA: the TLS handshake fails (verification is always on), nothing is sent.
+        with Client(env, credentials, retry=FAST_RETRY) as client, pytest.raises(TransportError):
+            client.status(CLAVE)
+        assert fake.seen == []
+        with Client(env, credentials, retry=FAST_RETRY, ca_bundle=ca_pem) as client:
+            assert client.status(CLAVE).estado == "recibido"
+    with pytest.raises(ConfigError, match="ca_bundle"):
+        Client(Environment.named("sandbox"), credentials, ca_bundle=tmp_path / "missing.pem")
 
 
 def test_bearer_auth_type_mismatch_is_explained(mock_env: Environment, credentials: Credentials) -> None:
