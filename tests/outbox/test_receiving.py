@@ -1,4 +1,4 @@
-"""Receiving a supplier's voucher and answering it with our own MensajeReceptor, submitted like any voucher."""
+"""Receiving a supplier's voucher and answering it with our own MensajeReceptor, submitted like a voucher."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_import_refuses_tampered_and_misaddressed(receiver: Receiver, supplier_p
 @pytest.mark.parametrize(
     ("decision", "tipo", "mensaje"), [("accept", "05", "1"), ("partial", "06", "2"), ("reject", "07", "3")]
 )
-async def test_respond_numbers_signs_and_submits(
+async def test_respond_numbers_signs_and_submits(  # noqa: PLR0917 (fixtures + parameters)
     receiver: Receiver,
     store: SQLiteStore,
     supplier_pki: TestPKI,
