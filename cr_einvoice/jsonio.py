@@ -79,6 +79,8 @@ def document_from_json(obj: Mapping[str, Any] | bytes | str) -> Document:
     Raises :class:`ValidationError` listing every problem with its JSON path.
     """
     if isinstance(obj, bytes | str):
+        if isinstance(obj, bytes) and obj.startswith(b"\xef\xbb\xbf"):
+            obj = obj[3:]  # a UTF-8 byte order mark, as some editors write
         try:
             data = json.loads(obj, parse_float=Decimal)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

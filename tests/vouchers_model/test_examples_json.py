@@ -231,3 +231,8 @@ def test_readme_python_example_runs() -> None:
     namespace: dict[str, Any] = {}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
     assert namespace["doc"].resumen.total_comprobante == D("32205.00000")
+
+
+def test_json_bytes_with_a_byte_order_mark() -> None:
+    data = b"\xef\xbb\xbf" + json.dumps(example_json("te"), ensure_ascii=False).encode("utf-8")
+    assert document_from_json(data) == document_from_json(example_json("te"))
