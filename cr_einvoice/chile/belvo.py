@@ -598,6 +598,8 @@ class BelvoProtocol:
         params: dict[str, str | int] = {"page": page, "page_size": page_size}
         if link:
             params["link"] = link
+        elif not filters:
+            log.warning("Belvo: listing invoices without a link filter (Belvo advises against it)")
         for key, value in (("omit", _csv(omit)), ("fields", _csv(fields))):
             if value:
                 params[key] = value

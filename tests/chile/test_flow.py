@@ -232,3 +232,16 @@ def test_auth_from_env() -> None:
     assert auth.secret_key == Secret("s")
     with pytest.raises(ConfigError, match="FLOW_SECRET_KEY"):
         FlowAuth.from_env(environ={"FLOW_API_KEY": "k"})
+
+
+def test_values_with_reserved_characters_are_signed_as_sent(fake_flow: FakeFlow, flow_auth: FlowAuth) -> None:
+    """The fake recomputes the signature from what it received: '+', '&', '=', spaces and UTF-8 survive."""
+    extra = {"invoiceId": 1034, "email": "ana+facturas@example.cl", "note": "ñandú & co = 100%", "empty": ""}
+    with client(fake_flow, flow_auth) as c:
+        assert c.call("GET", "invoice/get", extra)["id"] == 1034
+        assert c.call("POST", "invoice/cancel", extra)["status"] == 2
+    get, post = fake_flow.requests
+    assert get.query["email"] == "ana+facturas@example.cl"
+    assert get.query["note"] == "ñandú & co = 100%"
+    assert get.query["empty"] == ""
+    assert b"email=ana%2Bfacturas%40example.cl" in post.body
