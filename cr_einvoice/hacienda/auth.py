@@ -68,6 +68,8 @@ log = logging.getLogger("cr_einvoice.hacienda")
 
 #: Lifetime assumed when the IdP omits ``expires_in`` (Hacienda documents 5 minutes).
 DEFAULT_ACCESS_LIFETIME = 300.0
+#: Seconds between renewal attempts while the IdP fails and the current token is still valid.
+RENEWAL_BACKOFF = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +180,8 @@ class _TokenCore:
         self.tokens: _Tokens | None = None
         self.stats = TokenStats()
         self._generation = 0
+        #: After a failed renewal, a still-unexpired token is used until then instead of asking again.
+        self.backoff_until = 0.0
 
     def usable(self, stale_generation: int | None) -> _Tokens | None:
         """The current tokens if they can be used now without calling the IdP."""
@@ -186,8 +190,19 @@ class _TokenCore:
             return None
         if stale_generation is not None and tokens.generation == stale_generation:
             return None
-        if self.clock() >= tokens.refresh_at:
+        now = self.clock()
+        if now >= tokens.refresh_at and not (now < self.backoff_until and now < tokens.expires_at):
             return None
+        return tokens
+
+    def fallback(self, forced: bool) -> _Tokens | None:
+        """After a failed renewal: the current tokens if they have not expired and were not refused (a 401),
+        with a short back-off before the next renewal attempt."""
+        tokens = self.tokens
+        now = self.clock()
+        if forced or tokens is None or now >= tokens.expires_at:
+            return None
+        self.backoff_until = now + min(RENEWAL_BACKOFF, tokens.expires_at - now)
         return tokens
 
     def plan(self) -> _Action:
@@ -344,7 +359,19 @@ class _ManagerBase:
         return f"{type(self).__name__}({self._core.credentials.username!r}, {self.environment.name}, {state})"
 
     # -- the shared renewal plan ---------------------------------------------------------------------
-    def _renewal(self) -> _Plan:
+    def _renewal(self, forced: bool) -> _Plan:
+        """Refresh (or log in); when the IdP fails and the current token is still valid and was not refused,
+        keep using it for a few seconds rather than failing the request."""
+        try:
+            return (yield from self._renew())
+        except (APIError, TransportError) as exc:
+            tokens = self._core.fallback(forced)
+            if tokens is None:
+                raise
+            log.warning("renewing the access token failed (%s); using the current one until it expires", exc)
+            return tokens
+
+    def _renew(self) -> _Plan:
         core = self._core
         tokens = core.tokens
         if core.plan() == "refresh" and tokens is not None and tokens.refresh is not None:
@@ -437,7 +464,7 @@ class TokenManager(_ManagerBase):
         with self._lock:
             tokens = self._core.usable(stale_generation)
             if tokens is None:
-                tokens = self._run(self._renewal())
+                tokens = self._run(self._renewal(stale_generation is not None))
         return tokens.access, tokens.generation
 
     def _run(self, plan: _Plan) -> _Tokens:
@@ -513,7 +540,7 @@ class AsyncTokenManager(_ManagerBase):
         async with self._lock:
             tokens = self._core.usable(stale_generation)
             if tokens is None:
-                tokens = await self._run(self._renewal())
+                tokens = await self._run(self._renewal(stale_generation is not None))
         return tokens.access, tokens.generation
 
     async def _run(self, plan: _Plan) -> _Tokens:

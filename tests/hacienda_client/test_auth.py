@@ -189,6 +189,33 @@ def test_idp_5xx_exhausted_raises_server_error(
     assert fake.requests_to(r".*/recepcion/.*") == []
 
 
+def test_idp_outage_inside_the_refresh_margin_keeps_the_valid_token(
+    fake: FakeHacienda, clock: FakeClock, mock_env: Environment, credentials: Credentials
+) -> None:
+    fake.set_state(CLAVE, "recibido")
+    with sync_client(fake, mock_env, credentials, sleep=lambda _: None) as client:
+        client.status(CLAVE)
+        clock.advance(280)  # 20 s before expiry: time to refresh, but the IdP is down
+        fake.idp_script = [Reply(503)] * 8  # refresh (4 attempts) and the fallback login (4) both fail
+        assert client.status(CLAVE).estado == "recibido"
+        assert len(fake.requests_to(r".*/token")) == 9
+        client.status(CLAVE)  # backing off: no new IdP attempt for a few seconds
+        assert len(fake.requests_to(r".*/token")) == 9
+        clock.advance(6)  # the IdP is back
+        client.status(CLAVE)
+        assert fake.refreshes == 5  # 4 failed + 1 successful
+        clock.advance(300)
+        fake.idp_script = [Reply(503)] * 8
+        with pytest.raises(ServerError):  # expired: nothing to fall back on
+            client.status(CLAVE)
+        fake.idp_script = []
+        client.status(CLAVE)
+        fake.expire_access_tokens()
+        fake.idp_script = [Reply(503)] * 8
+        with pytest.raises(ServerError):  # refused with a 401: no fallback to the refused token
+            client.status(CLAVE)
+
+
 def test_concurrent_threads_share_one_login_and_one_refresh(
     clock: FakeClock, credentials: Credentials
 ) -> None:
