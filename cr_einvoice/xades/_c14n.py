@@ -10,6 +10,7 @@ from lxml import etree
 from .algorithms import DS_NS, CanonicalizationMethod
 
 __all__ = [
+    "UnsupportedC14NError",
     "c14n_element",
     "c14n_tree",
     "detached",
@@ -20,6 +21,10 @@ __all__ = [
 
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 _SIG_TAG = f"{{{DS_NS}}}Signature"
+
+
+class UnsupportedC14NError(ValueError):
+    """A canonicalisation case libxml2 (through lxml) cannot reproduce exactly."""
 
 
 def escape_text(value: str) -> str:
@@ -51,6 +56,9 @@ def c14n_tree(
     tree: etree._ElementTree, method: CanonicalizationMethod, prefixes: Sequence[str] | None = None
 ) -> bytes:
     """Canonical form of a whole document (same-document ``URI=""``: comments are never included)."""
+    root = tree.getroot()
+    if method.exclusive and prefixes and "#default" in prefixes and root.prefix and root.nsmap.get(None):
+        raise UnsupportedC14NError("#default in InclusiveNamespaces with a prefixed root element")
     return etree.tostring(
         tree,
         method="c14n",
@@ -74,13 +82,29 @@ def c14n_element(
     duration of the call.
     """
     if method.exclusive:
-        return etree.tostring(
+        default_ns = element.nsmap.get(None)
+        add_default = bool(prefixes and "#default" in prefixes and default_ns and element.prefix is not None)
+        if add_default and any(
+            isinstance(d.tag, str) and d.prefix is None for d in element.iterdescendants()
+        ):
+            raise UnsupportedC14NError("#default in InclusiveNamespaces over unprefixed descendants")
+        out = etree.tostring(
             element,
             method="c14n",
             exclusive=True,
             with_comments=with_comments,
-            inclusive_ns_prefixes=list(prefixes) if prefixes else None,
+            inclusive_ns_prefixes=[p for p in prefixes if p != "#default"] if prefixes else None,
         )
+        if add_default and default_ns:
+            # lxml drops "#default" (it only passes prefixes found in the document's name dictionary); the
+            # in-scope default namespace is rendered first on the apex, as exclusive C14N requires.
+            at = (
+                len((element.prefix or "").encode("utf-8"))
+                + 2
+                + len(etree.QName(element).localname.encode("utf-8"))
+            )
+            out = out[:at] + f' xmlns="{escape_attr(default_ns)}"'.encode() + out[at:]
+        return out
     inherited: dict[str, str] = {}
     parent = element.getparent()
     while parent is not None:

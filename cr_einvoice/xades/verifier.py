@@ -30,7 +30,7 @@ from lxml import etree
 from ..catalogs import TipoIdentificacion
 from ..certs import format_name, parse_cedula
 from ..xmlsafe import DEFAULT_MAX_BYTES, parse_untrusted
-from ._c14n import c14n_element, c14n_tree, detached, outermost_signatures
+from ._c14n import UnsupportedC14NError, c14n_element, c14n_tree, detached, outermost_signatures
 from .algorithms import (
     DS_NS,
     SIGNED_PROPERTIES_TYPE,
@@ -286,7 +286,7 @@ def _prefix_list(transform: etree._Element) -> list[str] | None:
     inc = transform.find(f"{{{_EC_NS}}}InclusiveNamespaces")
     if inc is None:
         return None
-    return [p if p != "#default" else "" for p in (inc.get("PrefixList") or "").split()] or None
+    return (inc.get("PrefixList") or "").split() or None  # libxml2 understands "#default"
 
 
 def _reference_octets(
@@ -327,6 +327,8 @@ def _reference_octets(
             return c14n_element(target, method, prefixes=prefixes)
     except etree.C14NError:
         raise MalformedSignatureError(f"reference {ref.uri!r}: the content cannot be canonicalised") from None
+    except UnsupportedC14NError as exc:
+        raise UnsupportedAlgorithmError(f"reference {ref.uri!r}: {exc}") from None
 
 
 def _parse_time(value: str) -> _dt.datetime:
@@ -531,6 +533,8 @@ def _verify_one(
         )
     except etree.C14NError:
         raise MalformedSignatureError("SignedInfo cannot be canonicalised") from None
+    except UnsupportedC14NError as exc:
+        raise UnsupportedAlgorithmError(f"SignedInfo: {exc}") from None
     sig_value = _b64decode(value_el.text or "", "SignatureValue")
     try:
         public_key.verify(sig_value, si_octets, padding.PKCS1v15(), sig_alg.digest.hash_algorithm())
