@@ -45,6 +45,11 @@ def register(sub: Any) -> None:
     parser.add_argument("--situacion", default="1", help="1 normal (default), 2 contingencia, 3 sin internet")
     parser.add_argument("--fecha", help="FechaEmision, ISO 8601 with offset (default: now, Costa Rica time)")
     parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="check the XML against the official XSD and Hacienda's business rules before writing it",
+    )
+    parser.add_argument(
         "--keep-numbering",
         action="store_true",
         help="keep the clave/consecutivo/fecha already in the JSON instead of numbering the document",
@@ -70,7 +75,14 @@ def run_build(args: argparse.Namespace) -> int:
             situacion=args.situacion,
             fecha=fecha,
         )
-    write_output(to_xml(doc), args.output)
+    data = to_xml(doc)
+    if args.validate:
+        from ..validate import validate_xml
+
+        report = validate_xml(data, signed=False)
+        if not report.ok:
+            raise ValidationError(report.problems)
+    write_output(data, args.output)
     return 0
 
 

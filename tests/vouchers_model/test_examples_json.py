@@ -236,3 +236,21 @@ def test_readme_python_example_runs() -> None:
 def test_json_bytes_with_a_byte_order_mark() -> None:
     data = b"\xef\xbb\xbf" + json.dumps(example_json("te"), ensure_ascii=False).encode("utf-8")
     assert document_from_json(data) == document_from_json(example_json("te"))
+
+
+def test_cli_validate_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "te.json"
+    src.write_text(json.dumps(example_json("te")), encoding="utf-8")
+    assert main(["build", str(src), "--validate", "-o", str(tmp_path / "te.xml")]) == 0
+    # TipoDocIR 19 (FEE) comes from the 2026 Bitácora: the model accepts it, the published XSD does not and
+    # the validation module tolerates it as a warning
+    data = example_json("nc")
+    data["referencias"][0]["tipo_doc_ir"] = "19"
+    src.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "nc.xml"
+    assert main(["build", str(src), "--validate", "-o", str(out)]) == 0
+    assert b"<TipoDocIR>19</TipoDocIR>" in out.read_bytes()
+    data["medios_pago"] = [{"tipo_medio_pago": "99"}]
+    src.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["build", str(src), "--validate"]) == 2
+    assert "medios_pago[0].medio_pago_otros" in capsys.readouterr().err
