@@ -196,12 +196,8 @@ def _check_header(ctx: _Ctx) -> None:
             for p in exc.problems:
                 ctx.add("NumeroConsecutivo", f"{p.path}: {p.message}")
     if consecutivo is not None and consecutivo.tipo.value not in _ROOT_TIPOS[ctx.kind]:
-        ctx.add(
-            "NumeroConsecutivo",
-            f"{MESSAGES[-1]} (type {consecutivo.tipo.value} in the consecutivo, root element {ctx.kind} "
-            f"needs {'/'.join(_ROOT_TIPOS[ctx.kind])})",
-            -1,
-        )
+        # Hacienda's exact text; the consecutivo's type does not match the root element (_ROOT_TIPOS).
+        ctx.hacienda(-1, "NumeroConsecutivo")
     if clave is None:
         return
     if consecutivo_text is not None and str(clave.consecutivo) != consecutivo_text:
@@ -780,9 +776,5 @@ def _check_mensaje_receptor(ctx: _Ctx) -> None:
         return
     want = _MENSAJE_TIPO.get(mensaje or "")
     if want is not None and consecutivo.tipo.value != want:
-        ctx.add(
-            "NumeroConsecutivoReceptor",
-            f"{MESSAGES[-1]} (Mensaje {mensaje} needs document type {want} in the consecutivo, found "
-            f"{consecutivo.tipo.value})",
-            -1,
-        )
+        # Mensaje 1/2/3 needs document type 05/06/07 in the consecutivo; Hacienda's exact text.
+        ctx.hacienda(-1, "NumeroConsecutivoReceptor")

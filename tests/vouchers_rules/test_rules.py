@@ -543,3 +543,13 @@ def test_mr_valid_variants(mr: etree._Element, xt: Any) -> None:
     xt.set_text(mr, "NumeroConsecutivoReceptor", "00100001060000000001")
     xt.insert_after(mr, "Mensaje", "DetalleMensaje", "Se acepta parcialmente por faltante")
     assert check_rules(mr) == []
+
+
+def test_type_mismatch_uses_hacienda_text(fe: etree._Element, xt: Any, mr: etree._Element) -> None:
+    _tipo_in_consecutivo(fe, xt)
+    assert [(p.code, p.message) for p in check_rules(fe)] == [(-1, "El tipo de documento no corresponde.")]
+    xt.set_text(mr, "Mensaje", "3")
+    xt.insert_after(mr, "Mensaje", "DetalleMensaje", "Mercaderia no recibida")
+    assert [(p.code, p.path, p.message) for p in check_rules(mr)] == [
+        (-1, "NumeroConsecutivoReceptor", "El tipo de documento no corresponde.")
+    ]
