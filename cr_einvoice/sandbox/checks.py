@@ -96,7 +96,8 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
 
 
-def _text(root: etree._Element, *path: str) -> str | None:
+def child_text(root: etree._Element, *path: str) -> str | None:
+    """The stripped text of the element at ``path`` (local names, first match) below ``root``, or None."""
     node: etree._Element | None = root
     for step in path:
         if node is None:
@@ -158,12 +159,12 @@ class VoucherChecker:
         findings += [f for f in ruled if f.code not in _CLAVE_CODES]
         if self._settings.check_signer_is_emisor and signer_cedula is not None:
             if is_mr:
-                owners = [_text(root, "NumeroCedulaReceptor")]
+                owners = [child_text(root, "NumeroCedulaReceptor")]
             else:
-                owners = [_text(root, "Emisor", "Identificacion", "Numero")]
+                owners = [child_text(root, "Emisor", "Identificacion", "Numero")]
                 if qname.localname == "FacturaElectronicaCompra":
                     # The buyer issues and signs a FEC; its supplier is the XML's Emisor.
-                    owners.append(_text(root, "Receptor", "Identificacion", "Numero"))
+                    owners.append(child_text(root, "Receptor", "Identificacion", "Numero"))
             known = [o for o in owners if o is not None]
             if known and all(_digits(signer_cedula) != _digits(o) for o in known):
                 findings.append(Finding(-60, SIGNER_NOT_EMISOR))
@@ -205,8 +206,8 @@ class VoucherChecker:
         ]
 
     def _check_consecutivo(self, root: etree._Element, sub: Submission) -> list[Finding]:
-        consecutivo = _text(root, "NumeroConsecutivo")
-        numero = _text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero_identificacion
+        consecutivo = child_text(root, "NumeroConsecutivo")
+        numero = child_text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero_identificacion
         if not consecutivo:
             return []
         earlier = self._store.claim_consecutivo(numero, consecutivo, sub.clave, sub.received_at)
@@ -225,7 +226,7 @@ class VoucherChecker:
     def _check_fecha(self, root: etree._Element, sub: Submission) -> list[Finding]:
         """-53: FechaEmision after today (Costa Rica), or -- with ``max_clock_skew`` -- too far from the
         time the voucher was received (situación 3, "sin internet", may be earlier)."""
-        text = _text(root, "FechaEmision")
+        text = child_text(root, "FechaEmision")
         if not text:
             return []
         try:
@@ -262,29 +263,29 @@ class VoucherChecker:
             name = None
             if original is not None:
                 try:
-                    name = _text(parse_untrusted(original.xml, what="comprobante"), "Emisor", "Nombre")
+                    name = child_text(parse_untrusted(original.xml, what="comprobante"), "Emisor", "Nombre")
                 except XMLParseError:
                     name = None
             v.nombre_emisor = name or DESCONOCIDO
             v.tipo_emisor = sub.emisor.tipo_identificacion
-            v.numero_emisor = _text(root, "NumeroCedulaEmisor") or sub.emisor.numero_identificacion
+            v.numero_emisor = child_text(root, "NumeroCedulaEmisor") or sub.emisor.numero_identificacion
             if sub.receptor is not None:
                 v.tipo_receptor = sub.receptor.tipo_identificacion
-            v.numero_receptor = _text(root, "NumeroCedulaReceptor")
-            v.total_factura = format_total(_text(root, "TotalFactura"))
-            v.monto_total_impuesto = format_tax(_text(root, "MontoTotalImpuesto") or "0")
+            v.numero_receptor = child_text(root, "NumeroCedulaReceptor")
+            v.total_factura = format_total(child_text(root, "TotalFactura"))
+            v.monto_total_impuesto = format_tax(child_text(root, "MontoTotalImpuesto") or "0")
             return v
-        v.nombre_emisor = _text(root, "Emisor", "Nombre") or DESCONOCIDO
-        v.tipo_emisor = _text(root, "Emisor", "Identificacion", "Tipo") or sub.emisor.tipo_identificacion
+        v.nombre_emisor = child_text(root, "Emisor", "Nombre") or DESCONOCIDO
+        v.tipo_emisor = child_text(root, "Emisor", "Identificacion", "Tipo") or sub.emisor.tipo_identificacion
         v.numero_emisor = (
-            _text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero_identificacion
+            child_text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero_identificacion
         )
-        if _text(root, "Receptor") is not None:
-            v.nombre_receptor = _text(root, "Receptor", "Nombre")
-            v.tipo_receptor = _text(root, "Receptor", "Identificacion", "Tipo")
-            v.numero_receptor = _text(root, "Receptor", "Identificacion", "Numero")
-        v.total_factura = format_total(_text(root, "ResumenFactura", "TotalComprobante"))
-        v.monto_total_impuesto = format_tax(_text(root, "ResumenFactura", "TotalImpuesto") or "0")
+        if child_text(root, "Receptor") is not None:
+            v.nombre_receptor = child_text(root, "Receptor", "Nombre")
+            v.tipo_receptor = child_text(root, "Receptor", "Identificacion", "Tipo")
+            v.numero_receptor = child_text(root, "Receptor", "Identificacion", "Numero")
+        v.total_factura = format_total(child_text(root, "ResumenFactura", "TotalComprobante"))
+        v.monto_total_impuesto = format_tax(child_text(root, "ResumenFactura", "TotalImpuesto") or "0")
         return v
 
     def _desconocido(self, sub: Submission, findings: list[Finding]) -> Verdict:

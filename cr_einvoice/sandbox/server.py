@@ -23,17 +23,20 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from lxml import etree
 
 from .._secret import Secret
 from ..certs import HACIENDA_SELLO_CEDULA, load_p12, make_test_pki
 from ..errors import ConfigError, CrEinvoiceError, XMLParseError
 from ..xades import SignatureProfile, Signer, SignerConfig
 from ..xmlsafe import parse_untrusted
-from .checks import VoucherChecker
+from .checks import VoucherChecker, child_text
 from .idp import IdentityProvider, IdPError, TokenClaims
 from .processing import Processor
 from .ratelimit import RateDecision, WindowRateLimiter
@@ -188,12 +191,10 @@ class _Handler(BaseHTTPRequestHandler):
             delay = faults.delay_for(kinds) if kinds else 0.0
             if delay > 0:
                 time.sleep(min(delay, 600.0))
-            body = self._read_body() if method in {"POST", "PUT", "PATCH"} else b""
+            body = self._read_body()  # also for a GET that carries one, so keep-alive stays in step
             status = faults.take_failure(kinds) if kinds else None
             if status is not None:
-                reply = _Reply.message(
-                    status, "Internal server error" if status == 500 else "Service Unavailable"
-                )
+                reply = _Reply.message(status, _phrase(status))
                 if "recepcion" in kinds:
                     reply.headers.update(sim.rate_peek(self._rate_key()).headers())
                 self._send(reply)
@@ -216,6 +217,10 @@ class _Handler(BaseHTTPRequestHandler):
         except (ConnectionError, TimeoutError):
             self.close_connection = True
             return
+        except Exception:
+            log.exception("sandbox: %s %s failed", method, path)
+            self.close_connection = True
+            reply = _Reply.message(500, "Internal server error")
         try:
             self._send(reply)
         except (ConnectionError, TimeoutError):
@@ -285,6 +290,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _should_drop_after(self) -> bool:
         return self.server.sim.faults.take_drop_after({"recepcion", "submit"})
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Server Error"
 
 
 class _BadRequest(Exception):
@@ -524,54 +536,51 @@ class Simulator:
 
     # -- recepción --------------------------------------------------------------------------------------
     def submit(self, claims: TokenClaims, body: bytes, *, drop_after: bool = False) -> _Reply:
+        def refuse(status: int, cause: str, *, validation: bool = False) -> _Reply:
+            if drop_after:  # the fault drops the connection whatever the answer would have been
+                raise _DropConnection()
+            reply = _Reply.message(
+                status, "Ocurrió algún error de validación" if status == 400 else "Forbidden"
+            )
+            reply.headers["X-Error-Cause"] = cause
+            if validation:
+                reply.headers["validation-exception"] = cause
+            return reply
+
         try:
             sub = self._parse_submission(claims, body)
         except _ValidationFailure as exc:
-            if drop_after:
-                raise _DropConnection() from None
-            reply = _Reply.message(400, "Ocurrió algún error de validación", exc.cause)
-            reply.headers["validation-exception"] = exc.cause
-            return reply
+            return refuse(400, exc.cause, validation=True)
         allowed = self.settings.user_emisores.get(claims.username)
         if allowed is not None and sub.emisor.numero_identificacion not in allowed:
-            if drop_after:
-                raise _DropConnection()
-            return _Reply.message(
-                403, "Forbidden", "El usuario no está autorizado para enviar comprobantes de este emisor"
-            )
+            return refuse(403, "El usuario no está autorizado para enviar comprobantes de este emisor")
         try:
-            root = parse_untrusted(sub.xml, what="comprobante")
+            root: etree._Element | None = parse_untrusted(sub.xml, what="comprobante")
         except XMLParseError:
-            root = None
+            root = None  # processing rejects it with the parser's message
         if root is not None:
-            doc_clave = next(
-                (c.text for c in root.iterchildren() if isinstance(c.tag, str) and c.tag.endswith("}Clave")),
-                None,
-            )
-            if doc_clave is not None and doc_clave.strip() != sub.clave:
-                cause = "La clave del comprobante no coincide con la clave indicada en la solicitud"
-                if drop_after:
-                    raise _DropConnection()
-                return _Reply.message(400, "Ocurrió algún error de validación", cause)
+            doc_clave = child_text(root, "Clave")
+            if doc_clave is not None and doc_clave != sub.clave:
+                return refuse(
+                    400, "La clave del comprobante no coincide con la clave indicada en la solicitud"
+                )
+            doc_receptor = child_text(root, "NumeroConsecutivoReceptor")
+            if sub.consecutivo_receptor is not None and doc_receptor not in (None, sub.consecutivo_receptor):
+                return refuse(
+                    400,
+                    "El consecutivoReceptor no coincide con el NumeroConsecutivoReceptor del mensaje",
+                )
         try:
             self.store.add(sub)
         except DuplicateSubmission:
-            if drop_after:
-                raise _DropConnection() from None
-            return _Reply.message(400, "Ocurrió algún error de validación", ALREADY_RECEIVED)
+            return refuse(400, ALREADY_RECEIVED)
         if root is not None and sub.consecutivo_receptor is None:
-            consecutivo = next(
-                (
-                    (c.text or "").strip()
-                    for c in root.iterchildren()
-                    if isinstance(c.tag, str) and c.tag.endswith("}NumeroConsecutivo")
-                ),
-                "",
+            consecutivo = child_text(root, "NumeroConsecutivo")
+            emisor = (
+                child_text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero_identificacion
             )
             if consecutivo:
-                self.store.claim_consecutivo(
-                    sub.emisor.numero_identificacion, consecutivo, sub.clave, sub.received_at
-                )
+                self.store.claim_consecutivo(emisor, consecutivo, sub.clave, sub.received_at)
         assert self._processor is not None
         self._processor.received(sub.key)
         log.info("sandbox: received %s from %s", sub.key, claims.username)

@@ -224,3 +224,22 @@ def test_body_over_the_limit_is_refused(make_sim, api_for, vouchers):
     r = api.submit(vouchers.fe())
     assert r.status_code == 413
     assert len(sim.store) == 0
+
+
+def test_rejection_message_receptor_07_is_accepted(api, vouchers):
+    token = api.token()
+    v = vouchers.fe()
+    assert api.submit(v, token).status_code == 202
+    mr, consecutivo = vouchers.mr(v.clave, mensaje=3)
+    assert consecutivo[8:10] == "07"
+    assert api.submit(mr, token, consecutivoReceptor=consecutivo).status_code == 202
+    assert api.wait_final(f"{v.clave}-{consecutivo}", token)["ind-estado"] == "aceptado"
+
+
+def test_consecutivo_receptor_must_match_the_message(api, vouchers):
+    v = vouchers.fe()
+    mr, consecutivo = vouchers.mr(v.clave)
+    other = consecutivo[:-1] + ("1" if consecutivo[-1] != "1" else "2")
+    r = api.submit(mr, consecutivoReceptor=other)
+    assert r.status_code == 400
+    assert "NumeroConsecutivoReceptor" in r.headers["X-Error-Cause"]

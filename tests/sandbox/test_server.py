@@ -207,3 +207,25 @@ def test_cli_fault_shows_the_state(sim, capsys):
     assert shown["next_n_5xx"] == 0
     assert cli_main(["sandbox", "fault", "not json", "--url", sim.root_url]) == 2
     assert cli_main(["sandbox", "fault", '{"nope": 1}', "--url", sim.root_url]) == 2
+
+
+def test_an_internal_error_is_a_500_and_the_server_keeps_serving(api, sim, monkeypatch, caplog):
+    token = api.token()
+
+    def broken(key: str):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sim, "status", broken)
+    r = api.status("1" * 50, token)
+    assert r.status_code == 500
+    assert "boom" not in r.text
+    assert any("failed" in rec.getMessage() for rec in caplog.records)
+    monkeypatch.undo()
+    assert api.status("1" * 50, token).status_code == 404
+
+
+def test_get_with_a_body_keeps_the_connection_usable(api, sim, http):
+    headers = api.auth()
+    r = http.request("GET", sim.base_url + "recepcion/" + "1" * 50, headers=headers, content=b"x" * 100)
+    assert r.status_code == 404
+    assert http.get(sim.base_url + "recepcion/" + "1" * 50, headers=headers).status_code == 404
