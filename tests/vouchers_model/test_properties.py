@@ -83,7 +83,9 @@ def impuestos(draw: st.DrawFn, kind: str) -> tuple[Impuesto, ...]:
 def lineas(draw: st.DrawFn, kind: str) -> LineaDetalle:
     descuentos = []
     for _ in range(draw(st.integers(0, 3))):
-        code = draw(st.sampled_from(["04", "05", "06", "07", "08", "09"]))
+        # regalía/bonificación (01/03) make the emisor assume IVA, which a FEE cannot state
+        codes = ["02", "04", "05", "06", "07", "08", "09"] + ([] if kind == "fee" else ["01", "03"])
+        code = draw(st.sampled_from(codes))
         descuentos.append(Descuento(codigo_descuento=code, porcentaje=draw(_decimal(0, 5000, 2))))
     return LineaDetalle(
         codigo_cabys=draw(st.from_regex(r"[0-9]{13}", fullmatch=True)),
