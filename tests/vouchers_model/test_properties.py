@@ -25,14 +25,16 @@ from cr_einvoice.model import (
     Impuesto,
     InformacionReferencia,
     LineaDetalle,
+    LineaPago,
     MedioPago,
     NotaCredito,
     OtroCargo,
     Receptor,
+    ReciboPago,
     Tiquete,
     Ubicacion,
 )
-from cr_einvoice.money import ZERO
+from cr_einvoice.money import ZERO, q5
 from cr_einvoice.rules import check_rules
 from cr_einvoice.xmlgen import to_xml
 from cr_einvoice.xmlread import from_xml
@@ -147,6 +149,68 @@ def test_random_documents(
     for c in calcs:
         assert c.sub_total == c.monto_total - c.total_descuentos
         assert c.monto_total_linea == c.sub_total + c.impuesto_neto
+    done = numbered(doc)
+    data = to_xml(done)
+    assert xsd_errors(data) == []
+    assert [str(p) for p in check_rules(etree.fromstring(data))] == []
+    back = from_xml(data)
+    assert back == done
+    assert back.stated_differences() == []  # type: ignore[union-attr]
+
+
+@st.composite
+def recibos(draw: st.DrawFn) -> ReciboPago:
+    lineas = []
+    for _ in range(draw(st.integers(1, 5))):
+        monto = draw(_decimal(1, 10**12, 5))
+        sub_total = draw(st.none() | st.integers(1, 10**5).map(lambda n, m=monto: q5(m * n / 10**5)))
+        taxes = tuple(
+            Impuesto(codigo="01", codigo_tarifa_iva=draw(st.sampled_from(TARIFAS)))
+            for _ in range(draw(st.integers(0, 1)))
+        )
+        lineas.append(
+            LineaPago(
+                detalle="Pago de factura a crédito", monto_total=monto, sub_total=sub_total, impuestos=taxes
+            )
+        )
+    return ReciboPago(
+        proveedor_sistemas="3101123456",
+        emisor=Emisor(
+            nombre=EMISOR.nombre,
+            identificacion=EMISOR.identificacion,
+            correos_electronicos=EMISOR.correos_electronicos,
+        ),
+        receptor=RECEPTOR,
+        condicion_venta=draw(st.sampled_from(["09", "11"])),
+        lineas=tuple(lineas),
+        medios_pago=(MedioPago(tipo_medio_pago=draw(st.sampled_from(["01", "03", "04", "06"]))),),
+        referencias=(
+            InformacionReferencia(
+                tipo_doc_ir="01",
+                numero="50615072600310112345600100001010000000123148213975",
+                fecha_emision_ir=datetime(2026, 7, 15, 9, 30, tzinfo=CR_TZ),
+                codigo="04",
+                razon="Pago de la factura",
+            ),
+        ),
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=recibos())
+def test_random_recibos(
+    doc: ReciboPago, numbered: Callable[..., Any], xsd_errors: Callable[[bytes], list[str]]
+) -> None:
+    r = doc.resumen
+    assert (
+        r.total_venta
+        == r.total_venta_neta
+        == r.total_comprobante
+        == sum((ln.monto_total for ln in doc.lineas), ZERO)
+    )
+    assert r.total_impuesto == sum((ln.calculo.impuesto_neto for ln in doc.lineas), ZERO)
+    assert sum((d.total_monto_impuesto for d in r.total_desglose_impuesto), ZERO) == r.total_impuesto
+    assert r.medios_pago[0].total_medio_pago == r.total_comprobante
     done = numbered(doc)
     data = to_xml(done)
     assert xsd_errors(data) == []
