@@ -155,12 +155,19 @@ def sign_params(params: Mapping[str, object], secret_key: Secret | str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FlowAuth:
-    """The merchant's ``apiKey`` (sent) and ``secretKey`` (only signs)."""
+    """The merchant's ``apiKey`` (sent with every call) and ``secretKey`` (only signs, never sent).
 
-    api_key: str
-    secret_key: Secret
+    Both are kept as :class:`~cr_einvoice._secret.Secret` (plain strings are wrapped), masked in reprs. The
+    apiKey travels in the query string of GET calls, as Flow requires, so an HTTP library logging URLs (httpx
+    at INFO) shows it; the secretKey never leaves this process.
+    """
+
+    api_key: Secret | str
+    secret_key: Secret | str
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "api_key", Secret.coerce(self.api_key))
+        object.__setattr__(self, "secret_key", Secret.coerce(self.secret_key))
         if not self.api_key or not self.secret_key:
             raise ConfigError("Flow authentication: both the apiKey and the secretKey are needed")
 
@@ -173,7 +180,7 @@ class FlowAuth:
         environ: Mapping[str, str] | None = None,
     ) -> FlowAuth:
         api_key, secret_key = env_values("Flow", (api_key_env, secret_key_env), environ)
-        return cls(api_key, Secret(secret_key))
+        return cls(Secret(api_key), Secret(secret_key))
 
 
 # -- model -------------------------------------------------------------------------------------------------
@@ -439,8 +446,8 @@ class FlowProtocol:
         """``apiKey`` added, every value encoded, and ``s`` computed over exactly those strings."""
         if "s" in params:
             raise _ValidationError("'s' is the signature; it is computed, not given", path="s")
-        encoded = encode_params({"apiKey": self.auth.api_key, **params})
-        encoded["s"] = sign_params(encoded, self.auth.secret_key)
+        encoded = encode_params({"apiKey": Secret.coerce(self.auth.api_key).reveal(), **params})
+        encoded["s"] = sign_params(encoded, Secret.coerce(self.auth.secret_key))
         return encoded
 
     def request(self, method: str, service: str, params: Mapping[str, object]) -> Request:

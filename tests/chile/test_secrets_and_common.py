@@ -98,6 +98,17 @@ def test_secrets_never_in_reprs_logs_or_errors(
     for text in texts:
         for secret in secrets:
             assert secret not in text
+    # Flow's apiKey travels in GET query strings (httpx logs URLs at INFO, the fake server logs its request
+    # lines), but never appears in what the clients themselves say.
+    for text in texts[:-1]:
+        assert fake_flow.api_key not in text
+    client_records = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("cr_einvoice") and not r.name.startswith("cr_einvoice.chile.fakes")
+    ]
+    assert client_records
+    assert all(fake_flow.api_key not in message for message in client_records)
 
 
 def test_base_urls_by_name_or_custom() -> None:
