@@ -17,6 +17,7 @@ import datetime as _dt
 import hashlib
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -126,6 +127,8 @@ class Signer:
         "_id_factory",
         "_key",
         "_keyinfo",
+        "_not_after",
+        "_not_before",
         "_pad",
         "_sp_tail_c14n",
         "_sp_tail_ser",
@@ -148,7 +151,11 @@ class Signer:
         )
         self._pad = padding.PKCS1v15()
         self._alg_hash = cfg.signature_algorithm.digest.hash_algorithm()
-        self._doc_hash = cfg.digest_algorithm.hashlib_name
+        self._doc_hash: Callable[[bytes | memoryview], Any] = getattr(
+            hashlib, cfg.digest_algorithm.hashlib_name
+        )
+        self._not_before = credential.not_before
+        self._not_after = credential.not_after
         if not cfg.allow_expired:
             credential.check_valid(self._clock())
 
@@ -223,8 +230,8 @@ class Signer:
         now = self._clock()
         if now.tzinfo is None:
             raise ConfigError("SignerConfig.clock must return an aware datetime")
-        if not self.config.allow_expired:
-            self._cred.check_valid(now)
+        if not self.config.allow_expired and not (self._not_before <= now <= self._not_after):
+            self._cred.check_valid(now)  # raises, naming the certificate and its dates
         root = self._parse(data)
         tree = root.getroottree()
 
@@ -243,7 +250,7 @@ class Signer:
                 raise SignatureError(
                     'the document cannot be canonicalised (a relative namespace URI such as xmlns="x"?)'
                 ) from None
-        doc_digest = _b64(hashlib.new(self._doc_hash, canonical).digest())
+        doc_digest = _b64(self._doc_hash(canonical).digest())
 
         # 2. Ids, signing time
         token = self._id_factory()
@@ -257,12 +264,18 @@ class Signer:
                 "r-id-1",
                 f"value-id-{token}",
             )
-            signing_time = now.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            t = now.astimezone(_dt.UTC)
+            signing_time = (
+                f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
+            )
             mime, enc = cfg.mime_type or "application/octet-stream", cfg.encoding
         else:
             sig_id, sp_id = f"Signature-{token}", f"SignedProperties-{token}"
             ref_id, value_id = f"Reference-{token}", None
-            signing_time = now.astimezone(CR_TZ).strftime("%Y-%m-%dT%H:%M:%S") + "-06:00"
+            t = now.astimezone(CR_TZ)
+            signing_time = (
+                f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}-06:00"
+            )
             mime, enc = cfg.mime_type or "text/xml", cfg.encoding or "UTF-8"
 
         # 3. SignedProperties: canonical form (hashed) and serialized form (inserted)
@@ -281,7 +294,7 @@ class Signer:
             f'<xades:SignedProperties{_XADES_DECL} Id="{sp_id}">' + sp_body + self._sp_tail_c14n + sp_close
         )
         sp_ser = f'<xades:SignedProperties Id="{sp_id}">' + sp_body + self._sp_tail_ser + sp_close
-        sp_digest = _b64(hashlib.new(self._doc_hash, sp_c14n.encode("utf-8")).digest())
+        sp_digest = _b64(self._doc_hash(sp_c14n.encode("utf-8")).digest())
 
         # 4. SignedInfo
         exc = TransformAlgorithm.EXC_C14N.value
@@ -388,7 +401,7 @@ def _already_canonical(data: bytes, root: etree._Element) -> memoryview | None:
     lt = data.count(b"<", b0, b1)
     if lt != data.count(b">", b0, b1):
         return None  # a '>' in text: C14N writes &gt;
-    elements = root.xpath("count(//*)")
+    elements = _count_elements(root)
     if not isinstance(elements, float) or lt != 2 * (int(elements) - 1):
         return None  # a self-closing tag: C14N writes a start and an end tag
     if find(b"&", b0, b1) >= 0 and _OTHER_REF.search(data, b0, b1):
@@ -397,6 +410,15 @@ def _already_canonical(data: bytes, root: etree._Element) -> memoryview | None:
 
 
 _OTHER_REF = re.compile(rb"&(?!amp;|lt;|gt;)")
+_LOCAL = threading.local()
+
+
+def _count_elements(root: etree._Element) -> float | object:
+    """``count(//*)`` with an XPath compiled once per thread (XPath objects are not shared across threads)."""
+    xpath = getattr(_LOCAL, "count", None)
+    if xpath is None:
+        xpath = _LOCAL.count = etree.XPath("count(//*)")
+    return xpath(root)
 
 
 def _splice(data: bytes, root: etree._Element, signature: str) -> bytes:
@@ -409,8 +431,8 @@ def _splice(data: bytes, root: etree._Element, signature: str) -> bytes:
         qname = (f"{prefix}:{local}" if prefix else local).encode("utf-8")
         end = data.rfind(b"</" + qname)
         if end > 0:
-            m = re.compile(rb"</" + re.escape(qname) + rb"\s*>").match(data, end)
-            if m is not None and not data[m.end() :].strip():
+            after = data[end + 2 + len(qname) :].lstrip()
+            if after[:1] == b">" and not after[1:].strip():
                 codec = "utf-8" if encoding.startswith("utf") else encoding
                 try:
                     fragment = signature.encode(codec, "xmlcharrefreplace")
