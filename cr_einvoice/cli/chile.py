@@ -104,7 +104,7 @@ def register(subparsers: Any) -> None:
     cl = subparsers.add_parser(
         "cl",
         help="Chile: Khipu Enel bills, Belvo invoices, Flow invoices",
-        description=__doc__,
+        description=__doc__.replace("``", "").replace("**", "") if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     providers = cl.add_subparsers(dest="provider", metavar="PROVIDER")
