@@ -391,7 +391,8 @@ def _today_utc() -> date:
 def check_date_range(
     date_from: date | str, date_to: date | str, *, today: date | None = None
 ) -> tuple[date, date]:
-    """Parse and check a range: no date in the future, ``date_from <= date_to``; every problem reported."""
+    """Parse and check a range: no date after ``today`` (default: today in UTC), ``date_from <= date_to``;
+    every problem is reported together."""
     problems: list[Problem] = []
     parsed: dict[str, date] = {}
     for name, value in (("date_from", date_from), ("date_to", date_to)):
@@ -704,8 +705,14 @@ class BelvoProtocol:
         )
 
     # flows
-    def _ranges(self, link: str, date_from: date | str, date_to: date | str) -> list[tuple[date, date]]:
+    def _ranges(
+        self, link: str, date_from: date | str, date_to: date | str, options: RetrieveOptions
+    ) -> list[tuple[date, date]]:
+        """Check every input of a retrieval (all problems together) and split the range."""
         problems = [] if isinstance(link, str) and link.strip() else [Problem("link", "a link id is needed")]
+        kind = options.get("type")
+        if kind is not None and kind not in set(InvoiceType):
+            problems.append(Problem("type", f"{kind!r} is not INFLOW, OUTFLOW or None"))
         try:
             start, end = check_date_range(date_from, date_to, today=self.today())
         except _ValidationError as exc:
@@ -718,7 +725,7 @@ class BelvoProtocol:
         self, link: str, date_from: date | str, date_to: date | str, **options: Unpack[RetrieveOptions]
     ) -> Flow[list[Invoice]]:
         invoices: list[Invoice] = []
-        for start, end in self._ranges(link, date_from, date_to):
+        for start, end in self._ranges(link, date_from, date_to, options):
             request = self.retrieve_request(link, start, end, async_mode=False, **options)
             try:
                 response = yield request
@@ -740,7 +747,7 @@ class BelvoProtocol:
         self, link: str, date_from: date | str, date_to: date | str, **options: Unpack[RetrieveOptions]
     ) -> Flow[list[BelvoAccepted]]:
         accepted: list[BelvoAccepted] = []
-        for start, end in self._ranges(link, date_from, date_to):
+        for start, end in self._ranges(link, date_from, date_to, options):
             response = yield self.retrieve_request(link, start, end, async_mode=True, **options)
             assert response is not None
             accepted.append(self.parse_accepted(response, link, start, end))

@@ -95,8 +95,8 @@ def test_split_covers_the_range_in_consecutive_chunks(start: date, length: int) 
 
 def test_invalid_range_is_refused_before_any_request(fake_belvo: FakeBelvo, belvo_auth: BelvoAuth) -> None:
     with client(fake_belvo, belvo_auth) as c, pytest.raises(ValidationError) as err:
-        c.retrieve_invoices("", "2025-07-01", "2025-06-01")
-    assert {p.path for p in err.value.problems} == {"link", "date_from"}
+        c.retrieve_invoices("", "2025-07-01", "2025-06-01", type="SENT")
+    assert {p.path for p in err.value.problems} == {"link", "date_from", "type"}
     assert fake_belvo.requests == []
 
 
