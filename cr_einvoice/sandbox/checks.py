@@ -26,8 +26,8 @@ from pathlib import Path
 from lxml import etree
 
 from .. import rules, schemas, xades
-from ..clave import CR_TZ
-from ..errors import CrEinvoiceError, SchemaNotFoundError, VerificationError, XMLParseError
+from ..clave import CR_TZ, Clave
+from ..errors import ClaveError, CrEinvoiceError, SchemaNotFoundError, VerificationError, XMLParseError
 from ..xmlsafe import parse_untrusted
 from .mensaje import Finding, format_tax, format_total
 from .settings import SimulatorSettings
@@ -75,6 +75,7 @@ SIGNER_NOT_EMISOR = "El contribuyente que firma la factura electrónica no es el
 
 _MR_ROOT = "MensajeReceptor"
 _CLAVE_CODES = frozenset({-1, -8, -23, -405})
+_CLAVE_PARTS = {"identificacion": -8, "consecutivo": -23, "fecha": -405}
 _V44 = "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/"
 
 
@@ -147,6 +148,11 @@ class VoucherChecker:
             if schema_rows:
                 return self._desconocido(sub, schema_rows)
 
+        broken_clave = self._check_clave_structure(root)
+        if broken_clave:
+            # Observed: Hacienda answers a malformed clave with Mensaje 3 and NombreEmisor DESCONOCIDO.
+            return self._desconocido(sub, broken_clave)
+
         verdict = self._describe(root, sub)
         findings = [Finding(code, KNOWN_WARNINGS[code], warning=True) for code in self._settings.warnings]
         is_mr = qname.localname == _MR_ROOT
@@ -204,6 +210,26 @@ class VoucherChecker:
             Finding(-1, e.message, e.line, e.column)
             for e in xerces_errors(root, problems, text, xsd_path=xsd_path)
         ]
+
+    def _check_clave_structure(self, root: etree._Element) -> list[Finding]:
+        """A 50-digit clave whose parts are impossible (day 32, situación 7 …), reported with the Hacienda
+        text of the part concerned (-8 identificación, -23 consecutivo, -405 fecha) or, for the country
+        code, the situación and the security code (no Hacienda text known), the parser's message as -1."""
+        text = child_text(root, "Clave")
+        if text is None:
+            return []
+        try:
+            Clave.parse(text)
+        except ClaveError as exc:
+            found: list[Finding] = []
+            for problem in exc.problems:
+                code = next((c for part, c in _CLAVE_PARTS.items() if part in problem.path), -1)
+                message = (
+                    rules.MESSAGES.get(code, "") if code != -1 else f"Clave {problem.path}: {problem.message}"
+                )
+                found.append(Finding(code, message or problem.message))
+            return found
+        return []
 
     def _check_consecutivo(self, root: etree._Element, sub: Submission) -> list[Finding]:
         consecutivo = child_text(root, "NumeroConsecutivo")

@@ -273,3 +273,39 @@ def test_clock_skew_is_minus_53_only_when_configured(make_sim, api_for, vouchers
     lenient = api_for(make_sim())
     root = _parse(_submit_and_answer(lenient, _with_fecha(vouchers, vouchers.fe_xml(), earlier)))
     assert _field(root, "Mensaje") == "1"
+
+
+@pytest.mark.parametrize(
+    ("change", "row"),
+    [
+        (
+            lambda c: c[:3] + "32" + c[5:],
+            '-405, ""La fecha de la clave númerica no concuerda con el campo Fecha Emisión',
+        ),
+        (lambda c: c[:41] + "7" + c[42:], '-1, ""Clave clave[41] situacion'),
+    ],
+)
+def test_impossible_clave_is_rejected_as_desconocido(api, vouchers, change, row):
+    v = vouchers.fe_xml()
+    v.clave = change(v.clave)
+    v.xml = vouchers.signer.sign(
+        re.sub(rb"<Clave>\d{50}</Clave>", b"<Clave>" + v.clave.encode() + b"</Clave>", v.xml)
+    )
+    root = _parse(_submit_and_answer(api, v))
+    assert _field(root, "Mensaje") == "3"
+    assert _field(root, "NombreEmisor") == "DESCONOCIDO"
+    assert row in _field(root, "DetalleMensaje")
+
+
+def test_untrusted_signing_certificate_is_rejected_when_a_trust_store_is_set(
+    make_sim, api_for, vouchers, pki
+):
+    # Trusting only the seal's CA: the taxpayer's TEST certificate does not chain to it.
+    api = api_for(make_sim(trust=TrustStore.from_pem_files(pki.sello_ca_cert_pem)))
+    root = _parse(_submit_and_answer(api, vouchers.fe()))
+    assert (
+        _field(root, "DetalleMensaje")
+        == ERRORS_HEAD + "La firma del comprobante electrónico no es válida\r\n]"
+    )
+    trusting = api_for(make_sim(trust=TrustStore.from_pem_files(pki.ca_cert_pem)))
+    assert _field(_parse(_submit_and_answer(trusting, vouchers.fe())), "Mensaje") == "1"
