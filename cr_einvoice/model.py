@@ -852,6 +852,7 @@ class LineaPago:
         monto_total = c.amount("monto_total", positive=True)
         sub_total = c.amount("sub_total", optional=True)
         impuestos = c.items("impuestos", Impuesto, max_items=1000)
+        c.done()
         for i, t in enumerate(impuestos):
             if (
                 t.datos_impuesto_especifico is not None

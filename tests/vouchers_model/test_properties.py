@@ -14,6 +14,9 @@ from lxml import etree
 
 from cr_einvoice.catalogs import CodigoTarifaIVA
 from cr_einvoice.clave import CR_TZ
+from cr_einvoice.errors import Problem, ValidationError
+from cr_einvoice.examples import EXAMPLE_KINDS, example_json
+from cr_einvoice.jsonio import document_from_json
 from cr_einvoice.model import (
     Comprobante,
     Descuento,
@@ -218,3 +221,42 @@ def test_random_recibos(
     back = from_xml(data)
     assert back == done
     assert back.stated_differences() == []  # type: ignore[union-attr]
+
+
+def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            out += _paths(value, (*prefix, i))
+    return out
+
+
+JUNK = [None, "", "x", -1, 0, 1.5, True, [], {}, "99", "2026-13-01", 10**30, "1e400", [1], {"a": 1}]
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(EXAMPLE_KINDS), data=st.data())
+def test_damaged_json_only_raises_validation_errors(kind: str, data: st.DataObject) -> None:
+    doc = example_json(kind)
+    path = data.draw(st.sampled_from(_paths(doc)))
+    holder: Any = doc
+    for key in path[:-1]:
+        holder = holder[key]
+    if data.draw(st.booleans()) and isinstance(holder, dict):
+        del holder[path[-1]]
+    else:
+        holder[path[-1]] = data.draw(st.sampled_from(JUNK))
+    # anything else than a ValidationError (a TypeError, an AttributeError) fails the test
+    problems = _problems(doc)
+    assert problems is None or (problems and all(p.path and p.message for p in problems))
+
+
+def _problems(doc: dict[str, Any]) -> tuple[Problem, ...] | None:
+    try:
+        document_from_json(doc)
+    except ValidationError as exc:
+        return exc.problems
+    return None
