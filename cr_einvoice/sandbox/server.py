@@ -5,8 +5,9 @@ One :class:`http.server.ThreadingHTTPServer` on the loopback interface serves ev
 * ``POST /auth/realms/<realm>/protocol/openid-connect/token`` and ``…/logout`` (Keycloak-like IdP);
 * ``/recepcion/v1/recepcion`` (POST), ``/recepcion/v1/recepcion/{clave}[-{consecutivoReceptor}]`` (GET),
   ``/recepcion/v1/comprobantes`` and ``/recepcion/v1/comprobantes/{clave}`` (GET);
-* ``/_simulator/faults`` (GET/POST) and ``/_simulator/submissions`` (GET): control and inspection for a
-  simulator running in another process (``cr-einvoice sandbox serve``); never part of Hacienda's API.
+* ``/_simulator/faults`` (GET/POST) and ``/_simulator/submissions`` (GET; DELETE forgets every submission):
+  control and inspection of a simulator running in another process (``cr-einvoice sandbox serve``); never
+  part of Hacienda's API.
 """
 
 from __future__ import annotations
@@ -690,6 +691,10 @@ class Simulator:
             except (ValueError, TypeError, CrEinvoiceError) as exc:
                 return _Reply.json(400, {"message": str(exc)})
             return _Reply.json(200, self.faults.snapshot())
+        if what == "submissions" and method == "DELETE":
+            # Like Hacienda's sandbox database, which "se puede limpiar en cualquier momento".
+            self.store.clear()
+            return _Reply(204)
         if what == "submissions" and method == "GET":
             return _Reply.json(
                 200,

@@ -153,6 +153,19 @@ def test_admin_endpoint_applies_faults_as_json(sim, http, api):
     assert http.get(sim.admin_url + "submissions").json() == []
 
 
+def test_admin_lists_and_clears_submissions(api, sim, http, vouchers):
+    v = vouchers.fe()
+    assert api.submit(v).status_code == 202
+    api.wait_final(v.clave)
+    listed = http.get(sim.admin_url + "submissions").json()
+    assert listed == [
+        {"key": v.clave, "ind-estado": "aceptado", "callback_attempts": [], "callback_delivered": False}
+    ]
+    assert http.delete(sim.admin_url + "submissions").status_code == 204
+    assert api.status(v.clave).status_code == 404
+    assert api.submit(v).status_code == 202  # a cleaned sandbox accepts the same clave again
+
+
 def test_fault_arguments_are_checked():
     from cr_einvoice.sandbox import Faults
 
