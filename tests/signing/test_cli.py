@@ -125,3 +125,15 @@ def test_certs_make_test(
     monkeypatch.setenv("P4321", "4321")
     assert main(["certs", "show", info["taxpayer_p12"], "--pin-env", "P4321"]) == 0
     assert "106320395" in capsys.readouterr().out
+
+
+def test_verify_samples(samples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", str(samples_dir / "MensajeHacienda_v4.3_rechazado_firma_invalida.xml")]) == 0
+    assert "2100042005" in capsys.readouterr().out
+    assert (
+        main(["verify", str(samples_dir / "TiqueteElectronico_v4.3_firmado_estilo_crlibre.xml"), "--json"])
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["style"] == "crlibre"
+    assert main(["verify", str(samples_dir / "NEGATIVO_FacturaElectronica_v4.2_firma_rota.xml")]) == 1
+    assert "INVALID" in capsys.readouterr().out

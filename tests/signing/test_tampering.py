@@ -11,6 +11,8 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from signxml import XMLSigner, methods
 
@@ -337,3 +339,34 @@ def test_expired_certificate_refused_then_detected(pki: TestPKI, invoice: bytes)
     past = expired.not_before + dt.timedelta(days=10)
     backdated = Signer(expired, SignerConfig(allow_expired=True, clock=lambda: past)).sign(invoice)
     assert verify(backdated).signing_time == past.replace(microsecond=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_changed_character_of_the_content_is_detected(signed: bytes, data: st.DataObject) -> None:
+    """Change one character of any text node of the voucher (outside the signature): always detected."""
+    end = signed.index(b"<ds:Signature")
+    texts = [m for m in re.finditer(rb">([^<&]+)<", signed[:end]) if m.group(1).strip()]
+    m = data.draw(st.sampled_from(texts))
+    pos = data.draw(st.integers(m.start(1), m.end(1) - 1))
+    old = signed[pos : pos + 1]
+    assume(not old.isspace() and old < b"\x80")
+    new = data.draw(st.sampled_from([c for c in (b"0", b"7", b"A", b"z", b".") if c != old]))
+    tampered = signed[:pos] + new + signed[pos + 1 :]
+    with pytest.raises(DigestMismatchError):
+        verify(tampered)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_changed_character_of_signed_properties_is_detected(signed: bytes, data: st.DataObject) -> None:
+    start = signed.index(b"<xades:SignedProperties")
+    end = signed.index(b"</xades:SignedProperties>")
+    texts = [m for m in re.finditer(rb">([^<]+)<", signed[start:end]) if m.group(1).strip()]
+    m = data.draw(st.sampled_from(texts))
+    pos = start + data.draw(st.integers(m.start(1), m.end(1) - 1))
+    old = signed[pos : pos + 1]
+    new = data.draw(st.sampled_from([c for c in (b"1", b"B", b"y") if c != old]))
+    tampered = signed[:pos] + new + signed[pos + 1 :]
+    with pytest.raises(VerificationError):
+        verify(tampered)
