@@ -30,6 +30,9 @@ Layout::
     [store]
     path = ".cr-einvoice/outbox.db"
 
+    [receiving]
+    trust_ca = ""                      # PEM of the CAs of suppliers' certificates
+
     [worker]
     concurrency = 4
     poll_initial = 2.0
@@ -59,6 +62,8 @@ __all__ = [
     "Config",
     "EmisorSettings",
     "HaciendaSettings",
+    "ReceivingSettings",
+    "Runtime",
     "SigningSettings",
     "StoreSettings",
     "WorkerSettings",
@@ -106,6 +111,13 @@ class StoreSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceivingSettings:
+    #: PEM file of the CAs that issue taxpayers' certificates (suppliers' vouchers must chain to them);
+    #: empty: a received voucher's signature is checked for integrity and signer cédula only.
+    trust_ca: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerSettings:
     concurrency: int = 4
     poll_initial: float = 2.0
@@ -120,6 +132,7 @@ class Config:
     emisor: EmisorSettings = field(default_factory=EmisorSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    receiving: ReceivingSettings = field(default_factory=ReceivingSettings)
     #: Folder that relative paths are resolved against (the config file's folder).
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -179,6 +192,7 @@ _SECTIONS: tuple[tuple[str, type[Any]], ...] = (
     ("emisor", EmisorSettings),
     ("store", StoreSettings),
     ("worker", WorkerSettings),
+    ("receiving", ReceivingSettings),
 )
 
 
@@ -361,10 +375,21 @@ class Runtime:
 
         return Issuer(self.store, self.signer, self.config)
 
+    def supplier_trust(self) -> Any:
+        """Trust anchors for suppliers' certificates (``receiving.trust_ca``), or None."""
+        if not self.config.receiving.trust_ca:
+            return None
+        from .xades import TrustStore
+
+        path = self.config.resolve(self.config.receiving.trust_ca)
+        if not path.is_file():
+            raise ConfigError(f"receiving.trust_ca: {path} does not exist")
+        return TrustStore.from_pem_files(path)
+
     def receiver(self) -> Any:
         from .receiving import Receiver
 
-        return Receiver(self.store, self.signer, self.config, trust=self.trust)
+        return Receiver(self.store, self.signer, self.config, trust=self.supplier_trust())
 
     def credentials(self) -> Any:
         from .hacienda import Credentials
@@ -399,3 +424,16 @@ class Runtime:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def add_config_argument(parser: Any) -> None:
+    """The ``--config`` option every issuing command takes."""
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"configuration file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_NAME}; create it with 'init')",
+    )
+
+
+def runtime_from_args(args: Any) -> Runtime:
+    return Runtime(load_config(getattr(args, "config", None)))

@@ -387,6 +387,12 @@ def build_correction(
         if f.init and f.name not in skip
     }
     if lineas is not None:
+        # A partial correction: only the given lines; other charges stay with the original, and the payment
+        # means are kept by type only (their amounts follow the note's own total).
         values["lineas"] = tuple(lineas)
+        values["otros_cargos"] = ()
+        medios = tuple(getattr(original, "medios_pago", ()) or ())
+        if medios:
+            values["medios_pago"] = (dataclasses.replace(medios[0], total_medio_pago=None),)
     values["referencias"] = (ref,)
     return cls(**values)

@@ -240,7 +240,9 @@ class Worker:
             return base
         from .hacienda.callbacks import callback_url
 
-        return callback_url(base, record.status_key, self.settings.callback_secret)
+        # Keyed by the clave: for a MensajeReceptor Hacienda's callback names the confirmed voucher's clave
+        # only, and the receiver binds the URL's token to the clave the body names.
+        return callback_url(base, record.clave, self.settings.callback_secret)
 
     def wake(self) -> None:
         """Make :meth:`run_forever` look for work now (call it after issuing)."""
@@ -522,6 +524,60 @@ class Worker:
                 # Another worker moved the voucher between our read and our write.
                 log.info("%s: %s", record.key, exc)
                 report.skipped += 1
+
+    async def refresh(self, key: str) -> tuple[VoucherRecord, str]:
+        """Ask Hacienda for one voucher's status now and apply it; never sends anything.
+
+        Returns the (possibly updated) record and Hacienda's ``ind-estado`` (``"desconocido"`` for a 404,
+        ``"no enviado"`` when the voucher was never sent).
+        """
+        record = self.store.find(key)
+        if record is None:
+            raise StoreError(f"no voucher {key} in the store")
+        if record.state is VoucherState.SIGNED:
+            return record, "no enviado"
+        try:
+            result = await self.client.status(record.status_key)
+        except NotFoundError:
+            return record, "desconocido"
+        self._went_online()
+        estado = str(result.estado)
+        if record.is_final:
+            return record, estado
+        try:
+            record = self._apply_status(
+                record, estado, result.respuesta, source="status", report=RoundReport()
+            )
+        except StoreError as exc:
+            log.info("%s: status not applied: %s", key, exc)
+            record = self.store.require(record.key)
+        return record, estado
+
+    async def poll_now(self) -> RoundReport:
+        """Ask for the status of every sent voucher without a final answer, whatever its schedule."""
+        report = RoundReport()
+        pending = [
+            v
+            for state in (VoucherState.SENDING, VoucherState.SUBMITTED, VoucherState.PROCESSING)
+            for v in self.store.list_vouchers(state=state, limit=1_000_000)
+        ]
+
+        async def one(record: VoucherRecord) -> None:
+            async with self._sem:
+                try:
+                    new, _ = await self.refresh(record.key)
+                except CrEinvoiceError as exc:
+                    report.deferred += 1
+                    log.info("%s: %s", record.key, exc)
+                    return
+                report.polls += 1
+                if new.state is VoucherState.ACCEPTED:
+                    report.accepted += 1
+                elif new.state is VoucherState.REJECTED:
+                    report.rejected += 1
+
+        await asyncio.gather(*(one(v) for v in pending))
+        return report
 
     # -- public drivers ---------------------------------------------------------------------------
     async def run_once(self, *, limit: int | None = None) -> RoundReport:

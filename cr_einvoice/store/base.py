@@ -198,6 +198,31 @@ class VoucherRecord:
         """What ``GET /recepcion/{...}`` takes for this voucher."""
         return self.key
 
+    def summary(self) -> dict[str, Any]:
+        """The record as plain JSON-ready values (without the signed XML)."""
+        return {
+            "key": self.key,
+            "clave": self.clave,
+            "consecutivo": self.consecutivo,
+            "kind": self.kind.value,
+            "tipo": self.tipo,
+            "situacion": self.situacion,
+            "fecha_emision": self.fecha_emision.isoformat(),
+            "emisor": self.emisor_numero,
+            "receptor": self.receptor_numero,
+            "state": self.state.value,
+            "attempts": self.attempts,
+            "polls": self.polls,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "submitted_at": self.submitted_at.isoformat() if self.submitted_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "last_error": self.last_error,
+            "total_comprobante": self.total_comprobante,
+            "consecutivo_receptor": self.consecutivo_receptor,
+            "external_ref": self.external_ref,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class RespuestaRecord:

@@ -167,7 +167,7 @@ async def test_callbacks_deliver_the_answer_without_polling(
         assert [r.source for r in store.respuestas(v.key)] == ["callback"]
         sub = sim.store.get(v.key)
         assert sub is not None and sub.callback_delivered
-        assert sub.callback_url is not None and sub.callback_url.startswith(server.url + v.key + "/")
+        assert sub.callback_url is not None and sub.callback_url.startswith(server.url + v.clave + "/")
 
 
 async def test_forged_callback_is_refused(sim: Simulator, issuer: Issuer, store: SQLiteStore) -> None:

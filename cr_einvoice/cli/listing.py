@@ -1,0 +1,145 @@
+"""``cr-einvoice list``: the vouchers in the outbox; also the table and progress helpers of the verbs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..config import add_config_argument, runtime_from_args
+from ..errors import ConfigError
+from ..store import VoucherKind, VoucherRecord, VoucherState
+from ._common import dump_json
+
+__all__ = ["Progress", "print_records", "register"]
+
+_TIPOS = {
+    "01": "FE",
+    "02": "ND",
+    "03": "NC",
+    "04": "TE",
+    "05": "MR-acepta",
+    "06": "MR-parcial",
+    "07": "MR-rechaza",
+    "08": "FEC",
+    "09": "FEE",
+    "10": "REP",
+}
+
+
+def tipo_label(record: VoucherRecord) -> str:
+    return _TIPOS.get(record.tipo, record.tipo)
+
+
+def print_records(records: Sequence[VoucherRecord], *, as_json: bool) -> None:
+    """A table (rich when installed) or JSON of ``records``."""
+    if as_json:
+        dump_json([r.summary() for r in records])
+        return
+    rows = [
+        (
+            r.key if r.kind is VoucherKind.RECEPTOR_MESSAGE else r.clave,
+            tipo_label(r),
+            r.state.value,
+            r.last_error or "",
+        )
+        for r in records
+    ]
+    headers = ("clave", "tipo", "estado", "detalle")
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        for row in [headers, *rows]:
+            print("  ".join(row[:3]) + ("  " + row[3] if row[3] else ""))
+        return
+    table = Table()
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+class Progress:
+    """A progress bar on stderr (rich when installed and stderr is a terminal, else a plain counter)."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total = total
+        self.label = label
+        self.done = 0
+        self._bar: Any = None
+        self._task: Any = None
+        self._last_printed = -1
+
+    def __enter__(self) -> Progress:
+        if sys.stderr.isatty():
+            try:
+                from rich.progress import Progress as RichProgress
+            except ImportError:
+                pass
+            else:
+                self._bar = RichProgress(transient=False)
+                self._bar.__enter__()
+                self._task = self._bar.add_task(self.label, total=self.total)
+        return self
+
+    def update(self, done: int) -> None:
+        self.done = done
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done)
+            return
+        step = max(1, self.total // 20)
+        if done == self.total or done - self._last_printed >= step:
+            self._last_printed = done
+            print(f"{self.label}: {done}/{self.total}", file=sys.stderr, flush=True)
+
+    def advance(self, n: int = 1) -> None:
+        self.update(self.done + n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+@contextmanager
+def progress(total: int, label: str) -> Iterator[Progress]:
+    with Progress(total, label) as bar:
+        yield bar
+
+
+def _states() -> list[str]:
+    return [s.value for s in VoucherState]
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    runtime = runtime_from_args(args)
+    try:
+        state = VoucherState(args.state) if args.state else None
+    except ValueError:
+        raise ConfigError(f"--state must be one of {', '.join(_states())}") from None
+    kind = VoucherKind.RECEPTOR_MESSAGE if args.receptor_messages else None
+    try:
+        records = runtime.store.list_vouchers(state=state, kind=kind, limit=args.limit)
+        if args.json:
+            print_records(records, as_json=True)
+            return 0
+        print_records(records, as_json=False)
+        counts = runtime.store.count_by_state()
+        summary = ", ".join(f"{s.value} {n}" for s, n in counts.items() if n)
+        print(f"{len(records)} shown; in the store: {summary or 'nothing yet'}", file=sys.stderr)
+    finally:
+        runtime.close()
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("list", help="list the vouchers in the outbox (newest first)")
+    add_config_argument(p)
+    p.add_argument("--state", choices=_states(), help="only vouchers in this state")
+    p.add_argument("--receptor-messages", action="store_true", help="only MensajeReceptor answers")
+    p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.set_defaults(func=cmd_list)
