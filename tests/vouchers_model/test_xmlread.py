@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from cr_einvoice.catalogs import CodigoTarifaIVA, InstitucionExoneracion, TipoIdentificacion, UnidadMedida
-from cr_einvoice.errors import ValidationError, XMLParseError
-from cr_einvoice.examples import example_json
+from cr_einvoice.errors import CrEinvoiceError, ValidationError, XMLParseError
+from cr_einvoice.examples import EXAMPLE_KINDS, example_json
 from cr_einvoice.jsonio import document_from_json
 from cr_einvoice.model import Comprobante, Tiquete
 from cr_einvoice.xmlgen import to_xml
@@ -141,3 +143,31 @@ def test_maps_v43_names() -> None:
     # fully exonerated service: the computed totals agree with the stated ones
     assert doc.stated_differences() == []
     assert doc.resumen.total_serv_exonerado == D("1000.00000")
+
+
+JUNK_TEXT = ["", "abc", "-1", "99", "1e5", "NaN", "0", "   ", "2026-13-01", "9" * 30]
+
+
+@settings(max_examples=200, deadline=None)
+@given(kind=st.sampled_from(EXAMPLE_KINDS), data=st.data())
+def test_damaged_xml_only_raises_library_errors(kind: str, data: st.DataObject) -> None:
+    from cr_einvoice.cli.build import number_document
+
+    root = etree.fromstring(to_xml(number_document(document_from_json(example_json(kind)))))
+    for _ in range(data.draw(st.integers(1, 3))):
+        elements = list(root.iter())[1:]
+        target = data.draw(st.sampled_from(elements))
+        parent = target.getparent()
+        if data.draw(st.booleans()) and parent is not None:
+            parent.remove(target)
+        else:
+            target.text = data.draw(st.sampled_from(JUNK_TEXT))
+    assert _read(root) in ("ok", "refused")
+
+
+def _read(root: etree._Element) -> str:
+    try:
+        from_xml(root)
+    except CrEinvoiceError:
+        return "refused"
+    return "ok"
