@@ -48,6 +48,9 @@ def register(subparsers: Any) -> None:
         "--require-policy", dest="require_policy", action="store_true", default=None, help="require EPES"
     )
     policy.add_argument("--allow-bes", dest="require_policy", action="store_false", help="accept XAdES-BES")
+    ver.add_argument(
+        "--allow-sha1", action="store_true", help="accept RSA-SHA1 signatures and SHA-1 reference digests"
+    )
     ver.add_argument("--json", action="store_true", help="JSON output")
     ver.set_defaults(func=_verify)
 
@@ -68,7 +71,13 @@ def _verify(args: argparse.Namespace) -> int:
     data = read_bytes(args.xml)
     trust = TrustStore.from_pem_files(*args.trust) if args.trust else None
     try:
-        result = verify(data, trust, expected_cedula=args.expect_cedula, require_policy=args.require_policy)
+        result = verify(
+            data,
+            trust,
+            expected_cedula=args.expect_cedula,
+            require_policy=args.require_policy,
+            allow_sha1=args.allow_sha1,
+        )
     except VerificationError as exc:
         if args.json:
             dump_json({"valid": False, "error": type(exc).__name__, "reason": str(exc)})

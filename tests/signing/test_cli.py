@@ -137,3 +137,17 @@ def test_verify_samples(samples_dir: Path, capsys: pytest.CaptureFixture[str]) -
     assert json.loads(capsys.readouterr().out)["style"] == "crlibre"
     assert main(["verify", str(samples_dir / "NEGATIVO_FacturaElectronica_v4.2_firma_rota.xml")]) == 1
     assert "INVALID" in capsys.readouterr().out
+
+
+def test_verify_sha1_switch(
+    tmp_path: Path, pki: TestPKI, pin_env: str, invoice: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cr_einvoice.certs import load_p12
+    from cr_einvoice.xades import DigestAlgorithm, SignatureAlgorithm, Signer, SignerConfig
+
+    cfg = SignerConfig(signature_algorithm=SignatureAlgorithm.RSA_SHA1, digest_algorithm=DigestAlgorithm.SHA1)
+    weak = tmp_path / "sha1.xml"
+    weak.write_bytes(Signer(load_p12(pki.taxpayer_p12, pki.pin), cfg).sign(invoice))
+    assert main(["verify", str(weak)]) == 1
+    assert "SHA1" in capsys.readouterr().out
+    assert main(["verify", str(weak), "--allow-sha1"]) == 0
