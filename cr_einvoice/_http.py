@@ -35,9 +35,51 @@ __all__ = [
     "RateLimiter",
     "Request",
     "RetryPolicy",
+    "redact_url",
 ]
 
 log = logging.getLogger("cr_einvoice.http")
+
+#: Query parameters that carry credentials in some APIs (Flow's apiKey and signature, OAuth tokens).
+SENSITIVE_QUERY_PARAMS = frozenset(
+    {
+        "apikey",
+        "api_key",
+        "s",
+        "token",
+        "access_token",
+        "refresh_token",
+        "password",
+        "client_secret",
+        "secret",
+    }
+)
+
+
+def redact_url(url: httpx.URL | str) -> str:
+    """``url`` with the values of credential-carrying query parameters replaced by ``<redacted>``."""
+    parsed = httpx.URL(str(url))
+    if not parsed.query:
+        return str(parsed)
+    params = [
+        (k, "<redacted>" if k.lower() in SENSITIVE_QUERY_PARAMS else v)
+        for k, v in parsed.params.multi_items()
+    ]
+    return str(parsed.copy_with(params=params))
+
+
+class _RedactingFilter(logging.Filter):
+    """Keeps credentials in query strings out of httpx's own request log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(redact_url(a) if isinstance(a, httpx.URL) else a for a in record.args)
+        return True
+
+
+_httpx_log = logging.getLogger("httpx")
+if not any(isinstance(f, _RedactingFilter) for f in _httpx_log.filters):
+    _httpx_log.addFilter(_RedactingFilter())
 
 #: Explicit timeouts everywhere: 5 s to connect, 30 s to read or write, 5 s to get a pooled connection.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from collections.abc import Callable, Iterator
@@ -10,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from cr_einvoice._http import HTTPCore, RateLimit, RateLimiter, Request, RetryPolicy
+from cr_einvoice._http import HTTPCore, RateLimit, RateLimiter, Request, RetryPolicy, redact_url
 from cr_einvoice.errors import APIError, ServerError, TransportError
 
 FAST = RetryPolicy(max_attempts=4, backoff_base=0.001, backoff_max=0.01)
@@ -250,3 +251,15 @@ def test_dropped_connection_after_post_body_is_ambiguous_and_not_resent(
         make_core().send(client, Request("POST", url, idempotent=False, content=b"{}"))
     assert info.value.request_sent is True
     assert _Flaky.posts == 1
+
+
+def test_credentials_in_query_strings_never_reach_httpx_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200))) as client:
+        make_core().send(
+            client, Request("GET", "http://h/invoice/get", params={"apiKey": "K-SECRET", "s": "SIG1"})
+        )
+    assert "HTTP Request" in caplog.text
+    assert "K-SECRET" not in caplog.text
+    assert "SIG1" not in caplog.text
+    assert redact_url("http://h/x?apiKey=a&id=7") == "http://h/x?apiKey=%3Credacted%3E&id=7"
