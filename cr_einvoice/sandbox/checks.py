@@ -8,6 +8,7 @@ checks):
    any other failure become Hacienda's bare lines, with ``NombreEmisor`` DESCONOCIDO and ``TotalFactura`` 0;
 3. the document type (a v4.4 comprobante or MensajeReceptor) and the XSD, with
    :func:`cr_einvoice.schemas.validate_xsd`, reworded as Xerces ``cvc-…`` rows with line and column (-1);
+   then a 50-digit clave with impossible parts (also answered with NombreEmisor DESCONOCIDO);
 4. coded rows, all reported together: configured warnings (-37, -407 …), the clave against the document
    (-8, -23, -405), the consecutivo already used by another clave (-99), FechaEmision against the clock
    (-53), the business rules of
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -94,7 +95,6 @@ class Verdict:
     numero_receptor: str | None = None
     total_factura: str = "0"
     monto_total_impuesto: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def child_text(root: etree._Element, *path: str) -> str | None:

@@ -122,9 +122,7 @@ class Processor:
     def _execute(self, task: _Task) -> None:
         try:
             if task.kind == "procesando":
-                sub = self._store.get(task.key)
-                if sub is not None and sub.estado == "recibido":
-                    self._store.update(task.key, estado="procesando")
+                self._store.transition(task.key, "recibido", "procesando")
             elif task.kind == "finalize":
                 self._finalize(task.key)
             elif task.kind == "callback":

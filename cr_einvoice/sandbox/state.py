@@ -119,6 +119,15 @@ class SubmissionStore:
                 setattr(sub, name, value)
             return _copy(sub)
 
+    def transition(self, key: str, expected: str, new: str) -> bool:
+        """Move ``key`` from state ``expected`` to ``new`` atomically; False when it was in another state."""
+        with self._lock:
+            sub = self._items.get(key)
+            if sub is None or sub.estado != expected:
+                return False
+            sub.estado = new
+            return True
+
     def add_callback_attempt(self, key: str, attempt: CallbackAttempt, delivered: bool) -> None:
         with self._lock:
             sub = self._items.get(key)

@@ -219,3 +219,18 @@ def test_party_filters():
     assert party.matches_filter("023101123456")
     assert not party.matches_filter("01003101123456")
     assert not party.matches_filter("02")
+
+
+def test_store_transition_is_compare_and_set():
+    from cr_einvoice.sandbox.state import DuplicateSubmission, Submission, SubmissionStore
+
+    store = SubmissionStore()
+    sub = Submission("k", "k", None, "2026-01-01T00:00:00-06:00", Party("02", "1"), None, None, b"", "u", 0.0)
+    store.add(sub)
+    with pytest.raises(DuplicateSubmission):
+        store.add(sub)
+    assert store.transition("k", "recibido", "procesando")
+    store.update("k", estado="aceptado")
+    assert not store.transition("k", "recibido", "procesando")  # a late step never undoes a final state
+    assert store.get("k").estado == "aceptado"
+    assert not store.transition("missing", "recibido", "procesando")
