@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from ..certs import Credential
@@ -163,7 +165,7 @@ class Signer:
         der = cert.public_bytes(serialization.Encoding.DER)
         cert_alg = cfg.cert_digest_algorithm or (DigestAlgorithm.SHA1 if hacienda else DigestAlgorithm.SHA256)
         cert_digest = _b64(hashlib.new(cert_alg.hashlib_name, der).digest())
-        issuer = cert.issuer.rfc4514_string()
+        issuer = _issuer_name_as_java(cert.issuer) if hacienda else cert.issuer.rfc4514_string()
         with_key_value = cfg.include_key_value if cfg.include_key_value is not None else not hacienda
         key_value = ""
         if with_key_value:
@@ -419,6 +421,48 @@ def _count_elements(root: etree._Element) -> float | object:
     if xpath is None:
         xpath = _LOCAL.count = etree.XPath("count(//*)")
     return xpath(root)
+
+
+_RFC2253_KEYWORDS = frozenset(
+    {
+        NameOID.COMMON_NAME,
+        NameOID.COUNTRY_NAME,
+        NameOID.LOCALITY_NAME,
+        NameOID.STATE_OR_PROVINCE_NAME,
+        NameOID.STREET_ADDRESS,
+        NameOID.ORGANIZATION_NAME,
+        NameOID.ORGANIZATIONAL_UNIT_NAME,
+        NameOID.DOMAIN_COMPONENT,
+        NameOID.USER_ID,
+    }
+)
+_VALUE_CODECS = {30: "utf-16-be", 28: "utf-32-be"}  # BMPString, UniversalString; the rest is 8-bit text
+
+
+def _issuer_name_as_java(name: x509.Name) -> str:
+    """RFC 2253 as Java's X500Principal writes it, the form of Hacienda's own signature: attributes without
+    an RFC 2253 keyword (serialNumber) as ``OID=#<hex of the DER value>``
+    (``2.5.4.5=#131043504a2d342d3030302d303034303137``)."""
+    rdns: list[str] = []
+    for rdn in reversed(name.rdns):
+        parts: list[str] = []
+        for attr in rdn:
+            if attr.oid in _RFC2253_KEYWORDS:
+                parts.append(x509.Name([x509.RelativeDistinguishedName([attr])]).rfc4514_string())
+                continue
+            tag = int(getattr(getattr(attr, "_type", None), "value", 12))
+            raw = attr.value
+            body = raw if isinstance(raw, bytes) else raw.encode(_VALUE_CODECS.get(tag, "utf-8"))
+            n = len(body)
+            length = (
+                bytes([n])
+                if n < 0x80
+                else bytes([0x80 | ((n.bit_length() + 7) // 8)])
+                + n.to_bytes((n.bit_length() + 7) // 8, "big")
+            )
+            parts.append(f"{attr.oid.dotted_string}=#{(bytes([tag]) + length + body).hex()}")
+        rdns.append("+".join(parts))
+    return ",".join(rdns)
 
 
 def _splice(data: bytes, root: etree._Element, signature: str) -> bytes:

@@ -264,3 +264,22 @@ def test_other_algorithms(cred: Credential, invoice: bytes) -> None:
         verify(weak)
     assert verify(weak, allow_sha1=True).signature_algorithm == SignatureAlgorithm.RSA_SHA1.value
     xmlsec_verify(weak, _pem(cred))
+
+
+def test_hacienda_profile_writes_issuer_like_hacienda(samples_dir: Path, sello_cred: Credential) -> None:
+    """X509IssuerName as Hacienda's Java signer writes it: serialNumber as 2.5.4.5=#<DER hex>."""
+    import re
+
+    from cryptography import x509
+
+    from cr_einvoice.xades.signer import _issuer_name_as_java
+
+    sample = (samples_dir / "MensajeHacienda_v4.3_rechazado_firma_invalida.xml").read_bytes()
+    der = base64.b64decode(re.search(rb"<ds:X509Certificate>([^<]+)<", sample).group(1))
+    written = re.search(rb"<ds:X509IssuerName>([^<]+)<", sample).group(1).decode()
+    assert _issuer_name_as_java(x509.load_der_x509_certificate(der).issuer) == written
+
+    mh = b'<MensajeHacienda xmlns="https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/mensajeHacienda"/>'
+    signed = Signer(sello_cred, SignerConfig(profile=SignatureProfile.HACIENDA_RESPONSE)).sign(mh)
+    assert b",C=CR,2.5.4.5=#131043504a2d342d3030302d303034303137</ds:X509IssuerName>" in signed
+    verify(signed)
