@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from enum import StrEnum
 from typing import ClassVar, TypeAlias, TypeVar
 
@@ -172,7 +172,7 @@ class _Check:
         elif positive and dec == 0:
             self.add(name, "must be greater than zero")
         if dec > AMOUNT_MAX:
-            self.add(name, f"is larger than the maximum {AMOUNT_MAX}")
+            self.add(name, f"is larger than the maximum {AMOUNT_MAX}", always=True)
         self.set(name, dec)
         return dec
 
@@ -181,7 +181,9 @@ class _Check:
     ) -> Decimal | None:
         dec = self.amount(name, optional=optional, decimals=decimals)
         if dec is not None and dec >= Decimal(10) ** (max_digits - decimals):
-            self.add(name, f"must have at most {max_digits - decimals} integer digits, got {dec}")
+            self.add(
+                name, f"must have at most {max_digits - decimals} integer digits, got {dec}", always=True
+            )
         return dec
 
     def enum(self, name: str, kind: type[_E], *, optional: bool = False) -> _E | None:
@@ -289,6 +291,33 @@ class _Check:
         value = _as_cr_time(value)
         self.set(name, value)
         return value
+
+
+#: Computations run with ample precision so that even out-of-range inputs are computed exactly and then
+#: reported (a default 28-digit context would raise on 13-digit quantities times 13-digit prices).
+_WIDE = Context(prec=80)
+_F = TypeVar("_F", bound=Callable[..., None])
+
+
+def _wide(method: _F) -> _F:
+    def run(self: object) -> None:
+        with localcontext(_WIDE):
+            method(self)
+
+    run.__name__ = method.__name__
+    run.__doc__ = method.__doc__
+    return run  # type: ignore[return-value]
+
+
+def _check_range(c: _Check, path: str, values: dict[str, Decimal]) -> None:
+    """Computed amounts must fit DecimalDineroType (13 integer digits)."""
+    for name, value in values.items():
+        if value > AMOUNT_MAX:
+            c.add(
+                f"{path}{name}" if path else name,
+                f"the computed amount {value} exceeds {AMOUNT_MAX}",
+                always=True,
+            )
 
 
 def _as_cr_time(value: datetime) -> datetime:
@@ -682,6 +711,7 @@ class LineaDetalle:
     base_imponible: Decimal | None = None
     calculo: CalculoLinea = field(init=False, compare=False, repr=False)
 
+    @_wide
     def __post_init__(self) -> None:
         c = _Check(self)
         c.pattern("codigo_cabys", r"\d{13}", "13 digits (CABYS)")
@@ -689,7 +719,7 @@ class LineaDetalle:
         precio = c.amount("precio_unitario", positive=True)
         cantidad = c.amount("cantidad", positive=True, decimals=3)
         if cantidad is not None and cantidad >= Decimal(10) ** 13:
-            c.add("cantidad", "must have at most 13 integer digits")
+            c.add("cantidad", "must have at most 13 integer digits", always=True)
         c.enum("unidad_medida", UnidadMedida)
         c.items("codigos_comerciales", CodigoComercial, max_items=5)
         c.pattern("partida_arancelaria", r"\d{12}", "12 digits", optional=True)
@@ -801,6 +831,12 @@ class LineaDetalle:
                 monto_total_linea=sub_total + neto,
             ),
         )
+        _check_range(
+            c,
+            "",
+            {"monto_total": monto_total, "base_imponible": base, "monto_total_linea": sub_total + neto}
+            | {f"impuestos[{i}].monto": t.monto for i, t in enumerate(calculados)},
+        )
         c.done()
 
     @property
@@ -846,6 +882,7 @@ class LineaPago:
     sub_total: Decimal | None = None
     calculo: CalculoLinea = field(init=False, compare=False, repr=False)
 
+    @_wide
     def __post_init__(self) -> None:
         c = _Check(self)
         c.text("detalle", min_len=3, max_len=200)
@@ -1292,6 +1329,7 @@ class Comprobante(_Voucher):
     stated: StatedTotals | None = field(default=None, compare=False, repr=False)
     resumen: ResumenFactura = field(init=False, compare=False, repr=False)
 
+    @_wide
     def __post_init__(self) -> None:
         if not hasattr(type(self), "TIPO"):
             raise TypeError("Comprobante is abstract: use FacturaElectronica, NotaCredito, Tiquete, ...")
@@ -1409,8 +1447,10 @@ class Comprobante(_Voucher):
             )
         if fec and not re.fullmatch(r"\d{9,20}", eid.numero):
             c.add("emisor.identificacion.numero", "the FacturaCompra schema requires 9 to 20 digits")
-        if fec and emisor.telefono is not None and len(emisor.telefono.num_telefono) < 8:
-            c.add("emisor.telefono.num_telefono", "the FacturaCompra schema requires at least 8 digits")
+        for party, who in ((emisor, "emisor"), (receptor, "receptor")):
+            tel = party.telefono if party is not None else None
+            if (fec or fee) and tel is not None and len(tel.num_telefono) < 8:
+                c.add(f"{who}.telefono.num_telefono", f"the {name} schema requires at least 8 digits")
         if receptor is None:
             if tipo in (TipoDocumento.FACTURA_ELECTRONICA, TipoDocumento.FACTURA_COMPRA):
                 c.add("receptor", f"is required in {name}")
@@ -1605,6 +1645,7 @@ def _compute_resumen(doc: Comprobante, c: _Check) -> ResumenFactura:
                 "iva_devuelto_salud",
                 "TotalIVADevuelto applies only to health services paid by card (medio 02)",
             )
+    _check_range(c, "", {"total_venta": total_venta, "total_comprobante": total_comprobante})
     medios = _normalise_medios(c, doc.medios_pago, total_comprobante, doc.condicion_venta, "medios_pago")
     assert doc.tipo_cambio is not None
     return ResumenFactura(
@@ -1775,6 +1816,7 @@ class ReciboPago(_Voucher):
     stated: StatedTotals | None = field(default=None, compare=False, repr=False)
     resumen: ResumenFactura = field(init=False, compare=False, repr=False)
 
+    @_wide
     def __post_init__(self) -> None:
         c = _Check(self)
         c.text("proveedor_sistemas", max_len=20)
@@ -1854,6 +1896,7 @@ class ReciboPago(_Voucher):
                 desglose[key] = desglose.get(key, ZERO) + tc.neto
         total_impuesto = sum((ln.calculo.impuesto_neto for ln in lineas), ZERO)
         total_comprobante = total_venta
+        _check_range(c, "", {"total_venta": total_venta, "total_impuesto": total_impuesto})
         medios = _normalise_medios(c, medios, total_comprobante, condicion, "medios_pago")
         c.set(
             "resumen",

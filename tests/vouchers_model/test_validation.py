@@ -263,3 +263,12 @@ def test_fee_cannot_carry_a_raised_iva_base() -> None:
             medios_pago=(MedioPago(tipo_medio_pago="04"),),
         )
     assert paths(info) == ["lineas[0].impuestos"]
+
+
+def test_amounts_beyond_the_schema_range_are_reported_not_crashing() -> None:
+    with pytest.raises(ValidationError) as info:
+        line(cantidad=D("9999999999999"), precio_unitario=D("9999999999999.99999"))
+    assert paths(info)[0] == "monto_total"
+    with pytest.raises(ValidationError) as info:
+        line(precio_unitario=D("1" + "0" * 20))
+    assert paths(info) == ["precio_unitario"]

@@ -148,7 +148,7 @@ def test_maps_v43_names() -> None:
 JUNK_TEXT = ["", "abc", "-1", "99", "1e5", "NaN", "0", "   ", "2026-13-01", "9" * 30]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(kind=st.sampled_from(EXAMPLE_KINDS), data=st.data())
 def test_damaged_xml_only_raises_library_errors(kind: str, data: st.DataObject) -> None:
     from cr_einvoice.cli.build import number_document
