@@ -343,6 +343,8 @@ class Simulator:
         self._limiter = WindowRateLimiter(self.settings.rate_limit_window)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._serving: threading.Thread | None = None
+        self._stop_lock = threading.Lock()
         self._processor: Processor | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.sello_cert_pem: Path | None = None
@@ -381,6 +383,7 @@ class Simulator:
             name="sandbox-http",
             daemon=True,
         )
+        self._serving = self._thread
         self._thread.start()
         return self
 
@@ -391,25 +394,30 @@ class Simulator:
         """Serve in the calling thread until interrupted (Ctrl-C) or :meth:`stop` from another thread."""
         self.start()
         assert self._server is not None
+        self._serving = threading.current_thread()
         try:
             self._server.serve_forever(poll_interval=0.5)
         finally:
             self.stop()
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            if self._thread is not None:
-                server.shutdown()
-                self._thread.join(10)
-                self._thread = None
-            server.server_close()
-        if self._processor is not None:
-            self._processor.stop()
-            self._processor = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        """Stop serving and processing (idempotent, callable from any thread)."""
+        with self._stop_lock:
+            server, self._server = self._server, None
+            serving, self._serving = self._serving, None
+            if server is not None:
+                if serving is not None and serving is not threading.current_thread():
+                    server.shutdown()  # returns once serve_forever has left its loop
+                if self._thread is not None:
+                    self._thread.join(10)
+                    self._thread = None
+                server.server_close()
+            if self._processor is not None:
+                self._processor.stop()
+                self._processor = None
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
 
     def _make_signer(self) -> Callable[[bytes], bytes]:
         s = self.settings

@@ -229,3 +229,22 @@ def test_get_with_a_body_keeps_the_connection_usable(api, sim, http):
     r = http.request("GET", sim.base_url + "recepcion/" + "1" * 50, headers=headers, content=b"x" * 100)
     assert r.status_code == 404
     assert http.get(sim.base_url + "recepcion/" + "1" * 50, headers=headers).status_code == 404
+
+
+def test_foreground_serve_forever_stops_from_another_thread(sello):
+    sim = Simulator(SimulatorSettings(sello_credential=sello))
+    runner = threading.Thread(target=sim.serve_forever, daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            if httpx.get(sim.root_url + "/x", timeout=2).status_code == 404:
+                break
+        except (httpx.TransportError, ConfigError):
+            pass
+        assert time.monotonic() < deadline, "the foreground simulator never answered"
+        time.sleep(0.05)
+    sim.stop()
+    runner.join(10)
+    assert not runner.is_alive()
+    sim.stop()  # idempotent
