@@ -4,8 +4,7 @@
 Digital export) with its PIN, including the legacy encryptions (RC2-40, 3DES with a SHA-1 MAC) that
 OpenSSL 3's command-line tools refuse: ``cryptography``'s bundled OpenSSL loads them. It returns a
 :class:`Credential`, loaded once and reused for every signature. Neither the PIN nor the key ever
-appears in a repr, an error or a
-log line.
+appears in a repr, an error or a log line.
 
 :func:`make_test_pki` writes a complete TEST PKI to a directory (also ``cr-einvoice certs make-test DIR``):
 a taxpayer CA and a taxpayer ``.p12`` shaped like Hacienda's sandbox keys, the same key in legacy 3DES and

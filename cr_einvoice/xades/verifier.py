@@ -176,10 +176,9 @@ def verify(
         while anc is not None and anc.tag != f"{_DS}Signature":
             anc = anc.getparent()
         if anc is None:
+            where = etree.QName(parent).localname if parent is not None else "?"
             raise SignatureWrappingError(
-                f"a ds:Signature sits inside <{etree.QName(parent).localname if parent is not None else '?'}"
-                ">: "
-                "an enveloped signature must be a child of the root element"
+                f"a ds:Signature sits inside <{where}>: an enveloped signature must be a child of the root"
             )
     ids = _collect_ids(root)
     if require_policy is None:
