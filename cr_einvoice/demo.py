@@ -27,6 +27,7 @@ import asyncio
 import copy
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -49,7 +50,7 @@ from .config import (
 from .errors import CrEinvoiceError, SchemaNotFoundError
 from .store import VoucherRecord, VoucherState
 
-__all__ = ["DemoResult", "main", "run_demo"]
+__all__ = ["DemoResult", "LocalSandbox", "main", "run_demo"]
 
 #: The demo company (the model's examples issue as this taxpayer) and its supplier.
 EMISOR = "3101123456"
@@ -121,30 +122,164 @@ def _message(store: Any, record: VoucherRecord) -> str:
     return record.last_error or record.state.value
 
 
+class LocalSandbox:
+    """The local Hacienda simulator with TEST certificates, configured and ready to issue against.
+
+    Used by the demo, the examples and tests::
+
+        with LocalSandbox() as box:
+            issuer = box.issuer()                 # Issuer for the TEST company 3101123456
+            async with box.runtime.async_client() as api: ...
+
+    It generates the company's and a supplier's TEST keys, starts the simulator on 127.0.0.1, and writes
+    ``cr-einvoice.toml`` in ``workdir`` (a temporary folder by default) with the credentials' *variable names*
+    (their values are set in this process's environment). Everything stops on exit.
+    """
+
+    def __init__(self, workdir: Path | None = None, *, processing_delay: float = 0.4) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="cr-einvoice-sandbox-")
+            workdir = Path(self._tmp.name)
+        self.workdir = workdir.resolve()
+        self.processing_delay = processing_delay
+        self.xsd = _schemas_available()
+        self.sim: Any = None
+        self.pki: Any = None
+        self.supplier_pki: Any = None
+        self.config: Config | None = None
+        self.config_path: Path | None = None
+        self._runtime: Runtime | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise CrEinvoiceError("the local sandbox is not running (use it as a context manager)")
+        return self._runtime
+
+    def __enter__(self) -> LocalSandbox:
+        from .certs import make_test_pki
+        from .sandbox import Simulator, SimulatorSettings
+        from .xades import TrustStore
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.pki = make_test_pki(self.workdir / "certs", taxpayer_id=EMISOR)
+        self.supplier_pki = make_test_pki(
+            self.workdir / "supplier-certs",
+            taxpayer_id=SUPPLIER,
+            taxpayer_name="PROVEEDORA DE INSUMOS DEL VALLE SA",
+        )
+        password = Secret("demo-" + os.urandom(8).hex())
+        os.environ["CR_EINVOICE_DEMO_USERNAME"] = DEMO_USER
+        os.environ["CR_EINVOICE_DEMO_PASSWORD"] = password.reveal()
+        os.environ["CR_EINVOICE_DEMO_PIN"] = self.pki.pin
+        self.sim = Simulator(
+            SimulatorSettings(
+                users={DEMO_USER: password},
+                processing_delay=self.processing_delay,
+                sello_p12=self.pki.sello_p12,
+                sello_pin=self.pki.pin,
+                trust=TrustStore.from_pem_files(self.pki.ca_cert_pem, self.supplier_pki.ca_cert_pem),
+                check_schema=self.xsd,
+                callback_retry_delay=0.2,
+            )
+        )
+        self.sim.__enter__()
+        try:
+            self.config = Config(
+                hacienda=HaciendaSettings(
+                    environment="custom",
+                    token_url=self.sim.token_url,
+                    recepcion_url=self.sim.base_url,
+                    client_id=self.sim.settings.client_id,
+                    username_env="CR_EINVOICE_DEMO_USERNAME",
+                    password_env="CR_EINVOICE_DEMO_PASSWORD",  # noqa: S106 (a variable name)
+                    trust_ca=str(self.pki.sello_ca_cert_pem),
+                ),
+                signing=SigningSettings(p12_path=str(self.pki.taxpayer_p12), pin_env="CR_EINVOICE_DEMO_PIN"),
+                emisor=EmisorSettings("02", EMISOR, "Soluciones Tecnológicas del Valle S.A."),
+                store=StoreSettings(path="outbox.db"),
+                receiving=ReceivingSettings(trust_ca=str(self.supplier_pki.ca_cert_pem)),
+                base_dir=self.workdir,
+            )
+            self.config_path = write_config(self.config, self.workdir / "cr-einvoice.toml", overwrite=True)
+            self._runtime = Runtime(self.config)
+        except BaseException:
+            self.sim.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
+        if self.sim is not None:
+            self.sim.__exit__(None, None, None)
+            self.sim = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def issuer(self, **overrides: Any) -> Any:
+        """The company's :class:`~cr_einvoice.issuing.Issuer` (XSD checks on when the schemas are found)."""
+        from .issuing import Issuer, IssuerSettings
+
+        settings = replace(
+            IssuerSettings.from_config(self.runtime.config), validate_xsd=self.xsd, **overrides
+        )
+        return Issuer(self.runtime.store, self.runtime.signer, settings)
+
+    def receiver(self) -> Any:
+        from .issuing import IssuerSettings
+        from .receiving import Receiver
+
+        settings = replace(IssuerSettings.from_config(self.runtime.config), validate_xsd=self.xsd)
+        return Receiver(
+            self.runtime.store, self.runtime.signer, settings, trust=self.runtime.supplier_trust()
+        )
+
+    def supplier_signer(self) -> Any:
+        from .certs import load_p12
+        from .xades import Signer
+
+        return Signer(load_p12(str(self.supplier_pki.taxpayer_p12), self.supplier_pki.pin))
+
+    def supplier_invoice(self, numero: int = 4501) -> bytes:
+        """A factura the supplier (3101654321) issued to the company, signed with the supplier's TEST key."""
+        from .clave import Clave, Consecutivo, cr_now
+        from .xmlgen import to_xml
+
+        def from_supplier(data: dict[str, Any]) -> None:
+            data["emisor"]["nombre"] = "Proveedora de Insumos del Valle S.A."
+            data["emisor"]["identificacion"]["numero"] = SUPPLIER
+            data["receptor"]["nombre"] = "Soluciones Tecnológicas del Valle S.A."
+            data["receptor"]["identificacion"]["numero"] = EMISOR
+
+        document = _doc("fe", from_supplier)
+        fecha = cr_now()
+        consecutivo = Consecutivo(
+            sucursal=1, terminal=1, tipo=TipoDocumento.FACTURA_ELECTRONICA, numero=numero
+        )
+        clave = Clave.build(
+            tipo_identificacion="02", numero_identificacion=SUPPLIER, consecutivo=consecutivo, fecha=fecha
+        )
+        numbered = document.with_numbering(consecutivo=consecutivo, clave=clave, fecha_emision=fecha)
+        signed: bytes = self.supplier_signer().sign(to_xml(numbered))
+        return signed
+
+
 async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -> list[DemoResult]:
     """Run the whole flow in ``workdir``; returns one row per voucher (see the module docstring)."""
     from .certs import load_p12, make_test_pki
-    from .clave import Clave, Consecutivo, cr_now
-    from .issuing import Issuer, build_correction
+    from .issuing import Issuer, IssuerSettings, build_correction
     from .worker import CallbackServer, Worker
-    from .xades import Signer, TrustStore
-    from .xmlgen import to_xml
+    from .xades import Signer
 
-    xsd = _schemas_available()
-    if not xsd:
-        _say(
-            "note: the official XSD schemas were not found (set CR_EINVOICE_SCHEMAS or run "
-            "'cr-einvoice schemas fetch'); the demo checks the business rules only"
-        )
     started = time.monotonic()
-    _say("1. certificates: generating TEST keys for the company and for a supplier")
-    pki = make_test_pki(workdir / "certs", taxpayer_id=EMISOR)
-    supplier_pki = make_test_pki(
-        workdir / "supplier-certs", taxpayer_id=SUPPLIER, taxpayer_name="PROVEEDORA DE INSUMOS DEL VALLE SA"
-    )
-    sim: Any = None
+    box: LocalSandbox | None = None
     if real:
-        os.environ.setdefault("CR_EINVOICE_DEMO_PIN", os.environ["CR_EINVOICE_PIN"])
+        _say("1. certificates: your .p12 signs; a TEST key plays the wrong certificate")
+        wrong_pki = make_test_pki(workdir / "certs", taxpayer_id=SUPPLIER)
         config = Config(
             hacienda=HaciendaSettings(environment="sandbox"),
             signing=SigningSettings(p12_path=os.environ["CR_EINVOICE_P12"], pin_env="CR_EINVOICE_PIN"),
@@ -152,53 +287,41 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
             store=StoreSettings(path="outbox.db"),
             base_dir=workdir,
         )
-        cedula = load_p12(str(config.p12_path), config.pin()).cedula
-        if not cedula:
+        credential = load_p12(str(config.p12_path), config.pin())
+        if not credential.cedula or credential.identification_type is None:
             raise CrEinvoiceError("the .p12 in CR_EINVOICE_P12 carries no cédula in its subject")
-        config = replace(config, emisor=replace(config.emisor, numero_identificacion=cedula))
-    else:
-        from .sandbox import Simulator, SimulatorSettings
-
-        _say("2. starting the local Hacienda simulator on 127.0.0.1")
-        password = Secret("demo-" + os.urandom(8).hex())
-        os.environ["CR_EINVOICE_DEMO_USERNAME"] = DEMO_USER
-        os.environ["CR_EINVOICE_DEMO_PASSWORD"] = password.reveal()
-        os.environ["CR_EINVOICE_DEMO_PIN"] = pki.pin
-        sim = Simulator(
-            SimulatorSettings(
-                users={DEMO_USER: password},
-                processing_delay=0.4,
-                sello_p12=pki.sello_p12,
-                sello_pin=pki.pin,
-                trust=TrustStore.from_pem_files(pki.ca_cert_pem, supplier_pki.ca_cert_pem),
-                check_schema=xsd,
-                callback_retry_delay=0.2,
-            )
-        )
-        sim.__enter__()
-        config = Config(
-            hacienda=HaciendaSettings(
-                environment="custom",
-                token_url=sim.token_url,
-                recepcion_url=sim.base_url,
-                client_id=sim.settings.client_id,
-                username_env="CR_EINVOICE_DEMO_USERNAME",
-                password_env="CR_EINVOICE_DEMO_PASSWORD",  # noqa: S106 (a variable name)
-                trust_ca=str(pki.sello_ca_cert_pem),
+        config = replace(
+            config,
+            emisor=replace(
+                config.emisor,
+                tipo_identificacion=credential.identification_type.value,
+                numero_identificacion=credential.cedula,
             ),
-            signing=SigningSettings(p12_path=str(pki.taxpayer_p12), pin_env="CR_EINVOICE_DEMO_PIN"),
-            emisor=EmisorSettings("02", EMISOR, "Soluciones Tecnológicas del Valle S.A."),
-            store=StoreSettings(path="outbox.db"),
-            receiving=ReceivingSettings(trust_ca=str(supplier_pki.ca_cert_pem)),
-            base_dir=workdir,
         )
-    config_path = write_config(config, workdir / "cr-einvoice.toml", overwrite=True)
-    runtime = Runtime(config)
+        write_config(config, workdir / "cr-einvoice.toml", overwrite=True)
+        runtime = Runtime(config)
+        xsd = _schemas_available()
+        issuer: Issuer = Issuer(
+            runtime.store, runtime.signer, replace(IssuerSettings.from_config(config), validate_xsd=xsd)
+        )
+        wrong_signer = Signer(load_p12(str(wrong_pki.taxpayer_p12), wrong_pki.pin))
+    else:
+        _say("1. certificates: generating TEST keys for the company and for a supplier")
+        _say("2. starting the local Hacienda simulator on 127.0.0.1")
+        box = LocalSandbox(workdir).__enter__()
+        xsd = box.xsd
+        runtime = box.runtime
+        config = runtime.config
+        issuer = box.issuer()
+        wrong_signer = box.supplier_signer()
+    if not xsd:
+        _say(
+            "note: the official XSD schemas were not found (set CR_EINVOICE_SCHEMAS or run "
+            "'cr-einvoice schemas fetch'); the demo checks the business rules only"
+        )
+    config_path = workdir / "cr-einvoice.toml"
     try:
         store = runtime.store
-        issuer: Issuer = runtime.issuer()
-        if not xsd:
-            issuer.settings = replace(issuer.settings, validate_xsd=False)
         rows: list[tuple[str, str]] = []
 
         def issue(label: str, document: Any, **kwargs: Any) -> Any:
@@ -237,37 +360,15 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
         issue("exportación", _doc("fee", as_company))
         issue("pago de la venta a crédito", _doc("rep", reference_fe))
 
-        if not real:
+        if box is not None:
             _say("   a supplier sends us a signed invoice; we verify, import and accept it")
-            supplier_signer = Signer(load_p12(str(supplier_pki.taxpayer_p12), supplier_pki.pin))
-
-            def from_supplier(data: dict[str, Any]) -> None:
-                data["emisor"]["nombre"] = "Proveedora de Insumos del Valle S.A."
-                data["emisor"]["identificacion"]["numero"] = SUPPLIER
-                data["receptor"]["nombre"] = "Soluciones Tecnológicas del Valle S.A."
-                data["receptor"]["identificacion"]["numero"] = EMISOR
-
-            supplier_doc = _doc("fe", from_supplier)
-            fecha = cr_now()
-            consecutivo = Consecutivo(
-                sucursal=1, terminal=1, tipo=TipoDocumento.FACTURA_ELECTRONICA, numero=4501
-            )
-            clave = Clave.build(
-                tipo_identificacion="02", numero_identificacion=SUPPLIER, consecutivo=consecutivo, fecha=fecha
-            )
-            supplier_xml = supplier_signer.sign(
-                to_xml(supplier_doc.with_numbering(consecutivo=consecutivo, clave=clave, fecha_emision=fecha))
-            )
-            receiver = runtime.receiver()
-            if not xsd:
-                receiver._xsd = False
-            received = receiver.import_voucher(supplier_xml)
+            receiver = box.receiver()
+            received = receiver.import_voucher(box.supplier_invoice())
             mr = receiver.respond(received.clave, "accept")
             rows.append(("aceptamos la factura del proveedor", mr.key))
             _say(f"   issued {_NAMES[mr.tipo]:<24} {mr.consecutivo}  (our own consecutivo)")
 
         _say("   and one that is wrong on purpose: terminal 2 was set up with someone else's .p12")
-        wrong_signer = Signer(load_p12(str(supplier_pki.taxpayer_p12), supplier_pki.pin))
         wrong = Issuer(store, wrong_signer, replace(issuer.settings, terminal=2))
         bad = wrong.issue(_doc("te", as_company))
         rows.append(("firmado con el certificado equivocado", bad.key))
@@ -304,9 +405,10 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
         )
         return results
     finally:
-        runtime.close()
-        if sim is not None:
-            sim.__exit__(None, None, None)
+        if box is not None:
+            box.__exit__(None, None, None)
+        else:
+            runtime.close()
 
 
 def _doc_json(kind: str) -> dict[str, Any]:
