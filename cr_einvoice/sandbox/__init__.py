@@ -1,8 +1,11 @@
 """A faithful local Hacienda: IdP, recepción API, asynchronous validation, signed answers, callbacks, faults.
 
->>> settings = SimulatorSettings(users={"cpj-3-101-123456@stag.comprobanteselectronicos.go.cr": "pw"})
->>> with Simulator(settings) as sim:
-...     env = sim.environment()  # for cr_einvoice.hacienda.Client
+::
+
+    settings = SimulatorSettings(users={"cpj-3-101-123456@stag.comprobanteselectronicos.go.cr": "pw"})
+    with Simulator(settings) as sim:            # 127.0.0.1, a free port, a background thread
+        env = sim.environment()                 # for cr_einvoice.hacienda.Client
+        sim.faults.fail_next(2)                 # the next two requests answer 503
 
 See ``docs/design.md`` ("Area: local Hacienda simulator") and the README for the behaviour and the faults.
 """

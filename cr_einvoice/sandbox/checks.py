@@ -48,6 +48,7 @@ MODIFIED = (
 )
 INVALID = "La firma del comprobante electrónico no es válida"
 WRONG_TYPE = "El tipo de documento no corresponde."
+SIGNUM_ONE = "Error al comunicarse con el Signum One"
 
 #: Registry-dependent findings a test can ask for (they are warnings in accepted answers).
 KNOWN_WARNINGS: dict[int, str] = {
@@ -134,6 +135,8 @@ class VoucherChecker:
             return self._desconocido(sub, [Finding(-1, detail, 0, 0)])
 
         signer_cedula: str | None = None
+        if self._settings.faults.take_signum_error():
+            return self._desconocido(sub, [Finding(None, SIGNUM_ONE)])
         if self._settings.check_signature:
             failure, signer_cedula = self._check_signature(sub.xml)
             if failure is not None:

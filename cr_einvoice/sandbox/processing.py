@@ -177,7 +177,10 @@ class Processor:
         sub = self._store.get(key)
         if sub is None or not sub.callback_url:
             return
-        body = json.dumps(sub.status_json()).encode("utf-8")
+        s = self._settings
+        body = json.dumps(
+            sub.status_json(camel_case=s.callback_camel_case, upper_case=s.upper_case_states)
+        ).encode("utf-8")
         status: int | None = None
         error = ""
         try:

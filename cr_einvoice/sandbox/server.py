@@ -653,7 +653,7 @@ class Simulator:
         sub = self.store.get(key)
         if sub is None or time.time() - sub.received_at < self.settings.not_found_for:
             return _Reply.message(404, "Not Found", f"El comprobante {key} no ha sido recibido")
-        return _Reply.json(200, sub.status_json())
+        return _Reply.json(200, sub.status_json(upper_case=self.settings.upper_case_states))
 
     def list_comprobantes(self, claims: TokenClaims, query: Mapping[str, list[str]]) -> _Reply:
         def number(name: str, default: int) -> int:
@@ -721,7 +721,8 @@ class Simulator:
     def apply_faults(self, spec: Mapping[str, Any]) -> None:
         """Apply a JSON fault description (the admin endpoint and ``sandbox serve --fault``)::
 
-        {"reset": true, "fail_next": {"n": 2, "status": 503, "target": "submit"},
+        {"reset": true, "fail_next": {"n": 2, "status": 503, "target": "submit"}, "error_next": 1,
+         "signum_error_next": 1,
          "drop_next": {"n": 1, "after_body": true}, "delay_seconds": 1.5, "idp_down": true,
          "rate_limit": 5, "expire_tokens_now": true}
         """
@@ -731,6 +732,8 @@ class Simulator:
             "reset",
             "fail_next",
             "drop_next",
+            "error_next",
+            "signum_error_next",
             "delay_seconds",
             "idp_down",
             "rate_limit",
@@ -754,6 +757,8 @@ class Simulator:
             )
         if "error_next" in spec:
             f.error_next(int(spec["error_next"]))
+        if "signum_error_next" in spec:
+            f.signum_error_next(int(spec["signum_error_next"]))
         if "delay_seconds" in spec:
             f.set_delay(float(spec["delay_seconds"]))
         if "idp_down" in spec:

@@ -52,6 +52,7 @@ class Faults:
       ``after_body=True``, after the body was read and the voucher registered (an ambiguous failure: the
       voucher *was* received);
     * :meth:`error_next`: the next N processed submissions end in ``ind-estado`` ``error``;
+    * :meth:`signum_error_next`: the next N are rejected with ``Error al comunicarse con el Signum One``;
     * ``idp_down``: the token and logout endpoints answer 503;
     * ``rate_limit``: overrides the configured per-window limit (tighten it at runtime);
     * :meth:`expire_tokens_now`: every access token issued so far stops working (refresh tokens still do).
@@ -66,6 +67,7 @@ class Faults:
         self._drop_before: list[_Counted] = []
         self._drop_after: list[_Counted] = []
         self._processing_errors = 0
+        self._signum_errors = 0
         self._delay: float = 0.0
         self._delay_target: FaultTarget = "any"
         self._idp_down = False
@@ -107,6 +109,21 @@ class Faults:
             raise ConfigError("error_next count must be >= 0")
         with self._lock:
             self._processing_errors += n
+
+    def signum_error_next(self, n: int) -> None:
+        """The next ``n`` processed submissions are rejected with Hacienda's transient signature-backend line
+        ``Error al comunicarse con el Signum One`` (clients should query again or resend, not give up)."""
+        if n < 0:
+            raise ConfigError("signum_error_next count must be >= 0")
+        with self._lock:
+            self._signum_errors += n
+
+    def take_signum_error(self) -> bool:
+        with self._lock:
+            if self._signum_errors > 0:
+                self._signum_errors -= 1
+                return True
+            return False
 
     def take_processing_error(self) -> bool:
         with self._lock:
@@ -203,6 +220,7 @@ class Faults:
             self._drop_before.clear()
             self._drop_after.clear()
             self._processing_errors = 0
+            self._signum_errors = 0
             self._delay = 0.0
             self._delay_target = "any"
             self._idp_down = False
@@ -216,6 +234,7 @@ class Faults:
                 "drop_connections": sum(c.remaining for c in self._drop_before),
                 "drop_after_body": sum(c.remaining for c in self._drop_after),
                 "error_next": self._processing_errors,
+                "signum_error_next": self._signum_errors,
                 "delay_seconds": self._delay,
                 "delay_target": self._delay_target,
                 "idp_down": self._idp_down,
@@ -277,6 +296,9 @@ class SimulatorSettings:
     time (a FechaEmision on a later day than today is always -53).
     ``warnings`` are Hacienda codes (-37, -407, -408, -16) added to every response as warnings: the voucher
     is still accepted, and the rows are listed too when it is rejected for other reasons.
+    ``callback_camel_case`` sends callbacks with Anexo 3's ``indEstado``/``respuestaXml`` keys instead of the
+    hyphenated ones; ``upper_case_states`` writes ``RECIBIDO``/``ACEPTADO``… (the Anexo 3 example) in GET
+    answers and callbacks. Both exist so clients can prove they accept every spelling seen.
     """
 
     host: str = "127.0.0.1"
@@ -304,6 +326,8 @@ class SimulatorSettings:
     warnings: Sequence[int] = ()
     max_clock_skew: float | None = None
     detalle_prefix: str = SANDBOX_PREFIX_2026
+    callback_camel_case: bool = False
+    upper_case_states: bool = False
     callback_timeout: float = 5.0
     callback_retries: int = 3
     callback_retry_delay: float = 1.0

@@ -65,11 +65,14 @@ class Submission:
     def final(self) -> bool:
         return self.estado in FINAL_STATES
 
-    def status_json(self) -> dict[str, object]:
-        """The body of ``GET /recepcion/{clave}`` and of the callback (hyphenated keys, as on the wire)."""
-        body: dict[str, object] = {"clave": self.clave, "fecha": self.fecha, "ind-estado": self.estado}
+    def status_json(self, *, camel_case: bool = False, upper_case: bool = False) -> dict[str, object]:
+        """The body of ``GET /recepcion/{clave}`` and of the callback: hyphenated keys as on the wire, or the
+        Anexo 3 callback example's ``indEstado``/``respuestaXml`` and upper-case states (``RECIBIDO``)."""
+        estado_key, xml_key = ("indEstado", "respuestaXml") if camel_case else ("ind-estado", "respuesta-xml")
+        estado = self.estado.upper() if upper_case else self.estado
+        body: dict[str, object] = {"clave": self.clave, "fecha": self.fecha, estado_key: estado}
         if self.respuesta_xml is not None:
-            body["respuesta-xml"] = base64.b64encode(self.respuesta_xml).decode("ascii")
+            body[xml_key] = base64.b64encode(self.respuesta_xml).decode("ascii")
         if self.callback_url:
             body["callbackUrl"] = self.callback_url
         return body

@@ -135,3 +135,20 @@ def test_unreachable_callback_is_recorded_and_given_up(api, sim, vouchers):
     attempts = sim.store.get(v.clave).callback_attempts
     assert len(attempts) == 4
     assert all(a.status is None and a.error for a in attempts)
+
+
+def test_anexo3_spelling_camel_case_keys_and_upper_case_states(make_sim, api_for, vouchers, receiver_factory):
+    sim = make_sim(callback_camel_case=True, upper_case_states=True)
+    api = api_for(sim)
+    receiver = receiver_factory([])
+    v = vouchers.fe()
+    token = api.token()
+    assert api.submit(v, token, callbackUrl=receiver.url).status_code == 202
+    assert api.status(v.clave, token).json()["ind-estado"] in {"RECIBIDO", "PROCESANDO", "ACEPTADO"}
+    body = receiver.wait_calls(1)[0][2]
+    assert set(body) == {"clave", "fecha", "indEstado", "respuestaXml", "callbackUrl"}
+    assert body["indEstado"] == "ACEPTADO"
+    # GET keeps the hyphenated keys seen on the wire, with the upper-case state.
+    got = api.status(v.clave, token).json()
+    assert got["ind-estado"] == "ACEPTADO"
+    assert got["respuesta-xml"] == body["respuestaXml"]

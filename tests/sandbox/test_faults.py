@@ -179,6 +179,7 @@ def test_fault_arguments_are_checked():
     faults.fail_next(2)
     faults.drop_next(1, after_body=True)
     faults.error_next(3)
+    faults.signum_error_next(2)
     faults.idp_down = True
     faults.reset()
     assert faults.snapshot() == {
@@ -186,6 +187,7 @@ def test_fault_arguments_are_checked():
         "drop_connections": 0,
         "drop_after_body": 0,
         "error_next": 0,
+        "signum_error_next": 0,
         "delay_seconds": 0.0,
         "delay_target": "any",
         "idp_down": False,
@@ -205,3 +207,23 @@ def test_error_state_fault(api, sim, vouchers):
     }
     assert api.submit(fine, token).status_code == 202
     assert api.wait_final(fine.clave, token)["ind-estado"] == "aceptado"
+
+
+def test_signum_one_transient_rejection(api, sim, vouchers, http):
+    token = api.token()
+    assert http.post(sim.admin_url + "faults", json={"signum_error_next": 1}).json()["signum_error_next"] == 1
+    v = vouchers.fe()
+    assert api.submit(v, token).status_code == 202
+    final = api.wait_final(v.clave, token)
+    assert final["ind-estado"] == "rechazado"
+    assert b"[&#13;\nError al comunicarse con el Signum One&#13;\n]" in api.respuesta(v.clave)
+    again = vouchers.fe()
+    assert api.submit(again, token).status_code == 202
+    assert api.wait_final(again.clave, token)["ind-estado"] == "aceptado"
+
+
+def test_error_next_through_the_admin_endpoint(api, sim, vouchers, http):
+    assert http.post(sim.admin_url + "faults", json={"error_next": 1}).json()["error_next"] == 1
+    v = vouchers.fe()
+    assert api.submit(v).status_code == 202
+    assert api.wait_final(v.clave)["ind-estado"] == "error"
