@@ -66,8 +66,7 @@ class Faults:
         self._fail: list[_Counted] = []
         self._drop_before: list[_Counted] = []
         self._drop_after: list[_Counted] = []
-        self._processing_errors = 0
-        self._signum_errors = 0
+        self._processing = dict.fromkeys(("error_next", "signum_error_next"), 0)
         self._delay: float = 0.0
         self._delay_target: FaultTarget = "any"
         self._idp_down = False
@@ -105,30 +104,29 @@ class Faults:
     def error_next(self, n: int) -> None:
         """The next ``n`` submissions to be processed end in ``ind-estado`` ``error`` with no answer (the
         undocumented state Hacienda sometimes reports; clients must treat it as not final)."""
-        if n < 0:
-            raise ConfigError("error_next count must be >= 0")
-        with self._lock:
-            self._processing_errors += n
+        self._add_processing_fault("error_next", n)
 
     def signum_error_next(self, n: int) -> None:
         """The next ``n`` processed submissions are rejected with Hacienda's transient signature-backend line
         ``Error al comunicarse con el Signum One`` (clients should query again or resend, not give up)."""
-        if n < 0:
-            raise ConfigError("signum_error_next count must be >= 0")
-        with self._lock:
-            self._signum_errors += n
+        self._add_processing_fault("signum_error_next", n)
 
     def take_signum_error(self) -> bool:
-        with self._lock:
-            if self._signum_errors > 0:
-                self._signum_errors -= 1
-                return True
-            return False
+        return self._take_processing_fault("signum_error_next")
 
     def take_processing_error(self) -> bool:
+        return self._take_processing_fault("error_next")
+
+    def _add_processing_fault(self, name: str, n: int) -> None:
+        if n < 0:
+            raise ConfigError(f"{name} count must be >= 0")
         with self._lock:
-            if self._processing_errors > 0:
-                self._processing_errors -= 1
+            self._processing[name] += n
+
+    def _take_processing_fault(self, name: str) -> bool:
+        with self._lock:
+            if self._processing[name] > 0:
+                self._processing[name] -= 1
                 return True
             return False
 
@@ -219,8 +217,7 @@ class Faults:
             self._fail.clear()
             self._drop_before.clear()
             self._drop_after.clear()
-            self._processing_errors = 0
-            self._signum_errors = 0
+            self._processing = dict.fromkeys(self._processing, 0)
             self._delay = 0.0
             self._delay_target = "any"
             self._idp_down = False
@@ -233,8 +230,7 @@ class Faults:
                 "next_n_5xx": sum(c.remaining for c in self._fail),
                 "drop_connections": sum(c.remaining for c in self._drop_before),
                 "drop_after_body": sum(c.remaining for c in self._drop_after),
-                "error_next": self._processing_errors,
-                "signum_error_next": self._signum_errors,
+                **self._processing,
                 "delay_seconds": self._delay,
                 "delay_target": self._delay_target,
                 "idp_down": self._idp_down,
