@@ -81,8 +81,9 @@ def from_xml(data: bytes | str | etree._Element, *, strict: bool = False) -> Doc
 
     Bytes and text go through :func:`cr_einvoice.xmlsafe.parse_untrusted`. Raises
     :class:`~cr_einvoice.errors.XMLParseError` for unsafe or malformed XML and
-    :class:`~cr_einvoice.errors.ValidationError` (paths in the XML's element names) when a value cannot be
-    read at all (a number that is not a number, an unknown code).
+    :class:`~cr_einvoice.errors.ValidationError` when a value cannot be read at all (a number that is not a
+    number, an unknown code, an amount beyond the schema's range); its paths are the model's field paths
+    (``lineas[0].impuestos[1].codigo``), ending in the element name for unreadable numbers.
     """
     root = data if isinstance(data, etree._Element) else parse_untrusted(data, what="voucher XML")
     reader = _Reader(root)
