@@ -482,13 +482,17 @@ def _check_resumen(ctx: _Ctx, lines: list[_Line]) -> None:
         sums = dict.fromkeys(_SPLIT_FIELDS, ZERO)
         for ln in lines:
             kind = "merc" if (ln.cabys or "9")[0] in "01234" else "serv"
-            if ln.treatment == "gravado":
+            treatment = ln.treatment
+            if treatment == "no_sujeto" and ctx.kind == "FacturaElectronicaExportacion":
+                # The FEE summary has no no-sujeto totals: 0 % export lines (tarifa 01/11) count as exento.
+                treatment = "exento"
+            if treatment == "gravado":
                 if kind == "merc" and ln.fabrica:
                     continue  # TotalMercanciasGravadas excludes IVA charged at factory level
                 sums[(kind, "exonerado")] += ln.exonerado_share
                 sums[(kind, "gravado")] += ln.monto_total - ln.exonerado_share
             else:
-                sums[(kind, ln.treatment)] += ln.monto_total
+                sums[(kind, treatment)] += ln.monto_total
         for key, name in _SPLIT_FIELDS.items():
             expected = sums[key]
             if name == "TotalServGravados" and val(name) != expected:

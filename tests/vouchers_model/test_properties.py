@@ -61,9 +61,9 @@ def _decimal(low: int, high: int, places: int) -> st.SearchStrategy[Decimal]:
 @st.composite
 def impuestos(draw: st.DrawFn, kind: str) -> tuple[Impuesto, ...]:
     exportacion = kind == "fee"
-    # FEE: 0 % codes 01/11 are left out -- this library reports them as exento (the FEE summary has no
-    # no-sujeto totals) while the rules module expects them in no total at all (an open point).
-    choices = [t for t in TARIFAS if t not in ("01", "11")] if exportacion else TARIFAS
+    # FEE included with 0 % codes 01/11: the FEE summary has no no-sujeto totals, so the model and the rules
+    # both report those lines as exento.
+    choices = TARIFAS
     if kind == "nc":
         choices = [*TARIFAS, "05", "06", "07"]  # transitional rates: credit and debit notes only
     code = CodigoTarifaIVA(draw(st.sampled_from(choices)))

@@ -58,3 +58,22 @@ def test_breaking_an_example_total_is_caught(kind: str) -> None:
     assert total is not None and total.text
     total.text = f"{Decimal(total.text) + 1:.5f}"
     assert any(p.path == "ResumenFactura/TotalComprobante" for p in check_rules(root))
+
+
+@pytest.mark.parametrize("tarifa", ["01", "11"])
+def test_fee_zero_rate_export_lines_count_as_exento_in_model_and_rules(tarifa: str) -> None:
+    """The FEE summary has no no-sujeto totals: 0 % export lines are reported under the exento totals."""
+    data = example_json("fee")
+    data["lineas"][0]["impuestos"][0]["codigo_tarifa_iva"] = tarifa
+    doc = _numbered(document_from_json(data))
+    assert doc.resumen.total_mercancias_exentas == doc.resumen.total_venta > 0
+    root = etree.fromstring(to_xml(doc))
+    assert check_rules(root) == []
+    # Moving the amount out of the exento totals is caught.
+    ns = {"f": root.nsmap[None]}
+    for name in ("TotalMercanciasExentas", "TotalExento"):
+        el = root.find(f"f:ResumenFactura/f:{name}", ns)
+        assert el is not None
+        el.text = "0.00000"
+    paths = {p.path for p in check_rules(root)}
+    assert "ResumenFactura/TotalMercanciasExentas" in paths
