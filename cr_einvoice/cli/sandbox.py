@@ -55,6 +55,11 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--client-id", default="api-stag")
     serve.add_argument("--rate-limit", type=int, default=300, help="requests per window per taxpayer")
     serve.add_argument("--rate-window", type=float, default=60.0, help="rate-limit window in seconds")
+    serve.add_argument(
+        "--rate-table",
+        action="store_true",
+        help="also enforce the reported per-outcome sandbox limits (10 logins, 100 accepted POSTs …)",
+    )
     serve.add_argument("--processing-delay", type=float, default=2.0, help="seconds from POST to the answer")
     serve.add_argument("--token-lifetime", type=float, default=300.0, help="access-token lifetime (s)")
     serve.add_argument("--refresh-lifetime", type=float, default=1800.0, help="refresh-token lifetime (s)")
@@ -98,7 +103,7 @@ def _users(values: list[str]) -> dict[str, str | Secret]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ..sandbox import Simulator, SimulatorSettings
+    from ..sandbox import SANDBOX_RATE_TABLE, Simulator, SimulatorSettings
 
     pin: str | Secret = "1234"
     if args.sello_pin_env:
@@ -113,6 +118,7 @@ def _serve(args: argparse.Namespace) -> int:
         refresh_token_lifetime=args.refresh_lifetime,
         rate_limit=args.rate_limit,
         rate_limit_window=args.rate_window,
+        rate_limit_table=SANDBOX_RATE_TABLE if args.rate_table else None,
         processing_delay=args.processing_delay,
         not_found_for=args.not_found_for,
         sello_p12=args.sello_p12,

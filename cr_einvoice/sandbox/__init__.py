@@ -15,13 +15,14 @@ from __future__ import annotations
 from .checks import KNOWN_WARNINGS, Verdict, VoucherChecker
 from .mensaje import Finding, MensajeHaciendaData, detalle_mensaje, render_mensaje_hacienda
 from .server import ALREADY_RECEIVED, Simulator
-from .settings import SANDBOX_PREFIX_2026, Faults, FaultTarget, SimulatorSettings
+from .settings import SANDBOX_PREFIX_2026, SANDBOX_RATE_TABLE, Faults, FaultTarget, SimulatorSettings
 from .state import CallbackAttempt, Party, Submission
 
 __all__ = [
     "ALREADY_RECEIVED",
     "KNOWN_WARNINGS",
     "SANDBOX_PREFIX_2026",
+    "SANDBOX_RATE_TABLE",
     "CallbackAttempt",
     "FaultTarget",
     "Faults",

@@ -201,7 +201,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(reply)
                 return
             if "idp" in kinds:
-                reply = sim.handle_idp(method, path, self.headers.get("Content-Type", ""), body)
+                reply = sim.handle_idp(
+                    method, path, self.headers.get("Content-Type", ""), body, client=self.client_address[0]
+                )
             elif "recepcion" in kinds:
                 reply = self._recepcion(method, path, body)
             elif not kinds:
@@ -240,10 +242,11 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.server.sim
         decision = sim.rate_hit(self._rate_key())
         if not decision.allowed:
-            reply = _Reply.message(429, "Too Many Requests")
-            reply.headers["Retry-After"] = str(max(1, decision.reset - int(time.time())))
+            reply = _too_many(decision)
         else:
             reply = self._recepcion_authorized(method, path, body)
+            category = _outcome("submit" if method == "POST" else "get", reply.status)
+            reply = sim.rate_table_check(self._rate_key(), category, reply, committed=reply.status == 202)
         reply.headers.update(decision.headers())
         return reply
 
@@ -291,6 +294,27 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _should_drop_after(self) -> bool:
         return self.server.sim.faults.take_drop_after({"recepcion", "submit"})
+
+
+def _too_many(decision: RateDecision) -> _Reply:
+    reply = _Reply.message(429, "Too Many Requests")
+    reply.headers["Retry-After"] = str(max(1, decision.reset - int(time.time())))
+    return reply
+
+
+def _outcome(call: str, status: int) -> str | None:
+    """The rate-table outcome of an answer (``submit_accepted``, ``get_client_error`` …), or None."""
+    if call == "token":
+        return {200: "token_ok", 401: "token_auth_failed", 403: "token_auth_failed"}.get(status)
+    if call == "submit":
+        if status == 202:
+            return "submit_accepted"
+        if status in (401, 403):
+            return "submit_auth_failed"
+        return "submit_client_error" if 400 <= status < 500 and status != 429 else None
+    if status in (200, 206):
+        return "get_ok"
+    return "get_client_error" if 400 <= status < 500 and status != 429 else None
 
 
 def _phrase(status: int) -> str:
@@ -521,7 +545,26 @@ class Simulator:
         return self._limiter.peek(key, self._limit())
 
     # -- IdP --------------------------------------------------------------------------------------------
-    def handle_idp(self, method: str, path: str, content_type: str, body: bytes) -> _Reply:
+    def rate_table_check(self, key: str, outcome: str | None, reply: _Reply, *, committed: bool) -> _Reply:
+        """Count ``reply`` against its outcome's limit (``rate_limit_table``); past the limit answer 429
+        instead, unless the request already had its effect (``committed``: a voucher was registered)."""
+        table = self.settings.rate_limit_table
+        if table is None or outcome is None or outcome not in table:
+            return reply
+        decision = self._limiter.hit(f"{key}|{outcome}", table[outcome])
+        return reply if decision.allowed or committed else _too_many(decision)
+
+    def rate_table_full(self, key: str, outcome: str) -> RateDecision | None:
+        """The decision when ``outcome``'s limit is already used up for ``key``, else None."""
+        table = self.settings.rate_limit_table
+        if table is None or outcome not in table:
+            return None
+        decision = self._limiter.peek(f"{key}|{outcome}", table[outcome])
+        return None if decision.allowed else decision
+
+    def handle_idp(
+        self, method: str, path: str, content_type: str, body: bytes, *, client: str = ""
+    ) -> _Reply:
         m = re.fullmatch(r"/auth/realms/([^/]+)/protocol/openid-connect/(token|logout)/?", path)
         if m is None:
             return _Reply.json(404, {"error": "RESTEASY003210: Could not find resource for full path"})
@@ -535,13 +578,17 @@ class Simulator:
         if "application/x-www-form-urlencoded" in content_type:
             parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
             form = {k: v[0] for k, v in parsed.items()}
+        key = f"user:{form['username']}" if form.get("username") else f"ip:{client}"
         try:
             if m.group(2) == "token":
-                return _Reply.json(200, self.idp.token(form))
-            self.idp.logout(form)
-            return _Reply(204)
+                # Past the limit the tokens are issued but never delivered (an orphan session, harmless).
+                reply = _Reply.json(200, self.idp.token(form))
+            else:
+                self.idp.logout(form)
+                return _Reply(204)
         except IdPError as exc:
-            return _Reply.json(exc.status, exc.body())
+            reply = _Reply.json(exc.status, exc.body())
+        return self.rate_table_check(key, _outcome("token", reply.status), reply, committed=False)
 
     # -- recepción --------------------------------------------------------------------------------------
     def submit(self, claims: TokenClaims, body: bytes, *, drop_after: bool = False) -> _Reply:
@@ -579,6 +626,13 @@ class Simulator:
                     400,
                     "El consecutivoReceptor no coincide con el NumeroConsecutivoReceptor del mensaje",
                 )
+        if self.store.get(sub.key) is not None:
+            return refuse(400, ALREADY_RECEIVED)
+        full = self.rate_table_full(f"user:{claims.username}", "submit_accepted")
+        if full is not None:
+            if drop_after:
+                raise _DropConnection()
+            return _too_many(full)
         try:
             self.store.add(sub)
         except DuplicateSubmission:

@@ -15,13 +15,26 @@ if TYPE_CHECKING:
     from ..certs import Credential
     from ..xades import TrustStore
 
-__all__ = ["SANDBOX_PREFIX_2026", "FaultTarget", "Faults", "SimulatorSettings"]
+__all__ = ["SANDBOX_PREFIX_2026", "SANDBOX_RATE_TABLE", "FaultTarget", "Faults", "SimulatorSettings"]
 
 #: First line of DetalleMensaje in the 2026 v4.4 sandbox.
 SANDBOX_PREFIX_2026 = (
     "Este comprobante fue recibido en el ambiente de pruebas, "
     "por lo cual no tiene validez para fines tributarios."
 )
+
+#: Per-taxpayer limits per window by outcome, as one implementation encodes them for the sandbox (notes §5).
+#: Enforced, on top of ``rate_limit`` for all calls together, when ``SimulatorSettings.rate_limit_table`` is
+#: set to this (or another) table: past a limit, a request that would get that outcome is answered 429.
+SANDBOX_RATE_TABLE: Mapping[str, int] = {
+    "submit_accepted": 100,  # POST /recepcion answered 202
+    "submit_auth_failed": 5,  # POST /recepcion answered 401/403
+    "submit_client_error": 10,  # POST /recepcion answered another 4xx
+    "get_ok": 100,  # GET answered 200/206
+    "get_client_error": 20,  # GET answered 4xx
+    "token_ok": 10,  # IdP token call answered 200
+    "token_auth_failed": 5,  # IdP token call answered 401/403
+}
 
 #: Which requests a fault applies to: every request, only the IdP, only the recepción API, or only
 #: ``POST /recepcion``.
@@ -282,7 +295,9 @@ def _default_users() -> dict[str, str | Secret]:
 class SimulatorSettings:
     """How the simulator behaves. Only :attr:`faults` is meant to change while it runs.
 
-    Times are in seconds. ``users`` maps IdP usernames to passwords. ``user_emisores`` optionally restricts
+    Times are in seconds. ``rate_limit`` counts every recepción call per taxpayer (or client address) and
+    window; ``rate_limit_table`` (for example :data:`SANDBOX_RATE_TABLE`) adds the per-outcome limits.
+    ``users`` maps IdP usernames to passwords. ``user_emisores`` optionally restricts
     a user to emisor identifications (``"3101123456"``); a submission for another emisor is answered 403.
     ``sello_credential`` (already loaded) or ``sello_p12``/``sello_pin`` is the certificate that signs
     MensajeHacienda; without either a test PKI is generated in ``certs_dir`` (or a temporary directory) with
@@ -307,6 +322,7 @@ class SimulatorSettings:
     refresh_token_lifetime: float = 1800.0
     rate_limit: int = 300
     rate_limit_window: float = 60.0
+    rate_limit_table: Mapping[str, int] | None = None
     processing_delay: float = 2.0
     procesando_after: float | None = None
     not_found_for: float = 0.0
@@ -355,6 +371,11 @@ class SimulatorSettings:
             raise ConfigError("max_clock_skew must be >= 0")
         if self.rate_limit < 0:
             raise ConfigError("rate_limit must be >= 0")
+        if self.rate_limit_table is not None:
+            unknown = set(self.rate_limit_table) - set(SANDBOX_RATE_TABLE)
+            if unknown:
+                known = sorted(SANDBOX_RATE_TABLE)
+                raise ConfigError(f"rate_limit_table: unknown outcomes {sorted(unknown)} (known: {known})")
         if self.callback_retries < 0:
             raise ConfigError("callback_retries must be >= 0")
         if self.page_max < 1 or self.workers < 1:

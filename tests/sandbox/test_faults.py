@@ -227,3 +227,43 @@ def test_error_next_through_the_admin_endpoint(api, sim, vouchers, http):
     v = vouchers.fe()
     assert api.submit(v).status_code == 202
     assert api.wait_final(v.clave)["ind-estado"] == "error"
+
+
+def test_per_outcome_rate_table(make_sim, api_for, vouchers, http):
+    from cr_einvoice.sandbox import SANDBOX_RATE_TABLE
+
+    table = {
+        **SANDBOX_RATE_TABLE,
+        "token_ok": 2,
+        "token_auth_failed": 1,
+        "get_client_error": 2,
+        "submit_accepted": 1,
+        "submit_client_error": 1,
+    }
+    sim = make_sim(rate_limit_table=table)
+    api = api_for(sim)
+    # IdP: two logins per window, one failed login.
+    assert api.token_response().status_code == 200
+    token = api.token()
+    assert api.token_response().status_code == 429
+    assert api.token_response(password="mal").status_code == 401
+    assert api.token_response(password="mal").status_code == 429
+    # GET answered 4xx: two, then 429 (with the rate headers); GET 200 is counted separately.
+    assert [api.status("1" * 50, token).status_code for _ in range(3)] == [404, 404, 429]
+    # POST: one accepted voucher per window, then 429 before anything is registered.
+    first, second = vouchers.fe(), vouchers.fe()
+    assert api.submit(first, token).status_code == 202
+    r = api.submit(second, token)
+    assert r.status_code == 429
+    assert int(r.headers["Retry-After"]) >= 1
+    assert sim.store.get(second.clave) is None
+    # POST answered 4xx: one duplicate, then 429.
+    assert api.submit(first, token).status_code == 400
+    assert api.submit(first, token).status_code == 429
+
+
+def test_rate_table_with_unknown_outcome_is_refused():
+    from cr_einvoice.sandbox import Simulator, SimulatorSettings
+
+    with pytest.raises(ConfigError, match="bogus"):
+        Simulator(SimulatorSettings(rate_limit_table={"bogus": 1}))
