@@ -34,14 +34,14 @@ def test_failures_can_target_only_submissions(api, sim, vouchers):
 
 def test_delay_before_answering(api, sim):
     token = api.token()
-    sim.faults.delay_seconds = 0.4
+    sim.faults.delay_seconds = 1.0
     start = time.monotonic()
     assert api.status("1" * 50, token).status_code == 404
-    assert time.monotonic() - start >= 0.4
+    assert time.monotonic() - start >= 1.0
     sim.faults.set_delay(0.0)
     start = time.monotonic()
     api.status("1" * 50, token)
-    assert time.monotonic() - start < 0.4
+    assert time.monotonic() - start < 1.0
 
 
 def test_delay_longer_than_the_client_timeout_is_a_read_timeout(api, sim):

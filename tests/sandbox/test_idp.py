@@ -96,11 +96,11 @@ def test_logout_revokes_the_session(api, http, sim):
 
 
 def test_access_token_expires_and_refresh_token_has_its_own_expiry(make_sim, api_for, http):
-    sim = make_sim(access_token_lifetime=1, refresh_token_lifetime=3)
+    sim = make_sim(access_token_lifetime=2, refresh_token_lifetime=4)
     api = api_for(sim)
     tokens = api.token_response().json()
-    assert tokens["expires_in"] == 1
-    assert tokens["refresh_expires_in"] == 3
+    assert tokens["expires_in"] == 2
+    assert tokens["refresh_expires_in"] == 4
     assert api.status("5" * 50, tokens["access_token"]).status_code == 404
     deadline = time.monotonic() + 5
     while api.status("5" * 50, tokens["access_token"]).status_code != 401:

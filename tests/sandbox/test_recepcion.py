@@ -85,7 +85,7 @@ def test_unknown_clave_is_404_with_error_cause(api):
 
 
 def test_not_found_window_right_after_post(make_sim, api_for, vouchers):
-    sim = make_sim(not_found_for=0.6, processing_delay=0.2)
+    sim = make_sim(not_found_for=1.5, processing_delay=0.2)
     api = api_for(sim)
     token = api.token()
     v = vouchers.fe()
@@ -95,7 +95,7 @@ def test_not_found_window_right_after_post(make_sim, api_for, vouchers):
 
 
 def test_states_go_recibido_procesando_aceptado(make_sim, api_for, vouchers):
-    sim = make_sim(processing_delay=1.2, procesando_after=0.5)
+    sim = make_sim(processing_delay=1.8, procesando_after=1.0)
     api = api_for(sim)
     token = api.token()
     v = vouchers.fe()
