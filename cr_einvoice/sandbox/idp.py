@@ -32,6 +32,7 @@ class IdPError(Exception):
         return {"error": self.error, "error_description": self.description}
 
 
+_MAX_SESSIONS = 10_000
 UNKNOWN_CLIENT = "UNKNOWN_CLIENT: Client was not identified by any client authenticator"
 
 
@@ -57,7 +58,7 @@ def _unb64url(text: str) -> bytes:
 @dataclass(slots=True)
 class _Session:
     username: str
-    created: float
+    last_issued: float
     active: bool = True
 
 
@@ -105,6 +106,8 @@ class IdentityProvider:
                 raise IdPError(401, "invalid_grant", "Invalid user credentials")
             session_id = str(uuid.uuid4())
             with self._lock:
+                if len(self._sessions) >= _MAX_SESSIONS:
+                    self._prune()
                 self._sessions[session_id] = _Session(username, self._clock())
             return self._issue(username, session_id)
         if grant == "refresh_token":
@@ -165,9 +168,18 @@ class IdentityProvider:
             raise IdPError(400, "invalid_grant", "Session not active")
         return claims
 
+    def _prune(self) -> None:
+        """Forget ended sessions and those whose last refresh token has expired (lock held)."""
+        horizon = self._clock() - self._refresh_lifetime
+        for key in [k for k, s in self._sessions.items() if not s.active or s.last_issued < horizon]:
+            del self._sessions[key]
+
     def _issue(self, username: str, session_id: str) -> dict[str, object]:
         precise = self._clock()
         with self._lock:
+            session = self._sessions.get(session_id)
+            if session is not None:
+                session.last_issued = precise  # a refresh extends the session like Keycloak's idle timeout
             now = max(int(precise), int(self._not_before))
             self.tokens_issued += 1
         base = {

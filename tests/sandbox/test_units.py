@@ -234,3 +234,45 @@ def test_store_transition_is_compare_and_set():
     assert not store.transition("k", "recibido", "procesando")  # a late step never undoes a final state
     assert store.get("k").estado == "aceptado"
     assert not store.transition("missing", "recibido", "procesando")
+
+
+def test_idp_with_a_fake_clock_expiry_refresh_and_session_pruning(monkeypatch):
+    from cr_einvoice.sandbox import idp as idp_module
+    from cr_einvoice.sandbox.idp import IdentityProvider, IdPError
+
+    now = [1_000_000.0]
+    idp = IdentityProvider(
+        issuer="http://127.0.0.1/auth/realms/rut-stag",
+        client_id="api-stag",
+        users={"u": "p"},
+        access_lifetime=300,
+        refresh_lifetime=1800,
+        clock=lambda: now[0],
+    )
+    form = {"grant_type": "password", "client_id": "api-stag", "username": "u", "password": "p"}
+    tokens = idp.token(form)
+    assert idp.verify_access(str(tokens["access_token"])).username == "u"
+    now[0] += 301
+    assert idp.verify_access(str(tokens["access_token"])) is None
+    refreshed = idp.token(
+        {"grant_type": "refresh_token", "client_id": "api-stag", "refresh_token": tokens["refresh_token"]}
+    )
+    assert idp.verify_access(str(refreshed["access_token"])) is not None
+    now[0] += 1801
+    with pytest.raises(IdPError) as info:
+        idp.token(
+            {
+                "grant_type": "refresh_token",
+                "client_id": "api-stag",
+                "refresh_token": refreshed["refresh_token"],
+            }
+        )
+    assert info.value.description == "Token is not active"
+    # Old sessions are forgotten once the store is full.
+    monkeypatch.setattr(idp_module, "_MAX_SESSIONS", 3)
+    for _ in range(3):
+        idp.token(form)
+    assert len(idp._sessions) == 3
+    now[0] += 1801
+    idp.token(form)
+    assert len(idp._sessions) == 1
