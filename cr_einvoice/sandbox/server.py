@@ -363,7 +363,7 @@ class Simulator:
         self.settings = settings if settings is not None else SimulatorSettings()
         self.settings.validate()
         self.faults: Faults = self.settings.faults
-        self.store = SubmissionStore()
+        self.store = SubmissionStore(self.settings.max_submissions)
         self._limiter = WindowRateLimiter(self.settings.rate_limit_window)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

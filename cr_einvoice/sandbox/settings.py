@@ -307,6 +307,8 @@ class SimulatorSettings:
     time (a FechaEmision on a later day than today is always -53).
     ``warnings`` are Hacienda codes (-37, -407, -408, -16) added to every response as warnings: the voucher
     is still accepted, and the rows are listed too when it is rejected for other reasons.
+    ``max_submissions`` bounds memory: past it the oldest answered submissions are forgotten (the sandbox
+    database "se puede limpiar en cualquier momento").
     ``callback_camel_case`` sends callbacks with Anexo 3's ``indEstado``/``respuestaXml`` keys instead of the
     hyphenated ones; ``upper_case_states`` writes ``RECIBIDO``/``ACEPTADO``… (the Anexo 3 example) in GET
     answers and callbacks. Both exist so clients can prove they accept every spelling seen.
@@ -345,6 +347,7 @@ class SimulatorSettings:
     callback_retry_delay: float = 1.0
     max_body_bytes: int = 10 * 1024 * 1024
     page_max: int = 50
+    max_submissions: int = 50_000
     workers: int = 2
     faults: Faults = field(default_factory=Faults)
 
@@ -378,7 +381,7 @@ class SimulatorSettings:
                 raise ConfigError(f"rate_limit_table: unknown outcomes {sorted(unknown)} (known: {known})")
         if self.callback_retries < 0:
             raise ConfigError("callback_retries must be >= 0")
-        if self.page_max < 1 or self.workers < 1:
-            raise ConfigError("page_max and workers must be >= 1")
+        if self.page_max < 1 or self.workers < 1 or self.max_submissions < 1:
+            raise ConfigError("page_max, workers and max_submissions must be >= 1")
         if not self.realm or "/" in self.realm:
             raise ConfigError(f"realm: {self.realm!r} is not a realm name")

@@ -97,8 +97,9 @@ class ConsecutivoUse:
 class SubmissionStore:
     """Thread-safe in-memory store. Every read returns a snapshot copy, so callers never race the worker."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_items: int = 50_000) -> None:
         self._lock = threading.Lock()
+        self._max_items = max_items
         self._items: dict[str, Submission] = {}
         self._consecutivos: dict[tuple[str, str], ConsecutivoUse] = {}
 
@@ -107,6 +108,11 @@ class SubmissionStore:
             if sub.key in self._items:
                 raise DuplicateSubmission(sub.key)
             self._items[sub.key] = sub
+            if len(self._items) > self._max_items:
+                # Like Hacienda's sandbox database, old answered submissions may disappear.
+                excess = len(self._items) - self._max_items
+                for old in [k for k, s in self._items.items() if s.final][:excess]:
+                    del self._items[old]
 
     def get(self, key: str) -> Submission | None:
         with self._lock:

@@ -276,3 +276,18 @@ def test_idp_with_a_fake_clock_expiry_refresh_and_session_pruning(monkeypatch):
     now[0] += 1801
     idp.token(form)
     assert len(idp._sessions) == 1
+
+
+def test_store_forgets_the_oldest_answered_submissions_past_its_bound():
+    from cr_einvoice.sandbox.state import Submission, SubmissionStore
+
+    store = SubmissionStore(max_items=2)
+
+    def make(key: str) -> Submission:
+        return Submission(key, key, None, "f", Party("02", "1"), None, None, b"", "u", 0.0)
+
+    store.add(make("a"))
+    store.add(make("b"))
+    store.update("b", estado="aceptado")
+    store.add(make("c"))  # "a" is still pending: the oldest answered one ("b") goes
+    assert [s.key for s in store.all()] == ["a", "c"]
