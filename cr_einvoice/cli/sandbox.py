@@ -51,6 +51,13 @@ def register(subparsers: Any) -> None:
         metavar="USER:PASSWORD",
         help=f"an IdP user (repeatable; default {DEFAULT_USER} with password '{DEFAULT_PASSWORD}')",
     )
+    serve.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="CA certificates the vouchers' signatures must chain to (repeatable; default: no check)",
+    )
     serve.add_argument("--realm", default="rut-stag")
     serve.add_argument("--client-id", default="api-stag")
     serve.add_argument("--rate-limit", type=int, default=300, help="requests per window per taxpayer")
@@ -104,6 +111,7 @@ def _users(values: list[str]) -> dict[str, str | Secret]:
 
 def _serve(args: argparse.Namespace) -> int:
     from ..sandbox import SANDBOX_RATE_TABLE, Simulator, SimulatorSettings
+    from ..xades import TrustStore
 
     pin: str | Secret = "1234"
     if args.sello_pin_env:
@@ -130,6 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
         check_signature=not args.no_signature_check,
         check_schema=not args.no_schema_check,
         check_rules=not args.no_rules_check,
+        trust=TrustStore.from_pem_files(*args.trust) if args.trust else None,
     )
     sim = Simulator(settings)
     if args.fault:

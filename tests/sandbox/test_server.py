@@ -151,6 +151,8 @@ def test_cli_serve_runs_a_working_simulator(pki, tmp_path):
             "0.1",
             "--fault",
             '{"rate_limit": 7}',
+            "--trust",
+            str(pki.ca_cert_pem),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
