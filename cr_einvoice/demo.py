@@ -136,13 +136,17 @@ class LocalSandbox:
     (their values are set in this process's environment). Everything stops on exit.
     """
 
-    def __init__(self, workdir: Path | None = None, *, processing_delay: float = 0.4) -> None:
+    def __init__(
+        self, workdir: Path | None = None, *, processing_delay: float = 0.4, rate_limit: int | None = None
+    ) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="cr-einvoice-sandbox-")
             workdir = Path(self._tmp.name)
         self.workdir = workdir.resolve()
         self.processing_delay = processing_delay
+        #: Requests per minute the simulator allows (None: its default, like Hacienda's sandbox).
+        self.rate_limit = rate_limit
         self.xsd = _schemas_available()
         self.sim: Any = None
         self.pki: Any = None
@@ -173,8 +177,10 @@ class LocalSandbox:
         os.environ["CR_EINVOICE_DEMO_USERNAME"] = DEMO_USER
         os.environ["CR_EINVOICE_DEMO_PASSWORD"] = password.reveal()
         os.environ["CR_EINVOICE_DEMO_PIN"] = self.pki.pin
+        limits: dict[str, Any] = {} if self.rate_limit is None else {"rate_limit": self.rate_limit}
         self.sim = Simulator(
             SimulatorSettings(
+                **limits,
                 users={DEMO_USER: password},
                 processing_delay=self.processing_delay,
                 sello_p12=self.pki.sello_p12,

@@ -260,6 +260,15 @@ class Worker:
         self, record: VoucherRecord, estado: str, respuesta: Any, *, source: str, report: RoundReport
     ) -> VoucherRecord:
         """Move ``record`` according to Hacienda's ``ind-estado`` and store the MensajeHacienda if any."""
+        with self.store.atomic():  # the answer and the state change: one transaction
+            new = self._apply_status_tx(record, estado, respuesta, source=source, report=report)
+        if new.is_final:
+            self._final(new)  # the user's hook runs after the commit
+        return new
+
+    def _apply_status_tx(
+        self, record: VoucherRecord, estado: str, respuesta: Any, *, source: str, report: RoundReport
+    ) -> VoucherRecord:
         key = record.key
         estado = (estado or "").strip().lower()
         if respuesta is not None:
@@ -282,7 +291,6 @@ class Worker:
             )
             report.accepted += 1
             report.outcomes[key] = "accepted"
-            self._final(new)
             return new
         if estado == "rechazado":
             reason = _summary(respuesta) if respuesta is not None else "rechazado"
@@ -291,7 +299,6 @@ class Worker:
             )
             report.rejected += 1
             report.outcomes[key] = "rejected"
-            self._final(new)
             return new
         # recibido, procesando, error (undocumented: keep following it) or anything unexpected.
         delay = self._poll_delay(record.polls)

@@ -21,6 +21,7 @@ sends it again. ``accepted`` and ``rejected`` are final.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -391,5 +392,9 @@ class Store(Protocol):
         ...
 
     def iter_vouchers(self) -> Iterator[VoucherRecord]: ...
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Group several operations into one transaction."""
+        ...
 
     def close(self) -> None: ...

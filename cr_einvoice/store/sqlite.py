@@ -321,6 +321,12 @@ class SQLiteStore:
             rows = (conn or self._conn).execute(sql, params).fetchall()
         return [_voucher(r) for r in rows]
 
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Group several store operations into one transaction (one fsync); nests freely."""
+        with self._tx():
+            yield
+
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self._conn.execute(sql, params).fetchall())
@@ -801,6 +807,8 @@ class SQLiteStore:
         return False, _dt(rows[0][0])
 
     def set_connectivity(self, online: bool, *, reason: str = "") -> bool:
+        if self.connectivity()[0] == online:
+            return False  # the common case: no write transaction at all
         with self._tx() as conn:
             row = conn.execute("SELECT value FROM settings WHERE name = 'offline_since'").fetchone()
             was_online = row is None
