@@ -41,11 +41,6 @@ log = logging.getLogger("cr_einvoice.sandbox")
 
 DESCONOCIDO = "DESCONOCIDO"
 
-NOT_XADES = "La firma del documento no es XAdES, se obtuvo [ERROR]"
-NO_POLICY = "La firma del documento no tiene el Policy Id"
-MODIFIED = (
-    "La firma del comprobante electrónico no es válida (El XML fue modificado luego de haber sido firmado)."
-)
 INVALID = "La firma del comprobante electrónico no es válida"
 WRONG_TYPE = "El tipo de documento no corresponde."
 SIGNUM_ONE = "Error al comunicarse con el Signum One"
@@ -332,11 +327,6 @@ class VoucherChecker:
 
 
 def _signature_line(exc: VerificationError) -> str:
-    """Hacienda's bare line for a verification failure."""
-    if isinstance(exc, xades.NotXadesError):
-        return NOT_XADES
-    if isinstance(exc, xades.MissingPolicyError):
-        return NO_POLICY
-    if isinstance(exc, xades.DigestMismatchError):
-        return MODIFIED
-    return INVALID
+    """Hacienda's bare line for a verification failure (each verifier error carries Hacienda's wording)."""
+    text = getattr(exc, "HACIENDA_TEXT", None)
+    return text if isinstance(text, str) else INVALID

@@ -40,7 +40,7 @@ class MalformedSignatureError(VerificationError):
 class NotXadesError(VerificationError):
     """Plain XML-DSig: no xades:QualifyingProperties / SignedProperties covered by the signature."""
 
-    HACIENDA_TEXT = "La firma del documento no es XAdES"
+    HACIENDA_TEXT = "La firma del documento no es XAdES, se obtuvo [ERROR]"
 
 
 class MissingPolicyError(VerificationError):

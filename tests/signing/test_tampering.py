@@ -228,7 +228,7 @@ def test_plain_xmldsig_without_xades(invoice: bytes, cred: Credential) -> None:
     with pytest.raises(NotXadesError) as info:
         verify(data)
     assert str(info.value).startswith("La firma del documento no es XAdES")
-    assert info.value.HACIENDA_TEXT == "La firma del documento no es XAdES"
+    assert info.value.HACIENDA_TEXT == "La firma del documento no es XAdES, se obtuvo [ERROR]"
 
 
 def test_bes_voucher_lacks_policy(sello_cred: Credential, invoice: bytes) -> None:
