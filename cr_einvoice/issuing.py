@@ -361,12 +361,14 @@ def build_correction(
     tipo = original.tipo
     otro: str | None = None
     if tipo is TipoDocumento.FACTURA_COMPRA:
-        tipo_ir = (
-            TipoDocReferencia.NOTA_CREDITO_FACTURA_COMPRA
-            if kind == "credit"
-            else TipoDocReferencia.NOTA_DEBITO_FACTURA_COMPRA
+        # TipoDocIR 17/18 exist, but a note cannot carry the FEC's non-domiciled or non-taxpayer seller as
+        # its emisor; which party a note to a FEC names is not settled, so do not guess.
+        raise ValidationError(
+            "corrections of a FacturaCompra are not built automatically: write the NC/ND by hand with "
+            "TipoDocIR 17 (credit) or 18 (debit)",
+            path="voucher.tipo",
         )
-    elif tipo is TipoDocumento.FACTURA_EXPORTACION:
+    if tipo is TipoDocumento.FACTURA_EXPORTACION:
         # TipoDocIR 19 (FEE) exists only in the 2026 Bitácora, not in the published XSD: use 99.
         tipo_ir, otro = TipoDocReferencia.OTROS, "Factura electronica de exportacion"
     else:

@@ -32,7 +32,7 @@ from cr_einvoice.sandbox import Simulator, SimulatorSettings
 from cr_einvoice.store import CounterKey, VoucherState, open_store
 from cr_einvoice.xades import TrustStore
 
-N = 400
+N = 500
 KILLS = 24
 CHILD = Path(__file__).with_name("crash_child.py")
 USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
@@ -140,13 +140,15 @@ def test_sigkill_at_random_points_loses_nothing(pki: TestPKI, tmp_path: Path) ->
             )
             try:
                 assert _wait_ready(proc, timeout=30), "the child did not start"
-                if kills < KILLS:
-                    time.sleep(rng.uniform(0.05, 0.4) if _phase(db) == "issuing" else rng.uniform(0.02, 0.25))
+                useful = kill_phases["issuing"] + kill_phases["in flight"]
+                if useful < KILLS and _phase(db) != "done":
+                    time.sleep(rng.uniform(0.05, 0.4) if _phase(db) == "issuing" else rng.uniform(0.02, 0.15))
+                    phase = _phase(db)  # where the run is at the moment of the kill
                     if proc.poll() is None:
                         proc.send_signal(signal.SIGKILL)
                         proc.wait(10)
                         kills += 1
-                        kill_phases[_phase(db)] += 1
+                        kill_phases[phase] += 1
                         with open_store(db) as peek:
                             kill_states.update(k.value for k, v in peek.count_by_state().items() if v)
                         continue
@@ -179,9 +181,8 @@ def test_sigkill_at_random_points_loses_nothing(pki: TestPKI, tmp_path: Path) ->
         assert set(sim_keys.values()) == {"aceptado"}
         assert all(store.respuestas(v.key) for v in vouchers)
 
-    assert kills >= KILLS
-    # the kills landed while there was work: while issuing, and with vouchers on their way to Hacienda
-    assert kill_phases["issuing"] + kill_phases["in flight"] >= 20, kill_phases
+    # at least KILLS kills landed while there was work: while issuing, and with vouchers on their way
+    assert kill_phases["issuing"] + kill_phases["in flight"] >= KILLS, kill_phases
     assert kill_states["sending"] >= 3 and kill_states["submitted"] + kill_states["processing"] >= 3, (
         kill_states
     )
