@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # the crash-test child imports these helpers by file path too
     sys.path.insert(0, str(HERE))
 
-from docs import CLIENTE_ID, EMISOR_ID  # noqa: E402
+from outbox_docs import CLIENTE_ID, EMISOR_ID  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)

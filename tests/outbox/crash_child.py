@@ -15,6 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from outbox_docs import EMISOR_ID, ticket
+
 from cr_einvoice._http import RetryPolicy
 from cr_einvoice._secret import Secret
 from cr_einvoice.certs import load_p12
@@ -23,7 +25,6 @@ from cr_einvoice.issuing import Issuer, IssuerSettings
 from cr_einvoice.store import VoucherState, open_store
 from cr_einvoice.worker import Worker, WorkerSettings
 from cr_einvoice.xades import Signer, TrustStore
-from docs import EMISOR_ID, ticket
 
 
 async def main(cfg: dict[str, object]) -> None:

@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_receiving import supplier_invoice
+from outbox_docs import CLIENTE_ID, EMISOR_ID, supplier_invoice
 
 from cr_einvoice.certs import TestPKI
 from cr_einvoice.cli import main
 from cr_einvoice.examples import example_json
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
 from cr_einvoice.xades import TrustStore
-from docs import CLIENTE_ID, EMISOR_ID
 
 USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from lxml import etree
+from outbox_docs import EMISOR_ID, factura, ticket
 
 from cr_einvoice.certs import TestPKI
 from cr_einvoice.clave import Clave, cr_now
@@ -15,7 +16,6 @@ from cr_einvoice.errors import ValidationError
 from cr_einvoice.issuing import Issuer, IssuerSettings, PaperVoucher
 from cr_einvoice.store import CounterKey, SQLiteStore, VoucherState
 from cr_einvoice.xades import Signer, TrustStore, verify
-from docs import EMISOR_ID, factura, ticket
 
 
 def key(tipo: str = "04") -> CounterKey:

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 from lxml import etree
+from outbox_docs import CLIENTE_ID, EMISOR_ID, supplier_invoice
 
 from cr_einvoice._secret import Secret
-from cr_einvoice.certs import TestPKI, load_p12
-from cr_einvoice.clave import Clave, Consecutivo, cr_now
+from cr_einvoice.certs import TestPKI
 from cr_einvoice.errors import StoreError, ValidationError, VerificationError
 from cr_einvoice.hacienda import AsyncClient, Credentials
 from cr_einvoice.issuing import IssuerSettings
@@ -18,22 +18,8 @@ from cr_einvoice.sandbox import Simulator, SimulatorSettings
 from cr_einvoice.store import CounterKey, SQLiteStore, VoucherKind, VoucherState
 from cr_einvoice.worker import Worker, WorkerSettings
 from cr_einvoice.xades import Signer, TrustStore
-from cr_einvoice.xmlgen import to_xml
-from docs import CLIENTE_ID, EMISOR_ID, factura
 
 USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
-
-
-def supplier_invoice(supplier_pki: TestPKI, numero: int = 1) -> bytes:
-    """A FE the supplier (CLIENTE_ID) issued to us (EMISOR_ID), signed with the supplier's key."""
-    doc = factura(receptor_id=EMISOR_ID, emisor_id=CLIENTE_ID)
-    fecha = cr_now()
-    consecutivo = Consecutivo(sucursal=1, terminal=1, tipo=doc.tipo, numero=numero)
-    clave = Clave.build(
-        tipo_identificacion="02", numero_identificacion=CLIENTE_ID, consecutivo=consecutivo, fecha=fecha
-    )
-    numbered = doc.with_numbering(consecutivo=consecutivo, clave=clave, fecha_emision=fecha)
-    return Signer(load_p12(str(supplier_pki.taxpayer_p12), supplier_pki.pin)).sign(to_xml(numbered))
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fakes import FakeRecepcion
+from outbox_fakes import FakeRecepcion
 
 from cr_einvoice.store import CounterKey, NewVoucher, SQLiteStore, VoucherKind, VoucherState, open_store
 from cr_einvoice.worker import Worker, WorkerSettings

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+from outbox_docs import EMISOR_ID, factura, ticket
 
 from cr_einvoice._secret import Secret
 from cr_einvoice.certs import TestPKI
@@ -15,7 +16,6 @@ from cr_einvoice.sandbox import Simulator, SimulatorSettings
 from cr_einvoice.store import SQLiteStore, VoucherState
 from cr_einvoice.worker import Worker, WorkerSettings
 from cr_einvoice.xades import Signer, TrustStore
-from docs import EMISOR_ID, factura, ticket
 
 USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
 FAST = WorkerSettings(concurrency=4, poll_initial=0.05, poll_max=0.2, send_backoff_base=0.05, lease=5.0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from cr_einvoice.catalogs import CodigoImpuesto, CodigoTarifaIVA, TipoIdentificacion, TipoMedioPago
+from cr_einvoice.certs import TestPKI, load_p12
+from cr_einvoice.clave import Clave, Consecutivo, cr_now
 from cr_einvoice.model import (
     Emisor,
     FacturaElectronica,
@@ -16,6 +18,8 @@ from cr_einvoice.model import (
     Tiquete,
     Ubicacion,
 )
+from cr_einvoice.xades import Signer
+from cr_einvoice.xmlgen import to_xml
 
 EMISOR_ID = "3101123456"
 CLIENTE_ID = "3101654321"
@@ -65,3 +69,15 @@ def factura(receptor_id: str = CLIENTE_ID, emisor_id: str = EMISOR_ID) -> Factur
         lineas=(linea("2500", "2"), linea("800", "3", "Azúcar 1 kg")),
         medios_pago=(MedioPago(tipo_medio_pago=TipoMedioPago.TRANSFERENCIA),),
     )
+
+
+def supplier_invoice(supplier_pki: TestPKI, numero: int = 1) -> bytes:
+    """A FE the supplier (CLIENTE_ID) issued to us (EMISOR_ID), signed with the supplier's key."""
+    doc = factura(receptor_id=EMISOR_ID, emisor_id=CLIENTE_ID)
+    fecha = cr_now()
+    consecutivo = Consecutivo(sucursal=1, terminal=1, tipo=doc.tipo, numero=numero)
+    clave = Clave.build(
+        tipo_identificacion="02", numero_identificacion=CLIENTE_ID, consecutivo=consecutivo, fecha=fecha
+    )
+    numbered = doc.with_numbering(consecutivo=consecutivo, clave=clave, fecha_emision=fecha)
+    return Signer(load_p12(str(supplier_pki.taxpayer_p12), supplier_pki.pin)).sign(to_xml(numbered))
