@@ -15,7 +15,8 @@ Without credentials (the default) it runs against the local Hacienda simulator:
 
 With real credentials in the environment it runs the same flow against **Hacienda's sandbox**:
 ``CR_EINVOICE_USERNAME`` (the ATV API user, ``cpj-…@stag.comprobanteselectronicos.go.cr``),
-``CR_EINVOICE_PASSWORD``, ``CR_EINVOICE_P12`` (path of the ATV sandbox key) and ``CR_EINVOICE_PIN``.
+``CR_EINVOICE_PASSWORD``, ``CR_EINVOICE_P12`` (path of the ATV sandbox key) and ``CR_EINVOICE_PIN``
+(``CR_EINVOICE_TOKEN_URL`` and ``CR_EINVOICE_RECEPCION_URL`` override the endpoints).
 Callbacks need a public URL, so it polls; the supplier MensajeReceptor is skipped (Hacienda only knows
 vouchers that were really submitted).
 """
@@ -120,6 +121,18 @@ def _message(store: Any, record: VoucherRecord) -> str:
             )
         return record.last_error or "Rechazado"
     return record.last_error or record.state.value
+
+
+def _real_environment() -> HaciendaSettings:
+    """Hacienda's sandbox; ``CR_EINVOICE_TOKEN_URL`` + ``CR_EINVOICE_RECEPCION_URL`` point elsewhere (another
+    deployment, or a simulator started by hand with ``cr-einvoice sandbox serve``)."""
+    token_url = os.environ.get("CR_EINVOICE_TOKEN_URL", "")
+    recepcion_url = os.environ.get("CR_EINVOICE_RECEPCION_URL", "")
+    if token_url and recepcion_url:
+        return HaciendaSettings(
+            environment="custom", token_url=token_url, recepcion_url=recepcion_url, client_id="api-stag"
+        )
+    return HaciendaSettings(environment="sandbox", recepcion_url=recepcion_url)
 
 
 class LocalSandbox:
@@ -287,7 +300,7 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
         _say("1. certificates: your .p12 signs; a TEST key plays the wrong certificate")
         wrong_pki = make_test_pki(workdir / "certs", taxpayer_id=SUPPLIER)
         config = Config(
-            hacienda=HaciendaSettings(environment="sandbox"),
+            hacienda=_real_environment(),
             signing=SigningSettings(p12_path=os.environ["CR_EINVOICE_P12"], pin_env="CR_EINVOICE_PIN"),
             emisor=EmisorSettings("02", EMISOR, "Demo"),
             store=StoreSettings(path="outbox.db"),
@@ -337,7 +350,25 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
             return issued
 
         _say(f"3. issuing every voucher type into the outbox {config.store_path}")
-        fe = issue("venta a crédito", _doc("fe"))
+        me = config.emisor
+
+        def ours(kind: str, *patches: Callable[[dict[str, Any]], None]) -> Any:
+            """An example document issued as this run's taxpayer (the FEC's buyer is its receptor)."""
+
+            def patch(data: dict[str, Any]) -> None:
+                for extra in patches:
+                    extra(data)
+                party = data["receptor"] if kind == "fec" else data["emisor"]
+                party["identificacion"] = {"tipo": me.tipo_identificacion, "numero": me.numero_identificacion}
+
+            return _doc(kind, patch)
+
+        def as_company(data: dict[str, Any]) -> None:
+            company = _doc_json("fe")
+            data["emisor"] = company["emisor"]
+            data["codigo_actividad_emisor"] = company["codigo_actividad_emisor"]
+
+        fe = issue("venta a crédito", ours("fe"))
         fe_fecha = fe.fecha_emision.isoformat()
 
         def reference_fe(data: dict[str, Any]) -> None:
@@ -345,14 +376,7 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
                 ref["numero"] = fe.clave
                 ref["fecha_emision_ir"] = fe_fecha
 
-        def as_company(data: dict[str, Any]) -> None:
-            company = _doc_json("fe")
-            data["emisor"] = company["emisor"]
-            data["codigo_actividad_emisor"] = company["codigo_actividad_emisor"]
-            if real:
-                data["emisor"]["identificacion"]["numero"] = config.emisor.numero_identificacion
-
-        issue("intereses moratorios", _doc("nd", reference_fe))
+        issue("intereses moratorios", ours("nd", reference_fe))
         returned = build_correction(
             fe.record,
             kind="credit",
@@ -361,10 +385,10 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
             lineas=fe_lines(fe.record)[:1],
         )
         issue("devolución de un artículo", returned)
-        issue("venta de mostrador", _doc("te", as_company))
-        issue("compra a proveedor del exterior", _doc("fec"))
-        issue("exportación", _doc("fee", as_company))
-        issue("pago de la venta a crédito", _doc("rep", reference_fe))
+        issue("venta de mostrador", ours("te", as_company))
+        issue("compra a proveedor del exterior", ours("fec"))
+        issue("exportación", ours("fee", as_company))
+        issue("pago de la venta a crédito", ours("rep", reference_fe))
 
         if box is not None:
             _say("   a supplier sends us a signed invoice; we verify, import and accept it")
@@ -376,7 +400,7 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
 
         _say("   and one that is wrong on purpose: terminal 2 was set up with someone else's .p12")
         wrong = Issuer(store, wrong_signer, replace(issuer.settings, terminal=2))
-        bad = wrong.issue(_doc("te", as_company))
+        bad = wrong.issue(ours("te", as_company))
         rows.append(("firmado con el certificado equivocado", bad.key))
         _say(f"   issued {_NAMES[bad.tipo]:<24} {bad.consecutivo}  (terminal 2)")
 

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from cr_einvoice.certs import TestPKI
+from cr_einvoice.sandbox import Simulator, SimulatorSettings
+from cr_einvoice.xades import TrustStore
+
 REPO = Path(__file__).resolve().parents[2]
 
 EXAMPLES = {
@@ -61,3 +65,40 @@ def test_demo_covers_every_type_and_shows_the_rejection(tmp_path: Path, schemas_
     )
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.count('"state": "accepted"') == 8
+
+
+def test_demo_with_credentials_runs_the_same_flow_against_a_given_hacienda(
+    tmp_path: Path, schemas_dir: Path, pki: TestPKI
+) -> None:
+    """The credentials mode (Hacienda's sandbox), pointed at a simulator through the URL overrides."""
+    user = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
+    settings = SimulatorSettings(
+        users={user: "real-mode-pw"}, processing_delay=0.1, trust=TrustStore.from_pem_files(pki.ca_cert_pem)
+    )
+    with Simulator(settings) as sim:
+        env = {
+            **os.environ,
+            "CR_EINVOICE_SCHEMAS": str(schemas_dir),
+            "COLUMNS": "200",
+            "CR_EINVOICE_USERNAME": user,
+            "CR_EINVOICE_PASSWORD": "real-mode-pw",
+            "CR_EINVOICE_P12": str(pki.taxpayer_p12),
+            "CR_EINVOICE_PIN": pki.pin,
+            "CR_EINVOICE_TOKEN_URL": sim.token_url,
+            "CR_EINVOICE_RECEPCION_URL": sim.base_url,
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "cr_einvoice.demo", "--dir", str(tmp_path / "real")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        submitted = {s.key for s in sim.store.all()}
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "your credentials" in result.stderr
+    assert result.stdout.count("accepted") == 7 and result.stdout.count("rejected") == 1
+    assert "Aceptación (MR)" not in result.stdout  # skipped: Hacienda knows only vouchers really submitted
+    assert len(submitted) == 8
