@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .catalogs import Situacion, TipoDocumento, TipoIdentificacion
 from .clave import Clave, Consecutivo, cr_now, to_cr_time
 from .errors import ConfigError, Problem, StoreError, ValidationError
-from .store import CounterKey, NewVoucher, SQLiteStore, VoucherKind, VoucherRecord
+from .store import CounterKey, NewVoucher, Store, VoucherKind, VoucherRecord
 
 if TYPE_CHECKING:
     from .config import Config
@@ -134,7 +134,7 @@ class Issuer:
 
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         signer: Signer,
         settings: IssuerSettings | Config,
         *,

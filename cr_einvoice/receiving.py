@@ -21,7 +21,7 @@ from .catalogs import CondicionImpuesto, Mensaje, TipoDocumento
 from .clave import Clave, Consecutivo, cr_now
 from .errors import StoreError, ValidationError
 from .issuing import IssuedVoucher, IssuerSettings, _ident
-from .store import CounterKey, NewVoucher, ReceivedRecord, SQLiteStore, VoucherKind
+from .store import CounterKey, NewVoucher, ReceivedRecord, Store, VoucherKind
 
 if TYPE_CHECKING:
     from .config import Config
@@ -57,7 +57,7 @@ class Receiver:
 
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         signer: Signer,
         settings: IssuerSettings | Config,
         *,

@@ -52,7 +52,7 @@ from .errors import (
     StoreError,
     TransportError,
 )
-from .store import SQLiteStore, VoucherKind, VoucherRecord, VoucherState
+from .store import Store, VoucherKind, VoucherRecord, VoucherState
 
 if TYPE_CHECKING:
     from .hacienda.callbacks import CallbackResult
@@ -199,7 +199,7 @@ class Worker:
 
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         client: AsyncRecepcion,
         settings: WorkerSettings | None = None,
         *,

@@ -310,6 +310,20 @@ class Store(Protocol):
 
     def find_by_ref(self, external_ref: str) -> VoucherRecord | None: ...
 
+    def set_counter(self, key: CounterKey, last_number: int) -> None:
+        """Continue an existing sequence (never moves a counter back)."""
+        ...
+
+    def issue_receptor_message(
+        self,
+        key: CounterKey,
+        clave_recibida: str,
+        decision: str,
+        build: Callable[[int, str], NewVoucher],
+    ) -> VoucherRecord:
+        """Number and persist a MensajeReceptor and mark the received voucher answered, atomically."""
+        ...
+
     # -- vouchers ---------------------------------------------------------------------------------
     def get(self, key: str) -> VoucherRecord | None: ...
 
@@ -396,5 +410,8 @@ class Store(Protocol):
     def atomic(self) -> AbstractContextManager[None]:
         """Group several operations into one transaction."""
         ...
+
+    @property
+    def path(self) -> str: ...
 
     def close(self) -> None: ...
