@@ -51,6 +51,7 @@ from .errors import (
     RateLimitedError,
     StoreError,
     TransportError,
+    ValidationError,
 )
 from .store import Store, VoucherKind, VoucherRecord, VoucherState
 
@@ -431,12 +432,15 @@ class Worker:
 
     def _send_failed(self, record: VoucherRecord, exc: CrEinvoiceError, report: RoundReport) -> None:
         key = record.key
-        if isinstance(exc, BadRequestError):
-            # Hacienda refused the request itself (not "ya fue recibido"): the voucher cannot be fixed by
-            # sending the same bytes again.
-            self._went_online()
-            cause = exc.error_cause or str(exc)
-            self.store.transition(key, VoucherState.ERROR, error=f"HTTP 400: {cause}", event="refused")
+        if isinstance(exc, BadRequestError | ValidationError):
+            # Hacienda refused the request itself (not "ya fue recibido"), or the stored document cannot even
+            # be put in a request: sending the same bytes again cannot help.
+            if isinstance(exc, BadRequestError):
+                self._went_online()
+                reason = f"HTTP 400: {exc.error_cause or exc}"
+            else:
+                reason = f"cannot be submitted: {exc}"
+            self.store.transition(key, VoucherState.ERROR, error=reason, event="refused")
             report.errors += 1
             report.outcomes[key] = "error"
             self._final(record)

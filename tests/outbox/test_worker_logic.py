@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from outbox_fakes import FakeRecepcion
+from outbox_fakes import FakeRecepcion, FakeSubmit
 
 from cr_einvoice.store import CounterKey, NewVoucher, SQLiteStore, VoucherKind, VoucherState, open_store
 from cr_einvoice.worker import Worker, WorkerSettings
@@ -212,3 +212,18 @@ async def test_voucher_lost_by_hacienda_is_sent_again(store: SQLiteStore) -> Non
     assert store.require(k).state is VoucherState.ACCEPTED
     assert len(api.posts) == 2
     assert "lost_by_hacienda" in [e.kind for e in store.events(k)]
+
+
+async def test_a_document_that_cannot_be_put_in_a_request_is_an_error(store: SQLiteStore) -> None:
+    from cr_einvoice.errors import ValidationError
+
+    [k] = issue(store)
+
+    class Refusing(FakeRecepcion):
+        async def submit(self, signed_xml: bytes, **kw: object) -> FakeSubmit:  # type: ignore[override]
+            raise ValidationError("the FacturaElectronica is not signed", path="FacturaElectronica")
+
+    api = Refusing()
+    await Worker(store, api, FAST).drain(within=5)
+    rec = store.require(k)
+    assert rec.state is VoucherState.ERROR and "not signed" in (rec.last_error or "")
