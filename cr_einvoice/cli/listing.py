@@ -56,7 +56,8 @@ def print_records(records: Sequence[VoucherRecord], *, as_json: bool) -> None:
             print("  ".join(row[:3]) + ("  " + row[3] if row[3] else ""))
         return
     table = Table()
-    for header in headers:
+    table.add_column(headers[0], no_wrap=True)  # a clave must stay copyable in one piece
+    for header in headers[1:]:
         table.add_column(header, overflow="fold")
     for row in rows:
         table.add_row(*row)
