@@ -90,14 +90,16 @@ def _local(el: etree._Element) -> str:
 
 
 def _kids(el: etree._Element | None, name: str) -> list[etree._Element]:
+    """Children with local name ``name`` in any namespace (lxml filters ``{*}name`` in C)."""
     if el is None:
         return []
-    return [c for c in el if isinstance(c.tag, str) and etree.QName(c).localname == name]
+    return list(el.iterchildren("{*}" + name))
 
 
 def _kid(el: etree._Element | None, name: str) -> etree._Element | None:
-    found = _kids(el, name)
-    return found[0] if found else None
+    if el is None:
+        return None
+    return next(el.iterchildren("{*}" + name), None)
 
 
 def _text(el: etree._Element | None, name: str) -> str | None:
