@@ -20,6 +20,7 @@ import logging
 import re
 import socket
 import struct
+import sys
 import tempfile
 import threading
 import time
@@ -88,6 +89,15 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 1024
     sim: Simulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that vanished mid-request (reset, broken pipe, idle timeout) is routine for a server:
+        log it quietly. Anything else is a simulator bug and is logged with its traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            log.debug("sandbox: client %s went away: %r", client_address, exc)
+            return
+        log.error("sandbox: error while serving %s", client_address, exc_info=exc)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -250,3 +250,25 @@ def test_foreground_serve_forever_stops_from_another_thread(sello):
     runner.join(10)
     assert not runner.is_alive()
     sim.stop()  # idempotent
+
+
+def test_client_that_vanishes_mid_request_is_logged_quietly(sim, capsys, caplog):
+    """A reset or broken connection is routine: a debug line, no traceback. A real bug is still logged."""
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="cr_einvoice.sandbox")
+    server = sim._server
+    for exc in (ConnectionResetError(104, "Connection reset by peer"), BrokenPipeError(32, "Broken pipe")):
+        try:
+            raise exc
+        except OSError:
+            server.handle_error(None, ("127.0.0.1", 50000))
+    assert "Traceback" not in capsys.readouterr().err
+    assert caplog.text.count("went away") == 2
+    try:
+        raise ValueError("simulator bug")
+    except ValueError:
+        server.handle_error(None, ("127.0.0.1", 50001))
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None
