@@ -158,8 +158,8 @@ class FlowAuth:
     """The merchant's ``apiKey`` (sent with every call) and ``secretKey`` (only signs, never sent).
 
     Both are kept as :class:`~cr_einvoice._secret.Secret` (plain strings are wrapped), masked in reprs. The
-    apiKey travels in the query string of GET calls, as Flow requires; ``cr_einvoice._http`` redacts it (and the
-    signature ``s``) from httpx's request log lines. The secretKey never leaves this process.
+    apiKey travels in the query string of GET calls, as Flow requires; ``cr_einvoice._http`` redacts it (and
+    the signature ``s``) from httpx's request log lines. The secretKey never leaves this process.
     """
 
     api_key: Secret | str
