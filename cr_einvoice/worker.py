@@ -241,9 +241,9 @@ class Worker:
             return base
         from .hacienda.callbacks import callback_url
 
-        # Keyed by the clave: for a MensajeReceptor Hacienda's callback names the confirmed voucher's clave
-        # only, and the receiver binds the URL's token to the clave the body names.
-        return callback_url(base, record.clave, self.settings.callback_secret)
+        # Keyed by the record's key (``clave-consecutivoReceptor`` for a MensajeReceptor): the receiver hands
+        # the result over under that key even when Hacienda's body names only the confirmed voucher's clave.
+        return callback_url(base, record.key, self.settings.callback_secret)
 
     def wake(self) -> None:
         """Make :meth:`run_forever` look for work now (call it after issuing)."""

@@ -29,7 +29,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Container, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -300,8 +300,13 @@ def callback_app(
                 known_claves=known_claves,
                 max_bytes=max_bytes,
             )
-            if bound is not None and bound not in {result.clave, result.clave.split("-", 1)[0]}:
-                raise CallbackError(f"the body is about {result.clave}, not {bound}", http_status=403)
+            if bound is not None:
+                if bound.split("-", 1)[0] != result.clave.split("-", 1)[0]:
+                    raise CallbackError(f"the body is about {result.clave}, not {bound}", http_status=403)
+                if bound != result.clave:
+                    # A MensajeReceptor's URL is bound to ``clave-consecutivoReceptor`` while the body may
+                    # name only the confirmed voucher's clave: the authenticated URL says which it is.
+                    result = replace(result, clave=bound)
         except CallbackError as exc:
             log.warning("callback refused (%s): %s", exc.http_status, exc)
             await _respond(send, exc.http_status, str(exc))

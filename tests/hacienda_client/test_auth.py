@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CLAVE, FAST_RETRY, PASSWORD, USERNAME, environment_for
 from hacienda_fakes import FakeClock, FakeHacienda, Reply, loopback, run_threads, tls_material
+from hc_support import CLAVE, FAST_RETRY, PASSWORD, USERNAME, environment_for
 
 from cr_einvoice._secret import Secret
 from cr_einvoice.errors import AuthenticationError, ConfigError, ServerError, TransportError

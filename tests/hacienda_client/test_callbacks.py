@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import CLAVE, CLAVE2, CONSECUTIVO_MR, mensaje_hacienda_xml
 from hacienda_fakes import uvicorn_server
+from hc_support import CLAVE, CLAVE2, CONSECUTIVO_MR, mensaje_hacienda_xml
 
 from cr_einvoice._secret import Secret
 from cr_einvoice.certs import make_test_pki
@@ -194,6 +194,21 @@ async def test_app_refusals(signed_ok: bytes, caplog: pytest.LogCaptureFixture) 
     assert "callback refused" in ours
     assert callback_token(SECRET, CLAVE) not in ours  # the app never logs tokens (the test client does)
     assert SECRET.reveal() not in caplog.text
+
+
+async def test_app_hands_a_mensaje_receptor_callback_over_under_its_bound_key(signed_ok: bytes) -> None:
+    """The URL token is bound to ``clave-consecutivoReceptor``; a body naming only the confirmed voucher's
+    clave is accepted there and handed over under the bound key. Another voucher's body is still refused."""
+    seen: list[CallbackResult] = []
+    app = callback_app(seen.append, secret=SECRET, path_prefix="/cb/")
+    key = f"{CLAVE}-00100001050000000007"
+    response = await post(app, f"/cb/{key}/{callback_token(SECRET, key)}", body(signed_ok))
+    assert response.status_code == 200
+    assert [r.clave for r in seen] == [key]
+    other = f"{CLAVE2}-00100001050000000007"
+    response = await post(app, f"/cb/{other}/{callback_token(SECRET, other)}", body(signed_ok))
+    assert response.status_code == 403
+    assert len(seen) == 1
 
 
 async def test_app_streams_body_limit_without_content_length(signed_ok: bytes) -> None:

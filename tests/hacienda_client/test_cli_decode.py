@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CLAVE, PREFIX_2026, mensaje_hacienda_xml
+from hc_support import CLAVE, PREFIX_2026, mensaje_hacienda_xml
 
 from cr_einvoice.certs import TestPKI
 from cr_einvoice.cli import main

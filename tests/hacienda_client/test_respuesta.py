@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import CLAVE, PREFIX_2026, mensaje_hacienda_xml
+from hc_support import CLAVE, PREFIX_2026, mensaje_hacienda_xml
 
 from cr_einvoice.errors import ValidationError, VerificationError, XMLParseError
 from cr_einvoice.hacienda import (

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FAST_RETRY
 from hacienda_fakes import uvicorn_server
+from hc_support import FAST_RETRY
 
 from cr_einvoice.catalogs import Situacion, TipoDocumento
 from cr_einvoice.certs import TestPKI, load_p12

@@ -7,8 +7,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import CLAVE, CLAVE2, FAST_RETRY, environment_for, mensaje_hacienda_xml
 from hacienda_fakes import FakeHacienda, Reply, loopback
+from hc_support import CLAVE, CLAVE2, FAST_RETRY, environment_for, mensaje_hacienda_xml
 
 from cr_einvoice.errors import NotFoundError, ValidationError
 from cr_einvoice.hacienda import (

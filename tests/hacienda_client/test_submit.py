@@ -7,7 +7,8 @@ import socket
 
 import httpx
 import pytest
-from conftest import (
+from hacienda_fakes import FakeClock, FakeHacienda, Reply, loopback
+from hc_support import (
     CLAVE,
     CLAVE2,
     CONSECUTIVO_MR,
@@ -16,7 +17,6 @@ from conftest import (
     mensaje_receptor_xml,
     voucher_xml,
 )
-from hacienda_fakes import FakeClock, FakeHacienda, Reply, loopback
 
 from cr_einvoice._http import RateLimit, RetryPolicy
 from cr_einvoice.errors import (
