@@ -11,6 +11,7 @@ Everything here is made up (identifiers, amounts, the PDF); no real provider dat
 
 from __future__ import annotations
 
+import abc
 import base64
 import hashlib
 import hmac
@@ -114,8 +115,8 @@ def _json_response(status: int, payload: Any, headers: Mapping[str, str] | None 
     return status, {"Content-Type": "application/json", **(headers or {})}, dumps(payload)
 
 
-class _Server:
-    """The common part: a threaded loopback server dispatching to :meth:`handle`, recording every request."""
+class _Server(abc.ABC):
+    """Common part: a threaded loopback server dispatching to :meth:`_dispatch`, recording every request."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self._host, self._port = host, port
@@ -233,8 +234,9 @@ class _Server:
             response = client.post(url, content=body, headers={"Content-Type": "application/json", **headers})
             return response.status_code
 
+    @abc.abstractmethod
     def _dispatch(self, request: RecordedRequest, raw_query: str) -> Response:
-        raise NotImplementedError
+        """Answer one recorded request (each fake implements its provider's endpoints)."""
 
 
 # -- a receiver for callbacks and webhooks -------------------------------------------------------------------
