@@ -49,19 +49,35 @@ def print_records(records: Sequence[VoucherRecord], *, as_json: bool) -> None:
     ]
     headers = ("clave", "tipo", "estado", "detalle")
     try:
+        from rich.cells import cell_len
         from rich.console import Console
         from rich.table import Table
     except ImportError:
-        for row in [headers, *rows]:
-            print("  ".join(row[:3]) + ("  " + row[3] if row[3] else ""))
+        _print_plain(headers, rows)
+        return
+    console = Console()
+    # clave, tipo and estado are never wrapped (a clave must stay copyable in one piece); detalle folds. A
+    # console too narrow for that (80 columns when not a terminal, and a MensajeReceptor key is 71 characters)
+    # would squeeze the other columns to nothing: print aligned plain lines instead.
+    fixed = [max(cell_len(r[i]) for r in (headers, *rows)) for i in range(3)]
+    detalle = min(20, max(cell_len(r[3]) for r in (headers, *rows)))
+    if console.width < sum(fixed) + detalle + 13:  # 13 = 5 borders + 4 x 2 padding
+        _print_plain(headers, rows)
         return
     table = Table()
-    table.add_column(headers[0], no_wrap=True)  # a clave must stay copyable in one piece
-    for header in headers[1:]:
-        table.add_column(header, overflow="fold")
+    for header in headers[:3]:
+        table.add_column(header, no_wrap=True)
+    table.add_column(headers[3], overflow="fold")
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    console.print(table)
+
+
+def _print_plain(headers: tuple[str, str, str, str], rows: Sequence[tuple[str, str, str, str]]) -> None:
+    widths = [max(len(r[i]) for r in (headers, *rows)) for i in range(3)]
+    for row in (headers, *rows):
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        print((line + "  " + row[3]) if row[3] else line.rstrip())
 
 
 class Progress:
