@@ -7,6 +7,8 @@ amounts are strings such as ``"1234.56789"`` or JSON numbers (read exactly, neve
 floats are refused); dates are RFC 3339 (``2026-07-15T09:30:00-06:00``; no offset means Costa Rica time).
 Computed values (``resumen``, ``calculo``) are never read: totals are computed by the library. Unknown keys
 are errors, and every error names its JSON path (``lineas[2].precio_unitario``; indices are 0-based).
+Combo lines carry their components in ``lineas[].surtido[]`` (``codigo_cabys_surtido``,
+``precio_unitario_surtido``, ``descuentos_surtido``, ``impuestos_surtido``, ...) and no ``impuestos``.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Context, Decimal, localcontext
 from enum import StrEnum
-from typing import ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from .catalogs import (
     CodigoDescuento,
@@ -59,10 +59,13 @@ from .money import AMOUNT_MAX, ONE_HUNDRED, ZERO, q5, to_decimal
 
 __all__ = [
     "CalculoLinea",
+    "CalculoSurtido",
     "CodigoComercial",
+    "CodigoComercialSurtido",
     "Comprobante",
     "DatosImpuestoEspecifico",
     "Descuento",
+    "DescuentoSurtido",
     "Document",
     "Emisor",
     "Exoneracion",
@@ -72,8 +75,10 @@ __all__ = [
     "Identificacion",
     "Impuesto",
     "ImpuestoCalculado",
+    "ImpuestoSurtido",
     "InformacionReferencia",
     "LineaDetalle",
+    "LineaDetalleSurtido",
     "LineaPago",
     "MedioPago",
     "MensajeReceptor",
@@ -609,42 +614,52 @@ class Impuesto:
 
     def __post_init__(self) -> None:
         c = _Check(self)
-        codigo = c.enum("codigo", CodigoImpuesto)
-        tarifa_iva = c.enum("codigo_tarifa_iva", CodigoTarifaIVA, optional=True)
-        tarifa = c.rate("tarifa")
-        c.text("codigo_impuesto_otro", min_len=5, max_len=100, optional=True)
+        codigo, _datos = _check_tax(
+            c, "codigo", "codigo_tarifa_iva", "tarifa", "codigo_impuesto_otro", "datos_impuesto_especifico"
+        )
         c.rate("factor_calculo_iva", max_digits=5, decimals=4)
-        datos = c.instance("datos_impuesto_especifico", DatosImpuestoEspecifico, optional=True)
         c.instance("exoneracion", Exoneracion, optional=True)
         c.amount("monto_exportacion", optional=True)
-        if codigo in (CodigoImpuesto.IVA, CodigoImpuesto.IVA_CALCULO_ESPECIAL):
-            if tarifa_iva is None:
-                c.add("codigo_tarifa_iva", f"is required for tax code {codigo.value}")
-            elif tarifa is None:
-                c.set("tarifa", tarifa_iva.tarifa)
-            elif tarifa != tarifa_iva.tarifa:
-                c.add(
-                    "tarifa",
-                    f"{tarifa} does not match codigo_tarifa_iva {tarifa_iva.value} ({tarifa_iva.tarifa} %)",
-                )
-        elif codigo is CodigoImpuesto.CEMENTO and tarifa is None:
-            c.set("tarifa", Decimal("5"))
-        elif codigo in (CodigoImpuesto.SELECTIVO_CONSUMO, CodigoImpuesto.OTROS) and tarifa is None:
-            c.add("tarifa", f"is required for tax code {codigo.value}")
         if codigo is CodigoImpuesto.IVA_BIENES_USADOS and self.factor_calculo_iva is None:
             c.add("factor_calculo_iva", "is required for tax code 08 (IVA régimen de bienes usados)")
-        if codigo is CodigoImpuesto.OTROS and self.codigo_impuesto_otro is None:
-            c.add("codigo_impuesto_otro", "is required for tax code 99")
-        if codigo in _ESPECIFICOS:
-            if datos is None:
-                c.add("datos_impuesto_especifico", f"is required for tax code {codigo.value}")
-            elif codigo is CodigoImpuesto.BEBIDAS_ALCOHOLICAS and datos.proporcion is None:
-                c.add("datos_impuesto_especifico.porcentaje", "is required for tax code 04")
-            elif codigo is CodigoImpuesto.BEBIDAS_SIN_ALCOHOL_JABONES and not datos.volumen_unidad_consumo:
-                c.add("datos_impuesto_especifico.volumen_unidad_consumo", "is required for tax code 05")
-        elif datos is not None:
-            c.add("datos_impuesto_especifico", "is only used with tax codes 03, 04, 05 and 06")
         c.done()
+
+
+def _check_tax(  # noqa: PLR0917
+    c: _Check, codigo_name: str, tarifa_iva_name: str, tarifa_name: str, otro_name: str, datos_name: str
+) -> tuple[CodigoImpuesto | None, DatosImpuestoEspecifico | None]:
+    """The checks shared by a line's Impuesto and a combo component's ImpuestoSurtido (Nota 8, 8.1)."""
+    codigo = c.enum(codigo_name, CodigoImpuesto)
+    tarifa_iva = c.enum(tarifa_iva_name, CodigoTarifaIVA, optional=True)
+    tarifa = c.rate(tarifa_name)
+    c.text(otro_name, min_len=5, max_len=100, optional=True)
+    datos = c.instance(datos_name, DatosImpuestoEspecifico, optional=True)
+    if codigo in (CodigoImpuesto.IVA, CodigoImpuesto.IVA_CALCULO_ESPECIAL):
+        if tarifa_iva is None:
+            c.add(tarifa_iva_name, f"is required for tax code {codigo.value}")
+        elif tarifa is None:
+            c.set(tarifa_name, tarifa_iva.tarifa)
+        elif tarifa != tarifa_iva.tarifa:
+            c.add(
+                tarifa_name,
+                f"{tarifa} does not match {tarifa_iva_name} {tarifa_iva.value} ({tarifa_iva.tarifa} %)",
+            )
+    elif codigo is CodigoImpuesto.CEMENTO and tarifa is None:
+        c.set(tarifa_name, Decimal("5"))
+    elif codigo in (CodigoImpuesto.SELECTIVO_CONSUMO, CodigoImpuesto.OTROS) and tarifa is None:
+        c.add(tarifa_name, f"is required for tax code {codigo.value}")
+    if codigo is CodigoImpuesto.OTROS and getattr(c.obj, otro_name) is None:
+        c.add(otro_name, "is required for tax code 99")
+    if codigo in _ESPECIFICOS:
+        if datos is None:
+            c.add(datos_name, f"is required for tax code {codigo.value}")
+        elif codigo is CodigoImpuesto.BEBIDAS_ALCOHOLICAS and datos.proporcion is None:
+            c.add(f"{datos_name}.porcentaje", "is required for tax code 04")
+        elif codigo is CodigoImpuesto.BEBIDAS_SIN_ALCOHOL_JABONES and not datos.volumen_unidad_consumo:
+            c.add(f"{datos_name}.volumen_unidad_consumo", "is required for tax code 05")
+    elif datos is not None:
+        c.add(datos_name, "is only used with tax codes 03, 04, 05 and 06")
+    return codigo, datos
 
 
 _ESPECIFICOS = (
@@ -681,6 +696,295 @@ class CalculoLinea:
     impuesto_asumido_emisor_fabrica: Decimal
     impuesto_neto: Decimal
     monto_total_linea: Decimal
+    surtido: tuple[CalculoSurtido, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# combos (DetalleSurtido)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodigoComercialSurtido:
+    """CodigoComercialSurtido of a combo component: ``tipo_surtido`` (Nota 12) and ``codigo_surtido``."""
+
+    tipo_surtido: TipoCodigoComercial
+    codigo_surtido: str
+
+    def __post_init__(self) -> None:
+        c = _Check(self)
+        c.enum("tipo_surtido", TipoCodigoComercial)
+        c.text("codigo_surtido", max_len=20)
+        c.done()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DescuentoSurtido:
+    """DescuentoSurtido: one of up to 5 successive discounts of a combo component (codes of Nota 20, like
+    :class:`Descuento`). Give ``monto_descuento_surtido`` *or* ``porcentaje`` (applied to what remains
+    after the previous discounts; kept for reference, not in equality). Code 99 needs
+    ``descuento_surtido_otros``."""
+
+    codigo_descuento_surtido: CodigoDescuento
+    monto_descuento_surtido: Decimal | None = None
+    porcentaje: Decimal | None = field(default=None, compare=False)
+    descuento_surtido_otros: str | None = None
+
+    def __post_init__(self) -> None:
+        c = _Check(self)
+        codigo = c.enum("codigo_descuento_surtido", CodigoDescuento)
+        monto = c.amount("monto_descuento_surtido", optional=True)
+        pct = c.amount("porcentaje", optional=True)
+        if monto is None and pct is None:
+            c.add("monto_descuento_surtido", "give monto_descuento_surtido or porcentaje", always=True)
+        if pct is not None and pct > ONE_HUNDRED:
+            c.add("porcentaje", f"must be at most 100, got {pct}")
+        c.text("descuento_surtido_otros", min_len=3, max_len=80, optional=True)
+        if codigo is CodigoDescuento.OTROS and self.descuento_surtido_otros is None:
+            c.add("descuento_surtido_otros", "is required with codigo_descuento_surtido 99")
+        c.done()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImpuestoSurtido:
+    """ImpuestoSurtido: one tax of a combo component. IVA (01, 07) needs ``codigo_tarifa_iva_surtido``
+    (``tarifa_surtido`` defaults to its rate and must match it); 02 and 99 need ``tarifa_surtido``, 12
+    defaults to 5; 03-06 need ``datos_impuesto_especifico_surtido`` (the DatosImpuestoEspecificoSurtido
+    fields, as a :class:`DatosImpuestoEspecifico`). 08 (bienes usados) is not possible: components have no
+    FactorCalculoIVA. MontoImpuestoSurtido is computed (``LineaDetalleSurtido.calculo``)."""
+
+    codigo_impuesto_surtido: CodigoImpuesto
+    codigo_tarifa_iva_surtido: CodigoTarifaIVA | None = None
+    tarifa_surtido: Decimal | None = None
+    codigo_impuesto_otro_surtido: str | None = None
+    datos_impuesto_especifico_surtido: DatosImpuestoEspecifico | None = None
+
+    def __post_init__(self) -> None:
+        c = _Check(self)
+        codigo, _datos = _check_tax(
+            c,
+            "codigo_impuesto_surtido",
+            "codigo_tarifa_iva_surtido",
+            "tarifa_surtido",
+            "codigo_impuesto_otro_surtido",
+            "datos_impuesto_especifico_surtido",
+        )
+        if codigo is CodigoImpuesto.IVA_BIENES_USADOS:
+            c.add(
+                "codigo_impuesto_surtido",
+                "08 (bienes usados) needs a FactorCalculoIVA, which components lack",
+            )
+        c.done()
+
+
+@dataclass(frozen=True, slots=True)
+class CalculoSurtido:
+    """Computed amounts of one combo component, for ONE unit of the combo (or, in ``doc.stated``, what the
+    XML states): MontoTotalSurtido, the discounts, SubTotalSurtido, BaseImponibleSurtido and each
+    MontoImpuestoSurtido (``impuestos[i].monto``; ``asumido`` is the IVA on regalía/bonificación discounts,
+    which the line reports as ImpuestoAsumidoEmisorFabrica)."""
+
+    monto_total_surtido: Decimal
+    total_descuentos: Decimal
+    sub_total_surtido: Decimal
+    base_imponible_surtido: Decimal
+    impuestos: tuple[ImpuestoCalculado, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineaDetalleSurtido:
+    """LineaDetalleSurtido: one component of a combo, surtido or package. It describes the composition of
+    ONE unit of the combo, whatever the quantity of the main line (Anexos v4.4).
+
+    Inputs only; ``calculo`` holds MontoTotalSurtido (cantidad_surtido × precio_unitario_surtido), the
+    successive discounts, SubTotalSurtido, BaseImponibleSurtido (SubTotalSurtido + taxes 02/04/05/12; it may
+    be given only with ``iva_cobrado_fabrica_surtido`` 01 or a tax 07) and every MontoImpuestoSurtido (IVA
+    on MontoTotalSurtido with a regalía/bonificación discount 01/03, as for lines).
+    """
+
+    codigo_cabys_surtido: str
+    detalle_surtido: str
+    precio_unitario_surtido: Decimal
+    impuestos_surtido: tuple[ImpuestoSurtido, ...]
+    cantidad_surtido: Decimal = Decimal(1)
+    unidad_medida_surtido: UnidadMedida = UnidadMedida.UNIDAD
+    codigos_comerciales_surtido: tuple[CodigoComercialSurtido, ...] = ()
+    unidad_medida_comercial_surtido: str | None = None
+    descuentos_surtido: tuple[DescuentoSurtido, ...] = ()
+    iva_cobrado_fabrica_surtido: IVACobradoFabrica | None = None
+    base_imponible_surtido: Decimal | None = None
+    calculo: CalculoSurtido = field(init=False, compare=False, repr=False)
+
+    @_wide
+    def __post_init__(self) -> None:
+        c = _Check(self)
+        c.pattern("codigo_cabys_surtido", r"\d{13}", "13 digits (CABYS)")
+        c.text("detalle_surtido", min_len=3, max_len=200)
+        precio = c.amount("precio_unitario_surtido", positive=True)
+        cantidad = c.amount("cantidad_surtido", positive=True, decimals=3)
+        if cantidad is not None and cantidad >= Decimal(10) ** 13:
+            c.add("cantidad_surtido", "must have at most 13 integer digits", always=True)
+        unidad = c.enum("unidad_medida_surtido", UnidadMedida)
+        if unidad is not None and len(unidad.value) > 15:
+            c.add("unidad_medida_surtido", "UnidadMedidaSurtido allows at most 15 characters")
+        c.items("codigos_comerciales_surtido", CodigoComercialSurtido, max_items=5)
+        c.text("unidad_medida_comercial_surtido", max_len=20, optional=True)
+        c.items("descuentos_surtido", DescuentoSurtido, max_items=5)
+        fabrica = c.enum("iva_cobrado_fabrica_surtido", IVACobradoFabrica, optional=True)
+        base_given = c.amount("base_imponible_surtido", optional=True)
+        impuestos = c.items("impuestos_surtido", ImpuestoSurtido, min_items=1, max_items=1000)
+        c.done()
+        assert precio is not None and cantidad is not None
+        iva = [t for t in impuestos if t.codigo_impuesto_surtido.es_iva]
+        if len(iva) > 1:
+            c.add("impuestos_surtido", "a component carries at most one IVA tax (codigo 01 or 07)")
+        editable = fabrica is IVACobradoFabrica.VENTA_CON_IVA_FABRICA or any(
+            t.codigo_impuesto_surtido is CodigoImpuesto.IVA_CALCULO_ESPECIAL for t in impuestos
+        )
+        if base_given is not None and not editable:
+            c.add(
+                "base_imponible_surtido",
+                "is computed; it may be given only with iva_cobrado_fabrica_surtido 01 or a tax 07",
+            )
+        if fabrica is IVACobradoFabrica.VENTA_EXENTA_IVA_FABRICA and any(
+            t.codigo_tarifa_iva_surtido is not CodigoTarifaIVA.EXENTA for t in iva
+        ):
+            c.add(
+                "impuestos_surtido",
+                "iva_cobrado_fabrica_surtido 02 requires the IVA tax with codigo_tarifa_iva_surtido 10",
+            )
+        monto_total = q5(cantidad * precio)
+        normalised, remaining = _successive(
+            c, "descuentos_surtido", "monto_descuento_surtido", monto_total, "MontoTotalSurtido"
+        )
+        sub_total = remaining if remaining > 0 else ZERO
+        regalias = [
+            d.monto_descuento_surtido or ZERO for d in normalised if d.codigo_descuento_surtido in _ASUMIDO
+        ]
+        calculados, base = _taxes(
+            [
+                (
+                    t.codigo_impuesto_surtido,
+                    t.codigo_tarifa_iva_surtido,
+                    t.tarifa_surtido,
+                    t.datos_impuesto_especifico_surtido,
+                )
+                for t in impuestos
+            ],
+            cantidad=cantidad,
+            monto_total=monto_total,
+            sub_total=sub_total,
+            base_given=base_given,
+            regalias=regalias,
+        )
+        c.set(
+            "calculo",
+            CalculoSurtido(
+                monto_total_surtido=monto_total,
+                total_descuentos=monto_total - remaining,
+                sub_total_surtido=sub_total,
+                base_imponible_surtido=base,
+                impuestos=calculados,
+            ),
+        )
+        _check_range(
+            c,
+            "",
+            {"monto_total_surtido": monto_total, "base_imponible_surtido": base}
+            | {f"impuestos_surtido[{i}].monto": t.monto for i, t in enumerate(calculados)},
+        )
+        c.done()
+
+    @property
+    def tratamiento(self) -> str:
+        """The component's IVA treatment ('gravado', 'exento', 'no_sujeto') from its IVA tax; none is no
+        sujeto (as for lines)."""
+        iva = next((t for t in self.impuestos_surtido if t.codigo_impuesto_surtido.es_iva), None)
+        if iva is None:
+            return "no_sujeto"
+        if iva.codigo_tarifa_iva_surtido is None:
+            return "gravado"
+        return iva.codigo_tarifa_iva_surtido.tratamiento
+
+
+_TaxInput: TypeAlias = tuple[
+    CodigoImpuesto, CodigoTarifaIVA | None, Decimal | None, DatosImpuestoEspecifico | None
+]
+
+
+def _taxes(
+    taxes: Sequence[_TaxInput],
+    *,
+    cantidad: Decimal,
+    monto_total: Decimal,
+    sub_total: Decimal,
+    base_given: Decimal | None,
+    regalias: Sequence[Decimal],
+) -> tuple[tuple[ImpuestoCalculado, ...], Decimal]:
+    """Tax amounts of a combo component (no exoneration, no factor) and its taxable base."""
+    montos: dict[int, Decimal] = {}
+    for i, (codigo, _ctar, tarifa, datos) in enumerate(taxes):
+        if not codigo.es_iva:
+            montos[i] = _especifico(codigo, tarifa, datos, cantidad, sub_total)
+    especificos_base = sum((montos[i] for i, t in enumerate(taxes) if t[0].forma_base_imponible), ZERO)
+    base = base_given if base_given is not None else sub_total + especificos_base
+    asumido_base = sum(regalias, ZERO)
+    out: list[ImpuestoCalculado] = []
+    for i, (codigo, ctar, tarifa_given, _datos) in enumerate(taxes):
+        tarifa = tarifa_given if tarifa_given is not None else ZERO
+        asumido = ZERO
+        if codigo is CodigoImpuesto.IVA:
+            monto = q5((monto_total if regalias else base) * tarifa / ONE_HUNDRED)
+            asumido = min(q5(asumido_base * tarifa / ONE_HUNDRED), monto)
+        elif codigo.es_iva:
+            monto = q5(base * tarifa / ONE_HUNDRED)
+        else:
+            monto = montos[i]
+        out.append(ImpuestoCalculado(codigo, ctar, monto, ZERO, asumido, monto - asumido))
+    return tuple(out), base
+
+
+_Grupo: TypeAlias = tuple[CodigoImpuesto, CodigoTarifaIVA | None]
+
+
+def _combo_groups(
+    cantidad: Decimal, surtido: Sequence[LineaDetalleSurtido]
+) -> dict[_Grupo, tuple[Decimal, Decimal]]:
+    """The taxes of a combo line grouped by (tax code, IVA tarifa code for 01/07): for each group, the
+    components' MontoImpuestoSurtido and their assumed IVA, summed over one combo unit and multiplied by the
+    line's Cantidad: ``(q5(Cantidad × Σ monto), q5(Cantidad × Σ asumido))``.
+
+    This is what the line's tax Monto (summed per tax code) and TotalDesgloseImpuesto (per group) use, so
+    the two always add up to the same amounts."""
+    sums: dict[_Grupo, tuple[Decimal, Decimal]] = {}
+    for comp in surtido:
+        for t in comp.calculo.impuestos:
+            key = (t.codigo, t.codigo_tarifa_iva if t.codigo in _DESGLOSE_TARIFA else None)
+            monto, asumido = sums.get(key, (ZERO, ZERO))
+            sums[key] = (monto + t.monto, asumido + t.asumido)
+    out: dict[_Grupo, tuple[Decimal, Decimal]] = {}
+    for key, (monto, asumido) in sums.items():
+        total = q5(cantidad * monto)
+        out[key] = (total, min(q5(cantidad * asumido), total))
+    return out
+
+
+def _combo_split(monto_total: Decimal, weights: dict[str, Decimal]) -> dict[str, Decimal]:
+    """How a combo line's MontoTotal is shared among the IVA treatments of its components (for the
+    ResumenFactura goods/services totals): in proportion to the components' SubTotalSurtido per treatment
+    (``weights``), each share rounded with q5 except the first treatment present (in the order gravado,
+    exento, no_sujeto), which takes the remainder so the shares add up to MontoTotal exactly."""
+    present = [t for t in ("gravado", "exento", "no_sujeto") if t in weights]
+    total_weight = sum(weights.values(), ZERO)
+    if not present:
+        return {}
+    if len(present) == 1 or total_weight == 0:
+        return {present[0]: monto_total}
+    out: dict[str, Decimal] = {}
+    rest = monto_total
+    for t in present[1:]:
+        out[t] = q5(monto_total * weights[t] / total_weight)
+        rest -= out[t]
+    return {present[0]: rest, **out}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -691,12 +995,21 @@ class LineaDetalle:
     SubTotal, BaseImponible (SubTotal + taxes 02/04/05/12; ``base_imponible`` may be given only with
     ``iva_cobrado_fabrica`` 01 or a tax 07), every tax Monto, exoneration, ImpuestoAsumidoEmisorFabrica
     (IVA on regalía/bonificación discounts), ImpuestoNeto and MontoTotalLinea.
+
+    **Combos** (``surtido``: 1 to 20 :class:`LineaDetalleSurtido`, written as DetalleSurtido): the
+    components describe ONE unit of the combo. The line then has no ``impuestos`` of its own (nor
+    ``base_imponible``): its taxes are computed from the components, one per tax code, with Monto =
+    Cantidad × Σ MontoImpuestoSurtido of that code (summed per IVA tarifa group, see ``_combo_groups``),
+    written without CodigoTarifaIVA/Tarifa as the Anexos require; ImpuestoAsumidoEmisorFabrica is likewise
+    Cantidad × the components' IVA on regalía/bonificación discounts. SubTotal must equal
+    q5(Cantidad × Σ SubTotalSurtido) (Anexos, SubTotal): :meth:`combo` builds such a line with
+    PrecioUnitario = Σ SubTotalSurtido. Exoneration is not supported on combo lines.
     """
 
     codigo_cabys: str
     detalle: str
     precio_unitario: Decimal
-    impuestos: tuple[Impuesto, ...]
+    impuestos: tuple[Impuesto, ...] = ()  # at least one, except on a combo line (none)
     cantidad: Decimal = Decimal(1)
     unidad_medida: UnidadMedida = UnidadMedida.UNIDAD
     codigos_comerciales: tuple[CodigoComercial, ...] = ()
@@ -706,6 +1019,7 @@ class LineaDetalle:
     numeros_vin_serie: tuple[str, ...] = ()
     registro_medicamento: str | None = None
     forma_farmaceutica: str | None = None
+    surtido: tuple[LineaDetalleSurtido, ...] = ()
     descuentos: tuple[Descuento, ...] = ()
     iva_cobrado_fabrica: IVACobradoFabrica | None = None
     base_imponible: Decimal | None = None
@@ -731,12 +1045,24 @@ class LineaDetalle:
                 c.add(f"numeros_vin_serie[{i}]", "must have 1 to 17 characters")
         c.text("registro_medicamento", max_len=100, optional=True)
         c.text("forma_farmaceutica", max_len=3, optional=True)
-        descuentos = c.items("descuentos", Descuento, max_items=5)
+        c.items("descuentos", Descuento, max_items=5)
         fabrica = c.enum("iva_cobrado_fabrica", IVACobradoFabrica, optional=True)
         base_given = c.amount("base_imponible", optional=True)
-        impuestos = c.items("impuestos", Impuesto, min_items=1, max_items=1000)
+        surtido = c.items("surtido", LineaDetalleSurtido, max_items=20)
+        impuestos = c.items("impuestos", Impuesto, min_items=0 if surtido else 1, max_items=1000)
         c.done()
         assert precio is not None and cantidad is not None
+        if surtido:
+            if impuestos:
+                c.add(
+                    "impuestos",
+                    "a combo line takes its taxes from its components (surtido[].impuestos_surtido); "
+                    "leave impuestos empty",
+                    always=True,
+                )
+            if base_given is not None:
+                c.add("base_imponible", "is computed for a combo line", always=True)
+            c.done()
         iva = [t for t in impuestos if t.codigo.es_iva]
         if len(iva) > 1:
             c.add("impuestos", "a line carries at most one IVA tax (codigo 01, 07 or 08)")
@@ -755,25 +1081,12 @@ class LineaDetalle:
                 "impuestos", "iva_cobrado_fabrica 02 requires the IVA tax with codigo_tarifa_iva 10 (exenta)"
             )
         monto_total = q5(cantidad * precio)
-        remaining = monto_total
-        normalised: list[Descuento] = []
-        for i, given in enumerate(descuentos):
-            d = given
-            monto = d.monto_descuento
-            if monto is None:
-                assert d.porcentaje is not None
-                monto = q5(remaining * d.porcentaje / ONE_HUNDRED)
-                d = dataclasses.replace(d, monto_descuento=monto)
-            if monto > remaining:
-                c.add(
-                    f"descuentos[{i}].monto_descuento",
-                    f"{monto} exceeds what remains of MontoTotal after the previous discounts ({remaining})",
-                )
-            remaining -= monto
-            normalised.append(d)
-        c.set("descuentos", tuple(normalised))
+        normalised, remaining = _successive(c, "descuentos", "monto_descuento", monto_total, "MontoTotal")
         total_desc = monto_total - remaining
         sub_total = remaining if remaining > 0 else ZERO
+        if surtido:
+            self._combo(c, cantidad, monto_total, total_desc, sub_total, surtido)
+            return
         on_monto_total = any(d.codigo_descuento in _ASUMIDO for d in normalised)
         asumido_base = sum(
             (d.monto_descuento or ZERO for d in normalised if d.codigo_descuento in _ASUMIDO), ZERO
@@ -839,6 +1152,85 @@ class LineaDetalle:
         )
         c.done()
 
+    def _combo(  # noqa: PLR0917
+        self,
+        c: _Check,
+        cantidad: Decimal,
+        monto_total: Decimal,
+        total_desc: Decimal,
+        sub_total: Decimal,
+        surtido: tuple[LineaDetalleSurtido, ...],
+    ) -> None:
+        """Amounts of a combo line: SubTotal checked against the components, taxes derived from them."""
+        unidad = sum((comp.calculo.sub_total_surtido for comp in surtido), ZERO)
+        expected = q5(cantidad * unidad)
+        if sub_total != expected:
+            c.add(
+                "precio_unitario",
+                f"a combo line's SubTotal must be Cantidad × the components' SubTotalSurtido ({cantidad} × "
+                f"{unidad} = {expected}); Cantidad × PrecioUnitario − discounts gives {sub_total} "
+                "(LineaDetalle.combo sets PrecioUnitario to the components' SubTotalSurtido)",
+            )
+        por_codigo: dict[CodigoImpuesto, tuple[Decimal, Decimal]] = {}
+        for (codigo, _tarifa), (monto, asumido) in _combo_groups(cantidad, surtido).items():
+            m, a = por_codigo.get(codigo, (ZERO, ZERO))
+            por_codigo[codigo] = (m + monto, a + asumido)
+        calculados = tuple(
+            ImpuestoCalculado(codigo, None, monto, ZERO, asumido, monto - asumido)
+            for codigo, (monto, asumido) in por_codigo.items()
+        )
+        base = sub_total + sum((t.monto for t in calculados if t.codigo.forma_base_imponible), ZERO)
+        asumido_total = sum((t.asumido for t in calculados), ZERO)
+        neto = sum((t.neto for t in calculados), ZERO)
+        c.set(
+            "calculo",
+            CalculoLinea(
+                monto_total=monto_total,
+                total_descuentos=total_desc,
+                sub_total=sub_total,
+                base_imponible=base,
+                impuestos=calculados,
+                impuesto_asumido_emisor_fabrica=asumido_total,
+                impuesto_neto=neto,
+                monto_total_linea=sub_total + neto,
+                surtido=tuple(comp.calculo for comp in surtido),
+            ),
+        )
+        _check_range(
+            c,
+            "",
+            {"monto_total": monto_total, "base_imponible": base, "monto_total_linea": sub_total + neto}
+            | {f"impuestos[{i}].monto": t.monto for i, t in enumerate(calculados)},
+        )
+        c.done()
+
+    @classmethod
+    def combo(
+        cls,
+        *,
+        codigo_cabys: str,
+        detalle: str,
+        surtido: Sequence[LineaDetalleSurtido],
+        cantidad: Decimal | int | str = 1,
+        **kwargs: object,
+    ) -> LineaDetalle:
+        """A combo line whose PrecioUnitario is the price of one combo unit: the components'
+        Σ SubTotalSurtido (so MontoTotal = SubTotal = q5(Cantidad × Σ SubTotalSurtido)). ``kwargs`` are the
+        other :class:`LineaDetalle` fields (``codigos_comerciales``, ``unidad_medida``, ...)."""
+        comps = tuple(surtido)
+        precio = sum(
+            (comp.calculo.sub_total_surtido for comp in comps if isinstance(comp, LineaDetalleSurtido)), ZERO
+        )
+        return cls(
+            codigo_cabys=codigo_cabys,
+            detalle=detalle,
+            precio_unitario=precio,
+            impuestos=(),
+            cantidad=to_decimal(cantidad, "cantidad"),
+            surtido=comps,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
     @property
     def es_servicio(self) -> bool:
         """Goods/services split by the first CABYS digit (5-9 = service). Without a CABYS code (v4.3
@@ -849,23 +1241,58 @@ class LineaDetalle:
 
     @property
     def impuesto_iva(self) -> Impuesto | None:
-        """The line's IVA tax (codigo 01, 07 or 08), if any."""
+        """The line's IVA tax (codigo 01, 07 or 08), if any (None for a combo line: see ``surtido``)."""
         return next((t for t in self.impuestos if t.codigo.es_iva), None)
 
 
+def _successive(
+    c: _Check, name: str, amount_name: str, monto_total: Decimal, what: str
+) -> tuple[tuple[Any, ...], Decimal]:
+    """Apply the discounts in ``name`` one after another (a percentage on what remains), write them back with
+    their amounts and return them with what remains of ``monto_total``."""
+    remaining = monto_total
+    normalised: list[Any] = []
+    for i, given in enumerate(getattr(c.obj, name)):
+        d = given
+        monto = getattr(d, amount_name)
+        if monto is None:
+            assert d.porcentaje is not None
+            monto = q5(remaining * d.porcentaje / ONE_HUNDRED)
+            d = dataclasses.replace(d, **{amount_name: monto})
+        if monto > remaining:
+            c.add(
+                f"{name}[{i}].{amount_name}",
+                f"{monto} exceeds what remains of {what} after the previous discounts ({remaining})",
+            )
+        remaining -= monto
+        normalised.append(d)
+    c.set(name, tuple(normalised))
+    return tuple(normalised), remaining
+
+
 def _monto_especifico(t: Impuesto, cantidad: Decimal, sub_total: Decimal) -> Decimal:
-    """Monto of a non-IVA tax (Anexos v4.4, field Monto)."""
-    d = t.datos_impuesto_especifico
-    tarifa = t.tarifa if t.tarifa is not None else ZERO
-    if t.codigo is CodigoImpuesto.UNICO_COMBUSTIBLES and d is not None:
+    """Monto of a non-IVA tax of a line (Anexos v4.4, field Monto)."""
+    return _especifico(t.codigo, t.tarifa, t.datos_impuesto_especifico, cantidad, sub_total)
+
+
+def _especifico(
+    codigo: CodigoImpuesto,
+    tarifa_given: Decimal | None,
+    d: DatosImpuestoEspecifico | None,
+    cantidad: Decimal,
+    sub_total: Decimal,
+) -> Decimal:
+    """Monto of a non-IVA tax (Anexos v4.4, fields Monto and MontoImpuestoSurtido)."""
+    tarifa = tarifa_given if tarifa_given is not None else ZERO
+    if codigo is CodigoImpuesto.UNICO_COMBUSTIBLES and d is not None:
         return q5(d.cantidad_unidad_medida * d.impuesto_unidad)
-    if t.codigo is CodigoImpuesto.BEBIDAS_ALCOHOLICAS and d is not None:
+    if codigo is CodigoImpuesto.BEBIDAS_ALCOHOLICAS and d is not None:
         return q5(cantidad * (d.proporcion or ZERO) * d.impuesto_unidad)
-    if t.codigo is CodigoImpuesto.BEBIDAS_SIN_ALCOHOL_JABONES and d is not None:
+    if codigo is CodigoImpuesto.BEBIDAS_SIN_ALCOHOL_JABONES and d is not None:
         if not d.volumen_unidad_consumo:
             return ZERO
         return q5(cantidad * d.cantidad_unidad_medida * d.impuesto_unidad / d.volumen_unidad_consumo)
-    if t.codigo is CodigoImpuesto.TABACO and d is not None:
+    if codigo is CodigoImpuesto.TABACO and d is not None:
         return q5(cantidad * d.cantidad_unidad_medida * d.impuesto_unidad)
     return q5(sub_total * tarifa / ONE_HUNDRED)
 
@@ -1501,6 +1928,7 @@ class Comprobante(_Voucher):
                 c.add(f"{p}.base_imponible", "does not exist in FacturaExportacion")
             if (
                 fee
+                and not ln.surtido  # checked per component (_check_combo)
                 and ln.calculo.base_imponible != ln.calculo.sub_total
                 and any(t.codigo.es_iva and t.monto for t in ln.calculo.impuestos)
             ):
@@ -1510,7 +1938,9 @@ class Comprobante(_Voucher):
                     "taxed IVA there",
                 )
             iva = ln.impuesto_iva
-            if iva is None:
+            if ln.surtido:
+                self._check_combo(c, p, ln)
+            elif iva is None:
                 c.add(
                     f"{p}.impuestos",
                     "every line needs its IVA tax (codigo 01, 07 or 08; tarifa 10 when exempt)",
@@ -1572,6 +2002,46 @@ class Comprobante(_Voucher):
         ):
             c.add("iva_devuelto_salud", f"{name} has no TotalIVADevuelto")
 
+    def _check_combo(self, c: _Check, p: str, ln: LineaDetalle) -> None:
+        """Per-type restrictions of a combo line's components."""
+        name = type(self).__name__
+        tipo = self.TIPO
+        if tipo is TipoDocumento.FACTURA_COMPRA:
+            c.add(f"{p}.surtido", "does not exist in FacturaCompra (DetalleSurtido)")
+        fee = tipo is TipoDocumento.FACTURA_EXPORTACION
+        notas = tipo in (TipoDocumento.NOTA_CREDITO, TipoDocumento.NOTA_DEBITO)
+        for k, comp in enumerate(ln.surtido):
+            q = f"{p}.surtido[{k}]"
+            if not any(t.codigo_impuesto_surtido.es_iva for t in comp.impuestos_surtido):
+                c.add(
+                    f"{q}.impuestos_surtido",
+                    "every component needs its IVA tax (codigo 01 or 07; tarifa 10 when exempt)",
+                )
+            if fee and comp.iva_cobrado_fabrica_surtido is not None:
+                c.add(f"{q}.iva_cobrado_fabrica_surtido", f"does not exist in {name}")
+            if fee and comp.base_imponible_surtido is not None:
+                c.add(f"{q}.base_imponible_surtido", f"does not exist in {name}")
+            for j, t in enumerate(comp.impuestos_surtido):
+                tq = f"{q}.impuestos_surtido[{j}]"
+                ctar = t.codigo_tarifa_iva_surtido
+                if ctar is not None and ctar.solo_notas and not notas:
+                    c.add(
+                        f"{tq}.codigo_tarifa_iva_surtido",
+                        f"{ctar.value} is only allowed in credit and debit notes",
+                    )
+                if fee and t.datos_impuesto_especifico_surtido is not None:
+                    c.add(f"{tq}.datos_impuesto_especifico_surtido", f"does not exist in {name}")
+            if (
+                fee
+                and comp.calculo.base_imponible_surtido != comp.calculo.sub_total_surtido
+                and any(t.codigo.es_iva and t.monto for t in comp.calculo.impuestos)
+            ):
+                c.add(
+                    f"{q}.impuestos_surtido",
+                    "FacturaExportacion has no BaseImponibleSurtido: a tax 02/04/05/12 cannot raise the base "
+                    "of a taxed IVA there",
+                )
+
 
 _CARGOS_SIN_DETALLE = frozenset(
     {
@@ -1602,6 +2072,17 @@ def _tratamiento(doc: Comprobante, ln: LineaDetalle) -> tuple[str, Decimal]:
     return treatment, exonerado
 
 
+def _combo_shares(ln: LineaDetalle, fee: bool) -> dict[str, Decimal]:
+    """A combo line's MontoTotal per IVA treatment of its components (weights: SubTotalSurtido)."""
+    weights: dict[str, Decimal] = {}
+    for comp in ln.surtido:
+        treatment = comp.tratamiento
+        if fee and treatment == "no_sujeto":
+            treatment = "exento"  # the FEE summary has no no-sujeto totals
+        weights[treatment] = weights.get(treatment, ZERO) + comp.calculo.sub_total_surtido
+    return _combo_split(ln.calculo.monto_total, weights)
+
+
 def _compute_resumen(doc: Comprobante, c: _Check) -> ResumenFactura:
     sums: dict[str, Decimal] = {}
 
@@ -1610,20 +2091,31 @@ def _compute_resumen(doc: Comprobante, c: _Check) -> ResumenFactura:
 
     desglose: dict[tuple[CodigoImpuesto, CodigoTarifaIVA | None], Decimal] = {}
     iva_devuelto = ZERO
+    fee = doc.TIPO is TipoDocumento.FACTURA_EXPORTACION
     for ln in doc.lineas:
         calc = ln.calculo
         kind = "serv" if ln.es_servicio else "merc"
-        treatment, exonerado = _tratamiento(doc, ln)
-        if treatment == "gravado" and kind == "merc" and ln.iva_cobrado_fabrica is not None:
-            pass  # TotalMercanciasGravadas excludes goods whose IVA is charged at factory level
-        elif treatment == "gravado" and exonerado > 0:
-            add(f"{kind}_exonerado", exonerado)
-            add(f"{kind}_gravado", calc.monto_total - exonerado)
+        if ln.surtido:
+            shares = _combo_shares(ln, fee)
         else:
-            add(f"{kind}_{treatment}", calc.monto_total)
+            treatment, exonerado = _tratamiento(doc, ln)
+            if treatment == "gravado" and kind == "merc" and ln.iva_cobrado_fabrica is not None:
+                shares = {}
+            elif treatment == "gravado" and exonerado > 0:
+                shares = {"exonerado": exonerado, "gravado": calc.monto_total - exonerado}
+            else:
+                shares = {treatment: calc.monto_total}
+        for treatment, amount in shares.items():
+            if treatment == "gravado" and kind == "merc" and ln.iva_cobrado_fabrica is not None:
+                continue  # TotalMercanciasGravadas excludes goods whose IVA is charged at factory level
+            add(f"{kind}_{treatment}", amount)
+        if ln.surtido:
+            for key, (monto, asumido) in _combo_groups(ln.cantidad, ln.surtido).items():
+                desglose[key] = desglose.get(key, ZERO) + monto - asumido
         for t in calc.impuestos:
-            key = (t.codigo, t.codigo_tarifa_iva if t.codigo in _DESGLOSE_TARIFA else None)
-            desglose[key] = desglose.get(key, ZERO) + t.neto
+            if not ln.surtido:
+                key = (t.codigo, t.codigo_tarifa_iva if t.codigo in _DESGLOSE_TARIFA else None)
+                desglose[key] = desglose.get(key, ZERO) + t.neto
             if doc.iva_devuelto_salud and ln.es_servicio and t.codigo is CodigoImpuesto.IVA:
                 iva_devuelto += t.neto
     total = {
@@ -1730,6 +2222,16 @@ def _differences(
                 out.append(
                     Problem(f"DetalleServicio/LineaDetalle[{i}]/{element}", f"states {b}, computed {a}")
                 )
+        for k, (comp, stated_comp) in enumerate(zip(mine.surtido, theirs.surtido, strict=False), start=1):
+            path = f"DetalleServicio/LineaDetalle[{i}]/DetalleSurtido/LineaDetalleSurtido[{k}]"
+            pairs = [
+                ("MontoTotalSurtido", comp.monto_total_surtido, stated_comp.monto_total_surtido),
+                ("SubTotalSurtido", comp.sub_total_surtido, stated_comp.sub_total_surtido),
+            ] + [
+                (f"ImpuestoSurtido[{m}]/MontoImpuestoSurtido", t.monto, st.monto)
+                for m, (t, st) in enumerate(zip(comp.impuestos, stated_comp.impuestos, strict=False), start=1)
+            ]
+            out.extend(Problem(f"{path}/{el}", f"states {b}, computed {a}") for el, a, b in pairs if a != b)
     for attr in ResumenFactura.AMOUNT_FIELDS:
         a, b = getattr(resumen, attr), getattr(stated.resumen, attr)
         if a != b:

@@ -12,8 +12,20 @@ Arithmetic follows the Anexos' formula chain (5 decimals, ROUND_HALF_UP through 
 with **no tolerance**: values must be equal after rounding. Decisions on points the Anexos leave open:
 
 * IVA ``Monto`` = BaseImponible × Tarifa / 100 (MontoTotal × Tarifa / 100 with a Regalía/Bonificación
-  discount 01/03; FactorCalculoIVA × SubTotal for code 08; 0 for CodigoTarifaIVA 10). Surtido lines
-  (``DetalleSurtido``) are not recomputed: their tax is the sum of the components'.
+  discount 01/03; FactorCalculoIVA × SubTotal for code 08; 0 for CodigoTarifaIVA 10).
+* ``MontoExoneracion`` is capped at the tax Monto (with a regalía the IVA is on MontoTotal, which can be below
+  the BaseImponible the exoneration rate applies to), as the document model computes it.
+* Combo lines (``DetalleSurtido``): every component (``LineaDetalleSurtido[k]``) is checked like a line --
+  MontoTotalSurtido = CantidadSurtido × PrecioUnitarioSurtido, SubTotalSurtido = MontoTotalSurtido minus its
+  successive discounts, BaseImponibleSurtido = SubTotalSurtido + its taxes 02/04/05/12, IVA
+  MontoImpuestoSurtido = base (or MontoTotalSurtido with a regalía/bonificación) × TarifaSurtido / 100. The
+  components describe ONE unit of the combo, so the line's SubTotal must be q5(Cantidad × Σ SubTotalSurtido)
+  and each line Impuesto's Monto must be, per tax code, Σ over the components' (tax code, CodigoTarifaIVA)
+  groups of q5(Cantidad × Σ MontoImpuestoSurtido); ImpuestoAsumidoEmisorFabrica likewise from the
+  components' regalías. The line's Impuesto carries no CodigoTarifaIVA/Tarifa (Anexos). TotalDesgloseImpuesto
+  takes the combo's groups (by the components' CodigoTarifaIVASurtido), and the goods/services split shares
+  the line's MontoTotal among the components' IVA treatments in proportion to their SubTotalSurtido (the
+  first treatment present, in the order gravado, exento, no sujeto, takes the rounding remainder).
 * ``MontoExoneracion`` = BaseImponible × TarifaExonerada / 100. In the goods/services split, an exonerated
   line contributes ``q5(MontoTotal × TarifaExonerada / Tarifa)`` to the exonerado total and the rest of its
   MontoTotal to the gravado total.
@@ -240,6 +252,7 @@ class _Line:
     exonerado_share: Decimal  # part of MontoTotal that is exonerated
     tax_groups: dict[tuple[str, str | None], Decimal]
     has_tax: bool
+    shares: dict[str, Decimal] | None = None  # a combo's MontoTotal per IVA treatment
 
 
 def _check_lines(ctx: _Ctx) -> list[_Line]:
@@ -253,7 +266,9 @@ def _check_lines(ctx: _Ctx) -> list[_Line]:
 
 def _check_line(ctx: _Ctx, line: etree._Element, path: str, n: str) -> _Line:
     rep = ctx.kind == "ReciboElectronicoPago"
-    surtido = _kid(line, "DetalleSurtido") is not None
+    surtido_el = _kid(line, "DetalleSurtido")
+    surtido = surtido_el is not None
+    combo = _check_surtido(ctx, surtido_el, f"{path}/DetalleSurtido") if surtido_el is not None else None
     cantidad = _dec(line, "Cantidad")
     precio = _dec(line, "PrecioUnitario")
     monto_total = _dec(line, "MontoTotal") or ZERO
@@ -293,12 +308,18 @@ def _check_line(ctx: _Ctx, line: etree._Element, path: str, n: str) -> _Line:
                 ctx.add(
                     f"{dpath}/NaturalezaDescuento", "NaturalezaDescuento is required with CodigoDescuento 99"
                 )
-    if not rep and not surtido:
+    if not rep:
         expected_sub = monto_total - total_desc
         if sub_total != expected_sub:
             ctx.add(
                 f"{path}/SubTotal",
                 f"SubTotal must be MontoTotal − discounts = {_fmt(expected_sub)}, found {_fmt(sub_total)}",
+            )
+        elif combo is not None and cantidad is not None and sub_total != q5(cantidad * combo.sub_total):
+            ctx.add(
+                f"{path}/SubTotal",
+                "the SubTotal of a combo line must be Cantidad × the components' SubTotalSurtido = "
+                f"{_fmt(q5(cantidad * combo.sub_total))}, found {_fmt(sub_total)}",
             )
     fabrica_code = _text(line, "IVACobradoFabrica")
     impuestos = _kids(line, "Impuesto")
@@ -306,7 +327,7 @@ def _check_line(ctx: _Ctx, line: etree._Element, path: str, n: str) -> _Line:
     base = _dec(line, "BaseImponible") if base_el is not None else sub_total
     base = sub_total if base is None else base
     editable = fabrica_code == "01" or any(_text(imp, "Codigo") == "07" for imp in impuestos)
-    if base_el is not None and not rep and not surtido and not editable:
+    if base_el is not None and not rep and not editable:
         expected_base = sub_total + sum(
             ((_dec(imp, "Monto") or ZERO) for imp in impuestos if _text(imp, "Codigo") in _BASE_CODES), ZERO
         )
@@ -322,6 +343,7 @@ def _check_line(ctx: _Ctx, line: etree._Element, path: str, n: str) -> _Line:
     monto_sum = ZERO
     exon_sum = ZERO
     groups: dict[tuple[str, str | None], Decimal] = {}
+    own: dict[tuple[str, str | None], tuple[Decimal, Decimal]] = {}
     first_iva_key: tuple[str, str | None] | None = None
     has_tax = False
     for k, imp in enumerate(impuestos, start=1):
@@ -341,6 +363,21 @@ def _check_line(ctx: _Ctx, line: etree._Element, path: str, n: str) -> _Line:
                 ctar = None  # the XSD reports it
         if codigo == "99" and _text(imp, "CodigoImpuestoOTRO") is None:
             ctx.add(f"{ipath}/CodigoImpuestoOTRO", "CodigoImpuestoOTRO is required with Codigo 99")
+        if combo is not None:
+            for element in ("CodigoTarifaIVA", "Tarifa"):
+                if _kid(imp, element) is not None:
+                    ctx.add(
+                        f"{ipath}/{element}",
+                        f"a combo line's tax carries no {element}: the rates are on its components "
+                        "(DetalleSurtido/LineaDetalleSurtido/ImpuestoSurtido)",
+                    )
+            want = _combo_monto(combo, cantidad or ZERO, codigo)
+            if monto != want:
+                ctx.add(
+                    f"{ipath}/Monto",
+                    f"the tax {codigo} of a combo line must be Cantidad × the components' "
+                    f"MontoImpuestoSurtido = {_fmt(want)}, found {_fmt(monto)}",
+                )
         if codigo in _IVA_CODES and not surtido:
             if ctar_text is None:
                 ctx.add(f"{ipath}/CodigoTarifaIVA", f"CodigoTarifaIVA is required for tax code {codigo}")
@@ -386,7 +423,7 @@ def _check_line(ctx: _Ctx, line: etree._Element, path: str, n: str) -> _Line:
         if exon is not None:
             tarifa_ex = _dec(exon, "TarifaExonerada") or ZERO
             exon_amount = _dec(exon, "MontoExoneracion") or ZERO
-            expected_exon = q5(base * tarifa_ex / ONE_HUNDRED)
+            expected_exon = min(q5(base * tarifa_ex / ONE_HUNDRED), monto)
             if exon_amount != expected_exon:
                 ctx.add(
                     f"{ipath}/Exoneracion/MontoExoneracion",
@@ -403,13 +440,19 @@ def _check_line(ctx: _Ctx, line: etree._Element, path: str, n: str) -> _Line:
         exon_sum += exon_amount
         key = (codigo, ctar_text if codigo in _IVA_CODES else None)
         groups[key] = groups.get(key, ZERO) + monto - exon_amount
+        own_monto, own_exon = own.get(key, (ZERO, ZERO))
+        own[key] = (own_monto + monto, own_exon + exon_amount)
         # treatment, from the first IVA tax
         if not treatment_set and codigo in (*_IVA_CODES, "08"):
             treatment_set = True
             first_iva_key = key
             treatment = "gravado" if codigo == "08" or ctar is None else ctar.tratamiento
     asumido = _dec(line, "ImpuestoAsumidoEmisorFabrica") or ZERO
-    if asumido:
+    shares: dict[str, Decimal] | None = None
+    if combo is not None:
+        groups = _combo_groups(ctx, combo, line, path, cantidad or ZERO, own)
+        shares = _combo_shares(monto_total, combo.weights)
+    elif asumido:
         target = first_iva_key or next(iter(groups), None)
         if target is not None:
             groups[target] -= asumido
@@ -438,7 +481,216 @@ def _check_line(ctx: _Ctx, line: etree._Element, path: str, n: str) -> _Line:
         exonerado_share=exonerado_share if treatment == "gravado" else ZERO,
         tax_groups=groups,
         has_tax=has_tax,
+        shares=shares,
     )
+
+
+def _combo_monto(combo: _Combo, cantidad: Decimal, codigo: str) -> Decimal:
+    """A combo line's tax Monto for one tax code: Σ over the components' groups of Cantidad × Σ monto."""
+    return sum((q5(cantidad * m) for (c, _), (m, _a) in combo.groups.items() if c == codigo), ZERO)
+
+
+def _combo_groups(  # noqa: PLR0917
+    ctx: _Ctx,
+    combo: _Combo,
+    line: etree._Element,
+    path: str,
+    cantidad: Decimal,
+    stated: dict[tuple[str, str | None], tuple[Decimal, Decimal]],
+) -> dict[tuple[str, str | None], Decimal]:
+    """The TotalDesgloseImpuesto contributions of a combo line (its components' groups times Cantidad, net
+    of the assumed IVA and of any exoneration stated on the line's taxes), after checking that every tax
+    code of the components has its Impuesto on the line and that ImpuestoAsumidoEmisorFabrica matches."""
+    line_codes = {c for c, _ in stated}  # the line's own (Codigo, CodigoTarifaIVA) → (Monto, exonerated)
+    groups: dict[tuple[str, str | None], Decimal] = {}
+    asumido = ZERO
+    for key, (monto, assumed) in combo.groups.items():
+        total = q5(cantidad * monto)
+        share = min(q5(cantidad * assumed), total)
+        asumido += share
+        groups[key] = total - share
+        if key[0] not in line_codes:
+            ctx.add(
+                f"{path}/Impuesto",
+                f"the components carry tax code {key[0]} but the combo line has no Impuesto with that Codigo",
+            )
+            line_codes.add(key[0])
+    stated_asumido = _dec(line, "ImpuestoAsumidoEmisorFabrica")
+    if stated_asumido is not None and stated_asumido != asumido:
+        ctx.add(
+            f"{path}/ImpuestoAsumidoEmisorFabrica",
+            "the ImpuestoAsumidoEmisorFabrica of a combo line must be Cantidad × the IVA its components "
+            f"assume on regalías/bonificaciones = {_fmt(asumido)}, found {_fmt(stated_asumido)}",
+        )
+    for (codigo, _ctar), (monto, exonerated) in stated.items():
+        # line taxes the components lack keep their stated net amount; exonerations reduce the first group
+        target = next((k for k in groups if k[0] == codigo), None)
+        if target is None:
+            groups[(codigo, None)] = monto - exonerated
+        else:
+            groups[target] -= exonerated
+    return groups
+
+
+# -- combos (DetalleSurtido) ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Combo:
+    """What a DetalleSurtido adds up to, per ONE unit of the combo."""
+
+    sub_total: Decimal = ZERO  # Σ SubTotalSurtido
+    #: (Codigo, CodigoTarifaIVA for 01/07) → (Σ MontoImpuestoSurtido, Σ IVA assumed on regalías)
+    groups: dict[tuple[str, str | None], tuple[Decimal, Decimal]] = field(default_factory=dict)
+    #: IVA treatment → Σ SubTotalSurtido of the components with that treatment
+    weights: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _check_surtido(ctx: _Ctx, node: etree._Element, path: str) -> _Combo:
+    combo = _Combo()
+    notas = ctx.kind in ("NotaCreditoElectronica", "NotaDebitoElectronica")
+    for k, comp in enumerate(_kids(node, "LineaDetalleSurtido"), start=1):
+        cpath = f"{path}/LineaDetalleSurtido[{k}]"
+        cantidad = _dec(comp, "CantidadSurtido")
+        precio = _dec(comp, "PrecioUnitarioSurtido")
+        monto_total = _dec(comp, "MontoTotalSurtido") or ZERO
+        sub_total = _dec(comp, "SubTotalSurtido") or ZERO
+        if precio is not None and precio <= 0:
+            ctx.add(f"{cpath}/PrecioUnitarioSurtido", "PrecioUnitarioSurtido must be greater than zero")
+        if cantidad is not None and cantidad <= 0:
+            ctx.add(f"{cpath}/CantidadSurtido", "CantidadSurtido must be greater than zero")
+        if cantidad is not None and precio is not None and monto_total != q5(cantidad * precio):
+            ctx.add(
+                f"{cpath}/MontoTotalSurtido",
+                "MontoTotalSurtido must be CantidadSurtido × PrecioUnitarioSurtido = "
+                f"{_fmt(q5(cantidad * precio))}, found {_fmt(monto_total)}",
+            )
+        remaining = monto_total
+        regalias = ZERO
+        has_regalia = False
+        for j, desc in enumerate(_kids(comp, "DescuentoSurtido"), start=1):
+            dpath = f"{cpath}/DescuentoSurtido[{j}]"
+            amount = _dec(desc, "MontoDescuentoSurtido") or ZERO
+            code = _text(desc, "CodigoDescuentoSurtido")
+            if amount > remaining:
+                ctx.add(
+                    f"{dpath}/MontoDescuentoSurtido",
+                    f"the discount {_fmt(amount)} exceeds the remaining base {_fmt(remaining)} "
+                    "(MontoTotalSurtido minus the previous discounts)",
+                )
+            remaining -= amount
+            if code in ("01", "03"):
+                has_regalia = True
+                regalias += amount
+            if code == "99" and _text(desc, "DescuentoSurtidoOtros") is None:
+                ctx.add(
+                    f"{dpath}/DescuentoSurtidoOtros",
+                    "DescuentoSurtidoOtros is required with CodigoDescuentoSurtido 99",
+                )
+        if sub_total != remaining:
+            ctx.add(
+                f"{cpath}/SubTotalSurtido",
+                "SubTotalSurtido must be MontoTotalSurtido − the component's discounts = "
+                f"{_fmt(remaining)}, found {_fmt(sub_total)}",
+            )
+        impuestos = _kids(comp, "ImpuestoSurtido")
+        codes = [_text(imp, "CodigoImpuestoSurtido") or "" for imp in impuestos]
+        base_el = _kid(comp, "BaseImponibleSurtido")
+        base = sub_total
+        if base_el is not None:
+            base = _dec(comp, "BaseImponibleSurtido") or ZERO
+            editable = _text(comp, "IVACobradoFabricaSurtido") == "01" or "07" in codes
+            expected_base = sub_total + sum(
+                (
+                    _dec(imp, "MontoImpuestoSurtido") or ZERO
+                    for imp, code in zip(impuestos, codes, strict=True)
+                    if code in _BASE_CODES
+                ),
+                ZERO,
+            )
+            if not editable and base != expected_base:
+                ctx.add(
+                    f"{cpath}/BaseImponibleSurtido",
+                    "BaseImponibleSurtido must be SubTotalSurtido plus the component's taxes 02, 04, 05 "
+                    f"and 12 = {_fmt(expected_base)}, found {_fmt(base)}",
+                )
+        treatment: str | None = None
+        for m, (imp, codigo) in enumerate(zip(impuestos, codes, strict=True), start=1):
+            ipath = f"{cpath}/ImpuestoSurtido[{m}]"
+            ctar_text = _text(imp, "CodigoTarifaIVASurtido")
+            tarifa = _dec(imp, "TarifaSurtido")
+            monto = _dec(imp, "MontoImpuestoSurtido") or ZERO
+            ctar: CodigoTarifaIVA | None = None
+            if ctar_text is not None:
+                try:
+                    ctar = CodigoTarifaIVA(ctar_text)
+                except ValueError:
+                    ctar = None  # the XSD reports it
+            if codigo == "99" and _text(imp, "CodigoImpuestoOTROSurtido") is None:
+                ctx.add(
+                    f"{ipath}/CodigoImpuestoOTROSurtido",
+                    "CodigoImpuestoOTROSurtido is required with CodigoImpuestoSurtido 99",
+                )
+            asumido = ZERO
+            if codigo in _IVA_CODES:
+                if ctar_text is None:
+                    ctx.add(
+                        f"{ipath}/CodigoTarifaIVASurtido",
+                        f"CodigoTarifaIVASurtido is required for tax code {codigo}",
+                    )
+                if tarifa is None:
+                    ctx.add(f"{ipath}/TarifaSurtido", f"TarifaSurtido is required for tax code {codigo}")
+                elif ctar is not None and tarifa != ctar.tarifa:
+                    ctx.add(
+                        f"{ipath}/TarifaSurtido",
+                        f"for CodigoTarifaIVASurtido {ctar.value} the TarifaSurtido must be "
+                        f"{_rate(ctar.tarifa)}, found {_rate(tarifa)}",
+                    )
+                if ctar is not None and ctar.solo_notas and not notas:
+                    ctx.add(
+                        f"{ipath}/CodigoTarifaIVASurtido",
+                        f"CodigoTarifaIVASurtido {ctar.value} (transitional rate) is only allowed in credit "
+                        "and debit notes",
+                    )
+                if ctar is not None and tarifa is not None:
+                    regalia = codigo == "01" and has_regalia
+                    expected = q5((monto_total if regalia else base) * tarifa / ONE_HUNDRED)
+                    if ctar is CodigoTarifaIVA.EXENTA:
+                        expected = ZERO
+                    if monto != expected:
+                        ctx.add(
+                            f"{ipath}/MontoImpuestoSurtido",
+                            f"the component's tax amount must be {_fmt(expected)} (rate applied to "
+                            f"{'MontoTotalSurtido' if regalia else 'the taxable base'}), found {_fmt(monto)}",
+                        )
+                    if regalia:
+                        asumido = min(q5(regalias * tarifa / ONE_HUNDRED), monto)
+                if treatment is None:
+                    treatment = "gravado" if ctar is None else ctar.tratamiento
+            elif codigo == "08" and treatment is None:
+                treatment = "gravado"
+            key = (codigo, ctar_text if codigo in _IVA_CODES else None)
+            total, assumed = combo.groups.get(key, (ZERO, ZERO))
+            combo.groups[key] = (total + monto, assumed + asumido)
+        treatment = treatment or "no_sujeto"
+        if treatment == "no_sujeto" and ctx.kind == "FacturaElectronicaExportacion":
+            treatment = "exento"
+        combo.weights[treatment] = combo.weights.get(treatment, ZERO) + sub_total
+        combo.sub_total += sub_total
+    return combo
+
+
+def _combo_shares(monto_total: Decimal, weights: dict[str, Decimal]) -> dict[str, Decimal]:
+    """The combo line's MontoTotal per treatment, in proportion to the components' SubTotalSurtido; the first
+    treatment present (gravado, exento, no sujeto) takes the rounding remainder."""
+    order: list[str] = [t for t in ("gravado", "exento", "no_sujeto") if t in weights]
+    whole = sum(weights.values(), ZERO)
+    if len(order) <= 1 or whole == 0:
+        return dict.fromkeys(order[:1], monto_total)
+    shares = {t: q5(monto_total * weights[t] / whole) for t in order[1:]}
+    out = {order[0]: monto_total - sum(shares.values(), ZERO)}
+    out.update(shares)
+    return out
 
 
 # -- summary ----------------------------------------------------------------------------------------------
@@ -488,7 +740,11 @@ def _check_resumen(ctx: _Ctx, lines: list[_Line]) -> None:
             if treatment == "no_sujeto" and ctx.kind == "FacturaElectronicaExportacion":
                 # The FEE summary has no no-sujeto totals: 0 % export lines (tarifa 01/11) count as exento.
                 treatment = "exento"
-            if treatment == "gravado":
+            if ln.shares is not None:
+                for share_treatment, amount in ln.shares.items():
+                    if not (share_treatment == "gravado" and kind == "merc" and ln.fabrica):
+                        sums[(kind, share_treatment)] += amount
+            elif treatment == "gravado":
                 if kind == "merc" and ln.fabrica:
                     continue  # TotalMercanciasGravadas excludes IVA charged at factory level
                 sums[(kind, "exonerado")] += ln.exonerado_share

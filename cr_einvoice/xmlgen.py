@@ -16,6 +16,7 @@ from .catalogs import CodigoImpuesto, TipoDocumento
 from .errors import ValidationError
 from .model import (
     Comprobante,
+    DatosImpuestoEspecifico,
     Document,
     Emisor,
     Identificacion,
@@ -195,6 +196,16 @@ def _receptor(w: _W, parent: etree._Element, r: Receptor, tipo: TipoDocumento) -
 # -- lines -------------------------------------------------------------------------------------------------
 
 
+def _datos(w: _W, parent: etree._Element, d: DatosImpuestoEspecifico, suffix: str) -> None:
+    """DatosImpuestoEspecifico (``suffix`` "Surtido": DatosImpuestoEspecificoSurtido of a combo component)."""
+    dn = w.el(parent, f"DatosImpuestoEspecifico{suffix}")
+    w.el(dn, f"CantidadUnidadMedida{suffix}", fmt_rate(d.cantidad_unidad_medida))
+    w.opt(dn, f"Porcentaje{suffix}", d.porcentaje)
+    w.opt(dn, f"Proporcion{suffix}", d.proporcion)
+    w.opt(dn, f"VolumenUnidadConsumo{suffix}", d.volumen_unidad_consumo)
+    w.amount(dn, f"ImpuestoUnidad{suffix}", d.impuesto_unidad)
+
+
 def _impuesto(  # noqa: PLR0917
     w: _W, parent: etree._Element, t: Impuesto, monto: Decimal, exonerado: Decimal, tipo: TipoDocumento
 ) -> None:
@@ -209,12 +220,7 @@ def _impuesto(  # noqa: PLR0917
         w.el(node, "FactorCalculoIVA", fmt_rate(t.factor_calculo_iva))
     d = t.datos_impuesto_especifico
     if d is not None and tipo not in (TipoDocumento.FACTURA_COMPRA, TipoDocumento.FACTURA_EXPORTACION):
-        dn = w.el(node, "DatosImpuestoEspecifico")
-        w.el(dn, "CantidadUnidadMedida", fmt_rate(d.cantidad_unidad_medida))
-        w.opt(dn, "Porcentaje", d.porcentaje)
-        w.opt(dn, "Proporcion", d.proporcion)
-        w.opt(dn, "VolumenUnidadConsumo", d.volumen_unidad_consumo)
-        w.amount(dn, "ImpuestoUnidad", d.impuesto_unidad)
+        _datos(w, node, d, "")
     w.amount(node, "Monto", monto)
     if t.monto_exportacion is not None:
         w.amount(node, "MontoExportacion", t.monto_exportacion)
@@ -231,6 +237,57 @@ def _impuesto(  # noqa: PLR0917
         w.el(xn, "FechaEmisionEX", _fecha(x.fecha_emision_ex))
         w.el(xn, "TarifaExonerada", fmt_rate(x.tarifa_exonerada))
         w.amount(xn, "MontoExoneracion", exonerado)
+
+
+def _otro_surtido(ln: LineaDetalle) -> str | None:
+    """The description of the first component tax 99, repeated on the combo line's tax 99."""
+    for comp in ln.surtido:
+        for t in comp.impuestos_surtido:
+            if t.codigo_impuesto_surtido is CodigoImpuesto.OTROS:
+                return t.codigo_impuesto_otro_surtido
+    return None
+
+
+def _surtido(w: _W, parent: etree._Element, ln: LineaDetalle, fee: bool) -> None:
+    """DetalleSurtido in schema order (the FEE schema has no IVACobradoFabricaSurtido,
+    BaseImponibleSurtido nor DatosImpuestoEspecificoSurtido)."""
+    node = w.el(parent, "DetalleSurtido")
+    for comp in ln.surtido:
+        calc = comp.calculo
+        cn = w.el(node, "LineaDetalleSurtido")
+        w.el(cn, "CodigoCABYSSurtido", comp.codigo_cabys_surtido)
+        for cc in comp.codigos_comerciales_surtido:
+            ccn = w.el(cn, "CodigoComercialSurtido")
+            w.el(ccn, "TipoSurtido", cc.tipo_surtido.value)
+            w.el(ccn, "CodigoSurtido", cc.codigo_surtido)
+        w.el(cn, "CantidadSurtido", fmt_quantity(comp.cantidad_surtido))
+        w.el(cn, "UnidadMedidaSurtido", comp.unidad_medida_surtido.value)
+        w.opt(cn, "UnidadMedidaComercialSurtido", comp.unidad_medida_comercial_surtido)
+        w.el(cn, "DetalleSurtido", comp.detalle_surtido)
+        w.amount(cn, "PrecioUnitarioSurtido", comp.precio_unitario_surtido)
+        w.amount(cn, "MontoTotalSurtido", calc.monto_total_surtido)
+        for ds in comp.descuentos_surtido:
+            dn = w.el(cn, "DescuentoSurtido")
+            w.amount(dn, "MontoDescuentoSurtido", ds.monto_descuento_surtido or ZERO)
+            w.el(dn, "CodigoDescuentoSurtido", ds.codigo_descuento_surtido.value)
+            w.opt(dn, "DescuentoSurtidoOtros", ds.descuento_surtido_otros)
+        w.amount(cn, "SubTotalSurtido", calc.sub_total_surtido)
+        if not fee:
+            if comp.iva_cobrado_fabrica_surtido is not None:
+                w.el(cn, "IVACobradoFabricaSurtido", comp.iva_cobrado_fabrica_surtido.value)
+            w.amount(cn, "BaseImponibleSurtido", calc.base_imponible_surtido)
+        for t, tc in zip(comp.impuestos_surtido, calc.impuestos, strict=True):
+            tn = w.el(cn, "ImpuestoSurtido")
+            w.el(tn, "CodigoImpuestoSurtido", t.codigo_impuesto_surtido.value)
+            w.opt(tn, "CodigoImpuestoOTROSurtido", t.codigo_impuesto_otro_surtido)
+            if t.codigo_tarifa_iva_surtido is not None:
+                w.el(tn, "CodigoTarifaIVASurtido", t.codigo_tarifa_iva_surtido.value)
+            if t.tarifa_surtido is not None:
+                w.el(tn, "TarifaSurtido", fmt_rate(t.tarifa_surtido))
+            d = t.datos_impuesto_especifico_surtido
+            if d is not None and not fee:
+                _datos(w, tn, d, "Surtido")
+            w.amount(tn, "MontoImpuestoSurtido", tc.monto)
 
 
 def _linea(w: _W, parent: etree._Element, numero: int, ln: LineaDetalle, tipo: TipoDocumento) -> None:
@@ -256,6 +313,8 @@ def _linea(w: _W, parent: etree._Element, numero: int, ln: LineaDetalle, tipo: T
         w.el(node, "NumeroVINoSerie", vin)
     w.opt(node, "RegistroMedicamento", ln.registro_medicamento)
     w.opt(node, "FormaFarmaceutica", ln.forma_farmaceutica)
+    if ln.surtido:
+        _surtido(w, node, ln, fee)
     w.amount(node, "PrecioUnitario", ln.precio_unitario)
     w.amount(node, "MontoTotal", calc.monto_total)
     for d in ln.descuentos:
@@ -269,7 +328,15 @@ def _linea(w: _W, parent: etree._Element, numero: int, ln: LineaDetalle, tipo: T
         w.el(node, "IVACobradoFabrica", ln.iva_cobrado_fabrica.value)
     if not fee:
         w.amount(node, "BaseImponible", calc.base_imponible)
-    for t, tc in zip(ln.impuestos, calc.impuestos, strict=True):
+    if ln.surtido:
+        for tc in calc.impuestos:
+            # the tax of a combo is the sum of its components': no CodigoTarifaIVA nor Tarifa (Anexos)
+            tn = w.el(node, "Impuesto")
+            w.el(tn, "Codigo", tc.codigo.value)
+            if tc.codigo is CodigoImpuesto.OTROS:
+                w.opt(tn, "CodigoImpuestoOTRO", _otro_surtido(ln))
+            w.amount(tn, "Monto", tc.monto)
+    for t, tc in zip(ln.impuestos, calc.impuestos, strict=not ln.surtido):
         _impuesto(w, node, t, tc.monto, tc.monto_exoneracion, tipo)
     if not (fee or fec):
         w.amount(node, "ImpuestoAsumidoEmisorFabrica", calc.impuesto_asumido_emisor_fabrica)

@@ -16,7 +16,11 @@ or the old complex code) → codigo_cabys / codigos_comerciales, ``CodigoTarifa`
 (TipoDocumento, FechaEmision, PorcentajeExoneracion, free-text NombreInstitucion → 99 + its text),
 OtrosCargos (TipoDocumento, NumeroIdentidadTercero, Porcentaje), InformacionReferencia (TipoDoc,
 FechaEmision), ``IdentificacionExtranjero`` → identification type 05. Things the model cannot hold are
-reported in ``doc.stated.warnings`` (DetalleSurtido, unknown units of measure -- mapped to ``Otros``).
+reported in ``doc.stated.warnings`` (unknown units of measure -- mapped to ``Otros``).
+
+Combo lines (``DetalleSurtido``) are read into ``LineaDetalle.surtido``; the line's own Impuesto elements are
+not inputs of the model (a combo's taxes are computed from its components) and their stated amounts are kept
+in ``doc.stated.lineas[i].impuestos``, the components' stated amounts in ``doc.stated.lineas[i].surtido``.
 """
 
 from __future__ import annotations
@@ -38,18 +42,23 @@ from .catalogs import (
 from .errors import Problem, ValidationError
 from .model import (
     CalculoLinea,
+    CalculoSurtido,
     CodigoComercial,
+    CodigoComercialSurtido,
     Comprobante,
     DatosImpuestoEspecifico,
     Descuento,
+    DescuentoSurtido,
     Document,
     Emisor,
     Exoneracion,
     Identificacion,
     Impuesto,
     ImpuestoCalculado,
+    ImpuestoSurtido,
     InformacionReferencia,
     LineaDetalle,
+    LineaDetalleSurtido,
     LineaPago,
     MedioPago,
     MensajeReceptor,
@@ -278,15 +287,7 @@ class _Reader:
         datos_node = self.child(node, "DatosImpuestoEspecifico")
         datos = None
         if datos_node is not None:
-            datos = self.build(
-                p + "datos_impuesto_especifico.",
-                DatosImpuestoEspecifico,
-                cantidad_unidad_medida=self.amount(datos_node, "CantidadUnidadMedida", path=p),
-                porcentaje=self.dec(datos_node, "Porcentaje", path=p),
-                proporcion=self.dec(datos_node, "Proporcion", path=p),
-                volumen_unidad_consumo=self.dec(datos_node, "VolumenUnidadConsumo", path=p),
-                impuesto_unidad=self.amount(datos_node, "ImpuestoUnidad", path=p),
-            )
+            datos = self.datos(datos_node, p + "datos_impuesto_especifico.", "")
         exo_node = self.child(node, "Exoneracion")
         tax = self.build(
             p,
@@ -325,10 +326,15 @@ class _Reader:
             )
             for i, cc in enumerate(comerciales)
         )
-        if self.child(node, "DetalleSurtido") is not None:
-            self.warn(
-                f"DetalleServicio/LineaDetalle[{index + 1}]/DetalleSurtido", "combo components are not read"
-            )
+        surtido_node = self.child(node, "DetalleSurtido")
+        comps = (
+            [
+                self.componente(cn, f"{path}surtido[{k}].")
+                for k, cn in enumerate(self.children(surtido_node, "LineaDetalleSurtido"))
+            ]
+            if surtido_node is not None
+            else []
+        )
         descuentos = []
         for i, d in enumerate(self.children(node, "Descuento")):
             codigo = self.text(d, "CodigoDescuento")
@@ -346,11 +352,20 @@ class _Reader:
                 )
             )
         taxes = [
-            self.impuesto(t, f"{path}impuestos[{i}]") for i, t in enumerate(self.children(node, "Impuesto"))
+            self.impuesto(t, f"{path}impuestos[{i}]")
+            for i, t in enumerate(self.children(node, "Impuesto"))
+            if not comps
+        ]
+        combo_taxes = [
+            self.impuesto_combo(t, f"{path}impuestos[{i}].")
+            for i, t in enumerate(self.children(node, "Impuesto"))
+            if comps
         ]
         fabrica = self.text(node, "IVACobradoFabrica")
         base = self.dec(node, "BaseImponible", path=path)
-        editable = fabrica == "01" or any(t.codigo is CodigoImpuesto.IVA_CALCULO_ESPECIAL for t, _ in taxes)
+        editable = not comps and (
+            fabrica == "01" or any(t.codigo is CodigoImpuesto.IVA_CALCULO_ESPECIAL for t, _ in taxes)
+        )
         linea = self.build(
             path,
             LineaDetalle,
@@ -367,13 +382,14 @@ class _Reader:
             ),
             registro_medicamento=self.text(node, "RegistroMedicamento"),
             forma_farmaceutica=self.text(node, "FormaFarmaceutica"),
+            surtido=tuple(comp for comp, _ in comps),
             precio_unitario=self.amount(node, "PrecioUnitario", path=path),
             descuentos=tuple(descuentos),
             iva_cobrado_fabrica=fabrica,
             base_imponible=base if editable else None,
             impuestos=tuple(t for t, _ in taxes),
         )
-        stated_taxes = tuple(s for _, s in taxes)
+        stated_taxes = tuple(s for _, s in taxes) + tuple(combo_taxes)
         sub_total = self.amount(node, "SubTotal", path=path)
         stated = CalculoLinea(
             monto_total=self.amount(node, "MontoTotal", path=path),
@@ -387,8 +403,119 @@ class _Reader:
                 sum((t.neto for t in stated_taxes), ZERO),
             ),
             monto_total_linea=self.amount(node, "MontoTotalLinea", path=path),
+            surtido=tuple(s for _, s in comps),
         )
         return linea, stated
+
+    def datos(self, node: etree._Element, path: str, suffix: str) -> DatosImpuestoEspecifico:
+        """DatosImpuestoEspecifico, or with ``suffix`` "Surtido" a DatosImpuestoEspecificoSurtido."""
+        return self.build(
+            path,
+            DatosImpuestoEspecifico,
+            cantidad_unidad_medida=self.amount(node, f"CantidadUnidadMedida{suffix}", path=path),
+            porcentaje=self.dec(node, f"Porcentaje{suffix}", path=path),
+            proporcion=self.dec(node, f"Proporcion{suffix}", path=path),
+            volumen_unidad_consumo=self.dec(node, f"VolumenUnidadConsumo{suffix}", path=path),
+            impuesto_unidad=self.amount(node, f"ImpuestoUnidad{suffix}", path=path),
+        )
+
+    def impuesto_combo(self, node: etree._Element, path: str) -> ImpuestoCalculado:
+        """The stated amounts of a combo line's Impuesto (not a model input: computed from the components)."""
+        codigo_text = self.text(node, "Codigo")
+        try:
+            codigo = CodigoImpuesto(codigo_text or "")
+        except ValueError:
+            raise ValidationError(f"unknown tax code {codigo_text!r}", path=f"{path}codigo") from None
+        ctar_text = self.text(node, "CodigoTarifaIVA")
+        ctar = None
+        if ctar_text is not None:
+            try:
+                ctar = CodigoTarifaIVA(ctar_text)
+            except ValueError:
+                self.warn(f"{path}codigo_tarifa_iva", f"unknown CodigoTarifaIVA {ctar_text!r}; ignored")
+        monto = self.amount(node, "Monto", path=path)
+        exo = self.child(node, "Exoneracion")
+        exonerado = self.amount(exo, "MontoExoneracion", path=path) if exo is not None else ZERO
+        if exo is not None:
+            self.warn(path + "exoneracion", "an exoneration on a combo line is not modelled; ignored")
+        return ImpuestoCalculado(codigo, ctar, monto, exonerado, ZERO, monto - exonerado)
+
+    def componente(self, node: etree._Element, path: str) -> tuple[LineaDetalleSurtido, CalculoSurtido]:
+        """One LineaDetalleSurtido: the component and the amounts its XML states."""
+        codigos = tuple(
+            self.build(
+                f"{path}codigos_comerciales_surtido[{i}].",
+                CodigoComercialSurtido,
+                tipo_surtido=self.text(cc, "TipoSurtido"),
+                codigo_surtido=self.text(cc, "CodigoSurtido") or "",
+            )
+            for i, cc in enumerate(self.children(node, "CodigoComercialSurtido"))
+        )
+        descuentos = tuple(
+            self.build(
+                f"{path}descuentos_surtido[{i}].",
+                DescuentoSurtido,
+                monto_descuento_surtido=self.amount(d, "MontoDescuentoSurtido", path=path),
+                codigo_descuento_surtido=self.text(d, "CodigoDescuentoSurtido"),
+                descuento_surtido_otros=self.text(d, "DescuentoSurtidoOtros"),
+            )
+            for i, d in enumerate(self.children(node, "DescuentoSurtido"))
+        )
+        taxes: list[ImpuestoSurtido] = []
+        stated_taxes: list[ImpuestoCalculado] = []
+        for i, t in enumerate(self.children(node, "ImpuestoSurtido")):
+            p = f"{path}impuestos_surtido[{i}]."
+            datos_node = self.child(t, "DatosImpuestoEspecificoSurtido")
+            datos = None
+            if datos_node is not None:
+                datos = self.datos(datos_node, p + "datos_impuesto_especifico_surtido.", "Surtido")
+            tax = self.build(
+                p,
+                ImpuestoSurtido,
+                codigo_impuesto_surtido=self.text(t, "CodigoImpuestoSurtido"),
+                codigo_impuesto_otro_surtido=self.text(t, "CodigoImpuestoOTROSurtido"),
+                codigo_tarifa_iva_surtido=self.text(t, "CodigoTarifaIVASurtido"),
+                tarifa_surtido=self.dec(t, "TarifaSurtido", path=p),
+                datos_impuesto_especifico_surtido=datos,
+            )
+            monto = self.amount(t, "MontoImpuestoSurtido", path=p)
+            taxes.append(tax)
+            stated_taxes.append(
+                ImpuestoCalculado(
+                    tax.codigo_impuesto_surtido, tax.codigo_tarifa_iva_surtido, monto, ZERO, ZERO, monto
+                )
+            )
+        fabrica = self.text(node, "IVACobradoFabricaSurtido")
+        base = self.dec(node, "BaseImponibleSurtido", path=path)
+        editable = fabrica == "01" or any(
+            t.codigo_impuesto_surtido is CodigoImpuesto.IVA_CALCULO_ESPECIAL for t in taxes
+        )
+        comp = self.build(
+            path,
+            LineaDetalleSurtido,
+            codigo_cabys_surtido=self.text(node, "CodigoCABYSSurtido") or "",
+            codigos_comerciales_surtido=codigos,
+            cantidad_surtido=_default(self.dec(node, "CantidadSurtido", path=path), Decimal(1)),
+            unidad_medida_surtido=self.unidad(
+                self.text(node, "UnidadMedidaSurtido"), f"{path}unidad_medida_surtido"
+            ),
+            unidad_medida_comercial_surtido=self.text(node, "UnidadMedidaComercialSurtido"),
+            detalle_surtido=self.text(node, "DetalleSurtido") or "",
+            precio_unitario_surtido=self.amount(node, "PrecioUnitarioSurtido", path=path),
+            descuentos_surtido=descuentos,
+            iva_cobrado_fabrica_surtido=fabrica,
+            base_imponible_surtido=base if editable else None,
+            impuestos_surtido=tuple(taxes),
+        )
+        sub_total = self.amount(node, "SubTotalSurtido", path=path)
+        stated = CalculoSurtido(
+            monto_total_surtido=self.amount(node, "MontoTotalSurtido", path=path),
+            total_descuentos=sum((d.monto_descuento_surtido or ZERO for d in descuentos), ZERO),
+            sub_total_surtido=sub_total,
+            base_imponible_surtido=base if base is not None else sub_total,
+            impuestos=tuple(stated_taxes),
+        )
+        return comp, stated
 
     def linea_pago(self, node: etree._Element, index: int) -> tuple[LineaPago, CalculoLinea]:
         path = f"lineas[{index}]."

@@ -20,14 +20,17 @@ from cr_einvoice.jsonio import document_from_json
 from cr_einvoice.model import (
     Comprobante,
     Descuento,
+    DescuentoSurtido,
     Emisor,
     Exoneracion,
     FacturaElectronica,
     FacturaExportacion,
     Identificacion,
     Impuesto,
+    ImpuestoSurtido,
     InformacionReferencia,
     LineaDetalle,
+    LineaDetalleSurtido,
     LineaPago,
     MedioPago,
     NotaCredito,
@@ -85,7 +88,43 @@ def impuestos(draw: st.DrawFn, kind: str) -> tuple[Impuesto, ...]:
 
 
 @st.composite
+def componentes(draw: st.DrawFn, kind: str) -> LineaDetalleSurtido:
+    """A combo component: IVA at any tarifa (sometimes with a tax 02 in its base), successive discounts
+    (regalía/bonificación included, except in a FEE)."""
+    choices = [*TARIFAS, "05", "06", "07"] if kind == "nc" else TARIFAS
+    code = CodigoTarifaIVA(draw(st.sampled_from(choices)))
+    taxes = [ImpuestoSurtido(codigo_impuesto_surtido="01", codigo_tarifa_iva_surtido=code)]
+    if draw(st.integers(0, 4)) == 0 and not (kind == "fee" and code.tarifa > 0):
+        taxes.insert(
+            0, ImpuestoSurtido(codigo_impuesto_surtido="02", tarifa_surtido=draw(_decimal(1, 4000, 2)))
+        )
+    codes = ["02", "04", "05", "06", "07", "08", "09"] + ([] if kind == "fee" else ["01", "03"])
+    descuentos = tuple(
+        DescuentoSurtido(
+            codigo_descuento_surtido=draw(st.sampled_from(codes)), porcentaje=draw(_decimal(0, 5000, 2))
+        )
+        for _ in range(draw(st.integers(0, 2)))
+    )
+    return LineaDetalleSurtido(
+        codigo_cabys_surtido=draw(st.from_regex(r"[0-9]{13}", fullmatch=True)),
+        detalle_surtido="Componente de prueba",
+        cantidad_surtido=draw(_decimal(1000, 999_999, 3)),
+        precio_unitario_surtido=draw(_decimal(1000, 99_999_999, 5)),
+        descuentos_surtido=descuentos,
+        impuestos_surtido=tuple(taxes),
+    )
+
+
+@st.composite
 def lineas(draw: st.DrawFn, kind: str) -> LineaDetalle:
+    if draw(st.integers(0, 4)) == 0:
+        # a combo: the components describe one unit, the line's quantity multiplies them
+        return LineaDetalle.combo(
+            codigo_cabys=draw(st.from_regex(r"[0-9]{13}", fullmatch=True)),
+            detalle="Combo de prueba",
+            cantidad=draw(_decimal(1, 99_999, 3)),
+            surtido=tuple(draw(st.lists(componentes(kind), min_size=1, max_size=4))),
+        )
     descuentos = []
     for _ in range(draw(st.integers(0, 3))):
         # regalía/bonificación (01/03) make the emisor assume IVA, which a FEE cannot state
