@@ -710,6 +710,13 @@ class BelvoProtocol:
     ) -> list[tuple[date, date]]:
         """Check every input of a retrieval (all problems together) and split the range."""
         problems = [] if isinstance(link, str) and link.strip() else [Problem("link", "a link id is needed")]
+        known = RetrieveOptions.__annotations__
+        # **options is only checked by a type checker: a misspelt option would otherwise be dropped silently
+        problems.extend(
+            Problem(str(name), f"unknown option; a retrieval takes {', '.join(known)}")
+            for name in options
+            if name not in known
+        )
         kind = options.get("type")
         if kind is not None and kind not in set(InvoiceType):
             problems.append(Problem("type", f"{kind!r} is not INFLOW, OUTFLOW or None"))
