@@ -1,0 +1,374 @@
+"""The README's Python examples run as written, against the local Hacienda simulator and the Chile fakes.
+
+Each example is the fenced block right after an HTML comment ``<!-- snippet: NAME -->`` in README.md. A test
+runs it with ``exec`` in a namespace that holds what the README elides (simulator URLs, TEST certificates,
+the reader's own objects), in a temporary working folder, then checks what the example claims. Lines such as
+``doc.resumen.total_comprobante   # Decimal('32205.00000')`` are checked too: a top-level expression followed
+by a comment that starts with a Python literal must evaluate to exactly that literal.
+
+Blocks that talk to a named environment (``base_url="sandbox"``, Khipu's ``production``) are pointed at the
+fakes by patching the environment tables for the test; nothing here leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import base64
+import inspect
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from cr_einvoice.certs import TestPKI, load_p12, make_test_pki
+from cr_einvoice.chile import belvo as belvo_module
+from cr_einvoice.chile import flow as flow_module
+from cr_einvoice.chile import khipu as khipu_module
+from cr_einvoice.chile.fakes import FakeBelvo, FakeFlow, FakeKhipu, LoopbackReceiver, sample_belvo_invoice
+from cr_einvoice.cli.build import number_document
+from cr_einvoice.examples import example_json
+from cr_einvoice.hacienda import Credentials, Environment, Respuesta, callback_url
+from cr_einvoice.jsonio import document_from_json
+from cr_einvoice.sandbox import Simulator, SimulatorSettings
+from cr_einvoice.validate import validate_xml
+from cr_einvoice.xades import Signer, TrustStore
+from cr_einvoice.xmlgen import to_xml
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+SNIPPET = re.compile(r"^<!-- snippet: ([a-z0-9-]+) -->\n```([a-z]+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+# The IdP user of the README's examples and its password (read by Secret.from_env("HACIENDA_PASSWORD")).
+USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
+PASSWORD = "readme-test-password"
+BELVO_LINK = "8848bd0c-9c7e-4f53-a732-ec896b11d4c4"
+
+TESTED = {
+    "vouchers-build",
+    "json-fe",
+    "clave",
+    "certs-load",
+    "sign",
+    "verify",
+    "hacienda-environment",
+    "hacienda-sync",
+    "hacienda-async",
+    "hacienda-decode",
+    "hacienda-callbacks",
+    "sandbox",
+    "issuing",
+    "chile-khipu",
+    "chile-belvo",
+    "chile-flow",
+}
+
+
+def _snippets() -> dict[str, tuple[str, str, int]]:
+    """name -> (language, code, line of the code's first line in README.md)."""
+    text = README.read_text(encoding="utf-8")
+    found: dict[str, tuple[str, str, int]] = {}
+    for match in SNIPPET.finditer(text):
+        name = match.group(1)
+        assert name not in found, f"two README blocks are marked snippet: {name}"
+        first_line = text.count("\n", 0, match.start(3)) + 1
+        found[name] = (match.group(2), match.group(3), first_line)
+    return found
+
+
+def snippet(name: str, language: str = "python") -> tuple[str, int]:
+    snippets = _snippets()
+    assert name in snippets, f"README.md has no block marked <!-- snippet: {name} -->"
+    lang, code, line = snippets[name]
+    assert lang == language, f"snippet {name} is a {lang} block, not {language}"
+    return code, line
+
+
+def run(name: str, namespace: dict[str, Any], *, replace: dict[str, str] | None = None) -> dict[str, Any]:
+    code, line = snippet(name)
+    for old, new in (replace or {}).items():
+        assert old in code, f"snippet {name} no longer contains {old!r}"
+        code = code.replace(old, new)
+    return run_code(name, code, line, namespace)
+
+
+def run_code(name: str, code: str, line: int, namespace: dict[str, Any]) -> dict[str, Any]:
+    """Execute ``code`` (top-level ``await``/``async with`` allowed) with tracebacks on README.md's lines."""
+    source = "\n" * (line - 1) + code
+    compiled = compile(source, f"README.md[{name}]", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    namespace.setdefault("__name__", f"readme_{name.replace('-', '_')}")
+    outcome = eval(compiled, namespace)  # noqa: S307 (our own README)
+    if inspect.iscoroutine(outcome):
+        asyncio.run(outcome)
+    _check_commented_values(name, source, namespace)
+    return namespace
+
+
+_LITERAL = re.compile(r"#\s*(Decimal\('[^']*'\)|'[^']*')(?:\s*$|\s+\()")
+
+
+def _check_commented_values(name: str, source: str, namespace: dict[str, Any]) -> None:
+    """``expr  # 'literal'`` (or the literal on the next, comment-only line) at top level: expr == literal."""
+    lines = source.splitlines()
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.Expr) or node.end_lineno is None or node.end_col_offset is None:
+            continue
+        rest = lines[node.end_lineno - 1][node.end_col_offset :].strip()
+        if not rest and node.end_lineno < len(lines) and lines[node.end_lineno].lstrip().startswith("#"):
+            rest = lines[node.end_lineno].strip()
+        match = _LITERAL.match(rest)
+        if match is None or "..." in match.group(1) or "…" in match.group(1):
+            continue
+        expected = eval(match.group(1), {"Decimal": Decimal})  # noqa: S307 (a literal from our README)
+        actual = eval(ast.get_source_segment(source, node.value) or "", namespace)  # noqa: S307
+        assert actual == expected and repr(actual) == repr(expected), (
+            f"README snippet {name}, line {node.lineno}: the comment says {match.group(1)}, "
+            f"the code gives {actual!r}"
+        )
+
+
+# -- fixtures ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _schemas_env(schemas_dir: Path) -> Iterator[None]:
+    # the simulator and the validator find the official schemas through the environment (make test sets it)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CR_EINVOICE_SCHEMAS", os.environ.get("CR_EINVOICE_SCHEMAS") or str(schemas_dir))
+        yield
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
+    return make_test_pki(tmp_path_factory.mktemp("readme-pki"))  # taxpayer 3101123456, PIN 1234
+
+
+@pytest.fixture(scope="module")
+def sim(pki: TestPKI) -> Iterator[Simulator]:
+    settings = SimulatorSettings(
+        users={USER: PASSWORD},
+        processing_delay=0.2,
+        sello_p12=pki.sello_p12,
+        sello_pin=pki.pin,
+        trust=TrustStore.from_pem_files(pki.ca_cert_pem),
+    )
+    with Simulator(settings) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pki: TestPKI) -> Path:
+    """A reader's folder: the README's file names exist there, and its environment variables are set."""
+    shutil.copy(pki.taxpayer_p12, tmp_path / "llave.p12")
+    shutil.copy(pki.ca_cert_pem, tmp_path / "ca.pem")
+    shutil.copy(pki.sello_ca_cert_pem, tmp_path / "sinpe-chain.pem")  # the TEST seal's CA plays SINPE's
+    monkeypatch.setenv("FE_PIN", pki.pin)
+    monkeypatch.setenv("HACIENDA_PASSWORD", PASSWORD)
+    monkeypatch.setenv("CALLBACK_SECRET", "readme-callback-secret")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _signed_fe(pki: TestPKI, numero: int) -> bytes:
+    doc = number_document(document_from_json(example_json("fe")), numero=numero)
+    signed: bytes = Signer(load_p12(str(pki.taxpayer_p12), pki.pin)).sign(to_xml(doc))
+    return signed
+
+
+# -- the voucher -> signature -> Hacienda -> answer path, block after block as a reader goes ----------------
+
+
+def test_build_sign_verify_submit_decode_and_callback(workdir: Path, sim: Simulator, pki: TestPKI) -> None:
+    ns: dict[str, Any] = {}
+    run("vouchers-build", ns)
+    doc = ns["doc"]
+    assert doc.resumen.total_comprobante == Decimal("32205.00000")
+    assert str(doc.clave).startswith("506") and ns["xml"].startswith(b"<?xml")
+
+    run("certs-load", ns)
+    assert ns["cred"].cedula == "3101123456"
+
+    run("sign", ns)  # signs ns["xml"], the voucher built above
+    assert isinstance(ns["signed"], bytes) and b"<ds:Signature" in ns["signed"]
+
+    ns["data"] = ns["signed"]
+    run("verify", ns)
+    assert ns["result"].signer_cedula == "3101123456" and ns["result"].trusted
+    assert ns["result"].level == "XAdES-EPES"
+
+    run("hacienda-environment", ns)
+    assert ns["env"] == Environment.named("sandbox")
+    assert ns["creds"].username == USER
+    ns["env"] = sim.environment()  # the one substitution: the local simulator instead of Hacienda's sandbox
+    ns["signed_xml"] = ns["signed"]
+    run("hacienda-sync", ns)
+    assert ns["result"].status_code in (201, 202) and not ns["result"].already_received
+    status = ns["status"]
+    assert status.estado == "aceptado", status
+    assert isinstance(status.respuesta, Respuesta) and status.respuesta.mensaje == 1
+    assert status.respuesta.signature is not None  # Hacienda's seal was verified
+    assert ns["record"]["clave"] == str(doc.clave)
+
+    ns["respuesta_xml_base64_or_xml"] = base64.b64encode(status.respuesta.xml).decode()
+    run("hacienda-decode", ns)
+    r = ns["r"]
+    assert (r.clave, r.mensaje, r.estado) == (str(doc.clave), 1, "aceptado")
+    assert r.total_factura == Decimal("32205.00000")
+    assert r.signature is not None and r.signature.trusted  # chained to sinpe-chain.pem
+
+    class ReaderStore:  # what the callbacks example calls "store": the reader's own database
+        def __init__(self) -> None:
+            self.answers: dict[str, tuple[str, bytes]] = {}
+
+        def submitted_claves(self) -> set[str]:
+            return {str(doc.clave)}
+
+        def record_answer(self, clave: str, estado: str, xml: bytes) -> None:
+            self.answers[clave] = (estado, xml)
+
+    store = ReaderStore()
+    ns["store"] = store
+    ns["trust"] = TrustStore.from_pem_files(pki.sello_ca_cert_pem)
+    run("hacienda-callbacks", ns)
+    clave = str(doc.clave)
+    url = callback_url("https://me.example/hacienda", clave, ns["SECRET"])  # as the example submits it
+    body = json.dumps(
+        {
+            "clave": clave,
+            "fecha": ns["record"]["fecha"],
+            "ind-estado": "aceptado",
+            "respuesta-xml": base64.b64encode(status.respuesta.xml).decode(),
+        }
+    ).encode()
+
+    async def post(path: str) -> int:
+        transport = httpx.ASGITransport(app=ns["app"])
+        async with httpx.AsyncClient(transport=transport, base_url="https://me.example") as client:
+            return (await client.post(path, content=body)).status_code
+
+    assert asyncio.run(post(urlsplit(url).path[:-4] + "AAAA")) == 403  # a wrong token is refused
+    assert store.answers == {}
+    assert asyncio.run(post(urlsplit(url).path)) == 200
+    assert store.answers == {clave: ("aceptado", status.respuesta.xml)}
+
+
+def test_async_client_example(sim: Simulator, pki: TestPKI) -> None:
+    ns: dict[str, Any] = {
+        "env": sim.environment(),
+        "creds": Credentials(USER, PASSWORD),
+        "batch": [_signed_fe(pki, 501), _signed_fe(pki, 502)],
+    }
+    run("hacienda-async", ns)
+    assert ns["estados"] == ["aceptado", "aceptado"]
+
+
+# -- standalone blocks ------------------------------------------------------------------------------------
+
+
+def test_clave_example() -> None:
+    ns = run("clave", {})
+    assert len(str(ns["clave"])) == 50
+    assert str(ns["cons"]) == "00100001010000000123"
+
+
+def test_json_example_builds_a_valid_voucher(schemas_dir: Path) -> None:
+    code, _ = snippet("json-fe", "json")
+    doc = number_document(document_from_json(json.loads(code)), numero=1)
+    assert doc.tipo.value == "01"
+    report = validate_xml(to_xml(doc), schemas_dir=schemas_dir)
+    assert report.ok, report.problems
+
+
+def test_simulator_example() -> None:
+    ns = run("sandbox", {})
+    env = ns["env"]
+    assert isinstance(env, Environment)
+    assert env.recepcion_url.startswith("http://127.0.0.1:") and env.recepcion_url.endswith("/recepcion/v1/")
+    assert env.token_url.endswith("/auth/realms/rut-stag/protocol/openid-connect/token")
+
+
+def test_issuing_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cr_einvoice.demo import LocalSandbox
+    from cr_einvoice.store import VoucherState
+
+    for name in ("CR_EINVOICE_DEMO_USERNAME", "CR_EINVOICE_DEMO_PASSWORD", "CR_EINVOICE_DEMO_PIN"):
+        monkeypatch.setenv(name, "")  # LocalSandbox sets them; monkeypatch restores them afterwards
+    ticket = example_json("te")
+    ticket["emisor"]["identificacion"]["numero"] = "3101123456"  # the configured taxpayer
+    with LocalSandbox(tmp_path / "box") as box:
+        monkeypatch.chdir(box.workdir)  # where it wrote cr-einvoice.toml
+        ns: dict[str, Any] = {"ticket_json": ticket}
+        try:
+            run("issuing", ns)
+            v = ns["v"]
+            assert v.consecutivo == "00100001040000000001" and v.created
+            assert v.record.state is VoucherState.SIGNED  # nothing sent yet
+            assert box.sim.store.all() == []
+            again = ns["issuer"].issue(document_from_json(ticket), external_ref="caja-1/venta-0001")
+            assert (again.clave, again.created) == (v.clave, False)  # external_ref: idempotent
+        finally:
+            ns["runtime"].close()
+
+
+# -- Chile: the three blocks in the README's order, in one namespace ----------------------------------------
+
+
+def test_chile_examples(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    days = (date(2023, 3, 1), date(2024, 3, 1), date(2025, 3, 1))
+    invoices = [sample_belvo_invoice(BELVO_LINK, day, folio=n) for n, day in enumerate(days, 1)]
+    with (
+        LoopbackReceiver() as receiver,
+        FakeKhipu(api_key="...") as khipu,
+        FakeBelvo(
+            secret_id="secret-id",
+            secret_password="secret-password",
+            invoices=invoices,
+            webhook_url=receiver.url("/belvo"),
+            webhook_authorization="Bearer <configured token>",
+        ) as belvo,
+        FakeFlow(api_key="api-key", secret_key="secret-key") as flow,
+    ):
+        monkeypatch.setitem(khipu_module.KHIPU_ENVIRONMENTS, "production", khipu.base_url)
+        for name in ("sandbox", "production"):
+            monkeypatch.setitem(belvo_module.BELVO_ENVIRONMENTS, name, belvo.base_url)
+            monkeypatch.setitem(flow_module.FLOW_ENVIRONMENTS, name, flow.base_url)
+        ns: dict[str, Any] = {"link_id": BELVO_LINK}
+
+        run("chile-khipu", ns, replace={"https://me.example/cb/<token>": receiver.url("/khipu/token")})
+        assert isinstance(ns["outcome"], khipu_module.EnelBillResult)
+        assert (workdir / "bill.pdf").read_bytes().startswith(b"%PDF-")
+        assert isinstance(ns["accepted"], khipu_module.KhipuAccepted)
+        callback = receiver.wait(1)[0]
+        matched = ns["pending"].match(callback.body)  # "in the callback handler"
+        assert matched.accepted.operation_id == ns["accepted"].operation_id
+        assert isinstance(matched.outcome, khipu_module.EnelBillResult)
+
+        code, line = snippet("chile-belvo")
+        marker = "# webhook handler:"
+        assert code.count(marker) == 1
+        before, after = code.split(marker)
+        run_code("chile-belvo", before, line, ns)
+        assert [r[1:] for r in belvo.retrievals[:3]] == [  # "911 days -> three consecutive requests"
+            ("2023-01-01", "2023-12-31"),
+            ("2024-01-01", "2024-12-30"),
+            ("2024-12-31", "2025-06-30"),
+        ]
+        assert len(ns["invoices"]) == 3 and len(ns["accepted"]) == 1
+        webhook = next(c for c in receiver.wait(2) if c.path == "/belvo")
+        ns["body"], ns["headers"] = webhook.body, httpx.Headers(webhook.headers)
+        run_code("chile-belvo", marker + after, line + before.count("\n"), ns)
+        assert ns["hook"].request_id == ns["accepted"][0].request_id
+
+        run("chile-flow", ns)  # also checks sign_params against Flow's published example (the comment)
+        assert ns["invoice"].id == 1034
+
+
+def test_every_marked_snippet_is_tested() -> None:
+    assert set(_snippets()) == TESTED
