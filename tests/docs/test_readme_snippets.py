@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import base64
+import dataclasses
 import inspect
 import json
 import os
@@ -53,6 +54,7 @@ BELVO_LINK = "8848bd0c-9c7e-4f53-a732-ec896b11d4c4"
 
 TESTED = {
     "vouchers-build",
+    "vouchers-combo",
     "json-fe",
     "clave",
     "certs-load",
@@ -276,6 +278,19 @@ def test_clave_example() -> None:
     ns = run("clave", {})
     assert len(str(ns["clave"])) == 50
     assert str(ns["cons"]) == "00100001010000000123"
+
+
+def test_combo_example_and_a_voucher_carrying_it(schemas_dir: Path) -> None:
+    ns = run("vouchers-combo", {})
+    canasta = ns["canasta"]
+    assert canasta.calculo.sub_total == Decimal("36600")  # "SubTotal 3 × 12200 = 36600"
+    assert canasta.calculo.impuesto_neto == Decimal("3606")  # "... = 3606"
+    built = run("vouchers-build", {})
+    doc, one_means = built["doc"], built["MedioPago"](tipo_medio_pago="04")  # its amount: the new total
+    with_combo = dataclasses.replace(doc, lineas=(*doc.lineas, canasta), medios_pago=(one_means,))
+    assert with_combo.resumen.total_comprobante == doc.resumen.total_comprobante + Decimal("40206")
+    report = validate_xml(to_xml(with_combo), schemas_dir=schemas_dir)
+    assert report.ok, report.problems
 
 
 def test_json_example_builds_a_valid_voucher(schemas_dir: Path) -> None:
