@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..certs import load_p12
+from ..certs import CertificateExpiredError, load_p12
 from ..errors import VerificationError
 from ..xades import SignatureProfile, Signer, SignerConfig, TrustStore, verify
 from ._common import dump_json, read_bytes, write_output
@@ -61,7 +61,14 @@ def _sign(args: argparse.Namespace) -> int:
     config = SignerConfig(
         profile=SignatureProfile(args.profile), claimed_role=args.role, allow_expired=args.allow_expired
     )
-    write_output(Signer(cred, config).sign(data), args.output)
+    try:
+        signed = Signer(cred, config).sign(data)
+    except CertificateExpiredError:
+        raise CertificateExpiredError(
+            f"the certificate of {cred.subject} expired on {cred.not_after.isoformat()}; get a new key "
+            "from ATV (or pass --allow-expired to sign anyway)"
+        ) from None
+    write_output(signed, args.output)
     if args.output and args.output != "-":
         print(f"signed by {cred.subject} -> {args.output}", file=sys.stderr)
     return 0
