@@ -404,7 +404,10 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
         rows.append(("firmado con el certificado equivocado", bad.key))
         _say(f"   issued {_NAMES[bad.tipo]:<24} {bad.consecutivo}  (terminal 2)")
 
-        _say("4. submitting: the worker sends, Hacienda answers by callback (polling as a fallback)")
+        if real:  # Hacienda's sandbox cannot reach a receiver on this machine
+            _say("4. submitting: the worker sends and polls Hacienda for the answers")
+        else:
+            _say("4. submitting: the worker sends, Hacienda answers by callback (polling as a fallback)")
         keys = [key for _, key in rows]
         async with runtime.async_client() as api:
             server = None
@@ -429,9 +432,14 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
             DemoResult(label, store.require(key), _message(store, store.require(key))) for label, key in rows
         ]
         via_callback = sum(1 for _, key in rows if any(r.source == "callback" for r in store.respuestas(key)))
+        how = (
+            f"{via_callback} of {len(rows)} answers arrived by callback"
+            if server is not None
+            else f"{len(rows)} vouchers, answers polled"
+        )
         _say(
-            f"5. done in {time.monotonic() - started:.1f}s: {via_callback} of {len(rows)} answers arrived "
-            f"by callback. Look around with: cr-einvoice list --config {config_path}"
+            f"5. done in {time.monotonic() - started:.1f}s: {how}. "
+            f"Look around with: cr-einvoice list --config {config_path}"
         )
         return results
     finally:

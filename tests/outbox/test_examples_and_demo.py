@@ -99,6 +99,7 @@ def test_demo_with_credentials_runs_the_same_flow_against_a_given_hacienda(
         submitted = {s.key for s in sim.store.all()}
     assert result.returncode == 0, result.stderr[-3000:]
     assert "your credentials" in result.stderr
+    assert "polls Hacienda" in result.stderr and "arrived by callback" not in result.stderr  # no receiver
     assert result.stdout.count("accepted") == 7 and result.stdout.count("rejected") == 1
     assert "Aceptación (MR)" not in result.stdout  # skipped: Hacienda knows only vouchers really submitted
     assert len(submitted) == 8
