@@ -53,6 +53,7 @@ from .catalogs import CodigoTarifaIVA
 from .clave import Clave, Consecutivo, cr_date, identificacion_problem
 from .errors import ClaveError, Problem
 from .money import ONE_HUNDRED, ZERO, fmt_amount, q5
+from .xmlsafe import find_child
 
 __all__ = ["MESSAGES", "check_rules"]
 
@@ -109,9 +110,7 @@ def _kids(el: etree._Element | None, name: str) -> list[etree._Element]:
 
 
 def _kid(el: etree._Element | None, name: str) -> etree._Element | None:
-    if el is None:
-        return None
-    return next(el.iterchildren("{*}" + name), None)
+    return find_child(el, name)
 
 
 def _text(el: etree._Element | None, name: str) -> str | None:

@@ -12,7 +12,7 @@ from lxml import etree
 
 from .errors import XMLParseError
 
-__all__ = ["DEFAULT_MAX_BYTES", "parse_untrusted"]
+__all__ = ["DEFAULT_MAX_BYTES", "find_child", "parse_untrusted"]
 
 #: 10 MiB: a 1000-line voucher with five signatures is well under 2 MiB.
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -67,3 +67,15 @@ def parse_untrusted(
     for node in root.iter(etree.Entity):
         raise XMLParseError(f"{what} references the entity {node.text!r}, which is not allowed")
     return root
+
+
+def find_child(element: etree._Element | None, *path: str) -> etree._Element | None:
+    """The first element reached by following ``path`` (local names, any namespace) down from ``element``,
+    or None. Vouchers of every type and version use their own namespace, so lookups go by local name;
+    lxml filters ``{*}name`` in C."""
+    node = element
+    for name in path:
+        if node is None:
+            return None
+        node = next(node.iterchildren("{*}" + name), None)
+    return node

@@ -25,7 +25,7 @@ import time
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ from lxml import etree
 
 from .. import __version__
 from .._http import DEFAULT_TIMEOUT, HTTPCore, RateLimit, RateLimiter, Request, RetryPolicy
+from ..clave import CR_TZ
 from ..errors import (
     APIError,
     AuthenticationError,
@@ -46,7 +47,7 @@ from ..errors import (
     ServerError,
     ValidationError,
 )
-from ..xmlsafe import parse_untrusted
+from ..xmlsafe import find_child, parse_untrusted
 from .auth import AsyncTokenManager, BearerAuth, Credentials, TokenManager, TokenStats
 from .environments import Environment, check_url
 from .respuesta import Respuesta, decode_respuesta
@@ -78,7 +79,6 @@ __all__ = [
 
 log = logging.getLogger("cr_einvoice.hacienda")
 
-CR_TZ = timezone(timedelta(hours=-6))
 _CLAVE = re.compile(r"\d{50}")
 _STATUS_ID = re.compile(r"\d{50}(?:-\d{20})?")
 _CONSECUTIVO = re.compile(r"\d{20}")
@@ -189,17 +189,8 @@ def _local(tag: object) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def _child(parent: etree._Element, *path: str) -> etree._Element | None:
-    node: etree._Element | None = parent
-    for name in path:
-        if node is None:
-            return None
-        node = next((c for c in node if _local(c.tag) == name), None)
-    return node
-
-
 def _text(parent: etree._Element, *path: str) -> str | None:
-    node = _child(parent, *path)
+    node = find_child(parent, *path)
     if node is None or node.text is None:
         return None
     return node.text.strip() or None

@@ -29,7 +29,7 @@ from lxml import etree
 from .. import rules, schemas, xades
 from ..clave import CR_TZ, Clave
 from ..errors import ClaveError, CrEinvoiceError, SchemaNotFoundError, VerificationError, XMLParseError
-from ..xmlsafe import parse_untrusted
+from ..xmlsafe import find_child, parse_untrusted
 from .mensaje import Finding, format_tax, format_total
 from .settings import SimulatorSettings
 from .state import Submission, SubmissionStore
@@ -95,11 +95,7 @@ class Verdict:
 
 def child_text(root: etree._Element, *path: str) -> str | None:
     """The stripped text of the element at ``path`` (local names, first match) below ``root``, or None."""
-    node: etree._Element | None = root
-    for step in path:
-        if node is None:
-            return None
-        node = next((c for c in node.iterchildren(etree.Element) if etree.QName(c).localname == step), None)
+    node = find_child(root, *path)
     if node is None:
         return None
     return (node.text or "").strip()

@@ -30,6 +30,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from ..certs import Credential
+from ..clave import CR_TZ
 from ..errors import ConfigError, SignatureError, XMLParseError
 from ._c14n import c14n_tree, detached, escape_attr, escape_text, outermost_signatures
 from .algorithms import (
@@ -47,7 +48,6 @@ from .policies import V44_POLICY_DIGEST, V44_POLICY_URL
 __all__ = ["CR_TZ", "SignatureProfile", "Signer", "SignerConfig"]
 
 #: Costa Rica's offset (no daylight saving time).
-CR_TZ = _dt.timezone(_dt.timedelta(hours=-6), "CST")
 
 
 class SignatureProfile(Enum):

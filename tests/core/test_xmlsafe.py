@@ -75,3 +75,19 @@ def test_str_input_is_accepted() -> None:
 def test_wrong_type_is_refused() -> None:
     with pytest.raises(XMLParseError, match="expected bytes"):
         parse_untrusted(123)  # type: ignore[arg-type]
+
+
+def test_find_child_follows_local_names_in_any_namespace() -> None:
+    from cr_einvoice.xmlsafe import find_child
+
+    root = parse_untrusted(
+        b'<r xmlns="urn:a"><!-- c --><Emisor><x:Identificacion xmlns:x="urn:b"><Numero> 7 </Numero>'
+        b"</x:Identificacion></Emisor><Emisor><Nombre>second</Nombre></Emisor></r>"
+    )
+    numero = find_child(root, "Emisor", "Identificacion", "Numero")
+    assert numero is not None
+    assert numero.text == " 7 "
+    assert find_child(root, "Emisor", "Nombre") is None  # first match only, like the lookups it serves
+    assert find_child(root, "Receptor", "Numero") is None
+    assert find_child(None, "Emisor") is None
+    assert find_child(root) is root
