@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 if "CR_EINVOICE_SCHEMAS" not in os.environ and (ROOT.parent / "shared" / "hacienda" / "schemas").is_dir():
     os.environ["CR_EINVOICE_SCHEMAS"] = str(ROOT.parent / "shared" / "hacienda" / "schemas")
 
-from cr_einvoice.clave import Clave, Consecutivo, cr_now  # noqa: E402
-from cr_einvoice.model import (  # noqa: E402
+from cr_einvoice.core.clave import Clave, Consecutivo, cr_now  # noqa: E402
+from cr_einvoice.vouchers.model import (  # noqa: E402
     Descuento,
     Emisor,
     FacturaElectronica,
@@ -34,8 +34,8 @@ from cr_einvoice.model import (  # noqa: E402
     Receptor,
     Ubicacion,
 )
-from cr_einvoice.schemas import validate_xsd  # noqa: E402
-from cr_einvoice.xmlgen import to_xml  # noqa: E402
+from cr_einvoice.vouchers.schemas import validate_xsd  # noqa: E402
+from cr_einvoice.vouchers.xmlwrite import to_xml  # noqa: E402
 
 #: Targets per document size: at least this many documents per second for build + XML + XSD validation
 #: (far above what Hacienda's recepción accepts per taxpayer), and at most this ratio to the raw lxml

@@ -36,16 +36,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cr_einvoice._secret import Secret  # noqa: E402
-from cr_einvoice.certs import load_p12, make_test_pki  # noqa: E402
-from cr_einvoice.clave import Clave, Consecutivo, cr_now  # noqa: E402
+from cr_einvoice.core.clave import Clave, Consecutivo, cr_now  # noqa: E402
+from cr_einvoice.core.secret import Secret  # noqa: E402
 from cr_einvoice.hacienda import AsyncClient, Credentials, Environment  # noqa: E402
-from cr_einvoice.issuing import Issuer, IssuerSettings  # noqa: E402
-from cr_einvoice.jsonio import document_from_json  # noqa: E402
-from cr_einvoice.store import VoucherState, open_store  # noqa: E402
-from cr_einvoice.worker import Worker, WorkerSettings  # noqa: E402
-from cr_einvoice.xades import Signer, TrustStore  # noqa: E402
-from cr_einvoice.xmlgen import to_xml  # noqa: E402
+from cr_einvoice.outbox.issuing import Issuer, IssuerSettings  # noqa: E402
+from cr_einvoice.outbox.store import VoucherState, open_store  # noqa: E402
+from cr_einvoice.outbox.worker import Worker, WorkerSettings  # noqa: E402
+from cr_einvoice.signing.certs import load_p12, make_test_pki  # noqa: E402
+from cr_einvoice.signing.xades import Signer, TrustStore  # noqa: E402
+from cr_einvoice.vouchers.jsonio import document_from_json  # noqa: E402
+from cr_einvoice.vouchers.xmlwrite import to_xml  # noqa: E402
 
 USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
 PASSWORD = "bench-password"

@@ -29,10 +29,11 @@ from lxml import etree
 from signxml import DigestAlgorithm as SxDigest
 from signxml.xades import XAdESDataObjectFormat, XAdESSignaturePolicy, XAdESSigner, XAdESVerifier
 
-from cr_einvoice.catalogs import Situacion, TipoDocumento, TipoIdentificacion
-from cr_einvoice.certs import load_p12, make_test_pki
-from cr_einvoice.clave import CR_TZ, Clave, Consecutivo
-from cr_einvoice.model import (
+from cr_einvoice.core.catalogs import Situacion, TipoDocumento, TipoIdentificacion
+from cr_einvoice.core.clave import CR_TZ, Clave, Consecutivo
+from cr_einvoice.signing.certs import load_p12, make_test_pki
+from cr_einvoice.signing.xades import V44_POLICY_DIGEST, V44_POLICY_URL, Signer, verify
+from cr_einvoice.vouchers.model import (
     Emisor,
     FacturaElectronica,
     Identificacion,
@@ -42,8 +43,7 @@ from cr_einvoice.model import (
     Receptor,
     Ubicacion,
 )
-from cr_einvoice.xades import V44_POLICY_DIGEST, V44_POLICY_URL, Signer, verify
-from cr_einvoice.xmlgen import to_xml
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 INCLUSIVE_C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .errors import (
+from cr_einvoice.core.errors import (
     APIError,
     CertificateError,
     ClaveError,
@@ -17,6 +15,7 @@ from .errors import (
     VerificationError,
     XMLParseError,
 )
+from cr_einvoice.core.version import __version__
 
 __all__ = [
     "APIError",

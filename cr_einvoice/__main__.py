@@ -1,5 +1,5 @@
 """``python -m cr_einvoice`` runs the command line."""
 
-from .cli import main
+from cr_einvoice.app.cli import main
 
 raise SystemExit(main())

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import os
 
-from cr_einvoice._secret import Secret
-from cr_einvoice.demo import LocalSandbox
-from cr_einvoice.examples import example_json
-from cr_einvoice.jsonio import document_from_json
-from cr_einvoice.worker import CallbackServer, Worker, WorkerSettings
+from cr_einvoice.app.demo import LocalSandbox
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.outbox.worker import CallbackServer, Worker, WorkerSettings
+from cr_einvoice.testing.examples import example_json
+from cr_einvoice.vouchers.jsonio import document_from_json
 
 
 async def main() -> None:

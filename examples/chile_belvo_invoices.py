@@ -18,9 +18,9 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from cr_einvoice._secret import Secret
 from cr_einvoice.chile.belvo import AsyncBelvoClient, BelvoAuth, BelvoClient, InvoiceType, parse_belvo_webhook
-from cr_einvoice.chile.fakes import FakeBelvo, LoopbackReceiver, sample_belvo_invoice
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.testing.chile_fakes import FakeBelvo, LoopbackReceiver, sample_belvo_invoice
 
 DEMO_LINK = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 

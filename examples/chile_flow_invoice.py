@@ -12,9 +12,9 @@ import contextlib
 import os
 import sys
 
-from cr_einvoice._secret import Secret
-from cr_einvoice.chile.fakes import FakeFlow
 from cr_einvoice.chile.flow import AsyncFlowClient, FlowAuth, FlowClient, sign_params, string_to_sign
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.testing.chile_fakes import FakeFlow
 
 
 def main(argv: list[str] | None = None) -> int:

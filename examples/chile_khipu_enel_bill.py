@@ -20,8 +20,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cr_einvoice._secret import Secret
-from cr_einvoice.chile.fakes import FakeKhipu, LoopbackReceiver
 from cr_einvoice.chile.khipu import (
     AsyncKhipuClient,
     EnelBillResult,
@@ -30,6 +28,8 @@ from cr_einvoice.chile.khipu import (
     KhipuCallbacks,
     KhipuClient,
 )
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.testing.chile_fakes import FakeKhipu, LoopbackReceiver
 
 
 def show(outcome: object, output: Path) -> None:

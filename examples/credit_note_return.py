@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 
-from cr_einvoice.demo import LocalSandbox
-from cr_einvoice.examples import example_json
-from cr_einvoice.issuing import build_correction
-from cr_einvoice.jsonio import document_from_json
-from cr_einvoice.worker import Worker
-from cr_einvoice.xmlread import from_xml
+from cr_einvoice.app.demo import LocalSandbox
+from cr_einvoice.outbox.issuing import build_correction
+from cr_einvoice.outbox.worker import Worker
+from cr_einvoice.testing.examples import example_json
+from cr_einvoice.vouchers.jsonio import document_from_json
+from cr_einvoice.vouchers.xmlread import from_xml
 
 
 async def main() -> None:

@@ -10,12 +10,12 @@ import asyncio
 import copy
 from decimal import Decimal
 
-from cr_einvoice.cli.listing import Progress
-from cr_einvoice.demo import LocalSandbox
-from cr_einvoice.examples import example_json
-from cr_einvoice.jsonio import document_from_json
-from cr_einvoice.store import VoucherState
-from cr_einvoice.worker import Worker, WorkerSettings
+from cr_einvoice.app.cli.listing import Progress
+from cr_einvoice.app.demo import LocalSandbox
+from cr_einvoice.outbox.store import VoucherState
+from cr_einvoice.outbox.worker import Worker, WorkerSettings
+from cr_einvoice.testing.examples import example_json
+from cr_einvoice.vouchers.jsonio import document_from_json
 
 INVOICES = 40
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from cr_einvoice.demo import LocalSandbox
-from cr_einvoice.jsonio import document_from_json
-from cr_einvoice.worker import Worker
+from cr_einvoice.app.demo import LocalSandbox
+from cr_einvoice.outbox.worker import Worker
+from cr_einvoice.vouchers.jsonio import document_from_json
 
 TICKET = {
     "tipo": "te",

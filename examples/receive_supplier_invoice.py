@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from cr_einvoice.demo import LocalSandbox
-from cr_einvoice.worker import Worker
+from cr_einvoice.app.demo import LocalSandbox
+from cr_einvoice.outbox.worker import Worker
 
 
 async def main() -> None:

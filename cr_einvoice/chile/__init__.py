@@ -1,22 +1,23 @@
 """Chilean bill and invoice retrieval: Khipu (Enel bill PDF), Belvo (SII invoices), Flow (subscriptions).
 
 Each provider has a synchronous and an asynchronous client built on one shared, I/O-free protocol core
-(request builders and response parsers) and on :class:`cr_einvoice._http.HTTPCore`:
+(request builders and response parsers) and on :class:`cr_einvoice.transport.http.HTTPCore`:
 
 * :mod:`cr_einvoice.chile.khipu` -- :class:`KhipuClient`, :class:`AsyncKhipuClient`, :class:`KhipuCallbacks`;
 * :mod:`cr_einvoice.chile.belvo` -- :class:`BelvoClient`, :class:`AsyncBelvoClient`,
   :func:`parse_belvo_webhook`;
 * :mod:`cr_einvoice.chile.flow` -- :class:`FlowClient`, :class:`AsyncFlowClient`, :func:`sign_params`;
-* :mod:`cr_einvoice.chile.fakes` -- loopback fake servers of the three APIs, for tests and demonstrations.
+* :mod:`cr_einvoice.testing.chile_fakes` -- loopback fake servers of the three APIs, for tests and
+demonstrations.
 
 Amounts are ``Decimal`` (JSON is parsed with ``parse_float=Decimal``); secrets are
-:class:`~cr_einvoice._secret.Secret` and never appear in reprs, logs or errors.
+:class:`~cr_einvoice.core.secret.Secret` and never appear in reprs, logs or errors.
 """
 
 from __future__ import annotations
 
-from ._common import ChileAPIError, UnexpectedResponseError
-from .belvo import (
+from cr_einvoice.chile._common import ChileAPIError, UnexpectedResponseError
+from cr_einvoice.chile.belvo import (
     BELVO_ENVIRONMENTS,
     AsyncBelvoClient,
     BelvoAccepted,
@@ -27,8 +28,8 @@ from .belvo import (
     BelvoWebhook,
     parse_belvo_webhook,
 )
-from .belvo import Invoice as BelvoInvoice
-from .flow import (
+from cr_einvoice.chile.belvo import Invoice as BelvoInvoice
+from cr_einvoice.chile.flow import (
     FLOW_ENVIRONMENTS,
     AsyncFlowClient,
     FlowAuth,
@@ -37,8 +38,8 @@ from .flow import (
     FlowInvalidSignatureError,
     sign_params,
 )
-from .flow import Invoice as FlowInvoice
-from .khipu import (
+from cr_einvoice.chile.flow import Invoice as FlowInvoice
+from cr_einvoice.chile.khipu import (
     KHIPU_ENVIRONMENTS,
     AsyncKhipuClient,
     EnelBillResult,

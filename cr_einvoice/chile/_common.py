@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .. import __version__
-from .._http import DEFAULT_TIMEOUT, HTTPCore, Request
-from ..errors import APIError, ConfigError, ValidationError
-from ..money import to_decimal
+from cr_einvoice.core.errors import APIError, ConfigError, ValidationError
+from cr_einvoice.core.money import to_decimal
+from cr_einvoice.core.version import __version__
+from cr_einvoice.transport.http import DEFAULT_TIMEOUT, HTTPCore, Request
 
 __all__ = [
     "USER_AGENT",

@@ -31,19 +31,7 @@ from urllib.parse import quote
 
 import httpx
 
-from .._http import HTTPCore, Request, RetryPolicy
-from .._secret import Secret
-from ..errors import (
-    AuthenticationError,
-    BadRequestError,
-    ConfigError,
-    ForbiddenError,
-    NotFoundError,
-    Problem,
-    ServerError,
-)
-from ..errors import ValidationError as _ValidationError
-from ._common import (
+from cr_einvoice.chile._common import (
     USER_AGENT,
     AsyncRunner,
     ChileAPIError,
@@ -61,6 +49,18 @@ from ._common import (
     parse_date,
     resolve_base_url,
 )
+from cr_einvoice.core.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ForbiddenError,
+    NotFoundError,
+    Problem,
+    ServerError,
+)
+from cr_einvoice.core.errors import ValidationError as _ValidationError
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.transport.http import HTTPCore, Request, RetryPolicy
 
 __all__ = [
     "BELVO_ENVIRONMENTS",
@@ -203,7 +203,7 @@ class BelvoWebhookError(_ValidationError):
 @dataclass(frozen=True, slots=True)
 class BelvoAuth:
     """HTTP Basic credentials: the Secret ID (user) and the Secret Password, both kept as
-    :class:`~cr_einvoice._secret.Secret` (plain strings are wrapped) and masked in reprs."""
+    :class:`~cr_einvoice.core.secret.Secret` (plain strings are wrapped) and masked in reprs."""
 
     secret_id: Secret | str
     secret_password: Secret | str

@@ -25,11 +25,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .._http import HTTPCore, Request, RetryPolicy
-from .._secret import Secret
-from ..errors import BadRequestError, ConfigError, ServerError
-from ..errors import ValidationError as _ValidationError
-from ._common import (
+from cr_einvoice.chile._common import (
     USER_AGENT,
     AsyncRunner,
     ChileAPIError,
@@ -45,6 +41,10 @@ from ._common import (
     opt_str,
     resolve_base_url,
 )
+from cr_einvoice.core.errors import BadRequestError, ConfigError, ServerError
+from cr_einvoice.core.errors import ValidationError as _ValidationError
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.transport.http import HTTPCore, Request, RetryPolicy
 
 __all__ = [
     "FLOW_ENVIRONMENTS",
@@ -157,8 +157,10 @@ def sign_params(params: Mapping[str, object], secret_key: Secret | str) -> str:
 class FlowAuth:
     """The merchant's ``apiKey`` (sent with every call) and ``secretKey`` (only signs, never sent).
 
-    Both are kept as :class:`~cr_einvoice._secret.Secret` (plain strings are wrapped), masked in reprs. The
-    apiKey travels in the query string of GET calls, as Flow requires; ``cr_einvoice._http`` redacts it (and
+    Both are kept as :class:`~cr_einvoice.core.secret.Secret` (plain strings are wrapped), masked in reprs.
+    The
+    apiKey travels in the query string of GET calls, as Flow requires; ``cr_einvoice.transport.http`` redacts
+    it (and
     the signature ``s``) from httpx's request log lines. The secretKey never leaves this process.
     """
 

@@ -41,11 +41,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .._http import HTTPCore, Request, RetryPolicy
-from .._secret import Secret
-from ..errors import AuthenticationError, BadRequestError, ConfigError, NotFoundError, Problem, ServerError
-from ..errors import ValidationError as _ValidationError
-from ._common import (
+from cr_einvoice.chile._common import (
     USER_AGENT,
     AsyncRunner,
     ChileAPIError,
@@ -57,6 +53,17 @@ from ._common import (
     load_json,
     resolve_base_url,
 )
+from cr_einvoice.core.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    NotFoundError,
+    Problem,
+    ServerError,
+)
+from cr_einvoice.core.errors import ValidationError as _ValidationError
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.transport.http import HTTPCore, Request, RetryPolicy
 
 __all__ = [
     "BILL_DOCUMENT_PATH",
@@ -197,7 +204,7 @@ class KhipuAuth:
     """Exactly one of: ``api_key`` (``x-api-key``), ``bearer_token`` (a JWT), ``client_credentials``.
 
     Khipu accepts one scheme or the other, "but not both simultaneously": configuring two is a
-    :class:`~cr_einvoice.errors.ConfigError`.
+    :class:`~cr_einvoice.core.errors.ConfigError`.
     """
 
     api_key: Secret | None = None

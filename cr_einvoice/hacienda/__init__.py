@@ -6,8 +6,8 @@ See ``docs/design.md`` ("Area: Hacienda client") and the README section for usag
 
 from __future__ import annotations
 
-from .auth import AsyncTokenManager, BearerAuth, Credentials, TokenManager, TokenStats
-from .callbacks import (
+from cr_einvoice.hacienda.auth import AsyncTokenManager, BearerAuth, Credentials, TokenManager, TokenStats
+from cr_einvoice.hacienda.callbacks import (
     CallbackError,
     CallbackResult,
     callback_app,
@@ -15,7 +15,7 @@ from .callbacks import (
     callback_url,
     parse_callback,
 )
-from .client import (
+from cr_einvoice.hacienda.client import (
     AlreadyReceived,
     AsyncClient,
     Client,
@@ -27,14 +27,14 @@ from .client import (
     UnexpectedResponseError,
     submission_from_xml,
 )
-from .environments import (
+from cr_einvoice.hacienda.environments import (
     HACIENDA_SELLO_CEDULA,
     PRODUCTION_RECEPCION_URL,
     SANDBOX_RECEPCION_URL,
     SANDBOX_RECEPCION_URL_ANEXO3,
     Environment,
 )
-from .respuesta import (
+from cr_einvoice.hacienda.respuesta import (
     DetalleError,
     DetalleMensaje,
     Respuesta,

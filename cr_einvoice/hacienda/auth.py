@@ -19,7 +19,7 @@ into this package's exceptions before authlib parses them.
 :class:`BearerAuth` is the ``httpx.Auth`` flow that puts the token on each recepción request and, on a 401,
 forces one refresh (deduplicated the same way) and retries the request once.
 
-Tokens and the password are held in :class:`~cr_einvoice._secret.Secret` objects: they never appear in a
+Tokens and the password are held in :class:`~cr_einvoice.core.secret.Secret` objects: they never appear in a
 repr, a log line or an exception message.
 """
 
@@ -38,9 +38,7 @@ from typing import Any, Literal
 import authlib.deprecate  # noqa: F401  (installs authlib's "always" filter now, so ours below overrides it)
 import httpx
 
-from .._http import DEFAULT_TIMEOUT, RetryPolicy
-from .._secret import Secret
-from ..errors import (
+from cr_einvoice.core.errors import (
     APIError,
     AuthenticationError,
     ConfigError,
@@ -49,7 +47,9 @@ from ..errors import (
     ServerError,
     TransportError,
 )
-from .environments import Environment
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.hacienda.environments import Environment
+from cr_einvoice.transport.http import DEFAULT_TIMEOUT, RetryPolicy
 
 with warnings.catch_warnings():
     # authlib warns when it falls back to the "httpx" package ("httpx2" absent); httpx is our dependency.

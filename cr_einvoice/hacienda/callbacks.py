@@ -33,14 +33,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .._secret import Secret
-from ..errors import CrEinvoiceError, ValidationError, VerificationError, XMLParseError
-from .client import normalise_keys, parse_fecha
-from .environments import HACIENDA_SELLO_CEDULA
-from .respuesta import Respuesta, RespuestaMismatchError, decode_respuesta
+from cr_einvoice.core.errors import CrEinvoiceError, ValidationError, VerificationError, XMLParseError
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.hacienda.client import normalise_keys, parse_fecha
+from cr_einvoice.hacienda.environments import HACIENDA_SELLO_CEDULA
+from cr_einvoice.hacienda.respuesta import Respuesta, RespuestaMismatchError, decode_respuesta
 
 if TYPE_CHECKING:
-    from ..xades import TrustStore
+    from cr_einvoice.signing.xades import TrustStore
 
 __all__ = [
     "DEFAULT_MAX_CALLBACK_BYTES",
@@ -107,7 +107,7 @@ def parse_callback(
 ) -> CallbackResult:
     """Check and decode a callback body; raise :class:`CallbackError` (with the HTTP status to answer).
 
-    ``trust`` is a :class:`cr_einvoice.xades.TrustStore` (or None: integrity and signer cédula only);
+    ``trust`` is a :class:`cr_einvoice.signing.xades.TrustStore` (or None: integrity and signer cédula only);
     ``known_claves`` a container or a predicate of the claves this system submitted.
     """
     if not isinstance(body, bytes | bytearray | memoryview):

@@ -2,10 +2,12 @@
 
 :class:`Client` (sync) and :class:`AsyncClient` (async) have the same methods and share everything but the
 send: requests are built and responses parsed by the pure functions of this module (``build_*`` /
-``parse_*`` / :func:`map_error`), and sent through :class:`cr_einvoice._http.HTTPCore`, which retries 429,
+``parse_*`` / :func:`map_error`), and sent through :class:`cr_einvoice.transport.http.HTTPCore`, which
+retries 429,
 5xx, timeouts and connection failures with bounded exponential backoff and jitter, paces requests with the
-shared :class:`~cr_einvoice._http.RateLimiter` from Hacienda's ``X-Ratelimit-*`` headers, and never resends a
-POST after an ambiguous failure (it raises :class:`~cr_einvoice.errors.TransportError` with
+shared :class:`~cr_einvoice.transport.http.RateLimiter` from Hacienda's ``X-Ratelimit-*`` headers, and never
+resends a
+POST after an ambiguous failure (it raises :class:`~cr_einvoice.core.errors.TransportError` with
 ``request_sent=True``: ask :meth:`Client.status` before sending again).
 
 A 400 whose ``X-Error-Cause`` says the voucher "ya fue recibido" (or "ya existe en nuestras bases de
@@ -33,10 +35,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from lxml import etree
 
-from .. import __version__
-from .._http import DEFAULT_TIMEOUT, HTTPCore, RateLimit, RateLimiter, Request, RetryPolicy
-from ..clave import CR_TZ
-from ..errors import (
+from cr_einvoice.core.clave import CR_TZ
+from cr_einvoice.core.errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
@@ -47,13 +47,15 @@ from ..errors import (
     ServerError,
     ValidationError,
 )
-from ..xmlsafe import find_child, parse_untrusted
-from .auth import AsyncTokenManager, BearerAuth, Credentials, TokenManager, TokenStats
-from .environments import Environment, check_url
-from .respuesta import Respuesta, decode_respuesta
+from cr_einvoice.core.version import __version__
+from cr_einvoice.core.xmlsafe import find_child, parse_untrusted
+from cr_einvoice.hacienda.auth import AsyncTokenManager, BearerAuth, Credentials, TokenManager, TokenStats
+from cr_einvoice.hacienda.environments import Environment, check_url
+from cr_einvoice.hacienda.respuesta import Respuesta, decode_respuesta
+from cr_einvoice.transport.http import DEFAULT_TIMEOUT, HTTPCore, RateLimit, RateLimiter, Request, RetryPolicy
 
 if TYPE_CHECKING:
-    from ..xades import TrustStore
+    from cr_einvoice.signing.xades import TrustStore
 
 __all__ = [
     "AlreadyReceived",

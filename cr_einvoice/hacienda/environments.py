@@ -15,7 +15,7 @@ import ipaddress
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from ..errors import ConfigError
+from cr_einvoice.core.errors import ConfigError
 
 __all__ = [
     "HACIENDA_SELLO_CEDULA",

@@ -2,7 +2,8 @@
 
 :func:`decode_respuesta` takes what ``GET /recepcion/{clave}`` or a callback carries in ``respuesta-xml``
 (Base64) or the XML itself, parses it with the hardened parser, and by default verifies Hacienda's XAdES-BES
-signature with :func:`cr_einvoice.xades.verify`, expecting the seal's serialNumber ``CPJ-2-100-042005``
+signature with :func:`cr_einvoice.signing.xades.verify`, expecting the seal's serialNumber
+``CPJ-2-100-042005``
 (override ``expected_cedula`` for the local simulator's test seal). The result is a frozen
 :class:`Respuesta`.
 
@@ -23,12 +24,12 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from ..errors import Problem, SignatureError, ValidationError, VerificationError, XMLParseError
-from ..xmlsafe import parse_untrusted
-from .environments import HACIENDA_SELLO_CEDULA
+from cr_einvoice.core.errors import Problem, SignatureError, ValidationError, VerificationError, XMLParseError
+from cr_einvoice.core.xmlsafe import parse_untrusted
+from cr_einvoice.hacienda.environments import HACIENDA_SELLO_CEDULA
 
 if TYPE_CHECKING:
-    from ..xades import TrustStore, VerificationResult
+    from cr_einvoice.signing.xades import TrustStore, VerificationResult
 
 __all__ = [
     "SANDBOX_PREAMBLES",
@@ -296,9 +297,11 @@ def verify_respuesta(
     """
     xml = respuesta.xml if isinstance(respuesta, Respuesta) else respuesta
     try:
-        from .. import xades
+        from cr_einvoice.signing import xades
     except ImportError as exc:  # pragma: no cover - the package ships xades
-        raise SignatureError("cr_einvoice.xades is not available to verify Hacienda's signature") from exc
+        raise SignatureError(
+            "cr_einvoice.signing.xades is not available to verify Hacienda's signature"
+        ) from exc
     return xades.verify(xml, trust, expected_cedula=expected_cedula, require_policy=False)
 
 
@@ -312,8 +315,8 @@ def decode_respuesta(
 ) -> Respuesta:
     """Decode a MensajeHacienda (Base64 or XML) and, unless ``verify=False``, verify Hacienda's signature.
 
-    Raises :class:`~cr_einvoice.errors.XMLParseError` for undecodable input,
-    :class:`~cr_einvoice.errors.ValidationError` for a document that is not a usable MensajeHacienda, a
+    Raises :class:`~cr_einvoice.core.errors.XMLParseError` for undecodable input,
+    :class:`~cr_einvoice.core.errors.ValidationError` for a document that is not a usable MensajeHacienda, a
     ``VerificationError`` subclass when the signature does not verify, and :class:`RespuestaMismatchError`
     when ``expected_clave`` is given and the answer concerns another voucher.
     """

@@ -12,11 +12,17 @@ See ``docs/design.md`` ("Area: local Hacienda simulator") and the README for the
 
 from __future__ import annotations
 
-from .checks import KNOWN_WARNINGS, Verdict, VoucherChecker
-from .mensaje import Finding, MensajeHaciendaData, detalle_mensaje, render_mensaje_hacienda
-from .server import ALREADY_RECEIVED, Simulator
-from .settings import SANDBOX_PREFIX_2026, SANDBOX_RATE_TABLE, Faults, FaultTarget, SimulatorSettings
-from .state import CallbackAttempt, Party, Submission
+from cr_einvoice.sandbox.checks import KNOWN_WARNINGS, Verdict, VoucherChecker
+from cr_einvoice.sandbox.mensaje import Finding, MensajeHaciendaData, detalle_mensaje, render_mensaje_hacienda
+from cr_einvoice.sandbox.server import ALREADY_RECEIVED, Simulator
+from cr_einvoice.sandbox.settings import (
+    SANDBOX_PREFIX_2026,
+    SANDBOX_RATE_TABLE,
+    Faults,
+    FaultTarget,
+    SimulatorSettings,
+)
+from cr_einvoice.sandbox.state import CallbackAttempt, Party, Submission
 
 __all__ = [
     "ALREADY_RECEIVED",

@@ -4,15 +4,18 @@ Order (signature problems short-circuit everything, as observed in 2026; a schem
 checks):
 
 1. well-formed XML;
-2. the signature, with :func:`cr_einvoice.xades.verify` -- not XAdES, no policy, modified after signing and
+2. the signature, with :func:`cr_einvoice.signing.xades.verify` -- not XAdES, no policy, modified after
+signing and
    any other failure become Hacienda's bare lines, with ``NombreEmisor`` DESCONOCIDO and ``TotalFactura`` 0;
 3. the document type (a v4.4 comprobante or MensajeReceptor) and the XSD, with
-   :func:`cr_einvoice.schemas.validate_xsd`, reworded as Xerces ``cvc-…`` rows with line and column (-1);
+   :func:`cr_einvoice.vouchers.schemas.validate_xsd`, reworded as Xerces ``cvc-…`` rows with line and column
+   (-1);
    then a 50-digit clave with impossible parts (also answered with NombreEmisor DESCONOCIDO);
 4. coded rows, all reported together: configured warnings (-37, -407 …), the clave against the document
    (-8, -23, -405), the consecutivo already used by another clave (-99), FechaEmision against the clock
    (-53), the business rules of
-   :func:`cr_einvoice.rules.check_rules` (totals -52, -54, -46, -110, -111, -487, -492 …) and the signer's
+   :func:`cr_einvoice.vouchers.rules.check_rules` (totals -52, -54, -46, -110, -111, -487, -492 …) and the
+   signer's
    cédula against the emisor (-60).
 """
 
@@ -26,14 +29,21 @@ from pathlib import Path
 
 from lxml import etree
 
-from .. import rules, schemas, xades
-from ..clave import CR_TZ, Clave
-from ..errors import ClaveError, CrEinvoiceError, SchemaNotFoundError, VerificationError, XMLParseError
-from ..xmlsafe import find_child, parse_untrusted
-from .mensaje import Finding, format_tax, format_total
-from .settings import SimulatorSettings
-from .state import Submission, SubmissionStore
-from .xerces import xerces_errors
+from cr_einvoice.core.clave import CR_TZ, Clave
+from cr_einvoice.core.errors import (
+    ClaveError,
+    CrEinvoiceError,
+    SchemaNotFoundError,
+    VerificationError,
+    XMLParseError,
+)
+from cr_einvoice.core.xmlsafe import find_child, parse_untrusted
+from cr_einvoice.sandbox.mensaje import Finding, format_tax, format_total
+from cr_einvoice.sandbox.settings import SimulatorSettings
+from cr_einvoice.sandbox.state import Submission, SubmissionStore
+from cr_einvoice.sandbox.xerces import xerces_errors
+from cr_einvoice.signing import xades
+from cr_einvoice.vouchers import rules, schemas
 
 __all__ = ["DESCONOCIDO", "KNOWN_WARNINGS", "Verdict", "VoucherChecker"]
 

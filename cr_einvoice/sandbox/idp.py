@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .._secret import Secret
+from cr_einvoice.core.secret import Secret
 
 __all__ = ["IdPError", "IdentityProvider", "TokenClaims"]
 

@@ -4,7 +4,7 @@ A scheduler thread keeps a time-ordered queue of due actions; validation and sig
 worker threads, callbacks on another pool so a slow receiver never delays processing. Callbacks follow
 Anexo 3: POST the status JSON; anything but HTTP 200 (or a timeout) is retried 3 times, then given up (the
 status stays available through ``GET /recepcion/{clave}``). Callback delivery uses a plain httpx client
-rather than :class:`cr_einvoice._http.HTTPCore` because it emulates Hacienda's own retry rule, which
+rather than :class:`cr_einvoice.transport.http.HTTPCore` because it emulates Hacienda's own retry rule, which
 differs from the package's client policy.
 """
 
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .checks import Verdict, VoucherChecker
-from .mensaje import MensajeHaciendaData, detalle_mensaje, render_mensaje_hacienda
-from .settings import SimulatorSettings
-from .state import CallbackAttempt, SubmissionStore
+from cr_einvoice.sandbox.checks import Verdict, VoucherChecker
+from cr_einvoice.sandbox.mensaje import MensajeHaciendaData, detalle_mensaje, render_mensaje_hacienda
+from cr_einvoice.sandbox.settings import SimulatorSettings
+from cr_einvoice.sandbox.state import CallbackAttempt, SubmissionStore
 
 __all__ = ["Processor"]
 

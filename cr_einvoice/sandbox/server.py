@@ -33,17 +33,17 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from lxml import etree
 
-from .._secret import Secret
-from ..certs import HACIENDA_SELLO_CEDULA, load_p12, make_test_pki
-from ..errors import ConfigError, CrEinvoiceError, XMLParseError
-from ..xades import SignatureProfile, Signer, SignerConfig
-from ..xmlsafe import parse_untrusted
-from .checks import VoucherChecker, child_text
-from .idp import IdentityProvider, IdPError, TokenClaims
-from .processing import Processor
-from .ratelimit import RateDecision, WindowRateLimiter
-from .settings import Faults, SimulatorSettings
-from .state import DuplicateSubmission, Party, Submission, SubmissionStore
+from cr_einvoice.core.errors import ConfigError, CrEinvoiceError, XMLParseError
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.core.xmlsafe import parse_untrusted
+from cr_einvoice.sandbox.checks import VoucherChecker, child_text
+from cr_einvoice.sandbox.idp import IdentityProvider, IdPError, TokenClaims
+from cr_einvoice.sandbox.processing import Processor
+from cr_einvoice.sandbox.ratelimit import RateDecision, WindowRateLimiter
+from cr_einvoice.sandbox.settings import Faults, SimulatorSettings
+from cr_einvoice.sandbox.state import DuplicateSubmission, Party, Submission, SubmissionStore
+from cr_einvoice.signing.certs import HACIENDA_SELLO_CEDULA, load_p12, make_test_pki
+from cr_einvoice.signing.xades import SignatureProfile, Signer, SignerConfig
 
 __all__ = ["Simulator"]
 
@@ -512,7 +512,7 @@ class Simulator:
 
     def environment(self) -> Any:
         """The client's :class:`cr_einvoice.hacienda.Environment` for this simulator."""
-        from ..hacienda import Environment
+        from cr_einvoice.hacienda import Environment
 
         return Environment.custom(
             token_url=self.token_url,

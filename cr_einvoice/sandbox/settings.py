@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .._secret import Secret
-from ..errors import ConfigError
+from cr_einvoice.core.errors import ConfigError
+from cr_einvoice.core.secret import Secret
 
 if TYPE_CHECKING:
-    from ..certs import Credential
-    from ..xades import TrustStore
+    from cr_einvoice.signing.certs import Credential
+    from cr_einvoice.signing.xades import TrustStore
 
 __all__ = ["SANDBOX_PREFIX_2026", "SANDBOX_RATE_TABLE", "FaultTarget", "Faults", "SimulatorSettings"]
 
@@ -301,7 +301,7 @@ class SimulatorSettings:
     a user to emisor identifications (``"3101123456"``); a submission for another emisor is answered 403.
     ``sello_credential`` (already loaded) or ``sello_p12``/``sello_pin`` is the certificate that signs
     MensajeHacienda; without either a test PKI is generated in ``certs_dir`` (or a temporary directory) with
-    :func:`cr_einvoice.certs.make_test_pki`.
+    :func:`cr_einvoice.signing.certs.make_test_pki`.
     ``trust``, when given, is used to check the chain of the vouchers' signing certificates.
     ``max_clock_skew`` (seconds), when set, rejects with -53 a FechaEmision that far from the reception
     time (a FechaEmision on a later day than today is always -53).
@@ -352,7 +352,7 @@ class SimulatorSettings:
     faults: Faults = field(default_factory=Faults)
 
     def validate(self) -> None:
-        """Raise :class:`~cr_einvoice.errors.ConfigError` naming the first inconsistent setting."""
+        """Raise :class:`~cr_einvoice.core.errors.ConfigError` naming the first inconsistent setting."""
         if self.host not in {"127.0.0.1", "localhost", "::1"}:
             raise ConfigError(f"host: the simulator binds the loopback interface only, not {self.host!r}")
         if not 0 <= self.port <= 65535:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..errors import Problem
+from cr_einvoice.core.errors import Problem
 
 __all__ = ["SchemaIndex", "XercesError", "positions", "xerces_errors"]
 
@@ -381,7 +381,7 @@ def xerces_errors(
     *,
     xsd_path: Path | None = None,
 ) -> list[XercesError]:
-    """Reword :func:`cr_einvoice.schemas.validate_xsd` problems (libxml2 texts) as Xerces errors.
+    """Reword :func:`cr_einvoice.vouchers.schemas.validate_xsd` problems (libxml2 texts) as Xerces errors.
 
     ``text`` is the document as submitted (decoded), used for line and column; ``xsd_path`` (the schema file)
     gives the type names of facet messages.

@@ -8,12 +8,18 @@ from decimal import Decimal
 
 import pytest
 
-from cr_einvoice._http import RetryPolicy
-from cr_einvoice._secret import Secret
 from cr_einvoice.chile.belvo import BelvoAuth
-from cr_einvoice.chile.fakes import FakeBelvo, FakeFlow, FakeKhipu, LoopbackReceiver, sample_belvo_invoice
 from cr_einvoice.chile.flow import FlowAuth
 from cr_einvoice.chile.khipu import KhipuAuth
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.testing.chile_fakes import (
+    FakeBelvo,
+    FakeFlow,
+    FakeKhipu,
+    LoopbackReceiver,
+    sample_belvo_invoice,
+)
+from cr_einvoice.transport.http import RetryPolicy
 
 LINK = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 OTHER_LINK = "9b2c1e0a-1111-4222-8333-444455556666"

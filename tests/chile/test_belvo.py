@@ -13,8 +13,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cr_einvoice._http import RetryPolicy
-from cr_einvoice._secret import Secret
 from cr_einvoice.chile._common import UnexpectedResponseError
 from cr_einvoice.chile.belvo import (
     INVOICES_PATH,
@@ -34,14 +32,16 @@ from cr_einvoice.chile.belvo import (
     parse_belvo_webhook,
     split_date_range,
 )
-from cr_einvoice.chile.fakes import FakeBelvo, LoopbackReceiver, dumps, sample_belvo_invoice
-from cr_einvoice.errors import (
+from cr_einvoice.core.errors import (
     AuthenticationError,
     BadRequestError,
     ConfigError,
     TransportError,
     ValidationError,
 )
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.testing.chile_fakes import FakeBelvo, LoopbackReceiver, dumps, sample_belvo_invoice
+from cr_einvoice.transport.http import RetryPolicy
 
 from .conftest import LINK, OTHER_LINK, TODAY, belvo_invoices
 

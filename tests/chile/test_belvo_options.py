@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from cr_einvoice.chile.belvo import AsyncBelvoClient, BelvoAuth, BelvoClient
-from cr_einvoice.chile.fakes import FakeBelvo
-from cr_einvoice.errors import ValidationError
+from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.testing.chile_fakes import FakeBelvo
 
 from .conftest import LINK
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cr_einvoice.chile.fakes import FakeBelvo, FakeFlow, FakeKhipu
-from cr_einvoice.cli import main
+from cr_einvoice.app.cli import main
+from cr_einvoice.testing.chile_fakes import FakeBelvo, FakeFlow, FakeKhipu
 
 from .conftest import LINK
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cr_einvoice.chile.fakes import FakeBelvo, FakeFlow, FakeKhipu
+from cr_einvoice.testing.chile_fakes import FakeBelvo, FakeFlow, FakeKhipu
 
 from .conftest import LINK, belvo_invoices
 

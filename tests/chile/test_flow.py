@@ -12,9 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cr_einvoice._http import RetryPolicy
-from cr_einvoice._secret import Secret
-from cr_einvoice.chile.fakes import FakeFlow, dumps, sample_flow_invoice
 from cr_einvoice.chile.flow import (
     AsyncFlowClient,
     FlowAuth,
@@ -31,7 +28,10 @@ from cr_einvoice.chile.flow import (
     sign_params,
     string_to_sign,
 )
-from cr_einvoice.errors import BadRequestError, ConfigError, TransportError, ValidationError
+from cr_einvoice.core.errors import BadRequestError, ConfigError, TransportError, ValidationError
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.testing.chile_fakes import FakeFlow, dumps, sample_flow_invoice
+from cr_einvoice.transport.http import RetryPolicy
 
 FAST = RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_max=0.02)
 

@@ -10,9 +10,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cr_einvoice._http import RetryPolicy
-from cr_einvoice._secret import Secret
-from cr_einvoice.chile.fakes import FakeKhipu, LoopbackReceiver, make_pdf
 from cr_einvoice.chile.khipu import (
     BILL_DOCUMENT_PATH,
     AsyncKhipuClient,
@@ -36,7 +33,10 @@ from cr_einvoice.chile.khipu import (
     check_email,
     parse_khipu_callback,
 )
-from cr_einvoice.errors import AuthenticationError, ConfigError, TransportError, ValidationError
+from cr_einvoice.core.errors import AuthenticationError, ConfigError, TransportError, ValidationError
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.testing.chile_fakes import FakeKhipu, LoopbackReceiver, make_pdf
+from cr_einvoice.transport.http import RetryPolicy
 
 EMAIL = "ana.perez@example.cl"
 NOW = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)

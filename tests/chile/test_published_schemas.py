@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from cr_einvoice.chile.fakes import FakeBelvo, FakeFlow, dumps, sample_flow_invoice
 from cr_einvoice.chile.flow import Invoice, sign_params
+from cr_einvoice.testing.chile_fakes import FakeBelvo, FakeFlow, dumps, sample_flow_invoice
 
 from .conftest import LINK, belvo_invoices
 from .openapi_subset import load_schemas

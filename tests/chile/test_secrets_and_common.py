@@ -9,8 +9,6 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from cr_einvoice._http import Request, RetryPolicy
-from cr_einvoice._secret import Secret
 from cr_einvoice.chile._common import (
     Sleep,
     UnexpectedResponseError,
@@ -21,7 +19,6 @@ from cr_einvoice.chile._common import (
     to_jsonable,
 )
 from cr_einvoice.chile.belvo import BelvoAuth, BelvoClient
-from cr_einvoice.chile.fakes import FakeBelvo, FakeFlow, FakeKhipu, LoopbackReceiver
 from cr_einvoice.chile.flow import FlowAuth, FlowClient
 from cr_einvoice.chile.khipu import (
     KHIPU_ENVIRONMENTS,
@@ -30,7 +27,10 @@ from cr_einvoice.chile.khipu import (
     KhipuClientCredentials,
     KhipuError,
 )
-from cr_einvoice.errors import APIError, ConfigError, CrEinvoiceError
+from cr_einvoice.core.errors import APIError, ConfigError, CrEinvoiceError
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.testing.chile_fakes import FakeBelvo, FakeFlow, FakeKhipu, LoopbackReceiver
+from cr_einvoice.transport.http import Request, RetryPolicy
 
 from .conftest import LINK, TODAY
 
@@ -105,7 +105,7 @@ def test_secrets_never_in_reprs_logs_or_errors(
     client_records = [
         r.getMessage()
         for r in caplog.records
-        if r.name.startswith("cr_einvoice") and not r.name.startswith("cr_einvoice.chile.fakes")
+        if r.name.startswith("cr_einvoice") and not r.name.startswith("cr_einvoice.testing.chile_fakes")
     ]
     assert client_records
     assert all(fake_flow.api_key not in message for message in client_records)

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from cr_einvoice import __version__
-from cr_einvoice.cli import build_parser, main
+from cr_einvoice.app.cli import build_parser, main
+from cr_einvoice.core.version import __version__
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

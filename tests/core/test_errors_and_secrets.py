@@ -5,8 +5,7 @@ import pickle
 
 import pytest
 
-from cr_einvoice._secret import Secret
-from cr_einvoice.errors import (
+from cr_einvoice.core.errors import (
     APIError,
     ConfigError,
     CrEinvoiceError,
@@ -14,6 +13,7 @@ from cr_einvoice.errors import (
     Problem,
     ValidationError,
 )
+from cr_einvoice.core.secret import Secret
 
 
 def test_validation_error_lists_every_problem_with_path_and_code() -> None:

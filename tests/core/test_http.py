@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from cr_einvoice._http import HTTPCore, RateLimit, RateLimiter, Request, RetryPolicy, redact_url
-from cr_einvoice.errors import APIError, ServerError, TransportError
+from cr_einvoice.core.errors import APIError, ServerError, TransportError
+from cr_einvoice.transport.http import HTTPCore, RateLimit, RateLimiter, Request, RetryPolicy, redact_url
 
 FAST = RetryPolicy(max_attempts=4, backoff_base=0.001, backoff_max=0.01)
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cr_einvoice.errors import ValidationError
-from cr_einvoice.money import fmt_amount, fmt_quantity, fmt_rate, q3, q5, to_decimal
+from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.core.money import fmt_amount, fmt_quantity, fmt_rate, q3, q5, to_decimal
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from cr_einvoice.cli import build_parser
+from cr_einvoice.app.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cr_einvoice.errors import XMLParseError
-from cr_einvoice.xmlsafe import parse_untrusted
+from cr_einvoice.core.errors import XMLParseError
+from cr_einvoice.core.xmlsafe import parse_untrusted
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -78,7 +78,7 @@ def test_wrong_type_is_refused() -> None:
 
 
 def test_find_child_follows_local_names_in_any_namespace() -> None:
-    from cr_einvoice.xmlsafe import find_child
+    from cr_einvoice.core.xmlsafe import find_child
 
     root = parse_untrusted(
         b'<r xmlns="urn:a"><!-- c --><Emisor><x:Identificacion xmlns:x="urn:b"><Numero> 7 </Numero>'

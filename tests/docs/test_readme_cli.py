@@ -7,7 +7,7 @@ import re
 import shlex
 from pathlib import Path
 
-from cr_einvoice.cli import build_parser
+from cr_einvoice.app.cli import build_parser
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SHELL_BLOCK = re.compile(r"^```(?:sh|console)\n(.*?)^```$", re.MULTILINE | re.DOTALL)

@@ -31,19 +31,25 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from cr_einvoice.certs import TestPKI, load_p12, make_test_pki
+from cr_einvoice.app.cli.build import number_document
 from cr_einvoice.chile import belvo as belvo_module
 from cr_einvoice.chile import flow as flow_module
 from cr_einvoice.chile import khipu as khipu_module
-from cr_einvoice.chile.fakes import FakeBelvo, FakeFlow, FakeKhipu, LoopbackReceiver, sample_belvo_invoice
-from cr_einvoice.cli.build import number_document
-from cr_einvoice.examples import example_json
 from cr_einvoice.hacienda import Credentials, Environment, Respuesta, callback_url
-from cr_einvoice.jsonio import document_from_json
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.validate import validate_xml
-from cr_einvoice.xades import Signer, TrustStore
-from cr_einvoice.xmlgen import to_xml
+from cr_einvoice.signing.certs import TestPKI, load_p12, make_test_pki
+from cr_einvoice.signing.xades import Signer, TrustStore
+from cr_einvoice.testing.chile_fakes import (
+    FakeBelvo,
+    FakeFlow,
+    FakeKhipu,
+    LoopbackReceiver,
+    sample_belvo_invoice,
+)
+from cr_einvoice.testing.examples import example_json
+from cr_einvoice.vouchers.jsonio import document_from_json
+from cr_einvoice.vouchers.validate import validate_xml
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SNIPPET = re.compile(r"^<!-- snippet: ([a-z0-9-]+) -->\n```([a-z]+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -310,8 +316,8 @@ def test_simulator_example() -> None:
 
 
 def test_issuing_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cr_einvoice.demo import LocalSandbox
-    from cr_einvoice.store import VoucherState
+    from cr_einvoice.app.demo import LocalSandbox
+    from cr_einvoice.outbox.store import VoucherState
 
     for name in ("CR_EINVOICE_DEMO_USERNAME", "CR_EINVOICE_DEMO_PASSWORD", "CR_EINVOICE_DEMO_PIN"):
         monkeypatch.setenv(name, "")  # LocalSandbox sets them; monkeypatch restores them afterwards

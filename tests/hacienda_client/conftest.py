@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from hacienda_fakes import FakeClock, FakeHacienda, loopback
 from hc_support import PASSWORD, USERNAME, environment_for
 
-from cr_einvoice.certs import TestPKI, load_p12, make_test_pki
 from cr_einvoice.hacienda import Credentials, Environment
-from cr_einvoice.xades import SignatureProfile, Signer, SignerConfig, TrustStore
+from cr_einvoice.signing.certs import TestPKI, load_p12, make_test_pki
+from cr_einvoice.signing.xades import SignatureProfile, Signer, SignerConfig, TrustStore
 
 
 @pytest.fixture

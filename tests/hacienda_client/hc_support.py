@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from hacienda_fakes import CLIENT_ID
 
-from cr_einvoice._http import RetryPolicy
 from cr_einvoice.hacienda import Environment
+from cr_einvoice.transport.http import RetryPolicy
 
 USERNAME = "cpj-3-101-123456@stag.test"
 PASSWORD = "s3cret-pass"

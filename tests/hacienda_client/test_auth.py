@@ -11,8 +11,8 @@ import pytest
 from hacienda_fakes import FakeClock, FakeHacienda, Reply, loopback, run_threads, tls_material
 from hc_support import CLAVE, FAST_RETRY, PASSWORD, USERNAME, environment_for
 
-from cr_einvoice._secret import Secret
-from cr_einvoice.errors import AuthenticationError, ConfigError, ServerError, TransportError
+from cr_einvoice.core.errors import AuthenticationError, ConfigError, ServerError, TransportError
+from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda import AsyncClient, Client, Credentials, Environment
 
 

@@ -14,8 +14,7 @@ import pytest
 from hacienda_fakes import uvicorn_server
 from hc_support import CLAVE, CLAVE2, CONSECUTIVO_MR, mensaje_hacienda_xml
 
-from cr_einvoice._secret import Secret
-from cr_einvoice.certs import make_test_pki
+from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda import (
     CallbackError,
     CallbackResult,
@@ -24,7 +23,8 @@ from cr_einvoice.hacienda import (
     callback_url,
     parse_callback,
 )
-from cr_einvoice.xades import Signer, TrustStore
+from cr_einvoice.signing.certs import make_test_pki
+from cr_einvoice.signing.xades import Signer, TrustStore
 
 SECRET = Secret("callback-secret-for-tests")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from hc_support import CLAVE, PREFIX_2026, mensaje_hacienda_xml
 
-from cr_einvoice.certs import TestPKI
-from cr_einvoice.cli import main
-from cr_einvoice.xades import Signer
+from cr_einvoice.app.cli import main
+from cr_einvoice.signing.certs import TestPKI
+from cr_einvoice.signing.xades import Signer
 
 SAMPLE = "MensajeHacienda_v4.3_rechazado_firma_invalida.xml"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hc_support import CLAVE, PREFIX_2026, mensaje_hacienda_xml
 
-from cr_einvoice.errors import ValidationError, VerificationError, XMLParseError
+from cr_einvoice.core.errors import ValidationError, VerificationError, XMLParseError
 from cr_einvoice.hacienda import (
     DetalleError,
     RespuestaMismatchError,
@@ -18,7 +18,7 @@ from cr_einvoice.hacienda import (
     verify_respuesta,
 )
 from cr_einvoice.hacienda.respuesta import SANDBOX_PREAMBLES
-from cr_einvoice.xades import (
+from cr_einvoice.signing.xades import (
     DigestMismatchError,
     NoSignatureError,
     Signer,

@@ -14,11 +14,9 @@ import pytest
 from hacienda_fakes import uvicorn_server
 from hc_support import FAST_RETRY
 
-from cr_einvoice.catalogs import Situacion, TipoDocumento
-from cr_einvoice.certs import TestPKI, load_p12
-from cr_einvoice.clave import Clave, Consecutivo, cr_now
-from cr_einvoice.errors import ServerError, TransportError
-from cr_einvoice.examples import example_json
+from cr_einvoice.core.catalogs import Situacion, TipoDocumento
+from cr_einvoice.core.clave import Clave, Consecutivo, cr_now
+from cr_einvoice.core.errors import ServerError, TransportError
 from cr_einvoice.hacienda import (
     AlreadyReceived,
     AsyncClient,
@@ -29,10 +27,12 @@ from cr_einvoice.hacienda import (
     callback_app,
     callback_url,
 )
-from cr_einvoice.jsonio import document_from_json
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.xades import Signer, TrustStore
-from cr_einvoice.xmlgen import to_xml
+from cr_einvoice.signing.certs import TestPKI, load_p12
+from cr_einvoice.signing.xades import Signer, TrustStore
+from cr_einvoice.testing.examples import example_json
+from cr_einvoice.vouchers.jsonio import document_from_json
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
 PASSWORD = "simulator-pass"

@@ -10,7 +10,7 @@ import pytest
 from hacienda_fakes import FakeHacienda, Reply, loopback
 from hc_support import CLAVE, CLAVE2, FAST_RETRY, environment_for, mensaje_hacienda_xml
 
-from cr_einvoice.errors import NotFoundError, ValidationError
+from cr_einvoice.core.errors import NotFoundError, ValidationError
 from cr_einvoice.hacienda import (
     AsyncClient,
     Client,

@@ -18,8 +18,7 @@ from hc_support import (
     voucher_xml,
 )
 
-from cr_einvoice._http import RateLimit, RetryPolicy
-from cr_einvoice.errors import (
+from cr_einvoice.core.errors import (
     AuthenticationError,
     BadRequestError,
     ForbiddenError,
@@ -39,6 +38,7 @@ from cr_einvoice.hacienda import (
     SubmitResult,
     submission_from_xml,
 )
+from cr_einvoice.transport.http import RateLimit, RetryPolicy
 
 
 def client_for(fake: FakeHacienda, env: Environment, creds: Credentials, **kw: object) -> Client:

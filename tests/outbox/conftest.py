@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cr_einvoice.certs import TestPKI, load_p12, make_test_pki
-from cr_einvoice.issuing import Issuer, IssuerSettings
-from cr_einvoice.store import SQLiteStore, open_store
-from cr_einvoice.xades import Signer
+from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
+from cr_einvoice.outbox.store import SQLiteStore, open_store
+from cr_einvoice.signing.certs import TestPKI, load_p12, make_test_pki
+from cr_einvoice.signing.xades import Signer
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # the crash-test child imports these helpers by file path too

@@ -17,14 +17,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from outbox_docs import EMISOR_ID, ticket
 
-from cr_einvoice._http import RetryPolicy
-from cr_einvoice._secret import Secret
-from cr_einvoice.certs import load_p12
+from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda import AsyncClient, Credentials, Environment
-from cr_einvoice.issuing import Issuer, IssuerSettings
-from cr_einvoice.store import VoucherState, open_store
-from cr_einvoice.worker import Worker, WorkerSettings
-from cr_einvoice.xades import Signer, TrustStore
+from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
+from cr_einvoice.outbox.store import VoucherState, open_store
+from cr_einvoice.outbox.worker import Worker, WorkerSettings
+from cr_einvoice.signing.certs import load_p12
+from cr_einvoice.signing.xades import Signer, TrustStore
+from cr_einvoice.transport.http import RetryPolicy
 
 
 async def main(cfg: dict[str, object]) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cr_einvoice.catalogs import CodigoImpuesto, CodigoTarifaIVA, TipoIdentificacion, TipoMedioPago
-from cr_einvoice.certs import TestPKI, load_p12
-from cr_einvoice.clave import Clave, Consecutivo, cr_now
-from cr_einvoice.model import (
+from cr_einvoice.core.catalogs import CodigoImpuesto, CodigoTarifaIVA, TipoIdentificacion, TipoMedioPago
+from cr_einvoice.core.clave import Clave, Consecutivo, cr_now
+from cr_einvoice.signing.certs import TestPKI, load_p12
+from cr_einvoice.signing.xades import Signer
+from cr_einvoice.vouchers.model import (
     Emisor,
     FacturaElectronica,
     Identificacion,
@@ -18,8 +19,7 @@ from cr_einvoice.model import (
     Tiquete,
     Ubicacion,
 )
-from cr_einvoice.xades import Signer
-from cr_einvoice.xmlgen import to_xml
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 EMISOR_ID = "3101123456"
 CLIENTE_ID = "3101654321"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cr_einvoice.errors import (
+from cr_einvoice.core.errors import (
     AuthenticationError,
     BadRequestError,
     NotFoundError,

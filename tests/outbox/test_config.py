@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cr_einvoice.config import (
+from cr_einvoice.app.config import (
     Config,
     EmisorSettings,
     HaciendaSettings,
@@ -16,7 +16,7 @@ from cr_einvoice.config import (
     render_config,
     write_config,
 )
-from cr_einvoice.errors import ConfigError
+from cr_einvoice.core.errors import ConfigError
 
 
 def sample(base: Path) -> Config:

@@ -8,12 +8,12 @@ import pytest
 from lxml import etree
 from outbox_docs import factura
 
-from cr_einvoice.errors import ValidationError
-from cr_einvoice.examples import example_json
-from cr_einvoice.issuing import Issuer, build_correction
-from cr_einvoice.jsonio import document_from_json
-from cr_einvoice.model import NotaCredito, NotaDebito
-from cr_einvoice.store import SQLiteStore, VoucherState
+from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.outbox.issuing import Issuer, build_correction
+from cr_einvoice.outbox.store import SQLiteStore, VoucherState
+from cr_einvoice.testing.examples import example_json
+from cr_einvoice.vouchers.jsonio import document_from_json
+from cr_einvoice.vouchers.model import NotaCredito, NotaDebito
 
 
 def test_full_annulment_repeats_every_line_and_references_the_original(issuer: Issuer) -> None:

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from cr_einvoice.certs import TestPKI
+from cr_einvoice.outbox.store import CounterKey, VoucherState, open_store
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.store import CounterKey, VoucherState, open_store
-from cr_einvoice.xades import TrustStore
+from cr_einvoice.signing.certs import TestPKI
+from cr_einvoice.signing.xades import TrustStore
 
 N = 500
 KILLS = 24

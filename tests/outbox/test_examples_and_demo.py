@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cr_einvoice.certs import TestPKI
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.xades import TrustStore
+from cr_einvoice.signing.certs import TestPKI
+from cr_einvoice.signing.xades import TrustStore
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def test_example_runs(script: str, tmp_path: Path, schemas_dir: Path) -> None:
 
 def test_demo_covers_every_type_and_shows_the_rejection(tmp_path: Path, schemas_dir: Path) -> None:
     result = _run(
-        [sys.executable, "-m", "cr_einvoice.demo", "--dir", str(tmp_path / "demo")], tmp_path, schemas_dir
+        [sys.executable, "-m", "cr_einvoice.app.demo", "--dir", str(tmp_path / "demo")], tmp_path, schemas_dir
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
@@ -88,7 +88,7 @@ def test_demo_with_credentials_runs_the_same_flow_against_a_given_hacienda(
             "CR_EINVOICE_RECEPCION_URL": sim.base_url,
         }
         result = subprocess.run(
-            [sys.executable, "-m", "cr_einvoice.demo", "--dir", str(tmp_path / "real")],
+            [sys.executable, "-m", "cr_einvoice.app.demo", "--dir", str(tmp_path / "real")],
             cwd=tmp_path,
             env=env,
             capture_output=True,

@@ -10,12 +10,12 @@ import pytest
 from lxml import etree
 from outbox_docs import EMISOR_ID, factura, ticket
 
-from cr_einvoice.certs import TestPKI
-from cr_einvoice.clave import Clave, cr_now
-from cr_einvoice.errors import ValidationError
-from cr_einvoice.issuing import Issuer, IssuerSettings, PaperVoucher
-from cr_einvoice.store import CounterKey, SQLiteStore, VoucherState
-from cr_einvoice.xades import Signer, TrustStore, verify
+from cr_einvoice.core.clave import Clave, cr_now
+from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.outbox.issuing import Issuer, IssuerSettings, PaperVoucher
+from cr_einvoice.outbox.store import CounterKey, SQLiteStore, VoucherState
+from cr_einvoice.signing.certs import TestPKI
+from cr_einvoice.signing.xades import Signer, TrustStore, verify
 
 
 def key(tipo: str = "04") -> CounterKey:

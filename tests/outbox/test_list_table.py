@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cr_einvoice.cli.listing import print_records
-from cr_einvoice.store import VoucherKind, VoucherRecord, VoucherState
+from cr_einvoice.app.cli.listing import print_records
+from cr_einvoice.outbox.store import VoucherKind, VoucherRecord, VoucherState
 
 CLAVE = "50621112600310112345600100001010000000001109923690"
 MR_KEY = "50621112600310165432100100001010000004501153702935-00100001050000000001"

@@ -8,16 +8,16 @@ import pytest
 from lxml import etree
 from outbox_docs import CLIENTE_ID, EMISOR_ID, supplier_invoice
 
-from cr_einvoice._secret import Secret
-from cr_einvoice.certs import TestPKI
-from cr_einvoice.errors import StoreError, ValidationError, VerificationError
+from cr_einvoice.core.errors import StoreError, ValidationError, VerificationError
+from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda import AsyncClient, Credentials
-from cr_einvoice.issuing import IssuerSettings
-from cr_einvoice.receiving import Receiver
+from cr_einvoice.outbox.issuing import IssuerSettings
+from cr_einvoice.outbox.receiving import Receiver
+from cr_einvoice.outbox.store import CounterKey, SQLiteStore, VoucherKind, VoucherState
+from cr_einvoice.outbox.worker import Worker, WorkerSettings
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.store import CounterKey, SQLiteStore, VoucherKind, VoucherState
-from cr_einvoice.worker import Worker, WorkerSettings
-from cr_einvoice.xades import Signer, TrustStore
+from cr_einvoice.signing.certs import TestPKI
+from cr_einvoice.signing.xades import Signer, TrustStore
 
 USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
 

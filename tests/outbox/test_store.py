@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cr_einvoice.errors import StoreError
-from cr_einvoice.store import (
+from cr_einvoice.core.errors import StoreError
+from cr_einvoice.outbox.store import (
     ALLOWED_TRANSITIONS,
     SCHEMA_VERSION,
     CounterKey,
@@ -322,7 +322,7 @@ CHILD = textwrap.dedent(
     """
     import sys
     from datetime import UTC, datetime
-    from cr_einvoice.store import CounterKey, NewVoucher, VoucherKind, SQLiteStore
+    from cr_einvoice.outbox.store import CounterKey, NewVoucher, VoucherKind, SQLiteStore
     path, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     key = CounterKey("3101123456", 1, 1, "04")
     store = SQLiteStore(path)

@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 from outbox_fakes import FakeRecepcion, FakeSubmit
 
-from cr_einvoice.store import CounterKey, NewVoucher, SQLiteStore, VoucherKind, VoucherState, open_store
-from cr_einvoice.worker import Worker, WorkerSettings
+from cr_einvoice.outbox.store import (
+    CounterKey,
+    NewVoucher,
+    SQLiteStore,
+    VoucherKind,
+    VoucherState,
+    open_store,
+)
+from cr_einvoice.outbox.worker import Worker, WorkerSettings
 
 EMISOR = "3101123456"
 FAST = WorkerSettings(
@@ -215,7 +222,7 @@ async def test_voucher_lost_by_hacienda_is_sent_again(store: SQLiteStore) -> Non
 
 
 async def test_a_document_that_cannot_be_put_in_a_request_is_an_error(store: SQLiteStore) -> None:
-    from cr_einvoice.errors import ValidationError
+    from cr_einvoice.core.errors import ValidationError
 
     [k] = issue(store)
 

@@ -8,14 +8,14 @@ from collections.abc import Iterator
 import pytest
 from outbox_docs import EMISOR_ID, factura, ticket
 
-from cr_einvoice._secret import Secret
-from cr_einvoice.certs import TestPKI
+from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda import AsyncClient, Credentials
-from cr_einvoice.issuing import Issuer, IssuerSettings
+from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
+from cr_einvoice.outbox.store import SQLiteStore, VoucherState
+from cr_einvoice.outbox.worker import Worker, WorkerSettings
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.store import SQLiteStore, VoucherState
-from cr_einvoice.worker import Worker, WorkerSettings
-from cr_einvoice.xades import Signer, TrustStore
+from cr_einvoice.signing.certs import TestPKI
+from cr_einvoice.signing.xades import Signer, TrustStore
 
 USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
 FAST = WorkerSettings(concurrency=4, poll_initial=0.05, poll_max=0.2, send_backoff_base=0.05, lease=5.0)
@@ -61,7 +61,7 @@ async def test_duplicate_consecutivo_is_rejected_with_hacienda_message(
     signer: Signer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    from cr_einvoice.store import open_store
+    from cr_einvoice.outbox.store import open_store
 
     first = issuer.issue(ticket(), sucursal=7)
     restored = open_store(tmp_path_factory.mktemp("restored") / "old-backup.db")
@@ -122,7 +122,7 @@ async def test_unreachable_hacienda_contingency_then_drain(
         recepcion_url=f"http://127.0.0.1:{port}/recepcion/v1/",
         client_id="api-stag",
     )
-    from cr_einvoice._http import RetryPolicy
+    from cr_einvoice.transport.http import RetryPolicy
 
     async with AsyncClient(env, Credentials(USER, Secret("pw")), retry=RetryPolicy(max_attempts=1)) as api:
         await Worker(store, api, FAST).run_once()
@@ -145,7 +145,7 @@ async def test_unreachable_hacienda_contingency_then_drain(
 async def test_callbacks_deliver_the_answer_without_polling(
     sim: Simulator, issuer: Issuer, store: SQLiteStore
 ) -> None:
-    from cr_einvoice.worker import CallbackServer
+    from cr_einvoice.outbox.worker import CallbackServer
 
     server = CallbackServer()
     secret = Secret("callback-secret-for-tests")
@@ -173,7 +173,7 @@ async def test_callbacks_deliver_the_answer_without_polling(
 async def test_forged_callback_is_refused(sim: Simulator, issuer: Issuer, store: SQLiteStore) -> None:
     import httpx
 
-    from cr_einvoice.worker import CallbackServer
+    from cr_einvoice.outbox.worker import CallbackServer
 
     server = CallbackServer()
     v = issuer.issue(ticket(), sucursal=4)

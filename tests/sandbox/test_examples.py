@@ -1,6 +1,7 @@
 """End to end with the package's own pipeline: example JSON → model → XML → XAdES signature → simulator.
 
-Every voucher type built by ``cr_einvoice.xmlgen`` and signed by ``cr_einvoice.xades.Signer`` must be
+Every voucher type built by ``cr_einvoice.vouchers.xmlwrite`` and signed by
+``cr_einvoice.signing.xades.Signer`` must be
 accepted, and a receptor message confirming an accepted FE too.
 """
 
@@ -12,10 +13,10 @@ import secrets
 
 import pytest
 
-from cr_einvoice.clave import Clave, Consecutivo, cr_now
-from cr_einvoice.examples import EXAMPLE_KINDS, example_json
-from cr_einvoice.jsonio import document_from_json
-from cr_einvoice.xmlgen import to_xml
+from cr_einvoice.core.clave import Clave, Consecutivo, cr_now
+from cr_einvoice.testing.examples import EXAMPLE_KINDS, example_json
+from cr_einvoice.vouchers.jsonio import document_from_json
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 EMISOR = "3101123456"  # the test PKI's taxpayer
 

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from cr_einvoice.errors import ConfigError
+from cr_einvoice.core.errors import ConfigError
 
 
 def test_next_n_requests_fail_with_5xx(api, sim, http):

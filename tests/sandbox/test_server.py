@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from cr_einvoice.cli import main as cli_main
-from cr_einvoice.errors import ConfigError
+from cr_einvoice.app.cli import main as cli_main
+from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
 
 

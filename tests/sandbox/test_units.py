@@ -11,7 +11,7 @@ from cr_einvoice.sandbox.mensaje import format_tax, format_total
 from cr_einvoice.sandbox.ratelimit import WindowRateLimiter
 from cr_einvoice.sandbox.state import Party
 from cr_einvoice.sandbox.xerces import positions, xerces_errors
-from cr_einvoice.schemas import find_schemas_dir, validate_xsd
+from cr_einvoice.vouchers.schemas import find_schemas_dir, validate_xsd
 
 P = (
     "Este comprobante fue recibido en el ambiente de pruebas, "

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from lxml import etree
 
-from cr_einvoice.clave import CR_TZ
+from cr_einvoice.core.clave import CR_TZ
 from cr_einvoice.sandbox import SANDBOX_PREFIX_2026
-from cr_einvoice.xades import TrustStore, verify
+from cr_einvoice.signing.xades import TrustStore, verify
 
 MH = "{https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/mensajeHacienda}"
 ERRORS_HEAD = f"{SANDBOX_PREFIX_2026}\n\nEl comprobante electrónico tiene los siguientes errores: \r\n[\r\n"

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from cr_einvoice._secret import Secret
-from cr_einvoice.catalogs import TipoIdentificacion
-from cr_einvoice.certs import (
+from cr_einvoice.core.catalogs import TipoIdentificacion
+from cr_einvoice.core.errors import CertificateError
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.signing.certs import (
     HACIENDA_SELLO_CEDULA,
     CertificateExpiredError,
     CertificateNotYetValidError,
@@ -27,7 +28,6 @@ from cr_einvoice.certs import (
     make_test_pki,
     parse_cedula,
 )
-from cr_einvoice.errors import CertificateError
 
 # DER of the algorithm OIDs: pbeWithSHAAnd40BitRC2-CBC and pbeWithSHAAnd3-KeyTripleDES-CBC.
 RC2_40_OID = bytes.fromhex("060a2a864886f70d010c0106")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cr_einvoice.certs import TestPKI
-from cr_einvoice.cli import main
+from cr_einvoice.app.cli import main
+from cr_einvoice.signing.certs import TestPKI
 
 
 @pytest.fixture
@@ -144,8 +144,8 @@ def test_verify_samples(samples_dir: Path, capsys: pytest.CaptureFixture[str]) -
 def test_verify_sha1_switch(
     tmp_path: Path, pki: TestPKI, pin_env: str, invoice: bytes, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from cr_einvoice.certs import load_p12
-    from cr_einvoice.xades import DigestAlgorithm, SignatureAlgorithm, Signer, SignerConfig
+    from cr_einvoice.signing.certs import load_p12
+    from cr_einvoice.signing.xades import DigestAlgorithm, SignatureAlgorithm, Signer, SignerConfig
 
     cfg = SignerConfig(signature_algorithm=SignatureAlgorithm.RSA_SHA1, digest_algorithm=DigestAlgorithm.SHA1)
     weak = tmp_path / "sha1.xml"

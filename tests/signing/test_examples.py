@@ -9,16 +9,16 @@ import xmlsec
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from cr_einvoice.catalogs import TipoDocumento
-from cr_einvoice.certs import Credential, TestPKI
-from cr_einvoice.clave import Clave, Consecutivo, cr_now
-from cr_einvoice.examples import EXAMPLE_KINDS, example_json
-from cr_einvoice.jsonio import document_from_json
-from cr_einvoice.model import MensajeReceptor
-from cr_einvoice.schemas import validate_xsd
-from cr_einvoice.xades import DS_NS, SignatureStyle, Signer, SignerConfig, TrustStore, verify
-from cr_einvoice.xades import signer as signer_module
-from cr_einvoice.xmlgen import to_xml
+from cr_einvoice.core.catalogs import TipoDocumento
+from cr_einvoice.core.clave import Clave, Consecutivo, cr_now
+from cr_einvoice.signing.certs import Credential, TestPKI
+from cr_einvoice.signing.xades import DS_NS, SignatureStyle, Signer, SignerConfig, TrustStore, verify
+from cr_einvoice.signing.xades import signer as signer_module
+from cr_einvoice.testing.examples import EXAMPLE_KINDS, example_json
+from cr_einvoice.vouchers.jsonio import document_from_json
+from cr_einvoice.vouchers.model import MensajeReceptor
+from cr_einvoice.vouchers.schemas import validate_xsd
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 
 def _numbered_xml(kind: str) -> bytes:

@@ -16,8 +16,8 @@ import xmlsec
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from cr_einvoice.certs import Credential
-from cr_einvoice.xades import SignatureProfile, SignatureStyle, Signer, SignerConfig, verify
+from cr_einvoice.signing.certs import Credential
+from cr_einvoice.signing.xades import SignatureProfile, SignatureStyle, Signer, SignerConfig, verify
 
 GOLDEN = Path(__file__).parent / "golden"
 DATA = Path(__file__).parent / "data"

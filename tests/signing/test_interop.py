@@ -11,9 +11,9 @@ import xmlsec
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from cr_einvoice.certs import Credential
-from cr_einvoice.errors import VerificationError
-from cr_einvoice.xades import (
+from cr_einvoice.core.errors import VerificationError
+from cr_einvoice.signing.certs import Credential
+from cr_einvoice.signing.xades import (
     SIGNED_PROPERTIES_TYPE,
     V44_POLICY_DIGEST,
     V44_POLICY_URL,
@@ -111,8 +111,8 @@ def test_inclusive_prefixes_matter(invoice: bytes, cred: Credential) -> None:
 
 
 def test_default_prefix_rendering_limits() -> None:
-    from cr_einvoice.xades._c14n import UnsupportedC14NError, c14n_element
-    from cr_einvoice.xades.algorithms import CanonicalizationMethod
+    from cr_einvoice.signing.xades._c14n import UnsupportedC14NError, c14n_element
+    from cr_einvoice.signing.xades.algorithms import CanonicalizationMethod
 
     root = etree.fromstring(b'<R xmlns="urn:r" xmlns:x="urn:x"><x:P Id="p"><x:q/></x:P><x:P2><u/></x:P2></R>')
     out = c14n_element(root[0], CanonicalizationMethod.EXC_C14N, prefixes=["#default"])

@@ -15,8 +15,8 @@ from lxml import etree
 from signxml import XMLVerifier
 from signxml.xades import XAdESVerifier
 
-from cr_einvoice.certs import Credential, TestPKI, load_p12
-from cr_einvoice.xades import (
+from cr_einvoice.signing.certs import Credential, TestPKI, load_p12
+from cr_einvoice.signing.xades import (
     DS_NS,
     SIGNED_PROPERTIES_TYPE,
     V44_POLICY_DIGEST,
@@ -204,7 +204,7 @@ def test_hacienda_profile_with_existing_signature(
     ctx.key = xmlsec.Key.from_memory(_pem(sello_cred), xmlsec.constants.KeyDataFormatCertPem)
     ctx.verify(sigs[1])
     # ... while the first (enveloped) one now digests the second signature too, so it no longer verifies
-    from cr_einvoice.xades import DigestMismatchError
+    from cr_einvoice.signing.xades import DigestMismatchError
 
     with pytest.raises(DigestMismatchError):
         verify(twice)
@@ -224,7 +224,7 @@ def test_samples_as_sources_says(samples_dir: Path) -> None:
     assert mh.policy_identifier is None and not mh.policy_known
     crl = verify((samples_dir / "TiqueteElectronico_v4.3_firmado_estilo_crlibre.xml").read_bytes())
     assert crl.policy_known and crl.policy_era == "v4.1/v4.2"
-    from cr_einvoice.xades import DigestMismatchError
+    from cr_einvoice.signing.xades import DigestMismatchError
 
     with pytest.raises(DigestMismatchError, match="modificado luego de haber sido firmado"):
         verify((samples_dir / "NEGATIVO_FacturaElectronica_v4.2_firma_rota.xml").read_bytes())
@@ -245,7 +245,7 @@ def test_legacy_p12_signs(pki: TestPKI, invoice: bytes) -> None:
 
 
 def test_other_algorithms(cred: Credential, invoice: bytes) -> None:
-    from cr_einvoice.xades import SignatureAlgorithm, UnsupportedAlgorithmError
+    from cr_einvoice.signing.xades import SignatureAlgorithm, UnsupportedAlgorithmError
 
     strong = Signer(
         cred,
@@ -272,7 +272,7 @@ def test_hacienda_profile_writes_issuer_like_hacienda(samples_dir: Path, sello_c
 
     from cryptography import x509
 
-    from cr_einvoice.xades.signer import _issuer_name_as_java
+    from cr_einvoice.signing.xades.signer import _issuer_name_as_java
 
     sample = (samples_dir / "MensajeHacienda_v4.3_rechazado_firma_invalida.xml").read_bytes()
     der = base64.b64decode(re.search(rb"<ds:X509Certificate>([^<]+)<", sample).group(1))

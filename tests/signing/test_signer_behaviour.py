@@ -12,10 +12,10 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from cr_einvoice.certs import Credential
-from cr_einvoice.errors import ConfigError, SignatureError, XMLParseError
-from cr_einvoice.xades import DS_NS, Signer, SignerConfig, verify
-from cr_einvoice.xades import signer as signer_module
+from cr_einvoice.core.errors import ConfigError, SignatureError, XMLParseError
+from cr_einvoice.signing.certs import Credential
+from cr_einvoice.signing.xades import DS_NS, Signer, SignerConfig, verify
+from cr_einvoice.signing.xades import signer as signer_module
 
 NS = "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/facturaElectronica"
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from lxml import etree
 from signxml import XMLSigner, methods
 
-from cr_einvoice.certs import CertificateExpiredError, Credential, TestPKI, load_p12
-from cr_einvoice.errors import VerificationError, XMLParseError
-from cr_einvoice.xades import (
+from cr_einvoice.core.errors import VerificationError, XMLParseError
+from cr_einvoice.signing.certs import CertificateExpiredError, Credential, TestPKI, load_p12
+from cr_einvoice.signing.xades import (
     DS_NS,
     XADES_NS,
     CertificateMismatchError,

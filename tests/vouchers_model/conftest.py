@@ -63,8 +63,8 @@ Numberer = Callable[..., object]
 @pytest.fixture
 def numbered() -> Callable[..., object]:
     """``numbered(doc, numero=1)``: the document numbered with a real Consecutivo/Clave of its emisor."""
-    from cr_einvoice.clave import Clave, Consecutivo, cr_now
-    from cr_einvoice.model import MensajeReceptor
+    from cr_einvoice.core.clave import Clave, Consecutivo, cr_now
+    from cr_einvoice.vouchers.model import MensajeReceptor
 
     def number(doc: object, numero: int = 1, fecha: object = None) -> object:
         when = fecha if fecha is not None else cr_now()

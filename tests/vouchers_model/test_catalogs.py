@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from cr_einvoice import catalogs as cat
-from cr_einvoice.examples import EXAMPLE_KINDS, example_json
-from cr_einvoice.jsonio import document_from_json
-from cr_einvoice.validate import validate_xml
-from cr_einvoice.xmlgen import to_xml
+from cr_einvoice.core import catalogs as cat
+from cr_einvoice.testing.examples import EXAMPLE_KINDS, example_json
+from cr_einvoice.vouchers.jsonio import document_from_json
+from cr_einvoice.vouchers.validate import validate_xml
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
 

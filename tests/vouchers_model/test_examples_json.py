@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from cr_einvoice.cli import main
-from cr_einvoice.errors import ValidationError
-from cr_einvoice.examples import EXAMPLE_KINDS, example_json
-from cr_einvoice.jsonio import KINDS, document_from_json, document_to_json
-from cr_einvoice.model import Comprobante, MensajeReceptor, ReciboPago
-from cr_einvoice.rules import check_rules
-from cr_einvoice.xmlgen import NAMESPACES, to_xml
-from cr_einvoice.xmlread import from_xml
+from cr_einvoice.app.cli import main
+from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.testing.examples import EXAMPLE_KINDS, example_json
+from cr_einvoice.vouchers.jsonio import KINDS, document_from_json, document_to_json
+from cr_einvoice.vouchers.model import Comprobante, MensajeReceptor, ReciboPago
+from cr_einvoice.vouchers.rules import check_rules
+from cr_einvoice.vouchers.xmlread import from_xml
+from cr_einvoice.vouchers.xmlwrite import NAMESPACES, to_xml
 
 
 def test_namespace_table_is_pinned() -> None:

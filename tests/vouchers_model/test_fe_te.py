@@ -9,10 +9,10 @@ from decimal import Decimal as D  # noqa: N817
 import pytest
 from lxml import etree
 
-from cr_einvoice.catalogs import CodigoTarifaIVA, TipoDocumento
-from cr_einvoice.clave import CR_TZ
-from cr_einvoice.errors import ValidationError
-from cr_einvoice.model import (
+from cr_einvoice.core.catalogs import CodigoTarifaIVA, TipoDocumento
+from cr_einvoice.core.clave import CR_TZ
+from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.vouchers.model import (
     Descuento,
     Emisor,
     Exoneracion,
@@ -26,7 +26,7 @@ from cr_einvoice.model import (
     Tiquete,
     Ubicacion,
 )
-from cr_einvoice.xmlgen import NAMESPACES, to_xml
+from cr_einvoice.vouchers.xmlwrite import NAMESPACES, to_xml
 
 NS = "{https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/facturaElectronica}"
 

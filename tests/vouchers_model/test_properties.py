@@ -12,12 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from cr_einvoice.catalogs import CodigoTarifaIVA
-from cr_einvoice.clave import CR_TZ
-from cr_einvoice.errors import Problem, ValidationError
-from cr_einvoice.examples import EXAMPLE_KINDS, example_json
-from cr_einvoice.jsonio import document_from_json
-from cr_einvoice.model import (
+from cr_einvoice.core.catalogs import CodigoTarifaIVA
+from cr_einvoice.core.clave import CR_TZ
+from cr_einvoice.core.errors import Problem, ValidationError
+from cr_einvoice.core.money import ZERO, q5
+from cr_einvoice.testing.examples import EXAMPLE_KINDS, example_json
+from cr_einvoice.vouchers.jsonio import document_from_json
+from cr_einvoice.vouchers.model import (
     Comprobante,
     Descuento,
     DescuentoSurtido,
@@ -40,10 +41,9 @@ from cr_einvoice.model import (
     Tiquete,
     Ubicacion,
 )
-from cr_einvoice.money import ZERO, q5
-from cr_einvoice.rules import check_rules
-from cr_einvoice.xmlgen import to_xml
-from cr_einvoice.xmlread import from_xml
+from cr_einvoice.vouchers.rules import check_rules
+from cr_einvoice.vouchers.xmlread import from_xml
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 EMISOR = Emisor(
     nombre="Comercializadora Aleatoria S.A.",

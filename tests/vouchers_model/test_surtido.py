@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from cr_einvoice.catalogs import CodigoImpuesto, CodigoTarifaIVA
-from cr_einvoice.errors import ValidationError
-from cr_einvoice.jsonio import document_from_json, document_to_json
-from cr_einvoice.model import (
+from cr_einvoice.core.catalogs import CodigoImpuesto, CodigoTarifaIVA
+from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.vouchers.jsonio import document_from_json, document_to_json
+from cr_einvoice.vouchers.model import (
     CodigoComercial,
     CodigoComercialSurtido,
     DescuentoSurtido,
@@ -34,9 +34,9 @@ from cr_einvoice.model import (
     TotalDesgloseImpuesto,
     Ubicacion,
 )
-from cr_einvoice.rules import check_rules
-from cr_einvoice.xmlgen import to_xml
-from cr_einvoice.xmlread import from_xml
+from cr_einvoice.vouchers.rules import check_rules
+from cr_einvoice.vouchers.xmlread import from_xml
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 NS = "{https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/facturaElectronica}"
 

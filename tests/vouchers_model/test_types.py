@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from cr_einvoice.catalogs import CodigoImpuesto, CodigoTarifaIVA, Mensaje, TipoDocumento
-from cr_einvoice.clave import CR_TZ
-from cr_einvoice.errors import ValidationError
-from cr_einvoice.model import (
+from cr_einvoice.core.catalogs import CodigoImpuesto, CodigoTarifaIVA, Mensaje, TipoDocumento
+from cr_einvoice.core.clave import CR_TZ
+from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.vouchers.model import (
     DatosImpuestoEspecifico,
     Descuento,
     Emisor,
@@ -35,9 +35,9 @@ from cr_einvoice.model import (
     Tiquete,
     Ubicacion,
 )
-from cr_einvoice.rules import check_rules
-from cr_einvoice.xmlgen import to_xml
-from cr_einvoice.xmlread import from_xml
+from cr_einvoice.vouchers.rules import check_rules
+from cr_einvoice.vouchers.xmlread import from_xml
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 UBICACION = Ubicacion(provincia=1, canton=1, distrito=8, otras_senas="Del Estadio Nacional 200 metros oeste")
 EMISOR = Emisor(
@@ -537,7 +537,7 @@ def _emisor_kwargs() -> dict[str, Any]:
 
 
 def _exoneracion() -> Any:
-    from cr_einvoice.model import Exoneracion
+    from cr_einvoice.vouchers.model import Exoneracion
 
     return Exoneracion(
         tipo_documento_ex1="02",

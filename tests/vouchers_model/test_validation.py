@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from cr_einvoice.clave import CR_TZ
-from cr_einvoice.errors import ValidationError
-from cr_einvoice.model import (
+from cr_einvoice.core.clave import CR_TZ
+from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.vouchers.model import (
     Comprobante,
     DatosImpuestoEspecifico,
     Descuento,
@@ -252,7 +252,7 @@ def test_mensaje_receptor_checks() -> None:
 
 
 def test_fee_cannot_carry_a_raised_iva_base() -> None:
-    from cr_einvoice.model import FacturaExportacion
+    from cr_einvoice.vouchers.model import FacturaExportacion
 
     with pytest.raises(ValidationError) as info:
         FacturaExportacion(

@@ -12,13 +12,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from cr_einvoice.catalogs import CodigoTarifaIVA, InstitucionExoneracion, TipoIdentificacion, UnidadMedida
-from cr_einvoice.errors import CrEinvoiceError, ValidationError, XMLParseError
-from cr_einvoice.examples import EXAMPLE_KINDS, example_json
-from cr_einvoice.jsonio import document_from_json
-from cr_einvoice.model import Comprobante, Tiquete
-from cr_einvoice.xmlgen import to_xml
-from cr_einvoice.xmlread import from_xml
+from cr_einvoice.core.catalogs import (
+    CodigoTarifaIVA,
+    InstitucionExoneracion,
+    TipoIdentificacion,
+    UnidadMedida,
+)
+from cr_einvoice.core.errors import CrEinvoiceError, ValidationError, XMLParseError
+from cr_einvoice.testing.examples import EXAMPLE_KINDS, example_json
+from cr_einvoice.vouchers.jsonio import document_from_json
+from cr_einvoice.vouchers.model import Comprobante, Tiquete
+from cr_einvoice.vouchers.xmlread import from_xml
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 
 def test_reads_the_v43_tiquete_sample(samples_dir: Path) -> None:
@@ -151,7 +156,7 @@ JUNK_TEXT = ["", "abc", "-1", "99", "1e5", "NaN", "0", "   ", "2026-13-01", "9" 
 @settings(max_examples=300, deadline=None)
 @given(kind=st.sampled_from(EXAMPLE_KINDS), data=st.data())
 def test_damaged_xml_only_raises_library_errors(kind: str, data: st.DataObject) -> None:
-    from cr_einvoice.cli.build import number_document
+    from cr_einvoice.app.cli.build import number_document
 
     root = etree.fromstring(to_xml(number_document(document_from_json(example_json(kind)))))
     for _ in range(data.draw(st.integers(1, 3))):

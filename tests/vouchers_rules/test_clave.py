@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cr_einvoice.catalogs import Situacion, TipoDocumento, TipoIdentificacion
-from cr_einvoice.clave import (
+from cr_einvoice.core.catalogs import Situacion, TipoDocumento, TipoIdentificacion
+from cr_einvoice.core.clave import (
     CR_TZ,
     Clave,
     Consecutivo,
@@ -20,7 +20,7 @@ from cr_einvoice.clave import (
     cr_now,
     new_codigo_seguridad,
 )
-from cr_einvoice.errors import ClaveError
+from cr_einvoice.core.errors import ClaveError
 
 ID_NUMBERS = {
     TipoIdentificacion.CEDULA_FISICA: st.from_regex(r"[1-9][0-9]{8}", fullmatch=True),

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from cr_einvoice.clave import CR_TZ, Clave, Consecutivo
-from cr_einvoice.examples import example_json
-from cr_einvoice.jsonio import document_from_json
-from cr_einvoice.model import MensajeReceptor
-from cr_einvoice.rules import check_rules
-from cr_einvoice.validate import validate_xml
-from cr_einvoice.xmlgen import to_xml
+from cr_einvoice.core.clave import CR_TZ, Clave, Consecutivo
+from cr_einvoice.testing.examples import example_json
+from cr_einvoice.vouchers.jsonio import document_from_json
+from cr_einvoice.vouchers.model import MensajeReceptor
+from cr_einvoice.vouchers.rules import check_rules
+from cr_einvoice.vouchers.validate import validate_xml
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 KINDS = ["fe", "nd", "nc", "te", "fec", "fee", "rep", "mr"]
 # 19:30 in Costa Rica: already the next day in UTC, so a clave dated from UTC would be caught (-405).

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from cr_einvoice.clave import CR_TZ, Clave, Consecutivo
-from cr_einvoice.model import (
+from cr_einvoice.core.clave import CR_TZ, Clave, Consecutivo
+from cr_einvoice.vouchers.model import (
     Descuento,
     Emisor,
     Exoneracion,
@@ -24,8 +24,8 @@ from cr_einvoice.model import (
     Receptor,
     Ubicacion,
 )
-from cr_einvoice.rules import check_rules
-from cr_einvoice.xmlgen import to_xml
+from cr_einvoice.vouchers.rules import check_rules
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 EMISOR = Emisor(
     nombre="Servicios de Ejemplo Sociedad Anonima",

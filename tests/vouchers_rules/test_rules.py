@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from cr_einvoice.rules import MESSAGES, check_rules
+from cr_einvoice.vouchers.rules import MESSAGES, check_rules
 
 L1 = "DetalleServicio/LineaDetalle[1]"
 L2 = "DetalleServicio/LineaDetalle[2]"

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from lxml import etree
 
-from cr_einvoice import schemas
-from cr_einvoice._http import RetryPolicy
-from cr_einvoice.cli import main
-from cr_einvoice.errors import NotFoundError, SchemaNotFoundError, TransportError
+from cr_einvoice.app.cli import main
+from cr_einvoice.core.errors import NotFoundError, SchemaNotFoundError, TransportError
+from cr_einvoice.transport.http import RetryPolicy
+from cr_einvoice.vouchers import schemas
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from decimal import Decimal as D  # noqa: N817
 import pytest
 from lxml import etree
 
-from cr_einvoice.clave import CR_TZ, Clave, Consecutivo
-from cr_einvoice.model import (
+from cr_einvoice.core.clave import CR_TZ, Clave, Consecutivo
+from cr_einvoice.vouchers.model import (
     DescuentoSurtido,
     Emisor,
     FacturaElectronica,
@@ -22,8 +22,8 @@ from cr_einvoice.model import (
     Receptor,
     Ubicacion,
 )
-from cr_einvoice.rules import check_rules
-from cr_einvoice.xmlgen import to_xml
+from cr_einvoice.vouchers.rules import check_rules
+from cr_einvoice.vouchers.xmlwrite import to_xml
 
 L1 = "DetalleServicio/LineaDetalle[1]"
 C = f"{L1}/DetalleSurtido/LineaDetalleSurtido"

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from cr_einvoice.catalogs import TipoDocumento
-from cr_einvoice.cli import main
-from cr_einvoice.errors import ValidationError, XMLParseError
-from cr_einvoice.validate import validate_xml
+from cr_einvoice.app.cli import main
+from cr_einvoice.core.catalogs import TipoDocumento
+from cr_einvoice.core.errors import ValidationError, XMLParseError
+from cr_einvoice.vouchers.validate import validate_xml
 
 DATA = Path(__file__).parent / "data"
 

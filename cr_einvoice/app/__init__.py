@@ -1,0 +1,1 @@
+"""The application layer: configuration, the typed Runtime, the command line and the demo."""

@@ -1,0 +1,154 @@
+"""``cr-einvoice cl``: Chilean bill and invoice retrieval (Khipu, Belvo, Flow) from the command line.
+
+Credentials come from environment variables (rename them with the ``--*-env`` options):
+
+* Khipu: ``KHIPU_API_KEY`` (x-api-key) **or** ``KHIPU_ACCESS_TOKEN`` (a bearer JWT) **or**
+  ``KHIPU_CLIENT_ID`` + ``KHIPU_CLIENT_SECRET`` + ``KHIPU_TOKEN_URL`` (OAuth client credentials) -- one only;
+* Belvo: ``BELVO_SECRET_ID`` and ``BELVO_SECRET_PASSWORD``;
+* Flow: ``FLOW_API_KEY`` and ``FLOW_SECRET_KEY``.
+
+The base URL is ``--base-url`` (an environment name or a URL), else ``KHIPU_BASE_URL`` / ``BELVO_BASE_URL`` /
+``FLOW_BASE_URL``, else production. Results are printed as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+from typing import Any
+
+from cr_einvoice.app.cli._common import dump_json
+from cr_einvoice.chile._common import to_jsonable
+from cr_einvoice.chile.belvo import BELVO_ENVIRONMENTS, BelvoAuth, BelvoClient, InvoiceType
+from cr_einvoice.chile.flow import FLOW_ENVIRONMENTS, FlowAuth, FlowClient
+from cr_einvoice.chile.khipu import KHIPU_ENVIRONMENTS, EnelBillResult, KhipuAuth, KhipuClient
+
+__all__ = ["register"]
+
+#: Exit code when Khipu asked to retry later (the JSON says when).
+EXIT_DEFERRED = 3
+
+
+def _base_url(args: argparse.Namespace, env_name: str) -> str:
+    return str(args.base_url or os.environ.get(env_name) or "production")
+
+
+def _add_common(parser: argparse.ArgumentParser, env_name: str, names: list[str]) -> None:
+    parser.add_argument(
+        "--base-url",
+        help=f"environment ({', '.join(names)}) or URL; default ${env_name}, else production",
+    )
+    parser.add_argument("--timeout", type=float, help="read timeout in seconds")
+
+
+def _khipu_enel_bill(args: argparse.Namespace) -> int:
+    auth = KhipuAuth.from_env(
+        api_key_env=args.api_key_env,
+        token_env=args.token_env,
+        client_id_env=args.client_id_env,
+        client_secret_env=args.client_secret_env,
+        token_url_env=args.token_url_env,
+    )
+    with KhipuClient(auth, base_url=_base_url(args, "KHIPU_BASE_URL"), timeout=args.timeout) as client:
+        outcome = client.enel_bill(args.client_id, args.email)
+    if not isinstance(outcome, EnelBillResult):
+        dump_json(
+            {
+                "status": "deferred",
+                "operation_id": outcome.operation_id,
+                "error": to_jsonable(outcome.error),
+                "earliest_retry": outcome.earliest_retry,
+                "wait_for_notification": outcome.wait_for_notification,
+            }
+        )
+        return EXIT_DEFERRED
+    result: dict[str, Any] = {
+        "status": "ok",
+        "operation_id": outcome.operation_id,
+        "client_identifier": outcome.bill.client_identifier,
+        "pdf_bytes": outcome.bill.size,
+        "pdf_sha256": hashlib.sha256(outcome.pdf).hexdigest(),
+        "additional_information": outcome.additional_information,
+        "saved_to": None,
+    }
+    if args.output:
+        result["saved_to"] = str(outcome.save_pdf(args.output))
+    dump_json(result)
+    return 0
+
+
+def _belvo_invoices(args: argparse.Namespace) -> int:
+    auth = BelvoAuth.from_env(secret_id_env=args.secret_id_env, secret_password_env=args.secret_password_env)
+    with BelvoClient(auth, base_url=_base_url(args, "BELVO_BASE_URL"), timeout=args.timeout) as client:
+        invoices = client.retrieve_invoices(
+            args.link,
+            args.date_from,
+            args.date_to,
+            type=InvoiceType(args.type) if args.type else None,
+            save_data=args.save_data,
+        )
+    dump_json([to_jsonable(invoice) for invoice in invoices])
+    return 0
+
+
+def _flow_invoice(args: argparse.Namespace) -> int:
+    auth = FlowAuth.from_env(api_key_env=args.api_key_env, secret_key_env=args.secret_key_env)
+    with FlowClient(auth, base_url=_base_url(args, "FLOW_BASE_URL"), timeout=args.timeout) as client:
+        invoice = client.get_invoice(args.invoice_id)
+    dump_json(to_jsonable(invoice))
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    cl = subparsers.add_parser(
+        "cl",
+        help="Chile: Khipu Enel bills, Belvo invoices, Flow invoices",
+        description=__doc__.replace("``", "").replace("**", "") if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    providers = cl.add_subparsers(dest="provider", metavar="PROVIDER")
+    providers.required = True
+
+    khipu = providers.add_parser("khipu", help="Khipu Open Data")
+    khipu_cmds = khipu.add_subparsers(dest="khipu_command", metavar="COMMAND")
+    khipu_cmds.required = True
+    bill = khipu_cmds.add_parser("enel-bill", help="download an Enel electricity bill (PDF)")
+    bill.add_argument("client_id", metavar="CLIENT_ID", help="Enel client number, with or without -DV")
+    bill.add_argument("--email", required=True, help="email the site uses for its process")
+    bill.add_argument("-o", "--output", help="save the PDF to this file")
+    _add_common(bill, "KHIPU_BASE_URL", sorted(KHIPU_ENVIRONMENTS))
+    bill.add_argument("--api-key-env", default="KHIPU_API_KEY", help="variable holding the API key")
+    bill.add_argument("--token-env", default="KHIPU_ACCESS_TOKEN", help="variable holding a bearer JWT")
+    bill.add_argument("--client-id-env", default="KHIPU_CLIENT_ID", help="variable: OAuth client id")
+    bill.add_argument("--client-secret-env", default="KHIPU_CLIENT_SECRET", help="variable: OAuth secret")
+    bill.add_argument("--token-url-env", default="KHIPU_TOKEN_URL", help="variable: OAuth token URL")
+    bill.set_defaults(func=_khipu_enel_bill)
+
+    belvo = providers.add_parser("belvo", help="Belvo (SII invoices)")
+    belvo_cmds = belvo.add_subparsers(dest="belvo_command", metavar="COMMAND")
+    belvo_cmds.required = True
+    inv = belvo_cmds.add_parser("invoices", help="retrieve a link's invoices for a date range")
+    inv.add_argument("--link", required=True, help="Belvo link id (UUID)")
+    inv.add_argument("--from", dest="date_from", required=True, metavar="DATE", help="YYYY-MM-DD")
+    inv.add_argument("--to", dest="date_to", required=True, metavar="DATE", help="YYYY-MM-DD")
+    inv.add_argument("--type", choices=[t.value for t in InvoiceType], help="received or sent invoices")
+    inv.add_argument(
+        "--no-save-data", dest="save_data", action="store_false", help="do not persist the data at Belvo"
+    )
+    _add_common(inv, "BELVO_BASE_URL", sorted(BELVO_ENVIRONMENTS))
+    inv.add_argument("--secret-id-env", default="BELVO_SECRET_ID", help="variable holding the Secret ID")
+    inv.add_argument(
+        "--secret-password-env", default="BELVO_SECRET_PASSWORD", help="variable holding the Secret Password"
+    )
+    inv.set_defaults(func=_belvo_invoices)
+
+    flow = providers.add_parser("flow", help="Flow.cl")
+    flow_cmds = flow.add_subparsers(dest="flow_command", metavar="COMMAND")
+    flow_cmds.required = True
+    finv = flow_cmds.add_parser("invoice", help="get a subscription invoice (invoice/get)")
+    finv.add_argument("invoice_id", metavar="ID", type=int, help="the invoice id")
+    _add_common(finv, "FLOW_BASE_URL", sorted(FLOW_ENVIRONMENTS))
+    finv.add_argument("--api-key-env", default="FLOW_API_KEY", help="variable holding the apiKey")
+    finv.add_argument("--secret-key-env", default="FLOW_SECRET_KEY", help="variable holding the secretKey")
+    finv.set_defaults(func=_flow_invoice)

@@ -1,0 +1,127 @@
+"""``cr-einvoice issue FILE.json``: number, sign and store vouchers (one or a list); ``--submit`` sends."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from cr_einvoice.app.cli._common import dump_json, read_bytes
+from cr_einvoice.app.cli.listing import progress
+from cr_einvoice.app.cli.submit import drain
+from cr_einvoice.app.config import add_config_argument, runtime_from_args
+from cr_einvoice.core.errors import CrEinvoiceError, ValidationError
+
+__all__ = ["register"]
+
+
+def _documents(raw: bytes) -> list[Any]:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValidationError(f"the file is not UTF-8 JSON: {exc}", path="FILE") from None
+    if isinstance(data, dict):
+        return [data]
+    if isinstance(data, list) and all(isinstance(d, dict) for d in data):
+        return data
+    raise ValidationError("expected a JSON object (one document) or a list of objects", path="FILE")
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    from cr_einvoice.outbox.issuing import PaperVoucher
+    from cr_einvoice.vouchers.jsonio import document_from_json
+
+    docs = _documents(read_bytes(args.file))
+    if args.ref and len(docs) > 1:
+        raise ValidationError("--ref names one document; use --ref-prefix for a list", path="--ref")
+    paper = None
+    if args.paper_numero:
+        if not args.paper_fecha:
+            raise ValidationError("--paper-numero needs --paper-fecha (ISO date-time)", path="--paper-fecha")
+        try:
+            fecha = datetime.fromisoformat(args.paper_fecha)
+        except ValueError:
+            raise ValidationError(
+                f"not an ISO date-time: {args.paper_fecha!r}", path="--paper-fecha"
+            ) from None
+        paper = PaperVoucher(numero=args.paper_numero, fecha_emision=fecha)
+    runtime = runtime_from_args(args)
+    issued: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    try:
+        issuer = runtime.issuer()
+        with progress(len(docs), "issuing") as bar:
+            for index, data in enumerate(docs):
+                where = f"[{index}] " if len(docs) > 1 else ""
+                ref = args.ref or (f"{args.ref_prefix}{index}" if args.ref_prefix else None)
+                try:
+                    document: Any = document_from_json(data)
+                    v = issuer.issue(
+                        document,
+                        external_ref=ref,
+                        sucursal=args.sucursal,
+                        terminal=args.terminal,
+                        replaces_paper=paper,
+                    )
+                except ValidationError as exc:
+                    if len(docs) == 1:
+                        raise
+                    failures.append({"index": index, "error": str(exc)})
+                    print(f"{where}not issued: {exc}", file=sys.stderr)
+                else:
+                    issued.append(
+                        {
+                            "index": index,
+                            "clave": v.clave,
+                            "consecutivo": v.consecutivo,
+                            "situacion": v.situacion,
+                            "new": v.created,
+                        }
+                    )
+                bar.advance()
+        report = None
+        if args.submit and issued:
+            report = asyncio.run(drain(runtime, within=args.within, keys=[i["clave"] for i in issued]))
+        if args.json:
+            out: dict[str, Any] = {"issued": issued, "failed": failures}
+            if report is not None:
+                out["states"] = {
+                    k: runtime.store.require(k).state.value for k in (i["clave"] for i in issued)
+                }
+            dump_json(out)
+        else:
+            for item in issued:
+                note = "" if item["new"] else "  (already issued under this reference)"
+                state = f"  {runtime.store.require(item['clave']).state.value}" if report is not None else ""
+                print(f"{item['clave']}  {item['consecutivo']}{state}{note}")
+    except CrEinvoiceError:
+        raise
+    finally:
+        runtime.close()
+    return 1 if failures else 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "issue",
+        help="number, sign and store vouchers from JSON (one document or a list)",
+    )
+    p.add_argument(
+        "file", metavar="FILE.json", help="a document in the JSON input format, or a list ('-': stdin)"
+    )
+    add_config_argument(p)
+    p.add_argument(
+        "--ref", help="idempotency reference (an order id): issuing it again returns the same voucher"
+    )
+    p.add_argument("--ref-prefix", help="for a list: reference each document as PREFIX<index>")
+    p.add_argument("--sucursal", type=int, help="establishment (default: the configuration's)")
+    p.add_argument("--terminal", type=int, help="terminal (default: the configuration's)")
+    p.add_argument("--paper-numero", help="replaces this paper contingency voucher (situación 2)")
+    p.add_argument("--paper-fecha", help="issue date-time of the paper voucher (ISO 8601, with offset)")
+    p.add_argument("--submit", action="store_true", help="send them now and wait for Hacienda's answers")
+    p.add_argument("--within", type=float, default=120.0, help="with --submit: seconds to wait (default 120)")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.set_defaults(func=cmd_issue)

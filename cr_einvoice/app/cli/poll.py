@@ -1,0 +1,51 @@
+"""``cr-einvoice poll``: ask Hacienda now about every voucher that was sent and has no final answer yet."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from cr_einvoice.app.cli._common import dump_json
+from cr_einvoice.app.config import Runtime, add_config_argument, runtime_from_args
+from cr_einvoice.outbox.worker import RoundReport, Worker
+
+__all__ = ["register"]
+
+
+async def _poll(runtime: Runtime) -> RoundReport:
+    async with runtime.async_client() as api:
+        return await Worker(runtime.store, api, runtime.worker_settings()).poll_now()
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    runtime = runtime_from_args(args)
+    try:
+        report = asyncio.run(_poll(runtime))
+        counts = {s.value: n for s, n in runtime.store.count_by_state().items() if n}
+    finally:
+        runtime.close()
+    if args.json:
+        dump_json(
+            {
+                "asked": report.polls,
+                "accepted": report.accepted,
+                "rejected": report.rejected,
+                "failed": report.deferred,
+                "store": counts,
+            }
+        )
+    else:
+        print(
+            f"asked {report.polls}: {report.accepted} accepted, {report.rejected} rejected, "
+            f"{report.deferred} could not be asked; outbox: "
+            + (", ".join(f"{k} {v}" for k, v in counts.items()) or "empty")
+        )
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("poll", help="ask Hacienda about every sent voucher without a final answer")
+    add_config_argument(p)
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.set_defaults(func=cmd_poll)

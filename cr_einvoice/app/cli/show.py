@@ -1,0 +1,79 @@
+"""``cr-einvoice show CLAVE``: one voucher of the outbox: record, history, signed XML, Hacienda's answer."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cr_einvoice.app.cli._common import dump_json, write_output
+from cr_einvoice.app.config import add_config_argument, runtime_from_args
+from cr_einvoice.core.errors import StoreError
+
+__all__ = ["register"]
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    runtime = runtime_from_args(args)
+    try:
+        store = runtime.store
+        record = store.find(args.clave)
+        if record is None:
+            raise StoreError(f"no voucher {args.clave} in the outbox (see 'cr-einvoice list')")
+        if args.xml:
+            write_output(record.signed_xml, args.output)
+            return 0
+        respuestas = store.respuestas(record.key)
+        if args.respuesta:
+            raw = next((r.raw_xml for r in reversed(respuestas) if r.raw_xml), None)
+            if raw is None:
+                raise StoreError(f"Hacienda has not answered {record.key} yet (state {record.state.value})")
+            write_output(raw, args.output)
+            return 0
+        events = store.events(record.key)
+        if args.json:
+            dump_json(
+                {
+                    **record.summary(),
+                    "respuestas": [
+                        {
+                            "received_at": r.received_at,
+                            "source": r.source,
+                            "estado": r.estado,
+                            "mensaje": r.mensaje,
+                            "errores": list(r.errores),
+                        }
+                        for r in respuestas
+                    ],
+                    "events": [{"at": e.at, "kind": e.kind, "detail": dict(e.detail)} for e in events],
+                }
+            )
+            return 0
+        for name, value in record.summary().items():
+            if value is not None:
+                print(f"{name:>22}: {value}")
+        for r in respuestas:
+            print(
+                f"{'respuesta':>22}: {r.received_at.isoformat()} {r.source} {r.estado} (mensaje {r.mensaje})"
+            )
+            for error in r.errores:
+                code = f"[{error.get('codigo')}] " if error.get("codigo") is not None else ""
+                print(f"{'':>24}{code}{error.get('mensaje')}")
+        print(f"{'history':>22}:")
+        for e in events:
+            detail = ", ".join(f"{k}={v}" for k, v in e.detail.items())
+            print(f"{'':>24}{e.at.isoformat()} {e.kind} {detail}")
+    finally:
+        runtime.close()
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("show", help="show one voucher of the outbox (record, history, XML, respuesta)")
+    p.add_argument("clave", metavar="CLAVE", help="the clave (or clave-consecutivoReceptor)")
+    add_config_argument(p)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--xml", action="store_true", help="write the exact signed XML")
+    group.add_argument("--respuesta", action="store_true", help="write Hacienda's last MensajeHacienda")
+    p.add_argument("-o", "--output", help="with --xml/--respuesta: write to this file instead of stdout")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.set_defaults(func=cmd_show)

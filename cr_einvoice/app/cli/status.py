@@ -1,0 +1,70 @@
+"""``cr-einvoice status CLAVE``: ask Hacienda for one voucher's status now (and record the answer)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from cr_einvoice.app.cli._common import dump_json
+from cr_einvoice.app.config import Runtime, add_config_argument, runtime_from_args
+from cr_einvoice.core.errors import StoreError
+from cr_einvoice.outbox.store import VoucherRecord
+from cr_einvoice.outbox.worker import Worker
+
+__all__ = ["register"]
+
+
+async def _ask(runtime: Runtime, key: str) -> tuple[VoucherRecord, str]:
+    async with runtime.async_client() as api:
+        return await Worker(runtime.store, api, runtime.worker_settings()).refresh(key)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    runtime = runtime_from_args(args)
+    try:
+        record = runtime.store.find(args.clave)
+        if record is None:
+            raise StoreError(f"no voucher {args.clave} in the outbox (see 'cr-einvoice list')")
+        estado = "(not asked)"
+        if not args.local:
+            record, estado = asyncio.run(_ask(runtime, record.key))
+        respuestas = runtime.store.respuestas(record.key)
+        last = respuestas[-1] if respuestas else None
+        info: dict[str, Any] = {
+            "clave": record.clave,
+            "key": record.key,
+            "state": record.state.value,
+            "ind_estado": estado,
+            "last_error": record.last_error,
+            "respuesta": None
+            if last is None
+            else {
+                "mensaje": last.mensaje,
+                "estado": last.estado,
+                "errores": list(last.errores),
+                "source": last.source,
+            },
+        }
+        if args.json:
+            dump_json(info)
+        else:
+            print(f"{record.key}: {record.state.value} (Hacienda: {estado})")
+            if last is not None:
+                for error in last.errores:
+                    code = f"[{error.get('codigo')}] " if error.get("codigo") is not None else ""
+                    print(f"  {code}{error.get('mensaje')}")
+            elif record.last_error:
+                print(f"  {record.last_error}")
+    finally:
+        runtime.close()
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("status", help="ask Hacienda for a voucher's status now and record the answer")
+    p.add_argument("clave", metavar="CLAVE", help="the clave (or clave-consecutivoReceptor)")
+    add_config_argument(p)
+    p.add_argument("--local", action="store_true", help="only what the outbox knows; no network")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.set_defaults(func=cmd_status)

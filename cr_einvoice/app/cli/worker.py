@@ -1,0 +1,90 @@
+"""``cr-einvoice worker``: the long-running sender (``--once``: one round), with the callback receiver."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from dataclasses import replace
+from typing import Any
+
+from cr_einvoice.app.cli._common import dump_json
+from cr_einvoice.app.config import Runtime, add_config_argument, runtime_from_args
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.outbox.worker import CallbackServer, RoundReport, Worker
+
+__all__ = ["register"]
+
+log = logging.getLogger("cr_einvoice.worker")
+
+
+async def _run(runtime: Runtime, args: argparse.Namespace) -> RoundReport:
+    tuning = runtime.worker_settings()
+    server: CallbackServer | None = None
+    if args.listen is not None:
+        host, _, port = args.listen.rpartition(":")
+        server = CallbackServer(host=host or "127.0.0.1", port=int(port or 0), public_url=args.public_url)
+        secret = Secret.from_env(args.callback_secret_env)
+        tuning = replace(tuning, callback_url=server.url, callback_secret=secret)
+    async with runtime.async_client() as api:
+        worker = Worker(runtime.store, api, tuning)
+        if args.once:
+            return await worker.run_once()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        print("worker running (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        if server is not None:
+            async with server.serving(worker.callback_app()):
+                print(f"receiving callbacks on {server.url}", file=sys.stderr, flush=True)
+                await worker.run_forever(stop)
+        else:
+            await worker.run_forever(stop)
+        return RoundReport()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    runtime = runtime_from_args(args)
+    try:
+        report = asyncio.run(_run(runtime, args))
+    finally:
+        runtime.close()
+    if args.once:
+        info = {
+            "sent": report.sent,
+            "status_checks": report.status_checks,
+            "polls": report.polls,
+            "accepted": report.accepted,
+            "rejected": report.rejected,
+            "errors": report.errors,
+            "deferred": report.deferred,
+        }
+        if args.json:
+            dump_json(info)
+        else:
+            print(", ".join(f"{k} {v}" for k, v in info.items()))
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("worker", help="run the sender: submit, poll, receive callbacks, drain contingency")
+    add_config_argument(p)
+    p.add_argument("--once", action="store_true", help="one round over what is due, then exit")
+    p.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="serve the callback receiver here (needs uvicorn) and send a callback URL with each voucher",
+    )
+    p.add_argument("--public-url", help="the receiver's URL as Hacienda reaches it (behind a proxy)")
+    p.add_argument(
+        "--callback-secret-env",
+        default="CR_EINVOICE_CALLBACK_SECRET",
+        help="variable holding the secret of the callback URL tokens",
+    )
+    p.add_argument("--json", action="store_true", help="JSON output (with --once)")
+    p.set_defaults(func=cmd_worker)

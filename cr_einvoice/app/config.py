@@ -1,0 +1,439 @@
+"""The issuing configuration file (TOML): where to send, who issues, how to sign, where the store lives.
+
+Read with the standard library's :mod:`tomllib`; written by :func:`write_config` by hand (a small, fixed
+layout). Secrets are never stored in the file: it names the *environment variables* that hold the IdP
+username and password and the PIN of the ``.p12``. Relative paths are relative to the file's folder.
+
+Layout::
+
+    [hacienda]
+    environment = "sandbox"            # "sandbox", "production" or "custom"
+    token_url = ""                     # custom only (e.g. the local simulator)
+    recepcion_url = ""                 # custom, or to override the named environment's recepción base
+    client_id = ""                     # custom only
+    username_env = "CR_EINVOICE_USERNAME"
+    password_env = "CR_EINVOICE_PASSWORD"
+    callback_url = ""                  # optional: where Hacienda should POST results
+    trust_ca = ""                      # optional PEM of the CA that signs MensajeHacienda (simulator)
+
+    [signing]
+    p12_path = "certs/emisor.p12"
+    pin_env = "CR_EINVOICE_PIN"
+
+    [emisor]
+    tipo_identificacion = "02"
+    numero_identificacion = "3101123456"
+    nombre = "Mi Empresa S.A."
+    sucursal = 1
+    terminal = 1
+
+    [store]
+    path = ".cr-einvoice/outbox.db"
+
+    [receiving]
+    trust_ca = ""                      # PEM of the CAs of suppliers' certificates
+
+    [worker]
+    concurrency = 4
+    poll_initial = 2.0
+    poll_max = 60.0
+    send_backoff_max = 300.0
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cr_einvoice.core.errors import ConfigError
+from cr_einvoice.core.secret import Secret
+
+if TYPE_CHECKING:
+    from cr_einvoice.hacienda.environments import Environment
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG_NAME",
+    "Config",
+    "EmisorSettings",
+    "HaciendaSettings",
+    "ReceivingSettings",
+    "Runtime",
+    "SigningSettings",
+    "StoreSettings",
+    "WorkerSettings",
+    "default_config_path",
+    "load_config",
+    "render_config",
+    "write_config",
+]
+
+#: Environment variable naming the configuration file.
+CONFIG_ENV = "CR_EINVOICE_CONFIG"
+DEFAULT_CONFIG_NAME = "cr-einvoice.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class HaciendaSettings:
+    environment: str = "sandbox"
+    token_url: str = ""
+    recepcion_url: str = ""
+    client_id: str = ""
+    username_env: str = "CR_EINVOICE_USERNAME"
+    password_env: str = "CR_EINVOICE_PASSWORD"  # noqa: S105 (a variable name, not a password)
+    callback_url: str = ""
+    trust_ca: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SigningSettings:
+    p12_path: str = ""
+    pin_env: str = "CR_EINVOICE_PIN"
+
+
+@dataclass(frozen=True, slots=True)
+class EmisorSettings:
+    tipo_identificacion: str = "02"
+    numero_identificacion: str = ""
+    nombre: str = ""
+    sucursal: int = 1
+    terminal: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    path: str = ".cr-einvoice/outbox.db"
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivingSettings:
+    #: PEM file of the CAs that issue taxpayers' certificates (suppliers' vouchers must chain to them);
+    #: empty: a received voucher's signature is checked for integrity and signer cédula only.
+    trust_ca: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    concurrency: int = 4
+    poll_initial: float = 2.0
+    poll_max: float = 60.0
+    send_backoff_max: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    hacienda: HaciendaSettings = field(default_factory=HaciendaSettings)
+    signing: SigningSettings = field(default_factory=SigningSettings)
+    emisor: EmisorSettings = field(default_factory=EmisorSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+    receiving: ReceivingSettings = field(default_factory=ReceivingSettings)
+    #: Folder that relative paths are resolved against (the config file's folder).
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    # -- derived values ---------------------------------------------------------------------------
+    def resolve(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def store_path(self) -> Path:
+        return self.resolve(self.store.path)
+
+    @property
+    def p12_path(self) -> Path:
+        if not self.signing.p12_path:
+            raise ConfigError("signing.p12_path is not set in the configuration file")
+        return self.resolve(self.signing.p12_path)
+
+    def pin(self) -> Secret:
+        return Secret.from_env(self.signing.pin_env)
+
+    def username(self) -> str:
+        name = self.hacienda.username_env
+        value = os.environ.get(name, "")
+        if not value:
+            raise ConfigError(f"environment variable {name} is not set (it should hold the IdP username)")
+        return value
+
+    def password(self) -> Secret:
+        return Secret.from_env(self.hacienda.password_env)
+
+    def environment(self) -> Environment:
+        from cr_einvoice.hacienda.environments import Environment
+
+        h = self.hacienda
+        if h.environment == "custom":
+            missing = [n for n in ("token_url", "recepcion_url", "client_id") if not getattr(h, n)]
+            if missing:
+                raise ConfigError(f"hacienda.environment is 'custom' but hacienda.{missing[0]} is empty")
+            return Environment.custom(
+                token_url=h.token_url, recepcion_url=h.recepcion_url, client_id=h.client_id
+            )
+        return Environment.named(h.environment, recepcion_url=h.recepcion_url or None)
+
+    def trust_ca_path(self) -> Path | None:
+        return self.resolve(self.hacienda.trust_ca) if self.hacienda.trust_ca else None
+
+
+def default_config_path() -> Path:
+    """``$CR_EINVOICE_CONFIG`` or ``./cr-einvoice.toml``."""
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
+
+
+_SECTIONS: tuple[tuple[str, type[Any]], ...] = (
+    ("hacienda", HaciendaSettings),
+    ("signing", SigningSettings),
+    ("emisor", EmisorSettings),
+    ("store", StoreSettings),
+    ("worker", WorkerSettings),
+    ("receiving", ReceivingSettings),
+)
+
+
+def _section(name: str, cls: type[Any], data: Mapping[str, Any]) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown setting {name}.{unknown[0]} (known: {', '.join(sorted(known))})")
+    values: dict[str, Any] = {}
+    defaults = cls()
+    for key, raw in data.items():
+        expected = type(getattr(defaults, key))
+        value = (
+            float(raw) if expected is float and isinstance(raw, int) and not isinstance(raw, bool) else raw
+        )
+        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise ConfigError(f"setting {name}.{key} must be a {expected.__name__}, got {value!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def _check(config: Config) -> None:
+    e, w = config.emisor, config.worker
+    if config.hacienda.environment not in {"sandbox", "production", "custom"}:
+        raise ConfigError(
+            "hacienda.environment must be 'sandbox', 'production' or 'custom', "
+            f"got {config.hacienda.environment!r}"
+        )
+    if e.tipo_identificacion not in {"01", "02", "03", "04", "05", "06"}:
+        raise ConfigError(f"emisor.tipo_identificacion must be 01..06, got {e.tipo_identificacion!r}")
+    if not 1 <= e.sucursal <= 999:
+        raise ConfigError(f"emisor.sucursal must be 1..999, got {e.sucursal}")
+    if not 1 <= e.terminal <= 99999:
+        raise ConfigError(f"emisor.terminal must be 1..99999, got {e.terminal}")
+    if w.concurrency < 1:
+        raise ConfigError(f"worker.concurrency must be at least 1, got {w.concurrency}")
+    if not 0 < w.poll_initial <= w.poll_max:
+        raise ConfigError("worker.poll_initial must be positive and not above worker.poll_max")
+    for name in ("username_env", "password_env"):
+        value = getattr(config.hacienda, name)
+        if not value.isidentifier():
+            raise ConfigError(f"hacienda.{name} must name an environment variable, got {value!r}")
+    if not config.signing.pin_env.isidentifier():
+        raise ConfigError(
+            f"signing.pin_env must name an environment variable, got {config.signing.pin_env!r}"
+        )
+
+
+def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Config:
+    unknown = sorted(set(data) - {name for name, _ in _SECTIONS})
+    if unknown:
+        raise ConfigError(f"unknown section [{unknown[0]}] in the configuration")
+    parts: dict[str, Any] = {}
+    for name, cls in _SECTIONS:
+        raw = data.get(name, {})
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"[{name}] must be a table")
+        parts[name] = _section(name, cls, raw)
+    config = Config(base_dir=base_dir, **parts)
+    _check(config)
+    return config
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and check the configuration file (default: :func:`default_config_path`)."""
+    p = Path(path) if path is not None else default_config_path()
+    if not p.is_file():
+        raise ConfigError(
+            f"configuration file {p} not found: create it with 'cr-einvoice init' (or set {CONFIG_ENV})"
+        )
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"configuration file {p} is not valid TOML: {exc}") from None
+    return config_from_mapping(data, base_dir=p.resolve().parent)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        # A JSON string is a valid TOML basic string (same escapes; non-ASCII kept as is).
+        return json.dumps(value, ensure_ascii=False)
+    raise ConfigError(f"cannot write {type(value).__name__} to the configuration file")
+
+
+_COMMENTS = {
+    "hacienda.environment": "sandbox | production | custom (custom: token_url, recepcion_url, client_id)",
+    "hacienda.username_env": "NAME of the environment variable holding the IdP username (never the value)",
+    "hacienda.password_env": "NAME of the environment variable holding the IdP password",
+    "signing.pin_env": "NAME of the environment variable holding the .p12 PIN",
+    "store.path": "relative paths are relative to this file's folder",
+}
+
+
+def render_config(config: Config) -> str:
+    """The TOML text of ``config`` (secrets are never part of it: only variable names)."""
+    lines = [
+        "# cr-einvoice configuration (cr-einvoice init). Secrets live in environment variables only.",
+        "",
+    ]
+    for name, _cls in _SECTIONS:
+        section = getattr(config, name)
+        lines.append(f"[{name}]")
+        for f in fields(section):
+            comment = _COMMENTS.get(f"{name}.{f.name}")
+            if comment:
+                lines.append(f"# {comment}")
+            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_config(config: Config, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``config`` to ``path`` (refusing to replace an existing file unless ``overwrite``)."""
+    _check(config)
+    p = Path(path)
+    if p.exists() and not overwrite:
+        raise ConfigError(f"configuration file {p} already exists (use --force to replace it)")
+    text = render_config(config)
+    # Round-trip check: what we wrote must read back as the same settings.
+    again = config_from_mapping(tomllib.loads(text), base_dir=config.base_dir)
+    if again != config:
+        raise ConfigError("internal error: the configuration did not survive a write/read round trip")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(p)
+    return p
+
+
+class Runtime:
+    """Everything a command needs, built lazily from a :class:`Config`: the store, the signer (loaded once),
+    the issuer, the receiver, the trust store and Hacienda clients."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._store: Any = None
+        self._signer: Any = None
+        self._trust: Any = None
+        self._trust_loaded = False
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from cr_einvoice.outbox.store import open_store
+
+            self._store = open_store(self.config.store_path)
+        return self._store
+
+    @property
+    def signer(self) -> Any:
+        if self._signer is None:
+            from cr_einvoice.signing.certs import load_p12
+            from cr_einvoice.signing.xades import Signer
+
+            path = self.config.p12_path
+            if not path.is_file():
+                raise ConfigError(f"signing.p12_path: {path} does not exist")
+            self._signer = Signer(load_p12(str(path), self.config.pin()))
+        return self._signer
+
+    @property
+    def trust(self) -> Any:
+        if not self._trust_loaded:
+            path = self.config.trust_ca_path()
+            if path is not None:
+                from cr_einvoice.signing.xades import TrustStore
+
+                if not path.is_file():
+                    raise ConfigError(f"hacienda.trust_ca: {path} does not exist")
+                self._trust = TrustStore.from_pem_files(path)
+            self._trust_loaded = True
+        return self._trust
+
+    def issuer(self) -> Any:
+        from cr_einvoice.outbox.issuing import Issuer
+
+        return Issuer(self.store, self.signer, self.config)
+
+    def supplier_trust(self) -> Any:
+        """Trust anchors for suppliers' certificates (``receiving.trust_ca``), or None."""
+        if not self.config.receiving.trust_ca:
+            return None
+        from cr_einvoice.signing.xades import TrustStore
+
+        path = self.config.resolve(self.config.receiving.trust_ca)
+        if not path.is_file():
+            raise ConfigError(f"receiving.trust_ca: {path} does not exist")
+        return TrustStore.from_pem_files(path)
+
+    def receiver(self) -> Any:
+        from cr_einvoice.outbox.receiving import Receiver
+
+        return Receiver(self.store, self.signer, self.config, trust=self.supplier_trust())
+
+    def credentials(self) -> Any:
+        from cr_einvoice.hacienda import Credentials
+
+        return Credentials(self.config.username(), self.config.password())
+
+    def async_client(self) -> Any:
+        from cr_einvoice.hacienda import AsyncClient
+
+        return AsyncClient(self.config.environment(), self.credentials(), trust=self.trust)
+
+    def client(self) -> Any:
+        from cr_einvoice.hacienda import Client
+
+        return Client(self.config.environment(), self.credentials(), trust=self.trust)
+
+    def worker_settings(self, **overrides: Any) -> Any:
+        from cr_einvoice.outbox.worker import WorkerSettings as Tuning
+
+        w = self.config.worker
+        values: dict[str, Any] = {
+            "concurrency": w.concurrency,
+            "poll_initial": w.poll_initial,
+            "poll_max": w.poll_max,
+            "send_backoff_max": w.send_backoff_max,
+            "callback_url": self.config.hacienda.callback_url or None,
+        }
+        values.update(overrides)
+        return Tuning(**values)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def add_config_argument(parser: Any) -> None:
+    """The ``--config`` option every issuing command takes."""
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"configuration file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_NAME}; create it with 'init')",
+    )
+
+
+def runtime_from_args(args: Any) -> Runtime:
+    return Runtime(load_config(getattr(args, "config", None)))

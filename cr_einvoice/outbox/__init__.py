@@ -1,0 +1,1 @@
+"""Durable issuing: the store, the numbering pipeline shared by issuing and receiving, and the worker."""

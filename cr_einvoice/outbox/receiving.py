@@ -1,0 +1,253 @@
+"""Receiving a supplier's voucher and answering it with a MensajeReceptor (accept 05, partial 06, reject 07).
+
+:meth:`Receiver.import_voucher` verifies the supplier's XAdES signature
+(:func:`cr_einvoice.signing.xades.verify`),
+reads the voucher (:func:`cr_einvoice.vouchers.xmlread.from_xml`), checks that it is addressed to this
+taxpayer and
+stores it with its exact bytes. :meth:`Receiver.respond` builds the MensajeReceptor with the receptor's
+**own** consecutivo (type 05/06/07 of this taxpayer's sucursal and terminal), validates it, signs it and
+persists it in the same transaction that takes the number -- exactly like an issued voucher -- and links it to
+the received voucher, which can be answered only once. The :class:`~cr_einvoice.outbox.worker.Worker` submits
+it
+with ``consecutivoReceptor``; its status lives at ``GET /recepcion/{clave}-{consecutivoReceptor}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from cr_einvoice.core.catalogs import CondicionImpuesto, Mensaje, TipoDocumento
+from cr_einvoice.core.clave import Clave, Consecutivo, cr_now
+from cr_einvoice.core.errors import StoreError, ValidationError
+from cr_einvoice.outbox.issuing import IssuedVoucher, IssuerSettings, _ident
+from cr_einvoice.outbox.store import CounterKey, NewVoucher, ReceivedRecord, Store, VoucherKind
+
+if TYPE_CHECKING:
+    from cr_einvoice.app.config import Config
+    from cr_einvoice.signing.xades import Signer, TrustStore
+
+__all__ = ["DECISIONS", "Receiver"]
+
+log = logging.getLogger("cr_einvoice.receiving")
+
+#: CLI/API decision names -> Mensaje (Nota 11).
+DECISIONS: dict[str, Mensaje] = {
+    "accept": Mensaje.ACEPTADO,
+    "partial": Mensaje.ACEPTACION_PARCIAL,
+    "reject": Mensaje.RECHAZADO,
+}
+
+_RECEIVABLE = frozenset(
+    {
+        TipoDocumento.FACTURA_ELECTRONICA,
+        TipoDocumento.NOTA_DEBITO,
+        TipoDocumento.NOTA_CREDITO,
+        TipoDocumento.FACTURA_EXPORTACION,
+    }
+)
+
+
+def _money(value: object) -> str | None:
+    return f"{value:f}" if isinstance(value, Decimal) else None
+
+
+class Receiver:
+    """Imports supplier vouchers into ``store`` and answers them, signing with ``signer``."""
+
+    def __init__(
+        self,
+        store: Store,
+        signer: Signer,
+        settings: IssuerSettings | Config,
+        *,
+        trust: TrustStore | None = None,
+        clock: Callable[[], datetime] = cr_now,
+        validate_xsd: bool | None = None,
+    ) -> None:
+        if not isinstance(settings, IssuerSettings):
+            settings = IssuerSettings.from_config(settings)
+        self.store = store
+        self.signer = signer
+        self.settings = settings
+        self.trust = trust
+        self._clock = clock
+        self._xsd = settings.validate_xsd if validate_xsd is None else validate_xsd
+        store.add_issuer(settings.tipo_identificacion, settings.numero_identificacion, settings.nombre)
+
+    # -- import -----------------------------------------------------------------------------------
+    def import_voucher(self, xml: bytes) -> ReceivedRecord:
+        """Verify, read, check and store a supplier's signed voucher. Importing the same bytes again is a
+        no-op; a different document with a known clave is refused."""
+        from cr_einvoice.core.xmlsafe import parse_untrusted
+        from cr_einvoice.signing.xades import verify
+        from cr_einvoice.vouchers.xmlread import from_xml
+
+        if not isinstance(xml, bytes):
+            raise TypeError("import_voucher takes the exact bytes received")
+        parse_untrusted(xml, what="received voucher")  # size / DTD / well-formedness first
+        doc: Any = from_xml(xml)
+        tipo = TipoDocumento(doc.tipo)
+        if tipo not in _RECEIVABLE:
+            raise ValidationError(
+                f"a {tipo.name} ({tipo.value}) is not answered with a MensajeReceptor "
+                "(only FE, ND, NC and FEE addressed to you are)",
+                path="tipo",
+            )
+        emisor = _ident(doc.emisor)
+        receptor = _ident(getattr(doc, "receptor", None))
+        if emisor is None:
+            raise ValidationError("the voucher has no emisor identification", path="Emisor/Identificacion")
+        # The supplier's own signature, by the supplier (its certificate carries the emisor's cédula).
+        result = verify(xml, self.trust, expected_cedula=emisor[1])
+        if receptor is None or receptor[1] != self.settings.numero_identificacion:
+            who = receptor[1] if receptor else "nobody"
+            raise ValidationError(
+                f"the voucher is addressed to {who}, not to this taxpayer "
+                f"({self.settings.numero_identificacion})",
+                path="Receptor/Identificacion/Numero",
+            )
+        clave = str(doc.clave or "")
+        parsed = Clave.parse(clave)
+        if not parsed.matches_identificacion(emisor[0], emisor[1]):
+            raise ValidationError(
+                f"the clave's identification segment {parsed.identificacion} is not the emisor {emisor[1]}",
+                path="Clave",
+            )
+        resumen = doc.stated_resumen or doc.resumen
+        total = _money(resumen.total_comprobante)
+        if total is None:
+            raise ValidationError(
+                "the voucher has no TotalComprobante", path="ResumenFactura/TotalComprobante"
+            )
+        fecha = doc.fecha_emision
+        if not isinstance(fecha, datetime):
+            raise ValidationError("the voucher has no FechaEmision", path="FechaEmision")
+        impuesto = _money(resumen.total_impuesto)
+        record = ReceivedRecord(
+            clave=clave,
+            tipo=tipo.value,
+            emisor_tipo=emisor[0],
+            emisor_numero=emisor[1],
+            emisor_nombre=str(doc.emisor.nombre),
+            receptor_numero=receptor[1],
+            fecha_emision=fecha,
+            total_comprobante=total,
+            total_impuesto=impuesto if impuesto is not None and Decimal(impuesto) != 0 else None,
+            xml=xml,
+            signer_subject=str(result.signer_subject),
+            received_at=datetime.now(UTC),
+            decision=None,
+            mr_key=None,
+        )
+        stored = self.store.add_received(record)
+        log.info("received %s from %s (%s)", clave, emisor[1], tipo.name)
+        return stored
+
+    # -- answer -----------------------------------------------------------------------------------
+    def respond(
+        self,
+        clave: str,
+        decision: str | Mensaje,
+        *,
+        reason: str | None = None,
+        condicion_impuesto: CondicionImpuesto | str | None = None,
+        codigo_actividad: str | None = None,
+        monto_total_impuesto_acreditar: Decimal | None = None,
+        monto_total_de_gasto_aplicable: Decimal | None = None,
+    ) -> IssuedVoucher:
+        """Accept (``"accept"``), partially accept (``"partial"``) or reject (``"reject"``) a received one.
+
+        ``reason`` (5-160 characters) is required for partial acceptance and rejection. Returns the stored
+        MensajeReceptor (``key`` = ``clave-consecutivoReceptor``), ready for the worker.
+        """
+        from cr_einvoice.vouchers.model import MensajeReceptor
+        from cr_einvoice.vouchers.validate import validate_xml
+        from cr_einvoice.vouchers.xmlwrite import to_xml
+
+        if isinstance(decision, Mensaje):
+            mensaje = decision
+        elif decision in DECISIONS:
+            mensaje = DECISIONS[decision]
+        else:
+            raise ValidationError(f"must be accept, partial or reject, got {decision!r}", path="decision")
+        received = self.store.get_received(clave)
+        if received is None:
+            raise StoreError(f"no received voucher {clave}: import it first (cr-einvoice receive FILE.xml)")
+        if received.decision is not None:
+            raise StoreError(f"received voucher {clave} was already answered ({received.decision})")
+        s = self.settings
+        impuesto = Decimal(received.total_impuesto) if received.total_impuesto is not None else None
+        if mensaje is Mensaje.RECHAZADO:
+            acreditar = gasto = None
+        else:
+            acreditar, gasto = monto_total_impuesto_acreditar, monto_total_de_gasto_aplicable
+            if condicion_impuesto is None and impuesto is not None:
+                condicion_impuesto = CondicionImpuesto.GENERA_CREDITO
+            if (
+                acreditar is None
+                and impuesto is not None
+                and condicion_impuesto == CondicionImpuesto.GENERA_CREDITO
+            ):
+                acreditar = impuesto
+            if (
+                gasto is None
+                and impuesto is not None
+                and condicion_impuesto == CondicionImpuesto.GENERA_CREDITO
+            ):
+                gasto = Decimal(received.total_comprobante) - impuesto
+        base = MensajeReceptor(
+            clave=clave,
+            numero_cedula_emisor=received.emisor_numero,
+            mensaje=mensaje,
+            total_factura=Decimal(received.total_comprobante),
+            numero_cedula_receptor=s.numero_identificacion,
+            detalle_mensaje=reason,
+            monto_total_impuesto=impuesto,
+            codigo_actividad=codigo_actividad,
+            condicion_impuesto=CondicionImpuesto(condicion_impuesto)
+            if condicion_impuesto is not None
+            else None,
+            monto_total_impuesto_acreditar=acreditar,
+            monto_total_de_gasto_aplicable=gasto,
+        )
+        tipo = mensaje.tipo_documento
+        fecha = self._clock()
+
+        def numbered(numero: int) -> tuple[Any, Consecutivo]:
+            consecutivo = Consecutivo(sucursal=s.sucursal, terminal=s.terminal, tipo=tipo, numero=numero)
+            return base.with_numbering(consecutivo=consecutivo, fecha_emision=fecha), consecutivo
+
+        provisional, _ = numbered(1)
+        report = validate_xml(to_xml(provisional), xsd=self._xsd, signed=False)
+        if report.problems:
+            raise ValidationError(report.problems)
+
+        def build(numero: int, situacion: str) -> NewVoucher:
+            doc, consecutivo = numbered(numero)
+            signed = self.signer.sign(to_xml(doc))
+            return NewVoucher(
+                key=f"{clave}-{consecutivo}",
+                clave=clave,
+                consecutivo=str(consecutivo),
+                kind=VoucherKind.RECEPTOR_MESSAGE,
+                tipo=tipo.value,
+                situacion=Clave.parse(clave).situacion.value,
+                fecha_emision=fecha,
+                emisor_tipo=received.emisor_tipo,
+                emisor_numero=received.emisor_numero,
+                receptor_tipo=s.tipo_identificacion,
+                receptor_numero=s.numero_identificacion,
+                signed_xml=signed,
+                total_comprobante=received.total_comprobante,
+                consecutivo_receptor=str(consecutivo),
+                detail={"decision": mensaje.value, "reason": reason},
+            )
+
+        key = CounterKey(s.numero_identificacion, s.sucursal, s.terminal, tipo.value)
+        record = self.store.issue_receptor_message(key, clave, tipo.value, build)
+        log.info("answered %s with %s (%s)", clave, tipo.name, record.consecutivo)
+        return IssuedVoucher.from_record(record, created=True)

@@ -1,0 +1,418 @@
+"""The durable store's interface: records, the voucher state machine and the :class:`Store` protocol.
+
+A backend keeps issuers and their terminals, the consecutive counters, every voucher with the exact signed
+bytes, Hacienda's respuestas, the vouchers received from suppliers and an append-only event log. The SQLite
+backend (:mod:`cr_einvoice.outbox.store.sqlite`) is the embedded default; a server database can implement the
+same
+protocol.
+
+The state machine of a voucher sent to Hacienda::
+
+    signed ──► sending ──► submitted ──► processing ──► accepted | rejected
+       │          │  ▲         │              │
+       │          └──┘         └──────────────┴──────► error ──► sending (explicit retry)
+       └──────────────► error
+    (submitted | processing ──► sending only when Hacienda keeps answering 404: it lost the voucher)
+
+``sending`` is written *before* the POST and means "this voucher may have reached Hacienda": a worker that
+finds a voucher in ``sending`` (after a crash or an ambiguous network failure) asks for its status before it
+sends it again. ``accepted`` and ``rejected`` are final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from cr_einvoice.core.errors import StoreError
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "FINAL_STATES",
+    "CounterKey",
+    "EventRecord",
+    "IllegalTransitionError",
+    "IssuerRecord",
+    "NewVoucher",
+    "ReceivedRecord",
+    "RespuestaRecord",
+    "Store",
+    "TerminalRecord",
+    "VoucherKind",
+    "VoucherRecord",
+    "VoucherState",
+    "check_transition",
+]
+
+
+class VoucherState(StrEnum):
+    SIGNED = "signed"
+    SENDING = "sending"
+    SUBMITTED = "submitted"
+    PROCESSING = "processing"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    ERROR = "error"
+
+
+class VoucherKind(StrEnum):
+    """What a stored outgoing voucher is: one of our own vouchers or our MensajeReceptor on a supplier's."""
+
+    ISSUED = "issued"
+    RECEPTOR_MESSAGE = "receptor_message"
+
+
+S = VoucherState
+#: Every legal move of the state machine. A self-loop records another attempt or poll in the same state.
+ALLOWED_TRANSITIONS: Mapping[VoucherState, frozenset[VoucherState]] = {
+    S.SIGNED: frozenset({S.SENDING, S.ERROR}),
+    S.SENDING: frozenset({S.SENDING, S.SUBMITTED, S.PROCESSING, S.ACCEPTED, S.REJECTED, S.ERROR}),
+    # submitted/processing -> sending: Hacienda answers 404 long after acknowledging the POST (it lost it).
+    S.SUBMITTED: frozenset({S.SUBMITTED, S.PROCESSING, S.ACCEPTED, S.REJECTED, S.ERROR, S.SENDING}),
+    S.PROCESSING: frozenset({S.PROCESSING, S.ACCEPTED, S.REJECTED, S.ERROR, S.SENDING}),
+    S.ERROR: frozenset({S.ERROR, S.SENDING, S.PROCESSING, S.ACCEPTED, S.REJECTED}),
+    S.ACCEPTED: frozenset(),
+    S.REJECTED: frozenset(),
+}
+FINAL_STATES = frozenset({S.ACCEPTED, S.REJECTED})
+del S
+
+
+class IllegalTransitionError(StoreError):
+    """A state change the state machine does not allow (for example leaving ``accepted``)."""
+
+    def __init__(self, key: str, current: VoucherState, target: VoucherState) -> None:
+        self.key = key
+        self.current = current
+        self.target = target
+        super().__init__(f"voucher {key}: illegal state transition {current.value} -> {target.value}")
+
+
+def check_transition(key: str, current: VoucherState, target: VoucherState) -> None:
+    """Raise :class:`IllegalTransitionError` unless ``current -> target`` is allowed."""
+    if target not in ALLOWED_TRANSITIONS[current]:
+        raise IllegalTransitionError(key, current, target)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerRecord:
+    """A taxpayer that issues vouchers from this store (``tipo_identificacion`` is Nota 4's code)."""
+
+    tipo_identificacion: str
+    numero_identificacion: str
+    nombre: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalRecord:
+    emisor: str
+    sucursal: int
+    terminal: int
+    descripcion: str
+
+
+@dataclass(frozen=True, slots=True)
+class CounterKey:
+    """One consecutive sequence: per emisor, establecimiento (sucursal), terminal and document type."""
+
+    emisor: str
+    sucursal: int
+    terminal: int
+    tipo: str
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.sucursal <= 999:
+            raise StoreError(f"sucursal must be 1..999, got {self.sucursal}")
+        if not 1 <= self.terminal <= 99999:
+            raise StoreError(f"terminal must be 1..99999, got {self.terminal}")
+        if len(self.tipo) != 2 or not self.tipo.isdigit():
+            raise StoreError(f"tipo must be a two-digit document type code, got {self.tipo!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class NewVoucher:
+    """What the issuing pipeline hands to the store once a number has been given and the XML signed."""
+
+    key: str
+    clave: str
+    consecutivo: str
+    kind: VoucherKind
+    tipo: str
+    situacion: str
+    fecha_emision: datetime
+    emisor_tipo: str
+    emisor_numero: str
+    receptor_tipo: str | None
+    receptor_numero: str | None
+    signed_xml: bytes
+    total_comprobante: str | None = None
+    consecutivo_receptor: str | None = None
+    external_ref: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherRecord:
+    """A stored outgoing voucher.
+
+    ``key`` is the clave, or ``clave-consecutivoReceptor`` for a MensajeReceptor.
+    """
+
+    key: str
+    clave: str
+    consecutivo: str
+    kind: VoucherKind
+    tipo: str
+    situacion: str
+    fecha_emision: datetime
+    emisor_tipo: str
+    emisor_numero: str
+    receptor_tipo: str | None
+    receptor_numero: str | None
+    signed_xml: bytes
+    state: VoucherState
+    attempts: int
+    polls: int
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    finished_at: datetime | None
+    next_action_at: float
+    last_error: str | None
+    total_comprobante: str | None
+    consecutivo_receptor: str | None
+    external_ref: str | None
+    sucursal: int
+    terminal: int
+    numero: int
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    @property
+    def status_key(self) -> str:
+        """What ``GET /recepcion/{...}`` takes for this voucher."""
+        return self.key
+
+    def summary(self) -> dict[str, Any]:
+        """The record as plain JSON-ready values (without the signed XML)."""
+        return {
+            "key": self.key,
+            "clave": self.clave,
+            "consecutivo": self.consecutivo,
+            "kind": self.kind.value,
+            "tipo": self.tipo,
+            "situacion": self.situacion,
+            "fecha_emision": self.fecha_emision.isoformat(),
+            "emisor": self.emisor_numero,
+            "receptor": self.receptor_numero,
+            "state": self.state.value,
+            "attempts": self.attempts,
+            "polls": self.polls,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "submitted_at": self.submitted_at.isoformat() if self.submitted_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "last_error": self.last_error,
+            "total_comprobante": self.total_comprobante,
+            "consecutivo_receptor": self.consecutivo_receptor,
+            "external_ref": self.external_ref,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RespuestaRecord:
+    """One answer from Hacienda (from a poll or a callback): the raw bytes and what was decoded from them."""
+
+    id: int
+    key: str
+    received_at: datetime
+    source: str
+    estado: str
+    mensaje: int | None
+    detalle: str | None
+    errores: tuple[Mapping[str, Any], ...]
+    raw_xml: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedRecord:
+    """A supplier's voucher imported for confirmation, with our decision once taken."""
+
+    clave: str
+    tipo: str
+    emisor_tipo: str
+    emisor_numero: str
+    emisor_nombre: str
+    receptor_numero: str | None
+    fecha_emision: datetime
+    total_comprobante: str
+    total_impuesto: str | None
+    xml: bytes
+    signer_subject: str
+    received_at: datetime
+    decision: str | None
+    mr_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    id: int
+    key: str | None
+    at: datetime
+    kind: str
+    detail: Mapping[str, Any]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The operations the issuing pipeline, the worker and the CLI need from a durable store.
+
+    Every method is atomic. :meth:`issue` runs ``build`` inside the transaction that takes the next number,
+    so the counter only moves when the voucher is persisted with it: numbers are gapless and never repeated.
+    """
+
+    # -- issuers and terminals --------------------------------------------------------------------
+    def add_issuer(
+        self, tipo_identificacion: str, numero_identificacion: str, nombre: str
+    ) -> IssuerRecord: ...
+
+    def get_issuer(self, numero_identificacion: str) -> IssuerRecord | None: ...
+
+    def add_terminal(
+        self, emisor: str, sucursal: int, terminal: int, descripcion: str = ""
+    ) -> TerminalRecord: ...
+
+    def terminals(self, emisor: str) -> list[TerminalRecord]: ...
+
+    # -- numbering and persistence ----------------------------------------------------------------
+    def peek_next_number(self, key: CounterKey) -> int: ...
+
+    def issue(
+        self,
+        key: CounterKey,
+        build: Callable[[int, str], NewVoucher],
+        *,
+        external_ref: str | None = None,
+    ) -> tuple[VoucherRecord, bool]:
+        """Allocate the next number of ``key`` and persist ``build(numero, situacion)`` in one transaction.
+
+        ``situacion`` is the current contingency mode (see :meth:`connectivity`). Returns the record and True,
+        or -- when ``external_ref`` was already issued -- the existing record and False, allocating nothing.
+        If ``build`` raises, nothing is written and the exception propagates.
+        """
+        ...
+
+    def find_by_ref(self, external_ref: str) -> VoucherRecord | None: ...
+
+    def set_counter(self, key: CounterKey, last_number: int) -> None:
+        """Continue an existing sequence (never moves a counter back)."""
+        ...
+
+    def issue_receptor_message(
+        self,
+        key: CounterKey,
+        clave_recibida: str,
+        decision: str,
+        build: Callable[[int, str], NewVoucher],
+    ) -> VoucherRecord:
+        """Number and persist a MensajeReceptor and mark the received voucher answered, atomically."""
+        ...
+
+    # -- vouchers ---------------------------------------------------------------------------------
+    def get(self, key: str) -> VoucherRecord | None: ...
+
+    def require(self, key: str) -> VoucherRecord: ...
+
+    def list_vouchers(
+        self, *, state: VoucherState | None = None, kind: VoucherKind | None = None, limit: int = 100
+    ) -> list[VoucherRecord]: ...
+
+    def count_by_state(self) -> dict[VoucherState, int]: ...
+
+    def due(self, now: float, *, limit: int = 100) -> list[VoucherRecord]:
+        """Non-final vouchers whose next action (send, status check, poll) is due at ``now`` (epoch s)."""
+        ...
+
+    def transition(
+        self,
+        key: str,
+        target: VoucherState,
+        *,
+        expected: VoucherState | Sequence[VoucherState] | None = None,
+        next_action_at: float | None = None,
+        error: str | None = None,
+        count_attempt: bool = False,
+        count_poll: bool = False,
+        event: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> VoucherRecord:
+        """Move ``key`` to ``target`` (checked against :data:`ALLOWED_TRANSITIONS`) and log an event.
+
+        ``expected``: refuse (StoreError) unless the current state is one of these -- an optimistic guard
+        between processes working on the same voucher.
+        """
+        ...
+
+    def reschedule(self, key: str, next_action_at: float, *, error: str | None = None) -> VoucherRecord: ...
+
+    def claim(self, key: str, state: VoucherState, now: float, until: float) -> VoucherRecord | None:
+        """Reserve a due voucher for one worker until ``until`` (None: someone else has it)."""
+        ...
+
+    def find(self, clave_or_key: str) -> VoucherRecord | None: ...
+
+    def next_due_at(self) -> float | None: ...
+
+    # -- respuestas, received vouchers, events ----------------------------------------------------
+    def add_respuesta(
+        self,
+        key: str,
+        *,
+        source: str,
+        estado: str,
+        mensaje: int | None,
+        detalle: str | None,
+        errores: Sequence[Mapping[str, Any]],
+        raw_xml: bytes | None,
+    ) -> RespuestaRecord: ...
+
+    def respuestas(self, key: str) -> list[RespuestaRecord]: ...
+
+    def add_received(self, record: ReceivedRecord) -> ReceivedRecord: ...
+
+    def get_received(self, clave: str) -> ReceivedRecord | None: ...
+
+    def list_received(self, *, limit: int = 100) -> list[ReceivedRecord]: ...
+
+    def set_received_decision(self, clave: str, decision: str, mr_key: str) -> ReceivedRecord: ...
+
+    def log_event(self, key: str | None, kind: str, detail: Mapping[str, Any] | None = None) -> None: ...
+
+    def events(self, key: str | None = None, *, limit: int = 1000) -> list[EventRecord]: ...
+
+    # -- contingency ------------------------------------------------------------------------------
+    def connectivity(self) -> tuple[bool, datetime | None]:
+        """(online, since): whether Hacienda was last reachable, and since when it has not been."""
+        ...
+
+    def set_connectivity(self, online: bool, *, reason: str = "") -> bool:
+        """Record reachability; returns True when the mode changed."""
+        ...
+
+    def iter_vouchers(self) -> Iterator[VoucherRecord]: ...
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Group several operations into one transaction."""
+        ...
+
+    @property
+    def path(self) -> str: ...
+
+    def close(self) -> None: ...

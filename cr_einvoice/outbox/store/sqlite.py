@@ -1,0 +1,836 @@
+"""Embedded SQLite backend of the durable store (stdlib ``sqlite3``).
+
+Durability and concurrency choices:
+
+- WAL journal with ``synchronous=FULL``: a committed transaction survives a crash or power loss, and readers
+  never block the writer.
+- ``busy_timeout`` so several processes (a POS issuing, a worker submitting, the CLI looking) share one file.
+- The consecutive counter is read and advanced inside ``BEGIN IMMEDIATE`` -- the write lock is taken *before*
+  the read -- in the same transaction that inserts the voucher, so two processes can never draw the same
+  number and a failure while signing rolls the counter back (no gap).
+- Schema changes are numbered migrations tracked in ``PRAGMA user_version``.
+
+One :class:`SQLiteStore` holds one connection guarded by a lock, so it may be shared by the threads of one
+process; every process opens its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cr_einvoice.core.errors import StoreError
+from cr_einvoice.outbox.store.base import (
+    FINAL_STATES,
+    CounterKey,
+    EventRecord,
+    IssuerRecord,
+    NewVoucher,
+    ReceivedRecord,
+    RespuestaRecord,
+    TerminalRecord,
+    VoucherKind,
+    VoucherRecord,
+    VoucherState,
+    check_transition,
+)
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
+
+log = logging.getLogger("cr_einvoice.store")
+
+#: Highest consecutive sequence number (10 digits); the next one restarts at 1 (Anexos, Nota 3).
+MAX_SEQUENCE = 9_999_999_999
+
+#: Numbered migrations; index i brings the schema from version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE issuers (
+        numero_identificacion TEXT PRIMARY KEY,
+        tipo_identificacion TEXT NOT NULL,
+        nombre TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE terminals (
+        emisor TEXT NOT NULL REFERENCES issuers(numero_identificacion),
+        sucursal INTEGER NOT NULL,
+        terminal INTEGER NOT NULL,
+        descripcion TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (emisor, sucursal, terminal)
+    );
+    CREATE TABLE counters (
+        emisor TEXT NOT NULL,
+        sucursal INTEGER NOT NULL,
+        terminal INTEGER NOT NULL,
+        tipo TEXT NOT NULL,
+        last_number INTEGER NOT NULL,
+        PRIMARY KEY (emisor, sucursal, terminal, tipo)
+    );
+    CREATE TABLE vouchers (
+        key TEXT PRIMARY KEY,
+        clave TEXT NOT NULL,
+        consecutivo TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        tipo TEXT NOT NULL,
+        situacion TEXT NOT NULL,
+        fecha_emision TEXT NOT NULL,
+        emisor_tipo TEXT NOT NULL,
+        emisor_numero TEXT NOT NULL,
+        receptor_tipo TEXT,
+        receptor_numero TEXT,
+        sucursal INTEGER NOT NULL,
+        terminal INTEGER NOT NULL,
+        numero INTEGER NOT NULL,
+        signed_xml BLOB NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        polls INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        submitted_at TEXT,
+        finished_at TEXT,
+        next_action_at REAL NOT NULL DEFAULT 0,
+        last_error TEXT,
+        total_comprobante TEXT,
+        consecutivo_receptor TEXT,
+        external_ref TEXT UNIQUE,
+        detail TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (emisor_numero, consecutivo)
+    );
+    CREATE INDEX vouchers_due ON vouchers(state, next_action_at);
+    CREATE INDEX vouchers_clave ON vouchers(clave);
+    CREATE TABLE respuestas (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL REFERENCES vouchers(key),
+        received_at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        estado TEXT NOT NULL,
+        mensaje INTEGER,
+        detalle TEXT,
+        errores TEXT NOT NULL DEFAULT '[]',
+        raw_xml BLOB
+    );
+    CREATE INDEX respuestas_key ON respuestas(key);
+    CREATE TABLE received (
+        clave TEXT PRIMARY KEY,
+        tipo TEXT NOT NULL,
+        emisor_tipo TEXT NOT NULL,
+        emisor_numero TEXT NOT NULL,
+        emisor_nombre TEXT NOT NULL,
+        receptor_numero TEXT,
+        fecha_emision TEXT NOT NULL,
+        total_comprobante TEXT NOT NULL,
+        total_impuesto TEXT,
+        xml BLOB NOT NULL,
+        signer_subject TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        decision TEXT,
+        mr_key TEXT
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_key ON events(key);
+    CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+#: States the worker does not pick up on its own: final ones, and ``error`` (needs a person or a retry).
+_IDLE_STATES = (VoucherState.ACCEPTED.value, VoucherState.REJECTED.value, VoucherState.ERROR.value)
+
+_VOUCHER_COLUMNS = (
+    "key, clave, consecutivo, kind, tipo, situacion, fecha_emision, emisor_tipo, emisor_numero, "
+    "receptor_tipo, receptor_numero, signed_xml, state, attempts, polls, created_at, updated_at, "
+    "submitted_at, finished_at, next_action_at, last_error, total_comprobante, consecutivo_receptor, "
+    "external_ref, sucursal, terminal, numero"
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise StoreError("timestamps must be timezone-aware")
+    return value.isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _voucher(row: sqlite3.Row) -> VoucherRecord:
+    created = _dt(row["created_at"])
+    updated = _dt(row["updated_at"])
+    fecha = _dt(row["fecha_emision"])
+    assert created is not None and updated is not None and fecha is not None
+    return VoucherRecord(
+        key=row["key"],
+        clave=row["clave"],
+        consecutivo=row["consecutivo"],
+        kind=VoucherKind(row["kind"]),
+        tipo=row["tipo"],
+        situacion=row["situacion"],
+        fecha_emision=fecha,
+        emisor_tipo=row["emisor_tipo"],
+        emisor_numero=row["emisor_numero"],
+        receptor_tipo=row["receptor_tipo"],
+        receptor_numero=row["receptor_numero"],
+        signed_xml=bytes(row["signed_xml"]),
+        state=VoucherState(row["state"]),
+        attempts=row["attempts"],
+        polls=row["polls"],
+        created_at=created,
+        updated_at=updated,
+        submitted_at=_dt(row["submitted_at"]),
+        finished_at=_dt(row["finished_at"]),
+        next_action_at=row["next_action_at"],
+        last_error=row["last_error"],
+        total_comprobante=row["total_comprobante"],
+        consecutivo_receptor=row["consecutivo_receptor"],
+        external_ref=row["external_ref"],
+        sucursal=row["sucursal"],
+        terminal=row["terminal"],
+        numero=row["numero"],
+    )
+
+
+def _received(row: sqlite3.Row) -> ReceivedRecord:
+    fecha = _dt(row["fecha_emision"])
+    at = _dt(row["received_at"])
+    assert fecha is not None and at is not None
+    return ReceivedRecord(
+        clave=row["clave"],
+        tipo=row["tipo"],
+        emisor_tipo=row["emisor_tipo"],
+        emisor_numero=row["emisor_numero"],
+        emisor_nombre=row["emisor_nombre"],
+        receptor_numero=row["receptor_numero"],
+        fecha_emision=fecha,
+        total_comprobante=row["total_comprobante"],
+        total_impuesto=row["total_impuesto"],
+        xml=bytes(row["xml"]),
+        signer_subject=row["signer_subject"],
+        received_at=at,
+        decision=row["decision"],
+        mr_key=row["mr_key"],
+    )
+
+
+class SQLiteStore:
+    """The :class:`~cr_einvoice.outbox.store.base.Store` on one SQLite file (or ``":memory:"`` for tests)."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                self.path,
+                timeout=busy_timeout,
+                isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store database {self.path}: {exc}") from None
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if self.path != ":memory:" and str(mode).lower() != "wal":
+                raise StoreError(f"the store database {self.path} could not switch to WAL mode (got {mode})")
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise StoreError(f"cannot initialise the store database {self.path}: {exc}") from None
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self._tx():
+            version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store database {self.path} has schema version {version}, newer than this "
+                    f"cr-einvoice supports ({SCHEMA_VERSION}); upgrade cr-einvoice"
+                )
+            for index in range(version, SCHEMA_VERSION):
+                log.info("store %s: migrating schema %d -> %d", self.path, index, index + 1)
+                for statement in MIGRATIONS[index].split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                # PRAGMA does not take parameters; the value is our own integer.
+                self._conn.execute(f"PRAGMA user_version = {index + 1}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``: the write lock is taken up front). Re-entrant."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._conn
+                finally:
+                    self._depth -= 1
+                return
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"the store database {self.path} is busy: {exc}") from None
+            self._depth = 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    self._conn.execute("ROLLBACK")
+                    raise StoreError(f"could not commit to the store database {self.path}: {exc}") from None
+            finally:
+                self._depth = 0
+
+    def _select(
+        self, where: str, params: Sequence[Any] = (), conn: sqlite3.Connection | None = None
+    ) -> list[VoucherRecord]:
+        """Vouchers matching ``where`` -- a constant SQL fragment of this module; values go in ``params``."""
+        sql = f"SELECT {_VOUCHER_COLUMNS} FROM vouchers {where}"  # noqa: S608 (constant fragments only)
+        with self._lock:
+            rows = (conn or self._conn).execute(sql, params).fetchall()
+        return [_voucher(r) for r in rows]
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Group several store operations into one transaction (one fsync); nests freely."""
+        with self._tx():
+            yield
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._conn.execute(sql, params).fetchall())
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._read("PRAGMA user_version")[0][0])
+
+    def pragma(self, name: str) -> Any:
+        """Read one PRAGMA (``journal_mode``, ``synchronous``, ...); for diagnostics and tests."""
+        if not name.isidentifier():
+            raise StoreError(f"not a pragma name: {name!r}")
+        return self._read(f"PRAGMA {name}")[0][0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _event(self, conn: sqlite3.Connection, key: str | None, kind: str, detail: Mapping[str, Any]) -> None:
+        conn.execute(
+            "INSERT INTO events (key, at, kind, detail) VALUES (?, ?, ?, ?)",
+            (key, _iso(_now()), kind, json.dumps(dict(detail), default=str, ensure_ascii=False)),
+        )
+
+    # -- issuers and terminals --------------------------------------------------------------------
+    def add_issuer(self, tipo_identificacion: str, numero_identificacion: str, nombre: str) -> IssuerRecord:
+        if not numero_identificacion:
+            raise StoreError("numero_identificacion of the issuer is empty")
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT * FROM issuers WHERE numero_identificacion = ?", (numero_identificacion,)
+            ).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO issuers VALUES (?, ?, ?, ?)",
+                    (numero_identificacion, tipo_identificacion, nombre, _iso(_now())),
+                )
+                self._event(conn, None, "issuer_added", {"emisor": numero_identificacion})
+            elif row["tipo_identificacion"] != tipo_identificacion or row["nombre"] != nombre:
+                conn.execute(
+                    "UPDATE issuers SET tipo_identificacion = ?, nombre = ? WHERE numero_identificacion = ?",
+                    (tipo_identificacion, nombre, numero_identificacion),
+                )
+        issuer = self.get_issuer(numero_identificacion)
+        assert issuer is not None
+        return issuer
+
+    def get_issuer(self, numero_identificacion: str) -> IssuerRecord | None:
+        rows = self._read("SELECT * FROM issuers WHERE numero_identificacion = ?", (numero_identificacion,))
+        if not rows:
+            return None
+        row = rows[0]
+        created = _dt(row["created_at"])
+        assert created is not None
+        return IssuerRecord(row["tipo_identificacion"], row["numero_identificacion"], row["nombre"], created)
+
+    def add_terminal(
+        self, emisor: str, sucursal: int, terminal: int, descripcion: str = ""
+    ) -> TerminalRecord:
+        CounterKey(emisor, sucursal, terminal, "01")  # range checks
+        with self._tx() as conn:
+            if (
+                conn.execute("SELECT 1 FROM issuers WHERE numero_identificacion = ?", (emisor,)).fetchone()
+                is None
+            ):
+                raise StoreError(f"unknown issuer {emisor}: add it before its terminals")
+            conn.execute(
+                "INSERT INTO terminals VALUES (?, ?, ?, ?) ON CONFLICT (emisor, sucursal, terminal) "
+                "DO UPDATE SET descripcion = excluded.descripcion",
+                (emisor, sucursal, terminal, descripcion),
+            )
+        return TerminalRecord(emisor, sucursal, terminal, descripcion)
+
+    def terminals(self, emisor: str) -> list[TerminalRecord]:
+        rows = self._read("SELECT * FROM terminals WHERE emisor = ? ORDER BY sucursal, terminal", (emisor,))
+        return [TerminalRecord(r["emisor"], r["sucursal"], r["terminal"], r["descripcion"]) for r in rows]
+
+    # -- numbering and persistence ----------------------------------------------------------------
+    def _last_number(self, conn: sqlite3.Connection, key: CounterKey) -> int:
+        row = conn.execute(
+            "SELECT last_number FROM counters "
+            "WHERE emisor = ? AND sucursal = ? AND terminal = ? AND tipo = ?",
+            (key.emisor, key.sucursal, key.terminal, key.tipo),
+        ).fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def peek_next_number(self, key: CounterKey) -> int:
+        with self._lock:
+            last = self._last_number(self._conn, key)
+        return 1 if last >= MAX_SEQUENCE else last + 1
+
+    def set_counter(self, key: CounterKey, last_number: int) -> None:
+        """Continue an existing sequence (a taxpayer moving from other software keeps its numbering)."""
+        if not 0 <= last_number <= MAX_SEQUENCE:
+            raise StoreError(f"last_number must be 0..{MAX_SEQUENCE}, got {last_number}")
+        with self._tx() as conn:
+            current = self._last_number(conn, key)
+            if last_number < current:
+                raise StoreError(
+                    f"counter {key.emisor}/{key.sucursal}/{key.terminal}/{key.tipo} is at {current}; "
+                    f"moving it back to {last_number} would repeat numbers"
+                )
+            self._write_counter(conn, key, last_number)
+            self._event(conn, None, "counter_set", {"key": _key_dict(key), "last_number": last_number})
+
+    @staticmethod
+    def _write_counter(conn: sqlite3.Connection, key: CounterKey, number: int) -> None:
+        conn.execute(
+            "INSERT INTO counters VALUES (?, ?, ?, ?, ?) ON CONFLICT (emisor, sucursal, terminal, tipo) "
+            "DO UPDATE SET last_number = excluded.last_number",
+            (key.emisor, key.sucursal, key.terminal, key.tipo, number),
+        )
+
+    def issue(
+        self,
+        key: CounterKey,
+        build: Callable[[int, str], NewVoucher],
+        *,
+        external_ref: str | None = None,
+    ) -> tuple[VoucherRecord, bool]:
+        with self._tx() as conn:
+            if external_ref is not None:
+                found = self._select("WHERE external_ref = ?", (external_ref,), conn)
+                if found:
+                    return found[0], False
+            last = self._last_number(conn, key)
+            numero = 1 if last >= MAX_SEQUENCE else last + 1
+            situacion = self._situacion(conn)
+            new = build(numero, situacion)
+            if new.external_ref != external_ref:
+                raise StoreError("the built voucher does not carry the external_ref it was issued under")
+            self._insert(conn, new, key, numero)
+            self._write_counter(conn, key, numero)
+            return self._select("WHERE key = ?", (new.key,), conn)[0], True
+
+    def _insert(self, conn: sqlite3.Connection, new: NewVoucher, key: CounterKey, numero: int) -> None:
+        now = _iso(_now())
+        try:
+            conn.execute(
+                "INSERT INTO vouchers (key, clave, consecutivo, kind, tipo, situacion, fecha_emision, "
+                "emisor_tipo, emisor_numero, receptor_tipo, receptor_numero, sucursal, terminal, numero, "
+                "signed_xml, state, created_at, updated_at, next_action_at, total_comprobante, "
+                "consecutivo_receptor, external_ref, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.key,
+                    new.clave,
+                    new.consecutivo,
+                    new.kind.value,
+                    new.tipo,
+                    new.situacion,
+                    _iso(new.fecha_emision),
+                    new.emisor_tipo,
+                    new.emisor_numero,
+                    new.receptor_tipo,
+                    new.receptor_numero,
+                    key.sucursal,
+                    key.terminal,
+                    numero,
+                    new.signed_xml,
+                    VoucherState.SIGNED.value,
+                    now,
+                    now,
+                    0.0,
+                    new.total_comprobante,
+                    new.consecutivo_receptor,
+                    new.external_ref,
+                    json.dumps(dict(new.detail), default=str, ensure_ascii=False),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(
+                f"voucher {new.key} (consecutivo {new.consecutivo}) is already stored: {exc}"
+            ) from None
+        self._event(
+            conn,
+            new.key,
+            "issued",
+            {"consecutivo": new.consecutivo, "situacion": new.situacion, "external_ref": new.external_ref},
+        )
+
+    def find_by_ref(self, external_ref: str) -> VoucherRecord | None:
+        found = self._select("WHERE external_ref = ?", (external_ref,))
+        return found[0] if found else None
+
+    # -- vouchers ---------------------------------------------------------------------------------
+    def get(self, key: str) -> VoucherRecord | None:
+        found = self._select("WHERE key = ?", (key,))
+        return found[0] if found else None
+
+    def require(self, key: str) -> VoucherRecord:
+        record = self.get(key)
+        if record is None:
+            raise StoreError(f"no voucher {key} in the store {self.path}")
+        return record
+
+    def find(self, clave_or_key: str) -> VoucherRecord | None:
+        """Look up by store key, or by clave when exactly one voucher carries it."""
+        record = self.get(clave_or_key)
+        if record is not None:
+            return record
+        found = self._select("WHERE clave = ?", (clave_or_key,))
+        return found[0] if len(found) == 1 else None
+
+    def list_vouchers(
+        self, *, state: VoucherState | None = None, kind: VoucherKind | None = None, limit: int = 100
+    ) -> list[VoucherRecord]:
+        where, params = [], []
+        if state is not None:
+            where.append("state = ?")
+            params.append(state.value)
+        if kind is not None:
+            where.append("kind = ?")
+            params.append(kind.value)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        return self._select(f"{clause} ORDER BY created_at DESC, rowid DESC LIMIT ?", [*params, limit])
+
+    def iter_vouchers(self) -> Iterator[VoucherRecord]:
+        return iter(self._select("ORDER BY rowid"))
+
+    def count_by_state(self) -> dict[VoucherState, int]:
+        rows = self._read("SELECT state, COUNT(*) FROM vouchers GROUP BY state")
+        counts = dict.fromkeys(VoucherState, 0)
+        counts.update({VoucherState(r[0]): int(r[1]) for r in rows})
+        return counts
+
+    def due(self, now: float, *, limit: int = 100) -> list[VoucherRecord]:
+        return self._select(
+            "WHERE state NOT IN (?, ?, ?) AND next_action_at <= ? ORDER BY next_action_at, rowid LIMIT ?",
+            [*_IDLE_STATES, now, limit],
+        )
+
+    def next_due_at(self) -> float | None:
+        """When the earliest non-final, non-error voucher needs attention (epoch s), or None."""
+        rows = self._read(
+            "SELECT MIN(next_action_at) FROM vouchers WHERE state NOT IN (?, ?, ?)", _IDLE_STATES
+        )
+        value = rows[0][0]
+        return None if value is None else float(value)
+
+    def transition(
+        self,
+        key: str,
+        target: VoucherState,
+        *,
+        expected: VoucherState | Sequence[VoucherState] | None = None,
+        next_action_at: float | None = None,
+        error: str | None = None,
+        count_attempt: bool = False,
+        count_poll: bool = False,
+        event: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> VoucherRecord:
+        with self._tx() as conn:
+            row = conn.execute("SELECT state FROM vouchers WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                raise StoreError(f"no voucher {key} in the store {self.path}")
+            current = VoucherState(row["state"])
+            if expected is not None:
+                allowed = (expected,) if isinstance(expected, VoucherState) else tuple(expected)
+                if current not in allowed:
+                    raise StoreError(
+                        f"voucher {key} is {current.value}, expected "
+                        f"{' or '.join(s.value for s in allowed)} (another process moved it)"
+                    )
+            check_transition(key, current, target)
+            now = _now()
+            sets = ["state = ?", "updated_at = ?"]
+            params: list[Any] = [target.value, _iso(now)]
+            if next_action_at is not None:
+                sets.append("next_action_at = ?")
+                params.append(next_action_at)
+            if error is not None or target in FINAL_STATES:
+                sets.append("last_error = ?")
+                params.append(error)
+            if count_attempt:
+                sets.append("attempts = attempts + 1")
+            if count_poll:
+                sets.append("polls = polls + 1")
+            if target in (VoucherState.SUBMITTED, VoucherState.PROCESSING):
+                sets.append("submitted_at = COALESCE(submitted_at, ?)")
+                params.append(_iso(now))
+            if target in FINAL_STATES:
+                sets.append("finished_at = ?")
+                params.append(_iso(now))
+            update = f"UPDATE vouchers SET {', '.join(sets)} WHERE key = ?"  # noqa: S608 (constant fragments)
+            conn.execute(update, [*params, key])
+            info = {"from": current.value, "to": target.value}
+            if error:
+                info["error"] = error
+            info.update(detail or {})
+            self._event(conn, key, event or f"state_{target.value}", info)
+            return self._select("WHERE key = ?", (key,), conn)[0]
+
+    def claim(self, key: str, state: VoucherState, now: float, until: float) -> VoucherRecord | None:
+        """Reserve ``key`` for one worker until ``until`` when it is still in ``state`` and due at ``now``.
+
+        Returns the claimed record, or None when another worker holds it or moved it.
+        """
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE vouchers SET next_action_at = ?, updated_at = ? "
+                "WHERE key = ? AND state = ? AND next_action_at <= ?",
+                (until, _iso(_now()), key, state.value, now),
+            )
+            if cur.rowcount == 0:
+                return None
+            return self._select("WHERE key = ?", (key,), conn)[0]
+
+    def reschedule(self, key: str, next_action_at: float, *, error: str | None = None) -> VoucherRecord:
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE vouchers SET next_action_at = ?, last_error = COALESCE(?, last_error), "
+                "updated_at = ? WHERE key = ?",
+                (next_action_at, error, _iso(_now()), key),
+            )
+            if cur.rowcount == 0:
+                raise StoreError(f"no voucher {key} in the store {self.path}")
+            return self._select("WHERE key = ?", (key,), conn)[0]
+
+    # -- respuestas -------------------------------------------------------------------------------
+    def add_respuesta(
+        self,
+        key: str,
+        *,
+        source: str,
+        estado: str,
+        mensaje: int | None,
+        detalle: str | None,
+        errores: Sequence[Mapping[str, Any]],
+        raw_xml: bytes | None,
+    ) -> RespuestaRecord:
+        now = _now()
+        errs = tuple(dict(e) for e in errores)
+        with self._tx() as conn:
+            if conn.execute("SELECT 1 FROM vouchers WHERE key = ?", (key,)).fetchone() is None:
+                raise StoreError(f"no voucher {key} in the store {self.path}")
+            cur = conn.execute(
+                "INSERT INTO respuestas "
+                "(key, received_at, source, estado, mensaje, detalle, errores, raw_xml) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, _iso(now), source, estado, mensaje, detalle, json.dumps(errs, default=str), raw_xml),
+            )
+            rid = int(cur.lastrowid or 0)
+            self._event(conn, key, "respuesta", {"source": source, "estado": estado, "mensaje": mensaje})
+        return RespuestaRecord(rid, key, now, source, estado, mensaje, detalle, errs, raw_xml)
+
+    def respuestas(self, key: str) -> list[RespuestaRecord]:
+        rows = self._read("SELECT * FROM respuestas WHERE key = ? ORDER BY id", (key,))
+        out = []
+        for r in rows:
+            at = _dt(r["received_at"])
+            assert at is not None
+            out.append(
+                RespuestaRecord(
+                    r["id"],
+                    r["key"],
+                    at,
+                    r["source"],
+                    r["estado"],
+                    r["mensaje"],
+                    r["detalle"],
+                    tuple(json.loads(r["errores"])),
+                    bytes(r["raw_xml"]) if r["raw_xml"] is not None else None,
+                )
+            )
+        return out
+
+    # -- received vouchers ------------------------------------------------------------------------
+    def add_received(self, record: ReceivedRecord) -> ReceivedRecord:
+        with self._tx() as conn:
+            existing = conn.execute("SELECT * FROM received WHERE clave = ?", (record.clave,)).fetchone()
+            if existing is not None:
+                if bytes(existing["xml"]) != record.xml:
+                    raise StoreError(
+                        f"a different voucher with clave {record.clave} was already received; refusing to "
+                        "replace it"
+                    )
+                return _received(existing)
+            conn.execute(
+                "INSERT INTO received VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.clave,
+                    record.tipo,
+                    record.emisor_tipo,
+                    record.emisor_numero,
+                    record.emisor_nombre,
+                    record.receptor_numero,
+                    _iso(record.fecha_emision),
+                    record.total_comprobante,
+                    record.total_impuesto,
+                    record.xml,
+                    record.signer_subject,
+                    _iso(record.received_at),
+                    record.decision,
+                    record.mr_key,
+                ),
+            )
+            self._event(conn, record.clave, "received", {"emisor": record.emisor_numero, "tipo": record.tipo})
+        return record
+
+    def get_received(self, clave: str) -> ReceivedRecord | None:
+        rows = self._read("SELECT * FROM received WHERE clave = ?", (clave,))
+        return _received(rows[0]) if rows else None
+
+    def list_received(self, *, limit: int = 100) -> list[ReceivedRecord]:
+        rows = self._read("SELECT * FROM received ORDER BY received_at DESC LIMIT ?", (limit,))
+        return [_received(r) for r in rows]
+
+    def set_received_decision(self, clave: str, decision: str, mr_key: str) -> ReceivedRecord:
+        with self._tx() as conn:
+            row = conn.execute("SELECT decision FROM received WHERE clave = ?", (clave,)).fetchone()
+            if row is None:
+                raise StoreError(f"no received voucher {clave} in the store {self.path}")
+            if row["decision"] is not None:
+                raise StoreError(f"received voucher {clave} was already answered ({row['decision']})")
+            conn.execute(
+                "UPDATE received SET decision = ?, mr_key = ? WHERE clave = ?", (decision, mr_key, clave)
+            )
+            self._event(conn, clave, "received_decision", {"decision": decision, "mr_key": mr_key})
+        record = self.get_received(clave)
+        assert record is not None
+        return record
+
+    def issue_receptor_message(
+        self,
+        key: CounterKey,
+        clave_recibida: str,
+        decision: str,
+        build: Callable[[int, str], NewVoucher],
+    ) -> VoucherRecord:
+        """Number, persist and link our MensajeReceptor to the received voucher, all in one transaction."""
+        with self._tx():
+            received = self.get_received(clave_recibida)
+            if received is None:
+                raise StoreError(f"no received voucher {clave_recibida} in the store {self.path}")
+            if received.decision is not None:
+                raise StoreError(
+                    f"received voucher {clave_recibida} was already answered ({received.decision})"
+                )
+            record, _ = self.issue(key, build)
+            self.set_received_decision(clave_recibida, decision, record.key)
+            return record
+
+    # -- events -----------------------------------------------------------------------------------
+    def log_event(self, key: str | None, kind: str, detail: Mapping[str, Any] | None = None) -> None:
+        with self._tx() as conn:
+            self._event(conn, key, kind, detail or {})
+
+    def events(self, key: str | None = None, *, limit: int = 1000) -> list[EventRecord]:
+        if key is None:
+            rows = self._read("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = self._read("SELECT * FROM events WHERE key = ? ORDER BY id DESC LIMIT ?", (key, limit))
+        out = []
+        for r in reversed(rows):
+            at = _dt(r["at"])
+            assert at is not None
+            out.append(EventRecord(r["id"], r["key"], at, r["kind"], json.loads(r["detail"])))
+        return out
+
+    # -- contingency ------------------------------------------------------------------------------
+    @staticmethod
+    def _situacion(conn: sqlite3.Connection) -> str:
+        row = conn.execute("SELECT value FROM settings WHERE name = 'offline_since'").fetchone()
+        return "3" if row is not None else "1"
+
+    def connectivity(self) -> tuple[bool, datetime | None]:
+        rows = self._read("SELECT value FROM settings WHERE name = 'offline_since'")
+        if not rows:
+            return True, None
+        return False, _dt(rows[0][0])
+
+    def set_connectivity(self, online: bool, *, reason: str = "") -> bool:
+        if self.connectivity()[0] == online:
+            return False  # the common case: no write transaction at all
+        with self._tx() as conn:
+            row = conn.execute("SELECT value FROM settings WHERE name = 'offline_since'").fetchone()
+            was_online = row is None
+            if online == was_online:
+                return False
+            if online:
+                conn.execute("DELETE FROM settings WHERE name = 'offline_since'")
+            else:
+                conn.execute("INSERT INTO settings VALUES ('offline_since', ?)", (_iso(_now()),))
+            self._event(conn, None, "online" if online else "offline", {"reason": reason})
+            log.warning(
+                "Hacienda is %s%s",
+                "reachable again" if online else "unreachable",
+                f": {reason}" if reason else "",
+            )
+            return True
+
+    def wait_time(self) -> float:
+        """Seconds until the next voucher is due (0 when one is due now, 3600 when none waits)."""
+        nxt = self.next_due_at()
+        return 3600.0 if nxt is None else max(0.0, nxt - time.time())
+
+
+def _key_dict(key: CounterKey) -> dict[str, Any]:
+    return {"emisor": key.emisor, "sucursal": key.sucursal, "terminal": key.terminal, "tipo": key.tipo}

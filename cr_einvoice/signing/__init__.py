@@ -1,0 +1,1 @@
+"""Certificates (.p12) and the XAdES-EPES signer and verifier."""

@@ -1,0 +1,235 @@
+"""The JSON input format: the model's fields as snake_case keys, amounts as strings (or exact JSON numbers).
+
+A document is an object with ``"tipo"`` (``fe``, ``nd``, ``nc``, ``te``, ``fec``, ``fee``, ``rep``, ``mr``;
+the codes ``01`` ... ``10`` and the root element names are accepted too) and the fields of the model class
+(:mod:`cr_einvoice.vouchers.model`); nested objects and lists follow the same rule. Codes are strings
+(``"01"``);
+amounts are strings such as ``"1234.56789"`` or JSON numbers (read exactly, never as binary floats; Python
+floats are refused); dates are RFC 3339 (``2026-07-15T09:30:00-06:00``; no offset means Costa Rica time).
+Computed values (``resumen``, ``calculo``) are never read: totals are computed by the library. Unknown keys
+are errors, and every error names its JSON path (``lineas[2].precio_unitario``; indices are 0-based).
+Combo lines carry their components in ``lineas[].surtido[]`` (``codigo_cabys_surtido``,
+``precio_unitario_surtido``, ``descuentos_surtido``, ``impuestos_surtido``, ...) and no ``impuestos``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Union, cast
+
+from cr_einvoice.core.errors import Problem, ValidationError
+from cr_einvoice.vouchers.model import (
+    Comprobante,
+    Document,
+    FacturaCompra,
+    FacturaElectronica,
+    FacturaExportacion,
+    MensajeReceptor,
+    NotaCredito,
+    NotaDebito,
+    ReciboPago,
+    Tiquete,
+)
+
+__all__ = ["KINDS", "document_from_json", "document_to_json", "kind_of"]
+
+#: JSON ``tipo`` → model class.
+KINDS: dict[str, type[Any]] = {
+    "fe": FacturaElectronica,
+    "nd": NotaDebito,
+    "nc": NotaCredito,
+    "te": Tiquete,
+    "fec": FacturaCompra,
+    "fee": FacturaExportacion,
+    "rep": ReciboPago,
+    "mr": MensajeReceptor,
+}
+_ALIASES: dict[str, str] = {
+    "01": "fe",
+    "02": "nd",
+    "03": "nc",
+    "04": "te",
+    "05": "mr",
+    "06": "mr",
+    "07": "mr",
+    "08": "fec",
+    "09": "fee",
+    "10": "rep",
+    **{cls.ROOT: kind for kind, cls in KINDS.items()},
+}
+_COMPUTED = frozenset({"resumen", "calculo"})
+_SKIP = frozenset({"stated"})
+
+
+def kind_of(doc: Document) -> str:
+    """The JSON ``tipo`` of a document (``fe``, ``nd``, ...)."""
+    for kind, cls in KINDS.items():
+        if type(doc) is cls:
+            return kind
+    raise ValidationError(f"not a document: {type(doc).__name__}", path="tipo")
+
+
+def document_from_json(obj: Mapping[str, Any] | bytes | str) -> Document:
+    """Build a document from the JSON format (a parsed mapping, or JSON text/bytes).
+
+    Raises :class:`ValidationError` listing every problem with its JSON path.
+    """
+    if isinstance(obj, bytes | str):
+        if isinstance(obj, bytes) and obj.startswith(b"\xef\xbb\xbf"):
+            obj = obj[3:]  # a UTF-8 byte order mark, as some editors write
+        try:
+            data = json.loads(obj, parse_float=Decimal)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"not valid JSON: {exc}", path="$") from None
+    else:
+        data = obj
+    if not isinstance(data, Mapping):
+        raise ValidationError("a document must be a JSON object", path="$")
+    tipo = data.get("tipo")
+    kind = _ALIASES.get(str(tipo), str(tipo).lower()) if tipo is not None else None
+    if kind not in KINDS:
+        raise ValidationError(
+            f"unknown document tipo {tipo!r} (expected one of {', '.join(KINDS)})", path="tipo"
+        )
+    body = {k: v for k, v in data.items() if k != "tipo"}
+    return cast("Document", _build(KINDS[kind], body, ""))
+
+
+def _join(prefix: str, name: str) -> str:
+    if not prefix:
+        return name
+    return f"{prefix}{name}" if name.startswith("[") else f"{prefix}.{name}"
+
+
+_FIELDS: dict[type[Any], tuple[tuple[str, Any], ...]] = {}
+
+
+def _fields(cls: type[Any]) -> tuple[tuple[str, Any], ...]:
+    found = _FIELDS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = tuple(
+            (f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.init and f.name not in _SKIP
+        )
+        _FIELDS[cls] = found
+    return found
+
+
+def _build(cls: type[Any], data: Any, path: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ValidationError(f"expected an object for {cls.__name__}", path=path or "$")
+    fields = dict(_fields(cls))
+    problems: list[Problem] = []
+    for key in data:
+        if key in fields:
+            continue
+        if key in _COMPUTED:
+            problems.append(
+                Problem(_join(path, key), "is computed by the library from the inputs; remove it")
+            )
+        else:
+            known = ", ".join(sorted(fields))
+            problems.append(
+                Problem(_join(path, str(key)), f"unknown field for {cls.__name__} (known: {known})")
+            )
+    kwargs: dict[str, Any] = {}
+    for name, hint in fields.items():
+        if name not in data:
+            continue
+        try:
+            kwargs[name] = _convert(hint, data[name], _join(path, name))
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ValidationError(problems)
+    try:
+        return cls(**kwargs)
+    except ValidationError as exc:
+        raise ValidationError(
+            [
+                Problem(_join(path, p.path) if p.path else (path or "$"), p.message, p.code)
+                for p in exc.problems
+            ]
+        ) from None
+    except TypeError as exc:  # a required field is missing
+        raise ValidationError(
+            str(exc).replace(cls.__name__ + ".__init__()", cls.__name__), path=path or "$"
+        ) from None
+
+
+def _convert(hint: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(args[0], value, path)
+    if value is None:
+        return None
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ValidationError(f"expected a list, got {type(value).__name__}", path=path)
+        item = typing.get_args(hint)[0]
+        problems: list[Problem] = []
+        out = []
+        for i, v in enumerate(value):
+            try:
+                out.append(_convert(item, v, f"{path}[{i}]"))
+            except ValidationError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise ValidationError(problems)
+        return tuple(out)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _build(hint, value, path)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+    return value
+
+
+def document_to_json(doc: Document, *, include_computed: bool = False) -> dict[str, Any]:
+    """The JSON form of a document (inputs only: ``document_from_json`` reads it back to an equal document).
+
+    ``include_computed=True`` adds the computed ``resumen`` and each line's ``calculo`` (for reports; such
+    output is not accepted back as input).
+    """
+    out: dict[str, Any] = {"tipo": kind_of(doc)}
+    out.update(_dump(doc, include_computed))
+    if include_computed and isinstance(doc, Comprobante | ReciboPago):
+        out["resumen"] = _value(doc.resumen, include_computed)
+    return out
+
+
+def _dump(obj: Any, include_computed: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        if f.name in _SKIP or (not f.init and not (include_computed and f.name == "calculo")):
+            continue
+        value = getattr(obj, f.name)
+        if value is None or value == () or (f.name == "iva_devuelto_salud" and value is False):
+            continue
+        out[f.name] = _value(value, include_computed)
+    return out
+
+
+def _value(value: Any, include_computed: bool) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_value(v, include_computed) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _dump(value, include_computed)
+    return value
