@@ -8,10 +8,16 @@ built and read; the XSD validation of such a document fails until Hacienda repub
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
 __all__ = [
+    "DOCUMENT_KINDS",
+    "MENSAJE_HACIENDA",
+    "MENSAJE_RECEPTOR",
+    "NAMESPACE_BASE",
+    "VOUCHER_ROOTS",
     "CodigoDescuento",
     "CodigoImpuesto",
     "CodigoMoneda",
@@ -19,6 +25,7 @@ __all__ = [
     "CodigoTarifaIVA",
     "CondicionImpuesto",
     "CondicionVenta",
+    "DocumentKind",
     "IVACobradoFabrica",
     "InstitucionExoneracion",
     "Mensaje",
@@ -32,6 +39,7 @@ __all__ = [
     "TipoMedioPago",
     "TipoTransaccion",
     "UnidadMedida",
+    "document_kind",
     "is_service_cabys",
 ]
 
@@ -49,6 +57,85 @@ class TipoDocumento(StrEnum):
     FACTURA_COMPRA = "08"
     FACTURA_EXPORTACION = "09"
     RECIBO_PAGO = "10"
+
+    @property
+    def kind(self) -> DocumentKind:
+        """The document this code is numbered in: its root element, namespace and schema."""
+        return _KIND_OF_TIPO[self]
+
+    @property
+    def root(self) -> str:
+        """The root element (``FacturaElectronica``; ``MensajeReceptor`` for 05/06/07)."""
+        return _KIND_OF_TIPO[self].root
+
+    @property
+    def namespace(self) -> str:
+        """The v4.4 namespace of the root element."""
+        return _KIND_OF_TIPO[self].namespace()
+
+    @property
+    def is_mensaje_receptor(self) -> bool:
+        """05, 06 and 07: the receptor's acceptance, partial acceptance or rejection."""
+        return _KIND_OF_TIPO[self].root == MENSAJE_RECEPTOR
+
+
+#: Base of the namespace URIs (Nota 2); the last segment is the camelCase root name.
+NAMESPACE_BASE = "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/"
+MENSAJE_RECEPTOR = "MensajeReceptor"
+MENSAJE_HACIENDA = "MensajeHacienda"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentKind:
+    """One root element of the comprobantes electrónicos: the single table every module reads the
+    element name, namespace, schema file and document type codes from."""
+
+    root: str
+    #: The usual abbreviation (FE, ND, NC, TE, FEC, FEE, REP, MR, MH).
+    abbreviation: str
+    #: Consecutivo types numbered under this root (empty for MensajeHacienda).
+    tipos: tuple[TipoDocumento, ...]
+
+    def namespace(self, version: str = "4.4") -> str:
+        """``https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/facturaElectronica``."""
+        return f"{NAMESPACE_BASE}v{version}/{self.root[0].lower()}{self.root[1:]}"
+
+    def schema_file(self, version: str = "4.4") -> str:
+        """The official XSD's file name (``FacturaElectronica_V4.4.xsd``)."""
+        return f"{self.root}_V{version}.xsd"
+
+    @property
+    def is_voucher(self) -> bool:
+        """A comprobante (FE, ND, NC, TE, FEC, FEE, REP), not a message."""
+        return self.root not in (MENSAJE_RECEPTOR, MENSAJE_HACIENDA)
+
+
+T = TipoDocumento
+DOCUMENT_KINDS: tuple[DocumentKind, ...] = (
+    DocumentKind("FacturaElectronica", "FE", (T.FACTURA_ELECTRONICA,)),
+    DocumentKind("NotaDebitoElectronica", "ND", (T.NOTA_DEBITO,)),
+    DocumentKind("NotaCreditoElectronica", "NC", (T.NOTA_CREDITO,)),
+    DocumentKind("TiqueteElectronico", "TE", (T.TIQUETE,)),
+    DocumentKind("FacturaElectronicaCompra", "FEC", (T.FACTURA_COMPRA,)),
+    DocumentKind("FacturaElectronicaExportacion", "FEE", (T.FACTURA_EXPORTACION,)),
+    DocumentKind("ReciboElectronicoPago", "REP", (T.RECIBO_PAGO,)),
+    DocumentKind(
+        MENSAJE_RECEPTOR,
+        "MR",
+        (T.CONFIRMACION_ACEPTACION, T.CONFIRMACION_ACEPTACION_PARCIAL, T.CONFIRMACION_RECHAZO),
+    ),
+    DocumentKind(MENSAJE_HACIENDA, "MH", ()),
+)
+del T
+_KIND_OF_TIPO: dict[TipoDocumento, DocumentKind] = {t: k for k in DOCUMENT_KINDS for t in k.tipos}
+_KIND_OF_ROOT: dict[str, DocumentKind] = {k.root: k for k in DOCUMENT_KINDS}
+#: The root elements of the comprobantes (not the messages).
+VOUCHER_ROOTS: frozenset[str] = frozenset(k.root for k in DOCUMENT_KINDS if k.is_voucher)
+
+
+def document_kind(root: str) -> DocumentKind | None:
+    """The :class:`DocumentKind` of a root element's local name, or None for anything else."""
+    return _KIND_OF_ROOT.get(root)
 
 
 class TipoIdentificacion(StrEnum):

@@ -12,7 +12,7 @@ from lxml import etree
 
 from cr_einvoice.core.errors import XMLParseError
 
-__all__ = ["DEFAULT_MAX_BYTES", "find_child", "parse_untrusted"]
+__all__ = ["DEFAULT_MAX_BYTES", "child_text", "find_child", "local_name", "parse_untrusted"]
 
 #: 10 MiB: a 1000-line voucher with five signatures is well under 2 MiB.
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -80,3 +80,19 @@ def find_child(element: etree._Element | None, *path: str) -> etree._Element | N
             return None
         node = next(node.iterchildren("{*}" + name), None)
     return node
+
+
+def local_name(tag: object) -> str:
+    """The local name of an element's tag (``{ns}Clave`` → ``Clave``); ``""`` for comments and processing
+    instructions, whose ``tag`` is not a string."""
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def child_text(element: etree._Element | None, *path: str, empty: str | None = None) -> str | None:
+    """The stripped text of the element reached by ``path`` (see :func:`find_child`); None when it is
+    missing, ``empty`` when it has no text."""
+    node = find_child(element, *path)
+    if node is None:
+        return None
+    text = (node.text or "").strip()
+    return text or empty

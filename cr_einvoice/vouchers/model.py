@@ -25,13 +25,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import datetime
 from decimal import Context, Decimal, localcontext
-from enum import StrEnum
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from cr_einvoice.core.catalogs import (
@@ -56,7 +53,11 @@ from cr_einvoice.core.catalogs import (
     UnidadMedida,
     is_service_cabys,
 )
+from cr_einvoice.core.checks import Check as _Check
+from cr_einvoice.core.checks import lenient as _lenient
+from cr_einvoice.core.checks import reading_received
 from cr_einvoice.core.errors import Problem, ValidationError
+from cr_einvoice.core.identifiers import Identificacion
 from cr_einvoice.core.money import AMOUNT_MAX, ONE_HUNDRED, ZERO, q5, to_decimal
 
 __all__ = [
@@ -105,202 +106,6 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------------------
 # validation helpers
 
-_E = TypeVar("_E", bound=StrEnum)
-_T = TypeVar("_T")
-
-_LENIENT: ContextVar[bool] = ContextVar("cr_einvoice_model_lenient", default=False)
-
-
-@contextmanager
-def reading_received() -> Iterator[None]:
-    """Inside this block, constructors skip Hacienda's format and business checks (lengths, patterns,
-    per-type restrictions, payment sums) but still convert types. :mod:`cr_einvoice.vouchers.xmlread` uses it
-    so a
-    voucher received from a supplier (or an older v4.3 one) can always be read and then inspected."""
-    token = _LENIENT.set(True)
-    try:
-        yield
-    finally:
-        _LENIENT.reset(token)
-
-
-def _lenient() -> bool:
-    return _LENIENT.get()
-
-
-class _Check:
-    """Collects problems for one object; ``done()`` raises them all at once."""
-
-    __slots__ = ("obj", "problems")
-
-    def __init__(self, obj: object) -> None:
-        self.obj = obj
-        self.problems: list[Problem] = []
-
-    def add(self, path: str, message: str, *, always: bool = False) -> None:
-        if always or not _lenient():
-            self.problems.append(Problem(path, message))
-
-    def set(self, name: str, value: object) -> None:
-        object.__setattr__(self.obj, name, value)
-
-    def nested(self, prefix: str, exc: ValidationError) -> None:
-        for p in exc.problems:
-            sep = "" if p.path.startswith("[") else "."
-            self.problems.append(Problem(f"{prefix}{sep}{p.path}" if p.path else prefix, p.message, p.code))
-
-    def done(self) -> None:
-        if self.problems:
-            raise ValidationError(self.problems)
-
-    # -- converters: each returns the converted value or None after recording a problem ----------------
-
-    def amount(
-        self, name: str, *, optional: bool = False, positive: bool = False, decimals: int = 5
-    ) -> Decimal | None:
-        value = getattr(self.obj, name)
-        if value is None:
-            if not optional:
-                self.add(name, "is required", always=True)
-            return None
-        try:
-            dec = to_decimal(value, name)
-        except ValidationError as exc:
-            self.problems.extend(exc.problems)
-            return None
-        exponent = dec.as_tuple().exponent
-        if (
-            isinstance(exponent, int)
-            and exponent < -decimals
-            and dec != dec.quantize(Decimal(1).scaleb(-decimals))
-        ):
-            self.add(name, f"has more than {decimals} decimals: {dec}")
-        if dec < 0:
-            self.add(name, f"must not be negative, got {dec}", always=True)
-        elif positive and dec == 0:
-            self.add(name, "must be greater than zero")
-        if dec > AMOUNT_MAX:
-            self.add(name, f"is larger than the maximum {AMOUNT_MAX}", always=True)
-        self.set(name, dec)
-        return dec
-
-    def rate(
-        self, name: str, *, optional: bool = True, max_digits: int = 4, decimals: int = 2
-    ) -> Decimal | None:
-        dec = self.amount(name, optional=optional, decimals=decimals)
-        if dec is not None and dec >= Decimal(10) ** (max_digits - decimals):
-            self.add(
-                name, f"must have at most {max_digits - decimals} integer digits, got {dec}", always=True
-            )
-        return dec
-
-    def enum(self, name: str, kind: type[_E], *, optional: bool = False) -> _E | None:
-        value = getattr(self.obj, name)
-        if value is None:
-            if not optional:
-                self.add(name, "is required", always=True)
-            return None
-        try:
-            member = kind(value)
-        except ValueError:
-            shown = ", ".join(m.value for m in kind) if len(kind) <= 25 else f"see catalogs.{kind.__name__}"
-            self.add(name, f"unknown code {value!r} (expected {shown})", always=True)
-            return None
-        self.set(name, member)
-        return member
-
-    def text(
-        self, name: str, *, min_len: int = 1, max_len: int | None = None, optional: bool = False
-    ) -> str | None:
-        value = getattr(self.obj, name)
-        if value is None:
-            if not optional:
-                self.add(name, "is required", always=True)
-            return None
-        if not isinstance(value, str):
-            self.add(name, f"expected text, got {type(value).__name__}", always=True)
-            return None
-        if len(value) < min_len:
-            self.add(name, f"must have at least {min_len} characters, got {len(value)}")
-        if max_len is not None and len(value) > max_len:
-            self.add(name, f"must have at most {max_len} characters, got {len(value)}")
-        return value
-
-    def pattern(self, name: str, regex: str, rule: str, *, optional: bool = False) -> str | None:
-        value = self.text(name, optional=optional)
-        if value is not None and not re.fullmatch(regex, value):
-            self.add(name, f"must be {rule}, got {value!r}")
-        return value
-
-    def integer(self, name: str, low: int, high: int, *, optional: bool = True) -> int | None:
-        value = getattr(self.obj, name)
-        if value is None:
-            if not optional:
-                self.add(name, "is required", always=True)
-            return None
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
-            self.set(name, value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.add(name, f"expected an integer, got {value!r}", always=True)
-            return None
-        if not low <= value <= high:
-            self.add(name, f"must be between {low} and {high}, got {value}")
-        return value
-
-    def items(
-        self, name: str, kind: type[_T], *, max_items: int | None = None, min_items: int = 0
-    ) -> tuple[_T, ...]:
-        value = getattr(self.obj, name)
-        if value is None:
-            value = ()
-        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-            self.add(name, f"expected a list, got {type(value).__name__}", always=True)
-            return ()
-        result = tuple(value)
-        for i, item in enumerate(result):
-            if not isinstance(item, kind):
-                self.add(f"{name}[{i}]", f"expected {kind.__name__}, got {type(item).__name__}", always=True)
-        if max_items is not None and len(result) > max_items:
-            self.add(name, f"at most {max_items} entries are allowed, got {len(result)}")
-        if len(result) < min_items:
-            self.add(name, f"at least {min_items} entr{'y is' if min_items == 1 else 'ies are'} required")
-        self.set(name, result)
-        return result
-
-    def instance(self, name: str, kind: type[_T], *, optional: bool = False) -> _T | None:
-        value = getattr(self.obj, name)
-        if value is None:
-            if not optional:
-                self.add(name, "is required", always=True)
-            return None
-        if not isinstance(value, kind):
-            self.add(name, f"expected {kind.__name__}, got {type(value).__name__}", always=True)
-            return None
-        return value
-
-    def moment(self, name: str, *, optional: bool = False) -> datetime | None:
-        value = getattr(self.obj, name)
-        if value is None:
-            if not optional:
-                self.add(name, "is required", always=True)
-            return None
-        if isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            except ValueError:
-                self.add(name, f"{value!r} is not an RFC 3339 date-time", always=True)
-                return None
-        elif isinstance(value, date) and not isinstance(value, datetime):
-            value = datetime.combine(value, time(0, 0))
-        if not isinstance(value, datetime):
-            self.add(name, f"expected a datetime, got {type(value).__name__}", always=True)
-            return None
-        value = _as_cr_time(value)
-        self.set(name, value)
-        return value
-
-
 #: Computations run with ample precision so that even out-of-range inputs are computed exactly and then
 #: reported (a default 28-digit context would raise on 13-digit quantities times 13-digit prices).
 _WIDE = Context(prec=80)
@@ -328,24 +133,6 @@ def _check_range(c: _Check, path: str, values: dict[str, Decimal]) -> None:
             )
 
 
-def _as_cr_time(value: datetime) -> datetime:
-    """Costa Rica time, seconds precision. Naive datetimes are taken as Costa Rica local time."""
-    from cr_einvoice.core.clave import CR_TZ
-
-    if value.tzinfo is None or value.utcoffset() is None:
-        value = value.replace(tzinfo=CR_TZ)
-    return value.astimezone(CR_TZ).replace(microsecond=0)
-
-
-_ID_PATTERNS: dict[TipoIdentificacion, tuple[str, str]] = {
-    TipoIdentificacion.CEDULA_FISICA: (r"[1-9]\d{8}", "9 digits without a leading zero"),
-    TipoIdentificacion.CEDULA_JURIDICA: (r"\d{10}", "10 digits"),
-    TipoIdentificacion.DIMEX: (r"[1-9]\d{10,11}", "11 or 12 digits without a leading zero"),
-    TipoIdentificacion.NITE: (r"\d{10}", "10 digits"),
-    TipoIdentificacion.EXTRANJERO_NO_DOMICILIADO: (r"[A-Za-z0-9]{1,20}", "1 to 20 letters or digits"),
-    TipoIdentificacion.NO_CONTRIBUYENTE: (r"[A-Za-z0-9]{1,20}", "1 to 20 letters or digits"),
-}
-
 _EMAIL = re.compile(
     r"\s*[^<>()\[\].,;:\s@\"]+(\.[^<>()\[\].,;:\s@\"]+)*@([^<>()\[\].,;:\s@\"]+\.)+[^<>()\[\].,;:\s@\"]+\s*"
 )
@@ -360,26 +147,6 @@ def _wrap(check: _Check, prefix: str, build: Callable[[], None]) -> None:
 
 # ---------------------------------------------------------------------------------------------------------
 # parties
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Identificacion:
-    """Identificacion: ``tipo`` (Nota 4) and ``numero`` in the format that type requires."""
-
-    tipo: TipoIdentificacion
-    numero: str
-
-    def __post_init__(self) -> None:
-        c = _Check(self)
-        tipo = c.enum("tipo", TipoIdentificacion)
-        numero = c.text("numero", max_len=20)
-        if tipo is not None and numero is not None:
-            regex, rule = _ID_PATTERNS[tipo]
-            if not re.fullmatch(regex, numero):
-                c.add(
-                    "numero", f"identification type {tipo.value} ({tipo.name}) must be {rule}, got {numero!r}"
-                )
-        c.done()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
