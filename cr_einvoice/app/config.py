@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.core.secret import Secret
+from cr_einvoice.outbox.issuing import IssuerSettings
 
 if TYPE_CHECKING:
     from cr_einvoice.hacienda.environments import Environment
@@ -179,6 +180,16 @@ class Config:
 
     def trust_ca_path(self) -> Path | None:
         return self.resolve(self.hacienda.trust_ca) if self.hacienda.trust_ca else None
+
+    def issuer_settings(self) -> IssuerSettings:
+        """The issuing taxpayer of this file (``[emisor]``), for :class:`~cr_einvoice.outbox.issuing.Issuer`
+        and :class:`~cr_einvoice.outbox.receiving.Receiver`."""
+        e = self.emisor
+        if not e.numero_identificacion:
+            raise ConfigError("emisor.numero_identificacion is not set in the configuration file")
+        return IssuerSettings(
+            e.tipo_identificacion, e.numero_identificacion, e.nombre, e.sucursal, e.terminal
+        )
 
 
 def default_config_path() -> Path:
@@ -373,7 +384,7 @@ class Runtime:
     def issuer(self) -> Any:
         from cr_einvoice.outbox.issuing import Issuer
 
-        return Issuer(self.store, self.signer, self.config)
+        return Issuer(self.store, self.signer, self.config.issuer_settings())
 
     def supplier_trust(self) -> Any:
         """Trust anchors for suppliers' certificates (``receiving.trust_ca``), or None."""
@@ -389,7 +400,7 @@ class Runtime:
     def receiver(self) -> Any:
         from cr_einvoice.outbox.receiving import Receiver
 
-        return Receiver(self.store, self.signer, self.config, trust=self.supplier_trust())
+        return Receiver(self.store, self.signer, self.config.issuer_settings(), trust=self.supplier_trust())
 
     def credentials(self) -> Any:
         from cr_einvoice.hacienda import Credentials

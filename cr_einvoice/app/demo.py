@@ -244,18 +244,15 @@ class LocalSandbox:
     def issuer(self, **overrides: Any) -> Any:
         """The company's :class:`~cr_einvoice.outbox.issuing.Issuer` (XSD checks on when the schemas are
         found)."""
-        from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
+        from cr_einvoice.outbox.issuing import Issuer
 
-        settings = replace(
-            IssuerSettings.from_config(self.runtime.config), validate_xsd=self.xsd, **overrides
-        )
+        settings = replace(self.runtime.config.issuer_settings(), validate_xsd=self.xsd, **overrides)
         return Issuer(self.runtime.store, self.runtime.signer, settings)
 
     def receiver(self) -> Any:
-        from cr_einvoice.outbox.issuing import IssuerSettings
         from cr_einvoice.outbox.receiving import Receiver
 
-        settings = replace(IssuerSettings.from_config(self.runtime.config), validate_xsd=self.xsd)
+        settings = replace(self.runtime.config.issuer_settings(), validate_xsd=self.xsd)
         return Receiver(
             self.runtime.store, self.runtime.signer, settings, trust=self.runtime.supplier_trust()
         )
@@ -292,7 +289,7 @@ class LocalSandbox:
 
 async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -> list[DemoResult]:
     """Run the whole flow in ``workdir``; returns one row per voucher (see the module docstring)."""
-    from cr_einvoice.outbox.issuing import Issuer, IssuerSettings, build_correction
+    from cr_einvoice.outbox.issuing import Issuer, build_correction
     from cr_einvoice.outbox.worker import CallbackServer, Worker
     from cr_einvoice.signing.certs import load_p12, make_test_pki
     from cr_einvoice.signing.xades import Signer
@@ -324,7 +321,7 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
         runtime = Runtime(config)
         xsd = _schemas_available()
         issuer: Issuer = Issuer(
-            runtime.store, runtime.signer, replace(IssuerSettings.from_config(config), validate_xsd=xsd)
+            runtime.store, runtime.signer, replace(config.issuer_settings(), validate_xsd=xsd)
         )
         wrong_signer = Signer(load_p12(str(wrong_pki.taxpayer_p12), wrong_pki.pin))
     else:

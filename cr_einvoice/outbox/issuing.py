@@ -31,11 +31,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from cr_einvoice.core.catalogs import Situacion, TipoDocumento, TipoIdentificacion
 from cr_einvoice.core.clave import Clave, Consecutivo, cr_now, to_cr_time
-from cr_einvoice.core.errors import ConfigError, Problem, StoreError, ValidationError
+from cr_einvoice.core.errors import Problem, StoreError, ValidationError
 from cr_einvoice.outbox.store import CounterKey, NewVoucher, Store, VoucherKind, VoucherRecord
 
 if TYPE_CHECKING:
-    from cr_einvoice.app.config import Config
     from cr_einvoice.signing.xades import Signer
     from cr_einvoice.vouchers.model import Document
 
@@ -61,13 +60,6 @@ class IssuerSettings:
     terminal: int = 1
     validate_xsd: bool = True
     validate_rules: bool = True
-
-    @classmethod
-    def from_config(cls, config: Config) -> IssuerSettings:
-        e = config.emisor
-        if not e.numero_identificacion:
-            raise ConfigError("emisor.numero_identificacion is not set in the configuration file")
-        return cls(e.tipo_identificacion, e.numero_identificacion, e.nombre, e.sucursal, e.terminal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +129,11 @@ class Issuer:
         self,
         store: Store,
         signer: Signer,
-        settings: IssuerSettings | Config,
+        settings: IssuerSettings,
         *,
         clock: Callable[[], datetime] = cr_now,
         on_issued: Callable[[IssuedVoucher], None] | None = None,
     ) -> None:
-        if not isinstance(settings, IssuerSettings):
-            settings = IssuerSettings.from_config(settings)
         self.store = store
         self.signer = signer
         self.settings = settings

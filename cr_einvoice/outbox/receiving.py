@@ -27,7 +27,6 @@ from cr_einvoice.outbox.issuing import IssuedVoucher, IssuerSettings, _ident
 from cr_einvoice.outbox.store import CounterKey, NewVoucher, ReceivedRecord, Store, VoucherKind
 
 if TYPE_CHECKING:
-    from cr_einvoice.app.config import Config
     from cr_einvoice.signing.xades import Signer, TrustStore
 
 __all__ = ["DECISIONS", "Receiver"]
@@ -62,14 +61,12 @@ class Receiver:
         self,
         store: Store,
         signer: Signer,
-        settings: IssuerSettings | Config,
+        settings: IssuerSettings,
         *,
         trust: TrustStore | None = None,
         clock: Callable[[], datetime] = cr_now,
         validate_xsd: bool | None = None,
     ) -> None:
-        if not isinstance(settings, IssuerSettings):
-            settings = IssuerSettings.from_config(settings)
         self.store = store
         self.signer = signer
         self.settings = settings
