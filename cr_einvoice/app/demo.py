@@ -42,11 +42,11 @@ from cr_einvoice.app.config import (
     EmisorSettings,
     HaciendaSettings,
     ReceivingSettings,
-    Runtime,
     SigningSettings,
     StoreSettings,
     write_config,
 )
+from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.core.catalogs import TipoDocumento
 from cr_einvoice.core.errors import CrEinvoiceError, SchemaNotFoundError
 from cr_einvoice.core.secret import Secret

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cr_einvoice.core.errors import ConfigError
+from cr_einvoice.app.config import CONFIG_ENV, DEFAULT_CONFIG_NAME
+from cr_einvoice.core.errors import ConfigError, StoreError
 
-__all__ = ["dump_json", "json_default", "read_bytes", "write_output"]
+if TYPE_CHECKING:
+    from cr_einvoice.app.runtime import Runtime
+    from cr_einvoice.outbox.store import Store, VoucherRecord
+
+__all__ = [
+    "add_config_argument",
+    "dump_json",
+    "find_record",
+    "json_default",
+    "open_runtime",
+    "print_errores",
+    "read_bytes",
+    "write_output",
+]
 
 
 def json_default(value: object) -> Any:
@@ -56,3 +71,34 @@ def write_output(data: bytes, path: str | None) -> None:
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_bytes(data)
     tmp.replace(target)
+
+
+def add_config_argument(parser: Any) -> None:
+    """The ``--config`` option every issuing command takes."""
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"configuration file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_NAME}; create it with 'init')",
+    )
+
+
+def open_runtime(args: Any) -> Runtime:
+    """The :class:`~cr_einvoice.app.runtime.Runtime` of ``--config`` (use it in a ``with`` block)."""
+    from cr_einvoice.app.runtime import Runtime
+
+    return Runtime.from_file(getattr(args, "config", None))
+
+
+def find_record(store: Store, clave: str) -> VoucherRecord:
+    """The outbox record of a clave (or clave-consecutivoReceptor); a clear error when there is none."""
+    record = store.find(clave)
+    if record is None:
+        raise StoreError(f"no voucher {clave} in the outbox (see 'cr-einvoice list')")
+    return record
+
+
+def print_errores(errores: Iterable[Mapping[str, Any]], indent: str) -> None:
+    """Hacienda's error rows (``{"codigo", "mensaje"}``), one a line: ``[-52] El valor ...``."""
+    for error in errores:
+        code = f"[{error.get('codigo')}] " if error.get("codigo") is not None else ""
+        print(f"{indent}{code}{error.get('mensaje')}")

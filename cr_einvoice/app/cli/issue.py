@@ -9,11 +9,10 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json, read_bytes
+from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime, read_bytes
 from cr_einvoice.app.cli.listing import progress
 from cr_einvoice.app.cli.submit import drain
-from cr_einvoice.app.config import add_config_argument, runtime_from_args
-from cr_einvoice.core.errors import CrEinvoiceError, ValidationError
+from cr_einvoice.core.errors import ValidationError
 
 __all__ = ["register"]
 
@@ -48,10 +47,9 @@ def cmd_issue(args: argparse.Namespace) -> int:
                 f"not an ISO date-time: {args.paper_fecha!r}", path="--paper-fecha"
             ) from None
         paper = PaperVoucher(numero=args.paper_numero, fecha_emision=fecha)
-    runtime = runtime_from_args(args)
     issued: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
-    try:
+    with open_runtime(args) as runtime:
         issuer = runtime.issuer()
         with progress(len(docs), "issuing") as bar:
             for index, data in enumerate(docs):
@@ -97,10 +95,6 @@ def cmd_issue(args: argparse.Namespace) -> int:
                 note = "" if item["new"] else "  (already issued under this reference)"
                 state = f"  {runtime.store.require(item['clave']).state.value}" if report is not None else ""
                 print(f"{item['clave']}  {item['consecutivo']}{state}{note}")
-    except CrEinvoiceError:
-        raise
-    finally:
-        runtime.close()
     return 1 if failures else 0
 
 

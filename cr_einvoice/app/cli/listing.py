@@ -8,8 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json
-from cr_einvoice.app.config import add_config_argument, runtime_from_args
+from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.outbox.store import VoucherKind, VoucherRecord, VoucherState
 
@@ -132,13 +131,12 @@ def _states() -> list[str]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    runtime = runtime_from_args(args)
     try:
         state = VoucherState(args.state) if args.state else None
     except ValueError:
         raise ConfigError(f"--state must be one of {', '.join(_states())}") from None
     kind = VoucherKind.RECEPTOR_MESSAGE if args.receptor_messages else None
-    try:
+    with open_runtime(args) as runtime:
         records = runtime.store.list_vouchers(state=state, kind=kind, limit=args.limit)
         if args.json:
             print_records(records, as_json=True)
@@ -147,8 +145,6 @@ def cmd_list(args: argparse.Namespace) -> int:
         counts = runtime.store.count_by_state()
         summary = ", ".join(f"{s.value} {n}" for s, n in counts.items() if n)
         print(f"{len(records)} shown; in the store: {summary or 'nothing yet'}", file=sys.stderr)
-    finally:
-        runtime.close()
     return 0
 
 

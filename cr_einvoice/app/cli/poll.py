@@ -6,25 +6,22 @@ import argparse
 import asyncio
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json
-from cr_einvoice.app.config import Runtime, add_config_argument, runtime_from_args
-from cr_einvoice.outbox.worker import RoundReport, Worker
+from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime
+from cr_einvoice.app.runtime import Runtime
+from cr_einvoice.outbox.worker import RoundReport
 
 __all__ = ["register"]
 
 
 async def _poll(runtime: Runtime) -> RoundReport:
-    async with runtime.async_client() as api:
-        return await Worker(runtime.store, api, runtime.worker_settings()).poll_now()
+    async with runtime.worker() as worker:
+        return await worker.poll_now()
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    runtime = runtime_from_args(args)
-    try:
+    with open_runtime(args) as runtime:
         report = asyncio.run(_poll(runtime))
         counts = {s.value: n for s, n in runtime.store.count_by_state().items() if n}
-    finally:
-        runtime.close()
     if args.json:
         dump_json(
             {

@@ -7,9 +7,8 @@ import asyncio
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json, read_bytes
+from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime, read_bytes
 from cr_einvoice.app.cli.submit import drain
-from cr_einvoice.app.config import add_config_argument, runtime_from_args
 from cr_einvoice.core.errors import ValidationError
 
 __all__ = ["register"]
@@ -26,8 +25,7 @@ def _amount(value: str | None, flag: str) -> Decimal | None:
 
 def cmd_receive(args: argparse.Namespace) -> int:
     decision = "accept" if args.accept else "partial" if args.partial else "reject"
-    runtime = runtime_from_args(args)
-    try:
+    with open_runtime(args) as runtime:
         receiver = runtime.receiver()
         received = receiver.import_voucher(read_bytes(args.file))
         mr = receiver.respond(
@@ -60,8 +58,6 @@ def cmd_receive(args: argparse.Namespace) -> int:
                 f"{received.total_comprobante}: {decision} -> MensajeReceptor {mr.consecutivo} "
                 f"[{info['state']}]"
             )
-    finally:
-        runtime.close()
     return 0
 
 

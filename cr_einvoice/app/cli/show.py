@@ -5,20 +5,23 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json, write_output
-from cr_einvoice.app.config import add_config_argument, runtime_from_args
+from cr_einvoice.app.cli._common import (
+    add_config_argument,
+    dump_json,
+    find_record,
+    open_runtime,
+    print_errores,
+    write_output,
+)
 from cr_einvoice.core.errors import StoreError
 
 __all__ = ["register"]
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    runtime = runtime_from_args(args)
-    try:
+    with open_runtime(args) as runtime:
         store = runtime.store
-        record = store.find(args.clave)
-        if record is None:
-            raise StoreError(f"no voucher {args.clave} in the outbox (see 'cr-einvoice list')")
+        record = find_record(store, args.clave)
         if args.xml:
             write_output(record.signed_xml, args.output)
             return 0
@@ -55,15 +58,11 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(
                 f"{'respuesta':>22}: {r.received_at.isoformat()} {r.source} {r.estado} (mensaje {r.mensaje})"
             )
-            for error in r.errores:
-                code = f"[{error.get('codigo')}] " if error.get("codigo") is not None else ""
-                print(f"{'':>24}{code}{error.get('mensaje')}")
+            print_errores(r.errores, " " * 24)
         print(f"{'history':>22}:")
         for e in events:
             detail = ", ".join(f"{k}={v}" for k, v in e.detail.items())
             print(f"{'':>24}{e.at.isoformat()} {e.kind} {detail}")
-    finally:
-        runtime.close()
     return 0
 
 

@@ -6,26 +6,27 @@ import argparse
 import asyncio
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json
-from cr_einvoice.app.config import Runtime, add_config_argument, runtime_from_args
-from cr_einvoice.core.errors import StoreError
+from cr_einvoice.app.cli._common import (
+    add_config_argument,
+    dump_json,
+    find_record,
+    open_runtime,
+    print_errores,
+)
+from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.outbox.store import VoucherRecord
-from cr_einvoice.outbox.worker import Worker
 
 __all__ = ["register"]
 
 
 async def _ask(runtime: Runtime, key: str) -> tuple[VoucherRecord, str]:
-    async with runtime.async_client() as api:
-        return await Worker(runtime.store, api, runtime.worker_settings()).refresh(key)
+    async with runtime.worker() as worker:
+        return await worker.refresh(key)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    runtime = runtime_from_args(args)
-    try:
-        record = runtime.store.find(args.clave)
-        if record is None:
-            raise StoreError(f"no voucher {args.clave} in the outbox (see 'cr-einvoice list')")
+    with open_runtime(args) as runtime:
+        record = find_record(runtime.store, args.clave)
         estado = "(not asked)"
         if not args.local:
             record, estado = asyncio.run(_ask(runtime, record.key))
@@ -51,13 +52,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         else:
             print(f"{record.key}: {record.state.value} (Hacienda: {estado})")
             if last is not None:
-                for error in last.errores:
-                    code = f"[{error.get('codigo')}] " if error.get("codigo") is not None else ""
-                    print(f"  {code}{error.get('mensaje')}")
+                print_errores(last.errores, "  ")
             elif record.last_error:
                 print(f"  {record.last_error}")
-    finally:
-        runtime.close()
     return 0
 
 

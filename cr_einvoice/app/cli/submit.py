@@ -9,11 +9,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json
+from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime
 from cr_einvoice.app.cli.listing import print_records, progress
-from cr_einvoice.app.config import Runtime, add_config_argument, runtime_from_args
+from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.outbox.store import FINAL_STATES, VoucherState
-from cr_einvoice.outbox.worker import RoundReport, Worker
+from cr_einvoice.outbox.worker import RoundReport
 
 __all__ = ["drain", "register"]
 
@@ -27,8 +27,7 @@ async def drain(runtime: Runtime, *, within: float, keys: Sequence[str] | None =
     report = RoundReport()
     if total == 0:
         return report
-    async with runtime.async_client() as api:
-        worker = Worker(store, api, runtime.worker_settings())
+    async with runtime.worker() as worker:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         with progress(total, "waiting for Hacienda") as bar:
@@ -50,8 +49,7 @@ async def drain(runtime: Runtime, *, within: float, keys: Sequence[str] | None =
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    runtime = runtime_from_args(args)
-    try:
+    with open_runtime(args) as runtime:
         pending = [v.key for v in runtime.store.due(float("inf"), limit=1_000_000)]
         if args.retry_errors:
             for v in runtime.store.list_vouchers(state=VoucherState.ERROR, limit=1_000_000):
@@ -68,8 +66,6 @@ def cmd_submit(args: argparse.Namespace) -> int:
         else:
             print("nothing pending", file=sys.stderr)
         unfinished = [r for r in records if r.state not in FINAL_STATES]
-    finally:
-        runtime.close()
     return 1 if unfinished else 0
 
 

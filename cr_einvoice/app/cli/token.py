@@ -8,8 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json
-from cr_einvoice.app.config import add_config_argument, runtime_from_args
+from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime
 
 __all__ = ["register"]
 
@@ -27,9 +26,8 @@ def _expiry(token: str) -> datetime | None:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    runtime = runtime_from_args(args)
-    config = runtime.config
-    with runtime.client() as client:
+    with open_runtime(args) as runtime, runtime.client() as client:
+        config = runtime.config
         secret, _ = client.tokens.access_token()
         token = secret.reveal()
         expires = _expiry(token)

@@ -11,8 +11,8 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json
-from cr_einvoice.app.config import Runtime, add_config_argument, runtime_from_args
+from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime
+from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.outbox.worker import CallbackServer, RoundReport, Worker
 
@@ -49,11 +49,8 @@ async def _run(runtime: Runtime, args: argparse.Namespace) -> RoundReport:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    runtime = runtime_from_args(args)
-    try:
+    with open_runtime(args) as runtime:
         report = asyncio.run(_run(runtime, args))
-    finally:
-        runtime.close()
     if args.once:
         info = {
             "sent": report.sent,
