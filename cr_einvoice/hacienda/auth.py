@@ -33,7 +33,8 @@ import time
 import warnings
 from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Literal, TypedDict, TypeVar, Unpack
 
 import authlib.deprecate  # noqa: F401  (installs authlib's "always" filter now, so ours below overrides it)
 import httpx
@@ -49,6 +50,7 @@ from cr_einvoice.core.errors import (
 )
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda.environments import Environment
+from cr_einvoice.transport.flow import Retry, Steps, drive, drive_async, retrying
 from cr_einvoice.transport.http import DEFAULT_TIMEOUT, RetryPolicy
 
 with warnings.catch_warnings():
@@ -65,6 +67,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("cr_einvoice.hacienda")
+T = TypeVar("T")
 
 #: Lifetime assumed when the IdP omits ``expires_in`` (Hacienda documents 5 minutes).
 DEFAULT_ACCESS_LIFETIME = 300.0
@@ -271,21 +274,6 @@ def _transport_error(exc: httpx.HTTPError, what: str, url: str) -> _IdPRetryable
     )
 
 
-def _authlib_client_kwargs(
-    environment: Environment, timeout: httpx.Timeout, verify: Any, transport: Any
-) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
-        "client_id": environment.client_id,
-        "token_endpoint_auth_method": "none",  # client_id goes in the form, no secret
-        "timeout": timeout,
-        "verify": verify,
-        "trust_env": False,
-    }
-    if transport is not None:
-        kwargs["transport"] = transport
-    return kwargs
-
-
 def _hooked(client: Any) -> Any:
     client.register_compliance_hook("access_token_response", lambda r: _idp_check(r, "login"))
     client.register_compliance_hook("refresh_token_response", lambda r: _idp_check(r, "token refresh"))
@@ -296,54 +284,76 @@ def _as_dict(token: Any) -> dict[str, Any]:
     return dict(token) if isinstance(token, dict) else {}
 
 
-@dataclass(frozen=True, slots=True)
-class _Login:
-    """Step of a renewal plan: password grant."""
+class _Call:
+    """A step of a token flow: one call to the IdP."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
-class _Refresh:
-    """Step of a renewal plan: refresh_token grant."""
+class _Login(_Call):
+    """Password grant."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Refresh(_Call):
+    """refresh_token grant."""
 
     token: Secret
 
 
 @dataclass(frozen=True, slots=True)
-class _Sleep:
-    """Step of a renewal plan: wait before retrying the IdP."""
+class _Logout(_Call):
+    """End the IdP session of this refresh token."""
 
-    seconds: float
-
-
-_Step = _Login | _Refresh | _Sleep
-#: A renewal plan: yields the IdP calls and waits to make, receives each call's token dict (or has the call's
-#: exception thrown in), returns the new tokens. The sync and async managers only execute the steps.
-_Plan = Generator[_Step, dict[str, Any] | None, _Tokens]
+    url: str
+    token: Secret
 
 
-def _advance(plan: _Plan, reply: dict[str, Any] | None, error: Exception | None) -> _Step | _Tokens:
-    """Feed the last step's outcome to the plan; return its next step, or the tokens when it is done."""
-    try:
-        return plan.throw(error) if error is not None else plan.send(reply)
-    except StopIteration as done:
-        tokens: _Tokens = done.value
-        return tokens
+#: A token flow (:mod:`cr_einvoice.transport.flow`): yields the IdP calls and waits to make, receives each
+#: call's answer (or has the call's exception thrown in). The sync and async managers only perform the steps.
+_Flow = Steps[_Call, Any, T]
+
+
+class _ManagerOptions(TypedDict, total=False):
+    """The options the sync and async managers share (see :class:`TokenManager`)."""
+
+    timeout: httpx.Timeout
+    verify: Any
+    refresh_margin: float
+    clock: Callable[[], float]
+    retry: RetryPolicy | None
+    rng: random.Random | None
 
 
 class _ManagerBase:
+    _idp: Any  # authlib's OAuth2Client or AsyncOAuth2Client (untyped)
+
     def __init__(
         self,
         environment: Environment,
         credentials: Credentials,
         *,
-        refresh_margin: float,
-        clock: Callable[[], float],
-        retry: RetryPolicy | None,
-        rng: random.Random | None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: Any = True,
+        refresh_margin: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self._core = _TokenCore(environment, credentials, refresh_margin=refresh_margin, clock=clock)
         self._retry = retry or RetryPolicy()
         self._rng = rng or random.Random()
+        self._idp_options: dict[str, Any] = {
+            "client_id": environment.client_id,
+            "token_endpoint_auth_method": "none",  # client_id goes in the form, no secret
+            "timeout": timeout,
+            "verify": verify,
+            "trust_env": False,
+        }
+
+    def _idp_kwargs(self, transport: object) -> dict[str, Any]:
+        return self._idp_options if transport is None else {**self._idp_options, "transport": transport}
 
     @property
     def stats(self) -> TokenStats:
@@ -358,8 +368,8 @@ class _ManagerBase:
         state = "no token" if tokens is None else f"token generation {tokens.generation}"
         return f"{type(self).__name__}({self._core.credentials.username!r}, {self.environment.name}, {state})"
 
-    # -- the shared renewal plan ---------------------------------------------------------------------
-    def _renewal(self, forced: bool) -> _Plan:
+    # -- the shared renewal flow ---------------------------------------------------------------------
+    def _renewal(self, forced: bool) -> _Flow[_Tokens]:
         """Refresh (or log in); when the IdP fails and the current token is still valid and was not refused,
         keep using it for a few seconds rather than failing the request."""
         try:
@@ -371,13 +381,13 @@ class _ManagerBase:
             log.warning("renewing the access token failed (%s); using the current one until it expires", exc)
             return tokens
 
-    def _renew(self) -> _Plan:
+    def _renew(self) -> _Flow[_Tokens]:
         core = self._core
         tokens = core.tokens
         if core.plan() == "refresh" and tokens is not None and tokens.refresh is not None:
             issued = core.clock()
             try:
-                token = yield from self._attempts(_Refresh(tokens.refresh), "token refresh")
+                token = yield from retrying(_Refresh(tokens.refresh), partial(self._decide, "token refresh"))
             except (APIError, TransportError) as exc:
                 core.stats.failed_refreshes += 1
                 log.info("token refresh failed (%s); logging in again", exc)
@@ -386,49 +396,59 @@ class _ManagerBase:
                 log.debug("access token refreshed for %s", core.credentials.username)
                 return core.store(token, issued, tokens.refresh)
         issued = core.clock()
-        token = yield from self._attempts(_Login(), "login")
+        token = yield from retrying(_Login(), partial(self._decide, "login"))
         core.stats.logins += 1
         log.debug("logged in to Hacienda's identity provider as %s", core.credentials.username)
         return core.store(token, issued, None)
 
-    def _attempts(self, step: _Login | _Refresh, what: str) -> Generator[_Step, Any, dict[str, Any]]:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return _as_dict((yield step))
-            except _IdPRetryable as failure:
-                yield _Sleep(self._retry_delay(attempt, failure))
-            except httpx.HTTPError as exc:
-                lost = _transport_error(exc, what, self.environment.token_url)
-                yield _Sleep(self._retry_delay(attempt, lost))
-
-    def _retry_delay(self, attempt: int, failure: _IdPRetryable) -> float:
+    def _decide(self, what: str, attempt: int, outcome: Any) -> dict[str, Any] | Retry:
+        """One IdP call's outcome: the token dict, a retry (5xx, 429, transport failure) or the error."""
+        if isinstance(outcome, httpx.HTTPError):
+            outcome = _transport_error(outcome, what, self.environment.token_url)
+        if not isinstance(outcome, Exception):
+            return _as_dict(outcome)
+        if not isinstance(outcome, _IdPRetryable):
+            raise outcome
         if attempt >= self._retry.max_attempts:
-            raise failure.error
+            raise outcome.error
         delay = self._retry.backoff(attempt, self._rng)
-        log.info("identity provider: %s; retry %d in %.2fs", failure.error, attempt, delay)
-        return delay
+        log.info("identity provider: %s; retry %d in %.2fs", outcome.error, attempt, delay)
+        return Retry(delay)
 
-    def _login_kwargs(self) -> dict[str, str]:
-        return self._core.login_args()
+    def _call(self, step: _Call) -> Callable[[], Any]:
+        """The authlib call that performs ``step`` (awaitable for the async client)."""
+        if isinstance(step, _Logout):
+            form = {"client_id": self.environment.client_id, "refresh_token": step.token.reveal()}
+            return partial(self._idp.request, "POST", step.url, data=form, withhold_token=True)
+        if isinstance(step, _Refresh):
+            return partial(
+                self._idp.refresh_token, self.environment.token_url, refresh_token=step.token.reveal()
+            )
+        return partial(self._idp.fetch_token, self.environment.token_url, **self._core.login_args())
 
     # -- logout --------------------------------------------------------------------------------------
-    def _logout_form(self) -> tuple[str, dict[str, str]] | None:
+    def _logout_step(self) -> _Logout | None:
+        """Forget the tokens; the logout call to make, if there is a session to end (under the lock)."""
         tokens = self._core.tokens
         self._core.tokens = None
         url = self.environment.logout_url
         if tokens is None or tokens.refresh is None or url is None:
             return None
-        return url, {"client_id": self.environment.client_id, "refresh_token": tokens.refresh.reveal()}
+        return _Logout(url, tokens.refresh)
 
-    def _logout_outcome(self, outcome: httpx.Response | httpx.HTTPError) -> None:
-        if isinstance(outcome, httpx.HTTPError):
-            log.warning("logout from Hacienda's identity provider failed (%s)", type(outcome).__name__)
+    def _logout(self, step: _Logout | None) -> _Flow[None]:
+        """Best effort: a failure is logged, never raised."""
+        if step is None:
             return
+        try:
+            response = yield step
+        except httpx.HTTPError as exc:
+            log.warning("logout from Hacienda's identity provider failed (%s)", type(exc).__name__)
+            return
+        assert response is not None
         self._core.stats.logouts += 1
-        if outcome.status_code >= 400:
-            log.warning("logout from Hacienda's identity provider answered HTTP %s", outcome.status_code)
+        if response.status_code >= 400:
+            log.warning("logout from Hacienda's identity provider answered HTTP %s", response.status_code)
 
 
 class TokenManager(_ManagerBase):
@@ -439,21 +459,14 @@ class TokenManager(_ManagerBase):
         environment: Environment,
         credentials: Credentials,
         *,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        verify: Any = True,
         transport: httpx.BaseTransport | None = None,
-        refresh_margin: float = 30.0,
-        clock: Callable[[], float] = time.time,
-        retry: RetryPolicy | None = None,
-        rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        **options: Unpack[_ManagerOptions],
     ) -> None:
-        super().__init__(
-            environment, credentials, refresh_margin=refresh_margin, clock=clock, retry=retry, rng=rng
-        )
+        super().__init__(environment, credentials, **options)
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._idp = _hooked(OAuth2Client(**_authlib_client_kwargs(environment, timeout, verify, transport)))
+        self._idp = _hooked(OAuth2Client(**self._idp_kwargs(transport)))
 
     def access_token(self, *, stale_generation: int | None = None) -> tuple[Secret, int]:
         """A usable access token and its generation. ``stale_generation`` forces a new token unless another
@@ -467,39 +480,14 @@ class TokenManager(_ManagerBase):
                 tokens = self._run(self._renewal(stale_generation is not None))
         return tokens.access, tokens.generation
 
-    def _run(self, plan: _Plan) -> _Tokens:
-        step = _advance(plan, None, None)
-        while not isinstance(step, _Tokens):
-            try:
-                reply = self._execute(step)
-            except Exception as exc:  # handed to the plan, which re-raises what it cannot use
-                step = _advance(plan, None, exc)
-            else:
-                step = _advance(plan, reply, None)
-        return step
-
-    def _execute(self, step: _Step) -> dict[str, Any] | None:
-        url = self.environment.token_url
-        if isinstance(step, _Sleep):
-            self._sleep(step.seconds)
-            return None
-        if isinstance(step, _Refresh):
-            return _as_dict(self._idp.refresh_token(url, refresh_token=step.token.reveal()))
-        return _as_dict(self._idp.fetch_token(url, **self._login_kwargs()))
+    def _run(self, flow: _Flow[T]) -> T:
+        return drive(flow, lambda step: self._call(step)(), self._sleep)
 
     def logout(self) -> None:
         """End the IdP session (best effort: a failure is logged, never raised)."""
         with self._lock:
-            form = self._logout_form()
-        if form is None:
-            return
-        try:
-            outcome: httpx.Response | httpx.HTTPError = self._idp.request(
-                "POST", form[0], data=form[1], withhold_token=True
-            )
-        except httpx.HTTPError as exc:
-            outcome = exc
-        self._logout_outcome(outcome)
+            step = self._logout_step()
+        self._run(self._logout(step))
 
     def close(self) -> None:
         try:
@@ -516,21 +504,12 @@ class AsyncTokenManager(_ManagerBase):
         environment: Environment,
         credentials: Credentials,
         *,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        verify: Any = True,
         transport: httpx.AsyncBaseTransport | None = None,
-        refresh_margin: float = 30.0,
-        clock: Callable[[], float] = time.time,
-        retry: RetryPolicy | None = None,
-        rng: random.Random | None = None,
+        **options: Unpack[_ManagerOptions],
     ) -> None:
-        super().__init__(
-            environment, credentials, refresh_margin=refresh_margin, clock=clock, retry=retry, rng=rng
-        )
+        super().__init__(environment, credentials, **options)
         self._lock = asyncio.Lock()
-        self._idp = _hooked(
-            AsyncOAuth2Client(**_authlib_client_kwargs(environment, timeout, verify, transport))
-        )
+        self._idp = _hooked(AsyncOAuth2Client(**self._idp_kwargs(transport)))
 
     async def access_token(self, *, stale_generation: int | None = None) -> tuple[Secret, int]:
         """See :meth:`TokenManager.access_token`."""
@@ -543,39 +522,17 @@ class AsyncTokenManager(_ManagerBase):
                 tokens = await self._run(self._renewal(stale_generation is not None))
         return tokens.access, tokens.generation
 
-    async def _run(self, plan: _Plan) -> _Tokens:
-        step = _advance(plan, None, None)
-        while not isinstance(step, _Tokens):
-            try:
-                reply = await self._execute(step)
-            except Exception as exc:  # handed to the plan, which re-raises what it cannot use
-                step = _advance(plan, None, exc)
-            else:
-                step = _advance(plan, reply, None)
-        return step
+    async def _run(self, flow: _Flow[T]) -> T:
+        return await drive_async(flow, self._perform)
 
-    async def _execute(self, step: _Step) -> dict[str, Any] | None:
-        url = self.environment.token_url
-        if isinstance(step, _Sleep):
-            await asyncio.sleep(step.seconds)
-            return None
-        if isinstance(step, _Refresh):
-            return _as_dict(await self._idp.refresh_token(url, refresh_token=step.token.reveal()))
-        return _as_dict(await self._idp.fetch_token(url, **self._login_kwargs()))
+    async def _perform(self, step: _Call) -> Any:
+        return await self._call(step)()
 
     async def logout(self) -> None:
         """End the IdP session (best effort: a failure is logged, never raised)."""
         async with self._lock:
-            form = self._logout_form()
-        if form is None:
-            return
-        try:
-            outcome: httpx.Response | httpx.HTTPError = await self._idp.request(
-                "POST", form[0], data=form[1], withhold_token=True
-            )
-        except httpx.HTTPError as exc:
-            outcome = exc
-        self._logout_outcome(outcome)
+            step = self._logout_step()
+        await self._run(self._logout(step))
 
     async def aclose(self) -> None:
         try:

@@ -1,21 +1,23 @@
 """Shared HTTP request/response core for every client in the package (Hacienda, Khipu, Belvo, Flow).
 
-One decision function says, for each attempt, whether to return the response, raise a mapped error, or wait
-and retry; a sync loop (:meth:`HTTPCore.send`) and an async loop (:meth:`HTTPCore.send_async`) drive it, so
-both flavours behave identically. Retries use exponential backoff with full jitter, bounded in count and
-delay, and honour ``Retry-After`` and Hacienda's ``X-Ratelimit-*`` headers. A client-side
-:class:`RateLimiter` keeps a busy issuer under the server's advertised limit.
+A request is data (:class:`Request`); its retries, pacing and error mapping are one flow,
+:meth:`HTTPCore.exchange`, built on :func:`cr_einvoice.transport.flow.retrying`: each step it yields is one
+attempt, and the one decision function says, for each attempt, whether to return the response, raise a mapped
+error, or wait and retry. :func:`run_sync` and :func:`run_async` perform any such :data:`Flow` with an
+``httpx.Client`` or ``httpx.AsyncClient``; :meth:`HTTPCore.send` and :meth:`HTTPCore.send_async` are those two
+runners applied to :meth:`~HTTPCore.exchange`, so both flavours behave identically. Retries use exponential
+backoff with full jitter (:func:`backoff_delay`, the package's one backoff policy), bounded in count and
+delay, and honour ``Retry-After`` and Hacienda's ``X-Ratelimit-*`` headers. A client-side :class:`RateLimiter`
+keeps a busy issuer under the server's advertised limit.
 
 Non-idempotent requests (a POST) are retried after a failure only when the request certainly did not reach
 the server (connection refused, connect timeout); an ambiguous failure raises
 :class:`~cr_einvoice.core.errors.TransportError` with ``request_sent=True`` so the caller can ask for the
-status
-before sending again.
+status before sending again.
 """
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import logging
 import random
@@ -23,21 +25,33 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import httpx
 
 from cr_einvoice.core.errors import TransportError
+from cr_einvoice.transport.flow import Retry, Sleep, Steps, drive, drive_async, retrying
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "Flow",
     "HTTPCore",
     "RateLimit",
     "RateLimiter",
     "Request",
     "RetryPolicy",
+    "Sleep",
+    "backoff_delay",
     "redact_url",
+    "run_async",
+    "run_sync",
+    "send_once",
+    "send_once_async",
 ]
+
+T = TypeVar("T")
+_RNG = random.Random()
 
 log = logging.getLogger("cr_einvoice.http")
 
@@ -86,6 +100,18 @@ if not any(isinstance(f, _RedactingFilter) for f in _httpx_log.filters):
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 
 
+def backoff_delay(
+    attempt: int, base: float, cap: float, *, rng: random.Random | None = None, floor: float = 0.0
+) -> float:
+    """Exponential backoff with jitter, capped: the delay before retry number ``attempt`` (1-based).
+
+    The ceiling is ``min(cap, base * 2 ** (attempt - 1))``; the delay is drawn uniformly between
+    ``floor * ceiling`` and the ceiling (``floor=0``: full jitter; ``floor=0.5``: equal jitter).
+    """
+    ceiling = min(cap, base * 2.0 ** min(max(0, attempt - 1), 1000))
+    return (rng or _RNG).uniform(ceiling * floor, ceiling)
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How often and how long to retry. ``max_attempts`` counts the first try."""
@@ -98,9 +124,8 @@ class RetryPolicy:
     max_server_delay: float = 120.0
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Full-jitter exponential backoff for retry number ``attempt`` (1-based)."""
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-        return rng.uniform(0, ceiling)
+        """Full-jitter exponential backoff for retry number ``attempt`` (1-based): :func:`backoff_delay`."""
+        return backoff_delay(attempt, self.backoff_base, self.backoff_max, rng=rng)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,23 +215,48 @@ class Request:
 #: Maps a non-retryable response to the exception to raise, or None when the response is a success.
 ErrorMapper = Callable[[httpx.Response, Request], Exception | None]
 
-
-@dataclass(frozen=True, slots=True)
-class _Return:
-    response: httpx.Response
-
-
-@dataclass(frozen=True, slots=True)
-class _Retry:
-    delay: float
+#: An HTTP conversation as data: a generator that yields the attempts to send (each :class:`Request` is sent
+#: once) or pauses, receives each response and has a failed send's exception thrown in. :func:`run_sync` and
+#: :func:`run_async` perform it; :meth:`HTTPCore.exchange` is the flow of one request with its retries.
+Flow = Steps[Request, httpx.Response, T]
 
 
-@dataclass(frozen=True, slots=True)
-class _Raise:
-    error: Exception
+def _attempt(request: Request, timeout: httpx.Timeout) -> dict[str, Any]:
+    return {
+        "method": request.method,
+        "url": request.url,
+        "params": request.params,
+        "json": request.json,
+        "data": request.data,
+        "content": request.content,
+        "headers": dict(request.headers),
+        "timeout": request.timeout or timeout,
+    }
 
 
-_Decision = _Return | _Retry | _Raise
+def send_once(client: httpx.Client, request: Request) -> httpx.Response:
+    """One attempt: send ``request`` and read the whole response (no retries)."""
+    response = client.request(**_attempt(request, client.timeout))
+    response.read()
+    return response
+
+
+async def send_once_async(client: httpx.AsyncClient, request: Request) -> httpx.Response:
+    """One asynchronous attempt (see :func:`send_once`)."""
+    response = await client.request(**_attempt(request, client.timeout))
+    await response.aread()
+    return response
+
+
+def run_sync(flow: Flow[T], client: httpx.Client, *, sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run an HTTP flow with a blocking client."""
+    return drive(flow, partial(send_once, client), sleep)
+
+
+async def run_async(flow: Flow[T], client: httpx.AsyncClient) -> T:
+    """Run an HTTP flow with an asynchronous client (pauses are ``asyncio.sleep``)."""
+    return await drive_async(flow, partial(send_once_async, client))
+
 
 # Failures where the request certainly never reached the server.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -250,8 +300,24 @@ class HTTPCore:
         self._sleep = sleep
         self._clock = clock
 
-    # -- the shared decision -------------------------------------------------------------------
-    def _on_response(self, attempt: int, response: httpx.Response, request: Request) -> _Decision:
+    # -- the flow ------------------------------------------------------------------------------
+    def exchange(self, request: Request) -> Flow[httpx.Response]:
+        """``request`` with its retries as a flow: the final response, or the mapped error raised."""
+        pace = self.limiter.reserve if self.limiter is not None else None
+        return retrying(request, partial(self._decide, request), pace)
+
+    def _decide(
+        self, request: Request, attempt: int, outcome: httpx.Response | Exception
+    ) -> httpx.Response | Retry:
+        if isinstance(outcome, httpx.HTTPError):
+            return self._on_exception(attempt, outcome, request)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return self._on_response(attempt, outcome, request)
+
+    def _on_response(
+        self, attempt: int, response: httpx.Response, request: Request
+    ) -> httpx.Response | Retry:
         if self.limiter is not None:
             self.limiter.update(RateLimit.from_headers(response.headers))
         status = response.status_code
@@ -269,13 +335,13 @@ class HTTPCore:
                     attempt,
                     delay,
                 )
-                return _Retry(delay)
+                return Retry(delay)
         error = self.map_error(response, request)
         if error is not None:
-            return _Raise(error)
-        return _Return(response)
+            raise error
+        return response
 
-    def _on_exception(self, attempt: int, exc: httpx.HTTPError, request: Request) -> _Decision:
+    def _on_exception(self, attempt: int, exc: httpx.HTTPError, request: Request) -> Retry:
         not_sent = isinstance(exc, _NOT_SENT)
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
         if attempt < self.retry.max_attempts and (not_sent or request.idempotent):
@@ -289,7 +355,7 @@ class HTTPCore:
                 attempt,
                 delay,
             )
-            return _Retry(delay)
+            return Retry(delay)
         hint = (
             "; the request may have reached the server, so check its status before sending again"
             if not not_sent
@@ -299,66 +365,11 @@ class HTTPCore:
             f"{request.what}: {request.method} {request.url} {kind} after {attempt} attempt(s) "
             f"({type(exc).__name__}: {exc or 'no detail'}){hint}"
         )
-        return _Raise(TransportError(message, url=request.url, request_sent=not not_sent))
+        raise TransportError(message, url=request.url, request_sent=not not_sent)
 
-    def _pace(self) -> float:
-        return self.limiter.reserve() if self.limiter is not None else 0.0
-
-    # -- the two drivers -----------------------------------------------------------------------
+    # -- the two runners -----------------------------------------------------------------------
     def send(self, client: httpx.Client, request: Request) -> httpx.Response:
-        attempt = 0
-        while True:
-            attempt += 1
-            wait = self._pace()
-            if wait > 0:
-                self._sleep(wait)
-            try:
-                response = client.request(
-                    request.method,
-                    request.url,
-                    params=request.params,
-                    json=request.json,
-                    data=request.data,
-                    content=request.content,
-                    headers=dict(request.headers),
-                    timeout=request.timeout or client.timeout,
-                )
-                response.read()
-            except httpx.HTTPError as exc:
-                decision = self._on_exception(attempt, exc, request)
-            else:
-                decision = self._on_response(attempt, response, request)
-            if isinstance(decision, _Return):
-                return decision.response
-            if isinstance(decision, _Raise):
-                raise decision.error
-            self._sleep(decision.delay)
+        return run_sync(self.exchange(request), client, sleep=self._sleep)
 
     async def send_async(self, client: httpx.AsyncClient, request: Request) -> httpx.Response:
-        attempt = 0
-        while True:
-            attempt += 1
-            wait = self._pace()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                response = await client.request(
-                    request.method,
-                    request.url,
-                    params=request.params,
-                    json=request.json,
-                    data=request.data,
-                    content=request.content,
-                    headers=dict(request.headers),
-                    timeout=request.timeout or client.timeout,
-                )
-                await response.aread()
-            except httpx.HTTPError as exc:
-                decision = self._on_exception(attempt, exc, request)
-            else:
-                decision = self._on_response(attempt, response, request)
-            if isinstance(decision, _Return):
-                return decision.response
-            if isinstance(decision, _Raise):
-                raise decision.error
-            await asyncio.sleep(decision.delay)
+        return await run_async(self.exchange(request), client)
