@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cr_einvoice.app.config import (
     Config,
@@ -52,6 +52,11 @@ from cr_einvoice.core.errors import CrEinvoiceError, SchemaNotFoundError
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.core.version import __version__
 from cr_einvoice.outbox.store import VoucherRecord, VoucherState
+
+if TYPE_CHECKING:
+    from cr_einvoice.outbox.issuing import Issuer
+    from cr_einvoice.outbox.receiving import Receiver
+    from cr_einvoice.signing.xades import Signer
 
 __all__ = ["DemoResult", "LocalSandbox", "main", "run_demo"]
 
@@ -241,23 +246,16 @@ class LocalSandbox:
             self._tmp.cleanup()
             self._tmp = None
 
-    def issuer(self, **overrides: Any) -> Any:
+    def issuer(self, **overrides: Any) -> Issuer:
         """The company's :class:`~cr_einvoice.outbox.issuing.Issuer` (XSD checks on when the schemas are
         found)."""
-        from cr_einvoice.outbox.issuing import Issuer
+        return self.runtime.issuer(validate_xsd=self.xsd, **overrides)
 
-        settings = replace(self.runtime.config.issuer_settings(), validate_xsd=self.xsd, **overrides)
-        return Issuer(self.runtime.store, self.runtime.signer, settings)
+    def receiver(self) -> Receiver:
+        """The company's :class:`~cr_einvoice.outbox.receiving.Receiver` (suppliers' TEST CA trusted)."""
+        return self.runtime.receiver(validate_xsd=self.xsd)
 
-    def receiver(self) -> Any:
-        from cr_einvoice.outbox.receiving import Receiver
-
-        settings = replace(self.runtime.config.issuer_settings(), validate_xsd=self.xsd)
-        return Receiver(
-            self.runtime.store, self.runtime.signer, settings, trust=self.runtime.supplier_trust()
-        )
-
-    def supplier_signer(self) -> Any:
+    def supplier_signer(self) -> Signer:
         from cr_einvoice.signing.certs import load_p12
         from cr_einvoice.signing.xades import Signer
 

@@ -113,12 +113,15 @@ class Runtime:
 
         return Issuer(self.store, self.signer, replace(self.config.issuer_settings(), **overrides))
 
-    def receiver(self) -> Receiver:
+    def receiver(self, **overrides: Any) -> Receiver:
         """A :class:`~cr_einvoice.outbox.receiving.Receiver` that imports suppliers' vouchers and answers them
-        with the taxpayer's MensajeReceptor."""
+        with the taxpayer's MensajeReceptor; ``overrides`` as for :meth:`issuer`."""
+        from dataclasses import replace
+
         from cr_einvoice.outbox.receiving import Receiver
 
-        return Receiver(self.store, self.signer, self.config.issuer_settings(), trust=self.supplier_trust())
+        settings = replace(self.config.issuer_settings(), **overrides)
+        return Receiver(self.store, self.signer, settings, trust=self.supplier_trust())
 
     # -- Hacienda -------------------------------------------------------------------------------------
     def credentials(self) -> Credentials:
