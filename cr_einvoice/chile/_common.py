@@ -1,19 +1,17 @@
-"""Pieces shared by the three Chilean clients: base URLs, exact JSON, dates, errors, JSON export."""
+"""Pieces shared by the three Chilean clients: the client shells (a protocol run on an httpx client with
+:mod:`cr_einvoice.transport`), base URLs, exact JSON, dates, errors, JSON export."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import os
-import time
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -21,14 +19,12 @@ import httpx
 from cr_einvoice.core.errors import APIError, ConfigError, ValidationError
 from cr_einvoice.core.money import to_decimal
 from cr_einvoice.core.version import __version__
-from cr_einvoice.transport.http import DEFAULT_TIMEOUT, HTTPCore, Request
+from cr_einvoice.transport.http import DEFAULT_TIMEOUT, Flow, run_async, run_sync
 
 __all__ = [
     "USER_AGENT",
     "AsyncRunner",
     "ChileAPIError",
-    "Flow",
-    "Sleep",
     "SyncRunner",
     "UnexpectedResponseError",
     "amount",
@@ -43,69 +39,12 @@ __all__ = [
     "parse_date",
     "parse_datetime",
     "resolve_base_url",
-    "run_async",
-    "run_sync",
     "to_jsonable",
 ]
 
 USER_AGENT = f"cr-einvoice/{__version__}"
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Sleep:
-    """A step of a :data:`Flow`: wait this long before the next request."""
-
-    seconds: float
-
-
-#: A provider call as data (sans-I/O): a generator that yields the requests to send (or pauses) and receives
-#: each response; exceptions from a send are thrown into it. The sync and async clients drive the very same
-#: generator, so they cannot behave differently -- only the send differs.
-Flow = Generator[Request | Sleep, httpx.Response | None, T]
-
-
-def run_sync(flow: Flow[T], send: Callable[[Request], httpx.Response], sleep: Callable[[float], None]) -> T:
-    try:
-        step = next(flow)
-        while True:
-            if isinstance(step, Sleep):
-                sleep(step.seconds)
-                step = flow.send(None)
-            else:
-                try:
-                    response = send(step)
-                except Exception as exc:
-                    step = flow.throw(exc)
-                else:
-                    step = flow.send(response)
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
-    finally:
-        flow.close()
-
-
-async def run_async(flow: Flow[T], send: Callable[[Request], Awaitable[httpx.Response]]) -> T:
-    try:
-        step = next(flow)
-        while True:
-            if isinstance(step, Sleep):
-                await asyncio.sleep(step.seconds)
-                step = flow.send(None)
-            else:
-                try:
-                    response = await send(step)
-                except Exception as exc:
-                    step = flow.throw(exc)
-                else:
-                    step = flow.send(response)
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
-    finally:
-        flow.close()
 
 
 class ChileAPIError(APIError):
@@ -116,24 +55,41 @@ class UnexpectedResponseError(ChileAPIError):
     """The provider answered with a body this client cannot understand (not JSON, wrong shape, bad PDF)."""
 
 
-class _Runner:
-    http: HTTPCore
-    timeout: httpx.Timeout
-    protocol: Any
+class ProviderProtocol(Protocol):
+    """What a client needs of its provider's protocol core (request builders, parsers and flows)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def auth(self) -> object: ...
+
+    @property
+    def timeout(self) -> httpx.Timeout | None: ...
+
+
+P = TypeVar("P", bound=ProviderProtocol)
+
+
+class _Runner(Generic[P]):
+    def __init__(self, protocol: P) -> None:
+        self.protocol = protocol
+        self.timeout = as_timeout(protocol.timeout)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.protocol.base_url!r}, auth={self.protocol.auth!r})"
 
 
-class SyncRunner(_Runner):
-    """Owns (or borrows) an ``httpx.Client`` and runs a :data:`Flow` through ``self.http`` (a sync client)."""
+class SyncRunner(_Runner[P]):
+    """Owns (or borrows) an ``httpx.Client`` and runs the protocol's flows on it (a sync client)."""
 
-    def _open(self, http_client: httpx.Client | None) -> None:
+    def __init__(self, protocol: P, http_client: httpx.Client | None) -> None:
+        super().__init__(protocol)
         self._own = http_client is None
         self._client = http_client or httpx.Client(timeout=self.timeout)
 
     def _run(self, flow: Flow[T]) -> T:
-        return run_sync(flow, lambda req: self.http.send(self._client, req), time.sleep)
+        return run_sync(flow, self._client)
 
     def close(self) -> None:
         if self._own:
@@ -148,15 +104,16 @@ class SyncRunner(_Runner):
         self.close()
 
 
-class AsyncRunner(_Runner):
+class AsyncRunner(_Runner[P]):
     """The asynchronous twin of :class:`SyncRunner` (an ``httpx.AsyncClient``; ``async with``)."""
 
-    def _open(self, http_client: httpx.AsyncClient | None) -> None:
+    def __init__(self, protocol: P, http_client: httpx.AsyncClient | None) -> None:
+        super().__init__(protocol)
         self._own = http_client is None
         self._client = http_client or httpx.AsyncClient(timeout=self.timeout)
 
     async def _run(self, flow: Flow[T]) -> T:
-        return await run_async(flow, lambda req: self.http.send_async(self._client, req))
+        return await run_async(flow, self._client)
 
     async def aclose(self) -> None:
         if self._own:

@@ -35,7 +35,6 @@ from cr_einvoice.chile._common import (
     USER_AGENT,
     AsyncRunner,
     ChileAPIError,
-    Flow,
     SyncRunner,
     UnexpectedResponseError,
     as_timeout,
@@ -60,7 +59,7 @@ from cr_einvoice.core.errors import (
 )
 from cr_einvoice.core.errors import ValidationError as _ValidationError
 from cr_einvoice.core.secret import Secret
-from cr_einvoice.transport.http import HTTPCore, Request, RetryPolicy
+from cr_einvoice.transport.http import Flow, HTTPCore, Request, RetryPolicy
 
 __all__ = [
     "BELVO_ENVIRONMENTS",
@@ -524,12 +523,15 @@ class BelvoProtocol:
         *,
         base_url: str = "production",
         timeout: httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
         today: Callable[[], date] = _today_utc,
     ) -> None:
         self.auth = auth
         self.base_url = resolve_base_url("Belvo", BELVO_ENVIRONMENTS, base_url)
         self.timeout = timeout
         self.today = today
+        # Belvo: retry an unexpected_error (500) at most 3 times.
+        self.http = HTTPCore(map_error=self.map_error, retry=retry or RetryPolicy(max_attempts=4))
 
     def __repr__(self) -> str:
         return f"BelvoProtocol(base_url={self.base_url!r}, auth={self.auth!r})"
@@ -735,11 +737,10 @@ class BelvoProtocol:
         for start, end in self._ranges(link, date_from, date_to, options):
             request = self.retrieve_request(link, start, end, async_mode=False, **options)
             try:
-                response = yield request
+                response = yield from self.http.exchange(request)
             except BelvoError as exc:
                 exc.partial_invoices, exc.failed_range = tuple(invoices), (start, end)
                 raise
-            assert response is not None
             if response.status_code == 202:
                 raise UnexpectedResponseError(
                     "Belvo answered 202 (asynchronous) to a synchronous retrieval",
@@ -755,24 +756,21 @@ class BelvoProtocol:
     ) -> Flow[list[BelvoAccepted]]:
         accepted: list[BelvoAccepted] = []
         for start, end in self._ranges(link, date_from, date_to, options):
-            response = yield self.retrieve_request(link, start, end, async_mode=True, **options)
-            assert response is not None
+            request = self.retrieve_request(link, start, end, async_mode=True, **options)
+            response = yield from self.http.exchange(request)
             accepted.append(self.parse_accepted(response, link, start, end))
         return accepted
 
     def detail_flow(self, invoice_id: str, **kwargs: Any) -> Flow[Invoice]:
-        response = yield self.detail_request(invoice_id, **kwargs)
-        assert response is not None
+        response = yield from self.http.exchange(self.detail_request(invoice_id, **kwargs))
         payload = load_json(response.content, what="Belvo invoice", status=response.status_code)
         return parse_invoice(payload)
 
     def delete_flow(self, invoice_id: str) -> Flow[None]:
-        response = yield self.detail_request(invoice_id, method="DELETE")
-        assert response is not None
+        yield from self.http.exchange(self.detail_request(invoice_id, method="DELETE"))
 
     def page_flow(self, request: Request) -> Flow[tuple[list[Invoice], str | None, int | None]]:
-        response = yield request
-        assert response is not None
+        response = yield from self.http.exchange(request)
         return self.parse_page(response)
 
 
@@ -791,28 +789,27 @@ def _timeout_hint(request: Request) -> str:
 
 
 # -- the clients -------------------------------------------------------------------------------------------
-class _BelvoBase:
-    def __init__(
-        self,
-        auth: BelvoAuth,
-        *,
-        base_url: str = "production",
-        timeout: float | httpx.Timeout | None = None,
-        retry: RetryPolicy | None = None,
-        today: Callable[[], date] = _today_utc,
-    ) -> None:
-        self.timeout = as_timeout(timeout) if timeout is not None else BELVO_DEFAULT_TIMEOUT
-        self.protocol = BelvoProtocol(auth, base_url=base_url, timeout=self.timeout, today=today)
-        # Belvo: retry an unexpected_error (500) at most 3 times.
-        self.http = HTTPCore(map_error=self.protocol.map_error, retry=retry or RetryPolicy(max_attempts=4))
+def _protocol(
+    auth: BelvoAuth,
+    *,
+    base_url: str = "production",
+    timeout: float | httpx.Timeout | None = None,
+    retry: RetryPolicy | None = None,
+    today: Callable[[], date] = _today_utc,
+) -> BelvoProtocol:
+    timeout = as_timeout(timeout) if timeout is not None else BELVO_DEFAULT_TIMEOUT
+    return BelvoProtocol(auth, base_url=base_url, timeout=timeout, retry=retry, today=today)
 
 
-class BelvoClient(_BelvoBase, SyncRunner):
-    """Synchronous Belvo client (Chile invoices). Use as a context manager (or call :meth:`close`)."""
+class BelvoClient(SyncRunner[BelvoProtocol]):
+    """Synchronous Belvo client (Chile invoices). Use as a context manager (or call :meth:`close`).
+
+    Options: ``base_url`` (``production``, ``sandbox``, ``development`` or a URL), ``timeout``, ``retry``,
+    ``today`` (the date that ends every allowed range).
+    """
 
     def __init__(self, auth: BelvoAuth, *, http_client: httpx.Client | None = None, **kwargs: Any) -> None:
-        super().__init__(auth, **kwargs)
-        self._open(http_client)
+        super().__init__(_protocol(auth, **kwargs), http_client)
 
     def retrieve_invoices(
         self, link: str, date_from: date | str, date_to: date | str, **options: Unpack[RetrieveOptions]
@@ -849,14 +846,13 @@ class BelvoClient(_BelvoBase, SyncRunner):
         self._run(self.protocol.delete_flow(invoice_id))
 
 
-class AsyncBelvoClient(_BelvoBase, AsyncRunner):
+class AsyncBelvoClient(AsyncRunner[BelvoProtocol]):
     """Asynchronous Belvo client (same behaviour as :class:`BelvoClient`). ``async with`` it."""
 
     def __init__(
         self, auth: BelvoAuth, *, http_client: httpx.AsyncClient | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(auth, **kwargs)
-        self._open(http_client)
+        super().__init__(_protocol(auth, **kwargs), http_client)
 
     async def retrieve_invoices(
         self, link: str, date_from: date | str, date_to: date | str, **options: Unpack[RetrieveOptions]

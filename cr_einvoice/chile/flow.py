@@ -29,7 +29,6 @@ from cr_einvoice.chile._common import (
     USER_AGENT,
     AsyncRunner,
     ChileAPIError,
-    Flow,
     SyncRunner,
     UnexpectedResponseError,
     amount,
@@ -44,7 +43,7 @@ from cr_einvoice.chile._common import (
 from cr_einvoice.core.errors import BadRequestError, ConfigError, ServerError
 from cr_einvoice.core.errors import ValidationError as _ValidationError
 from cr_einvoice.core.secret import Secret
-from cr_einvoice.transport.http import HTTPCore, Request, RetryPolicy
+from cr_einvoice.transport.http import Flow, HTTPCore, Request, RetryPolicy
 
 __all__ = [
     "FLOW_ENVIRONMENTS",
@@ -436,10 +435,18 @@ def parse_invoice(obj: object) -> Invoice:
 class FlowProtocol:
     """Request builders and response parsers (no I/O), shared by the sync and async clients."""
 
-    def __init__(self, auth: FlowAuth, *, base_url: str = "production", timeout: httpx.Timeout | None = None):
+    def __init__(
+        self,
+        auth: FlowAuth,
+        *,
+        base_url: str = "production",
+        timeout: httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.auth = auth
         self.base_url = resolve_base_url("Flow", FLOW_ENVIRONMENTS, base_url)
         self.timeout = timeout
+        self.http = HTTPCore(map_error=self.map_error, retry=retry)
 
     def __repr__(self) -> str:
         return f"FlowProtocol(base_url={self.base_url!r}, auth={self.auth!r})"
@@ -504,8 +511,7 @@ class FlowProtocol:
 
     def call_flow(self, method: str, service: str, params: Mapping[str, object]) -> Flow[Any]:
         request = self.request(method, service, params)
-        response = yield request
-        assert response is not None
+        response = yield from self.http.exchange(request)
         return load_json(response.content, what=request.what, status=response.status_code, url=request.url)
 
     def invoice_flow(self, invoice_id: int | str) -> Flow[Invoice]:
@@ -517,26 +523,24 @@ class FlowProtocol:
 
 
 # -- the clients -------------------------------------------------------------------------------------------
-class _FlowBase:
-    def __init__(
-        self,
-        auth: FlowAuth,
-        *,
-        base_url: str = "production",
-        timeout: float | httpx.Timeout | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        self.timeout = as_timeout(timeout)
-        self.protocol = FlowProtocol(auth, base_url=base_url, timeout=self.timeout)
-        self.http = HTTPCore(map_error=self.protocol.map_error, retry=retry)
+def _protocol(
+    auth: FlowAuth,
+    *,
+    base_url: str = "production",
+    timeout: float | httpx.Timeout | None = None,
+    retry: RetryPolicy | None = None,
+) -> FlowProtocol:
+    return FlowProtocol(auth, base_url=base_url, timeout=as_timeout(timeout), retry=retry)
 
 
-class FlowClient(_FlowBase, SyncRunner):
-    """Synchronous Flow client. Use as a context manager (or call :meth:`close`)."""
+class FlowClient(SyncRunner[FlowProtocol]):
+    """Synchronous Flow client. Use as a context manager (or call :meth:`close`).
+
+    Options: ``base_url`` (``production``, ``sandbox`` or a URL), ``timeout``, ``retry``.
+    """
 
     def __init__(self, auth: FlowAuth, *, http_client: httpx.Client | None = None, **kwargs: Any) -> None:
-        super().__init__(auth, **kwargs)
-        self._open(http_client)
+        super().__init__(_protocol(auth, **kwargs), http_client)
 
     def call(self, method: str, service: str, params: Mapping[str, object] | None = None) -> Any:
         """Sign and send any Flow service (``"GET", "invoice/get", {...}``); returns the JSON (exact)."""
@@ -546,14 +550,13 @@ class FlowClient(_FlowBase, SyncRunner):
         return self._run(self.protocol.invoice_flow(invoice_id))
 
 
-class AsyncFlowClient(_FlowBase, AsyncRunner):
+class AsyncFlowClient(AsyncRunner[FlowProtocol]):
     """Asynchronous Flow client (same behaviour as :class:`FlowClient`). ``async with`` it."""
 
     def __init__(
         self, auth: FlowAuth, *, http_client: httpx.AsyncClient | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(auth, **kwargs)
-        self._open(http_client)
+        super().__init__(_protocol(auth, **kwargs), http_client)
 
     async def call(self, method: str, service: str, params: Mapping[str, object] | None = None) -> Any:
         return await self._run(self.protocol.call_flow(method, service, params or {}))

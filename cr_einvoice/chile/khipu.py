@@ -45,8 +45,6 @@ from cr_einvoice.chile._common import (
     USER_AGENT,
     AsyncRunner,
     ChileAPIError,
-    Flow,
-    Sleep,
     SyncRunner,
     UnexpectedResponseError,
     as_timeout,
@@ -63,7 +61,7 @@ from cr_einvoice.core.errors import (
 )
 from cr_einvoice.core.errors import ValidationError as _ValidationError
 from cr_einvoice.core.secret import Secret
-from cr_einvoice.transport.http import HTTPCore, Request, RetryPolicy
+from cr_einvoice.transport.http import Flow, HTTPCore, Request, RetryPolicy, Sleep
 
 __all__ = [
     "BILL_DOCUMENT_PATH",
@@ -680,6 +678,7 @@ class KhipuProtocol:
         self._clock = clock
         self._rng = rng or random.Random()
         self._tokens = _TokenCache()
+        self.http = HTTPCore(map_error=self.map_error, retry=self.retry)
 
     def __repr__(self) -> str:
         return f"KhipuProtocol(base_url={self.base_url!r}, auth={self.auth!r})"
@@ -833,11 +832,10 @@ class KhipuProtocol:
             if self.auth.client_credentials is not None:
                 token = self._tokens.get(time.monotonic())
                 if token is None:
-                    response = yield self.token_request()
-                    assert response is not None
+                    response = yield from self.http.exchange(self.token_request())
                     token = self.store_token(response)
             try:
-                response = yield self.bill_request(body, token)
+                response = yield from self.http.exchange(self.bill_request(body, token))
             except KhipuAuthenticationError:
                 if self.auth.client_credentials is None or refreshed:
                     raise
@@ -845,7 +843,6 @@ class KhipuProtocol:
                 self._tokens.clear()
                 refreshed = True
                 continue
-            assert response is not None
             return response
 
     def _exchange(self, body: Mapping[str, Any], *, callback: bool) -> Flow[KhipuOutcome | httpx.Response]:
@@ -909,35 +906,34 @@ class KhipuProtocol:
 
 
 # -- the clients -------------------------------------------------------------------------------------------
-class _KhipuBase:
-    def __init__(
-        self,
-        auth: KhipuAuth,
-        *,
-        base_url: str = "production",
-        timeout: float | httpx.Timeout | None = None,
-        retry: RetryPolicy | None = None,
-        immediate_retries: int = 2,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.timeout = as_timeout(timeout) if timeout is not None else KHIPU_DEFAULT_TIMEOUT
-        self.protocol = KhipuProtocol(
-            auth,
-            base_url=base_url,
-            immediate_retries=immediate_retries,
-            retry=retry,
-            timeout=self.timeout,
-            clock=clock,
-        )
-        self.http = HTTPCore(map_error=self.protocol.map_error, retry=self.protocol.retry)
+def _protocol(
+    auth: KhipuAuth,
+    *,
+    base_url: str = "production",
+    timeout: float | httpx.Timeout | None = None,
+    retry: RetryPolicy | None = None,
+    immediate_retries: int = 2,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> KhipuProtocol:
+    return KhipuProtocol(
+        auth,
+        base_url=base_url,
+        immediate_retries=immediate_retries,
+        retry=retry,
+        timeout=as_timeout(timeout) if timeout is not None else KHIPU_DEFAULT_TIMEOUT,
+        clock=clock,
+    )
 
 
-class KhipuClient(_KhipuBase, SyncRunner):
-    """Synchronous Khipu client. Use as a context manager (or call :meth:`close`)."""
+class KhipuClient(SyncRunner[KhipuProtocol]):
+    """Synchronous Khipu client. Use as a context manager (or call :meth:`close`).
+
+    Options: ``base_url`` (``production`` or a URL), ``timeout``, ``retry``, ``immediate_retries`` (how often
+    a ``RETRY_IMMEDIATELY`` answer is re-sent), ``clock``.
+    """
 
     def __init__(self, auth: KhipuAuth, *, http_client: httpx.Client | None = None, **kwargs: Any) -> None:
-        super().__init__(auth, **kwargs)
-        self._open(http_client)
+        super().__init__(_protocol(auth, **kwargs), http_client)
 
     def enel_bill(self, client_identifier: str, email: str) -> KhipuOutcome:
         """Fetch the bill synchronously: :class:`EnelBillResult` or :class:`KhipuDeferred`."""
@@ -952,14 +948,13 @@ class KhipuClient(_KhipuBase, SyncRunner):
         return self._run(self.protocol.request_enel_bill_flow(client_identifier, email, callback_url))
 
 
-class AsyncKhipuClient(_KhipuBase, AsyncRunner):
+class AsyncKhipuClient(AsyncRunner[KhipuProtocol]):
     """Asynchronous Khipu client (same behaviour as :class:`KhipuClient`). ``async with`` it."""
 
     def __init__(
         self, auth: KhipuAuth, *, http_client: httpx.AsyncClient | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(auth, **kwargs)
-        self._open(http_client)
+        super().__init__(_protocol(auth, **kwargs), http_client)
 
     async def enel_bill(self, client_identifier: str, email: str) -> KhipuOutcome:
         return await self._run(self.protocol.enel_bill_flow(client_identifier, email))

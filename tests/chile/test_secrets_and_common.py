@@ -10,12 +10,9 @@ import httpx
 import pytest
 
 from cr_einvoice.chile._common import (
-    Sleep,
     UnexpectedResponseError,
     load_json,
     resolve_base_url,
-    run_async,
-    run_sync,
     to_jsonable,
 )
 from cr_einvoice.chile.belvo import BelvoAuth, BelvoClient
@@ -30,6 +27,7 @@ from cr_einvoice.chile.khipu import (
 from cr_einvoice.core.errors import APIError, ConfigError, CrEinvoiceError
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.testing.chile_fakes import FakeBelvo, FakeFlow, FakeKhipu, LoopbackReceiver
+from cr_einvoice.transport.flow import Sleep, drive, drive_async
 from cr_einvoice.transport.http import Request, RetryPolicy
 
 from .conftest import LINK, TODAY
@@ -152,10 +150,10 @@ def _send(request: Request) -> httpx.Response:
 
 async def test_sync_and_async_drivers_run_the_same_flow() -> None:
     slept: list[float] = []
-    assert run_sync(_steps(), _send, slept.append) == "204 then caught boom"  # type: ignore[arg-type]
+    assert drive(_steps(), _send, slept.append) == "204 then caught boom"  # type: ignore[arg-type]
     assert slept == [0.0]
 
     async def send_async(request: Request) -> httpx.Response:
         return _send(request)
 
-    assert await run_async(_steps(), send_async) == "204 then caught boom"  # type: ignore[arg-type]
+    assert await drive_async(_steps(), send_async) == "204 then caught boom"  # type: ignore[arg-type]
