@@ -42,8 +42,9 @@ from cr_einvoice.hacienda import AsyncClient, Credentials, Environment  # noqa: 
 from cr_einvoice.outbox.issuing import Issuer, IssuerSettings  # noqa: E402
 from cr_einvoice.outbox.store import VoucherState, open_store  # noqa: E402
 from cr_einvoice.outbox.worker import Worker, WorkerSettings  # noqa: E402
-from cr_einvoice.signing.certs import load_p12, make_test_pki  # noqa: E402
+from cr_einvoice.signing.certs import load_p12  # noqa: E402
 from cr_einvoice.signing.xades import Signer, TrustStore  # noqa: E402
+from cr_einvoice.testing.pki import make_test_pki  # noqa: E402
 from cr_einvoice.vouchers.jsonio import document_from_json  # noqa: E402
 from cr_einvoice.vouchers.xmlwrite import to_xml  # noqa: E402
 

@@ -31,8 +31,9 @@ from signxml.xades import XAdESDataObjectFormat, XAdESSignaturePolicy, XAdESSign
 
 from cr_einvoice.core.catalogs import Situacion, TipoDocumento, TipoIdentificacion
 from cr_einvoice.core.clave import CR_TZ, Clave, Consecutivo
-from cr_einvoice.signing.certs import load_p12, make_test_pki
+from cr_einvoice.signing.certs import load_p12
 from cr_einvoice.signing.xades import V44_POLICY_DIGEST, V44_POLICY_URL, Signer, verify
+from cr_einvoice.testing.pki import make_test_pki
 from cr_einvoice.vouchers.model import (
     Emisor,
     FacturaElectronica,

@@ -3,7 +3,7 @@
 Without credentials (the default) it runs against the local Hacienda simulator:
 
 1. generates TEST certificates for the company and for a supplier
-(:func:`cr_einvoice.signing.certs.make_test_pki`);
+(:func:`cr_einvoice.testing.pki.make_test_pki`);
 2. starts the simulator (:class:`cr_einvoice.sandbox.Simulator`) on 127.0.0.1 and writes a configuration file
    pointing at it (so the ``cr-einvoice`` commands can look at the results afterwards);
 3. issues FE, ND, NC (a return, built with :func:`~cr_einvoice.outbox.issuing.build_correction`), TE, FEC,
@@ -183,8 +183,8 @@ class LocalSandbox:
 
     def __enter__(self) -> LocalSandbox:
         from cr_einvoice.sandbox import Simulator, SimulatorSettings
-        from cr_einvoice.signing.certs import make_test_pki
         from cr_einvoice.signing.xades import TrustStore
+        from cr_einvoice.testing.pki import make_test_pki
 
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.pki = make_test_pki(self.workdir / "certs", taxpayer_id=EMISOR)
@@ -289,8 +289,9 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
     """Run the whole flow in ``workdir``; returns one row per voucher (see the module docstring)."""
     from cr_einvoice.outbox.issuing import Issuer, build_correction
     from cr_einvoice.outbox.worker import CallbackServer, Worker
-    from cr_einvoice.signing.certs import load_p12, make_test_pki
+    from cr_einvoice.signing.certs import load_p12
     from cr_einvoice.signing.xades import Signer
+    from cr_einvoice.testing.pki import make_test_pki
 
     started = time.monotonic()
     box: LocalSandbox | None = None

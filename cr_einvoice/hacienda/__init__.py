@@ -1,6 +1,10 @@
 """Hacienda's recepción API: environments, tokens, submit/status/list/get (sync and async), the respuesta
 (MensajeHacienda) decoder with signature verification, and callbacks.
 
+Rooms: ``wire`` (the API's vocabulary and bodies, shared with the simulator and the worker), ``recepcion``
+(requests and response parsing as pure functions), ``client`` (the sync and async clients), ``auth``,
+``environments``, ``respuesta``, ``callbacks``.
+
 See ``docs/design.md`` ("Area: Hacienda client") and the README section for usage.
 """
 
@@ -19,8 +23,8 @@ from cr_einvoice.hacienda.client import (
     AlreadyReceived,
     AsyncClient,
     Client,
+    ClientOptions,
     InvalidRequestBodyError,
-    Party,
     StatusResult,
     Submission,
     SubmitResult,
@@ -43,6 +47,7 @@ from cr_einvoice.hacienda.respuesta import (
     parse_detalle_mensaje,
     verify_respuesta,
 )
+from cr_einvoice.hacienda.wire import Estado
 
 __all__ = [
     "HACIENDA_SELLO_CEDULA",
@@ -56,12 +61,13 @@ __all__ = [
     "CallbackError",
     "CallbackResult",
     "Client",
+    "ClientOptions",
     "Credentials",
     "DetalleError",
     "DetalleMensaje",
     "Environment",
+    "Estado",
     "InvalidRequestBodyError",
-    "Party",
     "Respuesta",
     "RespuestaMismatchError",
     "StatusResult",

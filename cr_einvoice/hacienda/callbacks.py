@@ -27,7 +27,6 @@ import hmac
 import inspect
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable, Container, MutableMapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -35,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 from cr_einvoice.core.errors import CrEinvoiceError, ValidationError, VerificationError, XMLParseError
 from cr_einvoice.core.secret import Secret
-from cr_einvoice.hacienda.client import normalise_keys, parse_fecha
 from cr_einvoice.hacienda.environments import HACIENDA_SELLO_CEDULA
 from cr_einvoice.hacienda.respuesta import Respuesta, RespuestaMismatchError, decode_respuesta
+from cr_einvoice.hacienda.wire import FINAL_ESTADOS, STATUS_ID_RE, StatusAnswer, parse_fecha
 
 if TYPE_CHECKING:
     from cr_einvoice.signing.xades import TrustStore
@@ -56,8 +55,6 @@ log = logging.getLogger("cr_einvoice.hacienda")
 
 #: A MensajeHacienda with many findings is a few tens of KiB; Base64 and JSON add a third.
 DEFAULT_MAX_CALLBACK_BYTES = 256 * 1024
-_STATUS_ID = re.compile(r"\d{50}(?:-\d{20})?")
-_FINAL = frozenset({"aceptado", "rechazado"})
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -123,18 +120,16 @@ def parse_callback(
         raise CallbackError("callback body is not UTF-8 JSON") from None
     if not isinstance(data, dict):
         raise CallbackError("callback body is not a JSON object")
-    keys = normalise_keys(data)
-    clave = keys.get("clave")
-    if not isinstance(clave, str) or not _STATUS_ID.fullmatch(clave.strip()):
+    answer = StatusAnswer.from_json(data)
+    clave = (answer.clave or "").strip()
+    if not STATUS_ID_RE.fullmatch(clave):
         raise CallbackError("callback body has no valid clave")
-    clave = clave.strip()
     if known_claves is not None and not _known(known_claves, clave):
         raise CallbackError(f"callback for unknown clave {clave}", http_status=403, clave=clave)
-    ind_estado = keys.get("indestado")
-    if not isinstance(ind_estado, str) or not ind_estado.strip():
+    if answer.estado is None:
         raise CallbackError("callback body has no ind-estado", clave=clave)
-    respuesta_data = keys.get("respuestaxml")
-    if not isinstance(respuesta_data, str) or not respuesta_data.strip():
+    respuesta_data = answer.respuesta_xml
+    if respuesta_data is None:
         raise CallbackError(
             f"callback for {clave} carries no signed respuesta-xml; it cannot be trusted (ask status())",
             http_status=422,
@@ -154,8 +149,8 @@ def parse_callback(
         ) from None
     except (XMLParseError, ValidationError) as exc:
         raise CallbackError(f"callback for {clave}: unusable respuesta-xml ({exc})", clave=clave) from None
-    sent = ind_estado.strip().lower()
-    if sent in _FINAL and sent != respuesta.estado:
+    sent = answer.estado
+    if sent in FINAL_ESTADOS and sent != respuesta.estado:
         raise CallbackError(
             f"callback for {clave} says {sent!r} but the signed respuesta says {respuesta.estado!r}",
             http_status=422,
@@ -165,7 +160,7 @@ def parse_callback(
         clave=clave,
         estado=respuesta.estado,
         ind_estado=sent,
-        fecha=parse_fecha(keys.get("fecha")),
+        fecha=parse_fecha(answer.fecha),
         respuesta=respuesta,
     )
 

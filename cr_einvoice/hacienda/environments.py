@@ -12,10 +12,11 @@ simulator serves plain HTTP on 127.0.0.1 only).
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cr_einvoice.core.errors import ConfigError
+from cr_einvoice.signing.certs import HACIENDA_SELLO_CEDULA
 
 __all__ = [
     "HACIENDA_SELLO_CEDULA",
@@ -33,8 +34,6 @@ PRODUCTION_RECEPCION_URL = "https://api.comprobanteselectronicos.go.cr/recepcion
 SANDBOX_RECEPCION_URL = "https://api-sandbox.comprobanteselectronicos.go.cr/recepcion/v1/"
 #: The sandbox path printed in Anexo 3 (use with ``Environment.named("sandbox", recepcion_url=...)``).
 SANDBOX_RECEPCION_URL_ANEXO3 = "https://api.comprobanteselectronicos.go.cr/recepcion-sandbox/v1/"
-#: serialNumber of Hacienda's electronic seal (the signer of every MensajeHacienda).
-HACIENDA_SELLO_CEDULA = "CPJ-2-100-042005"
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
@@ -72,6 +71,36 @@ def _realm_urls(realm: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Named:
+    name: str
+    aliases: frozenset[str]
+    realm: str
+    recepcion_url: str
+    client_id: str
+    username_domain: str
+
+
+_NAMED = (
+    _Named(
+        "sandbox",
+        frozenset({"sandbox", "stag", "staging", "pruebas"}),
+        "rut-stag",
+        SANDBOX_RECEPCION_URL,
+        "api-stag",
+        "stag.comprobanteselectronicos.go.cr",
+    ),
+    _Named(
+        "production",
+        frozenset({"production", "prod", "produccion", "producción"}),
+        "rut",
+        PRODUCTION_RECEPCION_URL,
+        "api-prod",
+        "comprobanteselectronicos.go.cr",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Environment:
     """Where to authenticate and where to send vouchers (frozen; see :meth:`named` and :meth:`custom`)."""
 
@@ -103,33 +132,19 @@ class Environment:
         ``recepcion_url`` overrides the recepción base (the sandbox host has changed over the years).
         """
         key = name.strip().lower()
-        if key in {"sandbox", "stag", "staging", "pruebas"}:
-            token, logout = _realm_urls("rut-stag")
-            env = cls(
-                name="sandbox",
-                token_url=token,
-                logout_url=logout,
-                recepcion_url=SANDBOX_RECEPCION_URL,
-                client_id="api-stag",
-                realm="rut-stag",
-                username_domain="stag.comprobanteselectronicos.go.cr",
-            )
-        elif key in {"production", "prod", "produccion", "producción"}:
-            token, logout = _realm_urls("rut")
-            env = cls(
-                name="production",
-                token_url=token,
-                logout_url=logout,
-                recepcion_url=PRODUCTION_RECEPCION_URL,
-                client_id="api-prod",
-                realm="rut",
-                username_domain="comprobanteselectronicos.go.cr",
-            )
-        else:
+        spec = next((n for n in _NAMED if key in n.aliases), None)
+        if spec is None:
             raise ConfigError(f"unknown Hacienda environment {name!r}: use 'sandbox' or 'production'")
-        if recepcion_url is not None:
-            env = replace(env, recepcion_url=recepcion_url)
-        return env
+        token, logout = _realm_urls(spec.realm)
+        return cls(
+            name=spec.name,
+            token_url=token,
+            logout_url=logout,
+            recepcion_url=recepcion_url if recepcion_url is not None else spec.recepcion_url,
+            client_id=spec.client_id,
+            realm=spec.realm,
+            username_domain=spec.username_domain,
+        )
 
     @classmethod
     def custom(

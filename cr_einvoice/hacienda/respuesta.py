@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from cr_einvoice.core.catalogs import MENSAJE_HACIENDA
 from cr_einvoice.core.errors import Problem, SignatureError, ValidationError, VerificationError, XMLParseError
-from cr_einvoice.core.xmlsafe import parse_untrusted
+from cr_einvoice.core.xmlsafe import local_name, parse_untrusted
 from cr_einvoice.hacienda.environments import HACIENDA_SELLO_CEDULA
+from cr_einvoice.hacienda.wire import CLAVE_RE, Estado
 
 if TYPE_CHECKING:
     from cr_einvoice.signing.xades import TrustStore, VerificationResult
@@ -168,7 +170,7 @@ class Respuesta:
         """``aceptado`` or ``rechazado`` (lower case, like ``ind-estado``)."""
         if self.estado_mensaje:
             return self.estado_mensaje.strip().lower()
-        return {1: "aceptado", 2: "aceptado parcialmente", 3: "rechazado"}.get(
+        return {1: Estado.ACEPTADO.value, 2: "aceptado parcialmente", 3: Estado.RECHAZADO.value}.get(
             self.mensaje, str(self.mensaje)
         )
 
@@ -206,14 +208,10 @@ def respuesta_bytes(data: bytes | str, *, what: str = "respuesta") -> bytes:
     return decoded
 
 
-def _local(tag: object) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
-
-
 def _children(root: etree._Element) -> dict[str, str]:
     values: dict[str, str] = {}
     for child in root:
-        name = _local(child.tag)
+        name = local_name(child.tag)
         if name and name not in values:
             values[name] = child.text or ""
     return values
@@ -243,7 +241,7 @@ def parse_respuesta(xml: bytes) -> Respuesta:
     """Parse MensajeHacienda XML bytes without checking the signature."""
     root = parse_untrusted(xml, max_bytes=_MAX_RESPUESTA_BYTES, what="Hacienda's respuesta (MensajeHacienda)")
     qname = etree.QName(root.tag)
-    if qname.localname != "MensajeHacienda":
+    if qname.localname != MENSAJE_HACIENDA:
         raise ValidationError(
             f"expected a MensajeHacienda document, got <{qname.localname}>", path="MensajeHacienda"
         )
@@ -251,7 +249,7 @@ def parse_respuesta(xml: bytes) -> Respuesta:
     values = _children(root)
     problems: list[Problem] = []
     clave = (values.get("Clave") or "").strip()
-    if not re.fullmatch(r"\d{50}", clave):
+    if not CLAVE_RE.fullmatch(clave):
         problems.append(Problem("MensajeHacienda/Clave", f"not a 50-digit clave: {clave!r}"))
     mensaje_text = (values.get("Mensaje") or "").strip()
     try:

@@ -22,7 +22,7 @@ from cr_einvoice.sandbox.settings import (
     FaultTarget,
     SimulatorSettings,
 )
-from cr_einvoice.sandbox.state import CallbackAttempt, Party, Submission
+from cr_einvoice.sandbox.state import CallbackAttempt, Submission
 
 __all__ = [
     "ALREADY_RECEIVED",
@@ -34,7 +34,6 @@ __all__ = [
     "Faults",
     "Finding",
     "MensajeHaciendaData",
-    "Party",
     "Simulator",
     "SimulatorSettings",
     "Submission",

@@ -29,6 +29,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from cr_einvoice.core import xmlsafe
+from cr_einvoice.core.catalogs import MENSAJE_RECEPTOR, NAMESPACE_BASE, TipoDocumento
 from cr_einvoice.core.clave import CR_TZ, Clave
 from cr_einvoice.core.errors import (
     ClaveError,
@@ -37,7 +39,7 @@ from cr_einvoice.core.errors import (
     VerificationError,
     XMLParseError,
 )
-from cr_einvoice.core.xmlsafe import find_child, parse_untrusted
+from cr_einvoice.core.xmlsafe import parse_untrusted
 from cr_einvoice.sandbox.mensaje import Finding, format_tax, format_total
 from cr_einvoice.sandbox.settings import SimulatorSettings
 from cr_einvoice.sandbox.state import Submission, SubmissionStore
@@ -80,10 +82,9 @@ FECHA_FUTURA = "La fecha de emisión del comprobante electrónico no puede ser s
 HORA_NO_OFICIAL = "La hora indicada en la emisión del archivo XML no coincide con la hora oficial."
 SIGNER_NOT_EMISOR = "El contribuyente que firma la factura electrónica no es el emisor."
 
-_MR_ROOT = "MensajeReceptor"
 _CLAVE_CODES = frozenset({-1, -8, -23, -405})
 _CLAVE_PARTS = {"identificacion": -8, "consecutivo": -23, "fecha": -405}
-_V44 = "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/"
+_V44 = f"{NAMESPACE_BASE}v4.4/"
 
 
 @dataclass(slots=True)
@@ -104,11 +105,9 @@ class Verdict:
 
 
 def child_text(root: etree._Element, *path: str) -> str | None:
-    """The stripped text of the element at ``path`` (local names, first match) below ``root``, or None."""
-    node = find_child(root, *path)
-    if node is None:
-        return None
-    return (node.text or "").strip()
+    """The stripped text of the element at ``path`` (local names, first match) below ``root``, ``""`` when it
+    is empty, None when it is missing."""
+    return xmlsafe.child_text(root, *path, empty="")
 
 
 def _digits(value: str | None) -> str:
@@ -159,7 +158,7 @@ class VoucherChecker:
 
         verdict = self._describe(root, sub)
         findings = [Finding(code, KNOWN_WARNINGS[code], warning=True) for code in self._settings.warnings]
-        is_mr = qname.localname == _MR_ROOT
+        is_mr = qname.localname == MENSAJE_RECEPTOR
         ruled = self._check_rules(root) if self._settings.check_rules else []
         # Hacienda's order: the clave against the document, the consecutivo already used, the rest.
         findings += [f for f in ruled if f.code in _CLAVE_CODES]
@@ -172,7 +171,7 @@ class VoucherChecker:
                 owners = [child_text(root, "NumeroCedulaReceptor")]
             else:
                 owners = [child_text(root, "Emisor", "Identificacion", "Numero")]
-                if qname.localname == "FacturaElectronicaCompra":
+                if qname.localname == TipoDocumento.FACTURA_COMPRA.root:
                     # The buyer issues and signs a FEC; its supplier is the XML's Emisor.
                     owners.append(child_text(root, "Receptor", "Identificacion", "Numero"))
             known = [o for o in owners if o is not None]
@@ -237,7 +236,7 @@ class VoucherChecker:
 
     def _check_consecutivo(self, root: etree._Element, sub: Submission) -> list[Finding]:
         consecutivo = child_text(root, "NumeroConsecutivo")
-        numero = child_text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero_identificacion
+        numero = child_text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero
         if not consecutivo:
             return []
         earlier = self._store.claim_consecutivo(numero, consecutivo, sub.clave, sub.received_at)
@@ -288,7 +287,7 @@ class VoucherChecker:
     # -- answer fields ----------------------------------------------------------------------------------
     def _describe(self, root: etree._Element, sub: Submission) -> Verdict:
         v = Verdict(accepted=True, findings=[])
-        if etree.QName(root).localname == _MR_ROOT:
+        if etree.QName(root).localname == MENSAJE_RECEPTOR:
             original = self._store.get(sub.clave)
             name = None
             if original is not None:
@@ -297,19 +296,17 @@ class VoucherChecker:
                 except XMLParseError:
                     name = None
             v.nombre_emisor = name or DESCONOCIDO
-            v.tipo_emisor = sub.emisor.tipo_identificacion
-            v.numero_emisor = child_text(root, "NumeroCedulaEmisor") or sub.emisor.numero_identificacion
+            v.tipo_emisor = sub.emisor.tipo.value
+            v.numero_emisor = child_text(root, "NumeroCedulaEmisor") or sub.emisor.numero
             if sub.receptor is not None:
-                v.tipo_receptor = sub.receptor.tipo_identificacion
+                v.tipo_receptor = sub.receptor.tipo.value
             v.numero_receptor = child_text(root, "NumeroCedulaReceptor")
             v.total_factura = format_total(child_text(root, "TotalFactura"))
             v.monto_total_impuesto = format_tax(child_text(root, "MontoTotalImpuesto") or "0")
             return v
         v.nombre_emisor = child_text(root, "Emisor", "Nombre") or DESCONOCIDO
-        v.tipo_emisor = child_text(root, "Emisor", "Identificacion", "Tipo") or sub.emisor.tipo_identificacion
-        v.numero_emisor = (
-            child_text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero_identificacion
-        )
+        v.tipo_emisor = child_text(root, "Emisor", "Identificacion", "Tipo") or sub.emisor.tipo.value
+        v.numero_emisor = child_text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero
         if child_text(root, "Receptor") is not None:
             v.nombre_receptor = child_text(root, "Receptor", "Nombre")
             v.tipo_receptor = child_text(root, "Receptor", "Identificacion", "Tipo")
@@ -323,11 +320,11 @@ class VoucherChecker:
         identification comes from the request."""
         v = Verdict(accepted=False, findings=findings, desconocido=True)
         v.nombre_emisor = DESCONOCIDO
-        v.tipo_emisor = sub.emisor.tipo_identificacion
-        v.numero_emisor = sub.emisor.numero_identificacion
+        v.tipo_emisor = sub.emisor.tipo.value
+        v.numero_emisor = sub.emisor.numero
         if sub.receptor is not None:
-            v.tipo_receptor = sub.receptor.tipo_identificacion
-            v.numero_receptor = sub.receptor.numero_identificacion
+            v.tipo_receptor = sub.receptor.tipo.value
+            v.numero_receptor = sub.receptor.numero
         v.total_factura = "0"
         return v
 

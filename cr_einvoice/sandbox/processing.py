@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from cr_einvoice.hacienda.wire import Estado
 from cr_einvoice.sandbox.checks import Verdict, VoucherChecker
 from cr_einvoice.sandbox.mensaje import MensajeHaciendaData, detalle_mensaje, render_mensaje_hacienda
 from cr_einvoice.sandbox.settings import SimulatorSettings
@@ -122,7 +123,7 @@ class Processor:
     def _execute(self, task: _Task) -> None:
         try:
             if task.kind == "procesando":
-                self._store.transition(task.key, "recibido", "procesando")
+                self._store.transition(task.key, Estado.RECIBIDO, Estado.PROCESANDO)
             elif task.kind == "finalize":
                 self._finalize(task.key)
             elif task.kind == "callback":
@@ -130,7 +131,7 @@ class Processor:
         except Exception:
             log.exception("sandbox: %s of %s failed", task.kind, task.key)
             if task.kind == "finalize":
-                self._store.update(task.key, estado="error")
+                self._store.update(task.key, estado=Estado.ERROR)
         finally:
             self._done()
 
@@ -140,20 +141,17 @@ class Processor:
         if sub is None or sub.final:
             return
         if self._settings.faults.take_processing_error():
-            self._store.update(key, estado="error")
+            self._store.update(key, estado=Estado.ERROR)
             log.info("sandbox fault: %s ends in state error", key)
             return
         verdict = self._checker.evaluate(sub)
         data = self._mensaje_data(sub.clave, verdict)
         signed = self._sign(render_mensaje_hacienda(data))
+        estado = Estado.ACEPTADO if verdict.accepted else Estado.RECHAZADO
         updated = self._store.update(
-            key,
-            estado="aceptado" if verdict.accepted else "rechazado",
-            respuesta_xml=signed,
-            mensaje=data.mensaje,
-            detalle=data.detalle,
+            key, estado=estado, respuesta_xml=signed, mensaje=data.mensaje, detalle=data.detalle
         )
-        log.info("sandbox: %s %s", key, "aceptado" if verdict.accepted else "rechazado")
+        log.info("sandbox: %s %s", key, estado)
         if updated is not None and updated.callback_url:
             self._schedule(0.0, "callback", key, 0)
 
@@ -179,7 +177,7 @@ class Processor:
             return
         s = self._settings
         body = json.dumps(
-            sub.status_json(camel_case=s.callback_camel_case, upper_case=s.upper_case_states)
+            sub.answer().to_json(camel_case=s.callback_camel_case, upper_case=s.upper_case_states)
         ).encode("utf-8")
         status: int | None = None
         error = ""

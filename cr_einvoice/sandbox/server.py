@@ -13,7 +13,6 @@ One :class:`http.server.ThreadingHTTPServer` on the loopback interface serves ev
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import logging
@@ -36,14 +35,17 @@ from lxml import etree
 from cr_einvoice.core.errors import ConfigError, CrEinvoiceError, XMLParseError
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.core.xmlsafe import parse_untrusted
+from cr_einvoice.hacienda.environments import Environment
+from cr_einvoice.hacienda.wire import Estado, RecepcionRequest, WireFormatError
 from cr_einvoice.sandbox.checks import VoucherChecker, child_text
 from cr_einvoice.sandbox.idp import IdentityProvider, IdPError, TokenClaims
 from cr_einvoice.sandbox.processing import Processor
 from cr_einvoice.sandbox.ratelimit import RateDecision, WindowRateLimiter
 from cr_einvoice.sandbox.settings import Faults, SimulatorSettings
-from cr_einvoice.sandbox.state import DuplicateSubmission, Party, Submission, SubmissionStore
-from cr_einvoice.signing.certs import HACIENDA_SELLO_CEDULA, load_p12, make_test_pki
+from cr_einvoice.sandbox.state import DuplicateSubmission, Submission, SubmissionStore
+from cr_einvoice.signing.certs import HACIENDA_SELLO_CEDULA, load_p12
 from cr_einvoice.signing.xades import SignatureProfile, Signer, SignerConfig
+from cr_einvoice.testing.pki import make_test_pki
 
 __all__ = ["Simulator"]
 
@@ -52,10 +54,6 @@ log = logging.getLogger("cr_einvoice.sandbox")
 RECEPCION_PREFIX = "/recepcion/v1/"
 ADMIN_PREFIX = "/_simulator/"
 ALREADY_RECEIVED = "El comprobante ya fue recibido anteriormente"
-_CLAVE = re.compile(r"\d{50}")
-_CONSECUTIVO = re.compile(r"\d{20}")
-_TIPOS = frozenset({"01", "02", "03", "04", "05", "06"})
-_FECHA = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})")
 
 
 class _DropConnection(Exception):
@@ -342,27 +340,6 @@ class _TooLarge(Exception):
     pass
 
 
-class _ValidationFailure(Exception):
-    def __init__(self, cause: str) -> None:
-        super().__init__(cause)
-        self.cause = cause
-
-
-def _party(value: object, name: str, *, required: bool) -> Party | None:
-    if value is None:
-        if required:
-            raise _ValidationFailure(f"El campo {name} es requerido")
-        return None
-    if not isinstance(value, dict):
-        raise _ValidationFailure(f"El campo {name} debe ser un objeto")
-    tipo, numero = value.get("tipoIdentificacion"), value.get("numeroIdentificacion")
-    if not isinstance(tipo, str) or tipo not in _TIPOS:
-        raise _ValidationFailure(f"El campo {name}.tipoIdentificacion no es válido")
-    if not isinstance(numero, str) or not 1 <= len(numero) <= 20 or not numero.isalnum():
-        raise _ValidationFailure(f"El campo {name}.numeroIdentificacion no es válido")
-    return Party(tipo, numero)
-
-
 class Simulator:
     """A local, faithful Hacienda: IdP + recepción API + asynchronous validation + callbacks + faults.
 
@@ -510,10 +487,8 @@ class Simulator:
     def admin_url(self) -> str:
         return self.root_url + ADMIN_PREFIX
 
-    def environment(self) -> Any:
+    def environment(self) -> Environment:
         """The client's :class:`cr_einvoice.hacienda.Environment` for this simulator."""
-        from cr_einvoice.hacienda import Environment
-
         return Environment.custom(
             token_url=self.token_url,
             recepcion_url=self.base_url,
@@ -529,7 +504,7 @@ class Simulator:
         deadline = time.monotonic() + timeout
         while True:
             sub = self.store.get(key)
-            if sub is not None and sub.estado in {"aceptado", "rechazado", "error"}:
+            if sub is not None and (sub.final or sub.estado == Estado.ERROR):
                 return sub
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"{key} not final after {timeout} s (state {sub.estado if sub else None})")
@@ -614,11 +589,11 @@ class Simulator:
             return reply
 
         try:
-            sub = self._parse_submission(claims, body)
-        except _ValidationFailure as exc:
+            sub = Submission.received(RecepcionRequest.from_body(body), claims.username, time.time())
+        except WireFormatError as exc:
             return refuse(400, exc.cause, validation=True)
         allowed = self.settings.user_emisores.get(claims.username)
-        if allowed is not None and sub.emisor.numero_identificacion not in allowed:
+        if allowed is not None and sub.emisor.numero not in allowed:
             return refuse(403, "El usuario no está autorizado para enviar comprobantes de este emisor")
         try:
             root: etree._Element | None = parse_untrusted(sub.xml, what="comprobante")
@@ -649,9 +624,7 @@ class Simulator:
             return refuse(400, ALREADY_RECEIVED)
         if root is not None and sub.consecutivo_receptor is None:
             consecutivo = child_text(root, "NumeroConsecutivo")
-            emisor = (
-                child_text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero_identificacion
-            )
+            emisor = child_text(root, "Emisor", "Identificacion", "Numero") or sub.emisor.numero
             if consecutivo:
                 self.store.claim_consecutivo(emisor, consecutivo, sub.clave, sub.received_at)
         assert self._processor is not None
@@ -664,60 +637,11 @@ class Simulator:
         reply.headers["Location"] = self.base_url + "recepcion/" + sub.key
         return reply
 
-    def _parse_submission(self, claims: TokenClaims, body: bytes) -> Submission:
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise _ValidationFailure("El cuerpo de la solicitud no es un JSON válido") from None
-        if not isinstance(data, dict):
-            raise _ValidationFailure("El cuerpo de la solicitud debe ser un objeto JSON")
-        clave = data.get("clave")
-        if not isinstance(clave, str) or _CLAVE.fullmatch(clave) is None:
-            raise _ValidationFailure("El campo clave es requerido y debe tener 50 dígitos")
-        fecha = data.get("fecha")
-        if not isinstance(fecha, str) or _FECHA.fullmatch(fecha) is None:
-            raise _ValidationFailure(
-                "El campo fecha es requerido y debe tener el formato yyyy-MM-dd'T'HH:mm:ssZ"
-            )
-        emisor = _party(data.get("emisor"), "emisor", required=True)
-        assert emisor is not None
-        receptor = _party(data.get("receptor"), "receptor", required=False)
-        callback = data.get("callbackUrl")
-        if callback is not None and (
-            not isinstance(callback, str) or urlsplit(callback).scheme not in {"http", "https"}
-        ):
-            raise _ValidationFailure("El campo callbackUrl no es una URL válida")
-        consecutivo_receptor = data.get("consecutivoReceptor")
-        if consecutivo_receptor is not None and (
-            not isinstance(consecutivo_receptor, str) or _CONSECUTIVO.fullmatch(consecutivo_receptor) is None
-        ):
-            raise _ValidationFailure("El campo consecutivoReceptor debe tener 20 dígitos")
-        xml_b64 = data.get("comprobanteXml")
-        if not isinstance(xml_b64, str) or not xml_b64:
-            raise _ValidationFailure("El campo comprobanteXml es requerido")
-        try:
-            xml = base64.b64decode(xml_b64, validate=True)
-        except (binascii.Error, ValueError):
-            raise _ValidationFailure("El campo comprobanteXml no está codificado en Base64") from None
-        key = f"{clave}-{consecutivo_receptor}" if consecutivo_receptor else clave
-        return Submission(
-            key=key,
-            clave=clave,
-            consecutivo_receptor=consecutivo_receptor,
-            fecha=fecha,
-            emisor=emisor,
-            receptor=receptor,
-            callback_url=callback,
-            xml=xml,
-            username=claims.username,
-            received_at=time.time(),
-        )
-
     def status(self, key: str) -> _Reply:
         sub = self.store.get(key)
         if sub is None or time.time() - sub.received_at < self.settings.not_found_for:
             return _Reply.message(404, "Not Found", f"El comprobante {key} no ha sido recibido")
-        return _Reply.json(200, sub.status_json(upper_case=self.settings.upper_case_states))
+        return _Reply.json(200, sub.answer().to_json(upper_case=self.settings.upper_case_states))
 
     def list_comprobantes(self, claims: TokenClaims, query: Mapping[str, list[str]]) -> _Reply:
         def number(name: str, default: int) -> int:
@@ -749,7 +673,7 @@ class Simulator:
             return _Reply.message(404, "Not Found", f"El comprobante {key} no existe")
         body = sub.item_json()
         if sub.respuesta_xml is not None:
-            body["respuesta-xml"] = sub.status_json()["respuesta-xml"]
+            body["respuesta-xml"] = sub.answer().respuesta_xml
         return _Reply.json(200, body)
 
     # -- admin ------------------------------------------------------------------------------------------

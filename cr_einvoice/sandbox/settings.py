@@ -301,7 +301,7 @@ class SimulatorSettings:
     a user to emisor identifications (``"3101123456"``); a submission for another emisor is answered 403.
     ``sello_credential`` (already loaded) or ``sello_p12``/``sello_pin`` is the certificate that signs
     MensajeHacienda; without either a test PKI is generated in ``certs_dir`` (or a temporary directory) with
-    :func:`cr_einvoice.signing.certs.make_test_pki`.
+    :func:`cr_einvoice.testing.pki.make_test_pki`.
     ``trust``, when given, is used to check the chain of the vouchers' signing certificates.
     ``max_clock_skew`` (seconds), when set, rejects with -53 a FechaEmision that far from the reception
     time (a FechaEmision on a later day than today is always -53).

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-__all__ = ["CallbackAttempt", "DuplicateSubmission", "Party", "Submission", "SubmissionStore"]
+from cr_einvoice.core.identifiers import Identificacion
+from cr_einvoice.hacienda.wire import FINAL_ESTADOS, Estado, RecepcionRequest, StatusAnswer
 
-FINAL_STATES = frozenset({"aceptado", "rechazado"})
+__all__ = ["CallbackAttempt", "DuplicateSubmission", "Submission", "SubmissionStore"]
 
 
 class DuplicateSubmission(Exception):
     """The same clave (or clave-consecutivoReceptor) was already received."""
-
-
-@dataclass(frozen=True, slots=True)
-class Party:
-    tipo_identificacion: str
-    numero_identificacion: str
-
-    def as_json(self) -> dict[str, str]:
-        return {
-            "tipoIdentificacion": self.tipo_identificacion,
-            "numeroIdentificacion": self.numero_identificacion,
-        }
-
-    def matches_filter(self, value: str) -> bool:
-        """``emisor``/``receptor`` query filters: type followed by the number, padded (``02003101123456``)
-        or not (``023101123456``)."""
-        if len(value) < 3 or value[:2] != self.tipo_identificacion:
-            return False
-        return value[2:].lstrip("0") == self.numero_identificacion.lstrip("0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,40 +29,59 @@ class Submission:
     clave: str
     consecutivo_receptor: str | None
     fecha: str
-    emisor: Party
-    receptor: Party | None
+    emisor: Identificacion
+    receptor: Identificacion | None
     callback_url: str | None
     xml: bytes
     username: str
     received_at: float
-    estado: str = "recibido"
+    estado: str = Estado.RECIBIDO
     respuesta_xml: bytes | None = None
     mensaje: int | None = None
     detalle: str = ""
     callback_attempts: list[CallbackAttempt] = field(default_factory=list)
     callback_delivered: bool = False
 
+    @classmethod
+    def received(cls, request: RecepcionRequest, username: str, at: float) -> Submission:
+        """A new submission (``recibido``) from a checked POST body."""
+        return cls(
+            key=request.key,
+            clave=request.clave,
+            consecutivo_receptor=request.consecutivo_receptor,
+            fecha=request.fecha,
+            emisor=request.emisor,
+            receptor=request.receptor,
+            callback_url=request.callback_url,
+            xml=request.comprobante_xml,
+            username=username,
+            received_at=at,
+        )
+
     @property
     def final(self) -> bool:
-        return self.estado in FINAL_STATES
+        return self.estado in FINAL_ESTADOS
 
-    def status_json(self, *, camel_case: bool = False, upper_case: bool = False) -> dict[str, object]:
-        """The body of ``GET /recepcion/{clave}`` and of the callback: hyphenated keys as on the wire, or the
-        Anexo 3 callback example's ``indEstado``/``respuestaXml`` and upper-case states (``RECIBIDO``)."""
-        estado_key, xml_key = ("indEstado", "respuestaXml") if camel_case else ("ind-estado", "respuesta-xml")
-        estado = self.estado.upper() if upper_case else self.estado
-        body: dict[str, object] = {"clave": self.clave, "fecha": self.fecha, estado_key: estado}
-        if self.respuesta_xml is not None:
-            body[xml_key] = base64.b64encode(self.respuesta_xml).decode("ascii")
-        if self.callback_url:
-            body["callbackUrl"] = self.callback_url
-        return body
+    def answer(self) -> StatusAnswer:
+        """The body of ``GET /recepcion/{clave}`` and of the callback (see :meth:`StatusAnswer.to_json`)."""
+        xml = self.respuesta_xml
+        return StatusAnswer(
+            clave=self.clave,
+            estado=self.estado,
+            fecha=self.fecha,
+            respuesta_xml=StatusAnswer.encode_xml(xml) if xml is not None else None,
+            callback_url=self.callback_url,
+        )
 
     def item_json(self) -> dict[str, object]:
         """One item of ``GET /comprobantes``."""
-        body: dict[str, object] = {"clave": self.clave, "fecha": self.fecha, "emisor": self.emisor.as_json()}
+        body: dict[str, object] = {
+            "clave": self.clave,
+            "fecha": self.fecha,
+            "emisor": self.emisor.to_recepcion(),
+        }
         if self.receptor is not None:
-            body["receptor"] = self.receptor.as_json()
+            body["receptor"] = self.receptor.to_recepcion()
         if self.consecutivo_receptor:
             body["consecutivoReceptor"] = self.consecutivo_receptor
         body["ind-estado"] = self.estado
@@ -176,22 +176,4 @@ class SubmissionStore:
 
 
 def _copy(sub: Submission) -> Submission:
-    clone = Submission(
-        key=sub.key,
-        clave=sub.clave,
-        consecutivo_receptor=sub.consecutivo_receptor,
-        fecha=sub.fecha,
-        emisor=sub.emisor,
-        receptor=sub.receptor,
-        callback_url=sub.callback_url,
-        xml=sub.xml,
-        username=sub.username,
-        received_at=sub.received_at,
-        estado=sub.estado,
-        respuesta_xml=sub.respuesta_xml,
-        mensaje=sub.mensaje,
-        detalle=sub.detalle,
-        callback_attempts=list(sub.callback_attempts),
-        callback_delivered=sub.callback_delivered,
-    )
-    return clone
+    return replace(sub, callback_attempts=list(sub.callback_attempts))

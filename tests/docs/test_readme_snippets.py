@@ -37,7 +37,7 @@ from cr_einvoice.chile import flow as flow_module
 from cr_einvoice.chile import khipu as khipu_module
 from cr_einvoice.hacienda import Credentials, Environment, Respuesta, callback_url
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.signing.certs import TestPKI, load_p12, make_test_pki
+from cr_einvoice.signing.certs import load_p12
 from cr_einvoice.signing.xades import Signer, TrustStore
 from cr_einvoice.testing.chile_fakes import (
     FakeBelvo,
@@ -47,6 +47,7 @@ from cr_einvoice.testing.chile_fakes import (
     sample_belvo_invoice,
 )
 from cr_einvoice.testing.examples import example_json
+from cr_einvoice.testing.pki import TestPKI, make_test_pki
 from cr_einvoice.vouchers.jsonio import document_from_json
 from cr_einvoice.vouchers.validate import validate_xml
 from cr_einvoice.vouchers.xmlwrite import to_xml

@@ -15,8 +15,9 @@ from hacienda_fakes import FakeClock, FakeHacienda, loopback
 from hc_support import PASSWORD, USERNAME, environment_for
 
 from cr_einvoice.hacienda import Credentials, Environment
-from cr_einvoice.signing.certs import TestPKI, load_p12, make_test_pki
+from cr_einvoice.signing.certs import load_p12
 from cr_einvoice.signing.xades import SignatureProfile, Signer, SignerConfig, TrustStore
+from cr_einvoice.testing.pki import TestPKI, make_test_pki
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from cr_einvoice.hacienda import (
     callback_url,
     parse_callback,
 )
-from cr_einvoice.signing.certs import make_test_pki
 from cr_einvoice.signing.xades import Signer, TrustStore
+from cr_einvoice.testing.pki import make_test_pki
 
 SECRET = Secret("callback-secret-for-tests")
 

@@ -10,8 +10,8 @@ import pytest
 from hc_support import CLAVE, PREFIX_2026, mensaje_hacienda_xml
 
 from cr_einvoice.app.cli import main
-from cr_einvoice.signing.certs import TestPKI
 from cr_einvoice.signing.xades import Signer
+from cr_einvoice.testing.pki import TestPKI
 
 SAMPLE = "MensajeHacienda_v4.3_rechazado_firma_invalida.xml"
 

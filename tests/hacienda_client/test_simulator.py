@@ -28,9 +28,10 @@ from cr_einvoice.hacienda import (
     callback_url,
 )
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.signing.certs import TestPKI, load_p12
+from cr_einvoice.signing.certs import load_p12
 from cr_einvoice.signing.xades import Signer, TrustStore
 from cr_einvoice.testing.examples import example_json
+from cr_einvoice.testing.pki import TestPKI
 from cr_einvoice.vouchers.jsonio import document_from_json
 from cr_einvoice.vouchers.xmlwrite import to_xml
 

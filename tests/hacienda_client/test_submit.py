@@ -107,7 +107,7 @@ def test_mensaje_receptor_consecutivo_must_agree_and_types_can_be_given() -> Non
     with pytest.raises(ValidationError, match="differs"):
         submission_from_xml(xml, consecutivo_receptor="00100001050000000099")
     sub = submission_from_xml(xml, emisor_tipo="04")
-    assert sub.emisor.tipo_identificacion == "04"
+    assert sub.emisor.tipo == "04"
     with pytest.raises(ValidationError, match="only to a MensajeReceptor"):
         submission_from_xml(voucher_xml(), consecutivo_receptor=CONSECUTIVO_MR)
 

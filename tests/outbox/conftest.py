@@ -11,8 +11,9 @@ import pytest
 
 from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
 from cr_einvoice.outbox.store import SQLiteStore, open_store
-from cr_einvoice.signing.certs import TestPKI, load_p12, make_test_pki
+from cr_einvoice.signing.certs import load_p12
 from cr_einvoice.signing.xades import Signer
+from cr_einvoice.testing.pki import TestPKI, make_test_pki
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # the crash-test child imports these helpers by file path too

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 from cr_einvoice.core.catalogs import CodigoImpuesto, CodigoTarifaIVA, TipoIdentificacion, TipoMedioPago
 from cr_einvoice.core.clave import Clave, Consecutivo, cr_now
-from cr_einvoice.signing.certs import TestPKI, load_p12
+from cr_einvoice.signing.certs import load_p12
 from cr_einvoice.signing.xades import Signer
+from cr_einvoice.testing.pki import TestPKI
 from cr_einvoice.vouchers.model import (
     Emisor,
     FacturaElectronica,

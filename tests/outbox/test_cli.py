@@ -12,9 +12,9 @@ from outbox_docs import CLIENTE_ID, EMISOR_ID, supplier_invoice
 
 from cr_einvoice.app.cli import main
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.signing.certs import TestPKI
 from cr_einvoice.signing.xades import TrustStore
 from cr_einvoice.testing.examples import example_json
+from cr_einvoice.testing.pki import TestPKI
 
 USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
 

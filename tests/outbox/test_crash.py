@@ -29,8 +29,8 @@ import pytest
 
 from cr_einvoice.outbox.store import CounterKey, VoucherState, open_store
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.signing.certs import TestPKI
 from cr_einvoice.signing.xades import TrustStore
+from cr_einvoice.testing.pki import TestPKI
 
 N = 500
 KILLS = 24

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.signing.certs import TestPKI
 from cr_einvoice.signing.xades import TrustStore
+from cr_einvoice.testing.pki import TestPKI
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,8 +14,8 @@ from cr_einvoice.core.clave import Clave, cr_now
 from cr_einvoice.core.errors import ValidationError
 from cr_einvoice.outbox.issuing import Issuer, IssuerSettings, PaperVoucher
 from cr_einvoice.outbox.store import CounterKey, SQLiteStore, VoucherState
-from cr_einvoice.signing.certs import TestPKI
 from cr_einvoice.signing.xades import Signer, TrustStore, verify
+from cr_einvoice.testing.pki import TestPKI
 
 
 def key(tipo: str = "04") -> CounterKey:

@@ -16,8 +16,8 @@ from cr_einvoice.outbox.receiving import Receiver
 from cr_einvoice.outbox.store import CounterKey, SQLiteStore, VoucherKind, VoucherState
 from cr_einvoice.outbox.worker import Worker, WorkerSettings
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.signing.certs import TestPKI
 from cr_einvoice.signing.xades import Signer, TrustStore
+from cr_einvoice.testing.pki import TestPKI
 
 USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
 

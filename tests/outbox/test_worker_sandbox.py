@@ -14,8 +14,8 @@ from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
 from cr_einvoice.outbox.store import SQLiteStore, VoucherState
 from cr_einvoice.outbox.worker import Worker, WorkerSettings
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.signing.certs import TestPKI
 from cr_einvoice.signing.xades import Signer, TrustStore
+from cr_einvoice.testing.pki import TestPKI
 
 USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
 FAST = WorkerSettings(concurrency=4, poll_initial=0.05, poll_max=0.2, send_backoff_base=0.05, lease=5.0)

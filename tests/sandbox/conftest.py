@@ -17,8 +17,9 @@ import pytest
 
 from cr_einvoice.core.clave import CR_TZ
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
-from cr_einvoice.signing.certs import Credential, TestPKI, load_p12, make_test_pki
+from cr_einvoice.signing.certs import Credential, load_p12
 from cr_einvoice.signing.xades import SignatureProfile, Signer, SignerConfig
+from cr_einvoice.testing.pki import TestPKI, make_test_pki
 
 USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
 PASSWORD = "clave-de-pruebas"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
+from cr_einvoice.core.identifiers import Identificacion
 from cr_einvoice.sandbox import Finding, MensajeHaciendaData, detalle_mensaje, render_mensaje_hacienda
 from cr_einvoice.sandbox.mensaje import format_tax, format_total
 from cr_einvoice.sandbox.ratelimit import WindowRateLimiter
-from cr_einvoice.sandbox.state import Party
 from cr_einvoice.sandbox.xerces import positions, xerces_errors
 from cr_einvoice.vouchers.schemas import find_schemas_dir, validate_xsd
 
@@ -214,7 +214,7 @@ def test_rate_limit_windows_with_a_fake_clock():
 
 
 def test_party_filters():
-    party = Party("02", "3101123456")
+    party = Identificacion.of("02", "3101123456")
     assert party.matches_filter("02003101123456")
     assert party.matches_filter("023101123456")
     assert not party.matches_filter("01003101123456")
@@ -225,7 +225,7 @@ def test_store_transition_is_compare_and_set():
     from cr_einvoice.sandbox.state import DuplicateSubmission, Submission, SubmissionStore
 
     store = SubmissionStore()
-    sub = Submission("k", "k", None, "2026-01-01T00:00:00-06:00", Party("02", "1"), None, None, b"", "u", 0.0)
+    sub = Submission("k", "k", None, "2026-01-01T00:00:00-06:00", Identificacion.of("02", "3101123456"), None, None, b"", "u", 0.0)
     store.add(sub)
     with pytest.raises(DuplicateSubmission):
         store.add(sub)
@@ -284,7 +284,7 @@ def test_store_forgets_the_oldest_answered_submissions_past_its_bound():
     store = SubmissionStore(max_items=2)
 
     def make(key: str) -> Submission:
-        return Submission(key, key, None, "f", Party("02", "1"), None, None, b"", "u", 0.0)
+        return Submission(key, key, None, "f", Identificacion.of("02", "3101123456"), None, None, b"", "u", 0.0)
 
     store.add(make("a"))
     store.add(make("b"))

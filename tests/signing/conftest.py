@@ -15,8 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from cr_einvoice.signing.certs import Credential, TestPKI, load_p12, make_test_pki
+from cr_einvoice.signing.certs import Credential, load_p12
 from cr_einvoice.signing.xades import Signer
+from cr_einvoice.testing.pki import TestPKI, make_test_pki
 
 DATA = Path(__file__).parent / "data"
 GOLDEN = Path(__file__).parent / "golden"

@@ -21,13 +21,12 @@ from cr_einvoice.signing.certs import (
     CertificateNotYetValidError,
     Credential,
     NotPKCS12Error,
-    TestPKI,
     UnsupportedKeyError,
     WrongPinError,
     load_p12,
-    make_test_pki,
     parse_cedula,
 )
+from cr_einvoice.testing.pki import TestPKI, make_test_pki
 
 # DER of the algorithm OIDs: pbeWithSHAAnd40BitRC2-CBC and pbeWithSHAAnd3-KeyTripleDES-CBC.
 RC2_40_OID = bytes.fromhex("060a2a864886f70d010c0106")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cr_einvoice.app.cli import main
-from cr_einvoice.signing.certs import TestPKI
+from cr_einvoice.testing.pki import TestPKI
 
 
 @pytest.fixture

@@ -11,10 +11,11 @@ from lxml import etree
 
 from cr_einvoice.core.catalogs import TipoDocumento
 from cr_einvoice.core.clave import Clave, Consecutivo, cr_now
-from cr_einvoice.signing.certs import Credential, TestPKI
+from cr_einvoice.signing.certs import Credential
 from cr_einvoice.signing.xades import DS_NS, SignatureStyle, Signer, SignerConfig, TrustStore, verify
 from cr_einvoice.signing.xades import signer as signer_module
 from cr_einvoice.testing.examples import EXAMPLE_KINDS, example_json
+from cr_einvoice.testing.pki import TestPKI
 from cr_einvoice.vouchers.jsonio import document_from_json
 from cr_einvoice.vouchers.model import MensajeReceptor
 from cr_einvoice.vouchers.schemas import validate_xsd

@@ -15,7 +15,7 @@ from lxml import etree
 from signxml import XMLVerifier
 from signxml.xades import XAdESVerifier
 
-from cr_einvoice.signing.certs import Credential, TestPKI, load_p12
+from cr_einvoice.signing.certs import Credential, load_p12
 from cr_einvoice.signing.xades import (
     DS_NS,
     SIGNED_PROPERTIES_TYPE,
@@ -32,6 +32,7 @@ from cr_einvoice.signing.xades import (
     TrustStore,
     verify,
 )
+from cr_einvoice.testing.pki import TestPKI
 
 DS = f"{{{DS_NS}}}"
 XA = f"{{{XADES_NS}}}"

@@ -17,7 +17,7 @@ from lxml import etree
 from signxml import XMLSigner, methods
 
 from cr_einvoice.core.errors import VerificationError, XMLParseError
-from cr_einvoice.signing.certs import CertificateExpiredError, Credential, TestPKI, load_p12
+from cr_einvoice.signing.certs import CertificateExpiredError, Credential, load_p12
 from cr_einvoice.signing.xades import (
     DS_NS,
     XADES_NS,
@@ -39,6 +39,7 @@ from cr_einvoice.signing.xades import (
     UntrustedCertificateError,
     verify,
 )
+from cr_einvoice.testing.pki import TestPKI
 
 DS = f"{{{DS_NS}}}"
 XA = f"{{{XADES_NS}}}"

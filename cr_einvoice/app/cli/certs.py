@@ -10,7 +10,8 @@ from cr_einvoice.app.cli._common import dump_json
 from cr_einvoice.core.catalogs import TipoIdentificacion
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.core.secret import Secret
-from cr_einvoice.signing.certs import load_p12, make_test_pki
+from cr_einvoice.signing.certs import load_p12
+from cr_einvoice.testing.pki import make_test_pki
 
 __all__ = ["register"]
 
