@@ -52,10 +52,10 @@ from typing import TYPE_CHECKING, Any
 
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.core.secret import Secret
-from cr_einvoice.outbox.issuing import IssuerSettings
 
 if TYPE_CHECKING:
     from cr_einvoice.hacienda.environments import Environment
+    from cr_einvoice.outbox.issuing import IssuerSettings
 
 __all__ = [
     "CONFIG_ENV",
@@ -183,6 +183,8 @@ class Config:
     def issuer_settings(self) -> IssuerSettings:
         """The issuing taxpayer of this file (``[emisor]``), for :class:`~cr_einvoice.outbox.issuing.Issuer`
         and :class:`~cr_einvoice.outbox.receiving.Receiver`."""
+        from cr_einvoice.outbox.issuing import IssuerSettings
+
         e = self.emisor
         if not e.numero_identificacion:
             raise ConfigError("emisor.numero_identificacion is not set in the configuration file")

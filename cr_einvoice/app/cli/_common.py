@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_config_argument",
+    "add_outbox_arguments",
     "dump_json",
     "find_record",
     "json_default",
@@ -80,6 +81,20 @@ def add_config_argument(parser: Any) -> None:
         metavar="FILE",
         help=f"configuration file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_NAME}; create it with 'init')",
     )
+
+
+def add_outbox_arguments(parser: Any, *, clave: bool = False, submit: str | None = None) -> None:
+    """The options of the commands that work on the outbox: the voucher (``clave``), ``--config``,
+    ``--submit``/``--within`` (``submit`` is the help of ``--submit``) and ``--json``."""
+    if clave:
+        parser.add_argument("clave", metavar="CLAVE", help="the clave (or clave-consecutivoReceptor)")
+    add_config_argument(parser)
+    if submit is not None:
+        parser.add_argument("--submit", action="store_true", help=submit)
+        parser.add_argument(
+            "--within", type=float, default=120.0, help="with --submit: seconds to wait (default 120)"
+        )
+    parser.add_argument("--json", action="store_true", help="JSON output")
 
 
 def open_runtime(args: Any) -> Runtime:

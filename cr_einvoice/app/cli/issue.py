@@ -9,7 +9,12 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime, read_bytes
+from cr_einvoice.app.cli._common import (
+    add_outbox_arguments,
+    dump_json,
+    open_runtime,
+    read_bytes,
+)
 from cr_einvoice.app.cli.listing import progress
 from cr_einvoice.app.cli.submit import drain
 from cr_einvoice.core.errors import ValidationError
@@ -106,7 +111,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "file", metavar="FILE.json", help="a document in the JSON input format, or a list ('-': stdin)"
     )
-    add_config_argument(p)
+    add_outbox_arguments(p, submit="send them now and wait for Hacienda's answers")
     p.add_argument(
         "--ref", help="idempotency reference (an order id): issuing it again returns the same voucher"
     )
@@ -115,7 +120,4 @@ def register(sub: Any) -> None:
     p.add_argument("--terminal", type=int, help="terminal (default: the configuration's)")
     p.add_argument("--paper-numero", help="replaces this paper contingency voucher (situación 2)")
     p.add_argument("--paper-fecha", help="issue date-time of the paper voucher (ISO 8601, with offset)")
-    p.add_argument("--submit", action="store_true", help="send them now and wait for Hacienda's answers")
-    p.add_argument("--within", type=float, default=120.0, help="with --submit: seconds to wait (default 120)")
-    p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=cmd_issue)

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime
+from cr_einvoice.app.cli._common import add_outbox_arguments, dump_json, open_runtime
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.outbox.store import VoucherKind, VoucherRecord, VoucherState
 
@@ -150,9 +150,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("list", help="list the vouchers in the outbox (newest first)")
-    add_config_argument(p)
+    add_outbox_arguments(p)
     p.add_argument("--state", choices=_states(), help="only vouchers in this state")
     p.add_argument("--receptor-messages", action="store_true", help="only MensajeReceptor answers")
     p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
-    p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=cmd_list)

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime
+from cr_einvoice.app.cli._common import add_outbox_arguments, dump_json, open_runtime
 from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.outbox.worker import RoundReport
 
@@ -43,6 +43,5 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("poll", help="ask Hacienda about every sent voucher without a final answer")
-    add_config_argument(p)
-    p.add_argument("--json", action="store_true", help="JSON output")
+    add_outbox_arguments(p)
     p.set_defaults(func=cmd_poll)

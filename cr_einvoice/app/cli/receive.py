@@ -7,7 +7,12 @@ import asyncio
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime, read_bytes
+from cr_einvoice.app.cli._common import (
+    add_outbox_arguments,
+    dump_json,
+    open_runtime,
+    read_bytes,
+)
 from cr_einvoice.app.cli.submit import drain
 from cr_einvoice.core.errors import ValidationError
 
@@ -66,7 +71,7 @@ def register(sub: Any) -> None:
         "receive", help="verify and store a supplier's voucher and accept, partially accept or reject it"
     )
     p.add_argument("file", metavar="FILE.xml", help="the supplier's signed voucher ('-': stdin)")
-    add_config_argument(p)
+    add_outbox_arguments(p, submit="send the answer now and wait for Hacienda")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--accept", action="store_true", help="aceptación (05)")
     group.add_argument("--partial", action="store_true", help="aceptación parcial (06): needs --reason")
@@ -76,7 +81,4 @@ def register(sub: Any) -> None:
     p.add_argument("--codigo-actividad", help="your activity code the tax credit applies to")
     p.add_argument("--acreditar", help="MontoTotalImpuestoAcreditar")
     p.add_argument("--gasto", help="MontoTotalDeGastoAplicable")
-    p.add_argument("--submit", action="store_true", help="send the answer now and wait for Hacienda")
-    p.add_argument("--within", type=float, default=120.0, help="with --submit: seconds to wait")
-    p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=cmd_receive)

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from cr_einvoice.app.cli._common import (
-    add_config_argument,
+    add_outbox_arguments,
     dump_json,
     find_record,
     open_runtime,
@@ -68,11 +68,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("show", help="show one voucher of the outbox (record, history, XML, respuesta)")
-    p.add_argument("clave", metavar="CLAVE", help="the clave (or clave-consecutivoReceptor)")
-    add_config_argument(p)
+    add_outbox_arguments(p, clave=True)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--xml", action="store_true", help="write the exact signed XML")
     group.add_argument("--respuesta", action="store_true", help="write Hacienda's last MensajeHacienda")
     p.add_argument("-o", "--output", help="with --xml/--respuesta: write to this file instead of stdout")
-    p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=cmd_show)

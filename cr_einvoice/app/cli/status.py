@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from cr_einvoice.app.cli._common import (
-    add_config_argument,
+    add_outbox_arguments,
     dump_json,
     find_record,
     open_runtime,
@@ -60,8 +60,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("status", help="ask Hacienda for a voucher's status now and record the answer")
-    p.add_argument("clave", metavar="CLAVE", help="the clave (or clave-consecutivoReceptor)")
-    add_config_argument(p)
+    add_outbox_arguments(p, clave=True)
     p.add_argument("--local", action="store_true", help="only what the outbox knows; no network")
-    p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=cmd_status)

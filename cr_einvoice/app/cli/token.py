@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime
+from cr_einvoice.app.cli._common import add_outbox_arguments, dump_json, open_runtime
 
 __all__ = ["register"]
 
@@ -51,7 +51,6 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("token", help="log in to Hacienda's IdP and show when the token expires")
-    add_config_argument(p)
+    add_outbox_arguments(p)
     p.add_argument("--show", action="store_true", help="also print the access token itself")
-    p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=cmd_token)
