@@ -1,9 +1,11 @@
 """Chilean bill and invoice retrieval: Khipu (Enel bill PDF), Belvo (SII invoices), Flow (subscriptions).
 
 Each provider has a synchronous and an asynchronous client built on one shared, I/O-free protocol core
-(request builders and response parsers) and on :class:`cr_einvoice.transport.http.HTTPCore`:
+(request builders, response parsers and flows, sent with :meth:`cr_einvoice.transport.http.HTTPCore.exchange`)
+run by the one sync/async driver of :mod:`cr_einvoice.transport`:
 
-* :mod:`cr_einvoice.chile.khipu` -- :class:`KhipuClient`, :class:`AsyncKhipuClient`, :class:`KhipuCallbacks`;
+* :mod:`cr_einvoice.chile.khipu` -- :class:`KhipuClient`, :class:`AsyncKhipuClient`, :class:`KhipuCallbacks`
+  (its errors, credentials, results and answer envelope live in :mod:`cr_einvoice.chile.khipu_model`);
 * :mod:`cr_einvoice.chile.belvo` -- :class:`BelvoClient`, :class:`AsyncBelvoClient`,
   :func:`parse_belvo_webhook`;
 * :mod:`cr_einvoice.chile.flow` -- :class:`FlowClient`, :class:`AsyncFlowClient`, :func:`sign_params`;
