@@ -136,7 +136,11 @@ class CounterKey:
 
 @dataclass(frozen=True, slots=True)
 class NewVoucher:
-    """What the issuing pipeline hands to the store once a number has been given and the XML signed."""
+    """What the numbering pipeline hands to the store once a number has been given and the XML signed.
+
+    ``emisor_*`` is the taxpayer that issued the voucher and ``receptor_*`` its counterpart; for a
+    MensajeReceptor, the confirmed voucher's seller and this taxpayer (:mod:`cr_einvoice.outbox.numbering`).
+    """
 
     key: str
     clave: str
@@ -153,28 +157,17 @@ class NewVoucher:
     total_comprobante: str | None = None
     consecutivo_receptor: str | None = None
     external_ref: str | None = None
-    detail: Mapping[str, Any] = field(default_factory=dict)
+    #: Free-form facts about the voucher (a MensajeReceptor's decision and reason); not compared.
+    detail: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class VoucherRecord:
-    """A stored outgoing voucher.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoucherRecord(NewVoucher):
+    """A stored outgoing voucher: what was issued (:class:`NewVoucher`) and where it stands with Hacienda.
 
     ``key`` is the clave, or ``clave-consecutivoReceptor`` for a MensajeReceptor.
     """
 
-    key: str
-    clave: str
-    consecutivo: str
-    kind: VoucherKind
-    tipo: str
-    situacion: str
-    fecha_emision: datetime
-    emisor_tipo: str
-    emisor_numero: str
-    receptor_tipo: str | None
-    receptor_numero: str | None
-    signed_xml: bytes
     state: VoucherState
     attempts: int
     polls: int
@@ -184,9 +177,6 @@ class VoucherRecord:
     finished_at: datetime | None
     next_action_at: float
     last_error: str | None
-    total_comprobante: str | None
-    consecutivo_receptor: str | None
-    external_ref: str | None
     sucursal: int
     terminal: int
     numero: int

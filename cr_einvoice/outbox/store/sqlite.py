@@ -16,6 +16,7 @@ process; every process opens its own.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -24,8 +25,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cr_einvoice.core.errors import StoreError
 from cr_einvoice.outbox.store.base import (
@@ -46,6 +48,8 @@ from cr_einvoice.outbox.store.base import (
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
 log = logging.getLogger("cr_einvoice.store")
+
+_R = TypeVar("_R")
 
 #: Highest consecutive sequence number (10 digits); the next one restarts at 1 (Anexos, Nota 3).
 MAX_SEQUENCE = 9_999_999_999
@@ -154,14 +158,6 @@ SCHEMA_VERSION = len(MIGRATIONS)
 #: States the worker does not pick up on its own: final ones, and ``error`` (needs a person or a retry).
 _IDLE_STATES = (VoucherState.ACCEPTED.value, VoucherState.REJECTED.value, VoucherState.ERROR.value)
 
-_VOUCHER_COLUMNS = (
-    "key, clave, consecutivo, kind, tipo, situacion, fecha_emision, emisor_tipo, emisor_numero, "
-    "receptor_tipo, receptor_numero, signed_xml, state, attempts, polls, created_at, updated_at, "
-    "submitted_at, finished_at, next_action_at, last_error, total_comprobante, consecutivo_receptor, "
-    "external_ref, sucursal, terminal, numero"
-)
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -176,62 +172,67 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _voucher(row: sqlite3.Row) -> VoucherRecord:
-    created = _dt(row["created_at"])
-    updated = _dt(row["updated_at"])
-    fecha = _dt(row["fecha_emision"])
-    assert created is not None and updated is not None and fecha is not None
-    return VoucherRecord(
-        key=row["key"],
-        clave=row["clave"],
-        consecutivo=row["consecutivo"],
-        kind=VoucherKind(row["kind"]),
-        tipo=row["tipo"],
-        situacion=row["situacion"],
-        fecha_emision=fecha,
-        emisor_tipo=row["emisor_tipo"],
-        emisor_numero=row["emisor_numero"],
-        receptor_tipo=row["receptor_tipo"],
-        receptor_numero=row["receptor_numero"],
-        signed_xml=bytes(row["signed_xml"]),
-        state=VoucherState(row["state"]),
-        attempts=row["attempts"],
-        polls=row["polls"],
-        created_at=created,
-        updated_at=updated,
-        submitted_at=_dt(row["submitted_at"]),
-        finished_at=_dt(row["finished_at"]),
-        next_action_at=row["next_action_at"],
-        last_error=row["last_error"],
-        total_comprobante=row["total_comprobante"],
-        consecutivo_receptor=row["consecutivo_receptor"],
-        external_ref=row["external_ref"],
-        sucursal=row["sucursal"],
-        terminal=row["terminal"],
-        numero=row["numero"],
-    )
+def _blob(value: bytes | None) -> bytes | None:
+    return None if value is None else bytes(value)
 
 
-def _received(row: sqlite3.Row) -> ReceivedRecord:
-    fecha = _dt(row["fecha_emision"])
-    at = _dt(row["received_at"])
-    assert fecha is not None and at is not None
-    return ReceivedRecord(
-        clave=row["clave"],
-        tipo=row["tipo"],
-        emisor_tipo=row["emisor_tipo"],
-        emisor_numero=row["emisor_numero"],
-        emisor_nombre=row["emisor_nombre"],
-        receptor_numero=row["receptor_numero"],
-        fecha_emision=fecha,
-        total_comprobante=row["total_comprobante"],
-        total_impuesto=row["total_impuesto"],
-        xml=bytes(row["xml"]),
-        signer_subject=row["signer_subject"],
-        received_at=at,
-        decision=row["decision"],
-        mr_key=row["mr_key"],
-    )
+def _fields(cls: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+#: How a column is read back, by name (every record's fields are named like the table's columns).
+_READ: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(
+        ("fecha_emision", "created_at", "updated_at", "submitted_at", "finished_at", "received_at", "at"), _dt
+    ),
+    **dict.fromkeys(("signed_xml", "xml", "raw_xml"), _blob),
+    "detail": json.loads,
+    "errores": lambda text: tuple(json.loads(text)),
+}
+
+
+def _reader(cls: type[_R], **convert: Callable[[Any], Any]) -> Callable[[sqlite3.Row], _R]:
+    """The record ``cls`` from a row whose columns carry its fields' names."""
+    names = _fields(cls)
+    read = {n: f for n, f in {**_READ, **convert}.items() if n in names}
+
+    def from_row(row: sqlite3.Row) -> _R:
+        return cls(**{n: read[n](row[n]) if n in read else row[n] for n in names})
+
+    return from_row
+
+
+def _column(value: object) -> object:
+    """A field's value as SQLite stores it."""
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value), default=str, ensure_ascii=False)
+    return value
+
+
+def _columns(record: object, names: Sequence[str]) -> dict[str, object]:
+    return {n: _column(getattr(record, n)) for n in names}
+
+
+def _insert_row(conn: sqlite3.Connection, table: str, values: Mapping[str, object]) -> None:
+    """INSERT one row; ``table`` and the column names are this module's constants, values are bound."""
+    names = ", ".join(values)
+    marks = ", ".join(f":{n}" for n in values)
+    conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)  # noqa: S608 (constant names)
+
+
+_NEW_FIELDS = _fields(NewVoucher)
+_RECEIVED_FIELDS = _fields(ReceivedRecord)
+_VOUCHER_COLUMNS = ", ".join(_fields(VoucherRecord))
+_voucher = _reader(VoucherRecord, kind=VoucherKind, state=VoucherState)
+_received = _reader(ReceivedRecord)
+_respuesta = _reader(RespuestaRecord)
+_event_record = _reader(EventRecord)
+_issuer = _reader(IssuerRecord)
+_terminal = _reader(TerminalRecord)
 
 
 class SQLiteStore:
@@ -382,12 +383,7 @@ class SQLiteStore:
 
     def get_issuer(self, numero_identificacion: str) -> IssuerRecord | None:
         rows = self._read("SELECT * FROM issuers WHERE numero_identificacion = ?", (numero_identificacion,))
-        if not rows:
-            return None
-        row = rows[0]
-        created = _dt(row["created_at"])
-        assert created is not None
-        return IssuerRecord(row["tipo_identificacion"], row["numero_identificacion"], row["nombre"], created)
+        return _issuer(rows[0]) if rows else None
 
     def add_terminal(
         self, emisor: str, sucursal: int, terminal: int, descripcion: str = ""
@@ -408,7 +404,7 @@ class SQLiteStore:
 
     def terminals(self, emisor: str) -> list[TerminalRecord]:
         rows = self._read("SELECT * FROM terminals WHERE emisor = ? ORDER BY sucursal, terminal", (emisor,))
-        return [TerminalRecord(r["emisor"], r["sucursal"], r["terminal"], r["descripcion"]) for r in rows]
+        return [_terminal(r) for r in rows]
 
     # -- numbering and persistence ----------------------------------------------------------------
     def _last_number(self, conn: sqlite3.Connection, key: CounterKey) -> int:
@@ -470,39 +466,17 @@ class SQLiteStore:
 
     def _insert(self, conn: sqlite3.Connection, new: NewVoucher, key: CounterKey, numero: int) -> None:
         now = _iso(_now())
+        row = _columns(new, _NEW_FIELDS) | {
+            "sucursal": key.sucursal,
+            "terminal": key.terminal,
+            "numero": numero,
+            "state": VoucherState.SIGNED.value,
+            "created_at": now,
+            "updated_at": now,
+            "next_action_at": 0.0,
+        }
         try:
-            conn.execute(
-                "INSERT INTO vouchers (key, clave, consecutivo, kind, tipo, situacion, fecha_emision, "
-                "emisor_tipo, emisor_numero, receptor_tipo, receptor_numero, sucursal, terminal, numero, "
-                "signed_xml, state, created_at, updated_at, next_action_at, total_comprobante, "
-                "consecutivo_receptor, external_ref, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    new.key,
-                    new.clave,
-                    new.consecutivo,
-                    new.kind.value,
-                    new.tipo,
-                    new.situacion,
-                    _iso(new.fecha_emision),
-                    new.emisor_tipo,
-                    new.emisor_numero,
-                    new.receptor_tipo,
-                    new.receptor_numero,
-                    key.sucursal,
-                    key.terminal,
-                    numero,
-                    new.signed_xml,
-                    VoucherState.SIGNED.value,
-                    now,
-                    now,
-                    0.0,
-                    new.total_comprobante,
-                    new.consecutivo_receptor,
-                    new.external_ref,
-                    json.dumps(dict(new.detail), default=str, ensure_ascii=False),
-                ),
-            )
+            _insert_row(conn, "vouchers", row)
         except sqlite3.IntegrityError as exc:
             raise StoreError(
                 f"voucher {new.key} (consecutivo {new.consecutivo}) is already stored: {exc}"
@@ -682,24 +656,7 @@ class SQLiteStore:
 
     def respuestas(self, key: str) -> list[RespuestaRecord]:
         rows = self._read("SELECT * FROM respuestas WHERE key = ? ORDER BY id", (key,))
-        out = []
-        for r in rows:
-            at = _dt(r["received_at"])
-            assert at is not None
-            out.append(
-                RespuestaRecord(
-                    r["id"],
-                    r["key"],
-                    at,
-                    r["source"],
-                    r["estado"],
-                    r["mensaje"],
-                    r["detalle"],
-                    tuple(json.loads(r["errores"])),
-                    bytes(r["raw_xml"]) if r["raw_xml"] is not None else None,
-                )
-            )
-        return out
+        return [_respuesta(r) for r in rows]
 
     # -- received vouchers ------------------------------------------------------------------------
     def add_received(self, record: ReceivedRecord) -> ReceivedRecord:
@@ -712,25 +669,7 @@ class SQLiteStore:
                         "replace it"
                     )
                 return _received(existing)
-            conn.execute(
-                "INSERT INTO received VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.clave,
-                    record.tipo,
-                    record.emisor_tipo,
-                    record.emisor_numero,
-                    record.emisor_nombre,
-                    record.receptor_numero,
-                    _iso(record.fecha_emision),
-                    record.total_comprobante,
-                    record.total_impuesto,
-                    record.xml,
-                    record.signer_subject,
-                    _iso(record.received_at),
-                    record.decision,
-                    record.mr_key,
-                ),
-            )
+            _insert_row(conn, "received", _columns(record, _RECEIVED_FIELDS))
             self._event(conn, record.clave, "received", {"emisor": record.emisor_numero, "tipo": record.tipo})
         return record
 
@@ -787,12 +726,7 @@ class SQLiteStore:
             rows = self._read("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
         else:
             rows = self._read("SELECT * FROM events WHERE key = ? ORDER BY id DESC LIMIT ?", (key, limit))
-        out = []
-        for r in reversed(rows):
-            at = _dt(r["at"])
-            assert at is not None
-            out.append(EventRecord(r["id"], r["key"], at, r["kind"], json.loads(r["detail"])))
-        return out
+        return [_event_record(r) for r in reversed(rows)]
 
     # -- contingency ------------------------------------------------------------------------------
     @staticmethod
