@@ -12,7 +12,19 @@ import httpx
 import pytest
 
 from cr_einvoice.core.errors import APIError, ServerError, TransportError
-from cr_einvoice.transport.http import HTTPCore, RateLimit, RateLimiter, Request, RetryPolicy, redact_url
+from cr_einvoice.transport.flow import Sleep
+from cr_einvoice.transport.http import (
+    Flow,
+    HTTPCore,
+    RateLimit,
+    RateLimiter,
+    Request,
+    RetryPolicy,
+    backoff_delay,
+    redact_url,
+    run_async,
+    run_sync,
+)
 
 FAST = RetryPolicy(max_attempts=4, backoff_base=0.001, backoff_max=0.01)
 
@@ -263,3 +275,70 @@ def test_credentials_in_query_strings_never_reach_httpx_logs(caplog: pytest.LogC
     assert "K-SECRET" not in caplog.text
     assert "SIG1" not in caplog.text
     assert redact_url("http://h/x?apiKey=a&id=7") == "http://h/x?apiKey=%3Credacted%3E&id=7"
+
+
+# -- one flow, two runners ---------------------------------------------------------------------
+
+
+def _flaky_then_ok() -> Callable[[httpx.Request], httpx.Response]:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        if len(calls) == 1:
+            return httpx.Response(503, headers={"Retry-After": "0"})
+        return httpx.Response(200, json={"attempt": len(calls), "path": request.url.path})
+
+    return handler
+
+
+def _two_calls(core: HTTPCore) -> Flow[list[object]]:
+    """A conversation: a GET retried after a 503, then a second request built from the first answer."""
+    first = yield from core.exchange(Request("GET", "http://h/first"))
+    yield Sleep(0.0)
+    second = yield from core.exchange(
+        Request("GET", "http://h/second", params={"after": first.json()["attempt"]})
+    )
+    return [first.status_code, first.json(), second.json(), str(second.request.url)]
+
+
+async def test_the_same_flow_gives_the_same_result_sync_and_async() -> None:
+    sync_sleeps: list[float] = []
+    with httpx.Client(transport=httpx.MockTransport(_flaky_then_ok())) as client:
+        sync_result = run_sync(_two_calls(make_core()), client, sleep=sync_sleeps.append)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(_flaky_then_ok())) as aclient:
+        async_result = await run_async(_two_calls(make_core()), aclient)
+    assert (
+        sync_result
+        == async_result
+        == [
+            200,
+            {"attempt": 2, "path": "/first"},
+            {"attempt": 3, "path": "/second"},
+            "http://h/second?after=2",
+        ]
+    )
+    assert len(sync_sleeps) == 2  # the backoff after the 503, then the flow's own pause
+
+
+async def test_send_and_send_async_are_runners_of_one_retry_flow() -> None:
+    seen: list[httpx.Request] = []
+    sleeps: list[float] = []
+    with httpx.Client(transport=scripted([503, 200], seen)) as client:
+        assert make_core(sleeps).send(client, Request("GET", "http://h/x")).status_code == 200
+    async with httpx.AsyncClient(transport=scripted([503, 200], seen)) as aclient:
+        assert (await make_core().send_async(aclient, Request("GET", "http://h/x"))).status_code == 200
+    assert len(seen) == 4
+    steps = make_core().exchange(Request("GET", "http://h/x"))
+    first = next(steps)
+    assert isinstance(first, Request) and first.url == "http://h/x"  # each step is one attempt
+
+
+def test_backoff_delay_is_capped_exponential_with_jitter() -> None:
+    rng = random.Random(3)
+    delays = [backoff_delay(n, 0.5, 4.0, rng=rng) for n in range(1, 8)]
+    assert all(0 <= d <= min(4.0, 0.5 * 2 ** (n - 1)) for n, d in enumerate(delays, start=1))
+    equal = [backoff_delay(n, 1.0, 8.0, rng=rng, floor=0.5) for n in range(1, 6)]
+    assert all(min(8.0, 2.0 ** (n - 1)) / 2 <= d <= min(8.0, 2.0 ** (n - 1)) for n, d in enumerate(equal, 1))
+    policy = RetryPolicy(backoff_base=0.5, backoff_max=4.0)
+    assert policy.backoff(3, random.Random(5)) == backoff_delay(3, 0.5, 4.0, rng=random.Random(5))
