@@ -38,6 +38,7 @@ __all__ = [
     "TipoIdentificacion",
     "TipoMedioPago",
     "TipoTransaccion",
+    "TratamientoFiscal",
     "UnidadMedida",
     "document_kind",
     "is_service_cabys",
@@ -269,13 +270,23 @@ class CodigoTarifaIVA(StrEnum):
         )
 
     @property
-    def tratamiento(self) -> str:
-        """'gravado', 'exento' (10) or 'no_sujeto' (01 and 11), as the ResumenFactura split needs."""
+    def tratamiento(self) -> TratamientoFiscal:
+        """Gravado, exento (10) or no sujeto (01 and 11), as the ResumenFactura split needs."""
         if self is CodigoTarifaIVA.EXENTA:
-            return "exento"
+            return TratamientoFiscal.EXENTO
         if self in (CodigoTarifaIVA.TARIFA_0_CON_CREDITO, CodigoTarifaIVA.TARIFA_0_SIN_CREDITO):
-            return "no_sujeto"
-        return "gravado"
+            return TratamientoFiscal.NO_SUJETO
+        return TratamientoFiscal.GRAVADO
+
+
+class TratamientoFiscal(StrEnum):
+    """How a sale counts in the ResumenFactura split (TotalServGravados ... TotalMercNoSujeta). Gravado,
+    exento and no sujeto come from a line's IVA tax; exonerado is the exonerated part of a gravado line."""
+
+    GRAVADO = "gravado"
+    EXENTO = "exento"
+    EXONERADO = "exonerado"
+    NO_SUJETO = "no_sujeto"
 
 
 _TARIFAS: dict[CodigoTarifaIVA, Decimal] = {

@@ -1,0 +1,110 @@
+"""Numbering: the Clave, NumeroConsecutivo and FechaEmision every voucher and MensajeReceptor carries."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from cr_einvoice.core.catalogs import TipoDocumento, TipoIdentificacion
+from cr_einvoice.core.checks import Check, lenient
+from cr_einvoice.core.clave import Clave, Consecutivo
+from cr_einvoice.core.errors import Problem, ValidationError
+from cr_einvoice.core.identifiers import Identificacion
+
+__all__ = ["NUMBERING_FIELDS", "Numbered", "check_numbering", "missing_numbering"]
+
+NUMBERING_FIELDS = ("clave", "numero_consecutivo", "fecha_emision")
+
+
+def check_numbering(
+    c: Check,
+    tipo: TipoDocumento,
+    emisor: Identificacion | None,
+    *,
+    consecutivo_field: str = "numero_consecutivo",
+    fecha_field: str = "fecha_emision",
+) -> None:
+    """Clave, consecutivo and date, each well formed and consistent with the others, with the document type
+    and (for a voucher) with the emisor's identification. A MensajeReceptor's ``clave`` is the confirmed
+    voucher's, so only its own consecutivo's type is checked."""
+    clave_field = "clave"
+    obj = c.obj
+    for name in (clave_field, consecutivo_field):
+        value = getattr(obj, name)
+        if value is not None and not isinstance(value, str):
+            c.set(name, str(value))
+    clave = c.pattern(clave_field, r"\d{50}", "50 digits", optional=True)
+    consecutivo = c.pattern(consecutivo_field, r"\d{20}", "20 digits", optional=True)
+    fecha = c.moment(fecha_field, optional=True)
+    if lenient():
+        return
+    if consecutivo is not None and re.fullmatch(r"\d{20}", consecutivo):
+        try:
+            parsed_c = Consecutivo.parse(consecutivo, path=consecutivo_field)
+        except ValidationError as exc:
+            c.problems.extend(exc.problems)
+        else:
+            if parsed_c.tipo is not tipo:
+                c.add(
+                    consecutivo_field,
+                    f"carries document type {parsed_c.tipo.value}, this document is {tipo.value}",
+                )
+    if (
+        clave is not None
+        and re.fullmatch(r"\d{50}", clave)
+        and consecutivo_field != "numero_consecutivo_receptor"
+    ):
+        try:
+            parsed = Clave.parse(clave)
+        except ValidationError as exc:
+            c.problems.extend(exc.problems)
+            return
+        if consecutivo is not None and clave[21:41] != consecutivo:
+            c.add(
+                clave_field, f"positions 22-41 ({clave[21:41]}) differ from {consecutivo_field} {consecutivo}"
+            )
+        if fecha is not None and parsed.fecha != fecha.date():
+            c.add(
+                clave_field,
+                f"carries the date {parsed.fecha.isoformat()}, "
+                f"{fecha_field} is {fecha.date().isoformat()} (CR time)",
+            )
+        if (
+            emisor is not None
+            and tipo is not TipoDocumento.FACTURA_COMPRA
+            and emisor.tipo
+            not in (TipoIdentificacion.EXTRANJERO_NO_DOMICILIADO, TipoIdentificacion.NO_CONTRIBUYENTE)
+            and not parsed.matches_identificacion(emisor.tipo, emisor.numero)
+        ):
+            c.add(
+                clave_field,
+                f"positions 10-21 ({clave[9:21]}) are not the emisor's identification {emisor.numero}",
+            )
+
+
+def missing_numbering(doc: object, names: Sequence[str]) -> list[Problem]:
+    return [
+        Problem(name, "is missing: number the document first with doc.with_numbering(...)")
+        for name in names
+        if getattr(doc, name) is None
+    ]
+
+
+_D = TypeVar("_D", bound="Numbered")
+
+
+class Numbered:
+    """Numbering shared by the voucher types."""
+
+    __slots__ = ()
+
+    def with_numbering(self: _D, *, consecutivo: object, clave: object, fecha_emision: datetime) -> _D:
+        """A copy carrying NumeroConsecutivo, Clave and FechaEmision (``Consecutivo``/``Clave`` objects of
+        :mod:`cr_einvoice.core.clave` or their digit strings). The three are checked against each other and
+        against the document type and the emisor's identification."""
+        return dataclasses.replace(  # type: ignore[type-var]
+            self, numero_consecutivo=str(consecutivo), clave=str(clave), fecha_emision=fecha_emision
+        )
