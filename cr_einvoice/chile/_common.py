@@ -19,7 +19,7 @@ import httpx
 from cr_einvoice.core.errors import APIError, ConfigError, ValidationError
 from cr_einvoice.core.money import to_decimal
 from cr_einvoice.core.version import __version__
-from cr_einvoice.transport.http import DEFAULT_TIMEOUT, Flow, run_async, run_sync
+from cr_einvoice.transport.http import DEFAULT_TIMEOUT, Flow, Request, run_async, run_sync
 
 __all__ = [
     "USER_AGENT",
@@ -28,6 +28,7 @@ __all__ = [
     "SyncRunner",
     "UnexpectedResponseError",
     "amount",
+    "answered",
     "as_timeout",
     "check_same_origin",
     "env_values",
@@ -126,6 +127,16 @@ class AsyncRunner(_Runner[P]):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+def answered(response: httpx.Response, request: Request) -> dict[str, Any]:
+    """What a provider error carries of the answer: its status, headers and body, and the request's URL."""
+    return {
+        "status": response.status_code,
+        "headers": response.headers,
+        "body": response.text,
+        "url": request.url,
+    }
 
 
 def env_values(provider: str, names: Sequence[str], environ: Mapping[str, str] | None = None) -> list[str]:

@@ -37,6 +37,7 @@ from cr_einvoice.chile._common import (
     ChileAPIError,
     SyncRunner,
     UnexpectedResponseError,
+    answered,
     as_timeout,
     check_same_origin,
     env_values,
@@ -657,10 +658,7 @@ class BelvoProtocol:
         return error_class(
             message,
             errors=details,
-            status=status,
-            headers=response.headers,
-            body=response.text,
-            url=request.url,
+            **answered(response, request),
         )
 
     def parse_invoices(self, response: httpx.Response) -> list[Invoice]:

@@ -32,6 +32,7 @@ from cr_einvoice.chile._common import (
     SyncRunner,
     UnexpectedResponseError,
     amount,
+    answered,
     as_timeout,
     env_values,
     load_json,
@@ -503,10 +504,7 @@ class FlowProtocol:
             f"{request.what}: {detail}",
             code=code,
             flow_message=flow_message,
-            status=status,
-            headers=response.headers,
-            body=response.text,
-            url=request.url,
+            **answered(response, request),
         )
 
     def call_flow(self, method: str, service: str, params: Mapping[str, object]) -> Flow[Any]:

@@ -40,6 +40,7 @@ from cr_einvoice.chile._common import (
     AsyncRunner,
     SyncRunner,
     UnexpectedResponseError,
+    answered,
     as_timeout,
     load_json,
     resolve_base_url,
@@ -184,10 +185,7 @@ class KhipuProtocol:
             token_error = KhipuServerError if server_side else KhipuAuthenticationError
             return token_error(
                 f"Khipu: the token endpoint {'failed' if server_side else 'refused the client credentials'}",
-                status=status,
-                headers=response.headers,
-                body=response.text,
-                url=request.url,
+                **answered(response, request),
             )
         if status in (200, 202):
             return None
@@ -202,14 +200,11 @@ class KhipuProtocol:
             detail = f": {err.description}" if err is not None and err.description else ""
             return KhipuAuthenticationError(
                 f"Khipu refused the credentials{detail}",
-                status=status,
                 operation_id=envelope.get("OperationId") if isinstance(envelope, Mapping) else None,
                 code=err.code if err else None,
                 error_type=err.type if err else None,
                 description=err.description if err else None,
-                headers=response.headers,
-                body=response.text,
-                url=request.url,
+                **answered(response, request),
             )
         if is_envelope:
             return None  # the envelope's Error.Type decides (see _interpret)
@@ -220,13 +215,7 @@ class KhipuProtocol:
             error_class = KhipuNotFoundError
         elif status >= 500:
             error_class = KhipuServerError
-        return error_class(
-            f"Khipu: {request.what} failed",
-            status=status,
-            headers=response.headers,
-            body=response.text,
-            url=request.url,
-        )
+        return error_class(f"Khipu: {request.what} failed", **answered(response, request))
 
     def store_token(self, response: httpx.Response) -> Secret:
         payload = load_json(response.content, what="Khipu access token", status=response.status_code)

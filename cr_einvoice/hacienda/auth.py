@@ -326,6 +326,14 @@ class _ManagerOptions(TypedDict, total=False):
     rng: random.Random | None
 
 
+class _SyncOptions(_ManagerOptions, total=False):
+    transport: httpx.BaseTransport | None
+
+
+class _AsyncOptions(_ManagerOptions, total=False):
+    transport: httpx.AsyncBaseTransport | None
+
+
 class _ManagerBase:
     _idp: Any  # authlib's OAuth2Client or AsyncOAuth2Client (untyped)
 
@@ -340,6 +348,7 @@ class _ManagerBase:
         clock: Callable[[], float] = time.time,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        transport: object = None,
     ) -> None:
         self._core = _TokenCore(environment, credentials, refresh_margin=refresh_margin, clock=clock)
         self._retry = retry or RetryPolicy()
@@ -351,9 +360,8 @@ class _ManagerBase:
             "verify": verify,
             "trust_env": False,
         }
-
-    def _idp_kwargs(self, transport: object) -> dict[str, Any]:
-        return self._idp_options if transport is None else {**self._idp_options, "transport": transport}
+        if transport is not None:
+            self._idp_options["transport"] = transport
 
     @property
     def stats(self) -> TokenStats:
@@ -452,21 +460,24 @@ class _ManagerBase:
 
 
 class TokenManager(_ManagerBase):
-    """Token cache and refresher for the synchronous client (thread-safe)."""
+    """Token cache and refresher for the synchronous client (thread-safe).
+
+    Options: ``timeout``, ``verify``, ``transport`` (for the IdP calls), ``refresh_margin`` (seconds before
+    expiry at which the token is renewed, 30), ``clock``, ``retry`` and ``rng`` (the IdP retries), ``sleep``.
+    """
 
     def __init__(
         self,
         environment: Environment,
         credentials: Credentials,
         *,
-        transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        **options: Unpack[_ManagerOptions],
+        **options: Unpack[_SyncOptions],
     ) -> None:
         super().__init__(environment, credentials, **options)
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._idp = _hooked(OAuth2Client(**self._idp_kwargs(transport)))
+        self._idp = _hooked(OAuth2Client(**self._idp_options))
 
     def access_token(self, *, stale_generation: int | None = None) -> tuple[Secret, int]:
         """A usable access token and its generation. ``stale_generation`` forces a new token unless another
@@ -503,13 +514,11 @@ class AsyncTokenManager(_ManagerBase):
         self,
         environment: Environment,
         credentials: Credentials,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        **options: Unpack[_ManagerOptions],
+        **options: Unpack[_AsyncOptions],
     ) -> None:
         super().__init__(environment, credentials, **options)
         self._lock = asyncio.Lock()
-        self._idp = _hooked(AsyncOAuth2Client(**self._idp_kwargs(transport)))
+        self._idp = _hooked(AsyncOAuth2Client(**self._idp_options))
 
     async def access_token(self, *, stale_generation: int | None = None) -> tuple[Secret, int]:
         """See :meth:`TokenManager.access_token`."""
