@@ -51,7 +51,6 @@ from cr_einvoice.hacienda.recepcion import (
     parse_submit_response,
     submission_from_xml,
 )
-from cr_einvoice.hacienda.wire import normalise_keys, parse_fecha
 from cr_einvoice.transport.http import DEFAULT_TIMEOUT, HTTPCore, RateLimit, RateLimiter, Request, RetryPolicy
 
 if TYPE_CHECKING:
@@ -65,10 +64,9 @@ __all__ = [
     "InvalidRequestBodyError",
     "StatusResult",
     "Submission",
+    "SubmitOptions",
     "SubmitResult",
     "UnexpectedResponseError",
-    "normalise_keys",
-    "parse_fecha",
     "submission_from_xml",
 ]
 
@@ -95,6 +93,21 @@ class ClientOptions(TypedDict, total=False):
     refresh_margin: float
     clock: Callable[[], float]
     rng: random.Random | None
+
+
+class SubmitOptions(TypedDict, total=False):
+    """The keyword options of ``submit()``.
+
+    ``callback_url``: where Hacienda POSTs its answer (https, see
+    :func:`~cr_einvoice.hacienda.callbacks.callback_url`); ``consecutivo_receptor``: a MensajeReceptor's
+    NumeroConsecutivoReceptor (read from the document when absent); ``emisor_tipo``/``receptor_tipo``: the
+    identification types of a MensajeReceptor's parties (inferred from the numbers when absent).
+    """
+
+    callback_url: str | None
+    consecutivo_receptor: str | None
+    emisor_tipo: str | None
+    receptor_tipo: str | None
 
 
 class _ClientBase:
@@ -178,21 +191,15 @@ class _ClientBase:
         return f"{type(self).__name__}({self.environment.name}, {self.credentials.username!r})"
 
     # Requests are built and responses parsed here; the subclasses only send.
-    def _submit_request(
-        self,
-        signed_xml: bytes,
-        callback_url: str | None,
-        consecutivo_receptor: str | None,
-        emisor_tipo: str | None,
-        receptor_tipo: str | None,
-    ) -> tuple[Request, Submission]:
+    def _submit_request(self, signed_xml: bytes, options: SubmitOptions) -> tuple[Request, Submission]:
         submission = submission_from_xml(
             signed_xml,
-            consecutivo_receptor=consecutivo_receptor,
-            emisor_tipo=emisor_tipo,
-            receptor_tipo=receptor_tipo,
+            consecutivo_receptor=options.get("consecutivo_receptor"),
+            emisor_tipo=options.get("emisor_tipo"),
+            receptor_tipo=options.get("receptor_tipo"),
         )
-        return build_submit_request(self.environment, signed_xml, submission, callback_url), submission
+        request = build_submit_request(self.environment, signed_xml, submission, options.get("callback_url"))
+        return request, submission
 
     def _status_result(self, response: httpx.Response, request: Request) -> StatusResult:
         return parse_status_response(
@@ -262,21 +269,11 @@ class Client(_ClientBase):
         )
         self._http = httpx.Client(auth=BearerAuth(self.tokens), transport=transport, **self._http_options())
 
-    def submit(
-        self,
-        signed_xml: bytes,
-        *,
-        callback_url: str | None = None,
-        consecutivo_receptor: str | None = None,
-        emisor_tipo: str | None = None,
-        receptor_tipo: str | None = None,
-    ) -> SubmitResult:
-        """POST the signed document (Base64 of exactly these bytes). 201/202 → :class:`SubmitResult`;
-        "ya fue recibido" → :class:`AlreadyReceived`; errors raise (see
+    def submit(self, signed_xml: bytes, **options: Unpack[SubmitOptions]) -> SubmitResult:
+        """POST the signed document (Base64 of exactly these bytes; see :class:`SubmitOptions`). 201/202 →
+        :class:`SubmitResult`; "ya fue recibido" → :class:`AlreadyReceived`; errors raise (see
         :func:`~cr_einvoice.hacienda.recepcion.map_error`)."""
-        request, submission = self._submit_request(
-            signed_xml, callback_url, consecutivo_receptor, emisor_tipo, receptor_tipo
-        )
+        request, submission = self._submit_request(signed_xml, options)
         return parse_submit_response(self._core.send(self._http, request), request, submission)
 
     def status(self, clave: str) -> StatusResult:
@@ -354,19 +351,9 @@ class AsyncClient(_ClientBase):
             auth=BearerAuth(self.tokens), transport=transport, limits=limits, **self._http_options()
         )
 
-    async def submit(
-        self,
-        signed_xml: bytes,
-        *,
-        callback_url: str | None = None,
-        consecutivo_receptor: str | None = None,
-        emisor_tipo: str | None = None,
-        receptor_tipo: str | None = None,
-    ) -> SubmitResult:
+    async def submit(self, signed_xml: bytes, **options: Unpack[SubmitOptions]) -> SubmitResult:
         """See :meth:`Client.submit`."""
-        request, submission = self._submit_request(
-            signed_xml, callback_url, consecutivo_receptor, emisor_tipo, receptor_tipo
-        )
+        request, submission = self._submit_request(signed_xml, options)
         return parse_submit_response(await self._core.send_async(self._http, request), request, submission)
 
     async def status(self, clave: str) -> StatusResult:

@@ -49,6 +49,7 @@ from cr_einvoice.hacienda.wire import (
     parse_fecha,
     status_key,
 )
+from cr_einvoice.signing.xades.algorithms import DS_NS
 from cr_einvoice.transport.http import RateLimit, Request
 
 if TYPE_CHECKING:
@@ -77,7 +78,6 @@ __all__ = [
 log = logging.getLogger("cr_einvoice.hacienda")
 
 _CONTENT_RANGE = re.compile(r"^\s*(?:items\s+)?(\d+)\s*-\s*(\d+)\s*/\s*(\d+|\*)\s*$", re.IGNORECASE)
-_DS = "http://www.w3.org/2000/09/xmldsig#"
 
 #: A ``list()`` filter: ``"02003101123456"``, ``("02", "3101123456")`` or an identification.
 PartyFilter = str | tuple[str, str] | Identificacion
@@ -205,7 +205,7 @@ def submission_from_xml(
     document = local_name(root.tag)
     if document != MENSAJE_RECEPTOR and document not in VOUCHER_ROOTS:
         raise ValidationError(f"<{document}> is not a document Hacienda's recepción accepts", path=document)
-    if not any(local_name(c.tag) == "Signature" and etree.QName(c.tag).namespace == _DS for c in root):
+    if not any(local_name(c.tag) == "Signature" and etree.QName(c.tag).namespace == DS_NS for c in root):
         raise ValidationError(f"the {document} is not signed (no ds:Signature); sign it before submitting")
     clave = child_text(root, "Clave") or ""
     if not CLAVE_RE.fullmatch(clave):

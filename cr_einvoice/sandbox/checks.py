@@ -45,6 +45,7 @@ from cr_einvoice.sandbox.settings import SimulatorSettings
 from cr_einvoice.sandbox.state import Submission, SubmissionStore
 from cr_einvoice.sandbox.xerces import xerces_errors
 from cr_einvoice.signing import xades
+from cr_einvoice.signing.xades.errors import INVALID_SIGNATURE
 from cr_einvoice.vouchers import rules, schemas
 
 __all__ = ["DESCONOCIDO", "KNOWN_WARNINGS", "Verdict", "VoucherChecker"]
@@ -53,7 +54,7 @@ log = logging.getLogger("cr_einvoice.sandbox")
 
 DESCONOCIDO = "DESCONOCIDO"
 
-INVALID = "La firma del comprobante electrónico no es válida"
+INVALID = INVALID_SIGNATURE
 WRONG_TYPE = "El tipo de documento no corresponde."
 SIGNUM_ONE = "Error al comunicarse con el Signum One"
 

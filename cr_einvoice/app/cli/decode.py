@@ -15,9 +15,9 @@ from typing import Any
 
 from cr_einvoice.app.cli._common import dump_json, read_bytes
 from cr_einvoice.core.errors import ConfigError, VerificationError
-from cr_einvoice.hacienda.client import normalise_keys
 from cr_einvoice.hacienda.environments import HACIENDA_SELLO_CEDULA
 from cr_einvoice.hacienda.respuesta import Respuesta, decode_respuesta, verify_respuesta
+from cr_einvoice.hacienda.wire import StatusAnswer
 from cr_einvoice.signing.xades import TrustStore
 
 __all__ = ["register"]
@@ -58,8 +58,8 @@ def _payload(data: bytes) -> bytes | str:
         obj = json.loads(stripped.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ConfigError("the file starts like JSON but is not valid JSON") from None
-    value = normalise_keys(obj).get("respuestaxml") if isinstance(obj, dict) else None
-    if not isinstance(value, str) or not value.strip():
+    value = StatusAnswer.from_json(obj).respuesta_xml if isinstance(obj, dict) else None
+    if value is None:
         raise ConfigError("the JSON document has no respuesta-xml (Hacienda has not answered yet?)")
     return value
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from cr_einvoice.signing.xades import errors
 from cr_einvoice.signing.xades.algorithms import (
     DS_NS,
     SIGNED_PROPERTIES_TYPE,
@@ -21,20 +22,7 @@ from cr_einvoice.signing.xades.algorithms import (
     SignatureAlgorithm,
     TransformAlgorithm,
 )
-from cr_einvoice.signing.xades.errors import (
-    CertificateMismatchError,
-    CertificateNotValidAtSigningTimeError,
-    DigestMismatchError,
-    MalformedSignatureError,
-    MissingPolicyError,
-    NoSignatureError,
-    NotXadesError,
-    SignatureValueError,
-    SignatureWrappingError,
-    SignerMismatchError,
-    UnsupportedAlgorithmError,
-    UntrustedCertificateError,
-)
+from cr_einvoice.signing.xades.errors import *  # noqa: F403 - every reason a signature fails (errors.__all__)
 from cr_einvoice.signing.xades.policies import (
     KNOWN_POLICIES,
     V44_POLICY_DIGEST,
@@ -55,29 +43,18 @@ __all__ = [
     "V44_POLICY_URL",
     "XADES_NS",
     "CanonicalizationMethod",
-    "CertificateMismatchError",
-    "CertificateNotValidAtSigningTimeError",
     "DigestAlgorithm",
-    "DigestMismatchError",
     "KnownPolicy",
-    "MalformedSignatureError",
-    "MissingPolicyError",
-    "NoSignatureError",
-    "NotXadesError",
     "SignatureAlgorithm",
     "SignatureProfile",
     "SignatureStyle",
-    "SignatureValueError",
-    "SignatureWrappingError",
     "Signer",
     "SignerConfig",
-    "SignerMismatchError",
     "TransformAlgorithm",
     "TrustStore",
-    "UnsupportedAlgorithmError",
-    "UntrustedCertificateError",
     "VerificationResult",
     "load_certificates",
     "match_policy",
     "verify",
 ]
+__all__ += errors.__all__

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 
 from cr_einvoice.core.catalogs import TipoIdentificacion
-from cr_einvoice.core.xmlsafe import DEFAULT_MAX_BYTES, parse_untrusted
+from cr_einvoice.core.xmlsafe import DEFAULT_MAX_BYTES, child_text, parse_untrusted
 from cr_einvoice.signing.certs import format_name, parse_cedula
 from cr_einvoice.signing.xades._c14n import (
     UnsupportedC14NError,
@@ -48,6 +48,7 @@ from cr_einvoice.signing.xades.algorithms import (
     TransformAlgorithm,
 )
 from cr_einvoice.signing.xades.errors import (
+    INVALID_SIGNATURE,
     CertificateMismatchError,
     CertificateNotValidAtSigningTimeError,
     DigestMismatchError,
@@ -229,13 +230,9 @@ def _required(parent: etree._Element, tag: str, what: str) -> etree._Element:
     return el
 
 
-def _text(el: etree._Element | None) -> str:
-    return (el.text or "").strip() if el is not None else ""
-
-
-def _b64decode(value: str, what: str) -> bytes:
+def _b64decode(value: str | None, what: str) -> bytes:
     try:
-        return base64.b64decode(_WS.sub("", value.replace("&#13;", "")), validate=True)
+        return base64.b64decode(_WS.sub("", (value or "").replace("&#13;", "")), validate=True)
     except (binascii.Error, ValueError):
         raise MalformedSignatureError(f"{what} is not valid base64") from None
 
@@ -264,7 +261,14 @@ def _parse_refs(signed_info: etree._Element) -> list[_Ref]:
         if uri is None:
             raise MalformedSignatureError("a ds:Reference without URI is not supported")
         refs.append(
-            _Ref(ref, uri, ref.get("Type", ""), tuple(transforms), dm.get("Algorithm", ""), _text(dv))
+            _Ref(
+                ref,
+                uri,
+                ref.get("Type", ""),
+                tuple(transforms),
+                dm.get("Algorithm", ""),
+                (child_text(dv) or ""),
+            )
         )
     if not refs:
         raise MalformedSignatureError("SignedInfo has no ds:Reference")
@@ -444,12 +448,12 @@ def _verify_one(
     if spi is not None:
         spid = spi.find(f"{_XA}SignaturePolicyId")
         if spid is not None:
-            policy_id = _text(spid.find(f"{_XA}SigPolicyId/{_XA}Identifier")) or None
+            policy_id = child_text(spid.find(f"{_XA}SigPolicyId/{_XA}Identifier"))
             h = spid.find(f"{_XA}SigPolicyHash")
             if h is not None:
                 dm = h.find(f"{_DS}DigestMethod")
                 policy_alg = dm.get("Algorithm") if dm is not None else None
-                policy_digest = _text(h.find(f"{_DS}DigestValue")) or None
+                policy_digest = child_text(h.find(f"{_DS}DigestValue"))
         elif spi.find(f"{_XA}SignaturePolicyImplied") is not None:
             policy_id = "implied"
     if require_policy and not policy_id:
@@ -483,7 +487,7 @@ def _verify_one(
         raise MalformedSignatureError("SigningCertificate has no Cert/CertDigest")
     cd_method = cd.find(f"{_DS}DigestMethod")
     cd_alg = cd_method.get("Algorithm", "") if cd_method is not None else ""
-    cd_value = _b64decode(_text(cd.find(f"{_DS}DigestValue")), "CertDigest")
+    cd_value = _b64decode(child_text(cd.find(f"{_DS}DigestValue")), "CertDigest")
     signer_cert = None
     for der, cert in certs:
         if hmac.compare_digest(_digest(cd_alg, der), cd_value):
@@ -497,7 +501,7 @@ def _verify_one(
     serial_el = cert_el.find(f"{_XA}IssuerSerial/{_DS}X509SerialNumber")
     if serial_el is not None:
         try:
-            serial = int(_text(serial_el))
+            serial = int(child_text(serial_el) or "")
         except ValueError:
             raise MalformedSignatureError("X509SerialNumber is not a decimal integer") from None
         if serial != signer_cert.serial_number:
@@ -509,8 +513,8 @@ def _verify_one(
         raise UnsupportedAlgorithmError("only RSA signer certificates are supported")
     rsa_kv = key_info.find(f"{_DS}KeyValue/{_DS}RSAKeyValue")
     if rsa_kv is not None:
-        mod = int.from_bytes(_b64decode(_text(rsa_kv.find(f"{_DS}Modulus")), "Modulus"), "big")
-        exp = int.from_bytes(_b64decode(_text(rsa_kv.find(f"{_DS}Exponent")), "Exponent"), "big")
+        mod = int.from_bytes(_b64decode(child_text(rsa_kv.find(f"{_DS}Modulus")), "Modulus"), "big")
+        exp = int.from_bytes(_b64decode(child_text(rsa_kv.find(f"{_DS}Exponent")), "Exponent"), "big")
         nums = public_key.public_numbers()
         if (mod, exp) != (nums.n, nums.e):
             raise CertificateMismatchError("KeyInfo KeyValue is not the certificate's public key")
@@ -545,8 +549,7 @@ def _verify_one(
         public_key.verify(sig_value, si_octets, padding.PKCS1v15(), sig_alg.digest.hash_algorithm())
     except InvalidSignature:
         raise SignatureValueError(
-            "La firma del comprobante electrónico no es válida: the SignatureValue does not verify with the "
-            "certificate's key"
+            f"{INVALID_SIGNATURE}: the SignatureValue does not verify with the certificate's key"
         ) from None
 
     # --- validity at signing time, trust
