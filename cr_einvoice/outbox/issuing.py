@@ -1,20 +1,16 @@
 """Issuing: number, validate, sign and persist a voucher in one step, without waiting for Hacienda.
 
-:meth:`Issuer.issue` is what a point of sale calls for every sale:
-
-1. the document (built without clave, consecutivo or fecha) is checked first -- the model, the XSD and
-   Hacienda's business rules on a provisionally numbered copy -- so bad input raises
-   :class:`~cr_einvoice.core.errors.ValidationError` naming the field and **takes no number**;
-2. inside one store transaction (``BEGIN IMMEDIATE``) the next consecutivo of (emisor, sucursal, terminal,
-   tipo) is drawn, the clave built (situación 1, 3 when Hacienda is unreachable, 2 when the voucher replaces
-   a paper contingency voucher), the XML generated and signed, and the voucher persisted with its exact
-   signed bytes. If anything in that step fails the transaction rolls back and the counter with it: the
-   numbering stays gapless;
-3. it returns an :class:`IssuedVoucher`; the :class:`~cr_einvoice.outbox.worker.Worker` sends it.
+:meth:`Issuer.issue` is what a point of sale calls for every sale. It runs the numbering pipeline
+(:mod:`cr_einvoice.outbox.numbering`): the document (built without clave, consecutivo or fecha) is checked
+first, so bad input raises :class:`~cr_einvoice.core.errors.ValidationError` naming the field and **takes no
+number**; then, in one store transaction, the next consecutivo of (emisor, sucursal, terminal, tipo) is drawn,
+the clave built (situación 1, 3 when Hacienda is unreachable, 2 when the voucher replaces a paper contingency
+voucher), the XML signed and the voucher persisted with its exact signed bytes -- or nothing at all, and the
+numbering stays gapless. It returns an :class:`IssuedVoucher`; the
+:class:`~cr_einvoice.outbox.worker.Worker` sends it.
 
 Latency: one :class:`Issuer` keeps the signer, the compiled schemas (cached by
-:mod:`cr_einvoice.vouchers.schemas`)
-and the store's connection, so a ticket costs a few milliseconds.
+:mod:`cr_einvoice.vouchers.schemas`) and the store's connection, so a ticket costs a few milliseconds.
 
 :func:`build_correction` makes the credit or debit note that corrects (or annuls) an issued voucher.
 """
@@ -26,13 +22,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
-from cr_einvoice.core.catalogs import Situacion, TipoDocumento, TipoIdentificacion
-from cr_einvoice.core.clave import Clave, Consecutivo, cr_now, to_cr_time
-from cr_einvoice.core.errors import Problem, StoreError, ValidationError
-from cr_einvoice.outbox.store import CounterKey, NewVoucher, Store, VoucherKind, VoucherRecord
+from cr_einvoice.core.catalogs import Situacion, TipoDocumento
+from cr_einvoice.core.clave import cr_now, to_cr_time
+from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.core.identifiers import Identificacion
+from cr_einvoice.outbox.numbering import Draft, IssuedVoucher, Numbering, party_of
+from cr_einvoice.outbox.store import Store, VoucherKind, VoucherRecord
 
 if TYPE_CHECKING:
     from cr_einvoice.signing.xades import Signer
@@ -61,6 +58,11 @@ class IssuerSettings:
     validate_xsd: bool = True
     validate_rules: bool = True
 
+    @property
+    def identificacion(self) -> Identificacion:
+        """The issuing taxpayer's identification (raises ValidationError when the settings' is malformed)."""
+        return Identificacion.of(self.tipo_identificacion, self.numero_identificacion)
+
 
 @dataclass(frozen=True, slots=True)
 class PaperVoucher:
@@ -71,55 +73,14 @@ class PaperVoucher:
     razon: str = "Sustituye comprobante provisional por contingencia"
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedVoucher:
-    """A voucher numbered, signed and stored. ``created`` is False when ``external_ref`` was issued before."""
-
-    clave: str
-    consecutivo: str
-    signed_xml: bytes
-    key: str
-    tipo: str
-    situacion: str
-    fecha_emision: datetime
-    numero: int
-    created: bool
-    record: VoucherRecord
-
-    @classmethod
-    def from_record(cls, record: VoucherRecord, *, created: bool) -> IssuedVoucher:
-        return cls(
-            clave=record.clave,
-            consecutivo=record.consecutivo,
-            signed_xml=record.signed_xml,
-            key=record.key,
-            tipo=record.tipo,
-            situacion=record.situacion,
-            fecha_emision=record.fecha_emision,
-            numero=record.numero,
-            created=created,
-            record=record,
-        )
-
-
-def _ident(party: Any) -> tuple[str, str] | None:
-    """(tipo, numero) of an Emisor/Receptor of the model."""
-    if party is None:
-        return None
-    ident = getattr(party, "identificacion", None)
-    if ident is None:
-        return None
-    tipo = getattr(ident, "tipo", None)
-    numero = getattr(ident, "numero", None)
-    if tipo is None or numero is None:
-        return None
-    return str(getattr(tipo, "value", tipo)), str(numero)
-
-
-def _total(doc: Any) -> str | None:
-    resumen = getattr(doc, "resumen", None)
-    total = getattr(resumen, "total_comprobante", None) if resumen is not None else None
-    return f"{total:f}" if isinstance(total, Decimal) else None
+#: Answers to a received voucher: numbered by :meth:`cr_einvoice.outbox.receiving.Receiver.respond`.
+_MENSAJE_RECEPTOR = frozenset(
+    {
+        TipoDocumento.CONFIRMACION_ACEPTACION,
+        TipoDocumento.CONFIRMACION_ACEPTACION_PARCIAL,
+        TipoDocumento.CONFIRMACION_RECHAZO,
+    }
+)
 
 
 class Issuer:
@@ -140,52 +101,43 @@ class Issuer:
         self._clock = clock
         self._on_issued = on_issued
         store.add_issuer(settings.tipo_identificacion, settings.numero_identificacion, settings.nombre)
-        # Import the XML layers once, now: the first sale should not pay for it.
-        from cr_einvoice.vouchers import validate
-        from cr_einvoice.vouchers import xmlwrite as xmlgen
+        self._numbering = Numbering(store, signer, xsd=settings.validate_xsd, rules=settings.validate_rules)
 
-        self._to_xml = xmlgen.to_xml
-        self._validate_xml = validate.validate_xml
-
-    # -- checks -----------------------------------------------------------------------------------
-    def _check_emisor(self, doc: Document) -> None:
-        """The issuing taxpayer must be the document's emisor (the receptor in a FacturaCompra, which the
-        buyer issues)."""
-        s = self.settings
-        party = "receptor" if doc.tipo is TipoDocumento.FACTURA_COMPRA else "emisor"
-        ident = _ident(getattr(doc, party, None))
-        if ident is None:
-            raise ValidationError(
-                f"the document has no {party} identification", path=f"{party}.identificacion"
-            )
-        if ident[1] != s.numero_identificacion:
-            raise ValidationError(
-                f"the document's {party} is {ident[1]}, but this issuer signs for {s.numero_identificacion}",
-                path=f"{party}.identificacion.numero",
-            )
-
-    def _numbered(  # noqa: PLR0917 (internal helper)
+    def _draft(  # noqa: PLR0917 (internal helper)
         self,
-        doc: Document,
-        tipo: TipoDocumento,
-        numero: int,
+        document: Document,
         fecha: datetime,
-        situacion: str,
-        sucursal: int,
-        terminal: int,
-    ) -> tuple[Document, Clave, Consecutivo]:
-        consecutivo = Consecutivo(sucursal=sucursal, terminal=terminal, tipo=tipo, numero=numero)
-        clave = Clave.build(
-            tipo_identificacion=TipoIdentificacion(self.settings.tipo_identificacion),
-            numero_identificacion=self.settings.numero_identificacion,
-            consecutivo=consecutivo,
+        situacion: str | None,
+        sucursal: int | None,
+        terminal: int | None,
+        external_ref: str | None = None,
+    ) -> Draft:
+        """The document as the numbering pipeline takes it, once its emisor is checked to be this issuer:
+        the issuing taxpayer must be the document's emisor (the receptor in a FacturaCompra, which the buyer
+        issues)."""
+        s = self.settings
+        fec = document.tipo is TipoDocumento.FACTURA_COMPRA
+        role, other = ("receptor", "emisor") if fec else ("emisor", "receptor")
+        ident = party_of(document, role)
+        if ident is None:
+            raise ValidationError(f"the document has no {role} identification", path=f"{role}.identificacion")
+        if ident.numero != s.numero_identificacion:
+            raise ValidationError(
+                f"the document's {role} is {ident.numero}, "
+                f"but this issuer signs for {s.numero_identificacion}",
+                path=f"{role}.identificacion.numero",
+            )
+        return Draft(
+            document=document,
+            tipo=TipoDocumento(document.tipo),
+            kind=VoucherKind.ISSUED,
+            taxpayer=s.identificacion,
+            counterpart=party_of(document, other),
+            sucursal=s.sucursal if sucursal is None else sucursal,
+            terminal=s.terminal if terminal is None else terminal,
             fecha=fecha,
-            situacion=Situacion(situacion),
-        )
-        return (
-            doc.with_numbering(consecutivo=consecutivo, clave=clave, fecha_emision=fecha),
-            clave,
-            consecutivo,
+            situacion=situacion,
+            external_ref=external_ref,
         )
 
     def validate(self, doc: Document, *, fecha: datetime | None = None, situacion: str = "1") -> None:
@@ -193,20 +145,7 @@ class Issuer:
 
         The check runs on a copy carrying a provisional number; nothing is allocated.
         """
-        self._check_emisor(doc)
-        s = self.settings
-        provisional, _, _ = self._numbered(
-            doc, doc.tipo, 1, fecha or self._clock(), situacion, s.sucursal, s.terminal
-        )
-        self._check_xml(self._to_xml(provisional))
-
-    def _check_xml(self, xml: bytes) -> None:
-        if not (self.settings.validate_xsd or self.settings.validate_rules):
-            return
-        report = self._validate_xml(xml, xsd=self.settings.validate_xsd, signed=False)
-        problems: Sequence[Problem] = report.problems
-        if problems:
-            raise ValidationError(problems)
+        self._numbering.check(self._draft(doc, fecha or self._clock(), situacion, None, None))
 
     # -- issuing ----------------------------------------------------------------------------------
     def issue(
@@ -225,64 +164,23 @@ class Issuer:
         ``replaces_paper`` issues with situación 2 and the reference Hacienda requires (TipoDocIR 08,
         CodigoReferencia 05) to the paper contingency voucher it replaces.
         """
-        s = self.settings
-        suc = s.sucursal if sucursal is None else sucursal
-        term = s.terminal if terminal is None else terminal
         if external_ref is not None:
             if not external_ref or len(external_ref) > 200:
                 raise ValidationError("must be 1..200 characters", path="external_ref")
             existing = self.store.find_by_ref(external_ref)
             if existing is not None:
                 return IssuedVoucher.from_record(existing, created=False)
-        tipo = TipoDocumento(document.tipo)
-        if tipo in (
-            TipoDocumento.CONFIRMACION_ACEPTACION,
-            TipoDocumento.CONFIRMACION_ACEPTACION_PARCIAL,
-            TipoDocumento.CONFIRMACION_RECHAZO,
-        ):
+        if TipoDocumento(document.tipo) in _MENSAJE_RECEPTOR:
             raise ValidationError(
                 "a MensajeReceptor is issued with cr_einvoice.outbox.receiving.Receiver.respond()",
                 path="tipo",
             )
+        forced = None
         if replaces_paper is not None:
             document = with_contingency_reference(document, replaces_paper)
-        fecha = self._clock()
-        forced = Situacion.CONTINGENCIA.value if replaces_paper is not None else None
-        # 1. validate before any number is taken
-        self._check_emisor(document)
-        provisional, _, _ = self._numbered(document, tipo, 1, fecha, forced or "1", suc, term)
-        self._check_xml(self._to_xml(provisional))
-        counterpart = "emisor" if tipo is TipoDocumento.FACTURA_COMPRA else "receptor"
-        receptor = _ident(getattr(document, counterpart, None))
-        total = _total(provisional)
-
-        # 2. number + sign + persist, atomically
-        def build(numero: int, situacion: str) -> NewVoucher:
-            sit = forced or situacion
-            numbered, clave, consecutivo = self._numbered(document, tipo, numero, fecha, sit, suc, term)
-            signed = self.signer.sign(self._to_xml(numbered))
-            return NewVoucher(
-                key=str(clave),
-                clave=str(clave),
-                consecutivo=str(consecutivo),
-                kind=VoucherKind.ISSUED,
-                tipo=tipo.value,
-                situacion=sit,
-                fecha_emision=fecha,
-                emisor_tipo=s.tipo_identificacion,
-                emisor_numero=s.numero_identificacion,
-                receptor_tipo=receptor[0] if receptor else None,
-                receptor_numero=receptor[1] if receptor else None,
-                signed_xml=signed,
-                total_comprobante=total,
-                external_ref=external_ref,
-            )
-
-        key = CounterKey(s.numero_identificacion, suc, term, tipo.value)
-        try:
-            record, created = self.store.issue(key, build, external_ref=external_ref)
-        except StoreError:
-            raise
+            forced = Situacion.CONTINGENCIA.value
+        draft = self._draft(document, self._clock(), forced, sucursal, terminal, external_ref)
+        record, created = self._numbering.issue(draft)
         issued = IssuedVoucher.from_record(record, created=created)
         if created and self._on_issued is not None:
             self._on_issued(issued)

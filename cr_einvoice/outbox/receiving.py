@@ -7,9 +7,9 @@ taxpayer and
 stores it with its exact bytes. :meth:`Receiver.respond` builds the MensajeReceptor with the receptor's
 **own** consecutivo (type 05/06/07 of this taxpayer's sucursal and terminal), validates it, signs it and
 persists it in the same transaction that takes the number -- exactly like an issued voucher -- and links it to
-the received voucher, which can be answered only once. The :class:`~cr_einvoice.outbox.worker.Worker` submits
-it
-with ``consecutivoReceptor``; its status lives at ``GET /recepcion/{clave}-{consecutivoReceptor}``.
+the received voucher, which can be answered only once (:mod:`cr_einvoice.outbox.numbering`, the pipeline
+:class:`~cr_einvoice.outbox.issuing.Issuer` uses too). The :class:`~cr_einvoice.outbox.worker.Worker` submits
+it with ``consecutivoReceptor``; its status lives at ``GET /recepcion/{clave}-{consecutivoReceptor}``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from cr_einvoice.core.catalogs import CondicionImpuesto, Mensaje, TipoDocumento
-from cr_einvoice.core.clave import Clave, Consecutivo, cr_now
+from cr_einvoice.core.clave import Clave, cr_now
 from cr_einvoice.core.errors import StoreError, ValidationError
-from cr_einvoice.outbox.issuing import IssuedVoucher, IssuerSettings, _ident
-from cr_einvoice.outbox.store import CounterKey, NewVoucher, ReceivedRecord, Store, VoucherKind
+from cr_einvoice.core.identifiers import Identificacion
+from cr_einvoice.outbox.issuing import IssuerSettings
+from cr_einvoice.outbox.numbering import Draft, IssuedVoucher, Numbering, amount_text, party_of
+from cr_einvoice.outbox.store import ReceivedRecord, Store, VoucherKind
 
 if TYPE_CHECKING:
     from cr_einvoice.signing.xades import Signer, TrustStore
@@ -50,10 +52,6 @@ _RECEIVABLE = frozenset(
 )
 
 
-def _money(value: object) -> str | None:
-    return f"{value:f}" if isinstance(value, Decimal) else None
-
-
 class Receiver:
     """Imports supplier vouchers into ``store`` and answers them, signing with ``signer``."""
 
@@ -72,8 +70,9 @@ class Receiver:
         self.settings = settings
         self.trust = trust
         self._clock = clock
-        self._xsd = settings.validate_xsd if validate_xsd is None else validate_xsd
         store.add_issuer(settings.tipo_identificacion, settings.numero_identificacion, settings.nombre)
+        xsd = settings.validate_xsd if validate_xsd is None else validate_xsd
+        self._numbering = Numbering(store, signer, xsd=xsd)
 
     # -- import -----------------------------------------------------------------------------------
     def import_voucher(self, xml: bytes) -> ReceivedRecord:
@@ -94,14 +93,14 @@ class Receiver:
                 "(only FE, ND, NC and FEE addressed to you are)",
                 path="tipo",
             )
-        emisor = _ident(doc.emisor)
-        receptor = _ident(getattr(doc, "receptor", None))
+        emisor = party_of(doc, "emisor")
+        receptor = party_of(doc, "receptor")
         if emisor is None:
             raise ValidationError("the voucher has no emisor identification", path="Emisor/Identificacion")
         # The supplier's own signature, by the supplier (its certificate carries the emisor's cédula).
-        result = verify(xml, self.trust, expected_cedula=emisor[1])
-        if receptor is None or receptor[1] != self.settings.numero_identificacion:
-            who = receptor[1] if receptor else "nobody"
+        result = verify(xml, self.trust, expected_cedula=emisor.numero)
+        if receptor is None or receptor.numero != self.settings.numero_identificacion:
+            who = receptor.numero if receptor else "nobody"
             raise ValidationError(
                 f"the voucher is addressed to {who}, not to this taxpayer "
                 f"({self.settings.numero_identificacion})",
@@ -109,13 +108,14 @@ class Receiver:
             )
         clave = str(doc.clave or "")
         parsed = Clave.parse(clave)
-        if not parsed.matches_identificacion(emisor[0], emisor[1]):
+        if not parsed.matches_identificacion(emisor.tipo, emisor.numero):
             raise ValidationError(
-                f"the clave's identification segment {parsed.identificacion} is not the emisor {emisor[1]}",
+                f"the clave's identification segment {parsed.identificacion} "
+                f"is not the emisor {emisor.numero}",
                 path="Clave",
             )
         resumen = doc.stated_resumen or doc.resumen
-        total = _money(resumen.total_comprobante)
+        total = amount_text(resumen.total_comprobante)
         if total is None:
             raise ValidationError(
                 "the voucher has no TotalComprobante", path="ResumenFactura/TotalComprobante"
@@ -123,14 +123,14 @@ class Receiver:
         fecha = doc.fecha_emision
         if not isinstance(fecha, datetime):
             raise ValidationError("the voucher has no FechaEmision", path="FechaEmision")
-        impuesto = _money(resumen.total_impuesto)
+        impuesto = amount_text(resumen.total_impuesto)
         record = ReceivedRecord(
             clave=clave,
             tipo=tipo.value,
-            emisor_tipo=emisor[0],
-            emisor_numero=emisor[1],
+            emisor_tipo=emisor.tipo.value,
+            emisor_numero=emisor.numero,
             emisor_nombre=str(doc.emisor.nombre),
-            receptor_numero=receptor[1],
+            receptor_numero=receptor.numero,
             fecha_emision=fecha,
             total_comprobante=total,
             total_impuesto=impuesto if impuesto is not None and Decimal(impuesto) != 0 else None,
@@ -141,7 +141,7 @@ class Receiver:
             mr_key=None,
         )
         stored = self.store.add_received(record)
-        log.info("received %s from %s (%s)", clave, emisor[1], tipo.name)
+        log.info("received %s from %s (%s)", clave, emisor.numero, tipo.name)
         return stored
 
     # -- answer -----------------------------------------------------------------------------------
@@ -162,8 +162,6 @@ class Receiver:
         MensajeReceptor (``key`` = ``clave-consecutivoReceptor``), ready for the worker.
         """
         from cr_einvoice.vouchers.model import MensajeReceptor
-        from cr_einvoice.vouchers.validate import validate_xml
-        from cr_einvoice.vouchers.xmlwrite import to_xml
 
         if isinstance(decision, Mensaje):
             mensaje = decision
@@ -184,18 +182,10 @@ class Receiver:
             acreditar, gasto = monto_total_impuesto_acreditar, monto_total_de_gasto_aplicable
             if condicion_impuesto is None and impuesto is not None:
                 condicion_impuesto = CondicionImpuesto.GENERA_CREDITO
-            if (
-                acreditar is None
-                and impuesto is not None
-                and condicion_impuesto == CondicionImpuesto.GENERA_CREDITO
-            ):
-                acreditar = impuesto
-            if (
-                gasto is None
-                and impuesto is not None
-                and condicion_impuesto == CondicionImpuesto.GENERA_CREDITO
-            ):
-                gasto = Decimal(received.total_comprobante) - impuesto
+            if impuesto is not None and condicion_impuesto == CondicionImpuesto.GENERA_CREDITO:
+                # The whole tax is credited and the rest of the total is the expense, unless told otherwise.
+                acreditar = impuesto if acreditar is None else acreditar
+                gasto = Decimal(received.total_comprobante) - impuesto if gasto is None else gasto
         base = MensajeReceptor(
             clave=clave,
             numero_cedula_emisor=received.emisor_numero,
@@ -211,40 +201,21 @@ class Receiver:
             monto_total_impuesto_acreditar=acreditar,
             monto_total_de_gasto_aplicable=gasto,
         )
-        tipo = mensaje.tipo_documento
-        fecha = self._clock()
-
-        def numbered(numero: int) -> tuple[Any, Consecutivo]:
-            consecutivo = Consecutivo(sucursal=s.sucursal, terminal=s.terminal, tipo=tipo, numero=numero)
-            return base.with_numbering(consecutivo=consecutivo, fecha_emision=fecha), consecutivo
-
-        provisional, _ = numbered(1)
-        report = validate_xml(to_xml(provisional), xsd=self._xsd, signed=False)
-        if report.problems:
-            raise ValidationError(report.problems)
-
-        def build(numero: int, situacion: str) -> NewVoucher:
-            doc, consecutivo = numbered(numero)
-            signed = self.signer.sign(to_xml(doc))
-            return NewVoucher(
-                key=f"{clave}-{consecutivo}",
-                clave=clave,
-                consecutivo=str(consecutivo),
-                kind=VoucherKind.RECEPTOR_MESSAGE,
-                tipo=tipo.value,
-                situacion=Clave.parse(clave).situacion.value,
-                fecha_emision=fecha,
-                emisor_tipo=received.emisor_tipo,
-                emisor_numero=received.emisor_numero,
-                receptor_tipo=s.tipo_identificacion,
-                receptor_numero=s.numero_identificacion,
-                signed_xml=signed,
-                total_comprobante=received.total_comprobante,
-                consecutivo_receptor=str(consecutivo),
-                detail={"decision": mensaje.value, "reason": reason},
-            )
-
-        key = CounterKey(s.numero_identificacion, s.sucursal, s.terminal, tipo.value)
-        record = self.store.issue_receptor_message(key, clave, tipo.value, build)
-        log.info("answered %s with %s (%s)", clave, tipo.name, record.consecutivo)
+        draft = Draft(
+            document=base,
+            tipo=mensaje.tipo_documento,
+            kind=VoucherKind.RECEPTOR_MESSAGE,
+            taxpayer=s.identificacion,
+            counterpart=Identificacion.of(received.emisor_tipo, received.emisor_numero),
+            sucursal=s.sucursal,
+            terminal=s.terminal,
+            fecha=self._clock(),
+            clave=clave,
+            situacion=Clave.parse(clave).situacion.value,
+            total_comprobante=received.total_comprobante,
+            answers=clave,
+            detail={"decision": mensaje.value, "reason": reason},
+        )
+        record, _ = self._numbering.issue(draft)
+        log.info("answered %s with %s (%s)", clave, draft.tipo.name, record.consecutivo)
         return IssuedVoucher.from_record(record, created=True)

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, Unpack
 
 from cr_einvoice.core.errors import (
     AuthenticationError,
@@ -53,10 +54,14 @@ from cr_einvoice.core.errors import (
     ValidationError,
 )
 from cr_einvoice.core.secret import Secret
+from cr_einvoice.hacienda import wire
+from cr_einvoice.hacienda.wire import Estado
 from cr_einvoice.outbox.store import Store, VoucherKind, VoucherRecord, VoucherState
+from cr_einvoice.transport.http import backoff_delay
 
 if TYPE_CHECKING:
     from cr_einvoice.hacienda.callbacks import CallbackResult
+    from cr_einvoice.hacienda.client import SubmitOptions
     from cr_einvoice.signing.xades import TrustStore
 
 __all__ = [
@@ -70,33 +75,37 @@ __all__ = [
 
 log = logging.getLogger("cr_einvoice.worker")
 
-_ALREADY_RECEIVED = ("ya fue recibido", "ya existe en nuestras bases de datos", "ya existe")
+
+class Submitted(Protocol):
+    """What the worker reads of ``submit()``'s result (:class:`cr_einvoice.hacienda.client.SubmitResult`)."""
+
+    @property
+    def already_received(self) -> bool: ...
+
+
+class Status(Protocol):
+    """What the worker reads of ``status()``'s result (:class:`cr_einvoice.hacienda.client.StatusResult`)."""
+
+    @property
+    def estado(self) -> str: ...
+
+    @property
+    def respuesta(self) -> Any: ...
 
 
 class AsyncRecepcion(Protocol):
     """What the worker needs of :class:`cr_einvoice.hacienda.AsyncClient`."""
 
-    async def submit(
-        self,
-        signed_xml: bytes,
-        *,
-        callback_url: str | None = None,
-        consecutivo_receptor: str | None = None,
-        emisor_tipo: str | None = None,
-        receptor_tipo: str | None = None,
-    ) -> Any: ...
+    async def submit(self, signed_xml: bytes, **options: Unpack[SubmitOptions]) -> Submitted: ...
 
-    async def status(self, clave: str) -> Any: ...
+    async def status(self, clave: str) -> Status: ...
 
 
-def is_already_received(exc: BaseException) -> bool:
-    """True for Hacienda's duplicate-submission refusal ("ya fue recibido anteriormente" and variants)."""
-    if type(exc).__name__ == "AlreadyReceived":
-        return True
-    if isinstance(exc, BadRequestError):
-        text = f"{exc.error_cause or ''} {exc.body}".lower()
-        return any(marker in text for marker in _ALREADY_RECEIVED)
-    return False
+def is_already_received(exc: BaseException) -> TypeGuard[BadRequestError]:
+    """True for Hacienda's duplicate-submission refusal ("ya fue recibido anteriormente" and variants) raised
+    as an error (the client itself answers it with an ``already_received`` result); decided by
+    :func:`cr_einvoice.hacienda.wire.is_already_received`."""
+    return isinstance(exc, BadRequestError) and wire.is_already_received(exc.error_cause, exc.body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,17 +150,9 @@ class RoundReport:
         return self.sent + self.status_checks + self.polls
 
     def merge(self, other: RoundReport) -> None:
-        for name in (
-            "sent",
-            "status_checks",
-            "polls",
-            "accepted",
-            "rejected",
-            "errors",
-            "deferred",
-            "skipped",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for f in dataclasses.fields(self):
+            if f.name != "outcomes":
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         self.outcomes.update(other.outcomes)
 
 
@@ -228,9 +229,9 @@ class Worker:
         return min(s.poll_max, s.poll_initial * 2.0 ** max(0, polls))
 
     def _send_delay(self, attempts: int) -> float:
+        """Exponential backoff with equal jitter (never less than half the ceiling)."""
         s = self.settings
-        ceiling = min(s.send_backoff_max, s.send_backoff_base * 2.0 ** max(0, attempts - 1))
-        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+        return backoff_delay(attempts, s.send_backoff_base, s.send_backoff_max, rng=self._rng, floor=0.5)
 
     def callback_url_for(self, record: VoucherRecord) -> str | None:
         """The callback URL for one voucher: ``<callback_url>/<key>/<token>`` with a secret, else the base."""
@@ -244,6 +245,16 @@ class Worker:
         # Keyed by the record's key (``clave-consecutivoReceptor`` for a MensajeReceptor): the receiver hands
         # the result over under that key even when Hacienda's body names only the confirmed voucher's clave.
         return callback_url(base, record.key, self.settings.callback_secret)
+
+    def _submit_options(self, record: VoucherRecord) -> SubmitOptions:
+        """What ``submit()`` needs beyond the signed bytes, from the stored row."""
+        options: SubmitOptions = {"callback_url": self.callback_url_for(record)}
+        if record.kind is VoucherKind.RECEPTOR_MESSAGE:
+            # A MensajeReceptor carries no identification types: give the ones we stored.
+            options["consecutivo_receptor"] = record.consecutivo_receptor
+            options["emisor_tipo"] = record.emisor_tipo
+            options["receptor_tipo"] = record.receptor_tipo
+        return options
 
     def wake(self) -> None:
         """Make :meth:`run_forever` look for work now (call it after issuing)."""
@@ -282,28 +293,29 @@ class Worker:
                 errores=_errores(respuesta),
                 raw_xml=_raw_xml(respuesta),
             )
-        mensaje = getattr(respuesta, "mensaje", None) if respuesta is not None else None
-        if estado not in ("aceptado", "rechazado") and mensaje in (1, 3):
+        mensaje = getattr(respuesta, "mensaje", None)
+        if estado not in wire.FINAL_ESTADOS and mensaje in (1, 3):
             # A signed MensajeHacienda is the answer, whatever ind-estado still says.
-            estado = "aceptado" if mensaje == 1 else "rechazado"
-        if estado == "aceptado":
+            estado = Estado.ACEPTADO if mensaje == 1 else Estado.RECHAZADO
+        if estado in wire.FINAL_ESTADOS:
+            accepted = estado == Estado.ACEPTADO
+            target = VoucherState.ACCEPTED if accepted else VoucherState.REJECTED
             new = self.store.transition(
-                key, VoucherState.ACCEPTED, count_poll=True, detail={"source": source}
+                key,
+                target,
+                count_poll=True,
+                error=None if accepted else _summary(respuesta),
+                detail={"source": source},
             )
-            report.accepted += 1
-            report.outcomes[key] = "accepted"
-            return new
-        if estado == "rechazado":
-            reason = _summary(respuesta) if respuesta is not None else "rechazado"
-            new = self.store.transition(
-                key, VoucherState.REJECTED, count_poll=True, error=reason, detail={"source": source}
-            )
-            report.rejected += 1
-            report.outcomes[key] = "rejected"
+            if accepted:
+                report.accepted += 1
+            else:
+                report.rejected += 1
+            report.outcomes[key] = target.value
             return new
         # recibido, procesando, error (undocumented: keep following it) or anything unexpected.
         delay = self._poll_delay(record.polls)
-        note = None if estado in ("recibido", "procesando") else f"ind-estado {estado!r}"
+        note = None if estado in (Estado.RECIBIDO, Estado.PROCESANDO) else f"ind-estado {estado!r}"
         return self.store.transition(
             key,
             VoucherState.PROCESSING,
@@ -394,19 +406,7 @@ class Worker:
             return
         report.sent += 1
         try:
-            if record.kind is VoucherKind.RECEPTOR_MESSAGE:
-                # A MensajeReceptor carries no identification types: give the ones we stored.
-                result = await self.client.submit(
-                    record.signed_xml,
-                    callback_url=self.callback_url_for(record),
-                    consecutivo_receptor=record.consecutivo_receptor,
-                    emisor_tipo=record.emisor_tipo,
-                    receptor_tipo=record.receptor_tipo,
-                )
-            else:
-                result = await self.client.submit(
-                    record.signed_xml, callback_url=self.callback_url_for(record)
-                )
+            result = await self.client.submit(record.signed_xml, **self._submit_options(record))
         except CrEinvoiceError as exc:
             if is_already_received(exc):
                 self._went_online()
@@ -415,13 +415,13 @@ class Worker:
                     VoucherState.SUBMITTED,
                     next_action_at=self._clock(),
                     event="already_received",
-                    detail={"cause": str(getattr(exc, "error_cause", "") or exc)},
+                    detail={"cause": str(exc.error_cause or exc)},
                 )
                 return
             self._send_failed(record, exc, report)
             return
         self._went_online()
-        already = bool(getattr(result, "already_received", False))
+        already = result.already_received
         delay = 0.0 if already else self.settings.poll_initial
         self.store.transition(
             key,
@@ -463,13 +463,18 @@ class Worker:
         report.deferred += 1
         log.info("%s: deferred %.1fs after %s", record.key, delay, type(exc).__name__)
 
-    async def _check_then_send(self, record: VoucherRecord, report: RoundReport) -> None:
-        """A voucher in ``sending`` may have reached Hacienda: ask before sending it again."""
-        claimed = self.store.claim(
-            record.key, record.state, self._clock(), self._clock() + self.settings.lease
-        )
+    def _claim(self, record: VoucherRecord, report: RoundReport) -> VoucherRecord | None:
+        """Reserve ``record`` for one lease (None, counted as skipped, when someone else has it)."""
+        now = self._clock()
+        claimed = self.store.claim(record.key, record.state, now, now + self.settings.lease)
         if claimed is None:
             report.skipped += 1
+        return claimed
+
+    async def _check_then_send(self, record: VoucherRecord, report: RoundReport) -> None:
+        """A voucher in ``sending`` may have reached Hacienda: ask before sending it again."""
+        claimed = self._claim(record, report)
+        if claimed is None:
             return
         report.status_checks += 1
         try:
@@ -485,11 +490,8 @@ class Worker:
         self._apply_status(claimed, str(result.estado), result.respuesta, source="status", report=report)
 
     async def _poll(self, record: VoucherRecord, report: RoundReport) -> None:
-        claimed = self.store.claim(
-            record.key, record.state, self._clock(), self._clock() + self.settings.lease
-        )
+        claimed = self._claim(record, report)
         if claimed is None:
-            report.skipped += 1
             return
         report.polls += 1
         try:

@@ -158,6 +158,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 #: States the worker does not pick up on its own: final ones, and ``error`` (needs a person or a retry).
 _IDLE_STATES = (VoucherState.ACCEPTED.value, VoucherState.REJECTED.value, VoucherState.ERROR.value)
 
+
 def _now() -> datetime:
     return datetime.now(UTC)
 

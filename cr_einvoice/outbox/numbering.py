@@ -1,0 +1,196 @@
+"""The one numbering pipeline: validate -> take the next consecutivo -> build the clave -> sign -> persist.
+
+Issuing a voucher (:meth:`~cr_einvoice.outbox.issuing.Issuer.issue`) and answering a received one with a
+MensajeReceptor (:meth:`~cr_einvoice.outbox.receiving.Receiver.respond`) are the same job, done here once:
+
+1. the document is checked on a copy carrying a provisional number -- the model, the XSD and Hacienda's
+   business rules -- so bad input raises :class:`~cr_einvoice.core.errors.ValidationError` and **takes no
+   number**;
+2. inside one store transaction the next consecutivo of (taxpayer, sucursal, terminal, tipo) is drawn, the
+   clave built (a MensajeReceptor keeps the confirmed voucher's), the XML generated and signed, and the
+   voucher persisted with its exact signed bytes. If anything fails the transaction rolls back and the
+   counter with it: every (taxpayer, sucursal, terminal, tipo) sequence stays gapless.
+
+A :class:`Draft` says what differs between the two callers; :class:`Numbering` does the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from cr_einvoice.core.catalogs import Situacion, TipoDocumento
+from cr_einvoice.core.clave import Clave, Consecutivo
+from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.core.identifiers import Identificacion
+from cr_einvoice.outbox.store import CounterKey, NewVoucher, Store, VoucherKind, VoucherRecord
+
+if TYPE_CHECKING:
+    from cr_einvoice.signing.xades import Signer
+    from cr_einvoice.vouchers.model import Document
+
+__all__ = ["Draft", "IssuedVoucher", "Numbering", "amount_text", "party_of"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssuedVoucher(VoucherRecord):
+    """A voucher numbered, signed and stored: its :class:`~cr_einvoice.outbox.store.VoucherRecord`, and
+    ``created`` -- False when ``external_ref`` had been issued before and this is that voucher."""
+
+    created: bool = True
+
+    @property
+    def record(self) -> VoucherRecord:
+        """The stored record (this object: an issued voucher *is* its record)."""
+        return self
+
+    @classmethod
+    def from_record(cls, record: VoucherRecord, *, created: bool) -> IssuedVoucher:
+        return cls(**{name: getattr(record, name) for name in _RECORD_FIELDS}, created=created)
+
+
+_RECORD_FIELDS = tuple(VoucherRecord.__dataclass_fields__)
+
+
+def party_of(document: object, role: str) -> Identificacion | None:
+    """The identification of a document's ``emisor`` or ``receptor`` (None when it has none)."""
+    ident = getattr(getattr(document, role, None), "identificacion", None)
+    return ident if isinstance(ident, Identificacion) else None
+
+
+def amount_text(value: object) -> str | None:
+    """A Decimal amount as the store keeps it (``"1130.00000"``); None for anything else."""
+    return f"{value:f}" if isinstance(value, Decimal) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A document ready to be numbered: everything the stored voucher needs except its number.
+
+    ``taxpayer`` numbers and signs it (the counter is theirs, and so is the clave built for a voucher);
+    ``counterpart`` is the other party. A voucher is stored with the taxpayer as emisor, a MensajeReceptor
+    with the confirmed voucher's seller as emisor and the taxpayer as receptor.
+    """
+
+    document: Document
+    tipo: TipoDocumento
+    kind: VoucherKind
+    taxpayer: Identificacion
+    counterpart: Identificacion | None
+    sucursal: int
+    terminal: int
+    fecha: datetime
+    #: The clave to keep (a MensajeReceptor carries the confirmed voucher's); None: build one per number.
+    clave: str | None = None
+    #: The situación to use; None: the store's contingency mode (1, or 3 while Hacienda is unreachable).
+    situacion: str | None = None
+    #: TotalComprobante to store; None: the numbered document's own.
+    total_comprobante: str | None = None
+    external_ref: str | None = None
+    #: The received voucher's clave this MensajeReceptor answers (marked answered in the same transaction).
+    answers: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def counter(self) -> CounterKey:
+        return CounterKey(self.taxpayer.numero, self.sucursal, self.terminal, self.tipo.value)
+
+    @property
+    def parties(self) -> tuple[Identificacion | None, Identificacion | None]:
+        """(emisor, receptor) as the store records them."""
+        if self.kind is VoucherKind.RECEPTOR_MESSAGE:
+            return self.counterpart, self.taxpayer
+        return self.taxpayer, self.counterpart
+
+
+class Numbering:
+    """Validates, numbers, signs and persists :class:`Draft` documents into ``store`` with ``signer``.
+
+    ``xsd``/``rules``: what the pre-numbering check runs (the XSD needs the official schemas,
+    ``CR_EINVOICE_SCHEMAS``); with both off nothing is checked before signing.
+    """
+
+    def __init__(self, store: Store, signer: Signer, *, xsd: bool = True, rules: bool = True) -> None:
+        self.store = store
+        self.signer = signer
+        self.xsd = xsd
+        self.rules = rules
+        # Import the XML layers once, now: the first sale should not pay for it.
+        from cr_einvoice.vouchers import validate, xmlwrite
+
+        self._to_xml = xmlwrite.to_xml
+        self._validate_xml = validate.validate_xml
+
+    def numbered(self, draft: Draft, numero: int, situacion: str) -> tuple[Document, str, Consecutivo]:
+        """The draft's document carrying consecutivo ``numero``, its clave and FechaEmision."""
+        consecutivo = Consecutivo(
+            sucursal=draft.sucursal, terminal=draft.terminal, tipo=draft.tipo, numero=numero
+        )
+        clave = draft.clave or str(
+            Clave.build(
+                tipo_identificacion=draft.taxpayer.tipo,
+                numero_identificacion=draft.taxpayer.numero,
+                consecutivo=consecutivo,
+                fecha=draft.fecha,
+                situacion=Situacion(situacion),
+            )
+        )
+        document = draft.document.with_numbering(
+            consecutivo=consecutivo, clave=clave, fecha_emision=draft.fecha
+        )
+        return document, clave, consecutivo
+
+    def check(self, draft: Draft) -> Document:
+        """Raise ValidationError (naming the fields) unless the draft is valid once numbered; return the copy
+        checked, numbered provisionally. Nothing is allocated."""
+        provisional, _, _ = self.numbered(draft, 1, draft.situacion or Situacion.NORMAL.value)
+        if self.xsd or self.rules:
+            report = self._validate_xml(self._to_xml(provisional), xsd=self.xsd, signed=False)
+            if report.problems:
+                raise ValidationError(report.problems)
+        return provisional
+
+    def issue(self, draft: Draft) -> tuple[VoucherRecord, bool]:
+        """Check the draft, then number, sign and persist it atomically.
+
+        Returns the record and True -- or, when ``draft.external_ref`` was issued before, that voucher and
+        False, allocating nothing.
+        """
+        provisional = self.check(draft)
+        total = draft.total_comprobante
+        if total is None:
+            total = amount_text(getattr(getattr(provisional, "resumen", None), "total_comprobante", None))
+        emisor, receptor = draft.parties
+        assert emisor is not None, "the issuing party is always known"
+        answer = draft.kind is VoucherKind.RECEPTOR_MESSAGE
+
+        def build(numero: int, store_situacion: str) -> NewVoucher:
+            situacion = draft.situacion or store_situacion
+            document, clave, consecutivo = self.numbered(draft, numero, situacion)
+            signed = self.signer.sign(self._to_xml(document))
+            return NewVoucher(
+                key=f"{clave}-{consecutivo}" if answer else clave,
+                clave=clave,
+                consecutivo=str(consecutivo),
+                kind=draft.kind,
+                tipo=draft.tipo.value,
+                situacion=situacion,
+                fecha_emision=draft.fecha,
+                emisor_tipo=emisor.tipo.value,
+                emisor_numero=emisor.numero,
+                receptor_tipo=receptor.tipo.value if receptor else None,
+                receptor_numero=receptor.numero if receptor else None,
+                signed_xml=signed,
+                total_comprobante=total,
+                consecutivo_receptor=str(consecutivo) if answer else None,
+                external_ref=draft.external_ref,
+                detail=draft.detail,
+            )
+
+        if draft.answers is not None:
+            record = self.store.issue_receptor_message(draft.counter, draft.answers, draft.tipo.value, build)
+            return record, True
+        return self.store.issue(draft.counter, build, external_ref=draft.external_ref)
