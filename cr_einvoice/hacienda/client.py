@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -62,6 +62,7 @@ __all__ = [
     "Client",
     "ClientOptions",
     "InvalidRequestBodyError",
+    "ListOptions",
     "StatusResult",
     "Submission",
     "SubmitOptions",
@@ -108,6 +109,25 @@ class SubmitOptions(TypedDict, total=False):
     consecutivo_receptor: str | None
     emisor_tipo: str | None
     receptor_tipo: str | None
+
+
+class ListOptions(TypedDict, total=False):
+    """The keyword options of ``list()``: ``emisor``/``receptor`` filter by ``"02003101123456"``,
+    ``("02", "3101123456")`` or an :class:`~cr_einvoice.core.identifiers.Identificacion`; ``offset`` (0)
+    skips that many; ``page_size`` (50) is asked per page (Hacienda may answer with fewer)."""
+
+    emisor: PartyFilter | None
+    receptor: PartyFilter | None
+    offset: int
+    page_size: int
+
+
+def _refuse_unknown(method: str, options: Mapping[str, object], spec: type) -> None:
+    """A misspelt keyword option is an error at run time too, not only for a type checker."""
+    known: frozenset[str] = getattr(spec, "__optional_keys__", frozenset())
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"{method}() got unexpected keyword arguments: {', '.join(unknown)}")
 
 
 class _ClientBase:
@@ -192,6 +212,7 @@ class _ClientBase:
 
     # Requests are built and responses parsed here; the subclasses only send.
     def _submit_request(self, signed_xml: bytes, options: SubmitOptions) -> tuple[Request, Submission]:
+        _refuse_unknown("submit", options, SubmitOptions)
         submission = submission_from_xml(
             signed_xml,
             consecutivo_receptor=options.get("consecutivo_receptor"),
@@ -224,6 +245,17 @@ class _Cursor:
     def __post_init__(self) -> None:
         if self.offset < 0 or self.limit <= 0:
             raise ValidationError("offset must be >= 0 and page_size > 0", path="page_size")
+
+    @classmethod
+    def start(cls, environment: Environment, options: ListOptions) -> _Cursor:
+        _refuse_unknown("list", options, ListOptions)
+        return cls(
+            environment,
+            options.get("offset", 0),
+            options.get("page_size", 50),
+            options.get("emisor"),
+            options.get("receptor"),
+        )
 
     def request(self) -> Request:
         """The request for the next page."""
@@ -281,18 +313,10 @@ class Client(_ClientBase):
         request = build_status_request(self.environment, clave)
         return self._status_result(self._core.send(self._http, request), request)
 
-    def list(
-        self,
-        *,
-        emisor: PartyFilter | None = None,
-        receptor: PartyFilter | None = None,
-        offset: int = 0,
-        page_size: int = 50,
-    ) -> Iterator[dict[str, Any]]:
-        """Lazily iterate ``GET /comprobantes`` page by page (newest first); a page is fetched when needed.
-        ``emisor``/``receptor`` filter by ``"02003101123456"``, ``("02", "3101123456")`` or an
-        :class:`~cr_einvoice.core.identifiers.Identificacion`."""
-        cursor = _Cursor(self.environment, offset, page_size, emisor, receptor)
+    def list(self, **options: Unpack[ListOptions]) -> Iterator[dict[str, Any]]:
+        """Lazily iterate ``GET /comprobantes`` page by page (newest first); a page is fetched when needed
+        (see :class:`ListOptions`)."""
+        cursor = _Cursor.start(self.environment, options)
 
         def pages() -> Iterator[dict[str, Any]]:
             while not cursor.done:
@@ -361,16 +385,9 @@ class AsyncClient(_ClientBase):
         request = build_status_request(self.environment, clave)
         return self._status_result(await self._core.send_async(self._http, request), request)
 
-    def list(
-        self,
-        *,
-        emisor: PartyFilter | None = None,
-        receptor: PartyFilter | None = None,
-        offset: int = 0,
-        page_size: int = 50,
-    ) -> AsyncIterator[dict[str, Any]]:
+    def list(self, **options: Unpack[ListOptions]) -> AsyncIterator[dict[str, Any]]:
         """See :meth:`Client.list`; iterate with ``async for``."""
-        cursor = _Cursor(self.environment, offset, page_size, emisor, receptor)
+        cursor = _Cursor.start(self.environment, options)
 
         async def pages() -> AsyncIterator[dict[str, Any]]:
             while not cursor.done:

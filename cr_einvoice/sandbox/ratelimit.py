@@ -42,25 +42,28 @@ class WindowRateLimiter:
     def hit(self, key: str, limit: int) -> RateDecision:
         now = self._clock()
         with self._lock:
-            start, count = self._counts.get(key, (now, 0))
-            if now >= start + self._window:
-                start, count = now, 0
+            start, count = self._current(key, now)
             allowed = count < limit
             if allowed:
                 count += 1
             self._counts[key] = (start, count)
             if len(self._counts) > 10_000:
                 self._prune(now)
-        reset = math.ceil(start + self._window)
-        return RateDecision(allowed, limit, max(0, limit - count), reset)
+        return self._decision(allowed, limit, count, start)
 
     def peek(self, key: str, limit: int) -> RateDecision:
         now = self._clock()
         with self._lock:
-            start, count = self._counts.get(key, (now, 0))
-        if now >= start + self._window:
-            start, count = now, 0
-        return RateDecision(count < limit, limit, max(0, limit - count), math.ceil(start + self._window))
+            start, count = self._current(key, now)
+        return self._decision(count < limit, limit, count, start)
+
+    def _current(self, key: str, now: float) -> tuple[float, int]:
+        """(start, count) of ``key``'s window at ``now``: a fresh window once the last one ended."""
+        start, count = self._counts.get(key, (now, 0))
+        return (now, 0) if now >= start + self._window else (start, count)
+
+    def _decision(self, allowed: bool, limit: int, count: int, start: float) -> RateDecision:
+        return RateDecision(allowed, limit, max(0, limit - count), math.ceil(start + self._window))
 
     def _prune(self, now: float) -> None:
         for key in [k for k, (s, _) in self._counts.items() if now >= s + self._window]:

@@ -55,6 +55,32 @@ class _Counted:
     status: int = 503
 
 
+def _remaining(counted: list[_Counted]) -> int:
+    return sum(c.remaining for c in counted)
+
+
+class _PendingFaults:
+    """A :class:`Faults` attribute that reads how many faults of one list are pending; assigning a number
+    clears the list and arms that many again with ``arm``."""
+
+    def __init__(self, attr: str, arm: Callable[[Faults, int], None]) -> None:
+        self._attr = attr
+        self._arm = arm
+
+    def _list(self, faults: Faults) -> list[_Counted]:
+        counted: list[_Counted] = getattr(faults, self._attr)
+        return counted
+
+    def __get__(self, faults: Faults, owner: type[Faults] | None = None) -> int:
+        with faults._lock:
+            return _remaining(self._list(faults))
+
+    def __set__(self, faults: Faults, n: int) -> None:
+        with faults._lock:
+            self._list(faults).clear()
+        self._arm(faults, n)
+
+
 class Faults:
     """Failures to inject, changeable at any time from any thread (tests, the admin endpoint, the CLI).
 
@@ -151,38 +177,12 @@ class Faults:
             self._delay_target = _check_target(target)
 
     # -- simple properties ------------------------------------------------------------------------------
-    @property
-    def next_n_5xx(self) -> int:
-        with self._lock:
-            return sum(c.remaining for c in self._fail)
-
-    @next_n_5xx.setter
-    def next_n_5xx(self, n: int) -> None:
-        with self._lock:
-            self._fail.clear()
-        self.fail_next(n)
-
-    @property
-    def drop_connections(self) -> int:
-        with self._lock:
-            return sum(c.remaining for c in self._drop_before)
-
-    @drop_connections.setter
-    def drop_connections(self, n: int) -> None:
-        with self._lock:
-            self._drop_before.clear()
-        self.drop_next(n)
-
-    @property
-    def drop_after_body(self) -> int:
-        with self._lock:
-            return sum(c.remaining for c in self._drop_after)
-
-    @drop_after_body.setter
-    def drop_after_body(self, n: int) -> None:
-        with self._lock:
-            self._drop_after.clear()
-        self.drop_next(n, after_body=True, target="submit")
+    #: Pending injected failures / drops; assigning replaces them (``faults.next_n_5xx = 2``).
+    next_n_5xx = _PendingFaults("_fail", lambda f, n: f.fail_next(n))
+    drop_connections = _PendingFaults("_drop_before", lambda f, n: f.drop_next(n))
+    drop_after_body = _PendingFaults(
+        "_drop_after", lambda f, n: f.drop_next(n, after_body=True, target="submit")
+    )
 
     @property
     def delay_seconds(self) -> float:
@@ -240,9 +240,9 @@ class Faults:
         """The current state, for the admin endpoint and logs."""
         with self._lock:
             return {
-                "next_n_5xx": sum(c.remaining for c in self._fail),
-                "drop_connections": sum(c.remaining for c in self._drop_before),
-                "drop_after_body": sum(c.remaining for c in self._drop_after),
+                "next_n_5xx": _remaining(self._fail),
+                "drop_connections": _remaining(self._drop_before),
+                "drop_after_body": _remaining(self._drop_after),
                 **self._processing,
                 "delay_seconds": self._delay,
                 "delay_target": self._delay_target,

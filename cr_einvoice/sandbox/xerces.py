@@ -10,7 +10,7 @@ Unrecognised libxml2 messages are passed through unchanged.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -205,6 +205,86 @@ def _digits(value: str) -> tuple[int, int] | None:
     return total, fraction
 
 
+_Render = Callable[[re.Match[str]], str]
+
+
+def _facet_rules(value: str, body: str, type_name: Callable[[], str]) -> list[tuple[str, int, _Render]]:
+    """libxml2's facet messages (regular expression, flags) and the Xerces text each one becomes."""
+
+    def bound(facet: str) -> _Render:  # a value outside a pattern, minInclusive, maxInclusive
+        return lambda m: (
+            f"cvc-{facet}-valid: Value '{m[1]}' is not facet-valid with respect to {facet} '{m[2]}' for type "
+            f"'{type_name()}'."
+        )
+
+    def length(facet: str) -> _Render:
+        def render(m: re.Match[str]) -> str:
+            limit = re.findall(r"'(\d+)'", body)[-1]
+            return (
+                f"cvc-{facet}-valid: Value '{value}' with length = '{m[1]}' is not facet-valid with respect "
+                f"to {facet} '{limit}' for type '{type_name()}'."
+            )
+
+        return render
+
+    def total_digits(m: re.Match[str]) -> str:
+        counted = _digits(m[1])
+        total = counted[0] if counted else len(re.sub(r"\D", "", m[1]))
+        return (
+            f"cvc-totalDigits-valid: Value '{m[1]}' has {total} total digits, but the number of total digits "
+            f"has been limited to {m[2]}."
+        )
+
+    def fraction_digits(m: re.Match[str]) -> str:
+        counted = _digits(m[1])
+        return (
+            f"cvc-fractionDigits-valid: Value '{m[1]}' has {counted[1] if counted else 0} fraction digits, "
+            f"but the number of fraction digits has been limited to {m[2]}."
+        )
+
+    def enumeration(m: re.Match[str]) -> str:
+        items = [i.strip().strip("'") for i in m[2].split(",")]
+        return (
+            f"cvc-enumeration-valid: Value '{m[1]}' is not facet-valid with respect to enumeration "
+            f"'[{', '.join(items)}]'. It must be a value from the enumeration."
+        )
+
+    return [
+        (
+            r"\[facet 'pattern'\] The value '(.*)' is not accepted by the pattern '(.*)'\.$",
+            re.S,
+            bound("pattern"),
+        ),
+        (
+            r"\[facet 'enumeration'\] The value '(.*)' is not an element of the set \{(.*)\}\.$",
+            re.S,
+            enumeration,
+        ),
+        *(
+            (rf"\[facet '{facet}'\] The value has a length of '(\d+)'; this {verb} ", 0, length(facet))
+            for facet, verb in (("maxLength", "exceeds"), ("minLength", "underruns"), ("length", "differs"))
+        ),
+        (
+            r"\[facet 'totalDigits'\] The value '(.*)' has more digits than are allowed \('(\d+)'\)",
+            0,
+            total_digits,
+        ),
+        (
+            r"\[facet 'fractionDigits'\] The value '(.*)' has more fractional digits "
+            r"than are allowed \('(\d+)'\)",
+            0,
+            fraction_digits,
+        ),
+        *(
+            (rf"\[facet '{facet}'\] The value '(.*)' {words} \('(.*)'\)", 0, bound(facet))
+            for facet, words in (
+                ("minInclusive", "is less than the minimum value allowed"),
+                ("maxInclusive", "is greater than the maximum value allowed"),
+            )
+        ),
+    ]
+
+
 def _rewrite(
     body: str,
     element: etree._Element | None,
@@ -246,69 +326,10 @@ def _rewrite(
             f"One of '{exp}' is expected.",
             "end",
         )
-    m = re.search(
-        r"\[facet 'pattern'\] The value '(.*)' is not accepted by the pattern '(.*)'\.$", body, re.S
-    )
-    if m:
-        return (
-            f"cvc-pattern-valid: Value '{m.group(1)}' is not facet-valid with respect to pattern "
-            f"'{m.group(2)}' for type '{type_name()}'.",
-            "end",
-        )
-    m = re.search(
-        r"\[facet 'enumeration'\] The value '(.*)' is not an element of the set \{(.*)\}\.$", body, re.S
-    )
-    if m:
-        items = [i.strip().strip("'") for i in m.group(2).split(",")]
-        return (
-            f"cvc-enumeration-valid: Value '{m.group(1)}' is not facet-valid with respect to enumeration "
-            f"'[{', '.join(items)}]'. It must be a value from the enumeration.",
-            "end",
-        )
-    for facet, verb in (("maxLength", "exceeds"), ("minLength", "underruns"), ("length", "differs")):
-        m = re.search(rf"\[facet '{facet}'\] The value has a length of '(\d+)'; this {verb} ", body)
+    for regex, flags, render in _facet_rules(value, body, type_name):
+        m = re.search(regex, body, flags)
         if m:
-            limit = re.findall(r"'(\d+)'", body)[-1]
-            return (
-                f"cvc-{facet}-valid: Value '{value}' with length = '{m.group(1)}' is not facet-valid with "
-                f"respect to {facet} '{limit}' for type '{type_name()}'.",
-                "end",
-            )
-    m = re.search(
-        r"\[facet 'totalDigits'\] The value '(.*)' has more digits than are allowed \('(\d+)'\)", body
-    )
-    if m:
-        counted = _digits(m.group(1))
-        total = counted[0] if counted else len(re.sub(r"\D", "", m.group(1)))
-        return (
-            f"cvc-totalDigits-valid: Value '{m.group(1)}' has {total} total digits, but the number of total "
-            f"digits has been limited to {m.group(2)}.",
-            "end",
-        )
-    m = re.search(
-        r"\[facet 'fractionDigits'\] The value '(.*)' has more fractional digits "
-        r"than are allowed \('(\d+)'\)",
-        body,
-    )
-    if m:
-        counted = _digits(m.group(1))
-        fraction = counted[1] if counted else 0
-        return (
-            f"cvc-fractionDigits-valid: Value '{m.group(1)}' has {fraction} fraction digits, "
-            f"but the number of fraction digits has been limited to {m.group(2)}.",
-            "end",
-        )
-    for facet, words in (
-        ("minInclusive", "is less than the minimum value allowed"),
-        ("maxInclusive", "is greater than the maximum value allowed"),
-    ):
-        m = re.search(rf"\[facet '{facet}'\] The value '(.*)' {words} \('(.*)'\)", body)
-        if m:
-            return (
-                f"cvc-{facet}-valid: Value '{m.group(1)}' is not facet-valid with respect to {facet} "
-                f"'{m.group(2)}' for type '{type_name()}'.",
-                "end",
-            )
+            return render(m), "end"
     m = re.match(
         r"'(.*)' is not a valid value of the (?:local )?(?:atomic|list|union) type(?: '(.*)')?\.", body, re.S
     )

@@ -385,3 +385,14 @@ async def test_async_over_loopback_end_to_end(fake: FakeHacienda, credentials: C
     assert status.estado == "recibido"
     assert status.respuesta is None
     assert fake.received[CLAVE]["callbackUrl"] == "http://127.0.0.1:9/cb"
+
+
+def test_misspelt_submit_and_list_options_are_refused_at_run_time(
+    fake: FakeHacienda, mock_env: Environment, credentials: Credentials
+) -> None:
+    with client_for(fake, mock_env, credentials) as client:
+        with pytest.raises(TypeError, match="callbackurl"):
+            client.submit(voucher_xml(), callbackurl="https://me.example/cb")  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match="pagesize"):
+            client.list(pagesize=3)  # type: ignore[call-arg]
+    assert not fake.received  # nothing was sent
