@@ -225,7 +225,18 @@ def test_store_transition_is_compare_and_set():
     from cr_einvoice.sandbox.state import DuplicateSubmission, Submission, SubmissionStore
 
     store = SubmissionStore()
-    sub = Submission("k", "k", None, "2026-01-01T00:00:00-06:00", Identificacion.of("02", "3101123456"), None, None, b"", "u", 0.0)
+    sub = Submission(
+        "k",
+        "k",
+        None,
+        "2026-01-01T00:00:00-06:00",
+        Identificacion.of("02", "3101123456"),
+        None,
+        None,
+        b"",
+        "u",
+        0.0,
+    )
     store.add(sub)
     with pytest.raises(DuplicateSubmission):
         store.add(sub)
@@ -284,7 +295,9 @@ def test_store_forgets_the_oldest_answered_submissions_past_its_bound():
     store = SubmissionStore(max_items=2)
 
     def make(key: str) -> Submission:
-        return Submission(key, key, None, "f", Identificacion.of("02", "3101123456"), None, None, b"", "u", 0.0)
+        return Submission(
+            key, key, None, "f", Identificacion.of("02", "3101123456"), None, None, b"", "u", 0.0
+        )
 
     store.add(make("a"))
     store.add(make("b"))
