@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING, Any, cast
 from cr_einvoice.core.catalogs import Situacion, TipoDocumento
 from cr_einvoice.core.clave import cr_now, to_cr_time
 from cr_einvoice.core.errors import ValidationError
-from cr_einvoice.core.identifiers import Identificacion
-from cr_einvoice.outbox.numbering import Draft, IssuedVoucher, Numbering, party_of
-from cr_einvoice.outbox.store import Store, VoucherKind, VoucherRecord
+from cr_einvoice.outbox.numbering import Draft, IssuedVoucher, IssuerSettings, Numbering, party_of
+from cr_einvoice.outbox.store import Store, VoucherRecord
 
 if TYPE_CHECKING:
     from cr_einvoice.signing.xades import Signer
@@ -47,24 +46,6 @@ log = logging.getLogger("cr_einvoice.issuing")
 
 
 @dataclass(frozen=True, slots=True)
-class IssuerSettings:
-    """Who issues and from where. ``validate_xsd`` needs the official schemas (``CR_EINVOICE_SCHEMAS``)."""
-
-    tipo_identificacion: str
-    numero_identificacion: str
-    nombre: str = ""
-    sucursal: int = 1
-    terminal: int = 1
-    validate_xsd: bool = True
-    validate_rules: bool = True
-
-    @property
-    def identificacion(self) -> Identificacion:
-        """The issuing taxpayer's identification (raises ValidationError when the settings' is malformed)."""
-        return Identificacion.of(self.tipo_identificacion, self.numero_identificacion)
-
-
-@dataclass(frozen=True, slots=True)
 class PaperVoucher:
     """The physical (paper) contingency voucher that an electronic voucher with situación 2 replaces."""
 
@@ -73,17 +54,7 @@ class PaperVoucher:
     razon: str = "Sustituye comprobante provisional por contingencia"
 
 
-#: Answers to a received voucher: numbered by :meth:`cr_einvoice.outbox.receiving.Receiver.respond`.
-_MENSAJE_RECEPTOR = frozenset(
-    {
-        TipoDocumento.CONFIRMACION_ACEPTACION,
-        TipoDocumento.CONFIRMACION_ACEPTACION_PARCIAL,
-        TipoDocumento.CONFIRMACION_RECHAZO,
-    }
-)
-
-
-class Issuer:
+class Issuer(Numbering):
     """Issues vouchers into a store. Thread-safe (the store serialises writers); reuse one per process."""
 
     def __init__(
@@ -95,57 +66,31 @@ class Issuer:
         clock: Callable[[], datetime] = cr_now,
         on_issued: Callable[[IssuedVoucher], None] | None = None,
     ) -> None:
-        self.store = store
-        self.signer = signer
-        self.settings = settings
-        self._clock = clock
+        super().__init__(store, signer, settings, clock, settings.validate_xsd, settings.validate_rules)
         self._on_issued = on_issued
-        store.add_issuer(settings.tipo_identificacion, settings.numero_identificacion, settings.nombre)
-        self._numbering = Numbering(store, signer, xsd=settings.validate_xsd, rules=settings.validate_rules)
 
-    def _draft(  # noqa: PLR0917 (internal helper)
-        self,
-        document: Document,
-        fecha: datetime,
-        situacion: str | None,
-        sucursal: int | None,
-        terminal: int | None,
-        external_ref: str | None = None,
-    ) -> Draft:
-        """The document as the numbering pipeline takes it, once its emisor is checked to be this issuer:
-        the issuing taxpayer must be the document's emisor (the receptor in a FacturaCompra, which the buyer
-        issues)."""
-        s = self.settings
+    def _voucher_draft(self, document: Document, **options: Any) -> Draft:
+        """The draft of ``document``, once its emisor is checked to be this issuer: the issuing taxpayer must
+        be the document's emisor (the receptor in a FacturaCompra, which the buyer issues)."""
+        numero = self.settings.numero_identificacion
         fec = document.tipo is TipoDocumento.FACTURA_COMPRA
         role, other = ("receptor", "emisor") if fec else ("emisor", "receptor")
         ident = party_of(document, role)
         if ident is None:
             raise ValidationError(f"the document has no {role} identification", path=f"{role}.identificacion")
-        if ident.numero != s.numero_identificacion:
+        if ident.numero != numero:
             raise ValidationError(
-                f"the document's {role} is {ident.numero}, "
-                f"but this issuer signs for {s.numero_identificacion}",
+                f"the document's {role} is {ident.numero}, but this issuer signs for {numero}",
                 path=f"{role}.identificacion.numero",
             )
-        return Draft(
-            document=document,
-            tipo=TipoDocumento(document.tipo),
-            kind=VoucherKind.ISSUED,
-            taxpayer=s.identificacion,
-            counterpart=party_of(document, other),
-            sucursal=s.sucursal if sucursal is None else sucursal,
-            terminal=s.terminal if terminal is None else terminal,
-            fecha=fecha,
-            situacion=situacion,
-            external_ref=external_ref,
-        )
+        return self._draft(document, party_of(document, other), **options)
 
     def validate(self, doc: Document, *, fecha: datetime | None = None, situacion: str = "1") -> None:
         """Raise ValidationError (naming the fields) unless ``doc`` would be a valid voucher once numbered.
 
         The check runs on a copy carrying a provisional number; nothing is allocated.
         """
-        self._numbering.check(self._draft(doc, fecha or self._clock(), situacion, None, None))
+        self._check(self._voucher_draft(doc, fecha=fecha, situacion=situacion))
 
     # -- issuing ----------------------------------------------------------------------------------
     def issue(
@@ -170,7 +115,7 @@ class Issuer:
             existing = self.store.find_by_ref(external_ref)
             if existing is not None:
                 return IssuedVoucher.from_record(existing, created=False)
-        if TipoDocumento(document.tipo) in _MENSAJE_RECEPTOR:
+        if TipoDocumento(document.tipo).is_mensaje_receptor:
             raise ValidationError(
                 "a MensajeReceptor is issued with cr_einvoice.outbox.receiving.Receiver.respond()",
                 path="tipo",
@@ -179,10 +124,11 @@ class Issuer:
         if replaces_paper is not None:
             document = with_contingency_reference(document, replaces_paper)
             forced = Situacion.CONTINGENCIA.value
-        draft = self._draft(document, self._clock(), forced, sucursal, terminal, external_ref)
-        record, created = self._numbering.issue(draft)
-        issued = IssuedVoucher.from_record(record, created=created)
-        if created and self._on_issued is not None:
+        draft = self._voucher_draft(
+            document, sucursal=sucursal, terminal=terminal, situacion=forced, external_ref=external_ref
+        )
+        issued = self._number(draft)
+        if issued.created and self._on_issued is not None:
             self._on_issued(issued)
         log.debug("issued %s (%s)", issued.clave, issued.consecutivo)
         return issued

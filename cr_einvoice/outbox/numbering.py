@@ -1,7 +1,8 @@
 """The one numbering pipeline: validate -> take the next consecutivo -> build the clave -> sign -> persist.
 
 Issuing a voucher (:meth:`~cr_einvoice.outbox.issuing.Issuer.issue`) and answering a received one with a
-MensajeReceptor (:meth:`~cr_einvoice.outbox.receiving.Receiver.respond`) are the same job, done here once:
+MensajeReceptor (:meth:`~cr_einvoice.outbox.receiving.Receiver.respond`) are the same job, done here once
+(:class:`Numbering` is the base of both):
 
 1. the document is checked on a copy carrying a provisional number -- the model, the XSD and Hacienda's
    business rules -- so bad input raises :class:`~cr_einvoice.core.errors.ValidationError` and **takes no
@@ -11,12 +12,12 @@ MensajeReceptor (:meth:`~cr_einvoice.outbox.receiving.Receiver.respond`) are the
    voucher persisted with its exact signed bytes. If anything fails the transaction rolls back and the
    counter with it: every (taxpayer, sucursal, terminal, tipo) sequence stays gapless.
 
-A :class:`Draft` says what differs between the two callers; :class:`Numbering` does the rest.
+A :class:`Draft` says what differs between a voucher and a MensajeReceptor; the pipeline does the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -32,7 +33,25 @@ if TYPE_CHECKING:
     from cr_einvoice.signing.xades import Signer
     from cr_einvoice.vouchers.model import Document
 
-__all__ = ["Draft", "IssuedVoucher", "Numbering", "amount_text", "party_of"]
+__all__ = ["Draft", "IssuedVoucher", "IssuerSettings", "Numbering", "amount_text", "party_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerSettings:
+    """Who issues and from where. ``validate_xsd`` needs the official schemas (``CR_EINVOICE_SCHEMAS``)."""
+
+    tipo_identificacion: str
+    numero_identificacion: str
+    nombre: str = ""
+    sucursal: int = 1
+    terminal: int = 1
+    validate_xsd: bool = True
+    validate_rules: bool = True
+
+    @property
+    def identificacion(self) -> Identificacion:
+        """The issuing taxpayer's identification (raises ValidationError when the settings' is malformed)."""
+        return Identificacion.of(self.tipo_identificacion, self.numero_identificacion)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,29 +89,38 @@ def amount_text(value: object) -> str | None:
 class Draft:
     """A document ready to be numbered: everything the stored voucher needs except its number.
 
-    ``taxpayer`` numbers and signs it (the counter is theirs, and so is the clave built for a voucher);
-    ``counterpart`` is the other party. A voucher is stored with the taxpayer as emisor, a MensajeReceptor
-    with the confirmed voucher's seller as emisor and the taxpayer as receptor.
+    A voucher is stored with the taxpayer as emisor; a MensajeReceptor (whose document already carries the
+    confirmed voucher's clave) with that voucher's seller as emisor and the taxpayer as receptor.
     """
 
     document: Document
-    tipo: TipoDocumento
-    kind: VoucherKind
+    #: Numbers and signs the document: the counter is theirs, and so is the clave built for a voucher.
     taxpayer: Identificacion
+    #: The other party: a voucher's receptor (a FacturaCompra's seller), a MensajeReceptor's supplier.
     counterpart: Identificacion | None
+    #: Where (establecimiento and terminal of the consecutivo) and when (FechaEmision) it is issued.
     sucursal: int
     terminal: int
     fecha: datetime
-    #: The clave to keep (a MensajeReceptor carries the confirmed voucher's); None: build one per number.
-    clave: str | None = None
     #: The situación to use; None: the store's contingency mode (1, or 3 while Hacienda is unreachable).
     situacion: str | None = None
     #: TotalComprobante to store; None: the numbered document's own.
     total_comprobante: str | None = None
     external_ref: str | None = None
-    #: The received voucher's clave this MensajeReceptor answers (marked answered in the same transaction).
-    answers: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def tipo(self) -> TipoDocumento:
+        return TipoDocumento(self.document.tipo)
+
+    @property
+    def kind(self) -> VoucherKind:
+        return VoucherKind.RECEPTOR_MESSAGE if self.tipo.is_mensaje_receptor else VoucherKind.ISSUED
+
+    @property
+    def answers(self) -> str | None:
+        """The received voucher's clave a MensajeReceptor answers (None for a voucher)."""
+        return self.document.clave if self.kind is VoucherKind.RECEPTOR_MESSAGE else None
 
     @property
     def counter(self) -> CounterKey:
@@ -107,29 +135,63 @@ class Draft:
 
 
 class Numbering:
-    """Validates, numbers, signs and persists :class:`Draft` documents into ``store`` with ``signer``.
+    """One taxpayer's numbering pipeline into ``store``, signing with ``signer``; the base of
+    :class:`~cr_einvoice.outbox.issuing.Issuer` and :class:`~cr_einvoice.outbox.receiving.Receiver`.
 
     ``xsd``/``rules``: what the pre-numbering check runs (the XSD needs the official schemas,
     ``CR_EINVOICE_SCHEMAS``); with both off nothing is checked before signing.
     """
 
-    def __init__(self, store: Store, signer: Signer, *, xsd: bool = True, rules: bool = True) -> None:
+    def __init__(  # noqa: PLR0917 (the two callers pass their own options)
+        self,
+        store: Store,
+        signer: Signer,
+        settings: IssuerSettings,
+        clock: Callable[[], datetime],
+        xsd: bool,
+        rules: bool,
+    ) -> None:
         self.store = store
         self.signer = signer
-        self.xsd = xsd
-        self.rules = rules
+        self.settings = settings
+        self._clock = clock
+        self._xsd = xsd
+        self._rules = rules
+        store.add_issuer(settings.tipo_identificacion, settings.numero_identificacion, settings.nombre)
         # Import the XML layers once, now: the first sale should not pay for it.
         from cr_einvoice.vouchers import validate, xmlwrite
 
         self._to_xml = xmlwrite.to_xml
         self._validate_xml = validate.validate_xml
 
-    def numbered(self, draft: Draft, numero: int, situacion: str) -> tuple[Document, str, Consecutivo]:
+    def _draft(
+        self,
+        document: Document,
+        counterpart: Identificacion | None,
+        *,
+        fecha: datetime | None = None,
+        sucursal: int | None = None,
+        terminal: int | None = None,
+        **options: Any,
+    ) -> Draft:
+        """A draft of ``document`` by this taxpayer, from its sucursal and terminal, dated now by default."""
+        s = self.settings
+        return Draft(
+            document=document,
+            taxpayer=s.identificacion,
+            counterpart=counterpart,
+            sucursal=s.sucursal if sucursal is None else sucursal,
+            terminal=s.terminal if terminal is None else terminal,
+            fecha=self._clock() if fecha is None else fecha,
+            **options,
+        )
+
+    def _numbered(self, draft: Draft, numero: int, situacion: str) -> tuple[Document, str, Consecutivo]:
         """The draft's document carrying consecutivo ``numero``, its clave and FechaEmision."""
         consecutivo = Consecutivo(
             sucursal=draft.sucursal, terminal=draft.terminal, tipo=draft.tipo, numero=numero
         )
-        clave = draft.clave or str(
+        clave = draft.answers or str(
             Clave.build(
                 tipo_identificacion=draft.taxpayer.tipo,
                 numero_identificacion=draft.taxpayer.numero,
@@ -138,28 +200,28 @@ class Numbering:
                 situacion=Situacion(situacion),
             )
         )
-        document = draft.document.with_numbering(
+        numbered = draft.document.with_numbering(
             consecutivo=consecutivo, clave=clave, fecha_emision=draft.fecha
         )
-        return document, clave, consecutivo
+        return numbered, clave, consecutivo
 
-    def check(self, draft: Draft) -> Document:
+    def _check(self, draft: Draft) -> Document:
         """Raise ValidationError (naming the fields) unless the draft is valid once numbered; return the copy
         checked, numbered provisionally. Nothing is allocated."""
-        provisional, _, _ = self.numbered(draft, 1, draft.situacion or Situacion.NORMAL.value)
-        if self.xsd or self.rules:
-            report = self._validate_xml(self._to_xml(provisional), xsd=self.xsd, signed=False)
+        provisional, _, _ = self._numbered(draft, 1, draft.situacion or Situacion.NORMAL.value)
+        if self._xsd or self._rules:
+            report = self._validate_xml(self._to_xml(provisional), xsd=self._xsd, signed=False)
             if report.problems:
                 raise ValidationError(report.problems)
         return provisional
 
-    def issue(self, draft: Draft) -> tuple[VoucherRecord, bool]:
+    def _number(self, draft: Draft) -> IssuedVoucher:
         """Check the draft, then number, sign and persist it atomically.
 
-        Returns the record and True -- or, when ``draft.external_ref`` was issued before, that voucher and
-        False, allocating nothing.
+        When ``draft.external_ref`` was issued before, that voucher comes back (``created`` False) and
+        nothing is allocated.
         """
-        provisional = self.check(draft)
+        provisional = self._check(draft)
         total = draft.total_comprobante
         if total is None:
             total = amount_text(getattr(getattr(provisional, "resumen", None), "total_comprobante", None))
@@ -169,7 +231,7 @@ class Numbering:
 
         def build(numero: int, store_situacion: str) -> NewVoucher:
             situacion = draft.situacion or store_situacion
-            document, clave, consecutivo = self.numbered(draft, numero, situacion)
+            document, clave, consecutivo = self._numbered(draft, numero, situacion)
             signed = self.signer.sign(self._to_xml(document))
             return NewVoucher(
                 key=f"{clave}-{consecutivo}" if answer else clave,
@@ -191,6 +253,8 @@ class Numbering:
             )
 
         if draft.answers is not None:
+            # The received voucher is marked answered in the transaction that numbers the answer.
             record = self.store.issue_receptor_message(draft.counter, draft.answers, draft.tipo.value, build)
-            return record, True
-        return self.store.issue(draft.counter, build, external_ref=draft.external_ref)
+            return IssuedVoucher.from_record(record, created=True)
+        record, created = self.store.issue(draft.counter, build, external_ref=draft.external_ref)
+        return IssuedVoucher.from_record(record, created=created)

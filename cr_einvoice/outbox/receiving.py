@@ -24,9 +24,8 @@ from cr_einvoice.core.catalogs import CondicionImpuesto, Mensaje, TipoDocumento
 from cr_einvoice.core.clave import Clave, cr_now
 from cr_einvoice.core.errors import StoreError, ValidationError
 from cr_einvoice.core.identifiers import Identificacion
-from cr_einvoice.outbox.issuing import IssuerSettings
-from cr_einvoice.outbox.numbering import Draft, IssuedVoucher, Numbering, amount_text, party_of
-from cr_einvoice.outbox.store import ReceivedRecord, Store, VoucherKind
+from cr_einvoice.outbox.numbering import IssuedVoucher, IssuerSettings, Numbering, amount_text, party_of
+from cr_einvoice.outbox.store import ReceivedRecord, Store
 
 if TYPE_CHECKING:
     from cr_einvoice.signing.xades import Signer, TrustStore
@@ -52,7 +51,7 @@ _RECEIVABLE = frozenset(
 )
 
 
-class Receiver:
+class Receiver(Numbering):
     """Imports supplier vouchers into ``store`` and answers them, signing with ``signer``."""
 
     def __init__(
@@ -65,14 +64,9 @@ class Receiver:
         clock: Callable[[], datetime] = cr_now,
         validate_xsd: bool | None = None,
     ) -> None:
-        self.store = store
-        self.signer = signer
-        self.settings = settings
-        self.trust = trust
-        self._clock = clock
-        store.add_issuer(settings.tipo_identificacion, settings.numero_identificacion, settings.nombre)
         xsd = settings.validate_xsd if validate_xsd is None else validate_xsd
-        self._numbering = Numbering(store, signer, xsd=xsd)
+        super().__init__(store, signer, settings, clock, xsd, True)
+        self.trust = trust
 
     # -- import -----------------------------------------------------------------------------------
     def import_voucher(self, xml: bytes) -> ReceivedRecord:
@@ -201,21 +195,13 @@ class Receiver:
             monto_total_impuesto_acreditar=acreditar,
             monto_total_de_gasto_aplicable=gasto,
         )
-        draft = Draft(
-            document=base,
-            tipo=mensaje.tipo_documento,
-            kind=VoucherKind.RECEPTOR_MESSAGE,
-            taxpayer=s.identificacion,
-            counterpart=Identificacion.of(received.emisor_tipo, received.emisor_numero),
-            sucursal=s.sucursal,
-            terminal=s.terminal,
-            fecha=self._clock(),
-            clave=clave,
+        draft = self._draft(
+            base,
+            Identificacion.of(received.emisor_tipo, received.emisor_numero),
             situacion=Clave.parse(clave).situacion.value,
             total_comprobante=received.total_comprobante,
-            answers=clave,
             detail={"decision": mensaje.value, "reason": reason},
         )
-        record, _ = self._numbering.issue(draft)
-        log.info("answered %s with %s (%s)", clave, draft.tipo.name, record.consecutivo)
-        return IssuedVoucher.from_record(record, created=True)
+        mr = self._number(draft)
+        log.info("answered %s with %s (%s)", clave, draft.tipo.name, mr.consecutivo)
+        return mr

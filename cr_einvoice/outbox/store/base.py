@@ -30,23 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from cr_einvoice.core.errors import StoreError
 
-__all__ = [
-    "ALLOWED_TRANSITIONS",
-    "FINAL_STATES",
-    "CounterKey",
-    "EventRecord",
-    "IllegalTransitionError",
-    "IssuerRecord",
-    "NewVoucher",
-    "ReceivedRecord",
-    "RespuestaRecord",
-    "Store",
-    "TerminalRecord",
-    "VoucherKind",
-    "VoucherRecord",
-    "VoucherState",
-    "check_transition",
-]
+# The public names are listed once, in :mod:`cr_einvoice.outbox.store`, which re-exports them.
 
 
 class VoucherState(StrEnum):
