@@ -26,7 +26,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypedDict, Unpack, runtime_checkable
 
 from cr_einvoice.core.errors import StoreError
 
@@ -145,6 +145,10 @@ class NewVoucher:
     detail: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
+#: Builds the voucher for the number (and the situación) the store draws, inside its transaction.
+Builder = Callable[[int, str], NewVoucher]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VoucherRecord(NewVoucher):
     """A stored outgoing voucher: what was issued (:class:`NewVoucher`) and where it stands with Hacienda.
@@ -198,6 +202,36 @@ class VoucherRecord(NewVoucher):
             "consecutivo_receptor": self.consecutivo_receptor,
             "external_ref": self.external_ref,
         }
+
+
+class Change(TypedDict, total=False):
+    """What a state transition changes besides the state (:meth:`Store.transition`)."""
+
+    #: Refuse (StoreError) unless the current state is one of these: an optimistic guard between processes
+    #: working on the same voucher.
+    expected: VoucherState | Sequence[VoucherState] | None
+    #: When the worker should look at the voucher next (epoch s).
+    next_action_at: float | None
+    #: The voucher's last error (cleared when it becomes final without one).
+    error: str | None
+    #: Count one more send attempt / status poll.
+    count_attempt: bool
+    count_poll: bool
+    #: The event's kind (default ``state_<target>``) and extra detail.
+    event: str | None
+    detail: Mapping[str, Any] | None
+
+
+class Answer(TypedDict):
+    """One answer from Hacienda as :meth:`Store.add_respuesta` records it."""
+
+    #: ``poll``, ``status`` or ``callback``.
+    source: str
+    estado: str
+    mensaje: int | None
+    detalle: str | None
+    errores: Sequence[Mapping[str, Any]]
+    raw_xml: bytes | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,11 +303,7 @@ class Store(Protocol):
     def peek_next_number(self, key: CounterKey) -> int: ...
 
     def issue(
-        self,
-        key: CounterKey,
-        build: Callable[[int, str], NewVoucher],
-        *,
-        external_ref: str | None = None,
+        self, key: CounterKey, build: Builder, *, external_ref: str | None = None
     ) -> tuple[VoucherRecord, bool]:
         """Allocate the next number of ``key`` and persist ``build(numero, situacion)`` in one transaction.
 
@@ -290,11 +320,7 @@ class Store(Protocol):
         ...
 
     def issue_receptor_message(
-        self,
-        key: CounterKey,
-        clave_recibida: str,
-        decision: str,
-        build: Callable[[int, str], NewVoucher],
+        self, key: CounterKey, clave_recibida: str, decision: str, build: Builder
     ) -> VoucherRecord:
         """Number and persist a MensajeReceptor and mark the received voucher answered, atomically."""
         ...
@@ -314,24 +340,9 @@ class Store(Protocol):
         """Non-final vouchers whose next action (send, status check, poll) is due at ``now`` (epoch s)."""
         ...
 
-    def transition(
-        self,
-        key: str,
-        target: VoucherState,
-        *,
-        expected: VoucherState | Sequence[VoucherState] | None = None,
-        next_action_at: float | None = None,
-        error: str | None = None,
-        count_attempt: bool = False,
-        count_poll: bool = False,
-        event: str | None = None,
-        detail: Mapping[str, Any] | None = None,
-    ) -> VoucherRecord:
-        """Move ``key`` to ``target`` (checked against :data:`ALLOWED_TRANSITIONS`) and log an event.
-
-        ``expected``: refuse (StoreError) unless the current state is one of these -- an optimistic guard
-        between processes working on the same voucher.
-        """
+    def transition(self, key: str, target: VoucherState, **change: Unpack[Change]) -> VoucherRecord:
+        """Move ``key`` to ``target`` (checked against :data:`ALLOWED_TRANSITIONS`) and log an event; see
+        :class:`Change` for what else changes."""
         ...
 
     def reschedule(self, key: str, next_action_at: float, *, error: str | None = None) -> VoucherRecord: ...
@@ -345,17 +356,7 @@ class Store(Protocol):
     def next_due_at(self) -> float | None: ...
 
     # -- respuestas, received vouchers, events ----------------------------------------------------
-    def add_respuesta(
-        self,
-        key: str,
-        *,
-        source: str,
-        estado: str,
-        mensaje: int | None,
-        detalle: str | None,
-        errores: Sequence[Mapping[str, Any]],
-        raw_xml: bytes | None,
-    ) -> RespuestaRecord: ...
+    def add_respuesta(self, key: str, **answer: Unpack[Answer]) -> RespuestaRecord: ...
 
     def respuestas(self, key: str) -> list[RespuestaRecord]: ...
 

@@ -27,11 +27,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from cr_einvoice.core.errors import StoreError
 from cr_einvoice.outbox.store.base import (
     FINAL_STATES,
+    Answer,
+    Builder,
+    Change,
     CounterKey,
     EventRecord,
     IssuerRecord,
@@ -218,15 +221,16 @@ def _columns(record: object, names: Sequence[str]) -> dict[str, object]:
     return {n: _column(getattr(record, n)) for n in names}
 
 
-def _insert_row(conn: sqlite3.Connection, table: str, values: Mapping[str, object]) -> None:
+def _insert_row(conn: sqlite3.Connection, table: str, values: Mapping[str, object]) -> sqlite3.Cursor:
     """INSERT one row; ``table`` and the column names are this module's constants, values are bound."""
     names = ", ".join(values)
     marks = ", ".join(f":{n}" for n in values)
-    conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)  # noqa: S608 (constant names)
+    return conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)  # noqa: S608
 
 
 _NEW_FIELDS = _fields(NewVoucher)
 _RECEIVED_FIELDS = _fields(ReceivedRecord)
+_RESPUESTA_FIELDS = _fields(RespuestaRecord)[1:]  # without the id SQLite gives
 _VOUCHER_COLUMNS = ", ".join(_fields(VoucherRecord))
 _voucher = _reader(VoucherRecord, kind=VoucherKind, state=VoucherState)
 _received = _reader(ReceivedRecord)
@@ -444,11 +448,7 @@ class SQLiteStore:
         )
 
     def issue(
-        self,
-        key: CounterKey,
-        build: Callable[[int, str], NewVoucher],
-        *,
-        external_ref: str | None = None,
+        self, key: CounterKey, build: Builder, *, external_ref: str | None = None
     ) -> tuple[VoucherRecord, bool]:
         with self._tx() as conn:
             if external_ref is not None:
@@ -548,19 +548,10 @@ class SQLiteStore:
         value = rows[0][0]
         return None if value is None else float(value)
 
-    def transition(
-        self,
-        key: str,
-        target: VoucherState,
-        *,
-        expected: VoucherState | Sequence[VoucherState] | None = None,
-        next_action_at: float | None = None,
-        error: str | None = None,
-        count_attempt: bool = False,
-        count_poll: bool = False,
-        event: str | None = None,
-        detail: Mapping[str, Any] | None = None,
-    ) -> VoucherRecord:
+    def transition(self, key: str, target: VoucherState, **change: Unpack[Change]) -> VoucherRecord:
+        expected = change.get("expected")
+        error = change.get("error")
+        next_action_at = change.get("next_action_at")
         with self._tx() as conn:
             row = conn.execute("SELECT state FROM vouchers WHERE key = ?", (key,)).fetchone()
             if row is None:
@@ -583,9 +574,9 @@ class SQLiteStore:
             if error is not None or target in FINAL_STATES:
                 sets.append("last_error = ?")
                 params.append(error)
-            if count_attempt:
+            if change.get("count_attempt"):
                 sets.append("attempts = attempts + 1")
-            if count_poll:
+            if change.get("count_poll"):
                 sets.append("polls = polls + 1")
             if target in (VoucherState.SUBMITTED, VoucherState.PROCESSING):
                 sets.append("submitted_at = COALESCE(submitted_at, ?)")
@@ -598,8 +589,8 @@ class SQLiteStore:
             info = {"from": current.value, "to": target.value}
             if error:
                 info["error"] = error
-            info.update(detail or {})
-            self._event(conn, key, event or f"state_{target.value}", info)
+            info.update(change.get("detail") or {})
+            self._event(conn, key, change.get("event") or f"state_{target.value}", info)
             return self._select("WHERE key = ?", (key,), conn)[0]
 
     def claim(self, key: str, state: VoucherState, now: float, until: float) -> VoucherRecord | None:
@@ -629,31 +620,18 @@ class SQLiteStore:
             return self._select("WHERE key = ?", (key,), conn)[0]
 
     # -- respuestas -------------------------------------------------------------------------------
-    def add_respuesta(
-        self,
-        key: str,
-        *,
-        source: str,
-        estado: str,
-        mensaje: int | None,
-        detalle: str | None,
-        errores: Sequence[Mapping[str, Any]],
-        raw_xml: bytes | None,
-    ) -> RespuestaRecord:
-        now = _now()
-        errs = tuple(dict(e) for e in errores)
+    def add_respuesta(self, key: str, **answer: Unpack[Answer]) -> RespuestaRecord:
+        errores = tuple(dict(e) for e in answer["errores"])
+        got = (answer["source"], answer["estado"], answer["mensaje"], answer["detalle"])
+        record = RespuestaRecord(0, key, _now(), *got, errores, answer["raw_xml"])
         with self._tx() as conn:
             if conn.execute("SELECT 1 FROM vouchers WHERE key = ?", (key,)).fetchone() is None:
                 raise StoreError(f"no voucher {key} in the store {self.path}")
-            cur = conn.execute(
-                "INSERT INTO respuestas "
-                "(key, received_at, source, estado, mensaje, detalle, errores, raw_xml) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, _iso(now), source, estado, mensaje, detalle, json.dumps(errs, default=str), raw_xml),
-            )
-            rid = int(cur.lastrowid or 0)
-            self._event(conn, key, "respuesta", {"source": source, "estado": estado, "mensaje": mensaje})
-        return RespuestaRecord(rid, key, now, source, estado, mensaje, detalle, errs, raw_xml)
+            row = _columns(record, _RESPUESTA_FIELDS) | {"errores": json.dumps(errores, default=str)}
+            cur = _insert_row(conn, "respuestas", row)
+            info = {"source": record.source, "estado": record.estado, "mensaje": record.mensaje}
+            self._event(conn, key, "respuesta", info)
+        return dataclasses.replace(record, id=int(cur.lastrowid or 0))
 
     def respuestas(self, key: str) -> list[RespuestaRecord]:
         rows = self._read("SELECT * FROM respuestas WHERE key = ? ORDER BY id", (key,))
@@ -698,11 +676,7 @@ class SQLiteStore:
         return record
 
     def issue_receptor_message(
-        self,
-        key: CounterKey,
-        clave_recibida: str,
-        decision: str,
-        build: Callable[[int, str], NewVoucher],
+        self, key: CounterKey, clave_recibida: str, decision: str, build: Builder
     ) -> VoucherRecord:
         """Number, persist and link our MensajeReceptor to the received voucher, all in one transaction."""
         with self._tx():
