@@ -37,14 +37,13 @@ import dataclasses
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, Unpack
 
 from cr_einvoice.core.errors import (
     AuthenticationError,
     BadRequestError,
-    ConfigError,
     CrEinvoiceError,
     ForbiddenError,
     NotFoundError,
@@ -56,6 +55,7 @@ from cr_einvoice.core.errors import (
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda import wire
 from cr_einvoice.hacienda.wire import Estado
+from cr_einvoice.outbox.callback_server import CallbackServer
 from cr_einvoice.outbox.store import Store, VoucherKind, VoucherRecord, VoucherState
 from cr_einvoice.transport.http import backoff_delay
 
@@ -68,6 +68,8 @@ __all__ = [
     "AsyncRecepcion",
     "CallbackServer",
     "RoundReport",
+    "Status",
+    "Submitted",
     "Worker",
     "WorkerSettings",
     "is_already_received",
@@ -673,61 +675,3 @@ class Worker:
                 )
                 for task in pending:
                     task.cancel()
-
-
-class CallbackServer:
-    """Serves :meth:`Worker.callback_app` with uvicorn (the ``server`` extra) in the running event loop.
-
-    The socket is bound at construction, so :attr:`url` (the ``callback_url`` to configure the worker with)
-    is known before the worker exists::
-
-        server = CallbackServer(host="127.0.0.1", port=0)
-        worker = Worker(store, client, WorkerSettings(callback_url=server.url, callback_secret=secret))
-        async with server.serving(worker.callback_app()):
-            await worker.run_forever(stop)
-
-    Hacienda must be able to reach the URL: behind a proxy, pass ``public_url``.
-    """
-
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        path: str = "/hacienda/callbacks/",
-        public_url: str | None = None,
-    ) -> None:
-        import socket
-
-        self._socket = socket.create_server((host, port))
-        bound_port = int(self._socket.getsockname()[1])
-        self.path = path if path.endswith("/") else path + "/"
-        shown = f"[{host}]" if ":" in host else host
-        self.url = public_url or f"http://{shown}:{bound_port}{self.path}"
-        self._server: Any = None
-        self._task: asyncio.Task[None] | None = None
-
-    @contextlib.asynccontextmanager
-    async def serving(self, app: Any) -> AsyncIterator[CallbackServer]:
-        try:
-            import uvicorn
-        except ImportError:  # pragma: no cover - depends on the installed extras
-            self._socket.close()
-            raise ConfigError(
-                "receiving callbacks needs uvicorn: pip install 'cr-einvoice[server]'"
-            ) from None
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
-        try:
-            for _ in range(500):
-                if self._server.started or self._task.done():
-                    break
-                await asyncio.sleep(0.01)
-            if self._task.done():
-                self._task.result()
-            yield self
-        finally:
-            self._server.should_exit = True
-            await self._task
-            self._socket.close()
