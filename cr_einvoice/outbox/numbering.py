@@ -102,10 +102,9 @@ class Draft:
     sucursal: int
     terminal: int
     fecha: datetime
-    #: The situación to use; None: the store's contingency mode (1, or 3 while Hacienda is unreachable).
+    #: The situación to use; None: a MensajeReceptor's is the confirmed voucher's, a voucher's the store's
+    #: contingency mode (1, or 3 while Hacienda is unreachable).
     situacion: str | None = None
-    #: TotalComprobante to store; None: the numbered document's own.
-    total_comprobante: str | None = None
     external_ref: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
 
@@ -121,6 +120,14 @@ class Draft:
     def answers(self) -> str | None:
         """The received voucher's clave a MensajeReceptor answers (None for a voucher)."""
         return self.document.clave if self.kind is VoucherKind.RECEPTOR_MESSAGE else None
+
+    def situacion_for(self, store_situacion: str) -> str:
+        """The situación stored with the voucher, given the store's current contingency mode."""
+        if self.situacion is not None:
+            return self.situacion
+        if self.answers is not None:
+            return Clave.parse(self.answers).situacion.value
+        return store_situacion
 
     @property
     def counter(self) -> CounterKey:
@@ -208,7 +215,7 @@ class Numbering:
     def _check(self, draft: Draft) -> Document:
         """Raise ValidationError (naming the fields) unless the draft is valid once numbered; return the copy
         checked, numbered provisionally. Nothing is allocated."""
-        provisional, _, _ = self._numbered(draft, 1, draft.situacion or Situacion.NORMAL.value)
+        provisional, _, _ = self._numbered(draft, 1, draft.situacion_for(Situacion.NORMAL.value))
         if self._xsd or self._rules:
             report = self._validate_xml(self._to_xml(provisional), xsd=self._xsd, signed=False)
             if report.problems:
@@ -221,16 +228,18 @@ class Numbering:
         When ``draft.external_ref`` was issued before, that voucher comes back (``created`` False) and
         nothing is allocated.
         """
+        answer = draft.kind is VoucherKind.RECEPTOR_MESSAGE
         provisional = self._check(draft)
-        total = draft.total_comprobante
-        if total is None:
+        # What the document totals: a voucher's TotalComprobante, the confirmed voucher's TotalFactura.
+        if answer:
+            total = amount_text(getattr(provisional, "total_factura", None))
+        else:
             total = amount_text(getattr(getattr(provisional, "resumen", None), "total_comprobante", None))
         emisor, receptor = draft.parties
         assert emisor is not None, "the issuing party is always known"
-        answer = draft.kind is VoucherKind.RECEPTOR_MESSAGE
 
         def build(numero: int, store_situacion: str) -> NewVoucher:
-            situacion = draft.situacion or store_situacion
+            situacion = draft.situacion_for(store_situacion)
             document, clave, consecutivo = self._numbered(draft, numero, situacion)
             signed = self.signer.sign(self._to_xml(document))
             return NewVoucher(

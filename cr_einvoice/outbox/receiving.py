@@ -198,8 +198,6 @@ class Receiver(Numbering):
         draft = self._draft(
             base,
             Identificacion.of(received.emisor_tipo, received.emisor_numero),
-            situacion=Clave.parse(clave).situacion.value,
-            total_comprobante=received.total_comprobante,
             detail={"decision": mensaje.value, "reason": reason},
         )
         mr = self._number(draft)
