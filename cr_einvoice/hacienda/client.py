@@ -102,13 +102,16 @@ class SubmitOptions(TypedDict, total=False):
     ``callback_url``: where Hacienda POSTs its answer (https, see
     :func:`~cr_einvoice.hacienda.callbacks.callback_url`); ``consecutivo_receptor``: a MensajeReceptor's
     NumeroConsecutivoReceptor (read from the document when absent); ``emisor_tipo``/``receptor_tipo``: the
-    identification types of a MensajeReceptor's parties (inferred from the numbers when absent).
+    identification types of a MensajeReceptor's parties (inferred from the numbers when absent);
+    ``submission``: the clave, date and parties the caller already holds (the outbox's stored row), so the
+    signed document is not parsed again (the other options then do not apply).
     """
 
     callback_url: str | None
     consecutivo_receptor: str | None
     emisor_tipo: str | None
     receptor_tipo: str | None
+    submission: Submission | None
 
 
 class ListOptions(TypedDict, total=False):
@@ -213,12 +216,16 @@ class _ClientBase:
     # Requests are built and responses parsed here; the subclasses only send.
     def _submit_request(self, signed_xml: bytes, options: SubmitOptions) -> tuple[Request, Submission]:
         _refuse_unknown("submit", options, SubmitOptions)
-        submission = submission_from_xml(
-            signed_xml,
-            consecutivo_receptor=options.get("consecutivo_receptor"),
-            emisor_tipo=options.get("emisor_tipo"),
-            receptor_tipo=options.get("receptor_tipo"),
-        )
+        submission = options.get("submission")
+        if submission is None:
+            submission = submission_from_xml(
+                signed_xml,
+                consecutivo_receptor=options.get("consecutivo_receptor"),
+                emisor_tipo=options.get("emisor_tipo"),
+                receptor_tipo=options.get("receptor_tipo"),
+            )
+        elif not isinstance(signed_xml, bytes):
+            raise TypeError("submit() takes the signed XML as the exact bytes the signer returned")
         request = build_submit_request(self.environment, signed_xml, submission, options.get("callback_url"))
         return request, submission
 

@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, Unpack
 
+from cr_einvoice.core.catalogs import TipoDocumento
 from cr_einvoice.core.errors import (
     AuthenticationError,
     BadRequestError,
@@ -52,16 +53,18 @@ from cr_einvoice.core.errors import (
     TransportError,
     ValidationError,
 )
+from cr_einvoice.core.identifiers import Identificacion
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda import wire
 from cr_einvoice.hacienda.wire import Estado
 from cr_einvoice.outbox.callback_server import CallbackServer
-from cr_einvoice.outbox.store import Store, VoucherKind, VoucherRecord, VoucherState
+from cr_einvoice.outbox.store import Store, VoucherRecord, VoucherState
 from cr_einvoice.transport.http import backoff_delay
 
 if TYPE_CHECKING:
     from cr_einvoice.hacienda.callbacks import CallbackResult
     from cr_einvoice.hacienda.client import SubmitOptions
+    from cr_einvoice.hacienda.recepcion import Submission
     from cr_einvoice.signing.xades import TrustStore
 
 __all__ = [
@@ -198,6 +201,34 @@ def _summary(respuesta: Any) -> str:
     return "; ".join(parts)
 
 
+def submission_of(record: VoucherRecord) -> Submission:
+    """The clave, date and parties of the POST, from the stored row: the signed XML is not parsed again.
+
+    The row names the taxpayer as emisor (a MensajeReceptor's row: the confirmed voucher's seller as emisor,
+    the taxpayer as receptor, as the POST does); a FacturaCompra's POST names the seller, kept as the row's
+    receptor, as emisor.
+    """
+    from cr_einvoice.hacienda.recepcion import Submission
+
+    first = Identificacion.of(record.emisor_tipo, record.emisor_numero)
+    second = (
+        Identificacion.of(record.receptor_tipo, record.receptor_numero)
+        if record.receptor_tipo and record.receptor_numero
+        else None
+    )
+    tipo = TipoDocumento(record.tipo)
+    if tipo is TipoDocumento.FACTURA_COMPRA and second is not None:
+        first, second = second, first
+    return Submission(
+        clave=record.clave,
+        fecha=record.fecha_emision,
+        emisor=first,
+        receptor=second,
+        document=tipo.root,
+        consecutivo_receptor=record.consecutivo_receptor if tipo.is_mensaje_receptor else None,
+    )
+
+
 class Worker:
     """Drives stored vouchers through Hacienda. ``client`` is a :class:`cr_einvoice.hacienda.AsyncClient`."""
 
@@ -249,14 +280,8 @@ class Worker:
         return callback_url(base, record.key, self.settings.callback_secret)
 
     def _submit_options(self, record: VoucherRecord) -> SubmitOptions:
-        """What ``submit()`` needs beyond the signed bytes, from the stored row."""
-        options: SubmitOptions = {"callback_url": self.callback_url_for(record)}
-        if record.kind is VoucherKind.RECEPTOR_MESSAGE:
-            # A MensajeReceptor carries no identification types: give the ones we stored.
-            options["consecutivo_receptor"] = record.consecutivo_receptor
-            options["emisor_tipo"] = record.emisor_tipo
-            options["receptor_tipo"] = record.receptor_tipo
-        return options
+        """What ``submit()`` needs beyond the signed bytes, from the stored row (not parsed again)."""
+        return {"callback_url": self.callback_url_for(record), "submission": submission_of(record)}
 
     def wake(self) -> None:
         """Make :meth:`run_forever` look for work now (call it after issuing)."""

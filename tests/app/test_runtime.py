@@ -71,3 +71,25 @@ def test_from_file_reads_the_written_configuration_and_closes_its_store(box: Loc
         assert runtime.store.count_by_state()  # the same outbox file, with the vouchers issued above
         assert runtime.trust is not None
     assert runtime._store is None
+
+
+def test_the_worker_posts_what_the_signed_xml_says_without_parsing_it(tmp_path: Path) -> None:
+    """Every type the demo issues (FE, ND, NC, TE, FEC, FEE, REP and a MensajeReceptor): the POST's clave,
+    date and parties built from the stored row equal what the signed document itself says."""
+    from cr_einvoice.app.demo import run_demo
+    from cr_einvoice.hacienda.recepcion import submission_from_xml
+    from cr_einvoice.outbox.worker import submission_of
+
+    asyncio.run(run_demo(tmp_path / "demo", within=30))
+    with Runtime.from_file(tmp_path / "demo" / "cr-einvoice.toml") as runtime:
+        records = runtime.store.list_vouchers(limit=100)
+        assert {r.tipo for r in records} >= {"01", "02", "03", "04", "05", "08", "09", "10"}
+        for record in records:
+            from_row = submission_of(record)
+            if from_row.document == "MensajeReceptor":
+                from_xml = submission_from_xml(
+                    record.signed_xml, emisor_tipo=record.emisor_tipo, receptor_tipo=record.receptor_tipo
+                )
+            else:
+                from_xml = submission_from_xml(record.signed_xml)
+            assert from_row == from_xml, record.tipo

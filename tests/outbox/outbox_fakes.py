@@ -19,6 +19,7 @@ from cr_einvoice.core.errors import (
     ServerError,
     TransportError,
 )
+from cr_einvoice.hacienda.recepcion import Submission
 
 
 @dataclass
@@ -91,7 +92,11 @@ class FakeRecepcion:
         consecutivo_receptor: str | None = None,
         emisor_tipo: str | None = None,
         receptor_tipo: str | None = None,
+        submission: Submission | None = None,
     ) -> FakeSubmit:
+        if submission is not None:  # the worker's stored row must name the document it sends
+            assert submission.clave == self.key_of(signed_xml, None)[:50]
+            consecutivo_receptor = submission.consecutivo_receptor
         key = self.key_of(signed_xml, consecutivo_receptor)
         self.posts.append((key, self.final.get(key) == "aceptado"))
         if self.on_post:
