@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_config_argument",
+    "add_group",
     "add_outbox_arguments",
+    "add_trust_argument",
     "dump_json",
     "find_record",
     "json_default",
@@ -81,6 +83,20 @@ def add_config_argument(parser: Any) -> None:
         metavar="FILE",
         help=f"configuration file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_NAME}; create it with 'init')",
     )
+
+
+def add_group(subparsers: Any, name: str, help: str, **kwargs: Any) -> Any:
+    """A command with sub-commands (``cr-einvoice NAME VERB``): returns the sub-command table, one of whose
+    verbs must be given."""
+    parser = subparsers.add_parser(name, help=help, **kwargs)
+    verbs = parser.add_subparsers(dest=f"{name}_command", metavar="VERB")
+    verbs.required = True
+    return verbs
+
+
+def add_trust_argument(parser: Any, help: str) -> None:
+    """``--trust CA.pem`` (repeatable): the certificates a signature must chain to."""
+    parser.add_argument("--trust", action="append", default=[], metavar="CA.pem", help=help)
 
 
 def add_outbox_arguments(parser: Any, *, clave: bool = False, submit: str | None = None) -> None:

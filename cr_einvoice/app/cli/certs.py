@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json
+from cr_einvoice.app.cli._common import add_group, dump_json
 from cr_einvoice.core.catalogs import TipoIdentificacion
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.core.secret import Secret
@@ -17,9 +17,7 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("certs", help="signing certificates: TEST PKI, inspect a .p12")
-    sub = parser.add_subparsers(dest="certs_command", metavar="SUBCOMMAND")
-    sub.required = True
+    sub = add_group(subparsers, "certs", "signing certificates: TEST PKI, inspect a .p12")
 
     make = sub.add_parser(
         "make-test",

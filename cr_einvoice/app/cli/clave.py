@@ -6,7 +6,7 @@ import argparse
 from datetime import date, datetime
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json
+from cr_einvoice.app.cli._common import add_group, dump_json
 from cr_einvoice.core.catalogs import TipoDocumento
 from cr_einvoice.core.clave import Clave, Consecutivo, cr_now
 from cr_einvoice.core.errors import ClaveError
@@ -26,9 +26,7 @@ _TIPOS = {
 
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser("clave", help="parse or build a clave numérica (50 digits)")
-    verbs = parser.add_subparsers(dest="clave_command", metavar="VERB")
-    verbs.required = True
+    verbs = add_group(sub, "clave", "parse or build a clave numérica (50 digits)")
 
     p_parse = verbs.add_parser("parse", help="print the parts of a clave as JSON")
     p_parse.add_argument("clave", help="the 50-digit clave")

@@ -13,7 +13,7 @@ import argparse
 import json
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json, read_bytes
+from cr_einvoice.app.cli._common import add_trust_argument, dump_json, read_bytes
 from cr_einvoice.core.errors import ConfigError, VerificationError
 from cr_einvoice.hacienda.environments import HACIENDA_SELLO_CEDULA
 from cr_einvoice.hacienda.respuesta import Respuesta, decode_respuesta, verify_respuesta
@@ -33,13 +33,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "file", help="MensajeHacienda XML, its Base64, or a status/callback JSON ('-': stdin)"
     )
-    parser.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="CA.pem",
-        help="CA certificate(s) Hacienda's seal must chain to (repeatable; default: check integrity and "
-        "signer cédula only)",
+    add_trust_argument(
+        parser,
+        "CA certificate(s) Hacienda's seal must chain to (repeatable; default: check integrity and signer "
+        "cédula only)",
     )
     parser.add_argument(
         "--expect-cedula",

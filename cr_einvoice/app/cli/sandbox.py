@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from cr_einvoice.app.cli._common import add_group, add_trust_argument
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.transport import http as _http
@@ -23,9 +24,7 @@ DEFAULT_PASSWORD = "sandbox"  # noqa: S105
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("sandbox", help="local Hacienda simulator (IdP + recepción API)")
-    sub = parser.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND")
-    sub.required = True
+    sub = add_group(subparsers, "sandbox", "local Hacienda simulator (IdP + recepción API)")
 
     serve = sub.add_parser(
         "serve",
@@ -51,12 +50,8 @@ def register(subparsers: Any) -> None:
         metavar="USER:PASSWORD",
         help=f"an IdP user (repeatable; default {DEFAULT_USER} with password '{DEFAULT_PASSWORD}')",
     )
-    serve.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="PEM",
-        help="CA certificates the vouchers' signatures must chain to (repeatable; default: no check)",
+    add_trust_argument(
+        serve, "CA certificates the vouchers' signatures must chain to (repeatable; default: no check)"
     )
     serve.add_argument("--realm", default="rut-stag")
     serve.add_argument("--client-id", default="api-stag")

@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cr_einvoice.app.cli._common import add_group
 from cr_einvoice.vouchers.schemas import default_cache_dir, fetch_schemas, find_schemas_dir
 
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser("schemas", help="download or locate the official XSD schemas")
-    verbs = parser.add_subparsers(dest="schemas_command", metavar="VERB")
-    verbs.required = True
+    verbs = add_group(sub, "schemas", "download or locate the official XSD schemas")
     p_fetch = verbs.add_parser(
         "fetch",
         help="download every schema listed in xsd/manifest.json and check its SHA-256",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json, read_bytes, write_output
+from cr_einvoice.app.cli._common import add_trust_argument, dump_json, read_bytes, write_output
 from cr_einvoice.app.cli.certs import pin_from_args
 from cr_einvoice.core.errors import VerificationError
 from cr_einvoice.signing.certs import CertificateExpiredError, load_p12
@@ -35,13 +35,7 @@ def register(subparsers: Any) -> None:
 
     ver = subparsers.add_parser("verify", help="verify the XAdES signature of a voucher or Hacienda response")
     ver.add_argument("xml", help="the signed XML ('-' for stdin)")
-    ver.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="CA.pem",
-        help="CA certificate(s) the signer must chain to (repeatable)",
-    )
+    add_trust_argument(ver, "CA certificate(s) the signer must chain to (repeatable)")
     ver.add_argument("--expect-cedula", help="the signer's identification digits must be these")
     policy = ver.add_mutually_exclusive_group()
     policy.add_argument(
