@@ -24,6 +24,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Union, cast
 
+from cr_einvoice.core.catalogs import DOCUMENT_KINDS
 from cr_einvoice.core.errors import Problem, ValidationError
 from cr_einvoice.vouchers.model import (
     Comprobante,
@@ -51,17 +52,9 @@ KINDS: dict[str, type[Any]] = {
     "rep": ReciboPago,
     "mr": MensajeReceptor,
 }
+#: Document type codes (``01`` ... ``10``) and root element names → JSON ``tipo``.
 _ALIASES: dict[str, str] = {
-    "01": "fe",
-    "02": "nd",
-    "03": "nc",
-    "04": "te",
-    "05": "mr",
-    "06": "mr",
-    "07": "mr",
-    "08": "fec",
-    "09": "fee",
-    "10": "rep",
+    **{tipo.value: kind.abbreviation.lower() for kind in DOCUMENT_KINDS for tipo in kind.tipos},
     **{cls.ROOT: kind for kind, cls in KINDS.items()},
 }
 _COMPUTED = frozenset({"resumen", "calculo"})

@@ -32,7 +32,7 @@ from typing import Any, cast
 import httpx
 from lxml import etree
 
-from cr_einvoice.core.catalogs import TipoDocumento
+from cr_einvoice.core.catalogs import DOCUMENT_KINDS, TipoDocumento
 from cr_einvoice.core.errors import (
     APIError,
     ConfigError,
@@ -70,17 +70,8 @@ _HOW_TO = (
     f"2019/v4.3/*.xsd and {XMLDSIG_FILE} at the top)."
 )
 
-_ABBREVIATIONS = {
-    "fe": "FacturaElectronica",
-    "nd": "NotaDebitoElectronica",
-    "nc": "NotaCreditoElectronica",
-    "te": "TiqueteElectronico",
-    "fec": "FacturaElectronicaCompra",
-    "fee": "FacturaElectronicaExportacion",
-    "rep": "ReciboElectronicoPago",
-    "mr": "MensajeReceptor",
-    "mh": "MensajeHacienda",
-}
+#: ``fe`` ... ``mh`` → root element, from :data:`cr_einvoice.core.catalogs.DOCUMENT_KINDS`.
+_ABBREVIATIONS = {kind.abbreviation.lower(): kind.root for kind in DOCUMENT_KINDS}
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ from cr_einvoice.core.catalogs import (
 )
 from cr_einvoice.core.errors import Problem, ValidationError
 from cr_einvoice.core.money import ZERO
-from cr_einvoice.core.xmlsafe import parse_untrusted
+from cr_einvoice.core.xmlsafe import child_text, find_child, local_name, parse_untrusted
 from cr_einvoice.vouchers.model import (
     CalculoLinea,
     CalculoSurtido,
@@ -112,35 +112,25 @@ def _version(ns: str) -> str:
 class _Reader:
     def __init__(self, root: etree._Element) -> None:
         self.root = root
-        qname = etree.QName(root)
-        self.ns = qname.namespace or ""
-        self.name = qname.localname
-        self.version = _version(self.ns)
+        self.name = local_name(root.tag)
+        self.version = _version(etree.QName(root).namespace or "")
         self.warnings: list[Problem] = []
 
     # -- primitives ------------------------------------------------------------------------------------
 
-    def q(self, name: str) -> str:
-        return f"{{{self.ns}}}{name}" if self.ns else name
-
-    def child(self, node: etree._Element, *names: str) -> etree._Element | None:
+    def child(self, node: etree._Element | None, *names: str) -> etree._Element | None:
+        """The first child found under any of ``names`` (v4.4 and older names of one element)."""
         for name in names:
-            found = node.find(self.q(name))
+            found = find_child(node, name)
             if found is not None:
                 return found
         return None
 
     def children(self, node: etree._Element, name: str) -> list[etree._Element]:
-        return node.findall(self.q(name))
+        return list(node.iterchildren("{*}" + name))
 
     def text(self, node: etree._Element | None, *names: str) -> str | None:
-        if node is None:
-            return None
-        found = self.child(node, *names)
-        if found is None or found.text is None:
-            return None
-        value = found.text.strip()
-        return value if value else None
+        return child_text(self.child(node, *names))
 
     def dec(self, node: etree._Element | None, *names: str, path: str = "") -> Decimal | None:
         value = self.text(node, *names)
@@ -642,9 +632,7 @@ class _Reader:
                 codigo_moneda=doc_resumen.codigo_moneda, tipo_cambio=doc_resumen.tipo_cambio
             )
         values: dict[str, Any] = {}
-        for attr in ResumenFactura.AMOUNT_FIELDS:
-            element = "".join(part.capitalize() for part in attr.split("_"))
-            element = {"TotalIvaDevuelto": "TotalIVADevuelto"}.get(element, element)
+        for attr, element in ResumenFactura.AMOUNT_ELEMENTS.items():
             values[attr] = self.amount(node, element, path="ResumenFactura/")
         desglose = []
         for d in self.children(node, "TotalDesgloseImpuesto"):

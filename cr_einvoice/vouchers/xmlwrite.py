@@ -12,7 +12,9 @@ from decimal import Decimal
 
 from lxml import etree
 
+from cr_einvoice.core import catalogs
 from cr_einvoice.core.catalogs import CodigoImpuesto, TipoDocumento
+from cr_einvoice.core.clave import CR_TZ
 from cr_einvoice.core.errors import ValidationError
 from cr_einvoice.core.money import ZERO, fmt_amount, fmt_quantity, fmt_rate
 from cr_einvoice.vouchers.model import (
@@ -38,23 +40,10 @@ from cr_einvoice.vouchers.model import (
 __all__ = ["NAMESPACES", "NAMESPACE_BASE", "namespace_for", "to_element", "to_xml"]
 
 #: Base of the v4.4 namespace URIs (Nota 2); the last segment is the camelCase root name.
-NAMESPACE_BASE = "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/"
+NAMESPACE_BASE = f"{catalogs.NAMESPACE_BASE}v4.4/"
 
-#: Root element → v4.4 namespace (case-sensitive, camelCase).
-NAMESPACES: dict[str, str] = {
-    root: NAMESPACE_BASE + root[0].lower() + root[1:]
-    for root in (
-        "FacturaElectronica",
-        "NotaDebitoElectronica",
-        "NotaCreditoElectronica",
-        "TiqueteElectronico",
-        "FacturaElectronicaCompra",
-        "FacturaElectronicaExportacion",
-        "ReciboElectronicoPago",
-        "MensajeReceptor",
-        "MensajeHacienda",
-    )
-}
+#: Root element → v4.4 namespace (case-sensitive, camelCase), from the catalogs' DOCUMENT_KINDS.
+NAMESPACES: dict[str, str] = {kind.root: kind.namespace("4.4") for kind in catalogs.DOCUMENT_KINDS}
 
 
 def namespace_for(root: str) -> str:
@@ -109,8 +98,6 @@ def _text(value: object) -> str:
 
 
 def _fecha(value: datetime) -> str:
-    from cr_einvoice.core.clave import CR_TZ
-
     return value.astimezone(CR_TZ).replace(microsecond=0).isoformat()
 
 
