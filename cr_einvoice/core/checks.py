@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cr_einvoice.core.clave import CR_TZ
 from cr_einvoice.core.errors import Problem, ValidationError
@@ -72,13 +72,18 @@ class Check:
 
     # -- converters: each returns the converted value or None after recording a problem ----------------
 
+    def _given(self, name: str, optional: bool) -> Any:
+        """The field's value; a missing (None) required field is recorded."""
+        value = getattr(self.obj, name)
+        if value is None and not optional:
+            self.add(name, "is required", always=True)
+        return value
+
     def amount(
         self, name: str, *, optional: bool = False, positive: bool = False, decimals: int = 5
     ) -> Decimal | None:
-        value = getattr(self.obj, name)
+        value = self._given(name, optional)
         if value is None:
-            if not optional:
-                self.add(name, "is required", always=True)
             return None
         try:
             dec = to_decimal(value, name)
@@ -112,10 +117,8 @@ class Check:
         return dec
 
     def enum(self, name: str, kind: type[_E], *, optional: bool = False) -> _E | None:
-        value = getattr(self.obj, name)
+        value = self._given(name, optional)
         if value is None:
-            if not optional:
-                self.add(name, "is required", always=True)
             return None
         try:
             member = kind(value)
@@ -129,10 +132,8 @@ class Check:
     def text(
         self, name: str, *, min_len: int = 1, max_len: int | None = None, optional: bool = False
     ) -> str | None:
-        value = getattr(self.obj, name)
+        value = self._given(name, optional)
         if value is None:
-            if not optional:
-                self.add(name, "is required", always=True)
             return None
         if not isinstance(value, str):
             self.add(name, f"expected text, got {type(value).__name__}", always=True)
@@ -150,10 +151,8 @@ class Check:
         return value
 
     def integer(self, name: str, low: int, high: int, *, optional: bool = True) -> int | None:
-        value = getattr(self.obj, name)
+        value = self._given(name, optional)
         if value is None:
-            if not optional:
-                self.add(name, "is required", always=True)
             return None
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value.strip())
@@ -186,10 +185,8 @@ class Check:
         return result
 
     def instance(self, name: str, kind: type[_T], *, optional: bool = False) -> _T | None:
-        value = getattr(self.obj, name)
+        value = self._given(name, optional)
         if value is None:
-            if not optional:
-                self.add(name, "is required", always=True)
             return None
         if not isinstance(value, kind):
             self.add(name, f"expected {kind.__name__}, got {type(value).__name__}", always=True)
@@ -197,10 +194,8 @@ class Check:
         return value
 
     def moment(self, name: str, *, optional: bool = False) -> datetime | None:
-        value = getattr(self.obj, name)
+        value = self._given(name, optional)
         if value is None:
-            if not optional:
-                self.add(name, "is required", always=True)
             return None
         if isinstance(value, str):
             try:

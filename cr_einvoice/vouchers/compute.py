@@ -24,7 +24,7 @@ The chain for one line::
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, TypeAlias, TypeVar
 
@@ -32,6 +32,7 @@ from cr_einvoice.core.catalogs import CodigoImpuesto, CodigoTarifaIVA, Tratamien
 from cr_einvoice.core.money import ONE_HUNDRED, ZERO, q5
 
 __all__ = [
+    "AMOUNT_FIELDS",
     "COMBO_SPLIT_ORDER",
     "CalculoLinea",
     "CalculoSurtido",
@@ -436,36 +437,46 @@ class SummaryLine:
     parts: Mapping[TratamientoFiscal, Decimal]
 
 
+#: The computed amounts of a ResumenFactura, in schema order (the field names of
+#: :class:`~cr_einvoice.vouchers.model.ResumenFactura`).
+AMOUNT_FIELDS = (
+    "total_serv_gravados",
+    "total_serv_exentos",
+    "total_serv_exonerado",
+    "total_serv_no_sujeto",
+    "total_mercancias_gravadas",
+    "total_mercancias_exentas",
+    "total_merc_exonerada",
+    "total_merc_no_sujeta",
+    "total_gravado",
+    "total_exento",
+    "total_exonerado",
+    "total_no_sujeto",
+    "total_venta",
+    "total_descuentos",
+    "total_venta_neta",
+    "total_impuesto",
+    "total_imp_asum_emisor_fabrica",
+    "total_iva_devuelto",
+    "total_otros_cargos",
+    "total_comprobante",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Totals:
-    """The computed amounts of a ResumenFactura (field names as :class:`~cr_einvoice.vouchers.model.
-    ResumenFactura`'s) and its TotalDesgloseImpuesto groups."""
+    """The computed amounts of a ResumenFactura (``totals["total_venta"]``; every name of
+    :data:`AMOUNT_FIELDS`, 0 when nothing adds to it) and its TotalDesgloseImpuesto groups."""
 
-    total_serv_gravados: Decimal = ZERO
-    total_serv_exentos: Decimal = ZERO
-    total_serv_exonerado: Decimal = ZERO
-    total_serv_no_sujeto: Decimal = ZERO
-    total_mercancias_gravadas: Decimal = ZERO
-    total_mercancias_exentas: Decimal = ZERO
-    total_merc_exonerada: Decimal = ZERO
-    total_merc_no_sujeta: Decimal = ZERO
-    total_gravado: Decimal = ZERO
-    total_exento: Decimal = ZERO
-    total_exonerado: Decimal = ZERO
-    total_no_sujeto: Decimal = ZERO
-    total_venta: Decimal = ZERO
-    total_descuentos: Decimal = ZERO
-    total_venta_neta: Decimal = ZERO
-    total_impuesto: Decimal = ZERO
-    total_imp_asum_emisor_fabrica: Decimal = ZERO
-    total_iva_devuelto: Decimal = ZERO
-    total_otros_cargos: Decimal = ZERO
-    total_comprobante: Decimal = ZERO
-    desglose: Mapping[DesgloseKey, Decimal] = field(default_factory=dict)
+    amounts: Mapping[str, Decimal]
+    desglose: Mapping[DesgloseKey, Decimal]
 
-    def amounts(self) -> dict[str, Decimal]:
-        """The amount fields by name (every field but ``desglose``)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "desglose"}
+    @classmethod
+    def of(cls, desglose: Mapping[DesgloseKey, Decimal], **amounts: Decimal) -> Totals:
+        return cls(dict.fromkeys(AMOUNT_FIELDS, ZERO) | amounts, desglose)
+
+    def __getitem__(self, name: str) -> Decimal:
+        return self.amounts[name]
 
 
 #: (service?, treatment) → the Totals field of the goods/services split.
@@ -527,7 +538,8 @@ def summary(lines: Sequence[SummaryLine], *, otros_cargos: Decimal, iva_devuelto
     total_venta = sum(totals.values(), ZERO)
     total_descuentos = sum((c.total_descuentos for c in calculos), ZERO)
     total_impuesto = sum((c.impuesto_neto for c in calculos), ZERO)
-    return Totals(
+    return Totals.of(
+        desglose,
         **split,
         **totals,
         total_venta=total_venta,
@@ -538,7 +550,6 @@ def summary(lines: Sequence[SummaryLine], *, otros_cargos: Decimal, iva_devuelto
         total_iva_devuelto=iva_devuelto,
         total_otros_cargos=otros_cargos,
         total_comprobante=total_venta - total_descuentos + total_impuesto + otros_cargos - iva_devuelto,
-        desglose=desglose,
     )
 
 
@@ -550,10 +561,10 @@ def payment_summary(lines: Sequence[CalculoLinea]) -> Totals:
         for t in c.impuestos:
             _add(desglose, desglose_key(t.codigo, t.codigo_tarifa_iva), t.neto)
     total_venta = sum((c.monto_total for c in lines), ZERO)
-    return Totals(
+    return Totals.of(
+        desglose,
         total_venta=total_venta,
         total_venta_neta=total_venta,
         total_impuesto=sum((c.impuesto_neto for c in lines), ZERO),
         total_comprobante=total_venta,
-        desglose=desglose,
     )

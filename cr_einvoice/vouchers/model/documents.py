@@ -171,14 +171,16 @@ class Comprobante(_Voucher):
             iva_devuelto_salud=self.iva_devuelto_salud,
         )
         if self.iva_devuelto_salud and not lenient():
-            if totals.total_iva_devuelto <= 0:
+            if totals["total_iva_devuelto"] <= 0:
                 c.add("iva_devuelto_salud", "no service line carries IVA to return")
             if not any(m.tipo_medio_pago is TipoMedioPago.TARJETA for m in self.medios_pago):
                 c.add(
                     "iva_devuelto_salud",
                     "TotalIVADevuelto applies only to health services paid by card (medio 02)",
                 )
-        check_range(c, {"total_venta": totals.total_venta, "total_comprobante": totals.total_comprobante})
+        check_range(
+            c, {"total_venta": totals["total_venta"], "total_comprobante": totals["total_comprobante"]}
+        )
         assert self.tipo_cambio is not None
         return build_resumen(c, self.codigo_moneda, self.tipo_cambio, totals, self.condicion_venta)
 
@@ -268,7 +270,7 @@ class ReciboPago(_Voucher):
         if not lenient():
             check_recibo(c, self)
         totals = compute.payment_summary([ln.calculo for ln in lineas])
-        check_range(c, {"total_venta": totals.total_venta, "total_impuesto": totals.total_impuesto})
+        check_range(c, {"total_venta": totals["total_venta"], "total_impuesto": totals["total_impuesto"]})
         c.set("resumen", build_resumen(c, moneda, cambio, totals, condicion))
         c.done()
 

@@ -79,28 +79,7 @@ class ResumenFactura:
     medios_pago: tuple[MedioPago, ...] = ()
     total_comprobante: Decimal = ZERO
 
-    AMOUNT_FIELDS: ClassVar[tuple[str, ...]] = (
-        "total_serv_gravados",
-        "total_serv_exentos",
-        "total_serv_exonerado",
-        "total_serv_no_sujeto",
-        "total_mercancias_gravadas",
-        "total_mercancias_exentas",
-        "total_merc_exonerada",
-        "total_merc_no_sujeta",
-        "total_gravado",
-        "total_exento",
-        "total_exonerado",
-        "total_no_sujeto",
-        "total_venta",
-        "total_descuentos",
-        "total_venta_neta",
-        "total_impuesto",
-        "total_imp_asum_emisor_fabrica",
-        "total_iva_devuelto",
-        "total_otros_cargos",
-        "total_comprobante",
-    )
+    AMOUNT_FIELDS: ClassVar[tuple[str, ...]] = compute.AMOUNT_FIELDS
     #: amount field → its element name (``total_iva_devuelto`` → ``TotalIVADevuelto``).
     AMOUNT_ELEMENTS: ClassVar[dict[str, str]] = _element_names(AMOUNT_FIELDS)
 
@@ -228,6 +207,6 @@ def build_resumen(
         total_desglose_impuesto=tuple(
             TotalDesgloseImpuesto(k[0], k[1], v) for k, v in totals.desglose.items()
         ),
-        medios_pago=normalise_medios(c, totals.total_comprobante, condicion),
-        **totals.amounts(),
+        medios_pago=normalise_medios(c, totals["total_comprobante"], condicion),
+        **totals.amounts,
     )
