@@ -60,6 +60,7 @@ PASSWORD = "readme-test-password"
 BELVO_LINK = "8848bd0c-9c7e-4f53-a732-ec896b11d4c4"
 
 TESTED = {
+    "public-face",
     "vouchers-build",
     "vouchers-combo",
     "json-fe",
@@ -337,6 +338,23 @@ def test_issuing_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
             assert (again.clave, again.created) == (v.clave, False)  # external_ref: idempotent
         finally:
             ns["runtime"].close()
+
+
+def test_public_face_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The POS path from the package's public names: one call issues and waits for Hacienda's answer."""
+    from cr_einvoice.app.demo import LocalSandbox
+    from cr_einvoice.outbox.store import VoucherState
+
+    for name in ("CR_EINVOICE_DEMO_USERNAME", "CR_EINVOICE_DEMO_PASSWORD", "CR_EINVOICE_DEMO_PIN"):
+        monkeypatch.setenv(name, "")  # LocalSandbox sets them; monkeypatch restores them afterwards
+    ticket = example_json("te")
+    ticket["emisor"]["identificacion"]["numero"] = "3101123456"  # the configured taxpayer
+    with LocalSandbox(tmp_path / "box", processing_delay=0.05) as box:
+        monkeypatch.chdir(box.workdir)  # where it wrote cr-einvoice.toml
+        ns = run("public-face", {"ticket_json": ticket})
+        assert ns["record"].state is VoucherState.ACCEPTED
+        assert ns["runtime"]._store is None  # closed by the snippet
+        assert [s.estado for s in box.sim.store.all()] == ["aceptado"]
 
 
 # -- Chile: the three blocks in the README's order, in one namespace ----------------------------------------
