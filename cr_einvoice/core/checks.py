@@ -1,27 +1,50 @@
 """Field checks shared by every model that validates its own fields at construction.
 
 A :class:`Check` collects the problems of one object and raises them together as one
-:class:`~cr_einvoice.core.errors.ValidationError` whose paths name the fields. Inside :func:`reading_received`
+:class:`~cr_einvoice.core.errors.ValidationError` whose paths name the fields. A :class:`Checked` dataclass
+declares each field's check beside the field (``codigo: Annotated[str, Text(max_len=20)]``): the shared
+``__post_init__`` runs them in field order, then the class's own :meth:`Checked.check` for what ties fields
+together. A field whose default is None is optional; the enum, class or list item type a check needs is the
+field's own type. Inside :func:`reading_received`
 the format checks (lengths, patterns, per-type restrictions) are skipped but types are still converted, so a
 voucher received from a supplier, or an older v4.3 one, can always be read and then inspected.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import types
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from cr_einvoice.core.clave import CR_TZ
 from cr_einvoice.core.errors import Problem, ValidationError
 from cr_einvoice.core.money import AMOUNT_MAX, to_decimal
 
-__all__ = ["Check", "as_cr_time", "lenient", "reading_received"]
+__all__ = [
+    "Amount",
+    "Check",
+    "Checked",
+    "Code",
+    "Integer",
+    "Items",
+    "Moment",
+    "Part",
+    "Pattern",
+    "Rate",
+    "Rule",
+    "Text",
+    "as_cr_time",
+    "lenient",
+    "reading_received",
+]
 
 _E = TypeVar("_E", bound=StrEnum)
 _T = TypeVar("_T")
@@ -48,11 +71,12 @@ def lenient() -> bool:
 class Check:
     """Collects problems for one object; ``done()`` raises them all at once."""
 
-    __slots__ = ("obj", "problems")
+    __slots__ = ("obj", "problems", "values")
 
     def __init__(self, obj: object) -> None:
         self.obj = obj
         self.problems: list[Problem] = []
+        self.values: dict[str, object] = {}
 
     def add(self, path: str, message: str, *, always: bool = False) -> None:
         if always or not lenient():
@@ -69,6 +93,16 @@ class Check:
     def done(self) -> None:
         if self.problems:
             raise ValidationError(self.problems)
+
+    def fields(self) -> None:
+        """Run the checks the object's fields declare (:class:`Checked`), in field order."""
+        for name, rule, kind, optional in _declared(type(self.obj)):
+            self.values[name] = rule.apply(self, name, kind, optional)
+
+    def got(self, name: str, kind: type[_T]) -> _T | None:
+        """What the declared check of field ``name`` converted it to (None when missing or refused)."""
+        value = self.values.get(name)
+        return value if isinstance(value, kind) else None
 
     # -- converters: each returns the converted value or None after recording a problem ----------------
 
@@ -211,6 +245,154 @@ class Check:
         value = as_cr_time(value)
         self.set(name, value)
         return value
+
+
+class Rule:
+    """The check one field declares (``Annotated[type, rule]``); ``kind`` is the field's type without None
+    (for a tuple, its item type) and ``optional`` says whether the field defaults to None."""
+
+    __slots__ = ()
+
+    def apply(self, c: Check, name: str, kind: Any, optional: bool) -> object:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Text(Rule):
+    """Text of ``min_len`` to ``max_len`` characters."""
+
+    min_len: int = 1
+    max_len: int | None = None
+
+    def apply(self, c: Check, name: str, kind: Any, optional: bool) -> object:
+        return c.text(name, min_len=self.min_len, max_len=self.max_len, optional=optional)
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern(Rule):
+    """Text matching ``regex`` in full; ``rule`` says it in words."""
+
+    regex: str
+    rule: str
+
+    def apply(self, c: Check, name: str, kind: Any, optional: bool) -> object:
+        return c.pattern(name, self.regex, self.rule, optional=optional)
+
+
+@dataclass(frozen=True, slots=True)
+class Amount(Rule):
+    """A non-negative amount of at most ``decimals`` decimals (greater than zero when ``positive``)."""
+
+    positive: bool = False
+    decimals: int = 5
+
+    def apply(self, c: Check, name: str, kind: Any, optional: bool) -> object:
+        return c.amount(name, optional=optional, positive=self.positive, decimals=self.decimals)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate(Rule):
+    """A rate or measure of at most ``max_digits`` digits, ``decimals`` of them decimals."""
+
+    max_digits: int = 4
+    decimals: int = 2
+
+    def apply(self, c: Check, name: str, kind: Any, optional: bool) -> object:
+        return c.rate(name, optional=optional, max_digits=self.max_digits, decimals=self.decimals)
+
+
+@dataclass(frozen=True, slots=True)
+class Integer(Rule):
+    """An integer from ``low`` to ``high``."""
+
+    low: int
+    high: int
+
+    def apply(self, c: Check, name: str, kind: Any, optional: bool) -> object:
+        return c.integer(name, self.low, self.high, optional=optional)
+
+
+@dataclass(frozen=True, slots=True)
+class Items(Rule):
+    """A list of ``min_items`` to ``max_items`` entries of the field's item type."""
+
+    min_items: int = 0
+    max_items: int | None = None
+
+    def apply(self, c: Check, name: str, kind: Any, optional: bool) -> object:
+        return c.items(name, kind, min_items=self.min_items, max_items=self.max_items)
+
+
+class Code(Rule):
+    """A code of the field's catalog (a ``StrEnum``)."""
+
+    __slots__ = ()
+
+    def apply(self, c: Check, name: str, kind: Any, optional: bool) -> object:
+        return c.enum(name, kind, optional=optional)
+
+
+class Part(Rule):
+    """An instance of the field's class (an already checked part)."""
+
+    __slots__ = ()
+
+    def apply(self, c: Check, name: str, kind: Any, optional: bool) -> object:
+        return c.instance(name, kind, optional=optional)
+
+
+class Moment(Rule):
+    """A date-time, in Costa Rica time (:func:`as_cr_time`)."""
+
+    __slots__ = ()
+
+    def apply(self, c: Check, name: str, kind: Any, optional: bool) -> object:
+        return c.moment(name, optional=optional)
+
+
+class Checked:
+    """Base of the dataclasses whose fields declare their checks (``Annotated[type, Rule]``)."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        c = Check(self)
+        c.fields()
+        self.check(c)
+        c.done()
+
+    def check(self, c: Check) -> None:
+        """What ties fields together, after the declared checks (``c.got`` gives their converted values)."""
+
+
+_Declared = tuple[str, Rule, Any, bool]
+_DECLARED: dict[type, tuple[_Declared, ...]] = {}
+
+
+def _declared(cls: type) -> tuple[_Declared, ...]:
+    """The declared checks of a dataclass: field name, rule, the type the rule checks, optional."""
+    found = _DECLARED.get(cls)
+    if found is None:
+        hints = get_type_hints(cls, include_extras=True)
+        rules: list[_Declared] = []
+        for f in dataclasses.fields(cls):
+            hint = hints[f.name]
+            if get_origin(hint) is Annotated:
+                kind = _checked_type(get_args(hint)[0])
+                rules.extend(
+                    (f.name, r, kind, f.default is None) for r in hint.__metadata__ if isinstance(r, Rule)
+                )
+        found = _DECLARED[cls] = tuple(rules)
+    return found
+
+
+def _checked_type(hint: Any) -> Any:
+    """``X | None`` → ``X``; ``tuple[X, ...]`` → ``X``."""
+    if get_origin(hint) in (Union, types.UnionType):
+        hint = next(arg for arg in get_args(hint) if arg is not type(None))
+    if get_origin(hint) is tuple:
+        hint = get_args(hint)[0]
+    return hint
 
 
 def as_cr_time(value: datetime) -> datetime:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from cr_einvoice.core.catalogs import TipoIdentificacion
-from cr_einvoice.core.checks import Check
+from cr_einvoice.core.checks import Check, Checked, Code, Text
 from cr_einvoice.core.errors import ValidationError
 
 __all__ = ["ID_PATTERNS", "Identificacion", "infer_tipo"]
@@ -30,23 +30,21 @@ ID_PATTERNS: dict[TipoIdentificacion, tuple[str, str]] = {
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Identificacion:
+class Identificacion(Checked):
     """Identificacion: ``tipo`` (Nota 4) and ``numero`` in the format that type requires."""
 
-    tipo: TipoIdentificacion
-    numero: str
+    tipo: Annotated[TipoIdentificacion, Code()]
+    numero: Annotated[str, Text(max_len=20)]
 
-    def __post_init__(self) -> None:
-        c = Check(self)
-        tipo = c.enum("tipo", TipoIdentificacion)
-        numero = c.text("numero", max_len=20)
+    def check(self, c: Check) -> None:
+        tipo = c.got("tipo", TipoIdentificacion)
+        numero = c.got("numero", str)
         if tipo is not None and numero is not None:
             regex, rule = ID_PATTERNS[tipo]
             if not re.fullmatch(regex, numero):
                 c.add(
                     "numero", f"identification type {tipo.value} ({tipo.name}) must be {rule}, got {numero!r}"
                 )
-        c.done()
 
     def __str__(self) -> str:
         return self.numero

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Annotated
 
 from cr_einvoice.core.catalogs import (
     CodigoDescuento,
@@ -14,7 +15,7 @@ from cr_einvoice.core.catalogs import (
     TratamientoFiscal,
     UnidadMedida,
 )
-from cr_einvoice.core.checks import Check
+from cr_einvoice.core.checks import Amount, Check, Checked, Code, Part, Rate, Text
 from cr_einvoice.core.money import ZERO
 from cr_einvoice.vouchers import compute
 from cr_einvoice.vouchers.compute import CalculoSurtido, TaxInput
@@ -32,63 +33,53 @@ __all__ = ["CodigoComercialSurtido", "DescuentoSurtido", "ImpuestoSurtido", "Lin
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CodigoComercialSurtido:
+class CodigoComercialSurtido(Checked):
     """CodigoComercialSurtido of a combo component: ``tipo_surtido`` (Nota 12) and ``codigo_surtido``."""
 
-    tipo_surtido: TipoCodigoComercial
-    codigo_surtido: str
-
-    def __post_init__(self) -> None:
-        c = Check(self)
-        c.enum("tipo_surtido", TipoCodigoComercial)
-        c.text("codigo_surtido", max_len=20)
-        c.done()
+    tipo_surtido: Annotated[TipoCodigoComercial, Code()]
+    codigo_surtido: Annotated[str, Text(max_len=20)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DescuentoSurtido:
+class DescuentoSurtido(Checked):
     """DescuentoSurtido: one of up to 5 successive discounts of a combo component (codes of Nota 20, like
     :class:`Descuento`). Give ``monto_descuento_surtido`` *or* ``porcentaje`` (applied to what remains
     after the previous discounts; kept for reference, not in equality). Code 99 needs
     ``descuento_surtido_otros``."""
 
-    codigo_descuento_surtido: CodigoDescuento
-    monto_descuento_surtido: Decimal | None = None
-    porcentaje: Decimal | None = field(default=None, compare=False)
-    descuento_surtido_otros: str | None = None
+    codigo_descuento_surtido: Annotated[CodigoDescuento, Code()]
+    monto_descuento_surtido: Annotated[Decimal | None, Amount()] = None
+    porcentaje: Annotated[Decimal | None, Amount()] = field(default=None, compare=False)
+    descuento_surtido_otros: Annotated[str | None, Text(min_len=3, max_len=80)] = None
 
-    def __post_init__(self) -> None:
-        c = Check(self)
-        codigo = check_discount(c, "codigo_descuento_surtido", "monto_descuento_surtido")
-        c.text("descuento_surtido_otros", min_len=3, max_len=80, optional=True)
+    def check(self, c: Check) -> None:
+        check_discount(c, "monto_descuento_surtido")
+        codigo = c.got("codigo_descuento_surtido", CodigoDescuento)
         if codigo is CodigoDescuento.OTROS and self.descuento_surtido_otros is None:
             c.add("descuento_surtido_otros", "is required with codigo_descuento_surtido 99")
-        c.done()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ImpuestoSurtido:
+class ImpuestoSurtido(Checked):
     """ImpuestoSurtido: one tax of a combo component. IVA (01, 07) needs ``codigo_tarifa_iva_surtido``
     (``tarifa_surtido`` defaults to its rate and must match it); 02 and 99 need ``tarifa_surtido``, 12
     defaults to 5; 03-06 need ``datos_impuesto_especifico_surtido`` (the DatosImpuestoEspecificoSurtido
     fields, as a :class:`DatosImpuestoEspecifico`). 08 (bienes usados) is not possible: components have no
     FactorCalculoIVA. MontoImpuestoSurtido is computed (``LineaDetalleSurtido.calculo``)."""
 
-    codigo_impuesto_surtido: CodigoImpuesto
-    codigo_tarifa_iva_surtido: CodigoTarifaIVA | None = None
-    tarifa_surtido: Decimal | None = None
-    codigo_impuesto_otro_surtido: str | None = None
-    datos_impuesto_especifico_surtido: DatosImpuestoEspecifico | None = None
+    codigo_impuesto_surtido: Annotated[CodigoImpuesto, Code()]
+    codigo_tarifa_iva_surtido: Annotated[CodigoTarifaIVA | None, Code()] = None
+    tarifa_surtido: Annotated[Decimal | None, Rate()] = None
+    codigo_impuesto_otro_surtido: Annotated[str | None, Text(min_len=5, max_len=100)] = None
+    datos_impuesto_especifico_surtido: Annotated[DatosImpuestoEspecifico | None, Part()] = None
 
-    def __post_init__(self) -> None:
-        c = Check(self)
+    def check(self, c: Check) -> None:
         codigo = check_tax(c, _IMPUESTO_SURTIDO)
         if codigo is CodigoImpuesto.IVA_BIENES_USADOS:
             c.add(
                 "codigo_impuesto_surtido",
                 "08 (bienes usados) needs a FactorCalculoIVA, which components lack",
             )
-        c.done()
 
 
 _IMPUESTO_SURTIDO = TaxFields(

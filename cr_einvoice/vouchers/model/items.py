@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 from cr_einvoice.core.catalogs import (
     CodigoDescuento,
@@ -17,7 +17,7 @@ from cr_einvoice.core.catalogs import (
     TipoCodigoComercial,
     TipoDocumentoExoneracion,
 )
-from cr_einvoice.core.checks import Check
+from cr_einvoice.core.checks import Amount, Check, Checked, Code, Integer, Moment, Part, Rate, Text
 from cr_einvoice.core.money import ONE_HUNDRED, ZERO, q5
 from cr_einvoice.vouchers import compute
 from cr_einvoice.vouchers.compute import TaxInput
@@ -38,94 +38,71 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CodigoComercial:
+class CodigoComercial(Checked):
     """CodigoComercial: ``tipo`` (Nota 12) and ``codigo`` (up to 20 characters)."""
 
-    tipo: TipoCodigoComercial
-    codigo: str
-
-    def __post_init__(self) -> None:
-        c = Check(self)
-        c.enum("tipo", TipoCodigoComercial)
-        c.text("codigo", max_len=20)
-        c.done()
+    tipo: Annotated[TipoCodigoComercial, Code()]
+    codigo: Annotated[str, Text(max_len=20)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Descuento:
+class Descuento(Checked):
     """One of up to 5 successive discounts. Give ``monto_descuento`` *or* ``porcentaje``: a percentage is
     applied to what remains after the previous discounts and turned into ``monto_descuento`` by the line
     (``porcentaje`` is kept for reference and does not take part in equality)."""
 
-    codigo_descuento: CodigoDescuento
-    monto_descuento: Decimal | None = None
-    porcentaje: Decimal | None = field(default=None, compare=False)
-    codigo_descuento_otro: str | None = None
-    naturaleza_descuento: str | None = None
+    codigo_descuento: Annotated[CodigoDescuento, Code()]
+    monto_descuento: Annotated[Decimal | None, Amount()] = None
+    porcentaje: Annotated[Decimal | None, Amount()] = field(default=None, compare=False)
+    codigo_descuento_otro: Annotated[str | None, Text(min_len=5, max_len=100)] = None
+    naturaleza_descuento: Annotated[str | None, Text(min_len=3, max_len=80)] = None
 
-    def __post_init__(self) -> None:
-        c = Check(self)
-        codigo = check_discount(c, "codigo_descuento", "monto_descuento")
-        c.text("codigo_descuento_otro", min_len=5, max_len=100, optional=True)
-        c.text("naturaleza_descuento", min_len=3, max_len=80, optional=True)
-        if codigo is CodigoDescuento.OTROS:
+    def check(self, c: Check) -> None:
+        check_discount(c, "monto_descuento")
+        if c.got("codigo_descuento", CodigoDescuento) is CodigoDescuento.OTROS:
             if self.codigo_descuento_otro is None:
                 c.add("codigo_descuento_otro", "is required with codigo_descuento 99")
             if self.naturaleza_descuento is None:
                 c.add("naturaleza_descuento", "is required with codigo_descuento 99")
-        c.done()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DatosImpuestoEspecifico:
+class DatosImpuestoEspecifico(Checked):
     """Data for the non-rate taxes 03 (fuel: litres), 04 (alcohol), 05 (soft drinks) and 06 (tobacco).
 
     ``proporcion`` (04) is computed as cantidad_unidad_medida × porcentaje / 100 (millilitres of absolute
     alcohol) when not given."""
 
-    cantidad_unidad_medida: Decimal
-    impuesto_unidad: Decimal
-    porcentaje: Decimal | None = None
-    proporcion: Decimal | None = None
-    volumen_unidad_consumo: Decimal | None = None
+    cantidad_unidad_medida: Annotated[Decimal, Rate(max_digits=7)]
+    impuesto_unidad: Annotated[Decimal, Amount()]
+    porcentaje: Annotated[Decimal | None, Rate()] = None
+    proporcion: Annotated[Decimal | None, Rate(max_digits=10, decimals=5)] = None
+    volumen_unidad_consumo: Annotated[Decimal | None, Rate(max_digits=7)] = None
 
-    def __post_init__(self) -> None:
-        c = Check(self)
-        cum = c.rate("cantidad_unidad_medida", optional=False, max_digits=7)
-        c.amount("impuesto_unidad")
-        pct = c.rate("porcentaje")
-        prop = c.rate("proporcion", max_digits=10, decimals=5)
-        c.rate("volumen_unidad_consumo", max_digits=7)
-        if prop is None and pct is not None and cum is not None:
+    def check(self, c: Check) -> None:
+        cum = c.got("cantidad_unidad_medida", Decimal)
+        pct = c.got("porcentaje", Decimal)
+        if c.got("proporcion", Decimal) is None and pct is not None and cum is not None:
             c.set("proporcion", q5(cum * pct / ONE_HUNDRED))
-        c.done()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Exoneracion:
+class Exoneracion(Checked):
     """Exoneracion (v4.4 fields). MontoExoneracion = TarifaExonerada × BaseImponible / 100 is computed."""
 
-    tipo_documento_ex1: TipoDocumentoExoneracion
-    numero_documento: str
-    nombre_institucion: InstitucionExoneracion
-    fecha_emision_ex: datetime
-    tarifa_exonerada: Decimal
-    tipo_documento_otro: str | None = None
-    articulo: int | None = None
-    inciso: int | None = None
-    nombre_institucion_otros: str | None = None
+    tipo_documento_ex1: Annotated[TipoDocumentoExoneracion, Code()]
+    numero_documento: Annotated[str, Text(min_len=3, max_len=40)]
+    nombre_institucion: Annotated[InstitucionExoneracion, Code()]
+    fecha_emision_ex: Annotated[datetime, Moment()]
+    tarifa_exonerada: Annotated[Decimal, Rate()]
+    tipo_documento_otro: Annotated[str | None, Text(min_len=5, max_len=100)] = None
+    articulo: Annotated[int | None, Integer(0, 999_999)] = None
+    inciso: Annotated[int | None, Integer(0, 999_999)] = None
+    nombre_institucion_otros: Annotated[str | None, Text(min_len=5, max_len=160)] = None
 
-    def __post_init__(self) -> None:
-        c = Check(self)
-        tipo = c.enum("tipo_documento_ex1", TipoDocumentoExoneracion)
-        c.text("numero_documento", min_len=3, max_len=40)
-        inst = c.enum("nombre_institucion", InstitucionExoneracion)
-        c.moment("fecha_emision_ex")
-        c.rate("tarifa_exonerada", optional=False)
-        c.text("tipo_documento_otro", min_len=5, max_len=100, optional=True)
-        c.integer("articulo", 0, 999_999)
-        c.integer("inciso", 0, 999_999)
-        c.text("nombre_institucion_otros", min_len=5, max_len=160, optional=True)
+    def check(self, c: Check) -> None:
+        tipo = c.got("tipo_documento_ex1", TipoDocumentoExoneracion)
+        inst = c.got("nombre_institucion", InstitucionExoneracion)
         if tipo is TipoDocumentoExoneracion.OTROS and self.tipo_documento_otro is None:
             c.add("tipo_documento_otro", "is required with tipo_documento_ex1 99")
         if inst is InstitucionExoneracion.OTROS and self.nombre_institucion_otros is None:
@@ -142,33 +119,27 @@ class Exoneracion:
             and self.articulo is None
         ):
             c.add("articulo", f"is required with tipo_documento_ex1 {tipo.value}")
-        c.done()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Impuesto:
+class Impuesto(Checked):
     """One tax of a line (Nota 8). For IVA (01, 07) give ``codigo_tarifa_iva``; ``tarifa`` then defaults to
     that code's rate and must match it. Taxes 02, 99 need ``tarifa``; 12 (cemento) defaults to 5;
     08 (bienes usados) needs ``factor_calculo_iva``; 03-06 need ``datos_impuesto_especifico``."""
 
-    codigo: CodigoImpuesto
-    codigo_tarifa_iva: CodigoTarifaIVA | None = None
-    tarifa: Decimal | None = None
-    codigo_impuesto_otro: str | None = None
-    factor_calculo_iva: Decimal | None = None
-    datos_impuesto_especifico: DatosImpuestoEspecifico | None = None
-    exoneracion: Exoneracion | None = None
-    monto_exportacion: Decimal | None = None
+    codigo: Annotated[CodigoImpuesto, Code()]
+    codigo_tarifa_iva: Annotated[CodigoTarifaIVA | None, Code()] = None
+    tarifa: Annotated[Decimal | None, Rate()] = None
+    codigo_impuesto_otro: Annotated[str | None, Text(min_len=5, max_len=100)] = None
+    factor_calculo_iva: Annotated[Decimal | None, Rate(max_digits=5, decimals=4)] = None
+    datos_impuesto_especifico: Annotated[DatosImpuestoEspecifico | None, Part()] = None
+    exoneracion: Annotated[Exoneracion | None, Part()] = None
+    monto_exportacion: Annotated[Decimal | None, Amount()] = None
 
-    def __post_init__(self) -> None:
-        c = Check(self)
+    def check(self, c: Check) -> None:
         codigo = check_tax(c, _IMPUESTO)
-        c.rate("factor_calculo_iva", max_digits=5, decimals=4)
-        c.instance("exoneracion", Exoneracion, optional=True)
-        c.amount("monto_exportacion", optional=True)
         if codigo is CodigoImpuesto.IVA_BIENES_USADOS and self.factor_calculo_iva is None:
             c.add("factor_calculo_iva", "is required for tax code 08 (IVA régimen de bienes usados)")
-        c.done()
 
 
 class TaxFields(NamedTuple):
@@ -187,12 +158,12 @@ _IMPUESTO = TaxFields(
 
 
 def check_tax(c: Check, names: TaxFields) -> CodigoImpuesto | None:
-    """The checks shared by a line's Impuesto and a combo component's ImpuestoSurtido (Nota 8, 8.1)."""
-    codigo = c.enum(names.codigo, CodigoImpuesto)
-    tarifa_iva = c.enum(names.tarifa_iva, CodigoTarifaIVA, optional=True)
-    tarifa = c.rate(names.tarifa)
-    c.text(names.otro, min_len=5, max_len=100, optional=True)
-    datos = c.instance(names.datos, DatosImpuestoEspecifico, optional=True)
+    """The rules shared by a line's Impuesto and a combo component's ImpuestoSurtido (Nota 8, 8.1), after
+    their fields' own checks."""
+    codigo = c.got(names.codigo, CodigoImpuesto)
+    tarifa_iva = c.got(names.tarifa_iva, CodigoTarifaIVA)
+    tarifa = c.got(names.tarifa, Decimal)
+    datos = c.got(names.datos, DatosImpuestoEspecifico)
     if codigo in (CodigoImpuesto.IVA, CodigoImpuesto.IVA_CALCULO_ESPECIAL):
         if tarifa_iva is None:
             c.add(names.tarifa_iva, f"is required for tax code {codigo.value}")
@@ -231,17 +202,14 @@ _ESPECIFICOS = (
 ASUMIDO = (CodigoDescuento.REGALIA, CodigoDescuento.BONIFICACION)
 
 
-def check_discount(c: Check, codigo_name: str, monto_name: str) -> CodigoDescuento | None:
-    """The checks shared by a line's Descuento and a combo component's DescuentoSurtido: the code, and an
-    amount or a percentage (at most 100)."""
-    codigo = c.enum(codigo_name, CodigoDescuento)
-    monto = c.amount(monto_name, optional=True)
-    pct = c.amount("porcentaje", optional=True)
-    if monto is None and pct is None:
+def check_discount(c: Check, monto_name: str) -> None:
+    """The rule shared by a line's Descuento and a combo component's DescuentoSurtido: an amount or a
+    percentage (at most 100)."""
+    pct = c.got("porcentaje", Decimal)
+    if c.got(monto_name, Decimal) is None and pct is None:
         c.add(monto_name, f"give {monto_name} or porcentaje", always=True)
     if pct is not None and pct > ONE_HUNDRED:
         c.add("porcentaje", f"must be at most 100, got {pct}")
-    return codigo
 
 
 def tax_input(t: Impuesto) -> TaxInput:
