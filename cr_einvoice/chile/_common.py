@@ -9,9 +9,8 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
-from types import TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar
+from enum import Enum, StrEnum
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,12 +18,21 @@ import httpx
 from cr_einvoice.core.errors import APIError, ConfigError, ValidationError
 from cr_einvoice.core.money import to_decimal
 from cr_einvoice.core.version import __version__
-from cr_einvoice.transport.http import DEFAULT_TIMEOUT, Flow, Request, run_async, run_sync
+from cr_einvoice.transport.http import (
+    DEFAULT_TIMEOUT,
+    AsyncClosing,
+    Closing,
+    Flow,
+    Request,
+    run_async,
+    run_sync,
+)
 
 __all__ = [
     "USER_AGENT",
     "AsyncRunner",
     "ChileAPIError",
+    "NamedEnum",
     "SyncRunner",
     "UnexpectedResponseError",
     "amount",
@@ -46,6 +54,15 @@ __all__ = [
 USER_AGENT = f"cr-einvoice/{__version__}"
 
 T = TypeVar("T")
+
+
+class NamedEnum(StrEnum):
+    """A :class:`~enum.StrEnum` of a provider's upper-case codes: ``auto()`` gives each member its own name as
+    its value (``PENDING = auto()`` is ``"PENDING"``, where a plain StrEnum would give ``"pending"``)."""
+
+    @staticmethod
+    def _generate_next_value_(name: str, start: int, count: int, last_values: list[str]) -> str:
+        return name
 
 
 class ChileAPIError(APIError):
@@ -81,7 +98,7 @@ class _Runner(Generic[P]):
         return f"{type(self).__name__}(base_url={self.protocol.base_url!r}, auth={self.protocol.auth!r})"
 
 
-class SyncRunner(_Runner[P]):
+class SyncRunner(_Runner[P], Closing):
     """Owns (or borrows) an ``httpx.Client`` and runs the protocol's flows on it (a sync client)."""
 
     def __init__(self, protocol: P, http_client: httpx.Client | None) -> None:
@@ -96,16 +113,8 @@ class SyncRunner(_Runner[P]):
         if self._own:
             self._client.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncRunner(_Runner[P]):
+class AsyncRunner(_Runner[P], AsyncClosing):
     """The asynchronous twin of :class:`SyncRunner` (an ``httpx.AsyncClient``; ``async with``)."""
 
     def __init__(self, protocol: P, http_client: httpx.AsyncClient | None) -> None:
@@ -119,14 +128,6 @@ class AsyncRunner(_Runner[P]):
     async def aclose(self) -> None:
         if self._own:
             await self._client.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
 
 def answered(response: httpx.Response, request: Request) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable, Container, Iterator, Mappin
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
+from enum import StrEnum, auto
 from typing import Any, TypedDict, TypeVar, Unpack
 from urllib.parse import quote
 
@@ -35,6 +35,7 @@ from cr_einvoice.chile._common import (
     USER_AGENT,
     AsyncRunner,
     ChileAPIError,
+    NamedEnum,
     SyncRunner,
     UnexpectedResponseError,
     answered,
@@ -232,18 +233,18 @@ class BelvoAuth:
 
 
 # -- model -------------------------------------------------------------------------------------------------
-class InvoiceType(StrEnum):
+class InvoiceType(NamedEnum):
     """``INFLOW``: invoices received; ``OUTFLOW``: invoices sent."""
 
-    INFLOW = "INFLOW"
-    OUTFLOW = "OUTFLOW"
+    INFLOW = auto()
+    OUTFLOW = auto()
 
 
-class InvoiceStatus(StrEnum):
-    REGISTERED = "REGISTERED"
-    PENDING = "PENDING"
-    REJECTED = "REJECTED"
-    CANCELLED = "CANCELLED"
+class InvoiceStatus(NamedEnum):
+    REGISTERED = auto()
+    PENDING = auto()
+    REJECTED = auto()
+    CANCELLED = auto()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,11 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from enum import auto
 from pathlib import Path
 from typing import Any
 
-from cr_einvoice.chile._common import ChileAPIError, UnexpectedResponseError, load_json
+from cr_einvoice.chile._common import ChileAPIError, NamedEnum, UnexpectedResponseError, load_json
 from cr_einvoice.core.errors import (
     AuthenticationError,
     BadRequestError,
@@ -231,13 +231,21 @@ class KhipuAuth:
 
 
 # -- results -----------------------------------------------------------------------------------------------
-class KhipuErrorType(StrEnum):
+class KhipuErrorType(NamedEnum):
     """``Error.Type``: how to treat the error."""
 
-    RETRY_IMMEDIATELY = "RETRY_IMMEDIATELY"
-    DO_NOT_RETRY = "DO_NOT_RETRY"
-    WAIT_4_HOURS_BEFORE_RETRY = "WAIT_4_HOURS_BEFORE_RETRY"
-    RETRY_AFTER_NOTIFICATION = "RETRY_AFTER_NOTIFICATION"
+    RETRY_IMMEDIATELY = auto()
+    DO_NOT_RETRY = auto()
+    WAIT_4_HOURS_BEFORE_RETRY = auto()
+    RETRY_AFTER_NOTIFICATION = auto()
+
+    @classmethod
+    def of(cls, value: str) -> KhipuErrorType | None:
+        """The type ``value`` names; None for a type this client does not know (it is not retried)."""
+        try:
+            return cls(value)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,10 +258,7 @@ class KhipuErrorInfo:
 
     @property
     def kind(self) -> KhipuErrorType | None:
-        try:
-            return KhipuErrorType(self.type)
-        except ValueError:
-            return None
+        return KhipuErrorType.of(self.type)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import httpx
@@ -51,7 +50,16 @@ from cr_einvoice.hacienda.recepcion import (
     parse_submit_response,
     submission_from_xml,
 )
-from cr_einvoice.transport.http import DEFAULT_TIMEOUT, HTTPCore, RateLimit, RateLimiter, Request, RetryPolicy
+from cr_einvoice.transport.http import (
+    DEFAULT_TIMEOUT,
+    AsyncClosing,
+    Closing,
+    HTTPCore,
+    RateLimit,
+    RateLimiter,
+    Request,
+    RetryPolicy,
+)
 
 if TYPE_CHECKING:
     from cr_einvoice.signing.xades import TrustStore
@@ -284,7 +292,7 @@ class _Cursor:
         return self.limit == 0
 
 
-class Client(_ClientBase):
+class Client(_ClientBase, Closing):
     """Synchronous recepción client; thread-safe; use as a context manager (logs out on close).
 
     ``transport`` replaces httpx's (tests); ``sleep`` waits between retries; the other options are
@@ -344,16 +352,8 @@ class Client(_ClientBase):
         finally:
             self._http.close()
 
-    def __enter__(self) -> Client:
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncClient(_ClientBase):
+class AsyncClient(_ClientBase, AsyncClosing):
     """Asynchronous recepción client with the same methods as :class:`Client` (``list`` is an async
     iterator); one token refresh at a time across all tasks; use ``async with`` (logs out on close).
 
@@ -415,11 +415,3 @@ class AsyncClient(_ClientBase):
             await self.tokens.aclose()
         finally:
             await self._http.aclose()
-
-    async def __aenter__(self) -> AsyncClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()

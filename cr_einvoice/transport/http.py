@@ -23,10 +23,11 @@ import logging
 import random
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -35,6 +36,8 @@ from cr_einvoice.transport.flow import Retry, Sleep, Steps, drive, drive_async, 
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "AsyncClosing",
+    "Closing",
     "Flow",
     "HTTPCore",
     "RateLimit",
@@ -96,7 +99,34 @@ _httpx_log = logging.getLogger("httpx")
 if not any(isinstance(f, _RedactingFilter) for f in _httpx_log.filters):
     _httpx_log.addFilter(_RedactingFilter())
 
+
 #: Explicit timeouts everywhere: 5 s to connect, 30 s to read or write, 5 s to get a pooled connection.
+class Closing(ABC):
+    """``with`` support for a client that holds connections: leaving the block calls :meth:`close`."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClosing(ABC):
+    """``async with`` support for an asynchronous client: leaving the block awaits :meth:`aclose`."""
+
+    @abstractmethod
+    async def aclose(self) -> None: ...
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 
 

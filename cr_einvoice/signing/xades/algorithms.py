@@ -36,7 +36,8 @@ class DigestAlgorithm(StrEnum):
 
     @property
     def hashlib_name(self) -> str:
-        return _HASHLIB[self]
+        """The name in :mod:`hashlib`: every URI ends with it after ``#`` (``...xmlenc#sha256``)."""
+        return self.value.rpartition("#")[2]
 
     def hash_algorithm(self) -> hashes.HashAlgorithm:
         return _HASHES[self]()
@@ -50,7 +51,8 @@ class SignatureAlgorithm(StrEnum):
 
     @property
     def digest(self) -> DigestAlgorithm:
-        return _SIG_DIGEST[self]
+        """The digest the URI names after ``rsa-`` (``...#rsa-sha256`` signs a SHA-256 digest)."""
+        return _DIGEST_BY_NAME[self.value.rpartition("rsa-")[2]]
 
 
 class CanonicalizationMethod(StrEnum):
@@ -77,13 +79,6 @@ class TransformAlgorithm(StrEnum):
     EXC_C14N_WITH_COMMENTS = CanonicalizationMethod.EXC_C14N_WITH_COMMENTS.value
 
 
-_HASHLIB = {
-    DigestAlgorithm.SHA1: "sha1",
-    DigestAlgorithm.SHA224: "sha224",
-    DigestAlgorithm.SHA256: "sha256",
-    DigestAlgorithm.SHA384: "sha384",
-    DigestAlgorithm.SHA512: "sha512",
-}
 _HASHES: dict[DigestAlgorithm, type[hashes.HashAlgorithm]] = {
     DigestAlgorithm.SHA1: hashes.SHA1,
     DigestAlgorithm.SHA224: hashes.SHA224,
@@ -91,9 +86,4 @@ _HASHES: dict[DigestAlgorithm, type[hashes.HashAlgorithm]] = {
     DigestAlgorithm.SHA384: hashes.SHA384,
     DigestAlgorithm.SHA512: hashes.SHA512,
 }
-_SIG_DIGEST = {
-    SignatureAlgorithm.RSA_SHA1: DigestAlgorithm.SHA1,
-    SignatureAlgorithm.RSA_SHA256: DigestAlgorithm.SHA256,
-    SignatureAlgorithm.RSA_SHA384: DigestAlgorithm.SHA384,
-    SignatureAlgorithm.RSA_SHA512: DigestAlgorithm.SHA512,
-}
+_DIGEST_BY_NAME = {digest.hashlib_name: digest for digest in DigestAlgorithm}
