@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 from cr_einvoice.core.catalogs import (
     CodigoReferencia,
@@ -13,33 +14,26 @@ from cr_einvoice.core.catalogs import (
     TipoDocumentoOtrosCargos,
     TipoMedioPago,
 )
-from cr_einvoice.core.checks import Check
+from cr_einvoice.core.checks import Amount, Check, Checked, Code, Items, Moment, Part, Rate, Text
 from cr_einvoice.core.identifiers import Identificacion
 
 __all__ = ["InformacionReferencia", "MedioPago", "OtroCargo", "OtroContenido", "OtroTexto", "Otros"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OtroCargo:
+class OtroCargo(Checked):
     """OtrosCargos entry (Nota 16). ``monto_cargo`` > 0; ``porcentaje_oc`` is informative (13 = 13 %)."""
 
-    tipo_documento_oc: TipoDocumentoOtrosCargos
-    detalle: str
-    monto_cargo: Decimal
-    tipo_documento_otros: str | None = None
-    identificacion_tercero: Identificacion | None = None
-    nombre_tercero: str | None = None
-    porcentaje_oc: Decimal | None = None
+    tipo_documento_oc: Annotated[TipoDocumentoOtrosCargos, Code()]
+    detalle: Annotated[str, Text(max_len=160)]
+    monto_cargo: Annotated[Decimal, Amount(positive=True)]
+    tipo_documento_otros: Annotated[str | None, Text(min_len=5, max_len=100)] = None
+    identificacion_tercero: Annotated[Identificacion | None, Part()] = None
+    nombre_tercero: Annotated[str | None, Text(min_len=5, max_len=100)] = None
+    porcentaje_oc: Annotated[Decimal | None, Rate(max_digits=9, decimals=5)] = None
 
-    def __post_init__(self) -> None:
-        c = Check(self)
-        tipo = c.enum("tipo_documento_oc", TipoDocumentoOtrosCargos)
-        c.text("detalle", max_len=160)
-        c.amount("monto_cargo", positive=True)
-        c.text("tipo_documento_otros", min_len=5, max_len=100, optional=True)
-        c.instance("identificacion_tercero", Identificacion, optional=True)
-        c.text("nombre_tercero", min_len=5, max_len=100, optional=True)
-        c.rate("porcentaje_oc", max_digits=9, decimals=5)
+    def check(self, c: Check) -> None:
+        tipo = c.got("tipo_documento_oc", TipoDocumentoOtrosCargos)
         if tipo is TipoDocumentoOtrosCargos.OTROS and self.tipo_documento_otros is None:
             c.add("tipo_documento_otros", "is required with tipo_documento_oc 99")
         if tipo is TipoDocumentoOtrosCargos.COBRO_TERCERO:
@@ -47,49 +41,39 @@ class OtroCargo:
                 c.add("identificacion_tercero", "is required with tipo_documento_oc 04 (cobro de un tercero)")
             if self.nombre_tercero is None:
                 c.add("nombre_tercero", "is required with tipo_documento_oc 04 (cobro de un tercero)")
-        c.done()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MedioPago:
+class MedioPago(Checked):
     """ResumenFactura/MedioPago. With a single means ``total_medio_pago`` defaults to TotalComprobante; with
     two or more each needs it and they must add up to TotalComprobante."""
 
-    tipo_medio_pago: TipoMedioPago
-    total_medio_pago: Decimal | None = None
-    medio_pago_otros: str | None = None
+    tipo_medio_pago: Annotated[TipoMedioPago, Code()]
+    total_medio_pago: Annotated[Decimal | None, Amount(positive=True)] = None
+    medio_pago_otros: Annotated[str | None, Text(min_len=3, max_len=100)] = None
 
-    def __post_init__(self) -> None:
-        c = Check(self)
-        tipo = c.enum("tipo_medio_pago", TipoMedioPago)
-        c.amount("total_medio_pago", optional=True, positive=True)
-        c.text("medio_pago_otros", min_len=3, max_len=100, optional=True)
+    def check(self, c: Check) -> None:
+        tipo = c.got("tipo_medio_pago", TipoMedioPago)
         if tipo is TipoMedioPago.OTROS and self.medio_pago_otros is None:
             c.add("medio_pago_otros", "is required with tipo_medio_pago 99")
-        c.done()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class InformacionReferencia:
+class InformacionReferencia(Checked):
     """InformacionReferencia: the referenced document (``numero`` = its clave or number) and why."""
 
-    tipo_doc_ir: TipoDocReferencia
-    fecha_emision_ir: datetime
-    numero: str | None = None
-    codigo: CodigoReferencia | None = None
-    razon: str | None = None
-    tipo_doc_ref_otro: str | None = None
-    codigo_referencia_otro: str | None = None
+    tipo_doc_ir: Annotated[TipoDocReferencia, Code()]
+    fecha_emision_ir: Annotated[datetime, Moment()]
+    numero: Annotated[str | None, Text(max_len=50)] = None
+    codigo: Annotated[CodigoReferencia | None, Code()] = None
+    razon: Annotated[str | None, Text(min_len=3, max_len=180)] = None
+    tipo_doc_ref_otro: Annotated[str | None, Text(min_len=5, max_len=100)] = None
+    codigo_referencia_otro: Annotated[str | None, Text(min_len=5, max_len=100)] = None
 
-    def __post_init__(self) -> None:
-        c = Check(self)
-        tipo = c.enum("tipo_doc_ir", TipoDocReferencia)
-        c.moment("fecha_emision_ir")
-        numero = c.text("numero", max_len=50, optional=True)
-        codigo = c.enum("codigo", CodigoReferencia, optional=True)
-        c.text("razon", min_len=3, max_len=180, optional=True)
-        c.text("tipo_doc_ref_otro", min_len=5, max_len=100, optional=True)
-        c.text("codigo_referencia_otro", min_len=5, max_len=100, optional=True)
+    def check(self, c: Check) -> None:
+        tipo = c.got("tipo_doc_ir", TipoDocReferencia)
+        numero = c.got("numero", str)
+        codigo = c.got("codigo", CodigoReferencia)
         if tipo is not TipoDocReferencia.FACTURACION_MES_VENCIDO and tipo is not None:
             for name, value in (("numero", numero), ("codigo", codigo), ("razon", self.razon)):
                 if value is None:
@@ -103,7 +87,6 @@ class InformacionReferencia:
             c.add("tipo_doc_ref_otro", "is required with tipo_doc_ir 99")
         if codigo is CodigoReferencia.OTROS and self.codigo_referencia_otro is None:
             c.add("codigo_referencia_otro", "is required with codigo 99")
-        c.done()
 
 
 _CLAVE_REFS = frozenset(
@@ -121,17 +104,11 @@ _CLAVE_REFS = frozenset(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _OtroValor:
+class _OtroValor(Checked):
     """A text of at most 500 characters with an optional ``codigo`` attribute."""
 
-    valor: str
-    codigo: str | None = None
-
-    def __post_init__(self) -> None:
-        c = Check(self)
-        c.text("valor", min_len=0, max_len=500)
-        c.text("codigo", optional=True)
-        c.done()
+    valor: Annotated[str, Text(min_len=0, max_len=500)]
+    codigo: Annotated[str | None, Text()] = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,14 +122,8 @@ class OtroContenido(_OtroValor):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Otros:
+class Otros(Checked):
     """Otros (commercial, not tax, information)."""
 
-    otros_textos: tuple[OtroTexto, ...] = ()
-    otros_contenidos: tuple[OtroContenido, ...] = ()
-
-    def __post_init__(self) -> None:
-        c = Check(self)
-        c.items("otros_textos", OtroTexto)
-        c.items("otros_contenidos", OtroContenido)
-        c.done()
+    otros_textos: Annotated[tuple[OtroTexto, ...], Items()] = ()
+    otros_contenidos: Annotated[tuple[OtroContenido, ...], Items()] = ()
