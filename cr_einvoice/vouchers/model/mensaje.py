@@ -6,10 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from cr_einvoice.core.catalogs import MENSAJE_RECEPTOR, CondicionImpuesto, Mensaje, TipoDocumento
-from cr_einvoice.core.checks import Check
+from cr_einvoice.core.checks import Amount, Check, Checked, Code, Pattern, Text
 from cr_einvoice.core.errors import Problem
 from cr_einvoice.vouchers.model.numbering import Numbered, check_numbering, missing_numbering
 from cr_einvoice.vouchers.model.summary import StatedTotals
@@ -18,24 +18,24 @@ __all__ = ["MensajeReceptor"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MensajeReceptor(Numbered):
+class MensajeReceptor(Numbered, Checked):
     """MensajeReceptor: the buyer's confirmation (Mensaje 1 → type 05, 2 → 06, 3 → 07) of a voucher whose
     ``clave`` it carries. Numbering: ``with_numbering(consecutivo=..., fecha_emision=..., clave=None)`` sets
     NumeroConsecutivoReceptor and FechaEmisionDoc (``clave`` stays the confirmed voucher's unless given)."""
 
     ROOT: ClassVar[str] = MENSAJE_RECEPTOR
 
-    clave: str
-    numero_cedula_emisor: str
-    mensaje: Mensaje
-    total_factura: Decimal
-    numero_cedula_receptor: str
-    detalle_mensaje: str | None = None
-    monto_total_impuesto: Decimal | None = None
-    codigo_actividad: str | None = None
-    condicion_impuesto: CondicionImpuesto | None = None
-    monto_total_impuesto_acreditar: Decimal | None = None
-    monto_total_de_gasto_aplicable: Decimal | None = None
+    clave: Annotated[str, Pattern(r"\d{50}", "the 50-digit clave of the confirmed voucher")]
+    numero_cedula_emisor: Annotated[str, Text(max_len=20)]
+    mensaje: Annotated[Mensaje, Code()]
+    total_factura: Annotated[Decimal, Amount()]
+    numero_cedula_receptor: Annotated[str, Pattern(r"\d{9,12}", "9 to 12 digits")]
+    detalle_mensaje: Annotated[str | None, Text(min_len=5, max_len=160)] = None
+    monto_total_impuesto: Annotated[Decimal | None, Amount()] = None
+    codigo_actividad: Annotated[str | None, Pattern(r"\S{6}", "6 characters")] = None
+    condicion_impuesto: Annotated[CondicionImpuesto | None, Code()] = None
+    monto_total_impuesto_acreditar: Annotated[Decimal | None, Amount()] = None
+    monto_total_de_gasto_aplicable: Annotated[Decimal | None, Amount()] = None
     fecha_emision_doc: datetime | None = None
     numero_consecutivo_receptor: str | None = None
     stated: StatedTotals | None = field(default=None, compare=False, repr=False)
@@ -58,24 +58,22 @@ class MensajeReceptor(Numbered):
         )
 
     def __post_init__(self) -> None:
-        c = Check(self)
+        """A clave given as a number becomes text and a short activity code is zero-padded before the
+        declared checks run."""
         raw_clave: object = self.clave
         if raw_clave is not None and not isinstance(raw_clave, str):
-            c.set("clave", str(raw_clave))
-        c.pattern("clave", r"\d{50}", "the 50-digit clave of the confirmed voucher")
-        c.text("numero_cedula_emisor", max_len=20)
-        mensaje = c.enum("mensaje", Mensaje)
-        c.amount("total_factura")
-        c.pattern("numero_cedula_receptor", r"\d{9,12}", "9 to 12 digits")
-        detalle = c.text("detalle_mensaje", min_len=5, max_len=160, optional=True)
-        c.amount("monto_total_impuesto", optional=True)
+            object.__setattr__(self, "clave", str(raw_clave))
         codigo = self.codigo_actividad
         if isinstance(codigo, str) and codigo.isdigit() and len(codigo) < 6:
-            c.set("codigo_actividad", codigo.rjust(6, "0"))
-        c.pattern("codigo_actividad", r"\S{6}", "6 characters", optional=True)
-        condicion = c.enum("condicion_impuesto", CondicionImpuesto, optional=True)
-        acreditar = c.amount("monto_total_impuesto_acreditar", optional=True)
-        gasto = c.amount("monto_total_de_gasto_aplicable", optional=True)
+            object.__setattr__(self, "codigo_actividad", codigo.rjust(6, "0"))
+        Checked.__post_init__(self)
+
+    def check(self, c: Check) -> None:
+        mensaje = c.got("mensaje", Mensaje)
+        detalle = c.got("detalle_mensaje", str)
+        condicion = c.got("condicion_impuesto", CondicionImpuesto)
+        acreditar = c.got("monto_total_impuesto_acreditar", Decimal)
+        gasto = c.got("monto_total_de_gasto_aplicable", Decimal)
         check_numbering(
             c,
             mensaje.tipo_documento if mensaje else TipoDocumento.CONFIRMACION_ACEPTACION,
@@ -89,4 +87,3 @@ class MensajeReceptor(Numbered):
             c.add("codigo_actividad", "is omitted when proportionality (condicion_impuesto 05) applies")
         if mensaje is Mensaje.RECHAZADO and (acreditar is not None or gasto is not None):
             c.add("monto_total_impuesto_acreditar", "is not used in a rejection")
-        c.done()
