@@ -42,17 +42,21 @@ class Runtime:
     """The store, the signer, the issuer, the receiver, the trust anchors, the Hacienda clients and the worker
     of one configuration file. Close it (or use it in a ``with`` block) to close the store."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, create_store: bool = True) -> None:
         self.config = config
+        #: Whether a missing outbox database may be created on first use (a configuration built in code);
+        #: an empty or damaged file is refused either way (:func:`~cr_einvoice.outbox.store.open_store`).
+        self.create_store = create_store
         self._store: Store | None = None
         self._signer: Signer | None = None
         self._trust: TrustStore | None = None
         self._trust_loaded = False
 
     @classmethod
-    def from_file(cls, path: str | Path | None = None) -> Runtime:
-        """Load ``path`` (default: ``$CR_EINVOICE_CONFIG`` or ``./cr-einvoice.toml``)."""
-        return cls(load_config(path))
+    def from_file(cls, path: str | Path | None = None, *, create_store: bool = False) -> Runtime:
+        """Load ``path`` (default: ``$CR_EINVOICE_CONFIG`` or ``./cr-einvoice.toml``). Its outbox database must
+        exist (``cr-einvoice init`` creates both) unless ``create_store`` is True."""
+        return cls(load_config(path), create_store=create_store)
 
     def __enter__(self) -> Runtime:
         return self
@@ -69,7 +73,7 @@ class Runtime:
         if self._store is None:
             from cr_einvoice.outbox.store import open_store
 
-            self._store = open_store(self.config.store_path)
+            self._store = open_store(self.config.store_path, create=self.create_store)
         return self._store
 
     @property

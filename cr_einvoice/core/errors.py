@@ -23,12 +23,17 @@ application can catch one class. The tree::
     └── StoreError                  the durable store refused an operation
 
 Messages are written for a person who has to act on them; secrets never appear in them.
+
+Every class carries the process exit code the command line ends with when it stops on it
+(:attr:`CrEinvoiceError.exit_code`, one of :class:`ExitCode`, defined here once).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import ClassVar
 
 __all__ = [
     "APIError",
@@ -38,6 +43,7 @@ __all__ = [
     "ClaveError",
     "ConfigError",
     "CrEinvoiceError",
+    "ExitCode",
     "ForbiddenError",
     "NotFoundError",
     "Problem",
@@ -53,12 +59,41 @@ __all__ = [
 ]
 
 
+class ExitCode(IntEnum):
+    """The exit codes of ``cr-einvoice``, one per class of outcome (listed in the README)."""
+
+    #: Everything done; every voucher concerned ended accepted.
+    OK = 0
+    #: Another failure (none of the classes below).
+    FAILED = 1
+    #: Bad usage or configuration: options, the configuration file, credentials, the .p12, the schemas.
+    USAGE = 2
+    #: Invalid input: a document, a file, a signature that does not verify.
+    INVALID = 3
+    #: Hacienda rejected a voucher, or a voucher ended in ``error`` (``cr-einvoice show CLAVE`` says why).
+    REJECTED = 4
+    #: Hacienda could not be reached or did not answer usably (timeouts, 5xx, 429 after the retries).
+    UNREACHABLE = 5
+    #: The outbox database refused (missing, empty, damaged, full, locked).
+    STORE = 6
+    #: Vouchers were sent but Hacienda's final answer did not come within the time given (the worker goes
+    #: on following them).
+    PENDING = 7
+    #: Stopped by Ctrl-C / SIGINT.
+    INTERRUPTED = 130
+
+
 class CrEinvoiceError(Exception):
     """Root of every error raised by cr_einvoice."""
+
+    #: What the command line exits with when it stops on this error.
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILED
 
 
 class ConfigError(CrEinvoiceError):
     """Configuration is missing or inconsistent; the message names the setting."""
+
+    exit_code = ExitCode.USAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +115,8 @@ class Problem:
 
 class ValidationError(CrEinvoiceError, ValueError):
     """Input or a document is invalid. ``problems`` lists every finding, each naming its field."""
+
+    exit_code = ExitCode.INVALID
 
     def __init__(self, problems: Iterable[Problem] | str, *, path: str = "", code: int | None = None) -> None:
         if isinstance(problems, str):
@@ -106,17 +143,25 @@ class ClaveError(ValidationError):
 class SchemaNotFoundError(CrEinvoiceError):
     """The official XSD schemas were not found (the message says how to get them)."""
 
+    exit_code = ExitCode.USAGE
+
 
 class XMLParseError(CrEinvoiceError):
     """Untrusted XML was malformed, too large, or used forbidden constructs (DTD, entities)."""
+
+    exit_code = ExitCode.INVALID
 
 
 class SignatureError(CrEinvoiceError):
     """Signing or signature verification failed."""
 
+    exit_code = ExitCode.INVALID
+
 
 class CertificateError(SignatureError):
     """The certificate or key cannot be used (wrong PIN, not PKCS#12, expired, ...)."""
+
+    exit_code = ExitCode.USAGE
 
 
 class VerificationError(SignatureError):
@@ -126,6 +171,8 @@ class VerificationError(SignatureError):
 class TransportError(CrEinvoiceError):
     """No usable response: timeout, refused connection, TLS failure. ``request_sent`` tells whether
     the request may have reached the server (an ambiguous failure)."""
+
+    exit_code = ExitCode.UNREACHABLE
 
     def __init__(self, message: str, *, url: str = "", request_sent: bool = False) -> None:
         super().__init__(message)
@@ -142,6 +189,8 @@ class APIError(CrEinvoiceError):
     Carries ``status``, the response ``headers`` (credentials redacted), Hacienda's ``X-Error-Cause``
     (``error_cause``), the voucher ``clave`` when the call concerned one, and the response ``body`` text.
     """
+
+    exit_code = ExitCode.UNREACHABLE
 
     def __init__(
         self,
@@ -173,17 +222,25 @@ class APIError(CrEinvoiceError):
 class BadRequestError(APIError):
     """HTTP 400: the server refused the request; ``error_cause`` says why."""
 
+    exit_code = ExitCode.REJECTED
+
 
 class AuthenticationError(APIError):
     """HTTP 401 or the identity provider refused the credentials."""
+
+    exit_code = ExitCode.USAGE
 
 
 class ForbiddenError(APIError):
     """HTTP 403: authenticated, but not allowed (for example not this emisor)."""
 
+    exit_code = ExitCode.USAGE
+
 
 class NotFoundError(APIError):
     """HTTP 404: unknown resource (a clave Hacienda has not registered yet)."""
+
+    exit_code = ExitCode.INVALID
 
 
 class RateLimitedError(APIError):
@@ -196,3 +253,5 @@ class ServerError(APIError):
 
 class StoreError(CrEinvoiceError):
     """The durable store refused an operation (conflict, missing record, corrupted state)."""
+
+    exit_code = ExitCode.STORE

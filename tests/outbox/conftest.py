@@ -48,7 +48,7 @@ def signer(pki: TestPKI) -> Signer:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = open_store(tmp_path / "outbox.db")
+    s = open_store(tmp_path / "outbox.db", create=True)
     yield s
     s.close()
 

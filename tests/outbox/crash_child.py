@@ -28,7 +28,7 @@ from cr_einvoice.transport.http import RetryPolicy
 
 
 async def main(cfg: dict[str, object]) -> None:
-    store = open_store(str(cfg["db"]))
+    store = open_store(str(cfg["db"]), create=True)
     signer = Signer(load_p12(str(cfg["p12"]), str(cfg["pin"])))
     issuer = Issuer(store, signer, IssuerSettings("02", EMISOR_ID, "Empresa de Pruebas S.A."))
     env = Environment.custom(

@@ -59,7 +59,7 @@ def builder(ref: str | None = None, payload: bytes = b"<signed/>"):  # type: ign
 
 @pytest.fixture
 def store(tmp_path: Path) -> SQLiteStore:
-    s = open_store(tmp_path / "outbox.db")
+    s = open_store(tmp_path / "outbox.db", create=True)
     s.add_issuer("02", EMISOR, "Empresa de Prueba")
     return s
 
@@ -74,7 +74,7 @@ def test_opens_in_wal_with_full_sync_and_current_schema(store: SQLiteStore) -> N
 
 def test_reopen_keeps_data_and_does_not_remigrate(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
-    with SQLiteStore(path) as s:
+    with SQLiteStore(path, create=True) as s:
         s.add_issuer("02", EMISOR, "X")
         s.issue(KEY, builder())
     with SQLiteStore(f"{path}") as s:
@@ -93,7 +93,7 @@ def test_refuses_a_newer_schema(tmp_path: Path) -> None:
 
 
 def test_open_store_urls(tmp_path: Path) -> None:
-    s = open_store(f"sqlite:///{tmp_path}/u.db")
+    s = open_store(f"sqlite:///{tmp_path}/u.db", create=True)
     assert Path(s.path) == tmp_path / "u.db"
     with pytest.raises(StoreError, match="postgresql"):
         open_store("postgresql://localhost/x")

@@ -54,7 +54,7 @@ def issue(store: SQLiteStore, n: int = 1, tipo: str = "01") -> list[str]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> SQLiteStore:
-    s = open_store(tmp_path / "w.db")
+    s = open_store(tmp_path / "w.db", create=True)
     s.add_issuer("02", EMISOR, "X")
     return s
 
@@ -198,7 +198,7 @@ async def test_concurrency_is_bounded(store: SQLiteStore) -> None:
 
 
 async def test_two_workers_on_one_store_never_double_send(tmp_path: Path) -> None:
-    a = open_store(tmp_path / "shared.db")
+    a = open_store(tmp_path / "shared.db", create=True)
     a.add_issuer("02", EMISOR, "X")
     b = open_store(tmp_path / "shared.db")
     keys = issue(a, 20)

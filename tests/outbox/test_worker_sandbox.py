@@ -64,7 +64,7 @@ async def test_duplicate_consecutivo_is_rejected_with_hacienda_message(
     from cr_einvoice.outbox.store import open_store
 
     first = issuer.issue(ticket(), sucursal=7)
-    restored = open_store(tmp_path_factory.mktemp("restored") / "old-backup.db")
+    restored = open_store(tmp_path_factory.mktemp("restored") / "old-backup.db", create=True)
     again = Issuer(restored, signer, IssuerSettings("02", EMISOR_ID, "X", sucursal=7)).issue(ticket())
     assert again.consecutivo == first.consecutivo and again.clave != first.clave
     async with client(sim) as api:

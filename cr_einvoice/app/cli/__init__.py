@@ -2,22 +2,21 @@
 
 Each area registers its verbs from its own module in this package (``cr_einvoice/cli/<area>.py`` exposing
 ``register(subparsers)``); modules are discovered automatically, in name order. A command handler receives
-the parsed ``argparse.Namespace`` and returns the process exit code. Any
-:class:`~cr_einvoice.core.errors.CrEinvoiceError` becomes a one-line message on stderr and exit code 2 --
-never a
-traceback.
+the parsed ``argparse.Namespace`` and returns the process exit code (an
+:class:`~cr_einvoice.core.errors.ExitCode`). Any :class:`~cr_einvoice.core.errors.CrEinvoiceError` becomes a
+message on stderr and the exit code of its class (``exc.exit_code``) -- never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import pkgutil
 import sys
 from collections.abc import Sequence
 
-from cr_einvoice.core.errors import CrEinvoiceError
+from cr_einvoice.app.cli._common import setup_logging
+from cr_einvoice.core.errors import CrEinvoiceError, ExitCode
 from cr_einvoice.core.version import __version__
 
 __all__ = ["build_parser", "main"]
@@ -49,8 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.WARNING - 10 * min(int(args.verbose), 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    setup_logging(
+        int(args.verbose),
+        as_json=bool(getattr(args, "log_json", False)),
+        worker_info=args.command == "worker",
+    )
     handler = getattr(args, "func", None)
     if handler is None:
         parser.error(f"'{args.command}' needs a sub-command (see --help)")
@@ -58,12 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = handler(args)
     except CrEinvoiceError as exc:
         print(f"cr-einvoice: error: {exc}", file=sys.stderr)
-        return 2
+        return int(exc.exit_code)
     except KeyboardInterrupt:
         print("cr-einvoice: interrupted", file=sys.stderr)
-        return 130
+        return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
-        return 0
+        return int(ExitCode.OK)
     return int(code or 0)
 
 

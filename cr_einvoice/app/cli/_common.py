@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cr_einvoice.app.config import CONFIG_ENV, DEFAULT_CONFIG_NAME
-from cr_einvoice.core.errors import ConfigError, StoreError
+from cr_einvoice.core.errors import ConfigError, ExitCode, StoreError
 
 if TYPE_CHECKING:
     from cr_einvoice.app.runtime import Runtime
@@ -27,8 +28,10 @@ __all__ = [
     "find_record",
     "json_default",
     "open_runtime",
+    "outcome_code",
     "print_errores",
     "read_bytes",
+    "setup_logging",
     "write_output",
 ]
 
@@ -133,3 +136,54 @@ def print_errores(errores: Iterable[Mapping[str, Any]], indent: str) -> None:
     for error in errores:
         code = f"[{error.get('codigo')}] " if error.get("codigo") is not None else ""
         print(f"{indent}{code}{error.get('mensaje')}")
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line (``ts``, ``level``, ``logger``, ``message`` and the record's ``extra``
+    fields such as ``key``/``state``) for a supervisor that reads the log."""
+
+    _PLAIN = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        out.update({k: v for k, v in record.__dict__.items() if k not in self._PLAIN})
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+def setup_logging(verbose: int, *, as_json: bool = False, worker_info: bool = False) -> None:
+    """Log to stderr: WARNING (``-v`` INFO, ``-vv`` DEBUG); with ``worker_info`` (the ``worker`` command) the
+    worker's own lines at INFO without ``-v``; with ``as_json`` one JSON object per line."""
+    handler = logging.StreamHandler(sys.stderr)
+    if as_json:
+        handler.setFormatter(JsonLogFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING - 10 * min(verbose, 2))
+    if worker_info:
+        logging.getLogger("cr_einvoice.worker").setLevel(min(logging.INFO, root.level))
+
+
+def outcome_code(records: Sequence[VoucherRecord], store: Store) -> ExitCode:
+    """The exit code of a command that sent vouchers: :attr:`ExitCode.REJECTED` when any ended rejected or in
+    ``error``; for vouchers still without a final answer :attr:`ExitCode.UNREACHABLE` when the store says
+    Hacienda is unreachable, else :attr:`ExitCode.PENDING`; :attr:`ExitCode.OK` when every one was accepted."""
+    from cr_einvoice.outbox.store import VoucherState
+
+    states = {r.state for r in records}
+    if states & {VoucherState.REJECTED, VoucherState.ERROR}:
+        return ExitCode.REJECTED
+    if states - {VoucherState.ACCEPTED}:
+        online, _ = store.connectivity()
+        return ExitCode.PENDING if online else ExitCode.UNREACHABLE
+    return ExitCode.OK

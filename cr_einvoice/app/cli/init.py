@@ -85,7 +85,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     written = write_config(config, target, overwrite=args.force)
     from cr_einvoice.outbox.store import open_store
 
-    with open_store(config.store_path) as store:
+    with open_store(config.store_path, create=True) as store:
         e = config.emisor
         store.add_issuer(e.tipo_identificacion, e.numero_identificacion, e.nombre)
         store.add_terminal(e.numero_identificacion, e.sucursal, e.terminal)

@@ -13,11 +13,12 @@ from cr_einvoice.app.cli._common import (
     add_outbox_arguments,
     dump_json,
     open_runtime,
+    outcome_code,
     read_bytes,
 )
 from cr_einvoice.app.cli.listing import progress
 from cr_einvoice.app.cli.submit import drain
-from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.core.errors import ExitCode, ValidationError
 
 __all__ = ["register"]
 
@@ -100,7 +101,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
                 note = "" if item["new"] else "  (already issued under this reference)"
                 state = f"  {runtime.store.require(item['clave']).state.value}" if report is not None else ""
                 print(f"{item['clave']}  {item['consecutivo']}{state}{note}")
-    return 1 if failures else 0
+        code = ExitCode.INVALID if failures else ExitCode.OK
+        if report is not None and code is ExitCode.OK:
+            code = outcome_code([runtime.store.require(i["clave"]) for i in issued], runtime.store)
+    return int(code)
 
 
 def register(sub: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from cr_einvoice.app.cli._common import add_outbox_arguments, dump_json, open_runtime
 from cr_einvoice.app.runtime import Runtime
+from cr_einvoice.core.errors import ExitCode
 from cr_einvoice.outbox.worker import RoundReport
 
 __all__ = ["register"]
@@ -38,7 +39,15 @@ def cmd_poll(args: argparse.Namespace) -> int:
             f"{report.deferred} could not be asked; outbox: "
             + (", ".join(f"{k} {v}" for k, v in counts.items()) or "empty")
         )
-    return 0
+    return int(_code(report))
+
+
+def _code(report: RoundReport) -> ExitCode:
+    """REJECTED when a voucher asked about ended rejected or in error, UNREACHABLE when some could not be
+    asked, else OK (a voucher still being processed is not a failure of ``poll``)."""
+    if report.rejected or report.errors:
+        return ExitCode.REJECTED
+    return ExitCode.UNREACHABLE if report.deferred else ExitCode.OK
 
 
 def register(sub: Any) -> None:

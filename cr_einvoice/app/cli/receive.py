@@ -11,6 +11,7 @@ from cr_einvoice.app.cli._common import (
     add_outbox_arguments,
     dump_json,
     open_runtime,
+    outcome_code,
     read_bytes,
 )
 from cr_einvoice.app.cli.submit import drain
@@ -63,7 +64,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
                 f"{received.total_comprobante}: {decision} -> MensajeReceptor {mr.consecutivo} "
                 f"[{info['state']}]"
             )
-    return 0
+        if not args.submit:
+            return 0
+        return int(outcome_code([runtime.store.require(mr.key)], runtime.store))
 
 
 def register(sub: Any) -> None:

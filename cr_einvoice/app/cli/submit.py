@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime
+from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime, outcome_code
 from cr_einvoice.app.cli.listing import print_records, progress
 from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.outbox.store import FINAL_STATES, VoucherState
@@ -65,8 +65,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
             print_records(records, as_json=False)
         else:
             print("nothing pending", file=sys.stderr)
-        unfinished = [r for r in records if r.state not in FINAL_STATES]
-    return 1 if unfinished else 0
+        return int(outcome_code(records, runtime.store))
 
 
 def register(sub: Any) -> None:

@@ -56,8 +56,12 @@ __all__ = [
 ]
 
 
-def open_store(location: str | Path) -> SQLiteStore:
-    """Open (creating and migrating as needed) the store at ``location``: a file path or ``sqlite:///path``."""
+def open_store(location: str | Path, *, create: bool = False) -> SQLiteStore:
+    """Open (and migrate) the store at ``location``: a file path or ``sqlite:///path``.
+
+    The database must exist unless ``create`` is True (``cr-einvoice init``); an empty (0-byte) or damaged file
+    is always refused -- initialising it again would restart the numbering at 1.
+    """
     text = str(location)
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///") :]
@@ -68,4 +72,4 @@ def open_store(location: str | Path) -> SQLiteStore:
         )
     if not text:
         raise StoreError("the database path is empty")
-    return SQLiteStore(text)
+    return SQLiteStore(text, create=create)

@@ -168,6 +168,16 @@ class VoucherRecord(NewVoucher):
     sucursal: int
     terminal: int
     numero: int
+    #: Consecutive ``GET /recepcion`` answers 404 since the last POST (persisted: a restart remembers).
+    not_found: int = 0
+    #: Consecutive ``ind-estado: error`` or transient rejections since the last POST.
+    troubles: int = 0
+    #: POSTs sent again because Hacienda lost the voucher or answered ``error``/a transient rejection.
+    resends: int = 0
+    #: When the voucher was last POSTed (epoch s), None when the last attempt surely did not reach Hacienda.
+    sent_at: float | None = None
+    #: The worker holding the voucher for the step in progress (its heartbeat tells whether it lives).
+    lease_owner: str | None = None
 
     @property
     def is_final(self) -> bool:
@@ -198,6 +208,9 @@ class VoucherRecord(NewVoucher):
             "submitted_at": self.submitted_at.isoformat() if self.submitted_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "last_error": self.last_error,
+            "not_found": self.not_found,
+            "troubles": self.troubles,
+            "resends": self.resends,
             "total_comprobante": self.total_comprobante,
             "consecutivo_receptor": self.consecutivo_receptor,
             "external_ref": self.external_ref,
@@ -220,6 +233,14 @@ class Change(TypedDict, total=False):
     #: The event's kind (default ``state_<target>``) and extra detail.
     event: str | None
     detail: Mapping[str, Any] | None
+    #: Set the persisted counters (:class:`VoucherRecord`) to these values.
+    not_found: int
+    troubles: int
+    resends: int
+    #: The time of this POST (epoch s), or None: it surely did not reach Hacienda.
+    sent_at: float | None
+    #: The worker that holds the voucher for the step now starting (cleared by every other change).
+    lease_owner: str
 
 
 class Answer(TypedDict):
@@ -345,10 +366,31 @@ class Store(Protocol):
         :class:`Change` for what else changes."""
         ...
 
-    def reschedule(self, key: str, next_action_at: float, *, error: str | None = None) -> VoucherRecord: ...
+    def reschedule(
+        self, key: str, next_action_at: float, *, error: str | None = None, **change: Unpack[Change]
+    ) -> VoucherRecord:
+        """Keep the state, look again at ``next_action_at``; ``change`` may set the counters (``not_found``,
+        ``troubles``, ``resends``, ``sent_at``); the lease ends."""
+        ...
 
-    def claim(self, key: str, state: VoucherState, now: float, until: float) -> VoucherRecord | None:
-        """Reserve a due voucher for one worker until ``until`` (None: someone else has it)."""
+    def claim(
+        self, key: str, state: VoucherState, now: float, until: float, *, owner: str | None = None
+    ) -> VoucherRecord | None:
+        """Reserve a due voucher for worker ``owner`` until ``until`` (None: someone else has it)."""
+        ...
+
+    # -- live workers ---------------------------------------------------------------------------
+    def heartbeat(self, worker_id: str, now: float, *, info: Mapping[str, Any] | None = None) -> None:
+        """Record that worker ``worker_id`` is alive at ``now`` (epoch s)."""
+        ...
+
+    def retire(self, worker_id: str) -> None:
+        """Forget a worker that stopped cleanly and release its leases."""
+        ...
+
+    def recover_leases(self, now: float, stale_after: float) -> list[str]:
+        """Make due again the vouchers held by workers whose last heartbeat is older than ``stale_after``
+        seconds (they died); returns their keys."""
         ...
 
     def find(self, clave_or_key: str) -> VoucherRecord | None: ...

@@ -47,6 +47,10 @@ from cr_einvoice.outbox.store.base import (
     VoucherState,
     check_transition,
 )
+from cr_einvoice.outbox.store.health import check_file as _check_file
+from cr_einvoice.outbox.store.health import damaged as _damaged
+from cr_einvoice.outbox.store.health import explain as _explain
+from cr_einvoice.outbox.store.health import is_damage as _is_damage
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -155,6 +159,21 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: persisted retry counters (a restart does not forget them), the time of the last POST, leases tied to
+    # live workers (heartbeats).
+    """
+    ALTER TABLE vouchers ADD COLUMN not_found INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE vouchers ADD COLUMN troubles INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE vouchers ADD COLUMN resends INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE vouchers ADD COLUMN sent_at REAL;
+    ALTER TABLE vouchers ADD COLUMN lease_owner TEXT;
+    CREATE TABLE workers (
+        id TEXT PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        heartbeat REAL NOT NULL,
+        info TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -243,10 +262,12 @@ _terminal = _reader(TerminalRecord)
 class SQLiteStore:
     """The :class:`~cr_einvoice.outbox.store.base.Store` on one SQLite file (or ``":memory:"`` for tests)."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0, create: bool = False) -> None:
         self.path = str(path)
+        #: Why the database cannot be written any more (set on the first sign of damage), or None.
+        self._broken: str | None = None
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _check_file(Path(self.path), create=create)
         try:
             self._conn = sqlite3.connect(
                 self.path,
@@ -255,30 +276,46 @@ class SQLiteStore:
                 check_same_thread=False,
             )
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store database {self.path}: {exc}") from None
+            raise StoreError(_explain(exc, self.path, "open")) from None
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._check_integrity()
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if self.path != ":memory:" and str(mode).lower() != "wal":
                 raise StoreError(f"the store database {self.path} could not switch to WAL mode (got {mode})")
             self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            self._migrate(create=create or self.path == ":memory:")
         except sqlite3.Error as exc:
             self._conn.close()
-            raise StoreError(f"cannot initialise the store database {self.path}: {exc}") from None
+            raise StoreError(_explain(exc, self.path, "open")) from None
+        except StoreError:
+            self._conn.close()
+            raise
+
+    def _check_integrity(self) -> None:
+        """``PRAGMA quick_check`` at open: a damaged file is refused before anything reads or writes it."""
+        rows = [str(r[0]) for r in self._conn.execute("PRAGMA quick_check(5)").fetchall()]
+        if rows != ["ok"]:
+            raise StoreError(_damaged(self.path, "; ".join(rows)))
 
     # -- plumbing ---------------------------------------------------------------------------------
-    def _migrate(self) -> None:
+    def _migrate(self, *, create: bool) -> None:
         with self._tx():
             version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"the store database {self.path} has schema version {version}, newer than this "
                     f"cr-einvoice supports ({SCHEMA_VERSION}); upgrade cr-einvoice"
+                )
+            if version == 0 and not create:
+                raise StoreError(
+                    f"{self.path} is not an outbox database (no cr-einvoice schema in it); refusing to "
+                    "initialise it, which would restart the numbering at 1. Point the configuration at the "
+                    "outbox, or create a new one with 'cr-einvoice init' (open_store(..., create=True))"
                 )
             for index in range(version, SCHEMA_VERSION):
                 log.info("store %s: migrating schema %d -> %d", self.path, index, index + 1)
@@ -299,33 +336,55 @@ class SQLiteStore:
                 finally:
                     self._depth -= 1
                 return
+            if self._broken is not None:
+                raise StoreError(self._broken)
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise StoreError(f"the store database {self.path} is busy: {exc}") from None
+            except sqlite3.Error as exc:
+                raise self._failure(exc, "start a transaction") from None
             self._depth = 1
             try:
                 yield self._conn
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise self._failure(exc, "write") from None
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
             else:
                 try:
                     self._conn.execute("COMMIT")
                 except sqlite3.Error as exc:
-                    self._conn.execute("ROLLBACK")
-                    raise StoreError(f"could not commit to the store database {self.path}: {exc}") from None
+                    self._rollback()
+                    raise self._failure(exc, "commit") from None
             finally:
                 self._depth = 0
+
+    def _rollback(self) -> None:
+        """Roll back when a transaction is still open (SQLite may already have rolled it back itself, as it
+        does on a full disk: a second ROLLBACK would fail with "no transaction is active")."""
+        if not self._conn.in_transaction:
+            return
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:  # the failure that brought us here is the one to report
+            log.warning("store %s: rollback failed: %s", self.path, exc)
+
+    def _failure(self, exc: sqlite3.Error, doing: str) -> StoreError:
+        """The :class:`StoreError` for a database failure; damage also stops every later write."""
+        message = _explain(exc, self.path, doing)
+        if _is_damage(exc):
+            self._broken = message
+        return StoreError(message)
 
     def _select(
         self, where: str, params: Sequence[Any] = (), conn: sqlite3.Connection | None = None
     ) -> list[VoucherRecord]:
         """Vouchers matching ``where`` -- a constant SQL fragment of this module; values go in ``params``."""
         sql = f"SELECT {_VOUCHER_COLUMNS} FROM vouchers {where}"  # noqa: S608 (constant fragments only)
-        with self._lock:
-            rows = (conn or self._conn).execute(sql, params).fetchall()
-        return [_voucher(r) for r in rows]
+        if conn is not None:  # inside _tx, which reports a failure
+            return [_voucher(r) for r in conn.execute(sql, params).fetchall()]
+        return [_voucher(r) for r in self._read(sql, params)]
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -335,7 +394,10 @@ class SQLiteStore:
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return list(self._conn.execute(sql, params).fetchall())
+            try:
+                return list(self._conn.execute(sql, params).fetchall())
+            except sqlite3.Error as exc:
+                raise self._failure(exc, "read") from None
 
     @property
     def schema_version(self) -> int:
@@ -421,8 +483,11 @@ class SQLiteStore:
         return int(row[0]) if row is not None else 0
 
     def peek_next_number(self, key: CounterKey) -> int:
-        with self._lock:
-            last = self._last_number(self._conn, key)
+        rows = self._read(
+            "SELECT last_number FROM counters WHERE emisor = ? AND sucursal = ? AND terminal = ? AND tipo = ?",
+            (key.emisor, key.sucursal, key.terminal, key.tipo),
+        )
+        last = int(rows[0][0]) if rows else 0
         return 1 if last >= MAX_SEQUENCE else last + 1
 
     def set_counter(self, key: CounterKey, last_number: int) -> None:
@@ -578,6 +643,7 @@ class SQLiteStore:
                 sets.append("attempts = attempts + 1")
             if change.get("count_poll"):
                 sets.append("polls = polls + 1")
+            _counter_sets(change, sets, params)
             if target in (VoucherState.SUBMITTED, VoucherState.PROCESSING):
                 sets.append("submitted_at = COALESCE(submitted_at, ?)")
                 params.append(_iso(now))
@@ -593,31 +659,78 @@ class SQLiteStore:
             self._event(conn, key, change.get("event") or f"state_{target.value}", info)
             return self._select("WHERE key = ?", (key,), conn)[0]
 
-    def claim(self, key: str, state: VoucherState, now: float, until: float) -> VoucherRecord | None:
-        """Reserve ``key`` for one worker until ``until`` when it is still in ``state`` and due at ``now``.
+    def claim(
+        self, key: str, state: VoucherState, now: float, until: float, *, owner: str | None = None
+    ) -> VoucherRecord | None:
+        """Reserve ``key`` for worker ``owner`` until ``until`` when it is still in ``state`` and due at
+        ``now``.
 
         Returns the claimed record, or None when another worker holds it or moved it.
         """
         with self._tx() as conn:
             cur = conn.execute(
-                "UPDATE vouchers SET next_action_at = ?, updated_at = ? "
+                "UPDATE vouchers SET next_action_at = ?, updated_at = ?, lease_owner = ? "
                 "WHERE key = ? AND state = ? AND next_action_at <= ?",
-                (until, _iso(_now()), key, state.value, now),
+                (until, _iso(_now()), owner, key, state.value, now),
             )
             if cur.rowcount == 0:
                 return None
             return self._select("WHERE key = ?", (key,), conn)[0]
 
-    def reschedule(self, key: str, next_action_at: float, *, error: str | None = None) -> VoucherRecord:
+    def reschedule(
+        self, key: str, next_action_at: float, *, error: str | None = None, **change: Unpack[Change]
+    ) -> VoucherRecord:
+        sets = ["next_action_at = ?", "last_error = COALESCE(?, last_error)", "updated_at = ?"]
+        params: list[Any] = [next_action_at, error, _iso(_now())]
+        _counter_sets(change, sets, params)
         with self._tx() as conn:
-            cur = conn.execute(
-                "UPDATE vouchers SET next_action_at = ?, last_error = COALESCE(?, last_error), "
-                "updated_at = ? WHERE key = ?",
-                (next_action_at, error, _iso(_now()), key),
-            )
+            update = f"UPDATE vouchers SET {', '.join(sets)} WHERE key = ?"  # noqa: S608 (constant fragments)
+            cur = conn.execute(update, [*params, key])
             if cur.rowcount == 0:
                 raise StoreError(f"no voucher {key} in the store {self.path}")
             return self._select("WHERE key = ?", (key,), conn)[0]
+
+    # -- live workers -----------------------------------------------------------------------------
+    def heartbeat(self, worker_id: str, now: float, *, info: Mapping[str, Any] | None = None) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO workers (id, started_at, heartbeat, info) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat",
+                (worker_id, _iso(_now()), now, json.dumps(dict(info or {}), default=str)),
+            )
+
+    def retire(self, worker_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE vouchers SET lease_owner = NULL WHERE lease_owner = ?", (worker_id,))
+            conn.execute("DELETE FROM workers WHERE id = ?", (worker_id,))
+
+    def recover_leases(self, now: float, stale_after: float) -> list[str]:
+        with self._tx() as conn:
+            dead = [
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT DISTINCT lease_owner FROM vouchers WHERE lease_owner IS NOT NULL AND "
+                    "lease_owner NOT IN (SELECT id FROM workers WHERE heartbeat >= ?)",
+                    (now - stale_after,),
+                ).fetchall()
+            ]
+            keys: list[str] = []
+            for owner in dead:
+                rows = conn.execute(
+                    "SELECT key FROM vouchers WHERE lease_owner = ? AND state NOT IN (?, ?, ?)",
+                    (owner, *_IDLE_STATES),
+                ).fetchall()
+                keys += [str(r[0]) for r in rows]
+                conn.execute(
+                    "UPDATE vouchers SET lease_owner = NULL, next_action_at = MIN(next_action_at, ?) "
+                    "WHERE lease_owner = ?",
+                    (now, owner),
+                )
+                conn.execute("DELETE FROM workers WHERE id = ?", (owner,))
+                self._event(conn, None, "worker_dead", {"worker": owner, "released": len(rows)})
+            for key in keys:
+                self._event(conn, key, "lease_recovered", {"from_worker": dead})
+            return keys
 
     # -- respuestas -------------------------------------------------------------------------------
     def add_respuesta(self, key: str, **answer: Unpack[Answer]) -> RespuestaRecord:
@@ -739,6 +852,20 @@ class SQLiteStore:
         """Seconds until the next voucher is due (0 when one is due now, 3600 when none waits)."""
         nxt = self.next_due_at()
         return 3600.0 if nxt is None else max(0.0, nxt - time.time())
+
+
+#: The persisted counters a :class:`Change` may set, by column.
+_COUNTERS = ("not_found", "troubles", "resends", "sent_at")
+
+
+def _counter_sets(change: Change, sets: list[str], params: list[Any]) -> None:
+    """The SET fragments of a change's counters; the lease ends unless the change starts one."""
+    for name in _COUNTERS:
+        if name in change:
+            sets.append(f"{name} = ?")
+            params.append(change[name])  # type: ignore[literal-required]
+    sets.append("lease_owner = ?")
+    params.append(change.get("lease_owner"))
 
 
 def _key_dict(key: CounterKey) -> dict[str, Any]:
