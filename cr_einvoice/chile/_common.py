@@ -41,6 +41,7 @@ __all__ = [
     "check_same_origin",
     "env_values",
     "load_json",
+    "load_pushed_json",
     "opt_amount",
     "opt_date",
     "opt_datetime",
@@ -189,6 +190,19 @@ def load_json(data: bytes | str, *, what: str, status: int = 0, url: str = "") -
         raise UnexpectedResponseError(
             f"{what}: the body is not valid JSON ({exc})", status=status, body=text, url=url
         ) from None
+
+
+def load_pushed_json(
+    body: bytes, *, max_bytes: int, error: type[ValidationError], provider: str, kind: str
+) -> Any:
+    """The JSON of a body a provider pushed to us (its ``kind``: webhook, callback). A body over ``max_bytes``
+    or not JSON raises ``error`` at ``path="body"``."""
+    if len(body) > max_bytes:
+        raise error(f"the {kind} body is larger than {max_bytes} bytes", path="body")
+    try:
+        return load_json(body, what=f"{provider} {kind}")
+    except UnexpectedResponseError:
+        raise error(f"the {kind} body is not JSON", path="body") from None
 
 
 def _refuse_constant(name: str) -> Any:

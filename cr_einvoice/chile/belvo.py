@@ -43,6 +43,7 @@ from cr_einvoice.chile._common import (
     check_same_origin,
     env_values,
     load_json,
+    load_pushed_json,
     opt_amount,
     opt_date,
     opt_datetime,
@@ -453,12 +454,9 @@ def parse_belvo_webhook(
         received = (authorization or "").encode("utf-8")
         if not hmac.compare_digest(received, expected_authorization.reveal().encode("utf-8")):
             raise BelvoWebhookError("the webhook's Authorization header does not match", path="Authorization")
-    if len(body) > max_bytes:
-        raise BelvoWebhookError(f"the webhook body is larger than {max_bytes} bytes", path="body")
-    try:
-        payload = load_json(body, what="Belvo webhook")
-    except UnexpectedResponseError:
-        raise BelvoWebhookError("the webhook body is not JSON", path="body") from None
+    payload = load_pushed_json(
+        body, max_bytes=max_bytes, error=BelvoWebhookError, provider="Belvo", kind="webhook"
+    )
     if not isinstance(payload, Mapping):
         raise BelvoWebhookError("the webhook body is not a JSON object", path="body")
     problems = [
@@ -706,10 +704,17 @@ class BelvoProtocol:
         )
 
     # flows
-    def _ranges(
-        self, link: str, date_from: date | str, date_to: date | str, options: RetrieveOptions
-    ) -> list[tuple[date, date]]:
-        """Check every input of a retrieval (all problems together) and split the range."""
+    def _range_requests(
+        self,
+        link: str,
+        date_from: date | str,
+        date_to: date | str,
+        options: RetrieveOptions,
+        *,
+        async_mode: bool,
+    ) -> Iterator[tuple[date, date, Request]]:
+        """Check every input of a retrieval (all problems together, before anything is sent), split the range
+        and give each part's request, built when it is due."""
         problems = [] if isinstance(link, str) and link.strip() else [Problem("link", "a link id is needed")]
         known = RetrieveOptions.__annotations__
         # **options is only checked by a type checker: a misspelt option would otherwise be dropped silently
@@ -727,14 +732,15 @@ class BelvoProtocol:
             problems.extend(exc.problems)
         if problems:
             raise _ValidationError(problems)
-        return split_date_range(start, end)
+        for part_start, part_end in split_date_range(start, end):
+            request = self.retrieve_request(link, part_start, part_end, async_mode=async_mode, **options)
+            yield part_start, part_end, request
 
     def retrieve_flow(
         self, link: str, date_from: date | str, date_to: date | str, **options: Unpack[RetrieveOptions]
     ) -> Flow[list[Invoice]]:
         invoices: list[Invoice] = []
-        for start, end in self._ranges(link, date_from, date_to, options):
-            request = self.retrieve_request(link, start, end, async_mode=False, **options)
+        for start, end, request in self._range_requests(link, date_from, date_to, options, async_mode=False):
             try:
                 response = yield from self.http.exchange(request)
             except BelvoError as exc:
@@ -754,8 +760,7 @@ class BelvoProtocol:
         self, link: str, date_from: date | str, date_to: date | str, **options: Unpack[RetrieveOptions]
     ) -> Flow[list[BelvoAccepted]]:
         accepted: list[BelvoAccepted] = []
-        for start, end in self._ranges(link, date_from, date_to, options):
-            request = self.retrieve_request(link, start, end, async_mode=True, **options)
+        for start, end, request in self._range_requests(link, date_from, date_to, options, async_mode=True):
             response = yield from self.http.exchange(request)
             accepted.append(self.parse_accepted(response, link, start, end))
         return accepted

@@ -17,7 +17,12 @@ from enum import auto
 from pathlib import Path
 from typing import Any
 
-from cr_einvoice.chile._common import ChileAPIError, NamedEnum, UnexpectedResponseError, load_json
+from cr_einvoice.chile._common import (
+    ChileAPIError,
+    NamedEnum,
+    UnexpectedResponseError,
+    load_pushed_json,
+)
 from cr_einvoice.core.errors import (
     AuthenticationError,
     BadRequestError,
@@ -241,11 +246,8 @@ class KhipuErrorType(NamedEnum):
 
     @classmethod
     def of(cls, value: str) -> KhipuErrorType | None:
-        """The type ``value`` names; None for a type this client does not know (it is not retried)."""
-        try:
-            return cls(value)
-        except ValueError:
-            return None
+        """The type ``value`` names (values are the names); None for a type this client does not know."""
+        return cls.__members__.get(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,12 +512,9 @@ def parse_life_span(value: object) -> datetime | None:
 
 
 def _load_callback(body: bytes, max_bytes: int) -> Mapping[str, Any]:
-    if len(body) > max_bytes:
-        raise KhipuCallbackError(f"the callback body is larger than {max_bytes} bytes", path="body")
-    try:
-        envelope = load_json(body, what="Khipu callback")
-    except UnexpectedResponseError:
-        raise KhipuCallbackError("the callback body is not JSON", path="body") from None
+    envelope = load_pushed_json(
+        body, max_bytes=max_bytes, error=KhipuCallbackError, provider="Khipu", kind="callback"
+    )
     if not isinstance(envelope, Mapping) or not isinstance(envelope.get("OperationId"), str):
         raise KhipuCallbackError("the callback body has no OperationId", path="OperationId")
     return envelope

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.core.secret import Secret
@@ -79,6 +79,33 @@ class _PendingFaults:
         with faults._lock:
             self._list(faults).clear()
         self._arm(faults, n)
+
+
+V = TypeVar("V")
+
+
+class _LockedSetting(Generic[V]):
+    """A :class:`Faults` switch read and assigned under its lock; ``check`` validates an assigned value."""
+
+    def __init__(self, attr: str, check: Callable[[V], V]) -> None:
+        self._attr = attr
+        self._check = check
+
+    def __get__(self, faults: Faults, owner: type[Faults] | None = None) -> V:
+        with faults._lock:
+            value: V = getattr(faults, self._attr)
+        return value
+
+    def __set__(self, faults: Faults, value: V) -> None:
+        value = self._check(value)
+        with faults._lock:
+            setattr(faults, self._attr, value)
+
+
+def _check_rate_limit(value: int | None) -> int | None:
+    if value is not None and value < 0:
+        raise ConfigError("rate_limit must be >= 0")
+    return value
 
 
 class Faults:
@@ -193,27 +220,8 @@ class Faults:
     def delay_seconds(self, seconds: float) -> None:
         self.set_delay(seconds)
 
-    @property
-    def idp_down(self) -> bool:
-        with self._lock:
-            return self._idp_down
-
-    @idp_down.setter
-    def idp_down(self, value: bool) -> None:
-        with self._lock:
-            self._idp_down = bool(value)
-
-    @property
-    def rate_limit(self) -> int | None:
-        with self._lock:
-            return self._rate_limit
-
-    @rate_limit.setter
-    def rate_limit(self, value: int | None) -> None:
-        if value is not None and value < 0:
-            raise ConfigError("rate_limit must be >= 0")
-        with self._lock:
-            self._rate_limit = value
+    idp_down = _LockedSetting[bool]("_idp_down", bool)
+    rate_limit = _LockedSetting[int | None]("_rate_limit", _check_rate_limit)
 
     def expire_tokens_now(self) -> None:
         """Invalidate every access token issued so far (clients must refresh or log in again)."""
