@@ -47,6 +47,18 @@ def show_rate(value: Decimal) -> str:
     return format(value.normalize(), "f") if value != 0 else "0"
 
 
+class _KindIs:
+    """A :class:`Ctx` property: whether the document under check is one of ``tipos``."""
+
+    __slots__ = ("roots",)
+
+    def __init__(self, *tipos: TipoDocumento) -> None:
+        self.roots = frozenset(t.root for t in tipos)
+
+    def __get__(self, ctx: Ctx, owner: type[Ctx] | None = None) -> bool:
+        return ctx.kind in self.roots
+
+
 @dataclass
 class Ctx:
     """The document under check: its root, its local name (``kind``) and the problems found so far."""
@@ -65,25 +77,9 @@ class Ctx:
     def document(self) -> DocumentKind | None:
         return document_kind(self.kind)
 
-    def _is(self, *tipos: TipoDocumento) -> bool:
-        return any(self.kind == t.root for t in tipos)
-
-    @property
-    def fe(self) -> bool:
-        return self._is(TipoDocumento.FACTURA_ELECTRONICA)
-
-    @property
-    def rep(self) -> bool:
-        return self._is(TipoDocumento.RECIBO_PAGO)
-
-    @property
-    def fec(self) -> bool:
-        return self._is(TipoDocumento.FACTURA_COMPRA)
-
-    @property
-    def fee(self) -> bool:
-        return self._is(TipoDocumento.FACTURA_EXPORTACION)
-
-    @property
-    def notas(self) -> bool:
-        return self._is(TipoDocumento.NOTA_CREDITO, TipoDocumento.NOTA_DEBITO)
+    #: Whether the document is of one of these types.
+    fe = _KindIs(TipoDocumento.FACTURA_ELECTRONICA)
+    rep = _KindIs(TipoDocumento.RECIBO_PAGO)
+    fec = _KindIs(TipoDocumento.FACTURA_COMPRA)
+    fee = _KindIs(TipoDocumento.FACTURA_EXPORTACION)
+    notas = _KindIs(TipoDocumento.NOTA_CREDITO, TipoDocumento.NOTA_DEBITO)
