@@ -46,6 +46,7 @@ __all__ = [
     "is_already_received",
     "normalise_keys",
     "parse_fecha",
+    "parties_json",
     "status_key",
 ]
 
@@ -128,6 +129,17 @@ def _optional_text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def parties_json(
+    clave: str, fecha: str, emisor: Identificacion, receptor: Identificacion | None
+) -> dict[str, Any]:
+    """How a ``POST /recepcion`` body and an item of ``GET /comprobantes`` begin: ``clave``, ``fecha``,
+    ``emisor`` and, when there is one, ``receptor``."""
+    body: dict[str, Any] = {"clave": clave, "fecha": fecha, "emisor": emisor.to_recepcion()}
+    if receptor is not None:
+        body["receptor"] = receptor.to_recepcion()
+    return body
+
+
 # -- POST /recepcion ----------------------------------------------------------------------------------
 
 
@@ -152,13 +164,7 @@ class RecepcionRequest:
         return status_key(self.clave, self.consecutivo_receptor)
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "clave": self.clave,
-            "fecha": self.fecha,
-            "emisor": self.emisor.to_recepcion(),
-        }
-        if self.receptor is not None:
-            body["receptor"] = self.receptor.to_recepcion()
+        body = parties_json(self.clave, self.fecha, self.emisor, self.receptor)
         if self.callback_url is not None:
             body["callbackUrl"] = self.callback_url
         if self.consecutivo_receptor is not None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from cr_einvoice.core.identifiers import Identificacion
-from cr_einvoice.hacienda.wire import FINAL_ESTADOS, Estado, RecepcionRequest, StatusAnswer
+from cr_einvoice.hacienda.wire import FINAL_ESTADOS, Estado, RecepcionRequest, StatusAnswer, parties_json
 
 __all__ = ["CallbackAttempt", "DuplicateSubmission", "Submission", "SubmissionStore"]
 
@@ -21,6 +21,10 @@ class CallbackAttempt:
     at: float
     status: int | None  # None: no HTTP answer (timeout, refused)
     error: str = ""
+
+
+#: The fields of a :class:`RecepcionRequest` a :class:`Submission` keeps under the same names.
+_KEPT_OF_REQUEST = ("clave", "consecutivo_receptor", "fecha", "emisor", "receptor", "callback_url")
 
 
 @dataclass(slots=True)
@@ -45,18 +49,8 @@ class Submission:
     @classmethod
     def received(cls, request: RecepcionRequest, username: str, at: float) -> Submission:
         """A new submission (``recibido``) from a checked POST body."""
-        return cls(
-            key=request.key,
-            clave=request.clave,
-            consecutivo_receptor=request.consecutivo_receptor,
-            fecha=request.fecha,
-            emisor=request.emisor,
-            receptor=request.receptor,
-            callback_url=request.callback_url,
-            xml=request.comprobante_xml,
-            username=username,
-            received_at=at,
-        )
+        kept = {name: getattr(request, name) for name in _KEPT_OF_REQUEST}
+        return cls(key=request.key, xml=request.comprobante_xml, username=username, received_at=at, **kept)
 
     @property
     def final(self) -> bool:
@@ -75,13 +69,7 @@ class Submission:
 
     def item_json(self) -> dict[str, object]:
         """One item of ``GET /comprobantes``."""
-        body: dict[str, object] = {
-            "clave": self.clave,
-            "fecha": self.fecha,
-            "emisor": self.emisor.to_recepcion(),
-        }
-        if self.receptor is not None:
-            body["receptor"] = self.receptor.to_recepcion()
+        body: dict[str, object] = parties_json(self.clave, self.fecha, self.emisor, self.receptor)
         if self.consecutivo_receptor:
             body["consecutivoReceptor"] = self.consecutivo_receptor
         body["ind-estado"] = self.estado
