@@ -54,8 +54,8 @@ class Runtime:
 
     @classmethod
     def from_file(cls, path: str | Path | None = None, *, create_store: bool = False) -> Runtime:
-        """Load ``path`` (default: ``$CR_EINVOICE_CONFIG`` or ``./cr-einvoice.toml``). Its outbox database must
-        exist (``cr-einvoice init`` creates both) unless ``create_store`` is True."""
+        """Load ``path`` (default: ``$CR_EINVOICE_CONFIG`` or ``./cr-einvoice.toml``). Its outbox database
+        must exist (``cr-einvoice init`` creates both) unless ``create_store`` is True."""
         return cls(load_config(path), create_store=create_store)
 
     def __enter__(self) -> Runtime:

@@ -10,10 +10,19 @@ For each voucher that is due, by state:
     429 (after the HTTP core's own retries) leaves it in ``sending`` with a backoff.
 ``sending``
     The voucher *may* have reached Hacienda (an ambiguous failure, or a crash after claiming it): first
-    ``GET /recepcion/{clave}``. Known -> follow that answer; 404 -> it never arrived, send it again.
+    ``GET /recepcion/{clave}``. Known -> follow that answer; 404 -> asked again (the count is persisted) and
+    sent again only after ``sending_rechecks`` 404s *and* ``resend_after`` seconds since the last POST --
+    longer than Hacienda or the client may still be working on a POST that timed out -- never right away.
 ``submitted`` / ``processing``
     Poll with exponential backoff (``poll_initial`` doubled per poll up to ``poll_max``) until ``aceptado`` or
     ``rechazado``; each MensajeHacienda is stored as a respuesta (raw bytes + decoded fields).
+
+Every voucher has a bounded path to a final state or ``error`` (the reason in ``last_error`` and the events,
+shown by ``cr-einvoice show``), with the counters persisted in the store: ``ind-estado: error`` and the
+transient rejections (:data:`TRANSIENT_TEXTS`, "Error al comunicarse con el Signum One", "valorar reenvío")
+are queried again ``max_requery`` times, then the voucher is sent again (Hacienda's own guidance), at most
+``max_resends`` times, then it goes to ``error``; ``max_not_found_polls`` consecutive 404s after the POST
+send it again, bounded by the same ``max_resends``.
 
 Callbacks: with ``callback_url`` (and ``callback_secret``) set, each voucher is submitted with its own
 ``<callback_url>/<key>/<token>`` URL (:func:`cr_einvoice.hacienda.callbacks.callback_url`).
@@ -25,8 +34,10 @@ Contingency: when Hacienda cannot be reached the store's connectivity flag goes 
 situación 3) and the worker only probes with one voucher per round until a call succeeds; then it marks the
 store online and drains the backlog with bounded concurrency.
 
-Several workers (processes) may run against one store: every voucher is claimed with a short lease in the
-store before any network call, so two workers never work on the same voucher at the same time.
+Several workers (processes) may run against one store: every voucher is claimed with a lease in the store
+before any network call, so two workers never work on the same voucher at the same time. The lease names the
+worker (:attr:`Worker.worker_id`), which writes a heartbeat every ``heartbeat`` seconds while it works; a
+worker that died is found by its stale heartbeat (``stale_after``) and its vouchers are due again at once.
 """
 
 from __future__ import annotations
@@ -35,9 +46,12 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import random
+import socket
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, Unpack
 
@@ -57,6 +71,7 @@ from cr_einvoice.core.identifiers import Identificacion
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda import wire
 from cr_einvoice.hacienda.wire import Estado
+from cr_einvoice.outbox.answers import TRANSIENT_TEXTS, detalle, errores, raw_xml, summary, transient
 from cr_einvoice.outbox.callback_server import CallbackServer
 from cr_einvoice.outbox.store import Store, VoucherRecord, VoucherState
 from cr_einvoice.transport.http import backoff_delay
@@ -68,6 +83,7 @@ if TYPE_CHECKING:
     from cr_einvoice.signing.xades import TrustStore
 
 __all__ = [
+    "TRANSIENT_TEXTS",
     "AsyncRecepcion",
     "CallbackServer",
     "RoundReport",
@@ -128,6 +144,17 @@ class WorkerSettings:
     lease: float = 120.0
     #: Consecutive 404s on a submitted voucher before the worker sends it again (Hacienda lost it).
     max_not_found_polls: int = 8
+    #: A voucher in ``sending`` that Hacienda answers 404 for is POSTed again only after this many 404s and
+    #: ``resend_after`` seconds since its last POST (longer than the server and the client take on a POST).
+    sending_rechecks: int = 2
+    resend_after: float = 90.0
+    #: ``ind-estado: error`` / transient rejections queried again before sending the voucher again.
+    max_requery: int = 3
+    #: Times a voucher is sent again (error, transient rejection, lost by Hacienda) before ``error``.
+    max_resends: int = 2
+    #: Seconds between heartbeats of a working worker, and the age at which a heartbeat means it died.
+    heartbeat: float = 1.0
+    stale_after: float = 10.0
     #: Idle sleep of :meth:`Worker.run_forever` when nothing is due.
     idle: float = 5.0
     #: Base URL Hacienda should POST results to (served by :meth:`Worker.callback_app`).
@@ -161,44 +188,9 @@ class RoundReport:
         self.outcomes.update(other.outcomes)
 
 
-def _errores(respuesta: Any) -> list[dict[str, Any]]:
-    out = []
-    for item in getattr(respuesta, "errores", None) or ():
-        out.append(
-            {
-                "codigo": getattr(item, "codigo", None),
-                "mensaje": getattr(item, "mensaje", str(item)),
-                "fila": getattr(item, "fila", None),
-                "columna": getattr(item, "columna", None),
-            }
-        )
-    return out
-
-
-def _raw_xml(respuesta: Any) -> bytes | None:
-    for name in ("raw_xml", "xml", "raw"):
-        value = getattr(respuesta, name, None)
-        if isinstance(value, bytes):
-            return value
-    return None
-
-
-def _detalle(respuesta: Any) -> str | None:
-    for name in ("detalle_mensaje", "detalle"):
-        value = getattr(respuesta, name, None)
-        if isinstance(value, str):
-            return value
-    return None
-
-
-def _summary(respuesta: Any) -> str:
-    errs = _errores(respuesta)
-    if not errs:
-        return _detalle(respuesta) or "rechazado"
-    parts = [
-        f"[{e['codigo']}] {e['mensaje']}" if e["codigo"] is not None else str(e["mensaje"]) for e in errs
-    ]
-    return "; ".join(parts)
+def _extra(record: VoucherRecord) -> dict[str, Any]:
+    """The fields a JSON log line carries about a voucher (``--log-json``)."""
+    return {"key": record.key, "state": record.state.value, "attempts": record.attempts}
 
 
 def submission_of(record: VoucherRecord) -> Submission:
@@ -253,8 +245,10 @@ class Worker:
         self.trust: TrustStore | None = trust if trust is not None else getattr(client, "trust", None)
         self._sem = asyncio.Semaphore(self.settings.concurrency)
         self._wake = asyncio.Event()
-        self._not_found: dict[str, int] = {}
         self._paused_until = 0.0
+        #: This worker's name on its leases and heartbeats (host, process, a random part).
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._beating = False
 
     # -- scheduling helpers -----------------------------------------------------------------------
     def _poll_delay(self, polls: int) -> float:
@@ -316,14 +310,18 @@ class Worker:
                 source=source,
                 estado=estado,
                 mensaje=getattr(respuesta, "mensaje", None),
-                detalle=_detalle(respuesta),
-                errores=_errores(respuesta),
-                raw_xml=_raw_xml(respuesta),
+                detalle=detalle(respuesta),
+                errores=errores(respuesta),
+                raw_xml=raw_xml(respuesta),
             )
         mensaje = getattr(respuesta, "mensaje", None)
         if estado not in wire.FINAL_ESTADOS and mensaje in (1, 3):
             # A signed MensajeHacienda is the answer, whatever ind-estado still says.
             estado = Estado.ACEPTADO if mensaje == 1 else Estado.RECHAZADO
+        passing = transient(respuesta) if estado == Estado.RECHAZADO else None
+        if estado == Estado.ERROR or passing is not None:
+            what = f"transient rejection {passing!r}" if passing else "ind-estado 'error'"
+            return self._trouble(record, what, source=source, report=report)
         if estado in wire.FINAL_ESTADOS:
             accepted = estado == Estado.ACEPTADO
             target = VoucherState.ACCEPTED if accepted else VoucherState.REJECTED
@@ -331,7 +329,7 @@ class Worker:
                 key,
                 target,
                 count_poll=True,
-                error=None if accepted else _summary(respuesta),
+                error=None if accepted else summary(respuesta),
                 detail={"source": source},
             )
             if accepted:
@@ -340,7 +338,7 @@ class Worker:
                 report.rejected += 1
             report.outcomes[key] = target.value
             return new
-        # recibido, procesando, error (undocumented: keep following it) or anything unexpected.
+        # recibido, procesando or anything unexpected.
         delay = self._poll_delay(record.polls)
         note = None if estado in (Estado.RECIBIDO, Estado.PROCESANDO) else f"ind-estado {estado!r}"
         return self.store.transition(
@@ -353,8 +351,57 @@ class Worker:
             detail={"estado": estado, "source": source},
         )
 
+    def _trouble(
+        self, record: VoucherRecord, what: str, *, source: str, report: RoundReport
+    ) -> VoucherRecord:
+        """``ind-estado: error`` or a transient rejection: query again (``max_requery``), then send again
+        (``max_resends``), then ``error`` with the reason; every count persisted."""
+        s = self.settings
+        troubles = record.troubles + 1
+        now = self._clock()
+        if troubles <= s.max_requery:
+            return self.store.transition(
+                record.key,
+                VoucherState.PROCESSING,
+                count_poll=True,
+                next_action_at=now + self._poll_delay(troubles - 1),
+                error=f"Hacienda answered {what} (query {troubles} of {s.max_requery}, then send again)",
+                event="requery",
+                detail={"source": source, "troubles": troubles},
+                troubles=troubles,
+            )
+        if record.resends < s.max_resends:
+            new = self.store.transition(
+                record.key,
+                VoucherState.SENDING,
+                next_action_at=now + s.lease,
+                error=f"Hacienda answered {what} {record.troubles + 1} times: sending it again "
+                f"({record.resends + 1} of {s.max_resends})",
+                event="resend",
+                detail={"source": source, "reason": what},
+                count_attempt=True,
+                troubles=0,
+                not_found=0,
+                resends=record.resends + 1,
+                sent_at=now,
+                lease_owner=self.worker_id,
+            )
+            log.info("%s: sending again after %s", record.key, what, extra=_extra(new))
+            return new
+        reason = (
+            f"Hacienda answered {what} {troubles} times, also after sending it again {record.resends} "
+            "times; ask Hacienda about it, then 'cr-einvoice submit --retry-errors' sends it again"
+        )
+        new = self.store.transition(
+            record.key, VoucherState.ERROR, error=reason, event="gave_up", troubles=troubles
+        )
+        report.errors += 1
+        report.outcomes[record.key] = "error"
+        log.warning("%s: error: %s", record.key, reason, extra=_extra(new))
+        return new
+
     def _final(self, record: VoucherRecord) -> None:
-        self._not_found.pop(record.key, None)
+        log.info("%s: %s", record.key, record.state.value, extra=_extra(record))
         if self._on_final is not None:
             try:
                 self._on_final(record)
@@ -376,9 +423,10 @@ class Worker:
             log.warning("callback for %s, which was never sent, ignored", result.clave)
             return record
         try:
-            return self._apply_status(
+            new = self._apply_status(
                 record, result.estado, result.respuesta, source="callback", report=RoundReport()
             )
+            return self._leave_resend(new)
         except StoreError as exc:
             # A poll got there first (or another process moved it): nothing to do.
             log.info("callback for %s not applied: %s", result.clave, exc)
@@ -415,7 +463,7 @@ class Worker:
         )
 
     # -- the per-state steps ----------------------------------------------------------------------
-    async def _send(self, record: VoucherRecord, report: RoundReport) -> None:
+    async def _send(self, record: VoucherRecord, report: RoundReport, **counters: Any) -> None:
         key = record.key
         now = self._clock()
         try:
@@ -426,11 +474,20 @@ class Worker:
                 count_attempt=True,
                 next_action_at=now + self.settings.lease,
                 event="send",
+                sent_at=now,
+                not_found=0,
+                lease_owner=self.worker_id,
+                **counters,
             )
         except StoreError as exc:
             log.debug("%s: not claimed (%s)", key, exc)
             report.skipped += 1
             return
+        await self._post(record, report)
+
+    async def _post(self, record: VoucherRecord, report: RoundReport) -> None:
+        """POST the claimed ``record`` (already in ``sending``, its lease ours)."""
+        key = record.key
         report.sent += 1
         try:
             result = await self.client.submit(record.signed_xml, **self._submit_options(record))
@@ -450,12 +507,13 @@ class Worker:
         self._went_online()
         already = result.already_received
         delay = 0.0 if already else self.settings.poll_initial
-        self.store.transition(
+        new = self.store.transition(
             key,
             VoucherState.SUBMITTED,
             next_action_at=self._clock() + delay,
             event="already_received" if already else "submitted",
         )
+        log.info("%s: submitted", key, extra=_extra(new))
 
     def _send_failed(self, record: VoucherRecord, exc: CrEinvoiceError, report: RoundReport) -> None:
         key = record.key
@@ -486,14 +544,24 @@ class Worker:
         elif isinstance(exc, AuthenticationError | ForbiddenError):
             log.error("Hacienda refused the credentials (%s); fix the configuration", exc)
         delay = self._send_delay(max(1, record.attempts))
-        self.store.reschedule(record.key, self._clock() + delay, error=f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        # A request refused before Hacienda looked at it surely did not register the voucher.
+        surely_not = (isinstance(exc, TransportError) and not exc.request_sent) or isinstance(
+            exc, RateLimitedError | AuthenticationError | ForbiddenError
+        )
+        if surely_not and record.state is VoucherState.SENDING:
+            new = self.store.reschedule(record.key, self._clock() + delay, error=error, sent_at=None)
+        else:
+            new = self.store.reschedule(record.key, self._clock() + delay, error=error)
         report.deferred += 1
-        log.info("%s: deferred %.1fs after %s", record.key, delay, type(exc).__name__)
+        log.info("%s: deferred %.1fs after %s", record.key, delay, type(exc).__name__, extra=_extra(new))
 
     def _claim(self, record: VoucherRecord, report: RoundReport) -> VoucherRecord | None:
         """Reserve ``record`` for one lease (None, counted as skipped, when someone else has it)."""
         now = self._clock()
-        claimed = self.store.claim(record.key, record.state, now, now + self.settings.lease)
+        claimed = self.store.claim(
+            record.key, record.state, now, now + self.settings.lease, owner=self.worker_id
+        )
         if claimed is None:
             report.skipped += 1
         return claimed
@@ -508,13 +576,38 @@ class Worker:
             result = await self.client.status(record.status_key)
         except NotFoundError:
             self._went_online()
-            await self._send(claimed, report)
+            await self._not_found_while_sending(claimed, report)
             return
         except CrEinvoiceError as exc:
             self._defer(claimed, exc, report)
             return
         self._went_online()
-        self._apply_status(claimed, str(result.estado), result.respuesta, source="status", report=report)
+        new = self._apply_status(
+            claimed, str(result.estado), result.respuesta, source="status", report=report
+        )
+        await self._resend_if_due(new, report)
+
+    async def _not_found_while_sending(self, record: VoucherRecord, report: RoundReport) -> None:
+        """404 for a voucher in ``sending``: a POST that timed out may still be on its way (Hacienda registers
+        it when it is done with it). Ask again -- ``sending_rechecks`` times and until ``resend_after``
+        seconds after the last POST -- before sending it again."""
+        s = self.settings
+        misses = record.not_found + 1
+        now = self._clock()
+        earliest = (record.sent_at or 0.0) + s.resend_after
+        if misses < s.sending_rechecks or now < earliest:
+            wait = max(self._poll_delay(misses - 1), earliest - now) if now < earliest else 0.0
+            wait = max(wait, self._poll_delay(misses - 1))
+            self.store.reschedule(
+                record.key,
+                now + wait,
+                error=f"GET /recepcion answered 404 {misses} time(s) after a POST that may still arrive",
+                not_found=misses,
+            )
+            report.deferred += 1
+            log.info("%s: 404 while sending (%d); asking again in %.1fs", record.key, misses, wait)
+            return
+        await self._send(record, report)
 
     async def _poll(self, record: VoucherRecord, report: RoundReport) -> None:
         claimed = self._claim(record, report)
@@ -525,28 +618,56 @@ class Worker:
             result = await self.client.status(claimed.status_key)
         except NotFoundError:
             self._went_online()
-            misses = self._not_found.get(claimed.key, 0) + 1
-            self._not_found[claimed.key] = misses
-            if misses >= self.settings.max_not_found_polls:
-                # Hacienda acknowledged the POST but does not know the clave: send it again (a duplicate
-                # is answered "ya fue recibido", which brings us back to polling).
-                self._not_found.pop(claimed.key, None)
-                self.store.transition(
-                    claimed.key,
-                    VoucherState.SENDING,
-                    next_action_at=self._clock(),
-                    error=f"GET /recepcion answered 404 {misses} times after the POST",
-                    event="lost_by_hacienda",
-                )
-                return
-            self.store.reschedule(claimed.key, self._clock() + self._poll_delay(misses))
+            self._lost(claimed, report)
             return
         except CrEinvoiceError as exc:
             self._defer(claimed, exc, report)
             return
         self._went_online()
-        self._not_found.pop(claimed.key, None)
-        self._apply_status(claimed, str(result.estado), result.respuesta, source="poll", report=report)
+        new = self._apply_status(claimed, str(result.estado), result.respuesta, source="poll", report=report)
+        await self._resend_if_due(new, report)
+
+    def _lost(self, record: VoucherRecord, report: RoundReport) -> None:
+        """404 after Hacienda acknowledged the POST: counted in the store; after ``max_not_found_polls`` the
+        voucher is sent again (at most ``max_resends`` times), then ``error``."""
+        s = self.settings
+        misses = record.not_found + 1
+        if misses < s.max_not_found_polls:
+            self.store.reschedule(record.key, self._clock() + self._poll_delay(misses), not_found=misses)
+            return
+        if record.resends >= s.max_resends:
+            reason = (
+                f"Hacienda does not know the voucher ({misses} times 404 after the POST), also after sending "
+                f"it again {record.resends} times; ask Hacienda, then 'cr-einvoice submit --retry-errors'"
+            )
+            new = self.store.transition(record.key, VoucherState.ERROR, error=reason, event="gave_up")
+            report.errors += 1
+            report.outcomes[record.key] = "error"
+            log.warning("%s: error: %s", record.key, reason, extra=_extra(new))
+            return
+        # Hacienda acknowledged the POST but does not know the clave: send it again (a duplicate is answered
+        # "ya fue recibido", which brings us back to polling).
+        self.store.transition(
+            record.key,
+            VoucherState.SENDING,
+            next_action_at=self._clock(),
+            error=f"GET /recepcion answered 404 {misses} times after the POST",
+            event="lost_by_hacienda",
+            not_found=0,
+            resends=record.resends + 1,
+            sent_at=None,
+        )
+
+    def _leave_resend(self, record: VoucherRecord) -> VoucherRecord:
+        """Outside a worker step (a callback, ``status``): a resend decided now is left to the next round."""
+        if record.state is VoucherState.SENDING and record.lease_owner == self.worker_id:
+            return self.store.reschedule(record.key, self._clock())
+        return record
+
+    async def _resend_if_due(self, record: VoucherRecord, report: RoundReport) -> None:
+        """POST now a voucher :meth:`_trouble` decided to send again (it is ``sending``, its lease ours)."""
+        if record.state is VoucherState.SENDING and record.lease_owner == self.worker_id:
+            await self._post(record, report)
 
     async def _step(self, record: VoucherRecord, report: RoundReport) -> None:
         async with self._sem:
@@ -585,8 +706,8 @@ class Worker:
         if record.is_final:
             return record, estado
         try:
-            record = self._apply_status(
-                record, estado, result.respuesta, source="status", report=RoundReport()
+            record = self._leave_resend(
+                self._apply_status(record, estado, result.respuesta, source="status", report=RoundReport())
             )
         except StoreError as exc:
             log.info("%s: status not applied: %s", key, exc)
@@ -621,8 +742,42 @@ class Worker:
 
     # -- public drivers ---------------------------------------------------------------------------
     async def run_once(self, *, limit: int | None = None) -> RoundReport:
-        """One round over every voucher that is due now. Returns what was done."""
+        """One round over every voucher that is due now (this worker's heartbeat beating meanwhile; the
+        vouchers of workers that died are taken back first). Returns what was done."""
+        async with self.alive():
+            return await self._round(limit)
+
+    @contextlib.asynccontextmanager
+    async def alive(self) -> AsyncIterator[None]:
+        """Beat this worker's heartbeat every ``heartbeat`` seconds while the block runs (re-entrant)."""
+        if self._beating:
+            yield
+            return
+        self._beating = True
+        self.store.heartbeat(self.worker_id, time.time(), info={"pid": os.getpid()})
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.settings.heartbeat)
+                with contextlib.suppress(StoreError):
+                    self.store.heartbeat(self.worker_id, time.time())
+
+        task = asyncio.ensure_future(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            self._beating = False
+
+    def retire(self) -> None:
+        """Say this worker stopped: its leases are released at once (call it when shutting down)."""
+        with contextlib.suppress(StoreError):
+            self.store.retire(self.worker_id)
+
+    async def _round(self, limit: int | None) -> RoundReport:
         report = RoundReport()
+        for key in self.store.recover_leases(time.time(), self.settings.stale_after):
+            log.warning("%s: taken back from a worker that stopped beating", key)
         due = self.store.due(self._clock(), limit=limit or self.settings.batch)
         if not due:
             return report
@@ -674,29 +829,42 @@ class Worker:
             await asyncio.wait_for(self._wake.wait(), timeout=max(0.001, seconds))
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
-        """Work until ``stop`` is set (or the task is cancelled)."""
+        """Work until ``stop`` is set (or the task is cancelled). A round in progress is abandoned when
+        ``stop`` is set -- a voucher interrupted in ``sending`` is asked about before it is sent again -- so
+        the worker stops within a fraction of a second; its leases are released."""
         stop = stop or asyncio.Event()
-        while not stop.is_set():
-            report = await self.run_once()
-            if report.touched:
-                log.info(
-                    "round: sent %d, checked %d, polled %d, accepted %d, rejected %d, deferred %d",
-                    report.sent,
-                    report.status_checks,
-                    report.polls,
-                    report.accepted,
-                    report.rejected,
-                    report.deferred,
-                )
-            nxt = self.store.next_due_at()
-            wait = (
-                self.settings.idle if nxt is None else min(self.settings.idle, max(0.0, nxt - self._clock()))
-            )
-            if wait > 0:
-                stop_task = asyncio.ensure_future(stop.wait())
-                sleep_task = asyncio.ensure_future(self._sleep(wait))
-                _done, pending = await asyncio.wait(
-                    {stop_task, sleep_task}, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in pending:
-                    task.cancel()
+        stop_task = asyncio.ensure_future(stop.wait())
+        try:
+            async with self.alive():
+                while not stop.is_set():
+                    round_task = asyncio.ensure_future(self._round(None))
+                    await asyncio.wait({stop_task, round_task}, return_when=asyncio.FIRST_COMPLETED)
+                    if not round_task.done():
+                        round_task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await round_task
+                        break
+                    report = round_task.result()
+                    if report.touched:
+                        log.info(
+                            "round: sent %d, checked %d, polled %d, accepted %d, rejected %d, errors %d, "
+                            "deferred %d",
+                            report.sent,
+                            report.status_checks,
+                            report.polls,
+                            report.accepted,
+                            report.rejected,
+                            report.errors,
+                            report.deferred,
+                            extra={"round": dataclasses.asdict(report) | {"outcomes": len(report.outcomes)}},
+                        )
+                    nxt = self.store.next_due_at()
+                    idle = self.settings.idle
+                    wait = idle if nxt is None else min(idle, max(0.0, nxt - self._clock()))
+                    if wait > 0:
+                        sleep_task = asyncio.ensure_future(self._sleep(wait))
+                        await asyncio.wait({stop_task, sleep_task}, return_when=asyncio.FIRST_COMPLETED)
+                        sleep_task.cancel()
+        finally:
+            stop_task.cancel()
+            self.retire()

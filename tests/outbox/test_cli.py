@@ -127,7 +127,7 @@ def test_issue_bad_input_names_the_field_and_takes_no_number(
     f = tmp_path / "bad.json"
     f.write_text(json.dumps(bad))
     code, _, err = run(capsys, "issue", str(f), "--config", str(cfg))
-    assert code == 2 and "precio_unitario" in err and "Traceback" not in err
+    assert code == 3 and "precio_unitario" in err and "Traceback" not in err
     good = example_json("te")
     good["emisor"] = example_json("fe")["emisor"]
     f.write_text(json.dumps(good))
@@ -154,7 +154,7 @@ def test_receive_worker_once_and_token(
     code, out, err = run(capsys, "submit", "--config", str(cfg), "--json")
     assert [v["state"] for v in json.loads(out)["vouchers"]] == ["accepted"]
     code, out, err = run(capsys, "receive", str(xml), "--config", str(cfg), "--accept")
-    assert code == 2 and "already answered" in err
+    assert code == 6 and "already answered" in err
 
     code, out, err = run(capsys, "token", "--config", str(cfg), "--json")
     assert code == 0, err

@@ -183,8 +183,8 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 @pytest.fixture
 def ticket(tmp_path: Path) -> str:
-    path = tmp_path / "te.json"
-    path.write_text(json.dumps(example_json("te")))
+    path = tmp_path / "fe.json"
+    path.write_text(json.dumps(example_json("fe")))
     return str(path)
 
 
@@ -232,7 +232,7 @@ def test_cli_disk_full_while_issuing(
 
     monkeypatch.setattr(store_module, "open_store", capped)
     code, err = _cli(capsys, "issue", ticket, "--config", str(cfg))
-    assert code == ExitCode.STORE
+    assert code == ExitCode.STORE, err
     assert "is full" in err and "Free disk space" in err and "rollback" not in err
     monkeypatch.setattr(store_module, "open_store", real)
     code, _ = _cli(capsys, "list", "--config", str(cfg))

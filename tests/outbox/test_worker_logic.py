@@ -21,7 +21,13 @@ from cr_einvoice.outbox.worker import Worker, WorkerSettings
 
 EMISOR = "3101123456"
 FAST = WorkerSettings(
-    concurrency=4, poll_initial=0.01, poll_max=0.05, send_backoff_base=0.01, send_backoff_max=0.05, lease=5.0
+    concurrency=4,
+    poll_initial=0.01,
+    poll_max=0.05,
+    send_backoff_base=0.01,
+    send_backoff_max=0.05,
+    lease=5.0,
+    resend_after=0.05,
 )
 
 

@@ -175,9 +175,9 @@ def setup_logging(verbose: int, *, as_json: bool = False, worker_info: bool = Fa
 
 
 def outcome_code(records: Sequence[VoucherRecord], store: Store) -> ExitCode:
-    """The exit code of a command that sent vouchers: :attr:`ExitCode.REJECTED` when any ended rejected or in
-    ``error``; for vouchers still without a final answer :attr:`ExitCode.UNREACHABLE` when the store says
-    Hacienda is unreachable, else :attr:`ExitCode.PENDING`; :attr:`ExitCode.OK` when every one was accepted."""
+    """The exit code of a command that sent vouchers: ``REJECTED`` when any ended rejected or in ``error``;
+    for vouchers still without a final answer ``UNREACHABLE`` when the store says Hacienda is unreachable,
+    else ``PENDING``; ``OK`` when every one was accepted."""
     from cr_einvoice.outbox.store import VoucherState
 
     states = {r.state for r in records}

@@ -16,6 +16,7 @@ from cr_einvoice.outbox.store.base import (
     Builder,
     Change,
     CounterKey,
+    Counters,
     EventRecord,
     IllegalTransitionError,
     IssuerRecord,
@@ -39,6 +40,7 @@ __all__ = [
     "Builder",
     "Change",
     "CounterKey",
+    "Counters",
     "EventRecord",
     "IllegalTransitionError",
     "IssuerRecord",
@@ -59,8 +61,8 @@ __all__ = [
 def open_store(location: str | Path, *, create: bool = False) -> SQLiteStore:
     """Open (and migrate) the store at ``location``: a file path or ``sqlite:///path``.
 
-    The database must exist unless ``create`` is True (``cr-einvoice init``); an empty (0-byte) or damaged file
-    is always refused -- initialising it again would restart the numbering at 1.
+    The database must exist unless ``create`` is True (``cr-einvoice init``); an empty (0-byte) or damaged
+    file is always refused -- initialising it again would restart the numbering at 1.
     """
     text = str(location)
     if text.startswith("sqlite:///"):

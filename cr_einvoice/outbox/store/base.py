@@ -217,7 +217,19 @@ class VoucherRecord(NewVoucher):
         }
 
 
-class Change(TypedDict, total=False):
+class Counters(TypedDict, total=False):
+    """The persisted counters of a voucher a change may set (:class:`VoucherRecord`)."""
+
+    not_found: int
+    troubles: int
+    resends: int
+    #: The time of this POST (epoch s), or None: it surely did not reach Hacienda.
+    sent_at: float | None
+    #: The worker that holds the voucher for the step now starting (cleared by every other change).
+    lease_owner: str
+
+
+class Change(Counters, total=False):
     """What a state transition changes besides the state (:meth:`Store.transition`)."""
 
     #: Refuse (StoreError) unless the current state is one of these: an optimistic guard between processes
@@ -233,14 +245,6 @@ class Change(TypedDict, total=False):
     #: The event's kind (default ``state_<target>``) and extra detail.
     event: str | None
     detail: Mapping[str, Any] | None
-    #: Set the persisted counters (:class:`VoucherRecord`) to these values.
-    not_found: int
-    troubles: int
-    resends: int
-    #: The time of this POST (epoch s), or None: it surely did not reach Hacienda.
-    sent_at: float | None
-    #: The worker that holds the voucher for the step now starting (cleared by every other change).
-    lease_owner: str
 
 
 class Answer(TypedDict):
@@ -367,10 +371,10 @@ class Store(Protocol):
         ...
 
     def reschedule(
-        self, key: str, next_action_at: float, *, error: str | None = None, **change: Unpack[Change]
+        self, key: str, next_action_at: float, *, error: str | None = None, **counters: Unpack[Counters]
     ) -> VoucherRecord:
-        """Keep the state, look again at ``next_action_at``; ``change`` may set the counters (``not_found``,
-        ``troubles``, ``resends``, ``sent_at``); the lease ends."""
+        """Keep the state, look again at ``next_action_at``; ``counters`` sets the persisted counters; the
+        lease ends."""
         ...
 
     def claim(

@@ -40,8 +40,8 @@ def explain(exc: sqlite3.Error, path: str, doing: str) -> str:
         )
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return (
-            f"the outbox database {path} stayed locked by another process longer than the busy timeout: could "
-            f"not {doing} ({exc}). Run the command again; if it persists, look for a stuck process"
+            f"the outbox database {path} stayed locked by another process longer than the busy timeout: "
+            f"could not {doing} ({exc}). Run the command again; if it persists, look for a stuck process"
         )
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_IOERR")):
         return (

@@ -36,6 +36,7 @@ from cr_einvoice.outbox.store.base import (
     Builder,
     Change,
     CounterKey,
+    Counters,
     EventRecord,
     IssuerRecord,
     NewVoucher,
@@ -484,7 +485,8 @@ class SQLiteStore:
 
     def peek_next_number(self, key: CounterKey) -> int:
         rows = self._read(
-            "SELECT last_number FROM counters WHERE emisor = ? AND sucursal = ? AND terminal = ? AND tipo = ?",
+            "SELECT last_number FROM counters "
+            "WHERE emisor = ? AND sucursal = ? AND terminal = ? AND tipo = ?",
             (key.emisor, key.sucursal, key.terminal, key.tipo),
         )
         last = int(rows[0][0]) if rows else 0
@@ -678,11 +680,11 @@ class SQLiteStore:
             return self._select("WHERE key = ?", (key,), conn)[0]
 
     def reschedule(
-        self, key: str, next_action_at: float, *, error: str | None = None, **change: Unpack[Change]
+        self, key: str, next_action_at: float, *, error: str | None = None, **counters: Unpack[Counters]
     ) -> VoucherRecord:
         sets = ["next_action_at = ?", "last_error = COALESCE(?, last_error)", "updated_at = ?"]
         params: list[Any] = [next_action_at, error, _iso(_now())]
-        _counter_sets(change, sets, params)
+        _counter_sets(counters, sets, params)
         with self._tx() as conn:
             update = f"UPDATE vouchers SET {', '.join(sets)} WHERE key = ?"  # noqa: S608 (constant fragments)
             cur = conn.execute(update, [*params, key])
@@ -858,7 +860,7 @@ class SQLiteStore:
 _COUNTERS = ("not_found", "troubles", "resends", "sent_at")
 
 
-def _counter_sets(change: Change, sets: list[str], params: list[Any]) -> None:
+def _counter_sets(change: Counters, sets: list[str], params: list[Any]) -> None:
     """The SET fragments of a change's counters; the lease ends unless the change starts one."""
     for name in _COUNTERS:
         if name in change:
