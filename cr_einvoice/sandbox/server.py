@@ -37,7 +37,7 @@ from cr_einvoice.core.secret import Secret
 from cr_einvoice.core.xmlsafe import parse_untrusted
 from cr_einvoice.hacienda.environments import Environment
 from cr_einvoice.hacienda.wire import Estado, RecepcionRequest, WireFormatError
-from cr_einvoice.sandbox.checks import VoucherChecker, child_text
+from cr_einvoice.sandbox.checks import SIGNUM_ONE, VoucherChecker, child_text
 from cr_einvoice.sandbox.idp import IdentityProvider, IdPError, TokenClaims
 from cr_einvoice.sandbox.processing import Processor
 from cr_einvoice.sandbox.ratelimit import RateDecision, WindowRateLimiter
@@ -54,6 +54,12 @@ log = logging.getLogger("cr_einvoice.sandbox")
 RECEPCION_PREFIX = "/recepcion/v1/"
 ADMIN_PREFIX = "/_simulator/"
 ALREADY_RECEIVED = "El comprobante ya fue recibido anteriormente"
+
+
+def _resend_allowed(sub: Submission) -> bool:
+    """Whether a new POST of ``sub`` is processed again: it ended in ``error`` or in a transient rejection."""
+    transient = sub.estado == Estado.RECHAZADO and SIGNUM_ONE in (sub.detalle or "")
+    return sub.estado == Estado.ERROR or transient
 
 
 class _DropConnection(Exception):
@@ -611,6 +617,9 @@ class Simulator:
                     400,
                     "El consecutivoReceptor no coincide con el NumeroConsecutivoReceptor del mensaje",
                 )
+        # A voucher that ended in ind-estado error or a transient rejection may be sent again ("valorar
+        # reenvío"): it is processed anew; any other known clave is a duplicate.
+        self.store.forget_retryable(sub.key, _resend_allowed)
         if self.store.get(sub.key) is not None:
             return refuse(400, ALREADY_RECEIVED)
         full = self.rate_table_full(f"user:{claims.username}", "submit_accepted")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from cr_einvoice.core.identifiers import Identificacion
@@ -106,6 +106,16 @@ class SubmissionStore:
         with self._lock:
             sub = self._items.get(key)
             return _copy(sub) if sub is not None else None
+
+    def forget_retryable(self, key: str, is_retryable: Callable[[Submission], bool]) -> bool:
+        """Forget ``key`` when ``is_retryable`` says a new POST may replace it (``ind-estado`` error, a
+        transient rejection); True when it was forgotten."""
+        with self._lock:
+            sub = self._items.get(key)
+            if sub is None or not is_retryable(sub):
+                return False
+            del self._items[key]
+            return True
 
     def update(self, key: str, **changes: object) -> Submission | None:
         with self._lock:

@@ -37,7 +37,14 @@ async def main(cfg: dict[str, object]) -> None:
     trust = TrustStore.from_pem_files(str(cfg["sello_ca"]))
     rng = random.Random()
     tuning = WorkerSettings(
-        concurrency=8, batch=64, poll_initial=0.05, poll_max=0.4, send_backoff_base=0.05, lease=0.5, idle=0.05
+        concurrency=8,
+        batch=64,
+        poll_initial=0.05,
+        poll_max=0.4,
+        send_backoff_base=0.05,
+        lease=0.5,
+        idle=0.05,
+        resend_after=1.0,
     )
     total = int(str(cfg["n"]))
     doc = ticket(lines=1)

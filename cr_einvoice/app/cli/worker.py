@@ -1,4 +1,9 @@
-"""``cr-einvoice worker``: the long-running sender (``--once``: one round), with the callback receiver."""
+"""``cr-einvoice worker``: the long-running sender (``--once``: one round), with the callback receiver.
+
+SIGINT and SIGTERM stop it within a second (the round in progress is abandoned; a voucher caught in
+``sending`` is asked about before it is sent again), saying so. Each voucher's progress is logged at INFO
+(``--log-json``: one JSON object per line, for a supervisor).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,12 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from dataclasses import replace
 from typing import Any
 
 from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime
 from cr_einvoice.app.runtime import Runtime
+from cr_einvoice.core.errors import ExitCode
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.outbox.worker import CallbackServer, RoundReport, Worker
 
@@ -35,22 +40,31 @@ async def _run(runtime: Runtime, args: argparse.Namespace) -> RoundReport:
             return await worker.run_once()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def stopping(sig: signal.Signals) -> None:
+            log.warning("%s received: stopping", sig.name, extra={"event": "stopping"})
+            stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        print("worker running (Ctrl-C to stop)", file=sys.stderr, flush=True)
+                loop.add_signal_handler(sig, stopping, sig)
+        log.warning(
+            "worker %s running (Ctrl-C or SIGTERM to stop)", worker.worker_id, extra={"event": "started"}
+        )
         if server is not None:
             async with server.serving(worker.callback_app()):
-                print(f"receiving callbacks on {server.url}", file=sys.stderr, flush=True)
+                log.warning("receiving callbacks on %s", server.url, extra={"event": "callbacks"})
                 await worker.run_forever(stop)
         else:
             await worker.run_forever(stop)
+        log.warning("worker %s stopped", worker.worker_id, extra={"event": "stopped"})
         return RoundReport()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     with open_runtime(args) as runtime:
         report = asyncio.run(_run(runtime, args))
+        online, _ = runtime.store.connectivity()
     if args.once:
         info = {
             "sent": report.sent,
@@ -65,7 +79,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
             dump_json(info)
         else:
             print(", ".join(f"{k} {v}" for k, v in info.items()))
-    return 0
+    if report.rejected or report.errors:
+        return int(ExitCode.REJECTED)
+    return int(ExitCode.OK if online else ExitCode.UNREACHABLE)
 
 
 def register(sub: Any) -> None:
@@ -84,4 +100,7 @@ def register(sub: Any) -> None:
         help="variable holding the secret of the callback URL tokens",
     )
     p.add_argument("--json", action="store_true", help="JSON output (with --once)")
+    p.add_argument(
+        "--log-json", action="store_true", help="log lines as JSON objects, one per line (for supervisors)"
+    )
     p.set_defaults(func=cmd_worker)
