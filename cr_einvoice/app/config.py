@@ -20,12 +20,20 @@ Layout::
     p12_path = "certs/emisor.p12"
     pin_env = "CR_EINVOICE_PIN"
 
-    [emisor]
+    [emisor]                           # who issues: fills a document that omits its "emisor" block
     tipo_identificacion = "02"
     numero_identificacion = "3101123456"
     nombre = "Mi Empresa S.A."
     sucursal = 1
     terminal = 1
+    correo_electronico = ""            # the emisor's e-mail (FE, TE, FEE and REP require one)
+    provincia = ""                     # ubicación (Nota 14; FE, TE, FEE and REP require it): "1"
+    canton = ""                        # "01"
+    distrito = ""                      # "08"
+    otras_senas = ""                   # "Frente al parque central"
+
+    [issuer]                           # how the issuing pipeline checks a document before numbering it
+    validate_xsd = true                # false: Hacienda's business rules only (no official schemas needed)
 
     [store]
     path = ".cr-einvoice/outbox.db"
@@ -56,6 +64,7 @@ from cr_einvoice.core.secret import Secret
 if TYPE_CHECKING:
     from cr_einvoice.hacienda.environments import Environment
     from cr_einvoice.outbox.issuing import IssuerSettings
+    from cr_einvoice.vouchers.model import Emisor
 
 __all__ = [
     "CONFIG_ENV",
@@ -63,6 +72,7 @@ __all__ = [
     "Config",
     "EmisorSettings",
     "HaciendaSettings",
+    "IssuerOptions",
     "ReceivingSettings",
     "SigningSettings",
     "StoreSettings",
@@ -103,6 +113,21 @@ class EmisorSettings:
     nombre: str = ""
     sucursal: int = 1
     terminal: int = 1
+    correo_electronico: str = ""
+    provincia: str = ""
+    canton: str = ""
+    distrito: str = ""
+    otras_senas: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerOptions:
+    """``[issuer]``: how the issuing pipeline checks a document before numbering it (who issues is
+    ``[emisor]``)."""
+
+    #: Check against the official XSD (needs the schemas: ``cr-einvoice schemas fetch|import``); False runs
+    #: Hacienda's business rules only.
+    validate_xsd: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +155,7 @@ class Config:
     hacienda: HaciendaSettings = field(default_factory=HaciendaSettings)
     signing: SigningSettings = field(default_factory=SigningSettings)
     emisor: EmisorSettings = field(default_factory=EmisorSettings)
+    issuer: IssuerOptions = field(default_factory=IssuerOptions)
     store: StoreSettings = field(default_factory=StoreSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     receiving: ReceivingSettings = field(default_factory=ReceivingSettings)
@@ -189,8 +215,40 @@ class Config:
         if not e.numero_identificacion:
             raise ConfigError("emisor.numero_identificacion is not set in the configuration file")
         return IssuerSettings(
-            e.tipo_identificacion, e.numero_identificacion, e.nombre, e.sucursal, e.terminal
+            e.tipo_identificacion,
+            e.numero_identificacion,
+            e.nombre,
+            e.sucursal,
+            e.terminal,
+            validate_xsd=self.issuer.validate_xsd,
+            profile=self.emisor_block(),
         )
+
+    def emisor_block(self) -> Emisor | None:
+        """The emisor block of ``[emisor]`` (None without a nombre): documents that omit theirs get it."""
+        from cr_einvoice.core.errors import ValidationError
+        from cr_einvoice.core.identifiers import Identificacion
+        from cr_einvoice.vouchers.model import Emisor, Ubicacion
+
+        e = self.emisor
+        if not e.nombre:
+            return None
+        try:
+            ubicacion = None
+            if e.provincia or e.canton or e.distrito or e.otras_senas:
+                ubicacion = Ubicacion(
+                    provincia=e.provincia, canton=e.canton, distrito=e.distrito, otras_senas=e.otras_senas
+                )
+            return Emisor(
+                nombre=e.nombre,
+                identificacion=Identificacion.of(e.tipo_identificacion, e.numero_identificacion),
+                correos_electronicos=(e.correo_electronico,) if e.correo_electronico else (),
+                ubicacion=ubicacion,
+            )
+        except ValidationError as exc:
+            first = exc.problems[0]
+            setting = first.path.rsplit(".", 1)[-1].replace("correos_electronicos", "correo_electronico")
+            raise ConfigError(f"emisor.{setting} in the configuration file: {first.message}") from None
 
 
 def default_config_path() -> Path:
@@ -202,6 +260,7 @@ _SECTIONS: tuple[tuple[str, type[Any]], ...] = (
     ("hacienda", HaciendaSettings),
     ("signing", SigningSettings),
     ("emisor", EmisorSettings),
+    ("issuer", IssuerOptions),
     ("store", StoreSettings),
     ("worker", WorkerSettings),
     ("receiving", ReceivingSettings),
@@ -299,6 +358,8 @@ _COMMENTS = {
     "hacienda.password_env": "NAME of the environment variable holding the IdP password",
     "signing.pin_env": "NAME of the environment variable holding the .p12 PIN",
     "store.path": "relative paths are relative to this file's folder",
+    "emisor.nombre": "the [emisor] fills a document that omits its emisor block; a different one is refused",
+    "issuer.validate_xsd": "false: business rules only, no official schemas needed (cr-einvoice schemas)",
 }
 
 

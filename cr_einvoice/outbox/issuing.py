@@ -134,11 +134,19 @@ class Issuer(Numbering):
         return issued
 
     def issue_json(self, data: Any, **kwargs: Any) -> IssuedVoucher:
-        """Issue from the JSON input format (:func:`cr_einvoice.vouchers.jsonio.document_from_json`)."""
+        """Issue from the JSON input format (:func:`cr_einvoice.vouchers.jsonio.document_from_json`).
+
+        A document without an ``emisor`` block gets this issuer's (:meth:`IssuerSettings.emisor`); one whose
+        emisor names another taxpayer or another nombre is refused (ValidationError at ``emisor``).
+        """
+        return self.issue(self.from_json(data), **kwargs)
+
+    def from_json(self, data: Any) -> Document:
+        """The document of the JSON input format, its emisor filled from (or checked against) this issuer."""
         from cr_einvoice.vouchers.jsonio import document_from_json
 
-        document: Any = document_from_json(data)
-        return self.issue(document, **kwargs)
+        document: Any = document_from_json(data, emisor=self.settings.emisor())
+        return cast("Document", document)
 
 
 def with_contingency_reference(document: Document, paper: PaperVoucher) -> Document:

@@ -31,7 +31,7 @@ from cr_einvoice.outbox.store import CounterKey, NewVoucher, Store, VoucherKind,
 
 if TYPE_CHECKING:
     from cr_einvoice.signing.xades import Signer
-    from cr_einvoice.vouchers.model import Document
+    from cr_einvoice.vouchers.model import Document, Emisor
 
 __all__ = ["Draft", "IssuedVoucher", "IssuerSettings", "Numbering", "amount_text", "party_of"]
 
@@ -47,11 +47,25 @@ class IssuerSettings:
     terminal: int = 1
     validate_xsd: bool = True
     validate_rules: bool = True
+    #: The full emisor block (e-mail, ubicación ...) a document that omits its emisor gets (:meth:`emisor`).
+    profile: Emisor | None = None
 
     @property
     def identificacion(self) -> Identificacion:
         """The issuing taxpayer's identification (raises ValidationError when the settings' is malformed)."""
         return Identificacion.of(self.tipo_identificacion, self.numero_identificacion)
+
+    def emisor(self) -> Emisor | None:
+        """The emisor block a document that omits its ``emisor`` gets, and that a document's emisor must match
+        (:func:`cr_einvoice.vouchers.jsonio.document_from_json` with ``emisor=``): ``profile``, else nombre
+        and identification only; None without a ``nombre``."""
+        if self.profile is not None:
+            return self.profile
+        if not self.nombre:
+            return None
+        from cr_einvoice.vouchers.model import Emisor
+
+        return Emisor(nombre=self.nombre, identificacion=self.identificacion)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -197,10 +197,11 @@ class VoucherChecker:
         try:
             problems = schemas.validate_xsd(root, signed=True)
         except CrEinvoiceError as exc:
-            # An unknown root in a v4.4 namespace, or schemas missing (a configuration problem, logged).
+            # An unknown root in a v4.4 namespace, or schemas missing (a configuration problem, logged once
+            # per voucher without a traceback; Simulator.start() refuses to start without them).
             log.warning("schema validation impossible: %s", exc)
             if isinstance(exc, SchemaNotFoundError):
-                raise
+                return [Finding(-1, f"El simulador no tiene los esquemas XSD: {exc}", 0, 0)]
             return [Finding(-1, WRONG_TYPE, 0, 0)]
         if not problems:
             return []

@@ -346,6 +346,21 @@ class _TooLarge(Exception):
     pass
 
 
+def _require_schemas() -> None:
+    """Refuse to start a simulator that checks schemas without them (every voucher would fail)."""
+    from cr_einvoice.core.errors import SchemaNotFoundError
+    from cr_einvoice.vouchers.schemas import find_schemas_dir
+
+    try:
+        find_schemas_dir()
+    except SchemaNotFoundError as exc:
+        raise SchemaNotFoundError(
+            f"the simulator validates vouchers against the official schemas and cannot find them: {exc} "
+            "Or start it without the XSD check: 'cr-einvoice sandbox serve --no-schema-check' "
+            "(SimulatorSettings(check_schema=False))."
+        ) from None
+
+
 class Simulator:
     """A local, faithful Hacienda: IdP + recepción API + asynchronous validation + callbacks + faults.
 
@@ -373,6 +388,8 @@ class Simulator:
         if self._server is not None:
             return self
         s = self.settings
+        if s.check_schema:
+            _require_schemas()
         sign = self._make_signer()
         checker = VoucherChecker(s, self.store)
         server = _Server((s.host, s.port), _Handler)

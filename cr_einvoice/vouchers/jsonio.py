@@ -10,6 +10,10 @@ Computed values (``resumen``, ``calculo``) are never read: totals are computed b
 are errors, and every error names its JSON path (``lineas[2].precio_unitario``; indices are 0-based).
 Combo lines carry their components in ``lineas[].surtido[]`` (``codigo_cabys_surtido``,
 ``precio_unitario_surtido``, ``descuentos_surtido``, ``impuestos_surtido``, ...) and no ``impuestos``.
+
+A document may omit its ``emisor`` when the caller knows who issues (``emisor=``: the issuing pipeline passes
+the configured issuer); a document whose emisor names another taxpayer or another ``nombre`` is refused.
+The JSON Schema of this format is generated from the model by :mod:`cr_einvoice.vouchers.jsonschema`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from cr_einvoice.core.errors import Problem, ValidationError
 from cr_einvoice.vouchers.model import (
     Comprobante,
     Document,
+    Emisor,
     FacturaCompra,
     FacturaElectronica,
     FacturaExportacion,
@@ -39,7 +44,7 @@ from cr_einvoice.vouchers.model import (
     Tiquete,
 )
 
-__all__ = ["KINDS", "document_from_json", "document_to_json", "kind_of"]
+__all__ = ["KINDS", "document_from_json", "document_to_json", "json_object", "kind_of", "required_fields"]
 
 #: JSON ``tipo`` → model class.
 KINDS: dict[str, type[Any]] = {
@@ -69,20 +74,31 @@ def kind_of(doc: Document) -> str:
     raise ValidationError(f"not a document: {type(doc).__name__}", path="tipo")
 
 
-def document_from_json(obj: Mapping[str, Any] | bytes | str) -> Document:
+def json_object(obj: Mapping[str, Any] | bytes | str, *, source: str | None = None) -> Any:
+    """Parse JSON text or bytes (a UTF-8 byte order mark is skipped; numbers with a fraction are read as
+    exact Decimals); a mapping is returned as is. ``source`` (a file name) is named in the error."""
+    if not isinstance(obj, bytes | str):
+        return obj
+    if isinstance(obj, bytes) and obj.startswith(b"\xef\xbb\xbf"):
+        obj = obj[3:]  # a UTF-8 byte order mark, as some editors write
+    try:
+        return json.loads(obj, parse_float=Decimal)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f"{source} is " if source else ""
+        raise ValidationError(f"{where}not valid UTF-8 JSON: {exc}", path="$") from None
+
+
+def document_from_json(
+    obj: Mapping[str, Any] | bytes | str, *, emisor: Emisor | None = None, source: str | None = None
+) -> Document:
     """Build a document from the JSON format (a parsed mapping, or JSON text/bytes).
 
+    ``emisor``: the issuing taxpayer's block, used when the document omits ``emisor`` (every type but a
+    FacturaCompra, whose emisor is the seller, and a MensajeReceptor); a document's own emisor must then
+    carry the same identification and nombre. ``source`` names the file in a JSON syntax error.
     Raises :class:`ValidationError` listing every problem with its JSON path.
     """
-    if isinstance(obj, bytes | str):
-        if isinstance(obj, bytes) and obj.startswith(b"\xef\xbb\xbf"):
-            obj = obj[3:]  # a UTF-8 byte order mark, as some editors write
-        try:
-            data = json.loads(obj, parse_float=Decimal)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"not valid JSON: {exc}", path="$") from None
-    else:
-        data = obj
+    data = json_object(obj, source=source)
     if not isinstance(data, Mapping):
         raise ValidationError("a document must be a JSON object", path="$")
     tipo = data.get("tipo")
@@ -92,7 +108,34 @@ def document_from_json(obj: Mapping[str, Any] | bytes | str) -> Document:
             f"unknown document tipo {tipo!r} (expected one of {', '.join(KINDS)})", path="tipo"
         )
     body = {k: v for k, v in data.items() if k != "tipo"}
-    return cast("Document", _build(KINDS[kind], body, ""))
+    own = emisor is not None and kind not in ("fec", "mr")
+    if own and "emisor" not in body:
+        body["emisor"] = emisor
+    document = cast("Document", _build(KINDS[kind], body, ""))
+    if own and emisor is not None:
+        _same_emisor(getattr(document, "emisor", None), emisor)
+    return document
+
+
+def _same_emisor(given: Any, configured: Emisor) -> None:
+    """Refuse a document emisor that is not the configured issuer (identification or nombre)."""
+    if not isinstance(given, Emisor) or given is configured:
+        return
+    ours = configured.identificacion
+    if (given.identificacion.tipo, given.identificacion.numero) != (ours.tipo, ours.numero):
+        raise ValidationError(
+            f"the document's emisor is {given.identificacion.tipo.value}/{given.identificacion.numero}, but "
+            f"the configured issuer is {ours.tipo.value}/{ours.numero}; omit the emisor block to use the "
+            "configured issuer",
+            path="emisor.identificacion",
+        )
+    if given.nombre.strip().casefold() != configured.nombre.strip().casefold():
+        raise ValidationError(
+            f"the document's emisor nombre {given.nombre!r} differs from the configured issuer's "
+            f"{configured.nombre!r}; omit the emisor block to use the configured issuer, or correct the "
+            "configuration ([emisor] nombre)",
+            path="emisor.nombre",
+        )
 
 
 def _join(prefix: str, name: str) -> str:
@@ -115,7 +158,21 @@ def _fields(cls: type[Any]) -> tuple[tuple[str, Any], ...]:
     return found
 
 
+def required_fields(cls: type[Any]) -> tuple[str, ...]:
+    """The JSON keys a model class cannot do without (its fields without a default)."""
+    return tuple(
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.init
+        and f.name not in _SKIP
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    )
+
+
 def _build(cls: type[Any], data: Any, path: str) -> Any:
+    if isinstance(data, cls):
+        return data  # an already built part (the configured emisor)
     if not isinstance(data, Mapping):
         raise ValidationError(f"expected an object for {cls.__name__}", path=path or "$")
     fields = dict(_fields(cls))
@@ -132,6 +189,9 @@ def _build(cls: type[Any], data: Any, path: str) -> Any:
             problems.append(
                 Problem(_join(path, str(key)), f"unknown field for {cls.__name__} (known: {known})")
             )
+    for name in required_fields(cls):
+        if name not in data:
+            problems.append(Problem(_join(path, name), "required field is missing"))
     kwargs: dict[str, Any] = {}
     for name, hint in fields.items():
         if name not in data:
@@ -151,10 +211,8 @@ def _build(cls: type[Any], data: Any, path: str) -> Any:
                 for p in exc.problems
             ]
         ) from None
-    except TypeError as exc:  # a required field is missing
-        raise ValidationError(
-            str(exc).replace(cls.__name__ + ".__init__()", cls.__name__), path=path or "$"
-        ) from None
+    except TypeError:  # not expected: every required field was checked above
+        raise ValidationError("the object does not have the expected fields", path=path or "$") from None
 
 
 def _convert(hint: Any, value: Any, path: str) -> Any:

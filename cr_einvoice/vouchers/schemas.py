@@ -5,8 +5,12 @@ URL, its path in Hacienda's folder layout, root element, namespace and the SHA-2
 package is tested against). Lookup order for the folder that holds them:
 
 1. the environment variable ``CR_EINVOICE_SCHEMAS``;
-2. the download cache filled by ``cr-einvoice schemas fetch`` (``$XDG_CACHE_HOME/cr-einvoice/schemas``,
-   by default ``~/.cache/cr-einvoice/schemas``; pass ``cache_dir`` to override).
+2. the cache folder filled by ``cr-einvoice schemas fetch`` (download) or ``cr-einvoice schemas import``
+   (a folder or zip the user already has) (``$XDG_CACHE_HOME/cr-einvoice/schemas``, by default
+   ``~/.cache/cr-einvoice/schemas``; pass ``cache_dir`` to override).
+
+Every file is checked against the manifest's SHA-256 (:func:`check_schemas`, :func:`import_schemas`,
+:func:`fetch_schemas`): a different digest is reported as a new revision (Hacienda republishes files).
 
 Compilation never touches the network: the parser has ``no_network=True`` and DTD loading off, and a resolver
 maps every ``schemaLocation`` that ends in ``xmldsig-core-schema.xsd`` (the relative ``../../`` import of the
@@ -24,6 +28,7 @@ import logging
 import os
 import re
 import threading
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,13 +53,16 @@ __all__ = [
     "ENV_VAR",
     "REPEATABLE",
     "FetchResult",
+    "SchemaCheck",
     "SchemaEntry",
+    "check_schemas",
     "default_cache_dir",
     "element_path",
     "fetch_schemas",
     "find_schemas_dir",
     "has_signature",
     "identify",
+    "import_schemas",
     "manifest",
     "schema_for",
     "validate_xsd",
@@ -65,9 +73,12 @@ log = logging.getLogger("cr_einvoice.schemas")
 ENV_VAR = "CR_EINVOICE_SCHEMAS"
 XMLDSIG_FILE = "xmldsig-core-schema.xsd"
 _HOW_TO = (
-    "Get the official schemas with 'cr-einvoice schemas fetch' (downloads them to {cache}), or point the "
-    f"environment variable {ENV_VAR} at a folder laid out like Hacienda's (2024/v4.4/*.xsd, "
-    f"2019/v4.3/*.xsd and {XMLDSIG_FILE} at the top)."
+    "Get the official schemas with 'cr-einvoice schemas fetch' (downloads them to {cache}), or "
+    "'cr-einvoice schemas import DIR|ZIP' (files you already have, checked against the manifest), or point "
+    f"the environment variable {ENV_VAR} at a folder laid out like Hacienda's (2024/v4.4/*.xsd, "
+    f"2019/v4.3/*.xsd and {XMLDSIG_FILE} at the top). To skip the XSD check (Hacienda's business rules "
+    "still run): 'cr-einvoice validate --no-xsd', 'cr-einvoice issue --no-xsd', or 'validate_xsd = false' "
+    "in the [issuer] section of cr-einvoice.toml."
 )
 
 #: ``fe`` ... ``mh`` → root element, from :data:`cr_einvoice.core.catalogs.DOCUMENT_KINDS`.
@@ -412,6 +423,13 @@ def fetch_schemas(
     """
     target = dest if dest is not None else default_cache_dir()
     rows = list(entries) if entries is not None else list(manifest())
+    if base_url is not None and not base_url.lower().startswith(("http://", "https://")):
+        if base_url.lower().startswith("file://"):
+            return import_schemas(Path(base_url[len("file://") :]), target, entries=rows)
+        raise ConfigError(
+            f"--base-url {base_url!r}: only http://, https:// and file:// locations are supported "
+            "(for a folder or zip on disk use 'cr-einvoice schemas import DIR|ZIP')"
+        )
     core = _http.HTTPCore(map_error=_map_error, retry=retry or _http.RetryPolicy(max_attempts=3))
     own = client is None
     http = client or httpx.Client(timeout=_http.DEFAULT_TIMEOUT, follow_redirects=True)
@@ -420,32 +438,139 @@ def fetch_schemas(
         for entry in rows:
             url = entry.url if base_url is None else base_url.rstrip("/") + "/" + entry.path
             response = core.send(http, _http.Request("GET", url, what=f"download {entry.file}"))
-            body = response.content
-            digest = hashlib.sha256(body).hexdigest()
-            out = target / entry.path
-            try:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                tmp = out.with_name(out.name + ".part")
-                tmp.write_bytes(body)
-                tmp.replace(out)
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot write {out}: {exc.strerror or exc}; choose another folder with --dir"
-                ) from None
-            new = digest != entry.sha256
-            if new:
-                log.warning(
-                    "%s: SHA-256 %s differs from the tested revision %s; Hacienda appears to have published "
-                    "a new revision (saved anyway; review the changes before relying on it)",
-                    entry.file,
-                    digest,
-                    entry.sha256,
-                )
-            results.append(FetchResult(out, url, digest, entry.sha256, new))
+            results.append(_save(entry, target, url, response.content))
     finally:
         if own:
             http.close()
+    _forget_compiled(target)
+    return results
+
+
+def _save(entry: SchemaEntry, target: Path, source: str, body: bytes) -> FetchResult:
+    """Save ``body`` as ``entry``'s file below ``target``; a digest other than the manifest's is logged."""
+    out = target / entry.path
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".part")
+        tmp.write_bytes(body)
+        tmp.replace(out)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {out}: {exc.strerror or exc}; choose another folder with --dir"
+        ) from None
+    digest = hashlib.sha256(body).hexdigest()
+    new = digest != entry.sha256
+    if new:
+        log.warning(
+            "%s: SHA-256 %s differs from the tested revision %s; Hacienda appears to have published "
+            "a new revision (saved anyway; review the changes before relying on it)",
+            entry.file,
+            digest,
+            entry.sha256,
+        )
+    return FetchResult(out, source, digest, entry.sha256, new)
+
+
+def _forget_compiled(folder: Path) -> None:
     with _compile_lock:
-        for key in [k for k in _compiled if k[0] == str(target.resolve())]:
+        for key in [k for k in _compiled if k[0] == str(folder.resolve())]:
             del _compiled[key]
+
+
+# -- checking and importing files the user already has ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaCheck:
+    """One manifest file in a folder: ``sha256`` None when the file is missing."""
+
+    entry: SchemaEntry
+    path: Path
+    sha256: str | None
+
+    @property
+    def missing(self) -> bool:
+        return self.sha256 is None
+
+    @property
+    def new_revision(self) -> bool:
+        """True when the file differs from the revision this package is tested against."""
+        return self.sha256 is not None and self.sha256 != self.entry.sha256
+
+    @property
+    def status(self) -> str:
+        return "missing" if self.missing else "NEW REVISION" if self.new_revision else "ok"
+
+
+def check_schemas(folder: Path | None = None) -> list[SchemaCheck]:
+    """Each manifest file in ``folder`` (default :func:`find_schemas_dir`) with its SHA-256."""
+    root = folder if folder is not None else find_schemas_dir()
+    checks = []
+    for entry in manifest():
+        path = root / entry.path
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        checks.append(SchemaCheck(entry, path, digest))
+    return checks
+
+
+def _find_in_folder(source: Path, entry: SchemaEntry) -> Path | None:
+    """``entry``'s file in ``source``: at its Hacienda path, else the one file of that name anywhere."""
+    direct = source / entry.path
+    if direct.is_file():
+        return direct
+    found = sorted(p for p in source.rglob(entry.file) if p.is_file())
+    return found[0] if found else None
+
+
+def _find_in_zip(names: list[str], entry: SchemaEntry) -> str | None:
+    exact = [n for n in names if n == entry.path or n.endswith("/" + entry.path)]
+    if exact:
+        return exact[0]
+    by_name = sorted(n for n in names if n == entry.file or n.endswith("/" + entry.file))
+    return by_name[0] if by_name else None
+
+
+def import_schemas(
+    source: Path, dest: Path | None = None, *, entries: Iterable[SchemaEntry] | None = None
+) -> list[FetchResult]:
+    """Copy the manifest's schemas from a folder or a ``.zip`` into ``dest`` (default
+    :func:`default_cache_dir`, the folder :func:`find_schemas_dir` looks in), checking each SHA-256.
+
+    Files are found at their Hacienda path (``2024/v4.4/FacturaElectronica_V4.4.xsd``) or by file name
+    anywhere below ``source``. A digest other than the manifest's is a new revision (``new_revision``,
+    logged as a WARNING; saved anyway, like :func:`fetch_schemas`). Raises ``ConfigError`` naming the files
+    that are missing (nothing is written then) or when ``source`` is neither a folder nor a zip.
+    """
+    target = dest if dest is not None else default_cache_dir()
+    rows = list(entries) if entries is not None else list(manifest())
+    bodies: list[tuple[SchemaEntry, str, bytes]] = []
+    missing: list[str] = []
+    if source.is_dir():
+        for entry in rows:
+            path = _find_in_folder(source, entry)
+            if path is None:
+                missing.append(entry.path)
+            else:
+                bodies.append((entry, str(path), path.read_bytes()))
+    elif source.is_file() and zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+            for entry in rows:
+                name = _find_in_zip(names, entry)
+                if name is None:
+                    missing.append(entry.path)
+                else:
+                    bodies.append((entry, f"{source}!{name}", archive.read(name)))
+    elif source.exists():
+        raise ConfigError(f"{source} is neither a folder nor a zip file")
+    else:
+        raise ConfigError(f"{source} does not exist (give a folder or a zip holding the XSD files)")
+    if missing:
+        raise ConfigError(
+            f"{source} lacks {len(missing)} of the {len(rows)} schema files listed in xsd/manifest.json: "
+            + ", ".join(missing)
+            + " (nothing was imported)"
+        )
+    results = [_save(entry, target, origin, body) for entry, origin, body in bodies]
+    _forget_compiled(target)
     return results

@@ -59,7 +59,7 @@ def cfg(
             "--pin-env",
             "T_PIN",
             "--nombre",
-            "Empresa de Pruebas S.A.",
+            "Soluciones Tecnológicas del Valle S.A.",  # the examples' emisor (a different one is refused)
             "--trust-ca",
             str(sim.sello_ca_cert_pem),
             "--suppliers-ca",

@@ -40,6 +40,18 @@ def _cedula_from_p12(path: Path, pin_env: str) -> tuple[str, str] | None:
     return tipo.value, numero
 
 
+def _ubicacion(text: str | None) -> dict[str, str]:
+    """``--ubicacion "1,01,08,Frente al parque"`` as the [emisor] settings."""
+    if not text:
+        return {}
+    parts = [p.strip() for p in text.split(",", 3)]
+    if len(parts) != 4:
+        raise ConfigError(
+            '--ubicacion expects "PROVINCIA,CANTON,DISTRITO,OTRAS SENAS" (e.g. "1,01,08,Frente al parque")'
+        )
+    return dict(zip(("provincia", "canton", "distrito", "otras_senas"), parts, strict=True))
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     target = Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
     base = target.resolve().parent
@@ -73,6 +85,8 @@ def cmd_init(args: argparse.Namespace) -> int:
             tipo_identificacion=tipo or "02",
             numero_identificacion=numero,
             nombre=args.nombre or "",
+            correo_electronico=args.correo or "",
+            **_ubicacion(args.ubicacion),
             sucursal=args.sucursal,
             terminal=args.terminal,
         ),
@@ -120,7 +134,13 @@ def register(sub: Any) -> None:
     p.add_argument("--pin-env", default="CR_EINVOICE_PIN", help="variable holding the .p12 PIN")
     p.add_argument("--tipo-identificacion", default="02", help="emisor identification type (Nota 4)")
     p.add_argument("--numero-identificacion", help="emisor identification (read from the .p12 when omitted)")
-    p.add_argument("--nombre", help="emisor name")
+    p.add_argument("--nombre", help="emisor name (documents may then omit their emisor block)")
+    p.add_argument("--correo", help="emisor e-mail (FE, TE, FEE and REP require one)")
+    p.add_argument(
+        "--ubicacion",
+        metavar="P,CC,DD,SEÑAS",
+        help='emisor location, e.g. "1,01,08,Frente al parque central"',
+    )
     p.add_argument("--sucursal", type=int, default=1)
     p.add_argument("--terminal", type=int, default=1)
     p.add_argument("--db", default=".cr-einvoice/outbox.db", help="outbox database (relative to the file)")

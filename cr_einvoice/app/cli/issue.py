@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 from datetime import datetime
@@ -23,23 +24,23 @@ from cr_einvoice.core.errors import ExitCode, ValidationError
 __all__ = ["register"]
 
 
-def _documents(raw: bytes) -> list[Any]:
+def _documents(raw: bytes, name: str) -> list[Any]:
+    source = "standard input" if name == "-" else name
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ValidationError(f"the file is not UTF-8 JSON: {exc}", path="FILE") from None
+        raise ValidationError(f"{source} is not UTF-8 JSON: {exc}", path="$") from None
     if isinstance(data, dict):
         return [data]
     if isinstance(data, list) and all(isinstance(d, dict) for d in data):
         return data
-    raise ValidationError("expected a JSON object (one document) or a list of objects", path="FILE")
+    raise ValidationError(f"{source}: expected a JSON object (one document) or a list of objects", path="$")
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
     from cr_einvoice.outbox.issuing import PaperVoucher
-    from cr_einvoice.vouchers.jsonio import document_from_json
 
-    docs = _documents(read_bytes(args.file))
+    docs = _documents(read_bytes(args.file), args.file)
     if args.ref and len(docs) > 1:
         raise ValidationError("--ref names one document; use --ref-prefix for a list", path="--ref")
     paper = None
@@ -56,15 +57,14 @@ def cmd_issue(args: argparse.Namespace) -> int:
     issued: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     with open_runtime(args) as runtime:
-        issuer = runtime.issuer()
+        issuer = runtime.issuer(validate_xsd=False) if args.no_xsd else runtime.issuer()
         with progress(len(docs), "issuing") as bar:
             for index, data in enumerate(docs):
                 where = f"[{index}] " if len(docs) > 1 else ""
                 ref = args.ref or (f"{args.ref_prefix}{index}" if args.ref_prefix else None)
                 try:
-                    document: Any = document_from_json(data)
                     v = issuer.issue(
-                        document,
+                        issuer.from_json(data),
                         external_ref=ref,
                         sucursal=args.sucursal,
                         terminal=args.terminal,
@@ -73,8 +73,11 @@ def cmd_issue(args: argparse.Namespace) -> int:
                 except ValidationError as exc:
                     if len(docs) == 1:
                         raise
-                    failures.append({"index": index, "error": str(exc)})
-                    print(f"{where}not issued: {exc}", file=sys.stderr)
+                    failures.append(
+                        {"index": index, "problems": [dataclasses.asdict(p) for p in exc.problems]}
+                    )
+                    if not args.json:
+                        print(f"{where}not issued: {exc}", file=sys.stderr)
                 else:
                     issued.append(
                         {
@@ -124,4 +127,10 @@ def register(sub: Any) -> None:
     p.add_argument("--terminal", type=int, help="terminal (default: the configuration's)")
     p.add_argument("--paper-numero", help="replaces this paper contingency voucher (situación 2)")
     p.add_argument("--paper-fecha", help="issue date-time of the paper voucher (ISO 8601, with offset)")
+    p.add_argument(
+        "--no-xsd",
+        action="store_true",
+        help="skip the official XSD check before numbering (business rules still run; no schemas needed); "
+        "the configuration's [issuer] validate_xsd = false does the same for every run",
+    )
     p.set_defaults(func=cmd_issue)

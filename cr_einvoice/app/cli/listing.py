@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -88,7 +89,8 @@ class Progress:
         self.done = 0
         self._bar: Any = None
         self._task: Any = None
-        self._last_printed = -1
+        self._last_printed = 0
+        self._last_time = time.monotonic()
 
     def __enter__(self) -> Progress:
         if sys.stderr.isatty():
@@ -107,9 +109,13 @@ class Progress:
         if self._bar is not None:
             self._bar.update(self._task, completed=done)
             return
-        step = max(1, self.total // 20)
-        if done == self.total or done - self._last_printed >= step:
-            self._last_printed = done
+        # Without a terminal (a log file, CI): a line per 10 % or per 5 s, whichever comes first, and the end.
+        step = max(1, -(-self.total // 10))
+        now = time.monotonic()
+        if done == self.total or done - self._last_printed >= step or now - self._last_time >= 5.0:
+            if done == self._last_printed:
+                return
+            self._last_printed, self._last_time = done, now
             print(f"{self.label}: {done}/{self.total}", file=sys.stderr, flush=True)
 
     def advance(self, n: int = 1) -> None:
