@@ -48,6 +48,7 @@ __all__ = [
     "opt_str",
     "parse_date",
     "parse_datetime",
+    "provider_repr",
     "resolve_base_url",
     "to_jsonable",
 ]
@@ -90,13 +91,19 @@ class ProviderProtocol(Protocol):
 P = TypeVar("P", bound=ProviderProtocol)
 
 
+def provider_repr(owner: object, protocol: ProviderProtocol) -> str:
+    """``Name(base_url=..., auth=...)``, the repr of a client or of its protocol core: only the base URL and
+    the credentials, whose own repr masks the secrets."""
+    return f"{type(owner).__name__}(base_url={protocol.base_url!r}, auth={protocol.auth!r})"
+
+
 class _Runner(Generic[P]):
     def __init__(self, protocol: P) -> None:
         self.protocol = protocol
         self.timeout = as_timeout(protocol.timeout)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.protocol.base_url!r}, auth={self.protocol.auth!r})"
+        return provider_repr(self, self.protocol)
 
 
 class SyncRunner(_Runner[P], Closing):

@@ -49,6 +49,7 @@ from cr_einvoice.chile._common import (
     opt_datetime,
     opt_str,
     parse_date,
+    provider_repr,
     resolve_base_url,
 )
 from cr_einvoice.core.errors import (
@@ -534,7 +535,7 @@ class BelvoProtocol:
         self.http = HTTPCore(map_error=self.map_error, retry=retry or RetryPolicy(max_attempts=4))
 
     def __repr__(self) -> str:
-        return f"BelvoProtocol(base_url={self.base_url!r}, auth={self.auth!r})"
+        return provider_repr(self, self)
 
     def _headers(self, *, async_mode: bool = False) -> dict[str, str]:
         headers = {

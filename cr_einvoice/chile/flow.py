@@ -39,6 +39,7 @@ from cr_einvoice.chile._common import (
     opt_amount,
     opt_datetime,
     opt_str,
+    provider_repr,
     resolve_base_url,
 )
 from cr_einvoice.core.errors import BadRequestError, ConfigError, ServerError
@@ -450,7 +451,7 @@ class FlowProtocol:
         self.http = HTTPCore(map_error=self.map_error, retry=retry)
 
     def __repr__(self) -> str:
-        return f"FlowProtocol(base_url={self.base_url!r}, auth={self.auth!r})"
+        return provider_repr(self, self)
 
     def signed(self, params: Mapping[str, object]) -> dict[str, str]:
         """``apiKey`` added, every value encoded, and ``s`` computed over exactly those strings."""

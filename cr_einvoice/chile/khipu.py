@@ -43,6 +43,7 @@ from cr_einvoice.chile._common import (
     answered,
     as_timeout,
     load_json,
+    provider_repr,
     resolve_base_url,
 )
 from cr_einvoice.chile.khipu_model import *  # noqa: F403  (re-exported: this module is the public face)
@@ -130,7 +131,7 @@ class KhipuProtocol:
         self.http = HTTPCore(map_error=self.map_error, retry=self.retry)
 
     def __repr__(self) -> str:
-        return f"KhipuProtocol(base_url={self.base_url!r}, auth={self.auth!r})"
+        return provider_repr(self, self)
 
     @property
     def bill_url(self) -> str:

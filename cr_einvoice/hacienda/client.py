@@ -149,29 +149,25 @@ class _ClientBase:
         environment: Environment,
         credentials: Credentials,
         *,
-        trust: TrustStore | None = None,
-        expected_cedula: str | None = None,
-        verify_respuestas: bool = True,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
-        ca_bundle: str | Path | None = None,
-        refresh_margin: float = 30.0,
-        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
+        _refuse_unknown(type(self).__name__, options, ClientOptions)
         if not isinstance(environment, Environment):
             raise TypeError("environment must be an Environment (Environment.named('sandbox'), ...)")
         self.environment = environment
         self.credentials = credentials
-        self.trust = trust
+        self.trust = options.get("trust")
+        expected_cedula = options.get("expected_cedula")
         self.expected_cedula = expected_cedula if expected_cedula is not None else environment.sello_cedula
-        self.verify_respuestas = verify_respuestas
+        self.verify_respuestas = options.get("verify_respuestas", True)
+        clock = options.get("clock", time.time)
+        limiter = options.get("limiter")
         self.limiter = limiter if limiter is not None else RateLimiter(clock=clock)
-        self._retry = retry or RetryPolicy()
-        self._rng = rng or random.Random()
-        self._timeout = timeout
+        self._retry = options.get("retry") or RetryPolicy()
+        self._rng = options.get("rng") or random.Random()
+        self._timeout = options.get("timeout", DEFAULT_TIMEOUT)
+        ca_bundle = options.get("ca_bundle")
         # TLS verification cannot be switched off; a private CA bundle may be added (a TLS-serving simulator).
         self._verify: ssl.SSLContext | bool = True
         if ca_bundle is not None:
@@ -179,7 +175,7 @@ class _ClientBase:
                 self._verify = ssl.create_default_context(cafile=str(ca_bundle))
             except (OSError, ssl.SSLError) as exc:
                 raise ConfigError(f"ca_bundle: cannot load CA certificates from {ca_bundle}: {exc}") from None
-        self._refresh_margin = refresh_margin
+        self._refresh_margin = options.get("refresh_margin", 30.0)
         self._clock = clock
         self._core = HTTPCore(
             map_error=map_error,
