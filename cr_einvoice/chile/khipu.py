@@ -313,9 +313,7 @@ class KhipuProtocol:
                     f"{retries + 1} attempts marked RETRY_IMMEDIATELY",
                     status=response.status_code,
                     operation_id=outcome.operation_id,
-                    code=err.code,
-                    error_type=err.type,
-                    description=err.description,
+                    **err.error_fields(),
                     url=str(response.url),
                 )
             retries += 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import auto
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from cr_einvoice.chile._common import (
     ChileAPIError,
@@ -49,6 +49,7 @@ __all__ = [
     "KhipuDeferred",
     "KhipuDoNotRetryError",
     "KhipuError",
+    "KhipuErrorFields",
     "KhipuErrorInfo",
     "KhipuErrorType",
     "KhipuInvalidDocumentError",
@@ -261,6 +262,16 @@ class KhipuErrorInfo:
     @property
     def kind(self) -> KhipuErrorType | None:
         return KhipuErrorType.of(self.type)
+
+    def error_fields(self) -> KhipuErrorFields:
+        """What a :class:`KhipuError` carries of it."""
+        return {"code": self.code, "error_type": self.type, "description": self.description}
+
+
+class KhipuErrorFields(TypedDict):
+    code: str
+    error_type: str
+    description: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,9 +501,7 @@ def interpret(
             f"Khipu: {err.description or 'error'} (code {err.code}, {err.type or 'no type'}, operation {op})",
             status=status,
             operation_id=op,
-            code=err.code,
-            error_type=err.type,
-            description=err.description,
+            **err.error_fields(),
             url=url,
             body=body,
         )

@@ -148,8 +148,7 @@ class _ClientBase:
         self,
         environment: Environment,
         credentials: Credentials,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None],
         **options: Unpack[ClientOptions],
     ) -> None:
         _refuse_unknown(type(self).__name__, options, ClientOptions)
@@ -306,7 +305,7 @@ class Client(_ClientBase, Closing):
         sleep: Callable[[float], None] = time.sleep,
         **options: Unpack[ClientOptions],
     ) -> None:
-        super().__init__(environment, credentials, sleep=sleep, **options)
+        super().__init__(environment, credentials, sleep, **options)
         self.tokens = TokenManager(
             environment, credentials, transport=transport, sleep=sleep, **self._token_options()
         )
@@ -368,8 +367,8 @@ class AsyncClient(_ClientBase, AsyncClosing):
         max_connections: int = 100,
         **options: Unpack[ClientOptions],
     ) -> None:
-        # The async driver sleeps with asyncio.sleep; the sync default given here is never used.
-        super().__init__(environment, credentials, **options)
+        # The async driver sleeps with asyncio.sleep; the sync sleep given here is never used.
+        super().__init__(environment, credentials, time.sleep, **options)
         self.tokens = AsyncTokenManager(
             environment, credentials, transport=transport, **self._token_options()
         )
