@@ -29,6 +29,8 @@ import argparse
 import asyncio
 import copy
 import os
+import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -89,6 +91,26 @@ class DemoResult:
     @property
     def state(self) -> VoucherState:
         return self.record.state
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is below it (as a user would type it)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def cli_command() -> str:
+    """How to run ``cr-einvoice`` from here: the script beside this Python (``.venv/bin/cr-einvoice`` after
+    ``make demo``) unless that is the one on PATH, else ``python -m cr_einvoice``."""
+    script = Path(sys.executable).parent / "cr-einvoice"
+    if not script.is_file():
+        return f"{shlex.quote(sys.executable)} -m cr_einvoice"
+    on_path = shutil.which("cr-einvoice")
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "cr-einvoice"
+    return shlex.quote(_shown(script))
 
 
 def _say(text: str) -> None:
@@ -438,7 +460,7 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
         )
         _say(
             f"5. done in {time.monotonic() - started:.1f}s: {how}. "
-            f"Look around with: cr-einvoice list --config {config_path}"
+            f"Look around with: {cli_command()} list --config {shlex.quote(_shown(Path(config_path)))}"
         )
         return results
     finally:

@@ -155,7 +155,8 @@ def _idp_check(response: httpx.Response, what: str) -> httpx.Response:
         error = str(data.get("error") or "")
         description = str(data.get("error_description") or "")
         detail = ": " + ", ".join(x for x in (error, description) if x) if (error or description) else ""
-    message = f"Hacienda's identity provider refused the {what} (HTTP {status}{detail})"
+    # APIError appends "(HTTP <status>)" itself: the status is named once.
+    message = f"Hacienda's identity provider refused the {what}{detail}"
     if status == 429:
         raise _IdPRetryable(RateLimitedError(message, status=status, headers=headers, body=body))
     if status >= 500:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,8 @@ from cr_einvoice.transport import http as _http
 __all__ = ["DEFAULT_PASSWORD", "DEFAULT_USER", "register"]
 
 DEFAULT_USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
+#: The taxpayer of the simulator's TEST PKI (``cr_einvoice.testing.pki.make_test_pki``'s default).
+TEST_TAXPAYER = "3101123456"
 #: Test-only password of the default simulator user (the simulator is bound to the loopback interface).
 DEFAULT_PASSWORD = "sandbox"  # noqa: S105
 
@@ -147,9 +151,13 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  logout URL     {sim.logout_url}", file=sys.stderr)
     print(f"  recepción URL  {sim.base_url}", file=sys.stderr)
     print(f"  faults         {sim.admin_url}faults", file=sys.stderr)
-    print(f"  users          {', '.join(settings.users)}", file=sys.stderr)
+    for user, password in settings.users.items():
+        shown = password if isinstance(password, str) else "(as given with --user)"
+        print(f"  user           {user}  password {shown}", file=sys.stderr)
     if sim.sello_cert_pem is not None:
         print(f"  seal cert      {sim.sello_cert_pem} (CA {sim.sello_ca_cert_pem})", file=sys.stderr)
+    for line in setup_lines(sim, settings.users, temporary=args.certs is None):
+        print(line, file=sys.stderr)
     sys.stderr.flush()
 
     def stop(signum: int, frame: object) -> None:
@@ -164,6 +172,40 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def setup_lines(sim: Any, users: Mapping[str, str | Secret], *, temporary: bool) -> list[str]:
+    """How to point ``cr-einvoice`` at this simulator: the ``init`` command (with the TEST taxpayer's
+    ``.p12`` of the simulator's test PKI, when there is one) and the secrets to export."""
+    q = shlex.quote
+    user, password = next(iter(users.items()))
+    folder = sim.sello_cert_pem.parent if sim.sello_cert_pem is not None else None
+    p12 = folder / f"TEST-contribuyente-{TEST_TAXPAYER}.p12" if folder is not None else None
+    parts = [
+        "cr-einvoice init --environment custom",
+        f"--token-url {q(sim.token_url)}",
+        f"--recepcion-url {q(sim.base_url)}",
+        f"--client-id {q(sim.settings.client_id)}",
+    ]
+    if sim.sello_ca_cert_pem is not None:
+        parts.append(f"--trust-ca {q(str(sim.sello_ca_cert_pem))}")
+    if p12 is not None and p12.is_file():
+        parts.append(f"--p12 {q(str(p12))}")
+    parts += [
+        f"--numero-identificacion {TEST_TAXPAYER}",
+        "--nombre 'Empresa de Pruebas S.A.'",
+        "--correo caja@pruebas.example.cr",
+        "--ubicacion '1,01,08,Frente al parque central'",
+    ]
+    secret = password if isinstance(password, str) else "<the password given with --user>"
+    lines = [
+        "to issue against it (TEST taxpayer 3-101-123456, PIN 1234):",
+        "  " + " \\\n      ".join(parts),
+        f"  export CR_EINVOICE_USERNAME={q(user)} CR_EINVOICE_PASSWORD={q(secret)} CR_EINVOICE_PIN=1234",
+    ]
+    if temporary:
+        lines.append("  (the TEST certificates are removed when the simulator stops; --certs DIR keeps them)")
+    return lines
 
 
 def _fault(args: argparse.Namespace) -> int:
@@ -186,5 +228,20 @@ def _fault(args: argparse.Namespace) -> int:
     )
     with httpx.Client(timeout=_http.DEFAULT_TIMEOUT) as client:
         response = core.send(client, request)
-    print(json.dumps(response.json(), indent=2))
+    print(json.dumps(_as_given(response.json()), indent=2))
     return 0
+
+
+#: The simulator's state names (``Faults.snapshot``) → the names a fault description uses, so the answer
+#: reads in the vocabulary the user typed (``fail_next``, not ``next_n_5xx``).
+_GIVEN_AS = {
+    "next_n_5xx": "fail_next",
+    "drop_connections": "drop_next",
+    "drop_after_body": "drop_next_after_body",
+}
+
+
+def _as_given(state: Any) -> Any:
+    if not isinstance(state, dict):
+        return state
+    return {_GIVEN_AS.get(key, key): value for key, value in state.items()}
