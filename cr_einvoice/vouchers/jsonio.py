@@ -44,7 +44,16 @@ from cr_einvoice.vouchers.model import (
     Tiquete,
 )
 
-__all__ = ["KINDS", "document_from_json", "document_to_json", "json_object", "kind_of", "required_fields"]
+__all__ = [
+    "ALIASES",
+    "KINDS",
+    "document_from_json",
+    "document_to_json",
+    "input_fields",
+    "json_object",
+    "kind_of",
+    "required_fields",
+]
 
 #: JSON ``tipo`` → model class.
 KINDS: dict[str, type[Any]] = {
@@ -58,7 +67,7 @@ KINDS: dict[str, type[Any]] = {
     "mr": MensajeReceptor,
 }
 #: Document type codes (``01`` ... ``10``) and root element names → JSON ``tipo``.
-_ALIASES: dict[str, str] = {
+ALIASES: dict[str, str] = {
     **{tipo.value: kind.abbreviation.lower() for kind in DOCUMENT_KINDS for tipo in kind.tipos},
     **{cls.ROOT: kind for kind, cls in KINDS.items()},
 }
@@ -102,7 +111,7 @@ def document_from_json(
     if not isinstance(data, Mapping):
         raise ValidationError("a document must be a JSON object", path="$")
     tipo = data.get("tipo")
-    kind = _ALIASES.get(str(tipo), str(tipo).lower()) if tipo is not None else None
+    kind = ALIASES.get(str(tipo), str(tipo).lower()) if tipo is not None else None
     if kind not in KINDS:
         raise ValidationError(
             f"unknown document tipo {tipo!r} (expected one of {', '.join(KINDS)})", path="tipo"
@@ -149,7 +158,8 @@ def _join(prefix: str, name: str) -> str:
 _FIELDS: dict[type[Any], tuple[tuple[str, Any], ...]] = {}
 
 
-def _fields(cls: type[Any]) -> tuple[tuple[str, Any], ...]:
+def input_fields(cls: type[Any]) -> tuple[tuple[str, Any], ...]:
+    """(JSON key, type hint) of every input field of a model class (computed fields are not inputs)."""
     found = _FIELDS.get(cls)
     if found is None:
         hints = typing.get_type_hints(cls)
@@ -177,7 +187,7 @@ def _build(cls: type[Any], data: Any, path: str) -> Any:
         return data  # an already built part (the configured emisor)
     if not isinstance(data, Mapping):
         raise ValidationError(f"expected an object for {cls.__name__}", path=path or "$")
-    fields = dict(_fields(cls))
+    fields = dict(input_fields(cls))
     problems: list[Problem] = []
     for key in data:
         if key in fields:

@@ -35,6 +35,14 @@ def register(sub: Any) -> None:
         help=f"print the example JSON of {', '.join(EXAMPLE_KINDS)}",
     )
     parser.add_argument(
+        "--json-schema",
+        metavar="TYPE",
+        nargs="?",
+        const="",
+        help="print the JSON Schema of the input format (generated from the model) for TYPE, or for any "
+        "document when TYPE is omitted",
+    )
+    parser.add_argument(
         "--clave", help="use this 50-digit clave (its consecutivo and date must fit the document)"
     )
     parser.add_argument("--sucursal", type=int, default=1, help="branch for a generated clave (default 1)")
@@ -61,9 +69,16 @@ def run_build(args: argparse.Namespace) -> int:
     if args.example:
         dump_json(example_json(args.example))
         return 0
+    if args.json_schema is not None:
+        from cr_einvoice.vouchers.jsonschema import json_schema
+
+        dump_json(json_schema(args.json_schema or None))
+        return 0
     if not args.file:
-        raise ConfigError("give a JSON FILE to build (or --example TYPE)")
-    doc = document_from_json(read_bytes(args.file))
+        raise ConfigError("give a JSON FILE to build (or --example TYPE, or --json-schema [TYPE])")
+    doc = document_from_json(
+        read_bytes(args.file), source="standard input" if args.file == "-" else args.file
+    )
     if not args.keep_numbering:
         fecha = _fecha(args.fecha)
         doc = number_document(

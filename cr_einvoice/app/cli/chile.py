@@ -16,6 +16,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shlex
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cr_einvoice.app.cli._common import dump_json
@@ -23,8 +30,10 @@ from cr_einvoice.chile._common import to_jsonable
 from cr_einvoice.chile.belvo import BELVO_ENVIRONMENTS, BelvoAuth, BelvoClient, InvoiceType
 from cr_einvoice.chile.flow import FLOW_ENVIRONMENTS, FlowAuth, FlowClient
 from cr_einvoice.chile.khipu import KHIPU_ENVIRONMENTS, EnelBillResult, KhipuAuth, KhipuClient
+from cr_einvoice.core.errors import ConfigError
+from cr_einvoice.testing import chile_fakes
 
-__all__ = ["register"]
+__all__ = ["DEMO_BELVO_LINK", "FAKE_PROVIDERS", "ServedFake", "register", "serve_fake"]
 
 #: Exit code when Khipu asked to retry later (the JSON says when).
 EXIT_DEFERRED = 3
@@ -72,10 +81,24 @@ def _khipu_enel_bill(args: argparse.Namespace) -> int:
         "additional_information": outcome.additional_information,
         "saved_to": None,
     }
-    if args.output:
-        result["saved_to"] = str(outcome.save_pdf(args.output))
+    # The bill is a billed request: always keep the PDF (default: enel-<client>-<date>.pdf here).
+    target = args.output or _default_bill_path(outcome.bill.client_identifier)
+    result["saved_to"] = str(outcome.save_pdf(target))
     dump_json(result)
+    print(f"saved the bill to {result['saved_to']}", file=sys.stderr)
     return 0
+
+
+def _default_bill_path(client_identifier: str) -> Path:
+    """``enel-<client>-<YYYY-MM-DD>.pdf`` in the working folder, never replacing an existing file."""
+    stem = "enel-" + "".join(c for c in client_identifier if c.isalnum() or c == "-") + "-"
+    stem += datetime.now(UTC).date().isoformat()
+    path = Path(f"{stem}.pdf")
+    n = 2
+    while path.exists():
+        path = Path(f"{stem}-{n}.pdf")
+        n += 1
+    return path
 
 
 def _belvo_invoices(args: argparse.Namespace) -> int:
@@ -100,6 +123,86 @@ def _flow_invoice(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- cl fake serve: the fakes the tests use, with sample data ---------------------------------------
+#: The Belvo link of :func:`serve_fake`'s sample invoices.
+DEMO_BELVO_LINK = "8a0c8d4e-0f1b-4c2e-9a53-2f6d3c1b7e10"
+FAKE_PROVIDERS = ("khipu", "belvo", "flow")
+
+
+@dataclass(frozen=True, slots=True)
+class ServedFake:
+    """A started fake, the environment variables that point the ``cr-einvoice cl`` verbs at it, and a
+    command to try."""
+
+    fake: chile_fakes.FakeKhipu | chile_fakes.FakeBelvo | chile_fakes.FakeFlow
+    env: dict[str, str]
+    try_command: str
+
+
+def serve_fake(provider: str, *, port: int = 0, host: str = "127.0.0.1") -> ServedFake:
+    """Start the fake of ``provider`` (``khipu``, ``belvo`` or ``flow``) with sample data; stop it with
+    ``.fake.stop()``."""
+    if provider == "khipu":
+        khipu = chile_fakes.FakeKhipu(host=host, port=port).start()
+        return ServedFake(
+            khipu,
+            {"KHIPU_BASE_URL": khipu.base_url, "KHIPU_API_KEY": khipu.api_key},
+            "cr-einvoice cl khipu enel-bill 1234567-8 --email you@example.cl",
+        )
+    if provider == "belvo":
+        today = datetime.now(UTC).date()
+        invoices = [
+            chile_fakes.sample_belvo_invoice(DEMO_BELVO_LINK, today - timedelta(days=3 * n), folio=n + 1)
+            for n in range(5)
+        ]
+        belvo = chile_fakes.FakeBelvo(host=host, port=port, invoices=invoices).start()
+        start = (today - timedelta(days=30)).isoformat()
+        return ServedFake(
+            belvo,
+            {
+                "BELVO_BASE_URL": belvo.base_url,
+                "BELVO_SECRET_ID": belvo.secret_id,
+                "BELVO_SECRET_PASSWORD": belvo.secret_password,
+            },
+            f"cr-einvoice cl belvo invoices --link {DEMO_BELVO_LINK} --from {start} --to {today.isoformat()}",
+        )
+    if provider == "flow":
+        flow = chile_fakes.FakeFlow(host=host, port=port).start()
+        return ServedFake(
+            flow,
+            {
+                "FLOW_BASE_URL": flow.base_url,
+                "FLOW_API_KEY": flow.api_key,
+                "FLOW_SECRET_KEY": flow.secret_key,
+            },
+            f"cr-einvoice cl flow invoice {next(iter(flow.invoices))}",
+        )
+    raise ConfigError(f"unknown provider {provider!r} (known: {', '.join(FAKE_PROVIDERS)})")
+
+
+def _fake_serve(args: argparse.Namespace) -> int:
+    served = serve_fake(args.provider, port=args.port)
+    fake = served.fake
+    print(f"fake {args.provider} on {fake.base_url} (made-up data; Ctrl-C stops it)", file=sys.stderr)
+    print("point the cl verbs at it:", file=sys.stderr)
+    print("  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in served.env.items()), file=sys.stderr)
+    print(f"  {served.try_command}", file=sys.stderr)
+    sys.stderr.flush()
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        fake.stop()
+
+
 def register(subparsers: Any) -> None:
     cl = subparsers.add_parser(
         "cl",
@@ -116,7 +219,9 @@ def register(subparsers: Any) -> None:
     bill = khipu_cmds.add_parser("enel-bill", help="download an Enel electricity bill (PDF)")
     bill.add_argument("client_id", metavar="CLIENT_ID", help="Enel client number, with or without -DV")
     bill.add_argument("--email", required=True, help="email the site uses for its process")
-    bill.add_argument("-o", "--output", help="save the PDF to this file")
+    bill.add_argument(
+        "-o", "--output", help="save the PDF to this file (default: enel-<client>-<date>.pdf in this folder)"
+    )
     _add_common(bill, "KHIPU_BASE_URL", sorted(KHIPU_ENVIRONMENTS))
     bill.add_argument("--api-key-env", default="KHIPU_API_KEY", help="variable holding the API key")
     bill.add_argument("--token-env", default="KHIPU_ACCESS_TOKEN", help="variable holding a bearer JWT")
@@ -152,3 +257,16 @@ def register(subparsers: Any) -> None:
     finv.add_argument("--api-key-env", default="FLOW_API_KEY", help="variable holding the apiKey")
     finv.add_argument("--secret-key-env", default="FLOW_SECRET_KEY", help="variable holding the secretKey")
     finv.set_defaults(func=_flow_invoice)
+
+    fake = providers.add_parser("fake", help="local fakes of the providers (no account needed)")
+    fake_cmds = fake.add_subparsers(dest="fake_command", metavar="COMMAND")
+    fake_cmds.required = True
+    serve = fake_cmds.add_parser(
+        "serve",
+        help="run a provider's fake in the foreground and print the variables that point the cl verbs at it",
+        description="Serve the fake the tests use (made-up data, loopback only) until Ctrl-C. It prints the "
+        "base URL and credentials as 'export' lines and a command to try.",
+    )
+    serve.add_argument("provider", choices=FAKE_PROVIDERS)
+    serve.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    serve.set_defaults(func=_fake_serve)
