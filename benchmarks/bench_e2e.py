@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit("the simulator process did not start")
             token_url, base_url = parent.recv()
             env = Environment.custom(token_url=token_url, recepcion_url=base_url, client_id="api-stag")
-            with open_store(Path(tmp) / "outbox.db") as store:
+            with open_store(Path(tmp) / "outbox.db", create=True) as store:
                 issuer = Issuer(store, signer, IssuerSettings("02", "3101123456", "Bench S.A.", sucursal=2))
                 trust = TrustStore.from_pem_files(pki.sello_ca_cert_pem)
                 e2e_rate, latencies = asyncio.run(end_to_end(issuer, env, trust, count))

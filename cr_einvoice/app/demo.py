@@ -252,6 +252,7 @@ class LocalSandbox:
             )
             self.config_path = write_config(self.config, self.workdir / "cr-einvoice.toml", overwrite=True)
             self._runtime = Runtime(self.config)
+            self._runtime.store  # noqa: B018 (creates the outbox, as 'cr-einvoice init' does)
         except BaseException:
             self.sim.__exit__(None, None, None)
             raise

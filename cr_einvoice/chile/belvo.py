@@ -56,6 +56,7 @@ from cr_einvoice.core.errors import (
     AuthenticationError,
     BadRequestError,
     ConfigError,
+    ExitCode,
     ForbiddenError,
     NotFoundError,
     Problem,
@@ -176,6 +177,8 @@ class BelvoError(ChileAPIError):
 
 class BelvoBadRequestError(BelvoError, BadRequestError):
     """HTTP 400: a field is wrong (``field`` names it) or the institution refused the session."""
+
+    exit_code = ExitCode.INVALID
 
 
 class BelvoAuthenticationError(BelvoError, AuthenticationError):

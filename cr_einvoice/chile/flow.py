@@ -42,7 +42,7 @@ from cr_einvoice.chile._common import (
     provider_repr,
     resolve_base_url,
 )
-from cr_einvoice.core.errors import BadRequestError, ConfigError, ServerError
+from cr_einvoice.core.errors import BadRequestError, ConfigError, ExitCode, ServerError
 from cr_einvoice.core.errors import ValidationError as _ValidationError
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.transport.http import Flow, HTTPCore, Request, RetryPolicy
@@ -99,13 +99,19 @@ class FlowError(ChileAPIError):
 class FlowRequestError(FlowError, BadRequestError):
     """HTTP 400 ("Error del Api"): the call itself is wrong (parameters, signature)."""
 
+    exit_code = ExitCode.INVALID
+
 
 class FlowBusinessError(FlowError):
     """HTTP 401 ("Error de negocio"): Flow refused the operation (unknown invoice, wrong apiKey...)."""
 
+    exit_code = ExitCode.INVALID
+
 
 class FlowInvalidSignatureError(FlowRequestError):
     """Code 108: the signature ``s`` does not match (wrong secret key, or a value signed differently)."""
+
+    exit_code = ExitCode.USAGE
 
 
 class FlowServerError(FlowError, ServerError):

@@ -27,6 +27,7 @@ from cr_einvoice.core.errors import (
     AuthenticationError,
     BadRequestError,
     ConfigError,
+    ExitCode,
     NotFoundError,
     Problem,
     ServerError,
@@ -134,6 +135,8 @@ class KhipuAuthenticationError(KhipuError, AuthenticationError):
 
 class KhipuBadRequestError(KhipuError, BadRequestError):
     """HTTP 400 without an envelope saying more: the payload was refused."""
+
+    exit_code = ExitCode.INVALID
 
 
 class KhipuNotFoundError(KhipuError, NotFoundError):

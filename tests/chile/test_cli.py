@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cr_einvoice.app.cli import main
+from cr_einvoice.core.errors import ExitCode
 from cr_einvoice.testing.chile_fakes import FakeBelvo, FakeFlow, FakeKhipu
 
 from .conftest import LINK
@@ -106,10 +107,10 @@ def test_khipu_invalid_email_and_missing_credentials(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, _, err = run_cli(capsys, "cl", "khipu", "enel-bill", "1234567", "--email", "a@b.cl")
-    assert code == 2 and "KHIPU_API_KEY" in err
+    assert code == ExitCode.USAGE and "KHIPU_API_KEY" in err
     monkeypatch.setenv("KHIPU_API_KEY", "k")
     code, _, err = run_cli(capsys, "cl", "khipu", "enel-bill", "1234567", "--email", "a+b@c.cl")
-    assert code == 2 and "RequestData.Email" in err
+    assert code == ExitCode.INVALID and "RequestData.Email" in err
 
 
 # -- belvo ---------------------------------------------------------------------------------------------------
@@ -140,14 +141,14 @@ def test_belvo_errors_are_one_line(
         capsys, "cl", "belvo", "invoices", "--link", LINK, "--from", "2024-01-01", "--to", "2024-01-31",
         "--base-url", fake_belvo.base_url, "--secret-id-env", "B_ID", "--secret-password-env", "B_PW",
     )  # fmt: skip
-    assert code == 2
+    assert code == ExitCode.USAGE  # wrong credentials
     assert "authentication_failed" in err and "request_id" in err
     assert len(err.strip().splitlines()) == 1
     code, _, err = run_cli(
         capsys, "cl", "belvo", "invoices", "--link", LINK, "--from", "2999-01-01", "--to", "2999-01-31",
         "--base-url", fake_belvo.base_url, "--secret-id-env", "B_ID", "--secret-password-env", "B_PW",
     )  # fmt: skip
-    assert code == 2 and "future" in err
+    assert code == ExitCode.INVALID and "future" in err
 
 
 # -- flow ----------------------------------------------------------------------------------------------------
@@ -182,7 +183,7 @@ def test_flow_wrong_secret(
         "--secret-key-env",
         "OTHER_SECRET",
     )
-    assert code == 2
+    assert code == ExitCode.USAGE  # the secret key is wrong
     assert "Invalid Signature" in err and "not-it" not in err
 
 
@@ -208,6 +209,6 @@ def test_entry_point_subprocess(fake_flow: FakeFlow) -> None:
         env=env,
         check=False,
     )
-    assert completed.returncode == 2
+    assert completed.returncode == ExitCode.INVALID
     assert completed.stderr.startswith("cr-einvoice: error: Flow invoice/get: Invoice 77 not found")
     assert "Traceback" not in completed.stderr

@@ -10,6 +10,7 @@ import pytest
 from hc_support import CLAVE, PREFIX_2026, mensaje_hacienda_xml
 
 from cr_einvoice.app.cli import main
+from cr_einvoice.core.errors import ExitCode
 from cr_einvoice.signing.xades import Signer
 from cr_einvoice.testing.pki import TestPKI
 
@@ -85,15 +86,15 @@ def test_decode_status_json_and_base64_with_trust(
     assert run(capsys, str(b64), "--trust", str(test_pki.ca_cert_pem))[0] == 1
 
 
-def test_decode_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_decode_errors_exit_with_their_class(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pending = tmp_path / "pending.json"
     pending.write_text(json.dumps({"clave": CLAVE, "ind-estado": "procesando"}))
-    assert main(["decode", str(pending)]) == 2
+    assert main(["decode", str(pending)]) == ExitCode.INVALID
     assert "no respuesta-xml" in capsys.readouterr().err
     garbage = tmp_path / "g.txt"
     garbage.write_text("hello")
-    assert main(["decode", str(garbage)]) == 2
-    assert main(["decode", str(tmp_path / "missing.xml")]) == 2
+    assert main(["decode", str(garbage)]) == ExitCode.INVALID
+    assert main(["decode", str(tmp_path / "missing.xml")]) == ExitCode.USAGE
     unsigned = tmp_path / "u.xml"
     unsigned.write_bytes(mensaje_hacienda_xml())
     code, out = run(capsys, str(unsigned))

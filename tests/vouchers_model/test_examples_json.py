@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 
 from cr_einvoice.app.cli import main
-from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.core.errors import ExitCode, ValidationError
 from cr_einvoice.testing.examples import EXAMPLE_KINDS, example_json
 from cr_einvoice.vouchers.jsonio import KINDS, document_from_json, document_to_json
 from cr_einvoice.vouchers.model import Comprobante, MensajeReceptor, ReciboPago
@@ -191,13 +191,13 @@ def test_cli_errors_name_the_field_without_traceback(
     data["lineas"][1]["cantidad"] = "-2"
     src = tmp_path / "bad.json"
     src.write_text(json.dumps(data), encoding="utf-8")
-    assert main(["build", str(src)]) == 2
+    assert main(["build", str(src)]) == ExitCode.INVALID
     err = capsys.readouterr().err
     assert "lineas[1].cantidad" in err and "Traceback" not in err
     # a clave whose date is not FechaEmision's
     src.write_text(json.dumps(example_json("fe")), encoding="utf-8")
     code = main(["build", str(src), "--clave", "50615072600310112345600100001010000000123148213975"])
-    assert code == 2
+    assert code == ExitCode.INVALID
     assert "clave" in capsys.readouterr().err
 
 
@@ -252,5 +252,5 @@ def test_cli_validate_option(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert b"<TipoDocIR>19</TipoDocIR>" in out.read_bytes()
     data["medios_pago"] = [{"tipo_medio_pago": "99"}]
     src.write_text(json.dumps(data), encoding="utf-8")
-    assert main(["build", str(src), "--validate"]) == 2
+    assert main(["build", str(src), "--validate"]) == ExitCode.INVALID
     assert "medios_pago[0].medio_pago_otros" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from lxml import etree
 
 from cr_einvoice.app.cli import main
 from cr_einvoice.core.catalogs import TipoDocumento
-from cr_einvoice.core.errors import ValidationError, XMLParseError
+from cr_einvoice.core.errors import ExitCode, ValidationError, XMLParseError
 from cr_einvoice.vouchers.validate import validate_xml
 
 DATA = Path(__file__).parent / "data"
@@ -104,10 +104,10 @@ def test_cli_validate(
     assert main(["validate", "--json", str(bad)]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is False and data["problems"][0]["code"] == -492
-    assert main(["validate", str(tmp_path / "missing.xml")]) == 2
+    assert main(["validate", str(tmp_path / "missing.xml")]) == ExitCode.USAGE
     assert "file not found" in capsys.readouterr().err
     (tmp_path / "junk.xml").write_bytes(b"<a>")
-    assert main(["validate", str(tmp_path / "junk.xml")]) == 2
+    assert main(["validate", str(tmp_path / "junk.xml")]) == ExitCode.INVALID
     err = capsys.readouterr().err
     assert "not well-formed" in err and "Traceback" not in err
 
@@ -116,7 +116,7 @@ def test_cli_validate_without_schemas(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("CR_EINVOICE_SCHEMAS", str(tmp_path))
-    assert main(["validate", str(DATA / "fe_valid.xml")]) == 2
+    assert main(["validate", str(DATA / "fe_valid.xml")]) == ExitCode.USAGE
     assert "cr-einvoice schemas fetch" in capsys.readouterr().err
     assert main(["validate", "--no-xsd", str(DATA / "fe_valid.xml")]) == 0
 
@@ -139,12 +139,13 @@ def test_cli_clave(capsys: pytest.CaptureFixture[str]) -> None:
     assert (
         json.loads(capsys.readouterr().out)["clave"] == "50615072600310112345600100001010000000123300000042"
     )
-    assert main(["clave", "parse", "50615132600310112345600100001010000000123148213975"]) == 2
+    assert main(["clave", "parse", "50615132600310112345600100001010000000123148213975"]) == ExitCode.INVALID
     err = capsys.readouterr().err
     assert "clave[3:9] fecha" in err and "Traceback" not in err
-    assert main([*args[:-1], "2026-07-15T19:30:00"]) == 2
+    assert main([*args[:-1], "2026-07-15T19:30:00"]) == ExitCode.INVALID
     assert "no time zone" in capsys.readouterr().err
     assert (
-        main(["clave", "new", "--tipo-id", "01", "--id", "012345678", "--tipo", "xx", "--numero", "1"]) == 2
+        main(["clave", "new", "--tipo-id", "01", "--id", "012345678", "--tipo", "xx", "--numero", "1"])
+        == ExitCode.INVALID
     )
     assert "--tipo" in capsys.readouterr().err

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from cr_einvoice.app.cli._common import add_trust_argument, dump_json, read_bytes
-from cr_einvoice.core.errors import ConfigError, VerificationError
+from cr_einvoice.core.errors import ValidationError, VerificationError
 from cr_einvoice.hacienda.environments import HACIENDA_SELLO_CEDULA
 from cr_einvoice.hacienda.respuesta import Respuesta, decode_respuesta, verify_respuesta
 from cr_einvoice.hacienda.wire import StatusAnswer
@@ -54,10 +54,12 @@ def _payload(data: bytes) -> bytes | str:
     try:
         obj = json.loads(stripped.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise ConfigError("the file starts like JSON but is not valid JSON") from None
+        raise ValidationError("the file starts like JSON but is not valid JSON", path="file") from None
     value = StatusAnswer.from_json(obj).respuesta_xml if isinstance(obj, dict) else None
     if value is None:
-        raise ConfigError("the JSON document has no respuesta-xml (Hacienda has not answered yet?)")
+        raise ValidationError(
+            "the JSON document has no respuesta-xml (Hacienda has not answered yet?)", path="respuesta-xml"
+        )
     return value
 
 
