@@ -254,3 +254,64 @@ def test_cli_validate_option(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     src.write_text(json.dumps(data), encoding="utf-8")
     assert main(["build", str(src), "--validate"]) == ExitCode.INVALID
     assert "medios_pago[0].medio_pago_otros" in capsys.readouterr().err
+
+
+# -- the JSON Schema generated from the model (issue #11 item 4) -----------------------------------------
+
+
+def _schema_paths(errors: Any) -> set[str]:
+    """The JSON paths of jsonschema's findings, written like the library's (``lineas[0].detalle``): a
+    missing or unexpected key is named under its object, an ``anyOf`` (an optional field) by its branches."""
+    found: set[str] = set()
+    for error in errors:
+        if error.validator == "anyOf":
+            found |= _schema_paths(c for c in error.context if c.validator != "type")
+            continue
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        if error.validator in ("required", "additionalProperties"):
+            names = [error.message.split("'")[1]]
+            path = ".".join(x for x in (path, names[0]) if x)
+        found.add(path)
+    return found
+
+
+def _library_paths(data: dict[str, Any]) -> set[str]:
+    with pytest.raises(ValidationError) as info:
+        document_from_json(data)
+    return {p.path for p in info.value.problems}
+
+
+def test_json_schema_accepts_every_build_example_and_fails_like_the_library(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import jsonschema
+
+    assert main(["build", "--json-schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    anything = jsonschema.Draft202012Validator(schema)
+    for kind in EXAMPLE_KINDS:
+        assert main(["build", "--example", kind]) == 0
+        example = json.loads(capsys.readouterr().out)
+        assert list(anything.iter_errors(example)) == [], kind
+        assert main(["build", "--json-schema", kind]) == 0
+        one = jsonschema.Draft202012Validator(json.loads(capsys.readouterr().out))
+        assert list(one.iter_errors(example)) == [], kind
+    fe = jsonschema.Draft202012Validator(schema["$defs"]["document_fe"] | {"$defs": schema["$defs"]})
+    # Structure: an unknown key, a missing required key (the library stops there, as the schema reports).
+    wrong = example_json("fe")
+    wrong["lineas"][0]["color"] = "rojo"
+    del wrong["lineas"][1]["detalle"]
+    expected = {"lineas[0].color", "lineas[1].detalle"}
+    assert _schema_paths(fe.iter_errors(wrong)) == expected == _library_paths(wrong)
+    # Values: a code outside its catalogue, at the top and inside an optional (nullable) object.
+    wrong = example_json("fe")
+    wrong["condicion_venta"] = "77"
+    assert _schema_paths(fe.iter_errors(wrong)) == {"condicion_venta"} == _library_paths(wrong)
+    wrong = example_json("fe")
+    wrong["receptor"]["identificacion"]["tipo"] = "09"
+    expected = {"receptor.identificacion.tipo"}
+    assert _schema_paths(fe.iter_errors(wrong)) == expected == _library_paths(wrong)
+    # A type only the issuing pipeline completes: the schema lets a POS omit the emisor, not a tipo.
+    assert list(fe.iter_errors({k: v for k, v in example_json("fe").items() if k != "emisor"})) == []
+    assert main(["build", "--json-schema", "xx"]) != 0

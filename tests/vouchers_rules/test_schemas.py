@@ -16,7 +16,7 @@ import pytest
 from lxml import etree
 
 from cr_einvoice.app.cli import main
-from cr_einvoice.core.errors import NotFoundError, SchemaNotFoundError, TransportError
+from cr_einvoice.core.errors import ConfigError, NotFoundError, SchemaNotFoundError, TransportError
 from cr_einvoice.transport.http import RetryPolicy
 from cr_einvoice.vouchers import schemas
 
@@ -271,3 +271,94 @@ def test_fetch_into_an_unwritable_place_fails_clearly(
     assert main(["schemas", "fetch", "--dir", str(blocker / "sub"), "--base-url", url]) == 2
     err = capsys.readouterr().err
     assert "cannot write" in err and "--dir" in err and "Traceback" not in err
+
+
+# -- offline: import a folder or a zip, hash checks, file:// (issue #11 item 1) -----------------------
+
+
+def _copy_flat(schemas_dir: Path, target: Path) -> None:
+    """The official files in one flat folder (as a user might have unpacked them)."""
+    target.mkdir(parents=True)
+    for entry in schemas.manifest():
+        (target / entry.file).write_bytes((schemas_dir / entry.path).read_bytes())
+
+
+def test_import_from_a_flat_folder_checks_hashes_and_reports_new_revisions(
+    tmp_path: Path, schemas_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "download"
+    _copy_flat(schemas_dir, source)
+    changed = next(e for e in schemas.manifest() if e.root == "TiqueteElectronico" and e.version == "4.4")
+    (source / changed.file).write_bytes((source / changed.file).read_bytes() + b"\n<!-- rev D -->\n")
+    monkeypatch.delenv("CR_EINVOICE_SCHEMAS", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert main(["schemas", "import", str(source)]) == 0
+    out, err = capsys.readouterr()
+    cache = tmp_path / "cache" / "cr-einvoice" / "schemas"
+    assert f"NEW REVISION {cache / changed.path}" in out
+    assert out.count("\nok ") + out.startswith("ok ") == len(schemas.manifest()) - 1
+    assert "differs from the tested revision" in err
+    assert schemas.find_schemas_dir() == cache  # the folder `schemas fetch` fills and the validator reads
+    assert main(["schemas", "where"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == str(cache)
+    assert f"NEW REVISION {changed.path}" in err and f"{len(schemas.manifest()) - 1} ok" in err
+    (cache / changed.path).unlink()
+    assert main(["schemas", "where", "--json"]) == 1  # a missing file fails
+    report = json.loads(capsys.readouterr().out)
+    assert {f["path"]: f["status"] for f in report["files"]}[changed.path] == "missing"
+
+
+def test_import_from_a_zip_and_refusal_when_files_are_missing(tmp_path: Path, schemas_dir: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "esquemas.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for entry in schemas.manifest():
+            z.write(schemas_dir / entry.path, f"esquemas/{entry.path}")
+    results = schemas.import_schemas(archive, tmp_path / "out")
+    assert not any(r.new_revision for r in results)
+    assert all(c.status == "ok" for c in schemas.check_schemas(tmp_path / "out"))
+    assert schemas.validate_xsd(
+        etree.fromstring((REPO / "tests" / "vouchers_rules" / "data" / "fe_valid.xml").read_bytes()),
+        schemas_dir=tmp_path / "out",
+    ) == schemas.validate_xsd(
+        etree.fromstring((REPO / "tests" / "vouchers_rules" / "data" / "fe_valid.xml").read_bytes())
+    )
+    partial = tmp_path / "partial"
+    _copy_flat(schemas_dir, partial)
+    (partial / "xmldsig-core-schema.xsd").unlink()
+    with pytest.raises(ConfigError, match=r"lacks 1 of the .*xmldsig-core-schema\.xsd.*nothing was imported"):
+        schemas.import_schemas(partial, tmp_path / "nothing")
+    assert not (tmp_path / "nothing").exists()
+    with pytest.raises(ConfigError, match="does not exist"):
+        schemas.import_schemas(tmp_path / "nowhere", tmp_path / "nothing")
+
+
+def test_fetch_from_file_url_and_unsupported_schemes_fail_at_once(tmp_path: Path, schemas_dir: Path) -> None:
+    results = schemas.fetch_schemas(tmp_path / "a", base_url=schemas_dir.as_uri())
+    assert len(results) == len(schemas.manifest()) and not any(r.new_revision for r in results)
+    assert (tmp_path / "a" / "2024" / "v4.4" / "FacturaElectronica_V4.4.xsd").is_file()
+
+    class NoNetwork(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            raise AssertionError("an unsupported scheme must not be tried")
+
+    with (
+        httpx.Client(transport=NoNetwork()) as client,
+        pytest.raises(ConfigError, match=r"only http://, https:// and file://"),
+    ):
+        schemas.fetch_schemas(tmp_path / "b", base_url="ftp://mirror.example/esquemas", client=client)
+
+
+def test_schemas_not_found_names_the_no_xsd_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CR_EINVOICE_SCHEMAS", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    fe = REPO / "tests" / "vouchers_rules" / "data" / "fe_valid.xml"
+    assert main(["validate", str(fe)]) != 0
+    err = capsys.readouterr().err
+    assert "validate --no-xsd" in err and "issue --no-xsd" in err and "validate_xsd = false" in err
+    assert "schemas import" in err and "Traceback" not in err
+    assert main(["validate", "--no-xsd", str(fe)]) == 0
