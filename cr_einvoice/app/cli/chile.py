@@ -181,19 +181,19 @@ def serve_fake(provider: str, *, port: int = 0, host: str = "127.0.0.1") -> Serv
 
 
 def _fake_serve(args: argparse.Namespace) -> int:
-    served = serve_fake(args.provider, port=args.port)
-    fake = served.fake
-    print(f"fake {args.provider} on {fake.base_url} (made-up data; Ctrl-C stops it)", file=sys.stderr)
-    print("point the cl verbs at it:", file=sys.stderr)
-    print("  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in served.env.items()), file=sys.stderr)
-    print(f"  {served.try_command}", file=sys.stderr)
-    sys.stderr.flush()
-
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    # SIGTERM (a supervisor, a test) stops it like Ctrl-C; installed before the lines that say it runs.
     previous = signal.signal(signal.SIGTERM, stop)
+    served = serve_fake(args.provider, port=args.port)
+    fake = served.fake
     try:
+        print(f"fake {args.provider} on {fake.base_url} (made-up data; Ctrl-C stops it)", file=sys.stderr)
+        print("point the cl verbs at it:", file=sys.stderr)
+        print("  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in served.env.items()), file=sys.stderr)
+        print(f"  {served.try_command}", file=sys.stderr)
+        sys.stderr.flush()
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
