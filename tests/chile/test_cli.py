@@ -63,15 +63,22 @@ def test_khipu_enel_bill_saves_the_pdf(
 
 
 def test_khipu_renamed_variables_and_base_url_from_environment(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fake_khipu: FakeKhipu
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_khipu: FakeKhipu,
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("MY_KHIPU_KEY", fake_khipu.api_key)
     monkeypatch.setenv("KHIPU_BASE_URL", fake_khipu.base_url)
+    monkeypatch.chdir(tmp_path)
     code, out, _ = run_cli(
         capsys, "cl", "khipu", "enel-bill", "1234567", "--email", "a@b.cl", "--api-key-env", "MY_KHIPU_KEY"
     )
     assert code == 0
-    assert json.loads(out)["saved_to"] is None
+    # Without -o the billed PDF is still kept, in a default file named in the JSON (issue #11).
+    saved = json.loads(out)["saved_to"]
+    assert saved.startswith("enel-1234567-") and saved.endswith(".pdf")
+    assert (tmp_path / saved).read_bytes() == fake_khipu.bills["1234567"]
 
 
 def test_khipu_both_credentials_is_an_error_without_traceback(
