@@ -48,6 +48,8 @@ from cr_einvoice.core.errors import (
     ServerError,
     TransportError,
 )
+from cr_einvoice.core.jsonsafe import JSONInputError
+from cr_einvoice.core.jsonsafe import loads as json_loads
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda.environments import Environment
 from cr_einvoice.transport.flow import Retry, Steps, drive, drive_async, retrying
@@ -134,8 +136,8 @@ def _idp_check(response: httpx.Response, what: str) -> httpx.Response:
     response.read()
     if status < 400:
         try:
-            token = response.json()
-        except ValueError:
+            token = json_loads(response.content, what="the identity provider's answer")
+        except JSONInputError:
             token = None
         if not isinstance(token, dict) or not token.get("access_token") or "error" in token:
             raise AuthenticationError(
@@ -148,8 +150,8 @@ def _idp_check(response: httpx.Response, what: str) -> httpx.Response:
     body = response.text[:500]
     detail = ""
     try:
-        data = response.json()
-    except ValueError:
+        data = json_loads(response.content, what="the identity provider's answer")
+    except JSONInputError:
         data = None
     if isinstance(data, dict):
         error = str(data.get("error") or "")

@@ -6,8 +6,11 @@ it gets HTTP 200. **The request is not authenticated** (no header, no signature 
 knows the URL can post anything. What makes a callback trustworthy:
 
 * :func:`parse_callback` accepts a body only when it carries a MensajeHacienda whose XAdES signature
-  verifies (Hacienda's seal, ``expected_cedula``, optionally chained to a ``TrustStore``) and is about the
-  clave the JSON names; the outcome is taken from that signed document, never from the JSON;
+  verifies (Hacienda's seal, ``expected_cedula``, chained to the bundled national PKI or the ``TrustStore``
+  named) and is about the clave the JSON names; the outcome is taken from that signed document, never from
+  the JSON. A signature that is valid but does not chain is refused with :class:`CallbackNotTrustedError`,
+  or, with ``allow_untrusted=True``, handed over with ``trusted=False`` so that the caller confirms with
+  ``GET /recepcion/{clave}`` (the worker does) and never records a final state from it;
 * ``known_claves`` limits it to vouchers this system submitted;
 * :func:`callback_url` puts an unguessable per-submission token (HMAC of the clave under a secret) in the URL,
   and :func:`callback_app` refuses requests whose token does not match (before reading the body);
@@ -25,7 +28,6 @@ import base64
 import hashlib
 import hmac
 import inspect
-import json
 import logging
 from collections.abc import Awaitable, Callable, Container, MutableMapping
 from dataclasses import dataclass, replace
@@ -33,10 +35,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cr_einvoice.core.errors import CrEinvoiceError, ValidationError, VerificationError, XMLParseError
+from cr_einvoice.core.jsonsafe import JSONInputError
+from cr_einvoice.core.jsonsafe import loads as json_loads
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda.environments import HACIENDA_SELLO_CEDULA
 from cr_einvoice.hacienda.respuesta import Respuesta, RespuestaMismatchError, decode_respuesta
 from cr_einvoice.hacienda.wire import FINAL_ESTADOS, STATUS_ID_RE, StatusAnswer, parse_fecha
+from cr_einvoice.signing.xades.verifier import SignatureNotTrustedError
 
 if TYPE_CHECKING:
     from cr_einvoice.signing.xades import TrustStore
@@ -44,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_CALLBACK_BYTES",
     "CallbackError",
+    "CallbackNotTrustedError",
     "CallbackResult",
     "callback_app",
     "callback_token",
@@ -73,9 +79,19 @@ class CallbackError(CrEinvoiceError):
         self.clave = clave
 
 
+class CallbackNotTrustedError(CallbackError):
+    """Signature valid but not trusted: the callback's MensajeHacienda is intact and signed by the certificate
+    it carries, but that certificate does not chain to the trust anchors (a forged seal, or the simulator's
+    TEST seal without its CA named). Nothing may be recorded from it; confirm with ``GET /recepcion``."""
+
+
 @dataclass(frozen=True, slots=True)
 class CallbackResult:
-    """An accepted callback. ``estado`` and ``respuesta`` come from Hacienda's verified signed answer."""
+    """An accepted callback. ``estado`` and ``respuesta`` come from Hacienda's verified signed answer.
+
+    ``trusted`` is False only with ``allow_untrusted=True``, for a signature valid but not trusted: such a
+    result must never move a voucher to a final state by itself (confirm with ``GET /recepcion/{clave}``).
+    """
 
     #: As Hacienda sent it: the clave, or ``clave-consecutivoReceptor`` for a MensajeReceptor.
     clave: str
@@ -85,6 +101,9 @@ class CallbackResult:
     ind_estado: str
     fecha: datetime | None
     respuesta: Respuesta
+    trusted: bool = True
+    #: Why the signature is not trusted (None when trusted).
+    trust_problem: str | None = None
 
 
 def _known(known_claves: KnownClaves, clave: str) -> bool:
@@ -101,11 +120,14 @@ def parse_callback(
     expected_cedula: str | None = HACIENDA_SELLO_CEDULA,
     known_claves: KnownClaves | None = None,
     max_bytes: int = DEFAULT_MAX_CALLBACK_BYTES,
+    allow_untrusted: bool = False,
 ) -> CallbackResult:
     """Check and decode a callback body; raise :class:`CallbackError` (with the HTTP status to answer).
 
-    ``trust`` is a :class:`cr_einvoice.signing.xades.TrustStore` (or None: integrity and signer cédula only);
-    ``known_claves`` a container or a predicate of the claves this system submitted.
+    ``trust`` is a :class:`cr_einvoice.signing.xades.TrustStore` (None: the bundled national PKI with
+    Hacienda's seal as the leaf); ``known_claves`` a container or a predicate of the claves this system
+    submitted. A valid signature that does not chain raises :class:`CallbackNotTrustedError` (403), or, with
+    ``allow_untrusted``, returns a result with ``trusted=False`` that must be confirmed before it is acted on.
     """
     if not isinstance(body, bytes | bytearray | memoryview):
         raise CallbackError(f"callback body must be bytes, not {type(body).__name__}")
@@ -115,9 +137,9 @@ def parse_callback(
             f"callback body is {len(raw)} bytes, over the {max_bytes}-byte limit", http_status=413
         )
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise CallbackError("callback body is not UTF-8 JSON") from None
+        data = json_loads(raw, what="callback body", max_bytes=max_bytes)
+    except JSONInputError as exc:
+        raise CallbackError(f"callback body is not UTF-8 JSON within the limits: {exc.reason}") from None
     if not isinstance(data, dict):
         raise CallbackError("callback body is not a JSON object")
     answer = StatusAnswer.from_json(data)
@@ -135,10 +157,21 @@ def parse_callback(
             http_status=422,
             clave=clave,
         )
+    trust_problem: str | None = None
     try:
         respuesta = decode_respuesta(
             respuesta_data, trust=trust, verify=True, expected_cedula=expected_cedula, expected_clave=clave
         )
+    except SignatureNotTrustedError as exc:
+        if not allow_untrusted:
+            raise CallbackNotTrustedError(
+                f"callback for {clave}: {exc}; nothing recorded (confirm with GET /recepcion/{clave})",
+                http_status=403,
+                clave=clave,
+            ) from None
+        # Valid but not trusted: decoded for the caller, who must confirm with GET /recepcion.
+        respuesta = replace(decode_respuesta(respuesta_data, verify=False), signature=exc.result)
+        trust_problem = str(exc)
     except RespuestaMismatchError as exc:
         raise CallbackError(f"callback for {clave}: {exc}", http_status=403, clave=clave) from None
     except VerificationError as exc:
@@ -162,6 +195,8 @@ def parse_callback(
         ind_estado=sent,
         fecha=parse_fecha(answer.fecha),
         respuesta=respuesta,
+        trusted=trust_problem is None,
+        trust_problem=trust_problem,
     )
 
 
@@ -246,12 +281,15 @@ def callback_app(
     secret: Secret | bytes | None = None,
     path_prefix: str = "/",
     max_bytes: int = DEFAULT_MAX_CALLBACK_BYTES,
+    allow_untrusted: bool = False,
 ) -> ASGIApp:
     """An ASGI app receiving Hacienda's callbacks and handing accepted ones to ``handler`` (sync or async).
 
     With ``secret``, the path must be ``<path_prefix><clave>/<callback_token(secret, clave)>`` (see
     :func:`callback_url`) and the body must be about that clave. Answers: 200 accepted (after ``handler``
     returned), 400/403/413/422 refused, 404 outside ``path_prefix``, 405 not a POST, 500 the handler raised.
+    ``allow_untrusted`` hands valid-but-untrusted callbacks to ``handler`` with ``trusted=False`` (see
+    :func:`parse_callback`) instead of answering 403.
     """
     prefix = path_prefix if path_prefix.endswith("/") else path_prefix + "/"
     is_async = inspect.iscoroutinefunction(handler)
@@ -294,6 +332,7 @@ def callback_app(
                 expected_cedula=expected_cedula,
                 known_claves=known_claves,
                 max_bytes=max_bytes,
+                allow_untrusted=allow_untrusted,
             )
             if bound is not None:
                 if bound.split("-", 1)[0] != result.clave.split("-", 1)[0]:

@@ -83,7 +83,9 @@ __all__ = [
 class ClientOptions(TypedDict, total=False):
     """The keyword options :class:`Client` and :class:`AsyncClient` share (defaults in brackets).
 
-    ``trust`` (None): the :class:`~cr_einvoice.signing.xades.TrustStore` Hacienda's answers must chain to;
+    ``trust`` (None = the bundled national PKI, :func:`~cr_einvoice.signing.xades.hacienda_trust`): the
+    :class:`~cr_einvoice.signing.xades.TrustStore` Hacienda's answers must chain to (name the simulator's
+    TEST CA to use the simulator); an answer that does not chain raises ``SignatureNotTrustedError``;
     ``expected_cedula`` (the environment's seal): the serialNumber that must sign them;
     ``verify_respuestas`` (True): verify the answers' signatures at all; ``timeout``; ``retry``
     (:class:`~cr_einvoice.transport.http.RetryPolicy`); ``limiter`` (a fresh

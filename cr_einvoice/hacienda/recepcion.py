@@ -34,6 +34,8 @@ from cr_einvoice.core.errors import (
     ValidationError,
 )
 from cr_einvoice.core.identifiers import Identificacion, infer_tipo
+from cr_einvoice.core.jsonsafe import JSONInputError
+from cr_einvoice.core.jsonsafe import loads as json_loads
 from cr_einvoice.core.xmlsafe import child_text, local_name, parse_untrusted
 from cr_einvoice.hacienda.environments import Environment, check_url
 from cr_einvoice.hacienda.respuesta import Respuesta, decode_respuesta
@@ -411,9 +413,11 @@ def parse_submit_response(response: httpx.Response, request: Request, submission
 def _json(response: httpx.Response, request: Request, expected: type, what: str) -> Any:
     """The body as JSON of type ``expected`` (after a 200 or, for lists, a 206)."""
     try:
-        data = response.json()
-    except ValueError:
-        raise _unexpected(response, request, "the response body is not JSON") from None
+        data = json_loads(response.content, what="Hacienda's answer")
+    except JSONInputError as exc:
+        raise _unexpected(
+            response, request, f"the response body is not JSON within the limits: {exc.reason}"
+        ) from None
     if not isinstance(data, expected):
         raise _unexpected(response, request, what)
     return data

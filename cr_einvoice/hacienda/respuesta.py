@@ -3,9 +3,10 @@
 :func:`decode_respuesta` takes what ``GET /recepcion/{clave}`` or a callback carries in ``respuesta-xml``
 (Base64) or the XML itself, parses it with the hardened parser, and by default verifies Hacienda's XAdES-BES
 signature with :func:`cr_einvoice.signing.xades.verify`, expecting the seal's serialNumber
-``CPJ-2-100-042005``
-(override ``expected_cedula`` for the local simulator's test seal). The result is a frozen
-:class:`Respuesta`.
+``CPJ-2-100-042005`` and, unless another ``trust`` is named (the simulator's TEST CA), a chain to the bundled
+Costa Rica national PKI (:func:`cr_einvoice.signing.xades.hacienda_trust`). A signature that is valid but does
+not chain raises :class:`~cr_einvoice.signing.xades.SignatureNotTrustedError` (``.result`` describes it). The
+result is a frozen :class:`Respuesta`.
 
 DetalleMensaje is free text; :func:`parse_detalle_mensaje` splits it into :class:`DetalleError` rows and
 tolerates every form seen so far: the three sandbox preambles (recognised and stripped), coded rows
@@ -187,6 +188,11 @@ class Respuesta:
     def verified(self) -> bool:
         return self.signature is not None
 
+    @property
+    def trusted(self) -> bool:
+        """True when Hacienda's signature verified and chained to the trust anchors."""
+        return self.signature is not None and self.signature.trusted
+
 
 def respuesta_bytes(data: bytes | str, *, what: str = "respuesta") -> bytes:
     """The XML bytes of ``data``: raw XML (bytes or str) or its Base64 encoding."""
@@ -290,8 +296,9 @@ def verify_respuesta(
 ) -> VerificationResult:
     """Verify Hacienda's XAdES-BES signature on a MensajeHacienda; raise a ``VerificationError`` subclass.
 
-    ``trust`` anchors the seal's certificate chain (Hacienda's KeyInfo carries the leaf only); without it
-    the signature's integrity and the signer's ``expected_cedula`` are still checked.
+    ``trust`` anchors the seal's certificate chain (Hacienda's KeyInfo carries the leaf only); None means the
+    default, the bundled national PKI with Hacienda's seal as the leaf (:func:`hacienda_trust`). A valid
+    signature that does not chain raises ``SignatureNotTrustedError`` ("signature valid but not trusted").
     """
     xml = respuesta.xml if isinstance(respuesta, Respuesta) else respuesta
     try:
@@ -300,7 +307,8 @@ def verify_respuesta(
         raise SignatureError(
             "cr_einvoice.signing.xades is not available to verify Hacienda's signature"
         ) from exc
-    return xades.verify(xml, trust, expected_cedula=expected_cedula, require_policy=False)
+    anchors = trust if trust is not None else xades.hacienda_trust()
+    return xades.verify(xml, anchors, expected_cedula=expected_cedula, require_policy=False)
 
 
 def decode_respuesta(
@@ -315,7 +323,8 @@ def decode_respuesta(
 
     Raises :class:`~cr_einvoice.core.errors.XMLParseError` for undecodable input,
     :class:`~cr_einvoice.core.errors.ValidationError` for a document that is not a usable MensajeHacienda, a
-    ``VerificationError`` subclass when the signature does not verify, and :class:`RespuestaMismatchError`
+    ``VerificationError`` subclass when the signature does not verify (``SignatureNotTrustedError`` when it is
+    valid but does not chain to ``trust``, default the national PKI), and :class:`RespuestaMismatchError`
     when ``expected_clave`` is given and the answer concerns another voucher.
     """
     xml = respuesta_bytes(data)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -30,12 +29,15 @@ from urllib.parse import urlsplit
 from cr_einvoice.core.clave import CR_TZ
 from cr_einvoice.core.errors import ValidationError
 from cr_einvoice.core.identifiers import Identificacion
+from cr_einvoice.core.jsonsafe import JSONInputError
+from cr_einvoice.core.jsonsafe import loads as json_loads
 
 __all__ = [
     "ALREADY_RECEIVED_MARKERS",
     "CLAVE_RE",
     "CONSECUTIVO_RE",
     "FINAL_ESTADOS",
+    "MAX_RECEPCION_BODY_BYTES",
     "STATUS_ID_RE",
     "Estado",
     "RecepcionRequest",
@@ -67,6 +69,9 @@ FINAL_ESTADOS: frozenset[str] = frozenset({Estado.ACEPTADO, Estado.RECHAZADO})
 #: Hacienda's texts for a document it already has, accent- and case-folded: the 400 ``X-Error-Cause`` "El
 #: comprobante ya fue recibido anteriormente" and the -99 detail "… ya existe en nuestras bases de datos …".
 ALREADY_RECEIVED_MARKERS: tuple[str, ...] = ("ya fue recibido", "ya existe en nuestras bases de datos")
+
+#: The largest POST /recepcion body read: a 10 MiB signed voucher in Base64 plus the JSON around it.
+MAX_RECEPCION_BODY_BYTES = 14 * 1024 * 1024
 
 #: A voucher's clave; the status identifier (``clave`` or ``clave-consecutivoReceptor``); a consecutivo.
 CLAVE_RE = re.compile(r"\d{50}")
@@ -176,9 +181,9 @@ class RecepcionRequest:
     def from_body(cls, body: bytes) -> RecepcionRequest:
         """Read the raw request body (UTF-8 JSON), see :meth:`from_json`."""
         try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise WireFormatError("El cuerpo de la solicitud no es un JSON válido") from None
+            data = json_loads(body, what="the recepción request body", max_bytes=MAX_RECEPCION_BODY_BYTES)
+        except JSONInputError as exc:
+            raise WireFormatError(f"El cuerpo de la solicitud no es un JSON válido ({exc.reason})") from None
         return cls.from_json(data)
 
     @classmethod

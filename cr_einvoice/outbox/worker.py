@@ -410,6 +410,8 @@ class Worker:
 
     def apply_callback(self, result: CallbackResult) -> VoucherRecord | None:
         """Apply a verified callback (what :func:`~cr_einvoice.hacienda.callbacks.callback_app` hands over).
+        Only a callback whose signature chains to the trust anchors (``result.trusted``) moves the voucher;
+        another is confirmed with ``GET /recepcion/{clave}`` first.
 
         Returns the updated record, or None when the clave is not one of ours.
         """
@@ -422,6 +424,8 @@ class Worker:
         if record.state is VoucherState.SIGNED:
             log.warning("callback for %s, which was never sent, ignored", result.clave)
             return record
+        if not getattr(result, "trusted", True):
+            return self._untrusted_callback(record, result)
         try:
             new = self._apply_status(
                 record, result.estado, result.respuesta, source="callback", report=RoundReport()
@@ -432,11 +436,31 @@ class Worker:
             log.info("callback for %s not applied: %s", result.clave, exc)
             return self.store.get(record.key)
 
+    def _untrusted_callback(self, record: VoucherRecord, result: CallbackResult) -> VoucherRecord:
+        """A callback whose signature is valid but not trusted never moves a voucher by itself: it is
+        recorded as an event and the voucher is asked about with ``GET /recepcion/{clave}`` at once (a voucher
+        in ``sending`` is asked anyway before anything else happens to it)."""
+        reason = result.trust_problem or "signature valid but not trusted"
+        log.warning(
+            "%s: callback not trusted (%s); confirming with GET /recepcion before recording anything",
+            record.key,
+            reason,
+        )
+        try:
+            detail = {"estado": result.estado, "reason": reason}
+            self.store.log_event(record.key, "callback_untrusted", detail)
+            if record.state is not VoucherState.SENDING:
+                return self.store.reschedule(record.key, self._clock())
+        except StoreError as exc:
+            log.info("untrusted callback for %s: not rescheduled: %s", record.key, exc)
+        return self.store.get(record.key) or record
+
     def apply_callback_body(self, body: bytes) -> VoucherRecord | None:
-        """Verify and apply a raw callback body (raises CallbackError when it cannot be trusted)."""
+        """Verify and apply a raw callback body (raises CallbackError when it cannot be used; a signature
+        valid but not trusted only makes the worker ask Hacienda, see :meth:`apply_callback`)."""
         from cr_einvoice.hacienda.callbacks import parse_callback
 
-        result = parse_callback(body, trust=self.trust, known_claves=self._known)
+        result = parse_callback(body, trust=self.trust, known_claves=self._known, allow_untrusted=True)
         return self.apply_callback(result)
 
     def _known(self, key: str) -> bool:
@@ -460,6 +484,7 @@ class Worker:
             known_claves=self._known,
             secret=self.settings.callback_secret,
             path_prefix=prefix,
+            allow_untrusted=True,
         )
 
     # -- the per-state steps ----------------------------------------------------------------------

@@ -66,9 +66,9 @@ def test_accepted_callback(style: str, signed_ok: bytes, sello_trust: TrustStore
     assert result.respuesta.signature is not None and result.respuesta.signature.trusted
 
 
-def test_known_claves_as_predicate_and_mensaje_receptor_keys(signed_ok: bytes) -> None:
+def test_known_claves_as_predicate_and_mensaje_receptor_keys(signed_ok: bytes, sello_trust: TrustStore) -> None:
     mr = f"{CLAVE}-{CONSECUTIVO_MR}"
-    result = parse_callback(body(signed_ok, clave=mr), known_claves=lambda k: k == mr)
+    result = parse_callback(body(signed_ok, clave=mr), trust=sello_trust, known_claves=lambda k: k == mr)
     assert result.clave == mr
     with pytest.raises(CallbackError) as info:
         parse_callback(body(signed_ok), known_claves=lambda k: k == CLAVE2)
@@ -113,13 +113,13 @@ def test_forged_outcome_is_refused(signed_rejected: bytes) -> None:
         parse_callback(body(forged))
 
 
-def test_json_outcome_must_agree_with_the_signed_one(signed_rejected: bytes) -> None:
+def test_json_outcome_must_agree_with_the_signed_one(signed_rejected: bytes, sello_trust: TrustStore) -> None:
     with pytest.raises(CallbackError, match="signed respuesta says 'rechazado'") as info:
-        parse_callback(body(signed_rejected, estado="aceptado"))
+        parse_callback(body(signed_rejected, estado="aceptado"), trust=sello_trust)
     assert info.value.http_status == 422
-    assert parse_callback(body(signed_rejected, estado="rechazado")).estado == "rechazado"
+    assert parse_callback(body(signed_rejected, estado="rechazado"), trust=sello_trust).estado == "rechazado"
     # A non-final ind-estado is informational: the signed answer decides.
-    assert parse_callback(body(signed_rejected, estado="procesando")).estado == "rechazado"
+    assert parse_callback(body(signed_rejected, estado="procesando"), trust=sello_trust).estado == "rechazado"
 
 
 def test_respuesta_about_another_clave_is_refused(signed_ok: bytes) -> None:
@@ -196,11 +196,13 @@ async def test_app_refusals(signed_ok: bytes, caplog: pytest.LogCaptureFixture) 
     assert SECRET.reveal() not in caplog.text
 
 
-async def test_app_hands_a_mensaje_receptor_callback_over_under_its_bound_key(signed_ok: bytes) -> None:
+async def test_app_hands_a_mensaje_receptor_callback_over_under_its_bound_key(
+    signed_ok: bytes, sello_trust: TrustStore
+) -> None:
     """The URL token is bound to ``clave-consecutivoReceptor``; a body naming only the confirmed voucher's
     clave is accepted there and handed over under the bound key. Another voucher's body is still refused."""
     seen: list[CallbackResult] = []
-    app = callback_app(seen.append, secret=SECRET, path_prefix="/cb/")
+    app = callback_app(seen.append, trust=sello_trust, secret=SECRET, path_prefix="/cb/")
     key = f"{CLAVE}-00100001050000000007"
     response = await post(app, f"/cb/{key}/{callback_token(SECRET, key)}", body(signed_ok))
     assert response.status_code == 200
@@ -228,11 +230,11 @@ async def test_app_streams_body_limit_without_content_length(signed_ok: bytes) -
     assert len(chunks) == 1  # it stopped reading once over the limit
 
 
-async def test_app_answers_500_when_the_handler_fails(signed_ok: bytes) -> None:
+async def test_app_answers_500_when_the_handler_fails(signed_ok: bytes, sello_trust: TrustStore) -> None:
     def broken(result: CallbackResult) -> None:
         raise RuntimeError("database down")
 
-    response = await post(callback_app(broken), "/", body(signed_ok))
+    response = await post(callback_app(broken, trust=sello_trust), "/", body(signed_ok))
     assert response.status_code == 500
 
 

@@ -24,8 +24,10 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, 
 
 
 def test_decode_the_shared_sample(samples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The 2019 seal does not chain to the bundled national PKI (SOURCES.md): the JSON is printed, the
+    signature is valid but not trusted, and the exit status is 1 (0 only for a trusted answer)."""
     code, out = run(capsys, str(samples_dir / SAMPLE))
-    assert code == 0
+    assert code == 1
     assert out["clave"] == "50603052100011751016900100001010100012373198762259"
     assert out["mensaje"] == 3
     assert out["estado"] == "rechazado"
@@ -41,6 +43,10 @@ def test_decode_the_shared_sample(samples_dir: Path, capsys: pytest.CaptureFixtu
     signature = out["signature"]
     assert isinstance(signature, dict)
     assert signature["valid"] is True
+    assert signature["trusted"] is False
+    assert signature["error"] == "SignatureNotTrustedError"
+    assert "signature valid but not trusted" in str(signature["reason"])
+    assert "national PKI" in str(signature["trust_problem"])
     assert signature["signer_cedula"] == "2100042005"
     assert signature["level"] == "XAdES-BES"
 
@@ -80,7 +86,11 @@ def test_decode_status_json_and_base64_with_trust(
     assert isinstance(signature, dict) and signature["trusted"] is True
     b64 = tmp_path / "respuesta.b64"
     b64.write_bytes(base64.b64encode(signed))
-    assert run(capsys, str(b64))[0] == 0
+    assert run(capsys, str(b64), "--trust", str(test_pki.sello_ca_cert_pem))[0] == 0
+    # Without its CA named, the TEST seal is valid but not trusted (the default is the national PKI).
+    code, out = run(capsys, str(b64))
+    assert code == 1
+    assert out["signature"]["valid"] is True and out["signature"]["trusted"] is False  # type: ignore[index]
     # Signed by the TEST seal: it does not chain to another CA, nor match another cédula.
     assert run(capsys, str(b64), "--expect-cedula", "CPJ-3-101-123456")[0] == 1
     assert run(capsys, str(b64), "--trust", str(test_pki.ca_cert_pem))[0] == 1

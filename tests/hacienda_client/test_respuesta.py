@@ -21,6 +21,7 @@ from cr_einvoice.hacienda.respuesta import SANDBOX_PREAMBLES
 from cr_einvoice.signing.xades import (
     DigestMismatchError,
     NoSignatureError,
+    SignatureNotTrustedError,
     Signer,
     SignerMismatchError,
     TrustStore,
@@ -213,8 +214,17 @@ def test_decode_checks_the_expected_clave() -> None:
 
 
 def test_shared_v43_sample_decodes_and_verifies(samples_dir: Path) -> None:
+    """The 2019-2023 seal of this v4.3 answer was issued by an earlier SINPE CA generation than the bundled
+    one (SOURCES.md): its signature is valid but it does not chain to the national PKI, so by default it is
+    "valid but not trusted"; pinned explicitly it verifies and is trusted."""
     raw = (samples_dir / SAMPLE).read_bytes()
-    r = decode_respuesta(raw)
+    with pytest.raises(SignatureNotTrustedError, match="signature valid but not trusted") as info:
+        decode_respuesta(raw)
+    seal = info.value.result
+    assert (seal.trusted, seal.signer_cedula) == (False, "2100042005")
+    assert seal.trust_problem and "CA SINPE - PERSONA JURIDICA v2" in seal.trust_problem
+    assert "national PKI" in seal.trust_problem
+    r = decode_respuesta(raw, trust=TrustStore([seal.certificate]))
     assert r.clave == SAMPLE_CLAVE
     assert r.version == "4.3"
     assert r.mensaje == 3
@@ -234,15 +244,22 @@ def test_shared_v43_sample_decodes_and_verifies(samples_dir: Path) -> None:
     assert r.signature.signer_cedula == "2100042005"
     assert "SELLO ELECTRONICO" in r.signature.signer_subject
     assert r.signature.level == "XAdES-BES"
-    assert r.verified
+    assert r.verified and r.trusted
     # Base64 (as in respuesta-xml) verifies the same.
-    assert decode_respuesta(base64.b64encode(raw)).verified
+    assert decode_respuesta(base64.b64encode(raw), trust=TrustStore([seal.certificate])).trusted
 
 
 def test_sample_with_another_expected_signer_fails(samples_dir: Path) -> None:
     raw = (samples_dir / SAMPLE).read_bytes()
     with pytest.raises(SignerMismatchError):
-        decode_respuesta(raw, expected_cedula="CPJ-3-101-123456")
+        decode_respuesta(raw, trust=_pinned_seal(raw), expected_cedula="CPJ-3-101-123456")
+
+
+def _pinned_seal(raw: bytes) -> TrustStore:
+    """A trust store pinning the sample's own seal certificate (it does not chain to the national PKI)."""
+    with pytest.raises(SignatureNotTrustedError) as info:
+        decode_respuesta(raw)
+    return TrustStore([info.value.result.certificate])
 
 
 def test_tampered_sample_fails(samples_dir: Path) -> None:

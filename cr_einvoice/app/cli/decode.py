@@ -3,22 +3,25 @@
 FILE holds the MensajeHacienda XML, its Base64 (as in ``respuesta-xml``), or a status/callback JSON document
 carrying ``respuesta-xml``. The JSON printed on stdout has ``clave``, ``mensaje`` (an integer), ``estado``,
 ``errores`` (``codigo``, ``mensaje``, ``fila``, ``columna``), the other MensajeHacienda fields and
-``signature`` (signer details, or the reason verification failed). Exit status: 0 when Hacienda's signature
-verifies, 1 when it does not (what could be decoded is still printed).
+``signature`` (signer details, or the reason verification failed). Hacienda's seal must chain to the bundled
+Costa Rica national PKI unless --trust names other anchors (the simulator's TEST CA). Exit status: 0 only when
+Hacienda's signature verifies AND is trusted; when it is valid but does not chain ("signature valid but not
+trusted": ``signature.valid`` true, ``signature.trusted`` false, ``signature.error`` SignatureNotTrustedError)
+or does not verify, the exit status is 1 and what could be decoded is still printed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from cr_einvoice.app.cli._common import add_trust_argument, dump_json, read_bytes
-from cr_einvoice.core.errors import ValidationError, VerificationError
+from cr_einvoice.core.errors import ExitCode, ValidationError, VerificationError
+from cr_einvoice.core.jsonsafe import loads as json_loads
 from cr_einvoice.hacienda.environments import HACIENDA_SELLO_CEDULA
 from cr_einvoice.hacienda.respuesta import Respuesta, decode_respuesta, verify_respuesta
 from cr_einvoice.hacienda.wire import StatusAnswer
-from cr_einvoice.signing.xades import TrustStore
+from cr_einvoice.signing.xades import SignatureNotTrustedError, TrustStore
 
 __all__ = ["register"]
 
@@ -35,8 +38,8 @@ def register(subparsers: Any) -> None:
     )
     add_trust_argument(
         parser,
-        "CA certificate(s) Hacienda's seal must chain to (repeatable; default: check integrity and signer "
-        "cédula only)",
+        "CA certificate(s) Hacienda's seal must chain to instead of the bundled Costa Rica national PKI "
+        "(repeatable; e.g. the simulator's TEST CA)",
     )
     parser.add_argument(
         "--expect-cedula",
@@ -51,10 +54,7 @@ def _payload(data: bytes) -> bytes | str:
     stripped = data.lstrip()
     if not stripped.startswith(b"{"):
         return data
-    try:
-        obj = json.loads(stripped.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ValidationError("the file starts like JSON but is not valid JSON", path="file") from None
+    obj = json_loads(stripped, what="the status/callback JSON file")
     value = StatusAnswer.from_json(obj).respuesta_xml if isinstance(obj, dict) else None
     if value is None:
         raise ValidationError(
@@ -94,10 +94,14 @@ def _decode(args: argparse.Namespace) -> int:
     out = respuesta_json(respuesta)
     try:
         result = verify_respuesta(respuesta, trust, expected_cedula=args.expect_cedula or None)
+    except SignatureNotTrustedError as exc:
+        out["signature"] = {**exc.result.to_dict(), "error": type(exc).__name__, "reason": str(exc)}
+        dump_json(out)
+        return ExitCode.FAILED
     except VerificationError as exc:
         out["signature"] = {"valid": False, "error": type(exc).__name__, "reason": str(exc)}
         dump_json(out)
-        return 1
+        return ExitCode.FAILED
     out["signature"] = result.to_dict()
     dump_json(out)
     return 0

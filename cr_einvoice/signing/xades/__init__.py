@@ -31,13 +31,25 @@ from cr_einvoice.signing.xades.policies import (
     match_policy,
 )
 from cr_einvoice.signing.xades.signer import CR_TZ, SignatureProfile, Signer, SignerConfig
-from cr_einvoice.signing.xades.trust import TrustStore, load_certificates
-from cr_einvoice.signing.xades.verifier import SignatureStyle, VerificationResult, verify
+from cr_einvoice.signing.xades.trust import (
+    NATIONAL_ROOT_SHA256,
+    TrustStore,
+    hacienda_trust,
+    load_certificates,
+    national_pki,
+)
+from cr_einvoice.signing.xades.verifier import (
+    SignatureNotTrustedError,
+    SignatureStyle,
+    VerificationResult,
+    verify,
+)
 
 __all__ = [
     "CR_TZ",
     "DS_NS",
     "KNOWN_POLICIES",
+    "NATIONAL_ROOT_SHA256",
     "SIGNED_PROPERTIES_TYPE",
     "V44_POLICY_DIGEST",
     "V44_POLICY_URL",
@@ -46,6 +58,7 @@ __all__ = [
     "DigestAlgorithm",
     "KnownPolicy",
     "SignatureAlgorithm",
+    "SignatureNotTrustedError",
     "SignatureProfile",
     "SignatureStyle",
     "Signer",
@@ -53,8 +66,10 @@ __all__ = [
     "TransformAlgorithm",
     "TrustStore",
     "VerificationResult",
+    "hacienda_trust",
     "load_certificates",
     "match_policy",
+    "national_pki",
     "verify",
 ]
 __all__ += errors.__all__

@@ -88,7 +88,8 @@ class CertificateNotValidAtSigningTimeError(_Refusal):
 
 
 class UntrustedCertificateError(_Refusal):
-    """The signer's certificate does not chain to a CA of the given TrustStore."""
+    """The signer's certificate does not chain to a CA of the given TrustStore (``verify`` raises its
+    subclass ``verifier.SignatureNotTrustedError``, which carries the valid signature's description)."""
 
 
 class SignerMismatchError(_Refusal):

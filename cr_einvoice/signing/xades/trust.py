@@ -1,10 +1,20 @@
-"""Certificate trust for signature verification: configured CA certificates, chain building, validity."""
+"""Certificate trust for signature verification: configured CA certificates, chain building, validity.
+
+:func:`hacienda_trust` is the default trust for Hacienda's signed answers: the Costa Rica national PKI
+bundled in ``cr_einvoice/signing/trust/`` (public CA certificates, listed with their SHA-256 in
+``manifest.json``), the root pinned by :data:`NATIONAL_ROOT_SHA256`, and the leaf required to be Hacienda's
+seal (serialNumber ``CPJ-2-100-042005``).
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import hashlib
+import json
 import os
 from collections.abc import Iterable, Sequence
+from importlib import resources
 from pathlib import Path
 
 from cryptography import x509
@@ -12,10 +22,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 from cr_einvoice.core.errors import ConfigError
-from cr_einvoice.signing.certs import format_name
+from cr_einvoice.signing.certs import HACIENDA_SELLO_CEDULA, format_name
 from cr_einvoice.signing.xades.errors import CertificateNotValidAtSigningTimeError, UntrustedCertificateError
 
-__all__ = ["TrustStore", "load_certificates"]
+__all__ = ["NATIONAL_ROOT_SHA256", "TrustStore", "hacienda_trust", "load_certificates", "national_pki"]
+
+#: SHA-256 of the DER "CA RAIZ NACIONAL - COSTA RICA v2" (2015-2039): the one pinned root.
+NATIONAL_ROOT_SHA256 = "fd9ea730948ec25875fd3c4a778815f57f2261f739be898dd720fa2e07ef7c42"
 
 _MAX_DEPTH = 8
 
@@ -61,18 +74,30 @@ class TrustStore:
     ``anchors`` are trusted outright (roots, or a pinned intermediate or leaf); ``intermediates`` only help
     build the chain. :meth:`from_pem_files` sorts a file's certificates: self-signed ones become anchors, the
     rest intermediates (pass ``all_anchors=True`` to pin them all).
+
+    ``leaf_serial_number``, when given, is the subject serialNumber the signer's certificate must carry
+    (e.g. Hacienda's seal ``CPJ-2-100-042005``): a certificate that chains but names someone else is not
+    trusted.
     """
 
-    __slots__ = ("_anchors", "_der", "_intermediates")
+    __slots__ = ("_anchors", "_der", "_intermediates", "leaf_serial_number", "name")
 
     def __init__(
-        self, anchors: Iterable[x509.Certificate], intermediates: Iterable[x509.Certificate] = ()
+        self,
+        anchors: Iterable[x509.Certificate],
+        intermediates: Iterable[x509.Certificate] = (),
+        *,
+        leaf_serial_number: str | None = None,
+        name: str = "",
     ) -> None:
         self._anchors = tuple(anchors)
         self._intermediates = tuple(intermediates)
         if not self._anchors:
             raise ConfigError("a TrustStore needs at least one trusted certificate")
         self._der = frozenset(c.public_bytes(serialization.Encoding.DER) for c in self._anchors)
+        self.leaf_serial_number = leaf_serial_number
+        #: What the anchors are, for messages ("the Costa Rica national PKI"); empty: the anchors' names.
+        self.name = name
 
     @classmethod
     def from_pem_files(cls, *paths: str | os.PathLike[str], all_anchors: bool = False) -> TrustStore:
@@ -105,6 +130,10 @@ class TrustStore:
     def __repr__(self) -> str:
         return f"TrustStore(anchors={[format_name(c.subject) for c in self._anchors]!r})"
 
+    def describe(self) -> str:
+        """What this store trusts, for messages."""
+        return self.name or ", ".join(format_name(c.subject) for c in self._anchors)
+
     def build_chain(
         self,
         leaf: x509.Certificate,
@@ -118,6 +147,14 @@ class TrustStore:
         :class:`CertificateNotValidAtSigningTimeError` when a certificate of the chain is not valid at ``at``.
         """
         when = at or _dt.datetime.now(_dt.UTC)
+        if self.leaf_serial_number is not None:
+            serials = [str(a.value) for a in leaf.subject.get_attributes_for_oid(x509.NameOID.SERIAL_NUMBER)]
+            if serials != [self.leaf_serial_number]:
+                raise UntrustedCertificateError(
+                    f"the certificate of {format_name(leaf.subject)} is not the one {self.describe()} "
+                    f"accepts here (subject serialNumber {', '.join(serials) or 'missing'}, not "
+                    f"{self.leaf_serial_number})"
+                )
         pool = [*self._anchors, *self._intermediates, *extra]
         chain = [leaf]
         current = leaf
@@ -137,7 +174,7 @@ class TrustStore:
             if issuer is None:
                 raise UntrustedCertificateError(
                     f"the certificate of {format_name(leaf.subject)} does not chain to a trusted CA "
-                    f"(no trusted issuer for {format_name(current.issuer)})"
+                    f"({self.describe()}; no trusted issuer for {format_name(current.issuer)})"
                 )
             chain.append(issuer)
             current = issuer
@@ -151,3 +188,49 @@ class TrustStore:
                     f"was not valid at {when.isoformat()}"
                 )
         return tuple(chain)
+
+
+_BUNDLE = "trust"
+
+
+def _bundled(name: str) -> bytes:
+    return resources.files("cr_einvoice.signing").joinpath(_BUNDLE, name).read_bytes()
+
+
+@functools.cache
+def national_pki() -> tuple[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...]]:
+    """The bundled Costa Rica national PKI: ``(anchors, intermediates)``.
+
+    Every file is checked against the SHA-256 of ``manifest.json`` and the root against
+    :data:`NATIONAL_ROOT_SHA256` (a modified bundle raises :class:`ConfigError`).
+    """
+    manifest = json.loads(_bundled("manifest.json"))
+    anchors: list[x509.Certificate] = []
+    intermediates: list[x509.Certificate] = []
+    for entry in manifest["certificates"]:
+        cert = x509.load_pem_x509_certificate(_bundled(str(entry["file"])))
+        digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+        if digest != entry["sha256"]:
+            raise ConfigError(f"the bundled certificate {entry['file']} does not match its manifest SHA-256")
+        if entry["role"] == "root":
+            if digest != NATIONAL_ROOT_SHA256 or not _is_self_signed(cert):
+                raise ConfigError(f"the bundled root {entry['file']} is not the pinned national root")
+            anchors.append(cert)
+        else:
+            intermediates.append(cert)
+    if len(anchors) != 1:
+        raise ConfigError("the bundled national PKI must hold exactly one root")
+    return tuple(anchors), tuple(intermediates)
+
+
+@functools.cache
+def hacienda_trust() -> TrustStore:
+    """The default trust for Hacienda's answers: the national PKI's pinned root, its bundled intermediates,
+    and a leaf that is Hacienda's seal (serialNumber ``CPJ-2-100-042005``)."""
+    anchors, intermediates = national_pki()
+    return TrustStore(
+        anchors,
+        intermediates,
+        leaf_serial_number=HACIENDA_SELLO_CEDULA,
+        name="the Costa Rica national PKI (CA RAIZ NACIONAL - COSTA RICA v2)",
+    )

@@ -60,11 +60,12 @@ from cr_einvoice.signing.xades.errors import (
     SignatureWrappingError,
     SignerMismatchError,
     UnsupportedAlgorithmError,
+    UntrustedCertificateError,
 )
 from cr_einvoice.signing.xades.policies import match_policy
 from cr_einvoice.signing.xades.trust import TrustStore
 
-__all__ = ["SignatureStyle", "VerificationResult", "verify"]
+__all__ = ["SignatureNotTrustedError", "SignatureStyle", "VerificationResult", "verify"]
 
 log = logging.getLogger("cr_einvoice.signing")
 
@@ -91,7 +92,12 @@ class SignatureStyle(Enum):
 
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
-    """What a valid signature says. ``policy_known`` compares the policy with Hacienda's published ones."""
+    """What a valid signature says. ``policy_known`` compares the policy with Hacienda's published ones.
+
+    ``trusted`` is True only when the certificate chained to the given trust anchors; a valid signature
+    that does not is raised as :class:`SignatureNotTrustedError` carrying this result with ``trusted``
+    False and ``trust_problem`` saying why.
+    """
 
     signer_subject: str
     signer_cedula: str | None
@@ -109,6 +115,7 @@ class VerificationResult:
     chain: tuple[x509.Certificate, ...]
     trusted: bool
     signature_count: int
+    trust_problem: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,8 +139,19 @@ class VerificationResult:
             "certificate_not_after": self.certificate.not_valid_after_utc.isoformat(),
             "chain": [format_name(c.subject) for c in self.chain],
             "trusted": self.trusted,
+            "trust_problem": self.trust_problem,
             "signature_count": self.signature_count,
         }
+
+
+class SignatureNotTrustedError(UntrustedCertificateError):
+    """Signature valid but not trusted: the document is intact and signed with the certificate it names, but
+    that certificate does not chain to the trust anchors (or is not the leaf they accept). ``result`` holds
+    what the valid signature says (``result.trusted`` is False, ``result.trust_problem`` the reason)."""
+
+    def __init__(self, message: str, *, result: VerificationResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +176,8 @@ def verify(
     """Verify every signature of an untrusted signed document; describe the first (the emisor's).
 
     - ``trust``: when given, the signer's certificate must chain to it, every certificate valid at the
-      SigningTime; ``result.trusted`` says whether this was checked.
+      SigningTime; a signature that is valid but does not chain raises :class:`SignatureNotTrustedError`
+      (its ``result`` describes the signature). Without it ``result.trusted`` is False (not checked).
     - ``expected_cedula``: the signer's identification digits must equal it (:class:`SignerMismatchError`).
     - ``require_policy``: XAdES-EPES required (:class:`MissingPolicyError` for BES). ``None`` (default) means
       required for vouchers and not for ``MensajeHacienda``, which Hacienda signs XAdES-BES.
@@ -286,9 +305,14 @@ def _is_within(el: etree._Element, ancestor: etree._Element) -> bool:
 
 def _c14n_of(uri: str) -> CanonicalizationMethod:
     try:
-        return CanonicalizationMethod(uri)
+        method = CanonicalizationMethod(uri)
     except ValueError:
         raise UnsupportedAlgorithmError(f"unsupported canonicalization {uri!r}") from None
+    if method.with_comments:
+        # Untrusted XML is parsed without comments (so that what is read is what was signed): a signature
+        # over comments cannot be checked against that, and Hacienda's profile never signs them.
+        raise UnsupportedAlgorithmError(f"canonicalization with comments ({uri}) is refused")
+    return method
 
 
 def _prefix_list(transform: etree._Element) -> list[str] | None:
@@ -323,7 +347,7 @@ def _reference_octets(
         elif alg in CanonicalizationMethod._value2member_map_:
             if i != n - 1:
                 raise UnsupportedAlgorithmError("a canonicalization transform must be the last transform")
-            method = CanonicalizationMethod(alg)
+            method = _c14n_of(alg)
             prefixes = _prefix_list(el)
         else:
             raise UnsupportedAlgorithmError(f"unsupported transform {alg!r}")
@@ -560,12 +584,16 @@ def _verify_one(
             f"{signer_cert.not_valid_after_utc.isoformat()}, but the signature is dated {at.isoformat()}"
         )
     chain: tuple[x509.Certificate, ...] = ()
+    problem: str | None = None
     if trust is not None:
-        chain = trust.build_chain(signer_cert, [c for _, c in certs if c is not signer_cert], at=at)
+        try:
+            chain = trust.build_chain(signer_cert, [c for _, c in certs if c is not signer_cert], at=at)
+        except UntrustedCertificateError as exc:
+            problem = str(exc)
 
     serial_attr = signer_cert.subject.get_attributes_for_oid(x509.NameOID.SERIAL_NUMBER)
     cedula = parse_cedula(str(serial_attr[0].value)) if serial_attr else None
-    return VerificationResult(
+    result = VerificationResult(
         signer_subject=format_name(signer_cert.subject),
         signer_cedula=cedula.numero if cedula else None,
         signer_identification_type=cedula.tipo if cedula else None,
@@ -580,9 +608,13 @@ def _verify_one(
         signature_algorithm=sig_alg.value,
         certificate=signer_cert,
         chain=chain,
-        trusted=trust is not None,
+        trusted=trust is not None and problem is None,
         signature_count=count,
+        trust_problem=problem,
     )
+    if problem is not None:
+        raise SignatureNotTrustedError(f"signature valid but not trusted: {problem}", result=result)
+    return result
 
 
 def _style(
