@@ -7,7 +7,8 @@ number**; then, in one store transaction, the next consecutivo of (emisor, sucur
 the clave built (situación 1, 3 when Hacienda is unreachable, 2 when the voucher replaces a paper contingency
 voucher), the XML signed and the voucher persisted with its exact signed bytes -- or nothing at all, and the
 numbering stays gapless. It returns an :class:`IssuedVoucher`; the
-:class:`~cr_einvoice.outbox.worker.Worker` sends it.
+:class:`~cr_einvoice.outbox.worker.Worker` sends it. :meth:`Issuer.reissue` issues a voucher Hacienda rejected
+again, as a new voucher.
 
 Latency: one :class:`Issuer` keeps the signer, the compiled schemas (cached by
 :mod:`cr_einvoice.vouchers.schemas`) and the store's connection, so a ticket costs a few milliseconds.
@@ -26,20 +27,22 @@ from typing import TYPE_CHECKING, Any, cast
 
 from cr_einvoice.core.catalogs import Situacion, TipoDocumento
 from cr_einvoice.core.clave import cr_now, to_cr_time
-from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.core.errors import StoreError, ValidationError
 from cr_einvoice.outbox.numbering import Draft, IssuedVoucher, IssuerSettings, Numbering, party_of
-from cr_einvoice.outbox.store import Store, VoucherRecord
+from cr_einvoice.outbox.store import Store, VoucherKind, VoucherRecord, VoucherState
 
 if TYPE_CHECKING:
     from cr_einvoice.signing.xades import Signer
     from cr_einvoice.vouchers.model import Document
 
 __all__ = [
+    "REISSUABLE",
     "IssuedVoucher",
     "Issuer",
     "IssuerSettings",
     "PaperVoucher",
     "build_correction",
+    "reissue_ref",
 ]
 
 log = logging.getLogger("cr_einvoice.issuing")
@@ -133,6 +136,61 @@ class Issuer(Numbering):
         log.debug("issued %s (%s)", issued.clave, issued.consecutivo)
         return issued
 
+    def reissue(self, clave: str) -> IssuedVoucher:
+        """Issue again, as a new voucher, the voucher ``clave`` that Hacienda rejected or that ended in
+        ``error``: the same document with the next consecutivo of its sucursal and terminal, a new clave and
+        FechaEmision (now), signed by this issuer's signer. The original stays as it is (a rejected voucher
+        is final; one in ``error`` is no longer sent by ``submit --retry-errors``); the link is recorded in
+        both vouchers' events (``reissued`` on the original, ``reissue_of`` on the new one).
+
+        Idempotent: reissuing the same voucher again returns the voucher issued the first time
+        (``created`` False; its ``external_ref`` is ``reissue:<original key>``). Refused (ValidationError at
+        ``clave``) for a voucher in any other state and for a MensajeReceptor (answer again with
+        :meth:`cr_einvoice.outbox.receiving.Receiver.respond`).
+        """
+        from cr_einvoice.vouchers.xmlread import from_xml
+
+        original = self.store.find(clave)
+        if original is None:
+            raise StoreError(f"no voucher {clave} in the outbox (see 'cr-einvoice list')")
+        if original.kind is not VoucherKind.ISSUED:
+            raise ValidationError(
+                f"{original.key} is a MensajeReceptor: answer the supplier's voucher again with "
+                "'cr-einvoice receive' / Receiver.respond()",
+                path="clave",
+            )
+        ref = reissue_ref(original)
+        existing = self.store.find_by_ref(ref)
+        if existing is not None:
+            return IssuedVoucher.from_record(existing, created=False)
+        if original.state not in REISSUABLE:
+            raise ValidationError(
+                f"{original.key} is {original.state.value}: only a voucher Hacienda rejected or one in "
+                "error is issued again",
+                path="clave",
+            )
+        document: Any = dataclasses.replace(from_xml(original.signed_xml), stated=None)
+        draft = self._voucher_draft(
+            document,
+            sucursal=original.sucursal,
+            terminal=original.terminal,
+            # A voucher replacing a paper one keeps situación 2 (its reference says so), else the store's.
+            situacion=original.situacion if original.situacion == Situacion.CONTINGENCIA.value else None,
+            external_ref=ref,
+        )
+        with self.store.atomic():  # the new voucher and the links: together or not at all
+            issued = self._number(draft)
+            self.store.log_event(
+                original.key, "reissued", {"as": issued.key, "consecutivo": issued.consecutivo}
+            )
+            self.store.log_event(
+                issued.key, "reissue_of", {"original": original.key, "state": original.state.value}
+            )
+        if self._on_issued is not None:
+            self._on_issued(issued)
+        log.info("reissued %s as %s (%s)", original.key, issued.key, issued.consecutivo)
+        return issued
+
     def issue_json(self, data: Any, **kwargs: Any) -> IssuedVoucher:
         """Issue from the JSON input format (:func:`cr_einvoice.vouchers.jsonio.document_from_json`).
 
@@ -147,6 +205,15 @@ class Issuer(Numbering):
 
         document: Any = document_from_json(data, emisor=self.settings.emisor())
         return cast("Document", document)
+
+
+#: The states a voucher may be issued again from (:meth:`Issuer.reissue`).
+REISSUABLE = frozenset({VoucherState.REJECTED, VoucherState.ERROR})
+
+
+def reissue_ref(original: VoucherRecord) -> str:
+    """The ``external_ref`` of the voucher that reissues ``original`` (one reissue per voucher)."""
+    return f"reissue:{original.key}"
 
 
 def with_contingency_reference(document: Document, paper: PaperVoucher) -> Document:

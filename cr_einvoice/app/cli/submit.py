@@ -12,6 +12,7 @@ from typing import Any
 from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime, outcome_code
 from cr_einvoice.app.cli.listing import print_records, progress
 from cr_einvoice.app.runtime import Runtime
+from cr_einvoice.outbox.issuing import reissue_ref
 from cr_einvoice.outbox.store import FINAL_STATES, VoucherState
 from cr_einvoice.outbox.worker import RoundReport
 
@@ -53,6 +54,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         pending = [v.key for v in runtime.store.due(float("inf"), limit=1_000_000)]
         if args.retry_errors:
             for v in runtime.store.list_vouchers(state=VoucherState.ERROR, limit=1_000_000):
+                if runtime.store.find_by_ref(reissue_ref(v)) is not None:
+                    continue  # issued again as a new voucher: sending this one too would bill twice
                 runtime.store.transition(
                     v.key, VoucherState.SENDING, next_action_at=0.0, event="retry_requested"
                 )
@@ -75,7 +78,9 @@ def register(sub: Any) -> None:
         "--within", type=float, default=120.0, help="seconds to wait for the answers (default 120)"
     )
     p.add_argument(
-        "--retry-errors", action="store_true", help="also send again the vouchers in 'error' (after a fix)"
+        "--retry-errors",
+        action="store_true",
+        help="also send again the vouchers in 'error' (after a fix; not those issued again with 'reissue')",
     )
     p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=cmd_submit)
