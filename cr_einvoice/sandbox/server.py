@@ -13,6 +13,7 @@ One :class:`http.server.ThreadingHTTPServer` on the loopback interface serves ev
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,6 +34,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from lxml import etree
 
 from cr_einvoice.core.errors import ConfigError, CrEinvoiceError, XMLParseError
+from cr_einvoice.core.jsonsafe import loads as json_loads
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.core.xmlsafe import parse_untrusted
 from cr_einvoice.hacienda.environments import Environment
@@ -88,11 +90,45 @@ class _Reply:
         return reply
 
 
+#: A chunk-size line: hex digits, optionally chunk extensions (RFC 9112 7.1).
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]*)?\r?\n")
+#: How long a new connection waits for a free thread before it is answered 503.
+_SLOT_WAIT = 2.0
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+)
+
+
 class _Server(ThreadingHTTPServer):
+    """A thread per connection, at most ``max_threads`` at once (a bounded number of threads)."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 1024
     sim: Simulator
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], max_threads: int):
+        super().__init__(address, handler)
+        self.slots = threading.BoundedSemaphore(max_threads)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(timeout=_SLOT_WAIT):
+            log.warning("sandbox: every one of its threads is busy; answering 503 to %s", client_address)
+            with contextlib.suppress(OSError):
+                request.sendall(_BUSY)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that vanished mid-request (reset, broken pipe, idle timeout) is routine for a server:
@@ -131,37 +167,45 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("PATCH")
 
     def _read_body(self) -> bytes:
+        """The request body, at most ``max_body_bytes`` (read before authentication: nothing unbounded)."""
         length_text = self.headers.get("Content-Length")
+        encoding = self.headers.get("Transfer-Encoding")
+        if encoding is not None:
+            self.close_connection = True  # whatever happens, this connection is not reused
+            if length_text is not None or encoding.strip().lower() != "chunked":
+                raise _BadRequest("Transfer-Encoding no soportado o junto con Content-Length")
+            return self._read_chunked()
         if length_text is None:
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                return self._read_chunked()
             return b""
-        try:
-            length = int(length_text)
-        except ValueError:
-            raise _BadRequest("Content-Length inválido") from None
-        if length < 0:
+        if not length_text.strip().isdigit():
+            self.close_connection = True
             raise _BadRequest("Content-Length inválido")
+        length = int(length_text)
         if length > self.server.sim.settings.max_body_bytes:
             self.close_connection = True
             raise _TooLarge()
         return self.rfile.read(length)
 
     def _read_chunked(self) -> bytes:
+        """A chunked body: every size strictly hex, the total and the trailer bounded."""
         limit = self.server.sim.settings.max_body_bytes
         data = bytearray()
         while True:
-            line = self.rfile.readline(1024)
-            size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+            match = _CHUNK_SIZE.fullmatch(self.rfile.readline(1024))
+            if match is None:
+                raise _BadRequest("Tamaño de bloque (chunk) inválido")
+            size = int(match.group(1), 16)
             if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                return bytes(data)
+                for _ in range(64):  # the trailer: a few header lines at most
+                    if self.rfile.readline(1024) in (b"\r\n", b"\n", b""):
+                        return bytes(data)
+                raise _BadRequest("Trailer demasiado largo")
             if len(data) + size > limit:
-                self.close_connection = True
                 raise _TooLarge()
-            data += self.rfile.read(size)
-            self.rfile.readline(8)
+            chunk = self.rfile.read(size)
+            if len(chunk) != size or self.rfile.readline(8) not in (b"\r\n", b"\n"):
+                raise _BadRequest("Bloque (chunk) incompleto")
+            data += chunk
 
     def _drop(self) -> None:
         """Abort the connection: an RST, no status line."""
@@ -230,6 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
         except _TooLarge:
             reply = _Reply.message(413, "Request Entity Too Large")
         except _BadRequest as exc:
+            self.close_connection = True
             reply = _Reply.message(400, str(exc), str(exc))
         except (ConnectionError, TimeoutError):
             self.close_connection = True
@@ -392,7 +437,7 @@ class Simulator:
             _require_schemas()
         sign = self._make_signer()
         checker = VoucherChecker(s, self.store)
-        server = _Server((s.host, s.port), _Handler)
+        server = _Server((s.host, s.port), _Handler, s.max_threads)
         server.sim = self
         self._server = server
         self.idp = IdentityProvider(
@@ -709,7 +754,9 @@ class Simulator:
             return _Reply.json(200, self.faults.snapshot())
         if what == "faults" and method == "POST":
             try:
-                self.apply_faults(json.loads(body.decode("utf-8") or "{}"))
+                self.apply_faults(
+                    json_loads(body or b"{}", what="the fault description", max_bytes=64 * 1024)
+                )
             except (ValueError, TypeError, CrEinvoiceError) as exc:
                 return _Reply.json(400, {"message": str(exc)})
             return _Reply.json(200, self.faults.snapshot())
@@ -741,7 +788,10 @@ class Simulator:
          "rate_limit": 5, "expire_tokens_now": true}
         """
         if not isinstance(spec, Mapping):
-            raise TypeError("the fault description must be a JSON object")
+            raise ConfigError("the fault description must be a JSON object")
+        for name in ("fail_next", "drop_next"):
+            if name in spec and not isinstance(spec[name], Mapping):
+                raise ConfigError(f'{name} must be a JSON object such as {{"n": 1}}')
         known = {
             "reset",
             "fail_next",

@@ -354,6 +354,8 @@ class SimulatorSettings:
     callback_retries: int = 3
     callback_retry_delay: float = 1.0
     max_body_bytes: int = 10 * 1024 * 1024
+    #: Connections served at once (one thread each); past it a new connection waits, then gets a 503.
+    max_threads: int = 64
     page_max: int = 50
     max_submissions: int = 50_000
     workers: int = 2
@@ -391,5 +393,7 @@ class SimulatorSettings:
             raise ConfigError("callback_retries must be >= 0")
         if self.page_max < 1 or self.workers < 1 or self.max_submissions < 1:
             raise ConfigError("page_max, workers and max_submissions must be >= 1")
+        if self.max_threads < 1 or self.max_body_bytes < 1:
+            raise ConfigError("max_threads and max_body_bytes must be >= 1")
         if not self.realm or "/" in self.realm:
             raise ConfigError(f"realm: {self.realm!r} is not a realm name")
