@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from pathlib import Path
+
 import pytest
+from lxml import etree
 
 from cr_einvoice.core.errors import XMLParseError
-from cr_einvoice.core.xmlsafe import parse_untrusted
+from cr_einvoice.core.xmlsafe import DOCTYPE_REFUSED, parse_untrusted
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -91,3 +96,78 @@ def test_find_child_follows_local_names_in_any_namespace() -> None:
     assert find_child(root, "Receptor", "Numero") is None
     assert find_child(None, "Emisor") is None
     assert find_child(root) is root
+
+
+# -- issue #10 item 3: nothing is loaded, whatever the position or encoding; one fixed message -----------
+
+
+def _opened_by_a_reader(fifo: Path) -> bool:
+    """True when someone has the FIFO open for reading (or is blocked opening it): a writer can then open it
+    without blocking; with no reader the non-blocking open fails (ENXIO)."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    os.close(fd)  # unblocks a blocked reader with EOF
+    return True
+
+
+def _refusal_and_whether_it_opened(payload: bytes, fifo: Path) -> tuple[str, bool]:
+    outcome: dict[str, str] = {}
+
+    def parse() -> None:
+        try:
+            parse_untrusted(payload, what="callback body")
+            outcome["r"] = "parsed"
+        except XMLParseError as exc:
+            outcome["r"] = str(exc)
+
+    thread = threading.Thread(target=parse, daemon=True)
+    thread.start()
+    thread.join(1.0)
+    opened = thread.is_alive() and _opened_by_a_reader(fifo)
+    thread.join(5.0)
+    return outcome.get("r", "blocked"), opened
+
+
+def _docs(target: str) -> dict[str, bytes]:
+    pad = "<!--" + "x" * 5 * 1024 + "-->"  # the DOCTYPE starts after 5 KiB
+    return {
+        "after-5KiB": f'<?xml version="1.0"?>{pad}<!DOCTYPE r SYSTEM "{target}"><r/>'.encode(),
+        "after-5KiB-entity": (
+            f'<?xml version="1.0"?>{pad}<!DOCTYPE r [<!ENTITY e SYSTEM "{target}">]><r>&e;</r>'.encode()
+        ),
+        "utf16-bom": f'<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r SYSTEM "{target}"><r/>'.encode(
+            "utf-16"
+        ),
+        "utf16-parameter-entity": (
+            f'<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY % p SYSTEM "{target}"> %p;]><r/>'
+        ).encode("utf-16"),
+        "utf16-external-entity": (
+            f'<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY e SYSTEM "{target}">]><r>&e;</r>'
+        ).encode("utf-16"),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_docs("x")))
+def test_doctype_anywhere_in_any_encoding_opens_nothing_and_says_the_same(kind: str, tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    existing = tmp_path / "exists.txt"
+    existing.write_text("root:x:0:0:secret\n")
+    messages = set()
+    for target in (str(fifo), str(existing), str(tmp_path / "missing.txt")):
+        message, opened = _refusal_and_whether_it_opened(_docs(target)[kind], fifo)
+        assert not opened, f"{kind}: the parser opened {target}"
+        messages.add(message)
+    # One fixed text: an existing file, a missing one and a FIFO are indistinguishable (no oracle).
+    assert messages == {f"callback body {DOCTYPE_REFUSED}"}
+    assert "secret" not in next(iter(messages))
+
+
+def test_comments_are_dropped_and_the_text_around_them_read_whole() -> None:
+    root = parse_untrusted(
+        b"<r><T>1<!---->428565.00000</T><U>a<!-- x --><!-- y -->b<?pi z?>c</U><V><!---->9</V></r>"
+    )
+    assert [child.text for child in root] == ["1428565.00000", "abc", "9"]
+    assert not list(root.iter(etree.Comment)) and not list(root.iter(etree.ProcessingInstruction))
