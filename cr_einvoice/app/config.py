@@ -51,6 +51,7 @@ Layout::
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -221,8 +222,19 @@ class Config:
             e.sucursal,
             e.terminal,
             validate_xsd=self.issuer.validate_xsd,
-            profile=self.emisor_block(),
+            profile=self._profile(),
         )
+
+    def _profile(self) -> Emisor | None:
+        """:meth:`emisor_block`, or None (logged) when ``[emisor]`` cannot make a valid block: documents then
+        carry their own emisor, as before the block existed."""
+        try:
+            return self.emisor_block()
+        except ConfigError as exc:
+            logging.getLogger("cr_einvoice.config").warning(
+                "%s; documents must carry their own emisor block", exc
+            )
+            return None
 
     def emisor_block(self) -> Emisor | None:
         """The emisor block of ``[emisor]`` (None without a nombre): documents that omit theirs get it."""

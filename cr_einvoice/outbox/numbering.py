@@ -65,7 +65,10 @@ class IssuerSettings:
             return None
         from cr_einvoice.vouchers.model import Emisor
 
-        return Emisor(nombre=self.nombre, identificacion=self.identificacion)
+        try:
+            return Emisor(nombre=self.nombre, identificacion=self.identificacion)
+        except ValidationError:
+            return None  # a nombre or identification Hacienda would refuse: documents must carry their own
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

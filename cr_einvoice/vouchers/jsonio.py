@@ -117,36 +117,44 @@ def document_from_json(
             f"unknown document tipo {tipo!r} (expected one of {', '.join(KINDS)})", path="tipo"
         )
     body = {k: v for k, v in data.items() if k != "tipo"}
+    conflict = None
     if emisor is not None and kind not in ("fec", "mr"):
         if "emisor" in body:
-            _same_emisor(body["emisor"], emisor)
+            conflict = _emisor_conflict(body["emisor"], emisor)
         else:
             body["emisor"] = emisor
-    return cast("Document", _build(KINDS[kind], body, ""))
+    try:
+        document = cast("Document", _build(KINDS[kind], body, ""))
+    except ValidationError as exc:
+        raise ValidationError([conflict, *exc.problems] if conflict else exc.problems) from None
+    if conflict is not None:
+        raise ValidationError([conflict])
+    return document
 
 
-def _same_emisor(given: Any, configured: Emisor) -> None:
-    """Refuse a document's emisor block that names another taxpayer or another nombre than ``configured``
-    (checked on the JSON, before anything else: the other findings would be about the wrong emisor)."""
+def _emisor_conflict(given: Any, configured: Emisor) -> Problem | None:
+    """The problem of a document's emisor block that names another taxpayer or another nombre than
+    ``configured`` (None when it is the same taxpayer)."""
     if not isinstance(given, Mapping):
-        return  # reported by the model as "expected an object"
+        return None  # reported by the model as "expected an object"
     ours = configured.identificacion
     ident = given.get("identificacion")
     numero = str(ident.get("numero", "")) if isinstance(ident, Mapping) else ""
     if numero and numero.replace("-", "") != ours.numero:
-        raise ValidationError(
+        return Problem(
+            "emisor.identificacion.numero",
             f"the document's emisor is {numero}, but the configured issuer is {ours.numero}; omit the emisor "
             "block to use the configured issuer",
-            path="emisor.identificacion.numero",
         )
     nombre = given.get("nombre")
     if isinstance(nombre, str) and nombre.strip().casefold() != configured.nombre.strip().casefold():
-        raise ValidationError(
+        return Problem(
+            "emisor.nombre",
             f"the document's emisor nombre {nombre!r} differs from the configured issuer's "
             f"{configured.nombre!r}; omit the emisor block to use the configured issuer, or correct "
             "[emisor] nombre in the configuration",
-            path="emisor.nombre",
         )
+    return None
 
 
 def _join(prefix: str, name: str) -> str:

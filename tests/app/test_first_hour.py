@@ -96,8 +96,11 @@ def test_a_conflicting_emisor_is_refused_clearly() -> None:
 
 
 def test_bad_configured_emisor_names_the_setting() -> None:
+    config = Config(emisor=dataclasses.replace(SHOP, canton="999"))
     with pytest.raises(ConfigError, match=r"emisor\.canton"):
-        Config(emisor=dataclasses.replace(SHOP, canton="999")).issuer_settings()
+        config.emisor_block()
+    # Issuing still works for documents that carry their own emisor; nothing is filled from the bad block.
+    assert config.issuer_settings().profile is None
 
 
 def test_simulator_without_schemas_refuses_to_start_and_never_tracebacks(

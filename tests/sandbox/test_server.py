@@ -206,7 +206,7 @@ def test_cli_serve_runs_a_working_simulator(pki, tmp_path):
 def test_cli_fault_shows_the_state(sim, capsys):
     assert cli_main(["sandbox", "fault", "--url", sim.root_url]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["next_n_5xx"] == 0
+    assert shown["fail_next"] == 0  # in the names the fault description uses (issue #11)
     assert cli_main(["sandbox", "fault", "not json", "--url", sim.root_url]) == 2
     assert cli_main(["sandbox", "fault", '{"nope": 1}', "--url", sim.root_url]) == 2
 
