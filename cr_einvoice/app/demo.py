@@ -18,7 +18,9 @@ FEE and
 With real credentials in the environment it runs the same flow against **Hacienda's sandbox**:
 ``CR_EINVOICE_USERNAME`` (the ATV API user, ``cpj-…@stag.comprobanteselectronicos.go.cr``),
 ``CR_EINVOICE_PASSWORD``, ``CR_EINVOICE_P12`` (path of the ATV sandbox key) and ``CR_EINVOICE_PIN``
-(``CR_EINVOICE_TOKEN_URL`` and ``CR_EINVOICE_RECEPCION_URL`` override the endpoints).
+(``CR_EINVOICE_TOKEN_URL`` and ``CR_EINVOICE_RECEPCION_URL`` override the endpoints;
+``CR_EINVOICE_TRUST_CA`` names the CA Hacienda's seal must chain to instead of the bundled national PKI, e.g.
+a simulator's TEST CA).
 Callbacks need a public URL, so it polls; the supplier MensajeReceptor is skipped (Hacienda only knows
 vouchers that were really submitted).
 """
@@ -157,11 +159,16 @@ def _real_environment() -> HaciendaSettings:
     deployment, or a simulator started by hand with ``cr-einvoice sandbox serve``)."""
     token_url = os.environ.get("CR_EINVOICE_TOKEN_URL", "")
     recepcion_url = os.environ.get("CR_EINVOICE_RECEPCION_URL", "")
+    trust_ca = os.environ.get("CR_EINVOICE_TRUST_CA", "")  # empty: the bundled national PKI
     if token_url and recepcion_url:
         return HaciendaSettings(
-            environment="custom", token_url=token_url, recepcion_url=recepcion_url, client_id="api-stag"
+            environment="custom",
+            token_url=token_url,
+            recepcion_url=recepcion_url,
+            client_id="api-stag",
+            trust_ca=trust_ca,
         )
-    return HaciendaSettings(environment="sandbox", recepcion_url=recepcion_url)
+    return HaciendaSettings(environment="sandbox", recepcion_url=recepcion_url, trust_ca=trust_ca)
 
 
 class LocalSandbox:

@@ -218,7 +218,9 @@ def test_build_sign_verify_submit_decode_and_callback(workdir: Path, sim: Simula
     assert ns["creds"].username == USER
     ns["env"] = sim.environment()  # the one substitution: the local simulator instead of Hacienda's sandbox
     ns["signed_xml"] = ns["signed"]
-    run("hacienda-sync", ns)
+    # The simulator's TEST seal is trusted only when its CA is named (Hacienda's default is the national PKI).
+    ns["sim_trust"] = TrustStore.from_pem_files(pki.sello_ca_cert_pem)
+    run("hacienda-sync", ns, replace={"Client(env, creds)": "Client(env, creds, trust=sim_trust)"})
     assert ns["result"].status_code in (201, 202) and not ns["result"].already_received
     status = ns["status"]
     assert status.estado == "aceptado", status
@@ -275,7 +277,8 @@ def test_async_client_example(sim: Simulator, pki: TestPKI) -> None:
         "creds": Credentials(USER, PASSWORD),
         "batch": [_signed_fe(pki, 501), _signed_fe(pki, 502)],
     }
-    run("hacienda-async", ns)
+    ns["sim_trust"] = TrustStore.from_pem_files(pki.sello_ca_cert_pem)  # names the TEST seal's CA
+    run("hacienda-async", ns, replace={"AsyncClient(env, creds)": "AsyncClient(env, creds, trust=sim_trust)"})
     assert ns["estados"] == ["aceptado", "aceptado"]
 
 

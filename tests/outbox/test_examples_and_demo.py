@@ -86,6 +86,8 @@ def test_demo_with_credentials_runs_the_same_flow_against_a_given_hacienda(
             "CR_EINVOICE_PIN": pki.pin,
             "CR_EINVOICE_TOKEN_URL": sim.token_url,
             "CR_EINVOICE_RECEPCION_URL": sim.base_url,
+            # The simulator's TEST seal is trusted only when its CA is named.
+            "CR_EINVOICE_TRUST_CA": str(sim.sello_ca_cert_pem),
         }
         result = subprocess.run(
             [sys.executable, "-m", "cr_einvoice.app.demo", "--dir", str(tmp_path / "real")],
