@@ -56,7 +56,7 @@ def test_the_signature_stays_valid_and_every_reader_reads_the_signed_total(
 ) -> None:
     _, signed = injected
     assert verify(signed, TrustStore.from_pem_files(pki.ca_cert_pem)).signer_cedula == EMISOR
-    doc = from_xml(signed)
+    doc: Any = from_xml(signed)
     assert (doc.stated_resumen or doc.resumen).total_comprobante == Decimal("11300.00000")
     assert not [p for p in check_rules(parse_untrusted(signed)) if "TotalComprobante" in p.path]
 
@@ -81,7 +81,8 @@ def test_receiver_imports_the_signed_total(
 
 def test_the_simulator_reads_the_signed_total(injected: tuple[str, bytes], api: Any, pki: TestPKI) -> None:
     clave, signed = injected
-    fecha = from_xml(signed).fecha_emision.isoformat(timespec="seconds")
+    read: Any = from_xml(signed)
+    fecha = read.fecha_emision.isoformat(timespec="seconds")
     assert api.submit(SimpleNamespace(clave=clave, fecha=fecha, xml=signed)).status_code == 202
     answer = api.wait_final(clave)
     assert answer["ind-estado"] == "aceptado", answer
