@@ -14,7 +14,7 @@ Layout::
     username_env = "CR_EINVOICE_USERNAME"
     password_env = "CR_EINVOICE_PASSWORD"
     callback_url = ""                  # optional: where Hacienda should POST results
-    trust_ca = ""                      # optional PEM of the CA that signs MensajeHacienda (simulator)
+    trust_ca = ""                      # CA of Hacienda's seal (e.g. the simulator's); empty: national PKI
 
     [signing]
     p12_path = "certs/emisor.p12"
