@@ -614,15 +614,15 @@ class Worker:
 
     async def _not_found_while_sending(self, record: VoucherRecord, report: RoundReport) -> None:
         """404 for a voucher in ``sending``: a POST that timed out may still be on its way (Hacienda registers
-        it when it is done with it). Ask again -- ``sending_rechecks`` times and until ``resend_after``
-        seconds after the last POST -- before sending it again."""
+        it when it is done with it). Ask again at the polling pace -- it is found as soon as Hacienda has it
+        -- and send it again only after ``sending_rechecks`` 404s and ``resend_after`` seconds since the last
+        POST."""
         s = self.settings
         misses = record.not_found + 1
         now = self._clock()
         earliest = (record.sent_at or 0.0) + s.resend_after
         if misses < s.sending_rechecks or now < earliest:
-            wait = max(self._poll_delay(misses - 1), earliest - now) if now < earliest else 0.0
-            wait = max(wait, self._poll_delay(misses - 1))
+            wait = min(self._poll_delay(misses - 1), max(earliest - now, s.poll_initial))
             self.store.reschedule(
                 record.key,
                 now + wait,

@@ -26,7 +26,9 @@ __all__ = ["register"]
 log = logging.getLogger("cr_einvoice.worker")
 
 
-async def _run(runtime: Runtime, args: argparse.Namespace) -> RoundReport:
+async def _run(runtime: Runtime, args: argparse.Namespace) -> tuple[RoundReport, signal.Signals | None]:
+    """One round (``--once``), or work until SIGINT/SIGTERM; returns the round's report and the signal that
+    stopped the worker, if any."""
     tuning = runtime.worker_settings()
     server: CallbackServer | None = None
     if args.listen is not None:
@@ -37,12 +39,14 @@ async def _run(runtime: Runtime, args: argparse.Namespace) -> RoundReport:
     async with runtime.async_client() as api:
         worker = Worker(runtime.store, api, tuning)
         if args.once:
-            return await worker.run_once()
+            return await worker.run_once(), None
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        received: list[signal.Signals] = []
 
         def stopping(sig: signal.Signals) -> None:
             log.warning("%s received: stopping", sig.name, extra={"event": "stopping"})
+            received.append(sig)
             stop.set()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -58,13 +62,18 @@ async def _run(runtime: Runtime, args: argparse.Namespace) -> RoundReport:
         else:
             await worker.run_forever(stop)
         log.warning("worker %s stopped", worker.worker_id, extra={"event": "stopped"})
-        return RoundReport()
+        return RoundReport(), received[0] if received else None
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    """Exit codes: SIGINT (Ctrl-C) ``INTERRUPTED``, SIGTERM (a supervisor's stop) ``OK``; ``--once``:
+    ``REJECTED`` when a voucher ended rejected or in error in the round, ``UNREACHABLE`` when Hacienda could
+    not be reached."""
     with open_runtime(args) as runtime:
-        report = asyncio.run(_run(runtime, args))
+        report, stopped_by = asyncio.run(_run(runtime, args))
         online, _ = runtime.store.connectivity()
+    if stopped_by is signal.SIGINT:
+        return int(ExitCode.INTERRUPTED)
     if args.once:
         info = {
             "sent": report.sent,

@@ -389,7 +389,8 @@ class Store(Protocol):
         ...
 
     def retire(self, worker_id: str) -> None:
-        """Forget a worker that stopped cleanly and release its leases."""
+        """Forget a worker that stopped cleanly and release its leases: the vouchers it held (a step it left
+        unfinished) are due again at once, for any worker."""
         ...
 
     def recover_leases(self, now: float, stale_after: float) -> list[str]:

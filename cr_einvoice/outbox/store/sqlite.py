@@ -703,7 +703,11 @@ class SQLiteStore:
 
     def retire(self, worker_id: str) -> None:
         with self._tx() as conn:
-            conn.execute("UPDATE vouchers SET lease_owner = NULL WHERE lease_owner = ?", (worker_id,))
+            conn.execute(
+                "UPDATE vouchers SET lease_owner = NULL, next_action_at = MIN(next_action_at, ?) "
+                "WHERE lease_owner = ?",
+                (time.time(), worker_id),
+            )
             conn.execute("DELETE FROM workers WHERE id = ?", (worker_id,))
 
     def recover_leases(self, now: float, stale_after: float) -> list[str]:
