@@ -137,9 +137,20 @@ def until(condition: Any, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
-def sending(box: LocalSandbox, key: str) -> bool:
-    record = box.runtime.store.require(key)
-    return record.state is VoucherState.SENDING and record.lease_owner is not None
+def mid_post(box: LocalSandbox, cfg: str, hacienda: Hacienda) -> tuple[VoucherRecord, WorkerProcess]:
+    """A worker process caught in the middle of a POST (held 2 s by the simulator), holding its lease."""
+    hacienda.hold = 2.0
+    v = issue(box)
+    worker = WorkerProcess(cfg)
+    try:
+        worker.wait_for("running")
+        assert hacienda.arrived.wait(20), worker.lines
+        record = box.runtime.store.require(v.key)
+        assert record.state is VoucherState.SENDING and record.lease_owner is not None
+    except BaseException:
+        worker.stop()
+        raise
+    return v, worker
 
 
 @pytest.mark.parametrize(
@@ -148,13 +159,8 @@ def sending(box: LocalSandbox, key: str) -> bool:
 def test_worker_stops_within_a_second_and_releases_its_leases(
     box: LocalSandbox, cfg: str, hacienda: Hacienda, sig: signal.Signals, code: ExitCode
 ) -> None:
-    hacienda.hold = 2.0  # the worker is caught in the middle of a POST
-    v = issue(box)
-    worker = WorkerProcess(cfg)
+    v, worker = mid_post(box, cfg, hacienda)
     try:
-        worker.wait_for("running")
-        assert hacienda.arrived.wait(20), worker.lines
-        assert sending(box, v.key)
         owner = box.runtime.store.require(v.key).lease_owner
         started = time.monotonic()
         worker.proc.send_signal(sig)
@@ -217,13 +223,8 @@ def test_each_round_is_logged_at_info_without_verbose(box: LocalSandbox, cfg: st
 def test_a_killed_worker_s_vouchers_are_taken_over_within_seconds(
     box: LocalSandbox, cfg: str, hacienda: Hacienda
 ) -> None:
-    hacienda.hold = 2.0  # the POST is registered after the worker died
-    v = issue(box)
-    worker = WorkerProcess(cfg)
+    v, worker = mid_post(box, cfg, hacienda)  # the POST is registered after the worker died
     try:
-        worker.wait_for("running")
-        assert hacienda.arrived.wait(20), worker.lines
-        assert sending(box, v.key)
         dead = box.runtime.store.require(v.key)
         worker.proc.send_signal(signal.SIGKILL)
         worker.proc.wait(5)
