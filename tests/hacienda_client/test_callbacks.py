@@ -66,7 +66,9 @@ def test_accepted_callback(style: str, signed_ok: bytes, sello_trust: TrustStore
     assert result.respuesta.signature is not None and result.respuesta.signature.trusted
 
 
-def test_known_claves_as_predicate_and_mensaje_receptor_keys(signed_ok: bytes, sello_trust: TrustStore) -> None:
+def test_known_claves_as_predicate_and_mensaje_receptor_keys(
+    signed_ok: bytes, sello_trust: TrustStore
+) -> None:
     mr = f"{CLAVE}-{CONSECUTIVO_MR}"
     result = parse_callback(body(signed_ok, clave=mr), trust=sello_trust, known_claves=lambda k: k == mr)
     assert result.clave == mr

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cr_einvoice.app.config import CONFIG_ENV, DEFAULT_CONFIG_NAME
 from cr_einvoice.core.errors import ConfigError, ExitCode, StoreError
@@ -157,17 +157,35 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted (not the stream of the moment the CLI
+    started), so a redirected or replaced stderr never receives a write after it was closed."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def setup_logging(verbose: int, *, as_json: bool = False, worker_info: bool = False) -> None:
     """Log to stderr: WARNING (``-v`` INFO, ``-vv`` DEBUG); with ``worker_info`` (the ``worker`` command) the
-    worker's own lines at INFO without ``-v``; with ``as_json`` one JSON object per line."""
-    handler = logging.StreamHandler(sys.stderr)
+    worker's own lines at INFO without ``-v``; with ``as_json`` one JSON object per line. Replaces only the
+    handler an earlier call installed (handlers of the host program or of a test harness stay)."""
+    handler = _StderrHandler()
     if as_json:
         handler.setFormatter(JsonLogFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if isinstance(old, _StderrHandler):
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.WARNING - 10 * min(verbose, 2))
     if worker_info:
