@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from cr_einvoice.core import jsonsafe
 from cr_einvoice.core.errors import APIError, ConfigError, ValidationError
 from cr_einvoice.core.money import to_decimal
 from cr_einvoice.core.version import __version__
@@ -188,14 +188,18 @@ def as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     return httpx.Timeout(timeout)
 
 
+#: A provider's JSON answer (Belvo's pages of invoices are the largest).
+_MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
 def load_json(data: bytes | str, *, what: str, status: int = 0, url: str = "") -> Any:
     """Parse JSON keeping every non-integer number as an exact ``Decimal`` (never a float)."""
     try:
-        return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return jsonsafe.loads(data, what=what, decimal=True, max_bytes=_MAX_BODY_BYTES)
+    except jsonsafe.JSONInputError as exc:
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
         raise UnexpectedResponseError(
-            f"{what}: the body is not valid JSON ({exc})", status=status, body=text, url=url
+            f"{what}: the body {exc.reason}", status=status, body=text, url=url
         ) from None
 
 
@@ -210,10 +214,6 @@ def load_pushed_json(
         return load_json(body, what=f"{provider} {kind}")
     except UnexpectedResponseError:
         raise error(f"the {kind} body is not JSON", path="body") from None
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a valid amount")
 
 
 def amount(value: object, field: str) -> Decimal:

@@ -102,3 +102,15 @@ def test_hacienda_refusal_carries_status(
         code, error = json_error(capsys, "token", "--json", "--config", str(box.config_path))
     assert code == ExitCode.USAGE and error["type"] == "AuthenticationError"
     assert error["status"] == 401 and "not-the-password" not in json.dumps(error)
+
+
+@pytest.mark.parametrize("verb", ["build", "issue"])
+def test_deeply_nested_json_is_refused_by_the_one_hardened_reader(
+    verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "deep.json"
+    src.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    config = ["--config", str(tmp_path / "none.toml")] if verb == "issue" else []
+    code, error = json_error(capsys, verb, str(src), "--json", *config)
+    assert code == ExitCode.INVALID and error["type"] == "ValidationError"
+    assert "levels deep" in error["message"] and str(src) in error["message"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import sys
 from datetime import datetime
 from typing import Any
@@ -19,17 +18,21 @@ from cr_einvoice.app.cli._common import (
 )
 from cr_einvoice.app.cli.listing import progress
 from cr_einvoice.app.cli.submit import drain
+from cr_einvoice.core import jsonsafe
 from cr_einvoice.core.errors import ExitCode, ValidationError
 
 __all__ = ["register"]
 
+#: A batch file of documents (10,000 tickets of a few KiB each).
+_MAX_BATCH_BYTES = 256 * 1024 * 1024
+
 
 def _documents(raw: bytes, name: str) -> list[Any]:
     source = "standard input" if name == "-" else name
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ValidationError(f"{source} is not UTF-8 JSON: {exc}", path="$") from None
+    try:  # a batch of documents: the hardened reader with room for thousands of them
+        data = jsonsafe.loads(raw, what=source, max_bytes=_MAX_BATCH_BYTES)
+    except jsonsafe.JSONInputError as exc:
+        raise ValidationError(f"{source} {exc.reason}", path="$") from None
     if isinstance(data, dict):
         return [data]
     if isinstance(data, list) and all(isinstance(d, dict) for d in data):
