@@ -51,7 +51,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, Unpack
 
@@ -593,24 +593,7 @@ class Worker:
 
     async def _check_then_send(self, record: VoucherRecord, report: RoundReport) -> None:
         """A voucher in ``sending`` may have reached Hacienda: ask before sending it again."""
-        claimed = self._claim(record, report)
-        if claimed is None:
-            return
-        report.status_checks += 1
-        try:
-            result = await self.client.status(record.status_key)
-        except NotFoundError:
-            self._went_online()
-            await self._not_found_while_sending(claimed, report)
-            return
-        except CrEinvoiceError as exc:
-            self._defer(claimed, exc, report)
-            return
-        self._went_online()
-        new = self._apply_status(
-            claimed, str(result.estado), result.respuesta, source="status", report=report
-        )
-        await self._resend_if_due(new, report)
+        report.status_checks += await self._ask(record, report, "status", self._not_found_while_sending)
 
     async def _not_found_while_sending(self, record: VoucherRecord, report: RoundReport) -> None:
         """404 for a voucher in ``sending``: a POST that timed out may still be on its way (Hacienda registers
@@ -635,22 +618,35 @@ class Worker:
         await self._send(record, report)
 
     async def _poll(self, record: VoucherRecord, report: RoundReport) -> None:
+        report.polls += await self._ask(record, report, "poll", self._lost)
+
+    async def _ask(
+        self,
+        record: VoucherRecord,
+        report: RoundReport,
+        source: str,
+        not_found: Callable[[VoucherRecord, RoundReport], Awaitable[None] | None],
+    ) -> int:
+        """Claim ``record``, ask Hacienda for its status and apply the answer (``not_found`` handles a 404);
+        returns 1 when the question was asked, 0 when someone else holds the voucher."""
         claimed = self._claim(record, report)
         if claimed is None:
-            return
-        report.polls += 1
+            return 0
         try:
             result = await self.client.status(claimed.status_key)
         except NotFoundError:
             self._went_online()
-            self._lost(claimed, report)
-            return
+            pending = not_found(claimed, report)
+            if pending is not None:
+                await pending
+            return 1
         except CrEinvoiceError as exc:
             self._defer(claimed, exc, report)
-            return
+            return 1
         self._went_online()
-        new = self._apply_status(claimed, str(result.estado), result.respuesta, source="poll", report=report)
+        new = self._apply_status(claimed, str(result.estado), result.respuesta, source=source, report=report)
         await self._resend_if_due(new, report)
+        return 1
 
     def _lost(self, record: VoucherRecord, report: RoundReport) -> None:
         """404 after Hacienda acknowledged the POST: counted in the store; after ``max_not_found_polls`` the

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cr_einvoice.app.cli._common import dump_json
+from cr_einvoice.app.cli._common import add_group, dump_json
 from cr_einvoice.chile._common import to_jsonable
 from cr_einvoice.chile.belvo import BELVO_ENVIRONMENTS, BelvoAuth, BelvoClient, InvoiceType
 from cr_einvoice.chile.flow import FLOW_ENVIRONMENTS, FlowAuth, FlowClient
@@ -204,18 +204,15 @@ def _fake_serve(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    cl = subparsers.add_parser(
+    providers = add_group(
+        subparsers,
         "cl",
-        help="Chile: Khipu Enel bills, Belvo invoices, Flow invoices",
+        "Chile: Khipu Enel bills, Belvo invoices, Flow invoices",
         description=__doc__.replace("``", "").replace("**", "") if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    providers = cl.add_subparsers(dest="provider", metavar="PROVIDER")
-    providers.required = True
 
-    khipu = providers.add_parser("khipu", help="Khipu Open Data")
-    khipu_cmds = khipu.add_subparsers(dest="khipu_command", metavar="COMMAND")
-    khipu_cmds.required = True
+    khipu_cmds = add_group(providers, "khipu", "Khipu Open Data")
     bill = khipu_cmds.add_parser("enel-bill", help="download an Enel electricity bill (PDF)")
     bill.add_argument("client_id", metavar="CLIENT_ID", help="Enel client number, with or without -DV")
     bill.add_argument("--email", required=True, help="email the site uses for its process")
@@ -230,9 +227,7 @@ def register(subparsers: Any) -> None:
     bill.add_argument("--token-url-env", default="KHIPU_TOKEN_URL", help="variable: OAuth token URL")
     bill.set_defaults(func=_khipu_enel_bill)
 
-    belvo = providers.add_parser("belvo", help="Belvo (SII invoices)")
-    belvo_cmds = belvo.add_subparsers(dest="belvo_command", metavar="COMMAND")
-    belvo_cmds.required = True
+    belvo_cmds = add_group(providers, "belvo", "Belvo (SII invoices)")
     inv = belvo_cmds.add_parser("invoices", help="retrieve a link's invoices for a date range")
     inv.add_argument("--link", required=True, help="Belvo link id (UUID)")
     inv.add_argument("--from", dest="date_from", required=True, metavar="DATE", help="YYYY-MM-DD")
@@ -248,9 +243,7 @@ def register(subparsers: Any) -> None:
     )
     inv.set_defaults(func=_belvo_invoices)
 
-    flow = providers.add_parser("flow", help="Flow.cl")
-    flow_cmds = flow.add_subparsers(dest="flow_command", metavar="COMMAND")
-    flow_cmds.required = True
+    flow_cmds = add_group(providers, "flow", "Flow.cl")
     finv = flow_cmds.add_parser("invoice", help="get a subscription invoice (invoice/get)")
     finv.add_argument("invoice_id", metavar="ID", type=int, help="the invoice id")
     _add_common(finv, "FLOW_BASE_URL", sorted(FLOW_ENVIRONMENTS))
@@ -258,9 +251,7 @@ def register(subparsers: Any) -> None:
     finv.add_argument("--secret-key-env", default="FLOW_SECRET_KEY", help="variable holding the secretKey")
     finv.set_defaults(func=_flow_invoice)
 
-    fake = providers.add_parser("fake", help="local fakes of the providers (no account needed)")
-    fake_cmds = fake.add_subparsers(dest="fake_command", metavar="COMMAND")
-    fake_cmds.required = True
+    fake_cmds = add_group(providers, "fake", "local fakes of the providers (no account needed)")
     serve = fake_cmds.add_parser(
         "serve",
         help="run a provider's fake in the foreground and print the variables that point the cl verbs at it",

@@ -7,19 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cr_einvoice.app import config as cfg
 from cr_einvoice.app.cli._common import dump_json
-from cr_einvoice.app.config import (
-    CONFIG_ENV,
-    DEFAULT_CONFIG_NAME,
-    Config,
-    EmisorSettings,
-    HaciendaSettings,
-    ReceivingSettings,
-    SigningSettings,
-    StoreSettings,
-    WorkerSettings,
-    write_config,
-)
 from cr_einvoice.core.errors import ConfigError
 
 __all__ = ["register"]
@@ -53,7 +42,7 @@ def _ubicacion(text: str | None) -> dict[str, str]:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    target = Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
+    target = Path(args.config or os.environ.get(cfg.CONFIG_ENV) or cfg.DEFAULT_CONFIG_NAME)
     base = target.resolve().parent
     custom = args.environment == "custom"
     if custom and not (args.token_url and args.recepcion_url):
@@ -69,8 +58,8 @@ def cmd_init(args: argparse.Namespace) -> int:
             "--numero-identificacion is required (or give --p12 with the PIN in the variable named by "
             "--pin-env, and it is read from the certificate)"
         )
-    config = Config(
-        hacienda=HaciendaSettings(
+    config = cfg.Config(
+        hacienda=cfg.HaciendaSettings(
             environment=args.environment,
             token_url=args.token_url or "",
             recepcion_url=args.recepcion_url or "",
@@ -80,8 +69,8 @@ def cmd_init(args: argparse.Namespace) -> int:
             callback_url=args.callback_url or "",
             trust_ca=args.trust_ca or "",
         ),
-        signing=SigningSettings(p12_path=p12, pin_env=args.pin_env),
-        emisor=EmisorSettings(
+        signing=cfg.SigningSettings(p12_path=p12, pin_env=args.pin_env),
+        emisor=cfg.EmisorSettings(
             tipo_identificacion=tipo or "02",
             numero_identificacion=numero,
             nombre=args.nombre or "",
@@ -90,13 +79,13 @@ def cmd_init(args: argparse.Namespace) -> int:
             sucursal=args.sucursal,
             terminal=args.terminal,
         ),
-        store=StoreSettings(path=args.db),
-        worker=WorkerSettings(),
-        receiving=ReceivingSettings(trust_ca=args.suppliers_ca or ""),
+        store=cfg.StoreSettings(path=args.db),
+        worker=cfg.WorkerSettings(),
+        receiving=cfg.ReceivingSettings(trust_ca=args.suppliers_ca or ""),
         base_dir=base,
     )
     config.environment()  # check the URLs now, not at the first submission
-    written = write_config(config, target, overwrite=args.force)
+    written = cfg.write_config(config, target, overwrite=args.force)
     from cr_einvoice.outbox.store import open_store
 
     with open_store(config.store_path, create=True) as store:
@@ -122,7 +111,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("init", help="write the configuration file and create the outbox database")
-    p.add_argument("--config", metavar="FILE", help=f"file to write (default ./{DEFAULT_CONFIG_NAME})")
+    p.add_argument("--config", metavar="FILE", help=f"file to write (default ./{cfg.DEFAULT_CONFIG_NAME})")
     p.add_argument("--force", action="store_true", help="replace an existing file")
     p.add_argument("--environment", choices=["sandbox", "production", "custom"], default="sandbox")
     p.add_argument("--token-url", help="custom environment (e.g. the local simulator): IdP token URL")

@@ -9,13 +9,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from cr_einvoice.app.cli._common import (
-    add_outbox_arguments,
-    dump_json,
-    open_runtime,
-    outcome_code,
-    read_bytes,
-)
+from cr_einvoice.app.cli import _common as cli
 from cr_einvoice.app.cli.listing import progress
 from cr_einvoice.app.cli.submit import drain
 from cr_einvoice.core import jsonsafe
@@ -43,7 +37,7 @@ def _documents(raw: bytes, name: str) -> list[Any]:
 def cmd_issue(args: argparse.Namespace) -> int:
     from cr_einvoice.outbox.issuing import PaperVoucher
 
-    docs = _documents(read_bytes(args.file), args.file)
+    docs = _documents(cli.read_bytes(args.file), args.file)
     if args.ref and len(docs) > 1:
         raise ValidationError("--ref names one document; use --ref-prefix for a list", path="--ref")
     paper = None
@@ -59,7 +53,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
         paper = PaperVoucher(numero=args.paper_numero, fecha_emision=fecha)
     issued: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
-    with open_runtime(args) as runtime:
+    with cli.open_runtime(args) as runtime:
         issuer = runtime.issuer(validate_xsd=False) if args.no_xsd else runtime.issuer()
         with progress(len(docs), "issuing") as bar:
             for index, data in enumerate(docs):
@@ -101,7 +95,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
                 out["states"] = {
                     k: runtime.store.require(k).state.value for k in (i["clave"] for i in issued)
                 }
-            dump_json(out)
+            cli.dump_json(out)
         else:
             for item in issued:
                 note = "" if item["new"] else "  (already issued under this reference)"
@@ -109,7 +103,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
                 print(f"{item['clave']}  {item['consecutivo']}{state}{note}")
         code = ExitCode.INVALID if failures else ExitCode.OK
         if report is not None and code is ExitCode.OK:
-            code = outcome_code([runtime.store.require(i["clave"]) for i in issued], runtime.store)
+            code = cli.outcome_code([runtime.store.require(i["clave"]) for i in issued], runtime.store)
     return int(code)
 
 
@@ -121,7 +115,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "file", metavar="FILE.json", help="a document in the JSON input format, or a list ('-': stdin)"
     )
-    add_outbox_arguments(p, submit="send them now and wait for Hacienda's answers")
+    cli.add_outbox_arguments(p, submit="send them now and wait for Hacienda's answers")
     p.add_argument(
         "--ref", help="idempotency reference (an order id): issuing it again returns the same voucher"
     )

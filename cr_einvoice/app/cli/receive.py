@@ -7,13 +7,7 @@ import asyncio
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from cr_einvoice.app.cli._common import (
-    add_outbox_arguments,
-    dump_json,
-    open_runtime,
-    outcome_code,
-    read_bytes,
-)
+from cr_einvoice.app.cli import _common as cli
 from cr_einvoice.app.cli.submit import drain
 from cr_einvoice.core.errors import ValidationError
 
@@ -31,9 +25,9 @@ def _amount(value: str | None, flag: str) -> Decimal | None:
 
 def cmd_receive(args: argparse.Namespace) -> int:
     decision = "accept" if args.accept else "partial" if args.partial else "reject"
-    with open_runtime(args) as runtime:
+    with cli.open_runtime(args) as runtime:
         receiver = runtime.receiver()
-        received = receiver.import_voucher(read_bytes(args.file))
+        received = receiver.import_voucher(cli.read_bytes(args.file))
         mr = receiver.respond(
             received.clave,
             decision,
@@ -57,7 +51,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
             "state": state or mr.record.state.value,
         }
         if args.json:
-            dump_json(info)
+            cli.dump_json(info)
         else:
             print(
                 f"{received.clave} from {received.emisor_numero} ({received.emisor_nombre}), total "
@@ -66,7 +60,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
             )
         if not args.submit:
             return 0
-        return int(outcome_code([runtime.store.require(mr.key)], runtime.store))
+        return int(cli.outcome_code([runtime.store.require(mr.key)], runtime.store))
 
 
 def register(sub: Any) -> None:
@@ -74,7 +68,7 @@ def register(sub: Any) -> None:
         "receive", help="verify and store a supplier's voucher and accept, partially accept or reject it"
     )
     p.add_argument("file", metavar="FILE.xml", help="the supplier's signed voucher ('-': stdin)")
-    add_outbox_arguments(p, submit="send the answer now and wait for Hacienda")
+    cli.add_outbox_arguments(p, submit="send the answer now and wait for Hacienda")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--accept", action="store_true", help="aceptación (05)")
     group.add_argument("--partial", action="store_true", help="aceptación parcial (06): needs --reason")

@@ -7,13 +7,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from cr_einvoice.app.cli._common import (
-    add_outbox_arguments,
-    dump_json,
-    find_record,
-    open_runtime,
-    outcome_code,
-)
+from cr_einvoice.app.cli import _common as cli
 from cr_einvoice.app.cli.submit import drain
 from cr_einvoice.core.errors import ExitCode
 
@@ -21,16 +15,16 @@ __all__ = ["register"]
 
 
 def cmd_reissue(args: argparse.Namespace) -> int:
-    with open_runtime(args) as runtime:
-        original = find_record(runtime.store, args.clave)
+    with cli.open_runtime(args) as runtime:
+        original = cli.find_record(runtime.store, args.clave)
         issued = runtime.issuer().reissue(original.key)
         code = ExitCode.OK
         if args.submit:
             asyncio.run(drain(runtime, within=args.within, keys=[issued.key]))
-            code = outcome_code([runtime.store.require(issued.key)], runtime.store)
+            code = cli.outcome_code([runtime.store.require(issued.key)], runtime.store)
         record = runtime.store.require(issued.key)
         if args.json:
-            dump_json({**record.summary(), "reissue_of": original.key, "new": issued.created})
+            cli.dump_json({**record.summary(), "reissue_of": original.key, "new": issued.created})
         else:
             note = "" if issued.created else "  (reissued before)"
             print(f"{original.key} ({original.state.value}) reissued as")
@@ -43,5 +37,5 @@ def register(sub: Any) -> None:
         "reissue",
         help="issue a rejected voucher (or one in error) again with a new consecutivo, clave and date",
     )
-    add_outbox_arguments(p, clave=True, submit="send the new voucher now and wait for Hacienda's answer")
+    cli.add_outbox_arguments(p, clave=True, submit="send the new voucher now and wait for Hacienda's answer")
     p.set_defaults(func=cmd_reissue)

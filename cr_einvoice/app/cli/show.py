@@ -5,36 +5,29 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cr_einvoice.app.cli._common import (
-    add_outbox_arguments,
-    dump_json,
-    find_record,
-    open_runtime,
-    print_errores,
-    write_output,
-)
+from cr_einvoice.app.cli import _common as cli
 from cr_einvoice.core.errors import StoreError
 
 __all__ = ["register"]
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    with open_runtime(args) as runtime:
+    with cli.open_runtime(args) as runtime:
         store = runtime.store
-        record = find_record(store, args.clave)
+        record = cli.find_record(store, args.clave)
         if args.xml:
-            write_output(record.signed_xml, args.output)
+            cli.write_output(record.signed_xml, args.output)
             return 0
         respuestas = store.respuestas(record.key)
         if args.respuesta:
             raw = next((r.raw_xml for r in reversed(respuestas) if r.raw_xml), None)
             if raw is None:
                 raise StoreError(f"Hacienda has not answered {record.key} yet (state {record.state.value})")
-            write_output(raw, args.output)
+            cli.write_output(raw, args.output)
             return 0
         events = store.events(record.key)
         if args.json:
-            dump_json(
+            cli.dump_json(
                 {
                     **record.summary(),
                     "respuestas": [
@@ -58,7 +51,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(
                 f"{'respuesta':>22}: {r.received_at.isoformat()} {r.source} {r.estado} (mensaje {r.mensaje})"
             )
-            print_errores(r.errores, " " * 24)
+            cli.print_errores(r.errores, " " * 24)
         print(f"{'history':>22}:")
         for e in events:
             detail = ", ".join(f"{k}={v}" for k, v in e.detail.items())
@@ -68,7 +61,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("show", help="show one voucher of the outbox (record, history, XML, respuesta)")
-    add_outbox_arguments(p, clave=True)
+    cli.add_outbox_arguments(p, clave=True)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--xml", action="store_true", help="write the exact signed XML")
     group.add_argument("--respuesta", action="store_true", help="write Hacienda's last MensajeHacienda")

@@ -6,13 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from cr_einvoice.app.cli._common import (
-    add_outbox_arguments,
-    dump_json,
-    find_record,
-    open_runtime,
-    print_errores,
-)
+from cr_einvoice.app.cli import _common as cli
 from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.outbox.store import VoucherRecord
 
@@ -25,8 +19,8 @@ async def _ask(runtime: Runtime, key: str) -> tuple[VoucherRecord, str]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    with open_runtime(args) as runtime:
-        record = find_record(runtime.store, args.clave)
+    with cli.open_runtime(args) as runtime:
+        record = cli.find_record(runtime.store, args.clave)
         estado = "(not asked)"
         if not args.local:
             record, estado = asyncio.run(_ask(runtime, record.key))
@@ -48,11 +42,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             },
         }
         if args.json:
-            dump_json(info)
+            cli.dump_json(info)
         else:
             print(f"{record.key}: {record.state.value} (Hacienda: {estado})")
             if last is not None:
-                print_errores(last.errores, "  ")
+                cli.print_errores(last.errores, "  ")
             elif record.last_error:
                 print(f"  {record.last_error}")
     return 0
@@ -60,6 +54,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("status", help="ask Hacienda for a voucher's status now and record the answer")
-    add_outbox_arguments(p, clave=True)
+    cli.add_outbox_arguments(p, clave=True)
     p.add_argument("--local", action="store_true", help="only what the outbox knows; no network")
     p.set_defaults(func=cmd_status)
