@@ -53,7 +53,7 @@ class _RefuseLoads(etree.Resolver):
         return self.resolve_string(b"", context)  # type: ignore[call-arg]
 
 
-def _parser(resolver: _RefuseLoads) -> etree.XMLParser:
+def _parser(resolver: _RefuseLoads, *, as_written: bool = False) -> etree.XMLParser:
     # A parser object is cheap; a fresh one per call keeps this thread-safe.
     parser = etree.XMLParser(
         resolve_entities=False,
@@ -63,7 +63,7 @@ def _parser(resolver: _RefuseLoads) -> etree.XMLParser:
         attribute_defaults=False,
         huge_tree=False,
         remove_blank_text=False,
-        remove_comments=True,
+        remove_comments=not as_written,
         remove_pis=False,  # those inside the root are stripped below; those around it are C14N input
         collect_ids=False,
     )
@@ -72,10 +72,17 @@ def _parser(resolver: _RefuseLoads) -> etree.XMLParser:
 
 
 def parse_untrusted(
-    data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "XML document"
+    data: bytes | str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    what: str = "XML document",
+    as_written: bool = False,
 ) -> etree._Element:
     """Parse ``data`` defensively and return the root element (comments and processing instructions
     dropped, see the module docstring).
+
+    ``as_written=True`` keeps comments and processing instructions, for a document that is about to be
+    signed (its own bytes are what is kept and sent); nothing is loaded either way.
 
     ``what`` names the input in error messages ("Hacienda response", "callback body", ...).
     Raises :class:`~cr_einvoice.core.errors.XMLParseError` for oversize input, a DOCTYPE, an entity or an
@@ -95,7 +102,7 @@ def parse_untrusted(
         raise refused
     resolver = _RefuseLoads()
     try:
-        root = etree.fromstring(raw, parser=_parser(resolver))
+        root = etree.fromstring(raw, parser=_parser(resolver, as_written=as_written))
     except etree.XMLSyntaxError as exc:
         if resolver.attempted or "DOCTYPE" in str(exc) or "ntity" in str(exc):
             raise refused from None
@@ -105,8 +112,9 @@ def parse_untrusted(
         raise refused
     for _ in root.iter(etree.Entity):
         raise refused
-    # Processing instructions inside the document go, their neighbouring text merged (as for comments).
-    etree.strip_tags(root, etree.ProcessingInstruction)
+    if not as_written:
+        # Processing instructions inside the document go, their neighbouring text merged (as for comments).
+        etree.strip_tags(root, etree.ProcessingInstruction)
     return root
 
 

@@ -171,3 +171,33 @@ def test_comments_are_dropped_and_the_text_around_them_read_whole() -> None:
     )
     assert [child.text for child in root] == ["1428565.00000", "abc", "9"]
     assert not list(root.iter(etree.Comment)) and not list(root.iter(etree.ProcessingInstruction))
+
+
+@pytest.mark.parametrize("kind", ["after-5KiB", "after-5KiB-entity", "utf16-bom", "utf16-external-entity"])
+def test_the_signer_loads_nothing_either(kind: str, tmp_path: Path) -> None:
+    """The document to sign goes through the same parser (kept as written): no DOCTYPE, no load."""
+    from cr_einvoice.signing.xades.signer import Signer
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    outcome: dict[str, str] = {}
+
+    def parse() -> None:
+        try:
+            Signer._parse(_docs(str(fifo))[kind])
+            outcome["r"] = "parsed"
+        except XMLParseError as exc:
+            outcome["r"] = str(exc)
+
+    thread = threading.Thread(target=parse, daemon=True)
+    thread.start()
+    thread.join(1.0)
+    opened = thread.is_alive() and _opened_by_a_reader(fifo)
+    thread.join(5.0)
+    assert not opened
+    assert outcome["r"] == f"the document to sign {DOCTYPE_REFUSED}"
+
+
+def test_as_written_keeps_comments_and_processing_instructions() -> None:
+    root = parse_untrusted(b"<r><T>1<!-- c -->2<?pi x?></T></r>", as_written=True)
+    assert [type(n).__name__ for n in root[0]] == ["_Comment", "_ProcessingInstruction"]

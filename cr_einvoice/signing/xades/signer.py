@@ -30,7 +30,8 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from cr_einvoice.core.clave import CR_TZ
-from cr_einvoice.core.errors import ConfigError, SignatureError, XMLParseError
+from cr_einvoice.core.errors import ConfigError, SignatureError
+from cr_einvoice.core.xmlsafe import parse_untrusted
 from cr_einvoice.signing.certs import Credential
 from cr_einvoice.signing.xades._c14n import (
     c14n_tree,
@@ -350,22 +351,8 @@ class Signer:
     # ----------------------------------------------------------------------------------------- private
     @staticmethod
     def _parse(data: bytes) -> etree._Element:
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=False,
-            remove_blank_text=False,
-            collect_ids=False,
-        )
-        try:
-            root = etree.fromstring(data, parser=parser)
-        except etree.XMLSyntaxError as exc:
-            raise XMLParseError(f"the document to sign is not well-formed XML: {exc}") from None
-        docinfo: Any = root.getroottree().docinfo
-        if docinfo.doctype or docinfo.internalDTD is not None:
-            raise XMLParseError("the document to sign has a DOCTYPE, which vouchers never carry")
-        return root
+        # The one hardened parser (nothing loaded, no DOCTYPE or entity), keeping the document as written.
+        return parse_untrusted(data, what="the document to sign", as_written=True)
 
 
 # The prolog (BOM, XML declaration, whitespace) and a root start tag with at most a default namespace.
