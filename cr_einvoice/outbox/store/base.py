@@ -303,6 +303,20 @@ class EventRecord:
     detail: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """One cached answer of a public service (api.hacienda.go.cr): JSON bytes and when they were fetched.
+
+    ``namespace`` names the kind of data (``taxpayer``, ``cabys``, ``tc`` ...) and ``key`` the query within
+    it; the reader decides from ``fetched_at`` whether the entry is still fresh.
+    """
+
+    namespace: str
+    key: str
+    value: bytes
+    fetched_at: datetime
+
+
 @runtime_checkable
 class Store(Protocol):
     """The operations the issuing pipeline, the worker and the CLI need from a durable store.
@@ -426,6 +440,17 @@ class Store(Protocol):
 
     def set_connectivity(self, online: bool, *, reason: str = "") -> bool:
         """Record reachability; returns True when the mode changed."""
+        ...
+
+    # -- cache of public data ---------------------------------------------------------------------
+    def cache_get(self, namespace: str, key: str) -> CacheEntry | None:
+        """The cached entry of ``key`` in ``namespace``, or None."""
+        ...
+
+    def cache_put(
+        self, namespace: str, key: str, value: bytes, *, fetched_at: datetime | None = None
+    ) -> None:
+        """Store (or replace) ``value`` (JSON bytes) fetched at ``fetched_at`` (aware; default now)."""
         ...
 
     def iter_vouchers(self) -> Iterator[VoucherRecord]: ...

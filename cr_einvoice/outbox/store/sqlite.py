@@ -52,6 +52,7 @@ from cr_einvoice.outbox.store.health import check_file as _check_file
 from cr_einvoice.outbox.store.health import damaged as _damaged
 from cr_einvoice.outbox.store.health import explain as _explain
 from cr_einvoice.outbox.store.health import is_damage as _is_damage
+from cr_einvoice.outbox.store.sqlite_cache import CACHE_MIGRATION, SQLiteCacheMixin
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -175,6 +176,8 @@ MIGRATIONS: tuple[str, ...] = (
         info TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # 3: the cache of public data (api.hacienda.go.cr answers), see sqlite_cache.
+    CACHE_MIGRATION,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -260,7 +263,7 @@ _issuer = _reader(IssuerRecord)
 _terminal = _reader(TerminalRecord)
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteCacheMixin):
     """The :class:`~cr_einvoice.outbox.store.base.Store` on one SQLite file (or ``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 30.0, create: bool = False) -> None:
