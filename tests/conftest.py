@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from cr_einvoice.testing.pgserver import PgServer, PgServerError, start_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,3 +43,15 @@ def schemas_dir(shared_dir: Path) -> Path:
             "'cr-einvoice schemas fetch', or keep ../shared beside the project (make test sets it up)."
         )
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One throwaway PostgreSQL server on loopback for the session (installed with apt-get when missing and
+    allowed); a test takes a fresh database with ``pg_server.create_database()``. Fails, never skips."""
+    try:
+        server = start_postgres()
+    except PgServerError as exc:
+        pytest.fail(f"the PostgreSQL tests need a server: {exc}")
+    yield server
+    server.stop()
