@@ -31,6 +31,13 @@ from cr_einvoice.outbox.store.base import (
     VoucherState,
     check_transition,
 )
+from cr_einvoice.outbox.store.deliveries import (
+    DeliveryRecord,
+    DeliveryStage,
+    DeliveryState,
+    DeliveryStore,
+    NewDelivery,
+)
 from cr_einvoice.outbox.store.sqlite import SCHEMA_VERSION, SQLiteStore
 
 __all__ = [
@@ -43,9 +50,14 @@ __all__ = [
     "Change",
     "CounterKey",
     "Counters",
+    "DeliveryRecord",
+    "DeliveryStage",
+    "DeliveryState",
+    "DeliveryStore",
     "EventRecord",
     "IllegalTransitionError",
     "IssuerRecord",
+    "NewDelivery",
     "NewVoucher",
     "ReceivedRecord",
     "RespuestaRecord",

@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import Any, Protocol, TypedDict, Unpack, runtime_checkable
 
 from cr_einvoice.core.errors import StoreError
+from cr_einvoice.outbox.store.deliveries import DeliveryStage, DeliveryStore
 
 # The public names are listed once, in :mod:`cr_einvoice.outbox.store`, which re-exports them.
 
@@ -318,8 +319,9 @@ class CacheEntry:
 
 
 @runtime_checkable
-class Store(Protocol):
-    """The operations the issuing pipeline, the worker and the CLI need from a durable store.
+class Store(DeliveryStore, Protocol):
+    """The operations the issuing pipeline, the worker and the CLI need from a durable store (the e-mail
+    deliveries' part is :class:`~cr_einvoice.outbox.store.deliveries.DeliveryStore`).
 
     Every method is atomic. :meth:`issue` runs ``build`` inside the transaction that takes the next number,
     so the counter only moves when the voucher is persisted with it: numbers are gapless and never repeated.
@@ -413,6 +415,13 @@ class Store(Protocol):
         ...
 
     def find(self, clave_or_key: str) -> VoucherRecord | None: ...
+
+    def vouchers_to_plan(
+        self, stage: DeliveryStage, states: Sequence[VoucherState], *, since: datetime, limit: int = 100
+    ) -> list[VoucherRecord]:
+        """Our own vouchers (kind ``issued``) created at or after ``since`` and now in one of ``states``
+        whose e-mail ``stage`` was not planned yet (:meth:`plan_deliveries`), oldest first."""
+        ...
 
     def next_due_at(self) -> float | None: ...
 

@@ -53,6 +53,7 @@ from cr_einvoice.outbox.store.health import damaged as _damaged
 from cr_einvoice.outbox.store.health import explain as _explain
 from cr_einvoice.outbox.store.health import is_damage as _is_damage
 from cr_einvoice.outbox.store.sqlite_cache import CACHE_MIGRATION, SQLiteCacheMixin
+from cr_einvoice.outbox.store.sqlite_deliveries import DELIVERIES_MIGRATION, SQLiteDeliveries
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -178,6 +179,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 3: the cache of public data (api.hacienda.go.cr answers), see sqlite_cache.
     CACHE_MIGRATION,
+    # 4: durable e-mail deliveries (sqlite_deliveries).
+    DELIVERIES_MIGRATION,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -263,7 +266,7 @@ _issuer = _reader(IssuerRecord)
 _terminal = _reader(TerminalRecord)
 
 
-class SQLiteStore(SQLiteCacheMixin):
+class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries):
     """The :class:`~cr_einvoice.outbox.store.base.Store` on one SQLite file (or ``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 30.0, create: bool = False) -> None:
