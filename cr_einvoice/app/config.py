@@ -46,6 +46,15 @@ Layout::
     poll_initial = 2.0
     poll_max = 60.0
     send_backoff_max = 300.0
+
+    [service]                          # cr-einvoice serve (the HTTP API and the web console)
+    host = "127.0.0.1"
+    port = 8080
+    max_body_bytes = 2097152           # larger request bodies are answered 413
+    rate_per_second = 20.0             # per API key (and per console session), with bursts of
+    rate_burst = 40
+    secure_cookies = true              # false only to try the console over plain http on another host
+    session_minutes = 480
 """
 
 from __future__ import annotations
@@ -61,6 +70,7 @@ from typing import TYPE_CHECKING, Any
 
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.core.secret import Secret
+from cr_einvoice.service.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from cr_einvoice.hacienda.environments import Environment
@@ -75,6 +85,7 @@ __all__ = [
     "HaciendaSettings",
     "IssuerOptions",
     "ReceivingSettings",
+    "ServiceSettings",
     "SigningSettings",
     "StoreSettings",
     "WorkerSettings",
@@ -160,6 +171,7 @@ class Config:
     store: StoreSettings = field(default_factory=StoreSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     receiving: ReceivingSettings = field(default_factory=ReceivingSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
     #: Folder that relative paths are resolved against (the config file's folder).
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -276,6 +288,7 @@ _SECTIONS: tuple[tuple[str, type[Any]], ...] = (
     ("store", StoreSettings),
     ("worker", WorkerSettings),
     ("receiving", ReceivingSettings),
+    ("service", ServiceSettings),
 )
 
 
@@ -318,6 +331,13 @@ def _check(config: Config) -> None:
         value = getattr(config.hacienda, name)
         if not value.isidentifier():
             raise ConfigError(f"hacienda.{name} must name an environment variable, got {value!r}")
+    v = config.service
+    if not (
+        0 <= v.port <= 65535 and v.max_body_bytes >= 1024 and v.rate_per_second > 0 and v.rate_burst >= 1
+    ):
+        raise ConfigError("[service]: port 0..65535, max_body_bytes >= 1024, positive rate and burst")
+    if v.session_minutes < 1:
+        raise ConfigError(f"service.session_minutes must be at least 1, got {v.session_minutes}")
     if not config.signing.pin_env.isidentifier():
         raise ConfigError(
             f"signing.pin_env must name an environment variable, got {config.signing.pin_env!r}"

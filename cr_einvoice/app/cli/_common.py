@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from cr_einvoice.outbox.store import Store, VoucherRecord
 
 __all__ = [
+    "add_callback_arguments",
     "add_config_argument",
     "add_group",
     "add_outbox_arguments",
@@ -95,6 +96,17 @@ def add_group(subparsers: Any, name: str, help: str, **kwargs: Any) -> Any:
     verbs = parser.add_subparsers(dest=f"{name}_command", metavar="VERB")
     verbs.required = True
     return verbs
+
+
+def add_callback_arguments(parser: Any, *, public_url: str) -> None:
+    """``--public-url`` (``public_url`` is its help) and ``--callback-secret-env``: how Hacienda reaches a
+    callback receiver and the secret of its URL tokens (``worker --listen``, ``serve``)."""
+    parser.add_argument("--public-url", help=public_url)
+    parser.add_argument(
+        "--callback-secret-env",
+        default="CR_EINVOICE_CALLBACK_SECRET",
+        help="variable holding the secret of the callback URL tokens",
+    )
 
 
 def add_trust_argument(parser: Any, help: str) -> None:

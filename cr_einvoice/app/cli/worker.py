@@ -15,7 +15,7 @@ import signal
 from dataclasses import replace
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_config_argument, dump_json, open_runtime
+from cr_einvoice.app.cli._common import add_callback_arguments, add_config_argument, dump_json, open_runtime
 from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.core.errors import ExitCode
 from cr_einvoice.core.secret import Secret
@@ -102,12 +102,7 @@ def register(sub: Any) -> None:
         metavar="HOST:PORT",
         help="serve the callback receiver here (needs uvicorn) and send a callback URL with each voucher",
     )
-    p.add_argument("--public-url", help="the receiver's URL as Hacienda reaches it (behind a proxy)")
-    p.add_argument(
-        "--callback-secret-env",
-        default="CR_EINVOICE_CALLBACK_SECRET",
-        help="variable holding the secret of the callback URL tokens",
-    )
+    add_callback_arguments(p, public_url="the receiver's URL as Hacienda reaches it (behind a proxy)")
     p.add_argument("--json", action="store_true", help="JSON output (with --once)")
     p.add_argument(
         "--log-json", action="store_true", help="log lines as JSON objects, one per line (for supervisors)"

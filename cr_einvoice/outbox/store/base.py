@@ -296,6 +296,44 @@ class ReceivedRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """An API key of the issuing service (:mod:`cr_einvoice.service.auth`), scoped to one emisor.
+
+    Only a slow hash of the key's secret is kept (``secret_hash``: ``scrypt$n$r$p$salt$hash``, base64); the
+    key itself is shown once, when it is created. ``key_id`` is the public part of the key that finds the row.
+    """
+
+    key_id: str
+    emisor: str
+    name: str
+    secret_hash: str = field(repr=False)
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherPage:
+    """What :meth:`Store.page_vouchers` filters on; every field optional but ``owner``."""
+
+    #: The taxpayer whose vouchers are listed: the emisor of its own vouchers, the receptor of its
+    #: MensajeReceptor answers.
+    owner: str
+    state: VoucherState | None = None
+    tipo: str | None = None
+    #: FechaEmision from this day (``YYYY-MM-DD``, Costa Rica time), inclusive.
+    since: str | None = None
+    #: FechaEmision up to this day, inclusive.
+    until: str | None = None
+    #: The (created_at ISO text, key) of the last row of the previous page: the page starts after it.
+    after: tuple[str, str] | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
 class EventRecord:
     id: int
     key: str | None
@@ -377,6 +415,10 @@ class Store(DeliveryStore, Protocol):
 
     def count_by_state(self) -> dict[VoucherState, int]: ...
 
+    def page_vouchers(self, page: VoucherPage) -> list[VoucherRecord]:
+        """One page of ``page.owner``'s vouchers, newest first (created_at, then key, descending)."""
+        ...
+
     def due(self, now: float, *, limit: int = 100) -> list[VoucherRecord]:
         """Non-final vouchers whose next action (send, status check, poll) is due at ``now`` (epoch s)."""
         ...
@@ -441,6 +483,17 @@ class Store(DeliveryStore, Protocol):
     def log_event(self, key: str | None, kind: str, detail: Mapping[str, Any] | None = None) -> None: ...
 
     def events(self, key: str | None = None, *, limit: int = 1000) -> list[EventRecord]: ...
+
+    # -- API keys of the issuing service ------------------------------------------------------
+    def add_api_key(self, record: ApiKeyRecord) -> ApiKeyRecord: ...
+
+    def get_api_key(self, key_id: str) -> ApiKeyRecord | None: ...
+
+    def list_api_keys(self, emisor: str | None = None) -> list[ApiKeyRecord]: ...
+
+    def revoke_api_key(self, key_id: str) -> ApiKeyRecord:
+        """Mark the key revoked (StoreError when there is no such key); revoking again keeps the date."""
+        ...
 
     # -- contingency ------------------------------------------------------------------------------
     def connectivity(self) -> tuple[bool, datetime | None]:

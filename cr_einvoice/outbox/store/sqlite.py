@@ -54,6 +54,8 @@ from cr_einvoice.outbox.store.health import explain as _explain
 from cr_einvoice.outbox.store.health import is_damage as _is_damage
 from cr_einvoice.outbox.store.sqlite_cache import CACHE_MIGRATION, SQLiteCacheMixin
 from cr_einvoice.outbox.store.sqlite_deliveries import DELIVERIES_MIGRATION, SQLiteDeliveries
+from cr_einvoice.outbox.store.sqlite_service import MIGRATION as _SERVICE_MIGRATION
+from cr_einvoice.outbox.store.sqlite_service import ServiceTables
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -181,6 +183,8 @@ MIGRATIONS: tuple[str, ...] = (
     CACHE_MIGRATION,
     # 4: durable e-mail deliveries (sqlite_deliveries).
     DELIVERIES_MIGRATION,
+    # 5: the issuing service's API keys and listing indexes (sqlite_service.py).
+    _SERVICE_MIGRATION,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -266,7 +270,7 @@ _issuer = _reader(IssuerRecord)
 _terminal = _reader(TerminalRecord)
 
 
-class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries):
+class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
     """The :class:`~cr_einvoice.outbox.store.base.Store` on one SQLite file (or ``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 30.0, create: bool = False) -> None:

@@ -1,0 +1,75 @@
+"""``cr-einvoice serve``: the issuing service -- the HTTP API (``/v1``) and the web console (``/console``) --
+over the configuration's store, with the worker in the same process (``--no-worker``: workers run as
+separate ``cr-einvoice worker`` processes). Stops on Ctrl-C or SIGTERM, the worker first."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+from typing import Any
+
+from cr_einvoice.app.cli._common import add_callback_arguments, add_config_argument, open_runtime
+from cr_einvoice.core.errors import ExitCode
+from cr_einvoice.core.secret import Secret
+
+__all__ = ["register"]
+
+log = logging.getLogger("cr_einvoice.service")
+
+
+def worker_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The in-process worker's callback URL (``--public-url`` + the callback path, or the configuration's
+    ``[hacienda] callback_url``) and its token secret (``--callback-secret-env``, when set)."""
+    from cr_einvoice.service.app import CALLBACK_PATH
+
+    options: dict[str, Any] = {}
+    if args.public_url:
+        options["callback_url"] = args.public_url.rstrip("/") + CALLBACK_PATH
+    if os.environ.get(args.callback_secret_env):
+        options["callback_secret"] = Secret.from_env(args.callback_secret_env)
+    return options
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from cr_einvoice.service.app import create_app
+    from cr_einvoice.service.server import serve
+
+    with open_runtime(args) as runtime:
+        settings = runtime.config.service
+        host = args.host or settings.host
+        port = settings.port if args.port is None else args.port
+        settings = replace(settings, host=host, port=port)
+        runtime.store  # noqa: B018 (a missing or damaged outbox is refused before listening)
+        app = create_app(
+            runtime,
+            settings,
+            run_worker=not args.no_worker,
+            worker_options=worker_options(args),
+        )
+        where = "" if args.no_worker else " with the worker in this process"
+
+        def announce(url: str) -> None:
+            log.warning("serving on %s (API /v1, console /console, OpenAPI /openapi.json)%s", url, where)
+
+        stopped_by = serve(app, host, port, announce=announce)
+    log.warning("service stopped")
+    # As the worker: Ctrl-C (SIGINT) is an interruption, SIGTERM a supervisor's normal stop.
+    return int(ExitCode.INTERRUPTED if stopped_by == signal.SIGINT else ExitCode.OK)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the issuing service: HTTP API, web console, worker")
+    add_config_argument(p)
+    p.add_argument("--host", help="address to listen on (default: [service] host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: [service] port, 8080)")
+    p.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not run the worker in this process (run 'cr-einvoice worker' processes instead)",
+    )
+    add_callback_arguments(p, public_url="this service's URL as Hacienda reaches it (for callbacks)")
+    p.set_defaults(func=cmd_serve)

@@ -1,0 +1,151 @@
+"""The SQLite parts the issuing service (:mod:`cr_einvoice.service`) needs: its API keys and the filtered,
+cursor-paginated listing of one taxpayer's vouchers. A mixin of :class:`~cr_einvoice.outbox.store.SQLiteStore`
+(kept out of ``sqlite.py``); its table and index come with schema migration :data:`MIGRATION`."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from cr_einvoice.core.errors import StoreError
+from cr_einvoice.outbox.store.base import ApiKeyRecord, VoucherKind, VoucherPage, VoucherRecord
+
+__all__ = ["MIGRATION", "ServiceTables"]
+
+#: Schema migration adding the service's table and the index of its listing.
+MIGRATION = """
+    CREATE TABLE api_keys (
+        key_id TEXT PRIMARY KEY,
+        emisor TEXT NOT NULL,
+        name TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE INDEX api_keys_emisor ON api_keys(emisor);
+    CREATE INDEX vouchers_emisor_created ON vouchers(emisor_numero, created_at);
+    CREATE INDEX vouchers_receptor_created ON vouchers(receptor_numero, created_at)
+"""
+
+_MAX_PAGE = 500
+
+
+def _api_key(row: sqlite3.Row) -> ApiKeyRecord:
+    revoked = row["revoked_at"]
+    return ApiKeyRecord(
+        key_id=row["key_id"],
+        emisor=row["emisor"],
+        name=row["name"],
+        secret_hash=row["secret_hash"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        revoked_at=datetime.fromisoformat(revoked) if revoked else None,
+    )
+
+
+def _day(text: str, setting: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise StoreError(f"{setting} must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+class ServiceTables:
+    """API keys and the paginated listing, over the host store's connection and transactions."""
+
+    if TYPE_CHECKING:
+        path: str
+
+        def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+        def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]: ...
+
+        def _select(
+            self, where: str, params: Sequence[Any] = (), conn: sqlite3.Connection | None = None
+        ) -> list[VoucherRecord]: ...
+
+        def _event(self, conn: sqlite3.Connection, key: str | None, kind: str, detail: Any) -> None: ...
+
+    # -- API keys ---------------------------------------------------------------------------------
+    def add_api_key(self, record: ApiKeyRecord) -> ApiKeyRecord:
+        if not record.key_id or not record.emisor:
+            raise StoreError("an API key needs a key_id and an emisor")
+        with self._tx() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO api_keys (key_id, emisor, name, secret_hash, created_at, revoked_at) "
+                    "VALUES (?, ?, ?, ?, ?, NULL)",
+                    (
+                        record.key_id,
+                        record.emisor,
+                        record.name,
+                        record.secret_hash,
+                        record.created_at.isoformat(),
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise StoreError(f"an API key {record.key_id} already exists") from None
+            self._event(conn, None, "api_key_created", {"key_id": record.key_id, "emisor": record.emisor})
+        return record
+
+    def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        rows = self._read("SELECT * FROM api_keys WHERE key_id = ?", (key_id,))
+        return _api_key(rows[0]) if rows else None
+
+    def list_api_keys(self, emisor: str | None = None) -> list[ApiKeyRecord]:
+        if emisor is None:
+            rows = self._read("SELECT * FROM api_keys ORDER BY created_at, key_id")
+        else:
+            rows = self._read(
+                "SELECT * FROM api_keys WHERE emisor = ? ORDER BY created_at, key_id", (emisor,)
+            )
+        return [_api_key(r) for r in rows]
+
+    def revoke_api_key(self, key_id: str) -> ApiKeyRecord:
+        with self._tx() as conn:
+            row = conn.execute("SELECT revoked_at FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no API key {key_id} in the store {self.path}")
+            if row["revoked_at"] is None:
+                conn.execute(
+                    "UPDATE api_keys SET revoked_at = ? WHERE key_id = ?",
+                    (datetime.now(UTC).isoformat(), key_id),
+                )
+                self._event(conn, None, "api_key_revoked", {"key_id": key_id})
+        record = self.get_api_key(key_id)
+        assert record is not None
+        return record
+
+    # -- the service's listing --------------------------------------------------------------------
+    def page_vouchers(self, page: VoucherPage) -> list[VoucherRecord]:
+        where = [
+            "((kind = ? AND emisor_numero = ?) OR (kind = ? AND receptor_numero = ?))",
+        ]
+        params: list[Any] = [
+            VoucherKind.ISSUED.value,
+            page.owner,
+            VoucherKind.RECEPTOR_MESSAGE.value,
+            page.owner,
+        ]
+        if page.state is not None:
+            where.append("state = ?")
+            params.append(page.state.value)
+        if page.tipo is not None:
+            where.append("tipo = ?")
+            params.append(page.tipo)
+        # FechaEmision is stored in Costa Rica time (ISO text, one offset): a day's bounds compare as text.
+        if page.since is not None:
+            where.append("fecha_emision >= ?")
+            params.append(_day(page.since, "since").isoformat())
+        if page.until is not None:
+            where.append("fecha_emision < ?")
+            params.append((_day(page.until, "until") + timedelta(days=1)).isoformat())
+        if page.after is not None:
+            created, key = page.after
+            where.append("(created_at < ? OR (created_at = ? AND key < ?))")
+            params.extend([created, created, key])
+        limit = max(1, min(page.limit, _MAX_PAGE))
+        clause = " AND ".join(where)
+        return self._select(f"WHERE {clause} ORDER BY created_at DESC, key DESC LIMIT ?", [*params, limit])

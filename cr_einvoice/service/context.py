@@ -1,0 +1,258 @@
+"""What the API and the console share: one caller's view of the store (only its emisor's vouchers) and the
+operations both offer -- issue, list, look at a voucher and Hacienda's answers, ask Hacienda again, issue
+again, import and answer a supplier's voucher.
+
+Every method is synchronous (the store and the signer are); the routes run them in the thread pool.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cr_einvoice.core.catalogs import TipoDocumento
+from cr_einvoice.core.errors import Problem, ValidationError
+from cr_einvoice.outbox.store import (
+    ApiKeyRecord,
+    ReceivedRecord,
+    RespuestaRecord,
+    Store,
+    VoucherKind,
+    VoucherPage,
+    VoucherRecord,
+    VoucherState,
+)
+from cr_einvoice.service.auth import ApiKeys
+from cr_einvoice.service.guards import RateLimiter
+from cr_einvoice.service.problems import HTTPProblem
+from cr_einvoice.service.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from cr_einvoice.outbox.issuing import IssuedVoucher, Issuer
+    from cr_einvoice.outbox.worker import Worker
+    from cr_einvoice.service.backend import Backend
+
+__all__ = ["Caller", "ServiceContext", "decode_cursor", "encode_cursor"]
+
+log = logging.getLogger("cr_einvoice.service")
+
+_IDEMPOTENCY_EVENT = "api_request"
+
+
+def encode_cursor(record: VoucherRecord) -> str:
+    raw = json.dumps([record.created_at.isoformat(), record.key]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[str, str]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, binascii.Error):
+        value = None
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        raise ValidationError("not a cursor this service gave", path="cursor")
+    return value[0], value[1]
+
+
+def not_found(what: str) -> HTTPProblem:
+    return HTTPProblem(404, "not-found", "Not found", f"no {what} for this key's emisor")
+
+
+def tipo_code(text: str) -> str:
+    """A document type as its code (``01``): the code itself or the JSON input format's abbreviation."""
+    from cr_einvoice.vouchers.jsonio import ALIASES
+
+    code = {v: k for k, v in ALIASES.items() if k.isdigit() and len(k) == 2}.get(text.lower(), text)
+    try:
+        return TipoDocumento(code).value
+    except ValueError:
+        raise ValidationError(
+            f"unknown document type {text!r} (01..10 or fe, te, nc ...)", path="tipo"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: an API key (its id, its emisor)."""
+
+    key_id: str
+    emisor: str
+
+    @classmethod
+    def of(cls, record: ApiKeyRecord) -> Caller:
+        return cls(record.key_id, record.emisor)
+
+
+class ServiceContext:
+    """The service's state: the backend, its API keys, the rate limiter and the worker of this process."""
+
+    def __init__(self, backend: Backend, settings: ServiceSettings) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.keys = ApiKeys(backend.store)
+        self.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
+        #: The worker running in this process (None: workers run as separate processes).
+        self.worker: Worker | None = None
+        #: A worker object that receives Hacienda's callbacks (the running one, or one that only receives).
+        self.callbacks: Callable[..., Any] | None = None
+        self._issuer: Issuer | None = None
+
+    @property
+    def store(self) -> Store:
+        return self.backend.store
+
+    # -- who may do what --------------------------------------------------------------------------
+    def issuer_for(self, caller: Caller) -> Issuer:
+        """The issuer of the caller's emisor (refused when this service does not sign for it)."""
+        if self._issuer is None:
+            self._issuer = self.backend.issuer()
+        issuer = self._issuer
+        if issuer.settings.numero_identificacion != caller.emisor:
+            raise HTTPProblem(
+                403,
+                "other-emisor",
+                "This service does not sign for the key's emisor",
+                f"the key belongs to emisor {caller.emisor}; this service issues for "
+                f"{issuer.settings.numero_identificacion}",
+            )
+        return issuer
+
+    def voucher(self, caller: Caller, key: str) -> VoucherRecord:
+        """The caller's voucher ``key`` (or its clave); 404 for an unknown one or another emisor's."""
+        record = self.store.find(key)
+        if record is None or owner_of(record) != caller.emisor:
+            raise not_found(f"voucher {key}")
+        return record
+
+    # -- issuing ----------------------------------------------------------------------------------
+    def issue(self, caller: Caller, body: bytes, idempotency_key: str | None) -> IssuedVoucher:
+        """Issue the JSON document ``body``; with ``idempotency_key`` a retry (same key, same body) returns
+        the voucher issued the first time, and the same key with another body is refused (422)."""
+        issuer = self.issuer_for(caller)
+        document = issuer.from_json(body)
+        if idempotency_key is None:
+            return issuer.issue(document)
+        if not 1 <= len(idempotency_key) <= 100 or not idempotency_key.isprintable():
+            raise ValidationError("1 to 100 printable characters", path="Idempotency-Key")
+        digest = hashlib.sha256(body).hexdigest()
+        issued = issuer.issue(document, external_ref=f"api:{caller.emisor}:{idempotency_key}")
+        if issued.created:
+            self.store.log_event(
+                issued.key, _IDEMPOTENCY_EVENT, {"idempotency_key": idempotency_key, "body_sha256": digest}
+            )
+            return issued
+        first = [
+            e.detail.get("body_sha256") for e in self.store.events(issued.key) if e.kind == _IDEMPOTENCY_EVENT
+        ]
+        if first and first[0] != digest:
+            raise HTTPProblem(
+                422,
+                "idempotency-key-reused",
+                "Idempotency-Key reused with another body",
+                f"Idempotency-Key {idempotency_key!r} was used for {issued.key} with a different body",
+                problems=[Problem("Idempotency-Key", "already used with a different request body")],
+            )
+        return issued
+
+    def reissue(self, caller: Caller, key: str) -> IssuedVoucher:
+        record = self.voucher(caller, key)
+        return self.issuer_for(caller).reissue(record.key)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def page(
+        self,
+        caller: Caller,
+        *,
+        state: str | None = None,
+        tipo: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[VoucherRecord], str | None]:
+        """One page of the caller's vouchers, newest first, and the cursor of the next page (or None)."""
+        problems = []
+        wanted: VoucherState | None = None
+        if state:
+            try:
+                wanted = VoucherState(state)
+            except ValueError:
+                choices = ", ".join(s.value for s in VoucherState)
+                problems.append(Problem("state", f"unknown state {state!r} (one of {choices})"))
+        if not 1 <= limit <= 200:
+            problems.append(Problem("limit", "must be 1..200"))
+        for name, value in (("since", since), ("until", until)):
+            if value and not _is_day(value):
+                problems.append(Problem(name, f"must be a date YYYY-MM-DD, got {value!r}"))
+        if problems:
+            raise ValidationError(problems)
+        query = VoucherPage(
+            owner=caller.emisor,
+            state=wanted,
+            tipo=tipo_code(tipo) if tipo else None,
+            since=since or None,
+            until=until or None,
+            after=decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+        )
+        rows = self.store.page_vouchers(query)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, encode_cursor(rows[-1]) if more and rows else None
+
+    def respuestas(self, record: VoucherRecord) -> list[RespuestaRecord]:
+        return list(self.store.respuestas(record.key))
+
+    def respuesta_xml(self, caller: Caller, key: str) -> bytes:
+        record = self.voucher(caller, key)
+        for answer in reversed(self.respuestas(record)):
+            if answer.raw_xml:
+                return answer.raw_xml
+        raise not_found(f"answer from Hacienda for {record.key} yet")
+
+    # -- received vouchers ------------------------------------------------------------------------
+    def received(self, caller: Caller, clave: str) -> ReceivedRecord:
+        record = self.store.get_received(clave)
+        if record is None or record.receptor_numero != caller.emisor:
+            raise not_found(f"received voucher {clave}")
+        return record
+
+    def received_list(self, caller: Caller, *, limit: int = 100) -> list[ReceivedRecord]:
+        return [r for r in self.store.list_received(limit=limit) if r.receptor_numero == caller.emisor]
+
+    def import_received(self, caller: Caller, xml: bytes) -> ReceivedRecord:
+        self.issuer_for(caller)  # the receiver answers for the same taxpayer
+        return self.backend.receiver().import_voucher(xml)
+
+    def answer_received(self, caller: Caller, clave: str, decision: str, reason: str | None) -> IssuedVoucher:
+        self.received(caller, clave)
+        self.issuer_for(caller)
+        return self.backend.receiver().respond(clave, decision, reason=reason or None)
+
+    # -- the worker -------------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Tell the worker of this process that there is work (call it from the event loop)."""
+        if self.worker is not None:
+            self.worker.wake()
+
+
+def owner_of(record: VoucherRecord) -> str | None:
+    """The taxpayer a stored voucher belongs to: the emisor of its own vouchers, the receptor (this
+    taxpayer) of a MensajeReceptor."""
+    return record.receptor_numero if record.kind is VoucherKind.RECEPTOR_MESSAGE else record.emisor_numero
+
+
+def _is_day(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10

@@ -1,0 +1,55 @@
+"""Helpers of the service tests: the issuing service over the local Hacienda simulator, on loopback."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from cr_einvoice.app.demo import EMISOR, LocalSandbox
+from cr_einvoice.service.app import create_app
+from cr_einvoice.service.auth import ApiKeys
+from cr_einvoice.service.server import BackgroundServer
+from cr_einvoice.service.settings import ServiceSettings
+from cr_einvoice.testing.examples import example_json
+
+NOMBRE = "Soluciones Tecnológicas del Valle S.A."
+OTHER_EMISOR = "3101999888"
+
+
+def ticket_json(**changes: Any) -> dict[str, Any]:
+    """The TE example as the sandbox's TEST company sells it."""
+    data = copy.deepcopy(example_json("te"))
+    data["emisor"]["nombre"] = NOMBRE
+    data["emisor"]["identificacion"] = {"tipo": "02", "numero": EMISOR}
+    data.update(changes)
+    return data
+
+
+@dataclass
+class Service:
+    box: LocalSandbox
+    url: str
+    key: str
+    other_key: str
+    key_id: str
+
+    def auth(self, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.key}"}
+
+
+@contextmanager
+def running_service(
+    box: LocalSandbox, settings: ServiceSettings | None = None, *, run_worker: bool = True, **options: Any
+) -> Iterator[Service]:
+    """The service over ``box``'s runtime, on a free loopback port, with a key for the TEST company and one
+    for another emisor."""
+    keys = ApiKeys(box.runtime.store)
+    key, record = keys.create(EMISOR, "tests")
+    other, _ = keys.create(OTHER_EMISOR, "another company")
+    settings = settings or ServiceSettings(secure_cookies=True)
+    app = create_app(box.runtime, settings, run_worker=run_worker, worker_options=options or None)
+    with BackgroundServer(app) as server:
+        yield Service(box, server.url, key.reveal(), other.reveal(), record.key_id)
