@@ -22,7 +22,6 @@ signing and
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 from lxml import etree
 
 from cr_einvoice.core import xmlsafe
-from cr_einvoice.core.catalogs import MENSAJE_RECEPTOR, NAMESPACE_BASE, TipoDocumento
+from cr_einvoice.core.catalogs import MENSAJE_RECEPTOR, NAMESPACE_BASE
 from cr_einvoice.core.clave import CR_TZ, Clave
 from cr_einvoice.core.errors import (
     ClaveError,
@@ -40,6 +39,7 @@ from cr_einvoice.core.errors import (
     XMLParseError,
 )
 from cr_einvoice.core.xmlsafe import parse_untrusted
+from cr_einvoice.preflight.checks import check_too_old, signer_is_owner
 from cr_einvoice.sandbox.mensaje import Finding, format_tax, format_total
 from cr_einvoice.sandbox.settings import SimulatorSettings
 from cr_einvoice.sandbox.state import Submission, SubmissionStore
@@ -47,6 +47,7 @@ from cr_einvoice.sandbox.xerces import xerces_errors
 from cr_einvoice.signing import xades
 from cr_einvoice.signing.xades.errors import INVALID_SIGNATURE
 from cr_einvoice.vouchers import rules, schemas
+from cr_einvoice.vouchers.rules.messages import HORA_NO_OFICIAL
 
 __all__ = ["DESCONOCIDO", "KNOWN_WARNINGS", "Verdict", "VoucherChecker"]
 
@@ -59,29 +60,10 @@ WRONG_TYPE = "El tipo de documento no corresponde."
 SIGNUM_ONE = "Error al comunicarse con el Signum One"
 
 #: Registry-dependent findings a test can ask for (they are warnings in accepted answers).
-KNOWN_WARNINGS: dict[int, str] = {
-    -16: (
-        "El archivo XML, fue enviado a la Dirección General de Tributación de manera extemporánea; con base "
-        "en lo estipulado en el artículo 9 y 15 ambos de la resolución 48-2016"
-    ),
-    -37: (
-        "Estimado obligado tributario los datos suministrados en provincia, cantón y distrito del 'emisor' "
-        "no concuerdan con la información registrada en la Dirección General de Tributación, favor proceder "
-        "actualizar sus datos."
-    ),
-    -407: (
-        "El Código de la Actividad Económica del emisor que se indica en el comprobante electrónico no se "
-        "encuentra Registrado ante el Ministerio de Hacienda para este contribuyente, favor verificar"
-    ),
-    -408: (
-        "El Código de la Actividad Económica del emisor que se indica en el comprobante electrónico, no es "
-        "un código valido conforme el Catalogo de Actividades Económicas del Registro Único Tributario."
-    ),
-}
+KNOWN_WARNINGS: dict[int, str] = {code: rules.MESSAGES[code] for code in (-16, -37, -407, -408)}
 
-FECHA_FUTURA = "La fecha de emisión del comprobante electrónico no puede ser superior al día de hoy."
-HORA_NO_OFICIAL = "La hora indicada en la emisión del archivo XML no coincide con la hora oficial."
-SIGNER_NOT_EMISOR = "El contribuyente que firma la factura electrónica no es el emisor."
+FECHA_FUTURA = rules.MESSAGES[-53]
+SIGNER_NOT_EMISOR = rules.MESSAGES[-60]
 
 _CLAVE_CODES = frozenset({-1, -8, -23, -405})
 _CLAVE_PARTS = {"identificacion": -8, "consecutivo": -23, "fecha": -405}
@@ -109,10 +91,6 @@ def child_text(root: etree._Element, *path: str) -> str | None:
     """The stripped text of the element at ``path`` (local names, first match) below ``root``, ``""`` when it
     is empty, None when it is missing."""
     return xmlsafe.child_text(root, *path, empty="")
-
-
-def _digits(value: str | None) -> str:
-    return re.sub(r"\D", "", value or "").lstrip("0")
 
 
 class VoucherChecker:
@@ -167,17 +145,13 @@ class VoucherChecker:
             findings += self._check_consecutivo(root, sub)
             findings += self._check_fecha(root, sub)
         findings += [f for f in ruled if f.code not in _CLAVE_CODES]
-        if self._settings.check_signer_is_emisor and signer_cedula is not None:
-            if is_mr:
-                owners = [child_text(root, "NumeroCedulaReceptor")]
-            else:
-                owners = [child_text(root, "Emisor", "Identificacion", "Numero")]
-                if qname.localname == TipoDocumento.FACTURA_COMPRA.root:
-                    # The buyer issues and signs a FEC; its supplier is the XML's Emisor.
-                    owners.append(child_text(root, "Receptor", "Identificacion", "Numero"))
-            known = [o for o in owners if o is not None]
-            if known and all(_digits(signer_cedula) != _digits(o) for o in known):
-                findings.append(Finding(-60, SIGNER_NOT_EMISOR))
+        if self._settings.check_signer_is_emisor and not signer_is_owner(root, signer_cedula):
+            # The emisor signs; the receptor a MensajeReceptor; the buyer (XML Receptor) may sign a FEC.
+            findings.append(Finding(-60, SIGNER_NOT_EMISOR))
+        if self._settings.check_rules:
+            # Dates older than Hacienda accepts (10 years: MensajeReceptor, references); no code captured.
+            now = datetime.fromtimestamp(sub.received_at, CR_TZ)
+            findings += [Finding(None, r.message) for r in check_too_old(root, now)]
         verdict.findings = findings
         verdict.accepted = not any(not f.warning for f in findings)
         return verdict

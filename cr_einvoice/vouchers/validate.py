@@ -38,7 +38,8 @@ class ValidationReport:
 
     ``document_type`` is the root element name (``FacturaElectronica``), ``tipo`` the document type code when
     it follows from the document (for a MensajeReceptor, from ``Mensaje``), ``version`` ``"4.4"`` or
-    ``"4.3"`` (empty for an unknown document). ``warnings`` do not make the report fail.
+    ``"4.3"`` (empty for an unknown document). ``warnings`` do not make the report fail. ``schema_ok`` is False
+    when the XSD found problems (Hacienda then stops before the business rules).
     """
 
     problems: tuple[Problem, ...]
@@ -46,6 +47,7 @@ class ValidationReport:
     version: str
     tipo: TipoDocumento | None = None
     warnings: tuple[Problem, ...] = ()
+    schema_ok: bool = True
 
     @property
     def ok(self) -> bool:
@@ -119,6 +121,7 @@ def validate_xml(
                 )
             else:
                 problems.append(problem)
+    schema_ok = not problems
     problems.extend(check_rules(root))
     return ValidationReport(
         problems=tuple(problems),
@@ -126,4 +129,5 @@ def validate_xml(
         version=entry.version,
         tipo=_tipo(root, entry.tipos),
         warnings=tuple(warnings),
+        schema_ok=schema_ok,
     )

@@ -65,6 +65,7 @@ TESTED = {
     "vouchers-combo",
     "json-fe",
     "clave",
+    "preflight",
     "certs-load",
     "sign",
     "verify",
@@ -289,6 +290,24 @@ def test_clave_example() -> None:
     ns = run("clave", {})
     assert len(str(ns["clave"])) == 50
     assert str(ns["cons"]) == "00100001010000000123"
+
+
+def test_preflight_example(pki: TestPKI, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = number_document(document_from_json(example_json("fe")), numero=7)
+    signed = Signer(load_p12(pki.taxpayer_p12, pki.pin)).sign(to_xml(doc))
+    ns = run("preflight", {"signed": signed})
+    assert ns["report"].accepted and ns["report"].reasons == ()
+    assert any("-99" in s for s in ns["report"].skipped)
+    # a voucher signed by someone who is not its emisor: the reason printed is Hacienda's -60
+    other = number_document(
+        document_from_json({**example_json("fe"), "emisor": {**example_json("fe")["emisor"],
+                            "identificacion": {"tipo": "02", "numero": "3101999999"}}}),
+        numero=8,
+    )  # fmt: skip
+    capsys.readouterr()
+    ns = run("preflight", {"signed": Signer(load_p12(pki.taxpayer_p12, pki.pin)).sign(to_xml(other))})
+    assert not ns["report"].accepted
+    assert capsys.readouterr().out.startswith("rejection -60 Emisor/Identificacion/Numero: El contribuyente")
 
 
 def test_combo_example_and_a_voucher_carrying_it(schemas_dir: Path) -> None:

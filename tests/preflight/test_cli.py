@@ -1,0 +1,149 @@
+"""``cr-einvoice check`` and the preflight part of ``cr-einvoice validate`` on signed files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from preflight_helpers import EMISOR, OTHER, Factory
+
+from cr_einvoice.app.cli import main
+from cr_einvoice.app.runtime import Runtime
+from cr_einvoice.core.errors import ExitCode
+from cr_einvoice.testing.examples import example_json
+from cr_einvoice.testing.pki import TestPKI
+from cr_einvoice.vouchers.jsonio import document_from_json
+from cr_einvoice.vouchers.rules import MESSAGES
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(autouse=True)
+def _no_default_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No cr-einvoice.toml in the working directory unless a test writes one."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CR_EINVOICE_CONFIG", raising=False)
+
+
+def test_check_accepts_a_valid_voucher(
+    factory: Factory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "fe.xml"
+    built = factory.voucher("fe")
+    path.write_bytes(built.xml)
+    code, out, err = _run(capsys, "check", str(path))
+    assert code == ExitCode.OK
+    assert out.strip() == f"{path}: Hacienda would accept FacturaElectronica {built.clave}"
+    assert "not checked: consecutivo (-99): no outbox given" in err
+
+
+@pytest.fixture
+def not_the_emisors(factory: Factory, tmp_path: Path) -> Path:
+    """A file holding an FE of another taxpayer signed with the TEST certificate (-60)."""
+    path = tmp_path / "fe.xml"
+    path.write_bytes(factory.voucher("fe", issuer=OTHER).xml)
+    return path
+
+
+def test_check_json_lists_the_rejection_and_exits_4(
+    not_the_emisors: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "check", "--json", str(not_the_emisors))
+    assert code == ExitCode.REJECTED == 4
+    doc = json.loads(out)
+    assert doc["accepted"] is False
+    assert doc["signer_cedula"] == EMISOR
+    assert doc["reasons"] == [
+        {
+            "code": -60,
+            "message": MESSAGES[-60],
+            "path": "Emisor/Identificacion/Numero",
+            "severity": "rejection",
+            "detail": f"the certificate names cédula {EMISOR}, the document {OTHER}",
+        }
+    ]
+
+
+def test_check_text_names_code_path_and_text(
+    factory: Factory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "te.xml"
+    path.write_bytes(factory.voucher("te", sign=lambda xml: xml).xml)
+    code, out, _ = _run(capsys, "check", str(path))
+    assert code == ExitCode.REJECTED
+    first = out.splitlines()[0]
+    assert first.startswith(
+        f"{path}: rejection - Signature: La firma del comprobante electrónico no es válida"
+    )
+    assert out.splitlines()[-1].startswith(f"{path}: Hacienda would reject TiqueteElectronico ")
+
+
+def test_check_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "check", str(tmp_path / "missing.xml"))
+    assert code == ExitCode.USAGE
+    assert "file not found" in err and "Traceback" not in err
+    junk = tmp_path / "junk.xml"
+    junk.write_bytes(b"<FacturaElectronica><Clave>")
+    code, out, _ = _run(capsys, "check", "--json", str(junk))
+    assert code == ExitCode.REJECTED
+    assert [r["code"] for r in json.loads(out)["reasons"]] == [-1]
+    code, _, err = _run(capsys, "check", "--now", "2026-07-15T09:30:00", str(junk))
+    assert code == ExitCode.USAGE and "--now" in err and "offset" in err
+
+
+def test_check_with_the_configured_outbox_finds_minus_99(
+    factory: Factory,
+    pki: TestPKI,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("T_USER", "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr")
+    monkeypatch.setenv("T_PASS", "pw")
+    monkeypatch.setenv("T_PIN", pki.pin)
+    cfg = tmp_path / "cr-einvoice.toml"
+    init = [
+        "init", "--config", str(cfg), "--environment", "custom",
+        "--token-url", "http://127.0.0.1:9/token", "--recepcion-url", "http://127.0.0.1:9/recepcion/v1/",
+        "--username-env", "T_USER", "--password-env", "T_PASS", "--p12", str(pki.taxpayer_p12),
+        "--pin-env", "T_PIN", "--nombre", "Soluciones Tecnológicas del Valle S.A.",
+    ]  # fmt: skip
+    assert main(init) == 0
+    with Runtime.from_file(cfg, create_store=True) as runtime:
+        data = example_json("fe")
+        data["emisor"]["identificacion"] = {"tipo": "02", "numero": EMISOR}
+        issued = runtime.issuer().issue(document_from_json(data))
+    capsys.readouterr()
+    twin = tmp_path / "twin.xml"
+    twin.write_bytes(factory.voucher("fe", numero=issued.numero).xml)
+    code, out, _ = _run(capsys, "check", "--json", "--config", str(cfg), str(twin))
+    assert code == ExitCode.REJECTED
+    assert [r["code"] for r in json.loads(out)["reasons"]] == [-99]
+    # found through the default configuration file too; --no-store skips the outbox
+    assert _run(capsys, "check", str(twin))[0] == ExitCode.REJECTED
+    assert _run(capsys, "check", "--no-store", str(twin))[0] == ExitCode.OK
+    own = tmp_path / "own.xml"
+    own.write_bytes(issued.signed_xml)
+    assert _run(capsys, "check", str(own))[0] == ExitCode.OK
+
+
+def test_validate_runs_the_preflight_on_a_signed_voucher(
+    factory: Factory, not_the_emisors: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = not_the_emisors
+    code, out, _ = _run(capsys, "validate", "--json", str(path))
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["problems"] == [] and doc["ok"] is False
+    assert [(r["code"], r["severity"]) for r in doc["preflight"]] == [(-60, "rejection")]
+    good = tmp_path / "good.xml"
+    good.write_bytes(factory.voucher("fe").xml)
+    code, out, _ = _run(capsys, "validate", str(good))
+    assert code == 0 and "valid FacturaElectronica v4.4" in out
+    # --unsigned checks the document only
+    assert _run(capsys, "validate", "--unsigned", str(path))[0] == 0
