@@ -159,7 +159,7 @@ def check_fecha(root: etree._Element, now: datetime, options: PreflightOptions) 
     if fecha is None:
         return []
     tolerance = options.clock_tolerance
-    # Today is the Costa Rica date at now + tolerance: a few seconds past midnight on a fast clock is forgiven.
+    # Today is the Costa Rica date at now + tolerance: just past midnight on a fast clock is forgiven.
     today = (now + tolerance).astimezone(CR_TZ).date()
     shown = fecha.isoformat()
     if fecha.astimezone(CR_TZ).date() > today:

@@ -38,8 +38,8 @@ class ValidationReport:
 
     ``document_type`` is the root element name (``FacturaElectronica``), ``tipo`` the document type code when
     it follows from the document (for a MensajeReceptor, from ``Mensaje``), ``version`` ``"4.4"`` or
-    ``"4.3"`` (empty for an unknown document). ``warnings`` do not make the report fail. ``schema_ok`` is False
-    when the XSD found problems (Hacienda then stops before the business rules).
+    ``"4.3"`` (empty for an unknown document). ``warnings`` do not make the report fail. ``schema_ok`` is
+    False when the XSD found problems (Hacienda then stops before the business rules).
     """
 
     problems: tuple[Problem, ...]

@@ -18,8 +18,8 @@ MESSAGES: dict[int, str] = {
     -16: "El archivo XML, fue enviado a la Dirección General de Tributación de manera extemporánea; con base "
     "en lo estipulado en el artículo 9 y 15 ambos de la resolución 48-2016",
     -23: "La numeración del consecutivo del comprobante no coincide con el valor de la clave.",
-    -37: "Estimado obligado tributario los datos suministrados en provincia, cantón y distrito del 'emisor' no "
-    "concuerdan con la información registrada en la Dirección General de Tributación, favor proceder "
+    -37: "Estimado obligado tributario los datos suministrados en provincia, cantón y distrito del 'emisor' "
+    "no concuerdan con la información registrada en la Dirección General de Tributación, favor proceder "
     "actualizar sus datos.",
     -45: "En la línea ({n}) el campo de Tarifa es obligatorio para el Codigo de Impuesto {codigo}",
     -46: "El monto total de la línea ({n}) no coincide con la suma de los campos denominados subtotal y "
@@ -30,19 +30,19 @@ MESSAGES: dict[int, str] = {
     -58: "El campo denominado 'Plazo del crédito' no posee la estructura establecida para el mismo.",
     -60: "El contribuyente que firma la factura electrónica no es el emisor.",
     # The 2024 form; {since} is dd-MM-yyyy HH:mm:ss.
-    -99: "La numeración consecutiva {consecutivo} del comprobante que se está utilizando para este archivo XML "
-    "ya existe en nuestras bases de datos desde el día {since} en la clave {clave}",
+    -99: "La numeración consecutiva {consecutivo} del comprobante que se está utilizando para este archivo "
+    "XML ya existe en nuestras bases de datos desde el día {since} en la clave {clave}",
     # The opening words of -110 were not captured; the rest is Hacienda's text.
     -110: "El comprobante carece del monto total de mercancías gravados, pero cuenta con mercancías gravados",
     -111: "El monto total de servicios gravados no coincide con la suma de los servicios gravados",
     -400: "En la línea ({n}) el código indicado en el campo 'Código de Producto/Servicio' no se encuentra en "
-    "el Catálogo de Bienes y Servicios CAByS, por favor verifique la codificación utilizada para el producto o "
-    "servicio facturado. El CAByS se encuentra disponible en el portal web del Banco Central de Costa Rica",
+    "el Catálogo de Bienes y Servicios CAByS, por favor verifique la codificación utilizada para el producto "
+    "o servicio facturado. El CAByS se encuentra disponible en el portal web del Banco Central de Costa Rica",
     -405: "La fecha de la clave númerica no concuerda con el campo Fecha Emisión del comprobante",
     -407: "El Código de la Actividad Económica del emisor que se indica en el comprobante electrónico no se "
     "encuentra Registrado ante el Ministerio de Hacienda para este contribuyente, favor verificar",
-    -408: "El Código de la Actividad Económica del emisor que se indica en el comprobante electrónico, no es un "
-    "código valido conforme el Catalogo de Actividades Económicas del Registro Único Tributario.",
+    -408: "El Código de la Actividad Económica del emisor que se indica en el comprobante electrónico, no es "
+    "un código valido conforme el Catalogo de Actividades Económicas del Registro Único Tributario.",
     -487: "El documento posee detalle de Impuesto pero carece del campo Total Desglose Impuestos",
     -492: "El Tipo Medio Pago OTRO es obligatorio cuando se utilice el Tipo de Medio Pago '99'",
     # Captured for code 10 ("la tarifa debe ser 0"); the same form is used for the other tarifa codes.
