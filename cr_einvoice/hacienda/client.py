@@ -18,7 +18,6 @@ caller polls the status.
 from __future__ import annotations
 
 import random
-import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,8 +26,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import httpx
 
-from cr_einvoice.core.errors import ConfigError, ValidationError
-from cr_einvoice.core.version import __version__
+from cr_einvoice.core.errors import ValidationError
 from cr_einvoice.hacienda.auth import AsyncTokenManager, BearerAuth, Credentials, TokenManager, TokenStats
 from cr_einvoice.hacienda.environments import Environment
 from cr_einvoice.hacienda.recepcion import (
@@ -59,6 +57,8 @@ from cr_einvoice.transport.http import (
     RateLimiter,
     Request,
     RetryPolicy,
+    json_client_options,
+    tls_verify,
 )
 
 if TYPE_CHECKING:
@@ -168,14 +168,7 @@ class _ClientBase:
         self._retry = options.get("retry") or RetryPolicy()
         self._rng = options.get("rng") or random.Random()
         self._timeout = options.get("timeout", DEFAULT_TIMEOUT)
-        ca_bundle = options.get("ca_bundle")
-        # TLS verification cannot be switched off; a private CA bundle may be added (a TLS-serving simulator).
-        self._verify: ssl.SSLContext | bool = True
-        if ca_bundle is not None:
-            try:
-                self._verify = ssl.create_default_context(cafile=str(ca_bundle))
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"ca_bundle: cannot load CA certificates from {ca_bundle}: {exc}") from None
+        self._verify = tls_verify(options.get("ca_bundle"))
         self._refresh_margin = options.get("refresh_margin", 30.0)
         self._clock = clock
         self._core = HTTPCore(
@@ -198,13 +191,7 @@ class _ClientBase:
         }
 
     def _http_options(self) -> dict[str, Any]:
-        return {
-            "timeout": self._timeout,
-            "verify": self._verify,
-            "headers": {"User-Agent": f"cr-einvoice/{__version__}", "Accept": "application/json"},
-            "trust_env": False,
-            "follow_redirects": False,
-        }
+        return json_client_options(self._timeout, self._verify)
 
     @property
     def rate_limit(self) -> RateLimit | None:

@@ -42,7 +42,9 @@ from cr_einvoice.hacienda.wire import Estado, RecepcionRequest, WireFormatError
 from cr_einvoice.sandbox.checks import SIGNUM_ONE, VoucherChecker, child_text
 from cr_einvoice.sandbox.idp import IdentityProvider, IdPError, TokenClaims
 from cr_einvoice.sandbox.processing import Processor
+from cr_einvoice.sandbox.public import PUBLIC_PREFIXES, PublicAPI
 from cr_einvoice.sandbox.ratelimit import RateDecision, WindowRateLimiter
+from cr_einvoice.sandbox.registry import load_registry
 from cr_einvoice.sandbox.settings import Faults, SimulatorSettings
 from cr_einvoice.sandbox.state import DuplicateSubmission, Submission, SubmissionStore
 from cr_einvoice.signing.certs import HACIENDA_SELLO_CEDULA, load_p12
@@ -239,6 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
             kinds = frozenset({"recepcion", "submit"})
         elif path.startswith(RECEPCION_PREFIX):
             kinds = frozenset({"recepcion"})
+        elif path.startswith(PUBLIC_PREFIXES):
+            kinds = frozenset({"public"})
         else:
             kinds = frozenset({"other"})
         faults = sim.faults
@@ -264,6 +268,12 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             elif "recepcion" in kinds:
                 reply = self._recepcion(method, path, body)
+            elif "public" in kinds:
+                status, data, headers = sim.public.handle(
+                    method, path, parse_qs(urlsplit(self.path).query), self.client_address[0]
+                )
+                reply = _Reply(status, data, "application/json")
+                reply.headers.update(headers)
             elif not kinds:
                 reply = sim.handle_admin(method, path, body)
             else:
@@ -417,6 +427,12 @@ class Simulator:
         self.settings.validate()
         self.faults: Faults = self.settings.faults
         self.store = SubmissionStore(self.settings.max_submissions)
+        self.registry = load_registry(self.settings.registry)
+        self.public = PublicAPI(
+            self.registry,
+            windows=self.settings.public_rate_limits,
+            block_seconds=self.settings.public_block_seconds,
+        )
         self._limiter = WindowRateLimiter(self.settings.rate_limit_window)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -12,6 +12,7 @@ from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.core.secret import Secret
 
 if TYPE_CHECKING:
+    from cr_einvoice.sandbox.registry import Registry
     from cr_einvoice.signing.certs import Credential
     from cr_einvoice.signing.xades import TrustStore
 
@@ -320,6 +321,11 @@ class SimulatorSettings:
     ``callback_camel_case`` sends callbacks with Anexo 3's ``indEstado``/``respuestaXml`` keys instead of the
     hyphenated ones; ``upper_case_states`` writes ``RECIBIDO``/``ACEPTADO``… (the Anexo 3 example) in GET
     answers and callbacks. Both exist so clients can prove they accept every spelling seen.
+    ``registry`` (a :class:`~cr_einvoice.sandbox.registry.Registry` or a JSON file; None: the bundled default)
+    feeds the public endpoints (``/fe/ae``, ``/fe/cabys``, ``/indicadores/tc…``, ``/fe/ex``) and, with
+    ``registry_checks``, the checks at recepción (-37, -407, -408, -400, exonerations);
+    ``public_rate_limits`` ((requests, seconds) windows per client address) and ``public_block_seconds`` are
+    the public API's limits (past one: 429 with Retry-After for that long).
     """
 
     host: str = "127.0.0.1"
@@ -360,6 +366,10 @@ class SimulatorSettings:
     max_submissions: int = 50_000
     workers: int = 2
     faults: Faults = field(default_factory=Faults)
+    registry: Registry | Path | str | None = None
+    registry_checks: bool = True
+    public_rate_limits: Sequence[tuple[int, float]] = ((100, 5.0), (1200, 120.0))
+    public_block_seconds: float = 600.0
 
     def validate(self) -> None:
         """Raise :class:`~cr_einvoice.core.errors.ConfigError` naming the first inconsistent setting."""
@@ -395,5 +405,9 @@ class SimulatorSettings:
             raise ConfigError("page_max, workers and max_submissions must be >= 1")
         if self.max_threads < 1 or self.max_body_bytes < 1:
             raise ConfigError("max_threads and max_body_bytes must be >= 1")
+        if any(n < 1 or s <= 0 for n, s in self.public_rate_limits) or self.public_block_seconds < 0:
+            raise ConfigError(
+                "public_rate_limits need requests >= 1 and seconds > 0; public_block_seconds >= 0"
+            )
         if not self.realm or "/" in self.realm:
             raise ConfigError(f"realm: {self.realm!r} is not a realm name")

@@ -21,17 +21,20 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import ssl
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Self, TypeVar
+from pathlib import Path
+from typing import Any, Protocol, Self, TypeVar
 
 import httpx
 
-from cr_einvoice.core.errors import TransportError
+from cr_einvoice.core.errors import ConfigError, TransportError
+from cr_einvoice.core.version import __version__
 from cr_einvoice.transport.flow import Retry, Sleep, Steps, drive, drive_async, retrying
 
 __all__ = [
@@ -40,17 +43,20 @@ __all__ = [
     "Closing",
     "Flow",
     "HTTPCore",
+    "Pacer",
     "RateLimit",
     "RateLimiter",
     "Request",
     "RetryPolicy",
     "Sleep",
     "backoff_delay",
+    "json_client_options",
     "redact_url",
     "run_async",
     "run_sync",
     "send_once",
     "send_once_async",
+    "tls_verify",
 ]
 
 T = TypeVar("T")
@@ -128,6 +134,29 @@ class AsyncClosing(ABC):
 
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
+
+
+def tls_verify(ca_bundle: str | Path | None) -> ssl.SSLContext | bool:
+    """What httpx verifies TLS with: the system's CAs, plus a private bundle when given (a TLS-serving
+    simulator). Verification itself cannot be switched off."""
+    if ca_bundle is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(ca_bundle))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"ca_bundle: cannot load CA certificates from {ca_bundle}: {exc}") from None
+
+
+def json_client_options(timeout: httpx.Timeout, verify: ssl.SSLContext | bool) -> dict[str, Any]:
+    """The ``httpx.Client`` options of a JSON API client: explicit timeouts, no proxies or redirects taken
+    from the environment, the package's User-Agent."""
+    return {
+        "timeout": timeout,
+        "verify": verify,
+        "headers": {"User-Agent": f"cr-einvoice/{__version__}", "Accept": "application/json"},
+        "trust_env": False,
+        "follow_redirects": False,
+    }
 
 
 def backoff_delay(
@@ -221,6 +250,18 @@ class RateLimiter:
             # The server's counter catches up on the next response; optimistically count this one.
             self._last = RateLimit(rate.limit, rate.remaining - 1, rate.reset)
             return slot - now
+
+
+class Pacer(Protocol):
+    """What :class:`HTTPCore` asks of a client-side limiter (:class:`RateLimiter`, a sliding-window one)."""
+
+    def reserve(self) -> float:
+        """Claim a slot; the seconds to wait before sending."""
+        ...
+
+    def update(self, rate: RateLimit | None) -> None:
+        """The rate-limit headers of the latest response (None when it had none)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,12 +359,16 @@ class HTTPCore:
         *,
         map_error: ErrorMapper,
         retry: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Pacer | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        on_throttle: Callable[[float], None] | None = None,
     ) -> None:
+        """``on_throttle(seconds)`` hears of every 429 with the wait it asks for (Retry-After, or the backoff
+        when it names none), so a limiter shared by other callers can hold them back too."""
         self.map_error = map_error
+        self.on_throttle = on_throttle
         self.retry = retry or RetryPolicy()
         self.limiter = limiter
         self._rng = rng or random.Random()
@@ -351,21 +396,19 @@ class HTTPCore:
         if self.limiter is not None:
             self.limiter.update(RateLimit.from_headers(response.headers))
         status = response.status_code
-        if status in self.retry.retry_statuses and attempt < self.retry.max_attempts:
-            server_delay = _retry_after(response.headers, self._clock())
-            if server_delay is None or server_delay <= self.retry.max_server_delay:
-                delay = self.retry.backoff(attempt, self._rng)
-                if server_delay is not None:
-                    delay = max(delay, server_delay)
-                log.info(
-                    "%s: HTTP %s from %s, retry %d in %.2fs",
-                    request.what,
-                    status,
-                    request.url,
-                    attempt,
-                    delay,
-                )
-                return Retry(delay)
+        server_delay = _retry_after(response.headers, self._clock()) if status >= 400 else None
+        if status == 429 and self.on_throttle is not None:
+            throttle = server_delay if server_delay is not None else self.retry.backoff(attempt, self._rng)
+            self.on_throttle(throttle)
+        retryable = status in self.retry.retry_statuses and attempt < self.retry.max_attempts
+        if retryable and (server_delay is None or server_delay <= self.retry.max_server_delay):
+            delay = self.retry.backoff(attempt, self._rng)
+            if server_delay is not None:
+                delay = max(delay, server_delay)
+            log.info(
+                "%s: HTTP %s from %s, retry %d in %.2fs", request.what, status, request.url, attempt, delay
+            )
+            return Retry(delay)
         error = self.map_error(response, request)
         if error is not None:
             raise error

@@ -60,8 +60,9 @@ class SQLiteCacheMixin:
         self, namespace: str, key: str, value: bytes, *, fetched_at: datetime | None = None
     ) -> None:
         _check(namespace, key)
-        if not isinstance(value, bytes | bytearray | memoryview):
-            got = type(value).__name__
+        given: object = value  # callers without a type checker
+        if not isinstance(given, bytes | bytearray | memoryview):
+            got = type(given).__name__
             raise StoreError(f"the cached value of {namespace}/{key} must be bytes, got {got}")
         when = datetime.now(UTC) if fetched_at is None else fetched_at
         if when.tzinfo is None:
