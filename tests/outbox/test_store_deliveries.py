@@ -102,8 +102,8 @@ def test_claim_hand_over_and_finish(store: Store, key: str) -> None:
     assert sent.sent_at is not None and sent.is_final
     with pytest.raises(StoreError, match="is sent"):
         store.finish_delivery(d.id, DeliveryState.SENT, owner="w1")
-    with pytest.raises(StoreError, match="cannot end in state uncertain"):
-        store.finish_delivery(d.id, DeliveryState.UNCERTAIN)
+    with pytest.raises(StoreError, match="cannot end in state sending"):
+        store.finish_delivery(d.id, DeliveryState.SENDING)
     assert store.delivery_counts([key, key, "other"]) == {key: {DeliveryState.SENT: 1}}
     assert "delivery_sent" in [e.kind for e in store.events(key)]
 

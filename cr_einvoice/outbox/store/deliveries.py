@@ -52,9 +52,16 @@ class DeliveryState(StrEnum):
     UNCERTAIN = "uncertain"
 
 
-#: The states a finished SMTP attempt may record (:meth:`DeliveryStore.finish_delivery`).
+#: The states a finished SMTP attempt may record (:meth:`DeliveryStore.finish_delivery`); ``uncertain`` when
+#: the connection broke after the end of the message was sent and before the server's reply.
 FINISH_STATES = frozenset(
-    {DeliveryState.PENDING, DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.BOUNCED}
+    {
+        DeliveryState.PENDING,
+        DeliveryState.SENT,
+        DeliveryState.FAILED,
+        DeliveryState.BOUNCED,
+        DeliveryState.UNCERTAIN,
+    }
 )
 #: The states :meth:`DeliveryStore.retry_delivery` sends again from (a person asked for it).
 RETRY_STATES = frozenset({DeliveryState.FAILED, DeliveryState.BOUNCED, DeliveryState.UNCERTAIN})
@@ -167,8 +174,9 @@ class DeliveryStore(Protocol):
         next_attempt_at: float = 0.0,
         owner: str | None = None,
     ) -> DeliveryRecord:
-        """End ``owner``'s attempt: ``sent``, ``bounced``/``failed`` (with ``error``) or back to ``pending``
-        due at ``next_attempt_at`` (a transient failure). Counts the attempt; the lease ends. The delivery
+        """End ``owner``'s attempt: ``sent``, ``bounced``/``failed`` (with ``error``), ``uncertain`` (the
+        reply to the end of the message never came) or back to ``pending`` due at ``next_attempt_at`` (a
+        transient failure). Counts the attempt; the lease ends. The delivery
         must be ``sending`` held by ``owner`` -- or ``uncertain`` after a recovery that judged ``owner`` dead
         too early (what the server said is then the truth) -- else :class:`~cr_einvoice.core.errors.
         StoreError`."""
