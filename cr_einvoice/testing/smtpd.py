@@ -147,7 +147,7 @@ class _Handler:
 
     async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         data = bytes(envelope.original_content)
-        tls = session.ssl is not None
+        tls = smtp.transport.get_extra_info("ssl_object") is not None
         login = session.auth_data.decode() if isinstance(session.auth_data, bytes) else None
         mail = ReceivedMail(str(envelope.mail_from), tuple(envelope.rcpt_tos), data, tls, login)
         with self.server.lock:
@@ -205,7 +205,7 @@ class MailServer:
             and self.credentials is not None
             and (auth_data.login.decode(), auth_data.password.decode()) == self.credentials
         )
-        return AuthResult(success=ok, auth_data=auth_data.login if ok else None)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data.login if ok else None)
 
     def _factory(self) -> Any:
         from aiosmtpd.smtp import SMTP
