@@ -1,0 +1,566 @@
+"""What a graphic representation shows: a view model built from the signed voucher and Hacienda's answer.
+
+:func:`representacion` reads the signed XML (through :func:`cr_einvoice.core.xmlsafe.parse_untrusted` and
+:func:`cr_einvoice.vouchers.xmlread.from_xml`) and returns a :class:`Representacion`: every text a page or a
+ticket prints, already in Spanish and formatted the Costa Rican way (:mod:`cr_einvoice.delivery.formatting`).
+Amounts are the ones the XML *states* (``doc.stated``), never recomputed: the paper must say what was signed.
+The layouts (:mod:`cr_einvoice.delivery.pdf`, :mod:`cr_einvoice.delivery.ticket`) only place these texts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from lxml import etree
+
+from cr_einvoice.core.catalogs import (
+    CodigoImpuesto,
+    CodigoTarifaIVA,
+    Situacion,
+    TipoDocumento,
+    TipoTransaccion,
+)
+from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.core.money import ZERO
+from cr_einvoice.core.xmlsafe import local_name, parse_untrusted
+from cr_einvoice.delivery.formatting import fecha, fecha_hora, fmt_cantidad, fmt_monto, fmt_porcentaje
+from cr_einvoice.delivery.labels import ESTADOS, PROVINCIAS, describe, impuesto_corto, titulo
+from cr_einvoice.hacienda.respuesta import Respuesta, parse_respuesta
+from cr_einvoice.vouchers.compute import CalculoLinea, ImpuestoCalculado
+from cr_einvoice.vouchers.model import (
+    Comprobante,
+    Emisor,
+    Identificacion,
+    Impuesto,
+    InformacionReferencia,
+    LineaDetalle,
+    LineaPago,
+    MedioPago,
+    MensajeReceptor,
+    Receptor,
+    ReciboPago,
+    ResumenFactura,
+    Telefono,
+    Ubicacion,
+)
+from cr_einvoice.vouchers.xmlread import from_xml
+
+__all__ = ["LEYENDAS", "Campo", "Linea", "Parte", "Representacion", "representacion"]
+
+#: The customary leyenda per schema version: the resolution that authorises the vouchers.
+LEYENDAS: dict[str, str] = {
+    "4.4": "Autorizada mediante resolución N° MH-DGT-RES-0027-2024",
+    "4.3": "Autorizada mediante resolución N° DGT-R-033-2019",
+}
+_VERSION = re.compile(r"/v(\d+\.\d+)/")
+_DSIG = "http://www.w3.org/2000/09/xmldsig#"
+_MAX_HACIENDA_LINES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Campo:
+    """One labelled value (``Condición de venta``: ``01 Contado``)."""
+
+    etiqueta: str
+    valor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Parte:
+    """A party block: its role (``Emisor``, ``Receptor``), name and labelled details."""
+
+    rol: str
+    nombre: str
+    campos: tuple[Campo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Linea:
+    """One LineaDetalle as printed; ``notas`` are the extra texts under the detail (codes, discounts,
+    exoneration, combo components)."""
+
+    numero: int
+    cabys: str
+    detalle: str
+    notas: tuple[str, ...]
+    cantidad: str
+    unidad: str
+    precio_unitario: str
+    descuento: str
+    impuestos: tuple[str, ...]
+    total: str
+
+
+@dataclass(frozen=True, slots=True)
+class Representacion:
+    """Everything a graphic representation prints, in reading order."""
+
+    tipo: TipoDocumento
+    titulo: str
+    version: str
+    clave: str
+    consecutivo: str
+    fecha_emision: str
+    situacion: str
+    emisor: Parte
+    receptor: Parte | None
+    condiciones: tuple[Campo, ...]
+    lineas: tuple[Linea, ...]
+    otros_cargos: tuple[Campo, ...]
+    resumen: tuple[Campo, ...]
+    total: Campo
+    referencias: tuple[str, ...]
+    otros: tuple[str, ...]
+    estado: str | None
+    hacienda: tuple[str, ...]
+    leyenda: str
+    #: What the QR code encodes: the clave.
+    qr: str
+    #: How the clave is labelled (a MensajeReceptor carries the confirmed voucher's).
+    clave_etiqueta: str = "Clave"
+
+    @property
+    def moneda(self) -> str:
+        return next((c.valor for c in self.condiciones if c.etiqueta == "Moneda"), "CRC")
+
+
+def representacion(
+    signed_xml: bytes,
+    *,
+    respuesta_xml: bytes | None = None,
+    estado: str | None = None,
+    leyenda: str | None = None,
+) -> Representacion:
+    """Build the view model of a signed voucher (FE, ND, NC, TE, FEC, FEE, REP or MensajeReceptor).
+
+    ``respuesta_xml``: Hacienda's MensajeHacienda for this clave (its state and findings are printed).
+    ``estado``: the processing state to print (Hacienda's ``ind-estado`` or an outbox state such as
+    ``accepted``); by default the answer's. ``leyenda``: the resolution text (default per schema version).
+    Raises :class:`~cr_einvoice.core.errors.ValidationError` naming the field: an unsigned or unnumbered
+    voucher, an answer for another clave, an unknown state.
+    """
+    if not isinstance(signed_xml, bytes | bytearray):
+        raise ValidationError(
+            f"expected the signed XML as bytes, got {type(signed_xml).__name__}", path="signed_xml"
+        )
+    root = parse_untrusted(bytes(signed_xml), what="signed voucher XML")
+    if root.find(f"{{{_DSIG}}}Signature") is None:
+        raise ValidationError(
+            f"<{local_name(root.tag)}> carries no ds:Signature: only a signed voucher has a graphic "
+            "representation",
+            path="ds:Signature",
+        )
+    match = _VERSION.search((etree.QName(root).namespace or "") + "/")
+    version = match.group(1) if match else "desconocida"
+    doc = from_xml(root)
+    respuesta = _respuesta(respuesta_xml)
+    texto_estado = _estado(estado, respuesta)
+    view = _mensaje_receptor(doc, version) if isinstance(doc, MensajeReceptor) else _voucher(doc, version)
+    if respuesta is not None and respuesta.clave != view.clave:
+        raise ValidationError(
+            f"Hacienda's answer is for clave {respuesta.clave}, the voucher's is {view.clave}",
+            path="respuesta_xml",
+        )
+    return _with_hacienda(view, respuesta, texto_estado, leyenda or LEYENDAS.get(version, LEYENDAS["4.4"]))
+
+
+# -- Hacienda's answer ------------------------------------------------------------------------------------
+
+
+def _respuesta(data: bytes | None) -> Respuesta | None:
+    if data is None:
+        return None
+    if not isinstance(data, bytes | bytearray):
+        raise ValidationError(f"expected bytes, got {type(data).__name__}", path="respuesta_xml")
+    try:
+        return parse_respuesta(bytes(data))
+    except ValidationError as exc:
+        raise ValidationError(
+            [type(p)(f"respuesta_xml: {p.path}", p.message, p.code) for p in exc.problems]
+        ) from None
+
+
+def _estado(estado: str | None, respuesta: Respuesta | None) -> str | None:
+    if estado is None:
+        return ESTADOS.get(respuesta.estado, respuesta.estado.capitalize()) if respuesta else None
+    key = estado.strip().lower()
+    if key not in ESTADOS:
+        raise ValidationError(
+            f"unknown state {estado!r} (expected one of {', '.join(sorted(ESTADOS))})", path="estado"
+        )
+    return ESTADOS[key]
+
+
+def _with_hacienda(
+    view: Representacion, respuesta: Respuesta | None, estado: str | None, leyenda: str
+) -> Representacion:
+    lines: list[str] = []
+    if respuesta is not None:
+        lines.append(f"Mensaje de Hacienda: {respuesta.estado_mensaje or respuesta.estado}")
+        if respuesta.ambiente_pruebas:
+            lines.append("Ambiente de pruebas: sin validez para fines tributarios")
+        errores = [str(e) for e in respuesta.errores]
+        lines += errores[:_MAX_HACIENDA_LINES]
+        if len(errores) > _MAX_HACIENDA_LINES:
+            lines.append(f"… y {len(errores) - _MAX_HACIENDA_LINES} observaciones más")
+    return dataclasses.replace(view, estado=estado, hacienda=tuple(lines), leyenda=leyenda)
+
+
+# -- parties ----------------------------------------------------------------------------------------------
+
+
+def _identificacion(ident: Identificacion | None) -> Campo | None:
+    if ident is None:
+        return None
+    return Campo(describe(ident.tipo).partition(" ")[2] or "Identificación", ident.numero)
+
+
+def _ubicacion(u: Ubicacion | None, extranjero: str | None) -> str | None:
+    if u is None:
+        return extranjero
+    provincia = PROVINCIAS.get(u.provincia, u.provincia)
+    parts = [f"{provincia} (provincia {u.provincia}, cantón {u.canton}, distrito {u.distrito})"]
+    if u.barrio:
+        parts.append(u.barrio)
+    parts.append(u.otras_senas)
+    return ", ".join(parts)
+
+
+def _telefono(t: Telefono | None) -> str | None:
+    return None if t is None else f"+{t.codigo_pais} {t.num_telefono}"
+
+
+def _parte(rol: str, party: Emisor | Receptor) -> Parte:
+    correos = party.correos_electronicos if isinstance(party, Emisor) else (party.correo_electronico,)
+    pairs: list[Campo | None] = [
+        Campo("Nombre comercial", party.nombre_comercial) if party.nombre_comercial else None,
+        _identificacion(party.identificacion),
+    ]
+    if isinstance(party, Emisor) and party.registrofiscal8707:
+        pairs.append(Campo("Registro fiscal 8707", party.registrofiscal8707))
+    direccion = _ubicacion(party.ubicacion, party.otras_senas_extranjero)
+    telefono = _telefono(party.telefono)
+    pairs += [
+        Campo("Dirección", direccion) if direccion else None,
+        Campo("Teléfono", telefono) if telefono else None,
+        Campo("Correo electrónico", ", ".join(c for c in correos if c)) if any(correos) else None,
+    ]
+    return Parte(rol, party.nombre, tuple(c for c in pairs if c is not None))
+
+
+# -- lines ------------------------------------------------------------------------------------------------
+
+
+def _tarifa(codigo: CodigoImpuesto, tarifa_iva: CodigoTarifaIVA | None, tarifa: Decimal | None) -> str:
+    code = codigo.value + (f"/{tarifa_iva.value}" if tarifa_iva is not None else "")
+    rate = tarifa if tarifa is not None else (tarifa_iva.tarifa if tarifa_iva is not None else None)
+    return f"{impuesto_corto(codigo)} {code}" + (f" {fmt_porcentaje(rate)}" if rate is not None else "")
+
+
+def _impuestos(
+    taxes: Iterable[Impuesto], stated: Iterable[ImpuestoCalculado]
+) -> tuple[tuple[str, ...], list[str]]:
+    cells: list[str] = []
+    notas: list[str] = []
+    for tax, calc in zip(taxes, stated, strict=False):
+        text = _tarifa(tax.codigo, tax.codigo_tarifa_iva, tax.tarifa)
+        if tax.factor_calculo_iva is not None:
+            text += f" factor {fmt_cantidad(tax.factor_calculo_iva)}"
+        cells.append(f"{text}: {fmt_monto(calc.monto)}")
+        if tax.codigo_impuesto_otro:
+            notas.append(f"Impuesto {tax.codigo.value}: {tax.codigo_impuesto_otro}")
+        exo = tax.exoneracion
+        if exo is not None:
+            institucion = describe(exo.nombre_institucion)
+            if exo.nombre_institucion_otros:
+                institucion += f" ({exo.nombre_institucion_otros})"
+            articulo = f", artículo {exo.articulo}" if exo.articulo is not None else ""
+            inciso = f", inciso {exo.inciso}" if exo.inciso is not None else ""
+            notas.append(
+                f"Exoneración {describe(exo.tipo_documento_ex1)} N° {exo.numero_documento}{articulo}"
+                f"{inciso}, {institucion}, {fecha(exo.fecha_emision_ex)}, tarifa exonerada "
+                f"{fmt_porcentaje(exo.tarifa_exonerada)}: {fmt_monto(calc.monto_exoneracion)}"
+            )
+    return tuple(cells), notas
+
+
+def _linea_detalle(numero: int, ln: LineaDetalle, calc: CalculoLinea) -> Linea:
+    notas: list[str] = []
+    for cc in ln.codigos_comerciales:
+        notas.append(f"{describe(cc.tipo).partition(' ')[2]}: {cc.codigo}")
+    if ln.partida_arancelaria:
+        notas.append(f"Partida arancelaria: {ln.partida_arancelaria}")
+    if ln.tipo_transaccion is not None and ln.tipo_transaccion is not TipoTransaccion.VENTA_NORMAL:
+        notas.append(f"Transacción: {describe(ln.tipo_transaccion)}")
+    if ln.unidad_medida_comercial:
+        notas.append(f"Unidad comercial: {ln.unidad_medida_comercial}")
+    if ln.numeros_vin_serie:
+        notas.append("VIN o serie: " + ", ".join(ln.numeros_vin_serie))
+    if ln.registro_medicamento:
+        notas.append(f"Registro de medicamento: {ln.registro_medicamento}")
+    if ln.forma_farmaceutica:
+        notas.append(f"Forma farmacéutica: {ln.forma_farmaceutica}")
+    if ln.iva_cobrado_fabrica is not None:
+        notas.append(describe(ln.iva_cobrado_fabrica))
+    for comp in ln.surtido:
+        notas.append(
+            f"Incluye {fmt_cantidad(comp.cantidad_surtido)} × {comp.detalle_surtido} "
+            f"(CABYS {comp.codigo_cabys_surtido})"
+        )
+    for d in ln.descuentos:
+        nombre = describe(d.codigo_descuento)
+        if d.codigo_descuento_otro:
+            nombre += f" ({d.codigo_descuento_otro})"
+        if d.naturaleza_descuento:
+            nombre += f", {d.naturaleza_descuento}"
+        notas.append(f"Descuento {nombre}: {fmt_monto(d.monto_descuento or ZERO)}")
+    cells, tax_notes = _impuestos(ln.impuestos, calc.impuestos)
+    if ln.surtido:  # a combo's taxes are stated on the line, computed from its components
+        cells = tuple(
+            f"{_tarifa(t.codigo, t.codigo_tarifa_iva, None)}: {fmt_monto(t.monto)}" for t in calc.impuestos
+        )
+    if calc.impuesto_asumido_emisor_fabrica:
+        notas.append(f"Impuesto asumido por el emisor: {fmt_monto(calc.impuesto_asumido_emisor_fabrica)}")
+    return Linea(
+        numero=numero,
+        cabys=ln.codigo_cabys,
+        detalle=ln.detalle,
+        notas=tuple(notas + tax_notes),
+        cantidad=fmt_cantidad(ln.cantidad),
+        unidad=ln.unidad_medida.value,
+        precio_unitario=fmt_monto(ln.precio_unitario),
+        descuento=fmt_monto(calc.total_descuentos),
+        impuestos=cells,
+        total=fmt_monto(calc.monto_total_linea),
+    )
+
+
+def _linea_pago(numero: int, ln: LineaPago, calc: CalculoLinea) -> Linea:
+    cells, notas = _impuestos(ln.impuestos, calc.impuestos)
+    return Linea(
+        numero=numero,
+        cabys="—",
+        detalle=ln.detalle,
+        notas=(f"Monto pagado sobre el que se calcula el IVA: {fmt_monto(calc.sub_total)}", *notas),
+        cantidad="1",
+        unidad="—",
+        precio_unitario=fmt_monto(calc.monto_total),
+        descuento=fmt_monto(calc.total_descuentos),
+        impuestos=cells,
+        total=fmt_monto(calc.monto_total_linea),
+    )
+
+
+# -- summary ----------------------------------------------------------------------------------------------
+
+_RESUMEN: tuple[tuple[str, str], ...] = (
+    ("total_serv_gravados", "Servicios gravados"),
+    ("total_serv_exentos", "Servicios exentos"),
+    ("total_serv_exonerado", "Servicios exonerados"),
+    ("total_serv_no_sujeto", "Servicios no sujetos"),
+    ("total_mercancias_gravadas", "Mercancías gravadas"),
+    ("total_mercancias_exentas", "Mercancías exentas"),
+    ("total_merc_exonerada", "Mercancías exoneradas"),
+    ("total_merc_no_sujeta", "Mercancías no sujetas"),
+    ("total_gravado", "Total gravado"),
+    ("total_exento", "Total exento"),
+    ("total_exonerado", "Total exonerado"),
+    ("total_no_sujeto", "Total no sujeto"),
+    ("total_venta", "Total venta"),
+    ("total_descuentos", "Total descuentos"),
+    ("total_venta_neta", "Total venta neta"),
+)
+_RESUMEN_FIN: tuple[tuple[str, str], ...] = (
+    ("total_impuesto", "Total impuestos"),
+    ("total_imp_asum_emisor_fabrica", "Impuesto asumido por el emisor o a nivel de fábrica"),
+    ("total_iva_devuelto", "IVA devuelto"),
+    ("total_otros_cargos", "Total otros cargos"),
+)
+
+
+def _resumen(r: ResumenFactura) -> tuple[tuple[Campo, ...], Campo]:
+    rows = [Campo(label, fmt_monto(getattr(r, attr))) for attr, label in _RESUMEN]
+    for d in r.total_desglose_impuesto:
+        rows.append(
+            Campo(
+                f"Impuesto {_tarifa(d.codigo, d.codigo_tarifa_iva, None)}", fmt_monto(d.total_monto_impuesto)
+            )
+        )
+    rows += [Campo(label, fmt_monto(getattr(r, attr))) for attr, label in _RESUMEN_FIN]
+    return tuple(rows), Campo(f"Total comprobante ({r.codigo_moneda})", fmt_monto(r.total_comprobante))
+
+
+def _medio(m: MedioPago) -> Campo:
+    text = describe(m.tipo_medio_pago)
+    if m.medio_pago_otros:
+        text += f" ({m.medio_pago_otros})"
+    if m.total_medio_pago is not None:
+        text += f": {fmt_monto(m.total_medio_pago)}"
+    return Campo("Medio de pago", text)
+
+
+def _referencia(ref: InformacionReferencia) -> str:
+    tipo = describe(ref.tipo_doc_ir)
+    if ref.tipo_doc_ref_otro:
+        tipo += f" ({ref.tipo_doc_ref_otro})"
+    text = f"{tipo} N° {ref.numero or '—'} del {fecha_hora(ref.fecha_emision_ir)}"
+    if ref.codigo is not None:
+        text += f"; {describe(ref.codigo)}"
+        if ref.codigo_referencia_otro:
+            text += f" ({ref.codigo_referencia_otro})"
+    if ref.razon:
+        text += f"; razón: {ref.razon}"
+    return text
+
+
+# -- documents --------------------------------------------------------------------------------------------
+
+
+def _numbering(doc: Comprobante | ReciboPago) -> tuple[str, str, str]:
+    missing = [
+        name
+        for name, value in (
+            ("Clave", doc.clave),
+            ("NumeroConsecutivo", doc.numero_consecutivo),
+            ("FechaEmision", doc.fecha_emision),
+        )
+        if value is None
+    ]
+    if missing:
+        raise ValidationError(f"the voucher has no {', '.join(missing)}", path=missing[0])
+    assert doc.clave is not None and doc.numero_consecutivo is not None and doc.fecha_emision is not None
+    return doc.clave, doc.numero_consecutivo, fecha_hora(doc.fecha_emision)
+
+
+def _situacion(clave: str) -> str:
+    try:
+        return describe(Situacion(clave[41:42]))
+    except ValueError:
+        return clave[41:42] or "—"
+
+
+def _voucher(doc: Comprobante | ReciboPago, version: str) -> Representacion:
+    clave, consecutivo, emitida = _numbering(doc)
+    stated = doc.stated
+    resumen = stated.resumen if stated is not None else doc.resumen
+    calcs = stated.lineas if stated is not None else tuple(ln.calculo for ln in doc.lineas)
+    items: tuple[LineaDetalle | LineaPago, ...] = doc.lineas
+    lineas = tuple(
+        _linea_pago(i, ln, calc) if isinstance(ln, LineaPago) else _linea_detalle(i, ln, calc)
+        for i, (ln, calc) in enumerate(zip(items, calcs, strict=False), start=1)
+    )
+    compra = doc.tipo is TipoDocumento.FACTURA_COMPRA
+    condiciones: list[Campo] = []
+    otros_cargos: list[Campo] = []
+    otros: list[str] = []
+    if isinstance(doc, Comprobante):
+        if doc.codigo_actividad_emisor:
+            condiciones.append(Campo("Actividad económica del emisor", doc.codigo_actividad_emisor))
+        if doc.codigo_actividad_receptor:
+            condiciones.append(Campo("Actividad económica del receptor", doc.codigo_actividad_receptor))
+        venta = describe(doc.condicion_venta)
+        if doc.condicion_venta_otros:
+            venta += f" ({doc.condicion_venta_otros})"
+        condiciones.append(Campo("Condición de venta", venta))
+        if doc.plazo_credito:
+            condiciones.append(Campo("Plazo de crédito", f"{doc.plazo_credito} días"))
+        for oc in doc.otros_cargos:
+            tipo = describe(oc.tipo_documento_oc)
+            if oc.tipo_documento_otros:
+                tipo += f" ({oc.tipo_documento_otros})"
+            tercero = ""
+            if oc.nombre_tercero or oc.identificacion_tercero is not None:
+                ident = oc.identificacion_tercero.numero if oc.identificacion_tercero is not None else ""
+                tercero = f"; tercero: {oc.nombre_tercero or ''} {ident}".rstrip()
+            pct = f" ({fmt_porcentaje(oc.porcentaje_oc)})" if oc.porcentaje_oc is not None else ""
+            otros_cargos.append(Campo(f"{tipo}: {oc.detalle}{pct}{tercero}", fmt_monto(oc.monto_cargo)))
+        if doc.otros is not None:
+            otros += [
+                (f"[{t.codigo}] " if t.codigo else "") + t.valor
+                for t in (*doc.otros.otros_textos, *doc.otros.otros_contenidos)
+                if t.valor.strip()
+            ]
+    else:
+        condiciones.append(Campo("Condición de venta", describe(doc.condicion_venta)))
+    condiciones.append(Campo("Moneda", str(resumen.codigo_moneda)))
+    condiciones.append(Campo("Tipo de cambio", fmt_monto(resumen.tipo_cambio)))
+    condiciones += [_medio(m) for m in (resumen.medios_pago or doc.medios_pago)]
+    condiciones.append(Campo("Proveedor de sistemas", doc.proveedor_sistemas or "—"))
+    filas, total = _resumen(resumen)
+    return Representacion(
+        tipo=doc.tipo,
+        titulo=titulo(doc.tipo),
+        version=version,
+        clave=clave,
+        consecutivo=consecutivo,
+        fecha_emision=emitida,
+        situacion=_situacion(clave),
+        emisor=_parte("Emisor (vendedor)" if compra else "Emisor", doc.emisor),
+        receptor=(
+            _parte("Receptor (comprador)" if compra else "Receptor", doc.receptor)
+            if doc.receptor is not None
+            else None
+        ),
+        condiciones=tuple(condiciones),
+        lineas=lineas,
+        otros_cargos=tuple(otros_cargos),
+        resumen=filas,
+        total=total,
+        referencias=tuple(_referencia(r) for r in doc.referencias),
+        otros=tuple(otros),
+        estado=None,
+        hacienda=(),
+        leyenda="",
+        qr=clave,
+    )
+
+
+def _cedula(rol: str, numero: str) -> Parte:
+    return Parte(rol, "", (Campo("Identificación", numero),))
+
+
+def _mensaje_receptor(doc: MensajeReceptor, version: str) -> Representacion:
+    if doc.numero_consecutivo_receptor is None or doc.fecha_emision_doc is None:
+        raise ValidationError(
+            "the MensajeReceptor has no NumeroConsecutivoReceptor or FechaEmisionDoc",
+            path="NumeroConsecutivoReceptor",
+        )
+    condiciones = [Campo("Mensaje", describe(doc.mensaje))]
+    if doc.detalle_mensaje:
+        condiciones.append(Campo("Detalle del mensaje", doc.detalle_mensaje))
+    if doc.codigo_actividad:
+        condiciones.append(Campo("Actividad económica", doc.codigo_actividad))
+    if doc.condicion_impuesto is not None:
+        condiciones.append(Campo("Condición del impuesto", describe(doc.condicion_impuesto)))
+    montos = (
+        ("Monto total del impuesto", doc.monto_total_impuesto),
+        ("Impuesto a acreditar", doc.monto_total_impuesto_acreditar),
+        ("Gasto aplicable", doc.monto_total_de_gasto_aplicable),
+    )
+    return Representacion(
+        tipo=doc.tipo,
+        titulo=titulo(doc.tipo),
+        version=version,
+        clave=doc.clave,
+        consecutivo=doc.numero_consecutivo_receptor,
+        fecha_emision=fecha_hora(doc.fecha_emision_doc),
+        situacion=_situacion(doc.clave),
+        emisor=_cedula("Emisor del comprobante confirmado", doc.numero_cedula_emisor),
+        receptor=_cedula("Receptor que confirma", doc.numero_cedula_receptor),
+        condiciones=tuple(condiciones),
+        lineas=(),
+        otros_cargos=(),
+        resumen=tuple(Campo(label, fmt_monto(v)) for label, v in montos if v is not None),
+        total=Campo("Total de la factura", fmt_monto(doc.total_factura)),
+        referencias=(),
+        otros=(),
+        estado=None,
+        hacienda=(),
+        leyenda="",
+        qr=doc.clave,
+        clave_etiqueta="Clave del comprobante confirmado",
+    )

@@ -1,0 +1,172 @@
+"""The page layout (A4, Letter): the header every page repeats, the footer, and the body's blocks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, Table
+
+from cr_einvoice.delivery import layout
+from cr_einvoice.delivery.document import Representacion
+from cr_einvoice.delivery.layout import Styles, p, table_style
+from cr_einvoice.delivery.qr import QRCode
+
+__all__ = ["Decor", "body", "header_height"]
+
+_QR_SIZE = 32 * mm
+#: Fixed widths of the line table's columns (mm); the detail takes what remains.
+_COLUMNS: tuple[tuple[str, float | None, bool], ...] = (
+    ("#", 6, False),
+    ("CABYS", 23, False),
+    ("Detalle", None, False),
+    ("Cant.", 13, True),
+    ("Unid.", 10, False),
+    ("Precio unitario", 21, True),
+    ("Desc.", 18, True),
+    ("Impuesto (código, tarifa, monto)", 30, False),
+    ("Total línea", 22, True),
+)
+
+
+def _header(view: Representacion, styles: Styles, width: float) -> Table:
+    left = [
+        p(view.titulo, styles.title),
+        p(f"Versión {view.version} · {view.emisor.nombre}".rstrip(" ·"), styles.normal),
+    ]
+    right = [
+        Paragraph(f"<b>{view.clave_etiqueta}:</b> {view.clave}", styles.right),
+        Paragraph(f"<b>Consecutivo:</b> {view.consecutivo}", styles.right),
+        Paragraph(f"<b>Fecha de emisión:</b> {view.fecha_emision} (hora de Costa Rica)", styles.right),
+        Paragraph(f"<b>Situación:</b> {view.situacion}", styles.right),
+    ]
+    table = Table([[left, right]], colWidths=[width * 0.42, width * 0.58])
+    table.setStyle(
+        table_style(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                ("LINEBELOW", (0, 0), (-1, -1), 1, colors.black),
+            ]
+        )
+    )
+    return table
+
+
+def header_height(view: Representacion, width: float, styles: Styles) -> float:
+    """The room the repeated header takes at the top of each page (points)."""
+    _, height = _header(view, styles, width).wrap(width, 1000)
+    return float(height) + 4 * mm
+
+
+@dataclass(frozen=True, slots=True)
+class Decor:
+    """What every page draws around the body: the header (``onPage``) and the footer (once the number of
+    pages is known)."""
+
+    view: Representacion
+    styles: Styles
+    margin: float
+    width: float
+
+    def header(self, canvas: Canvas, doc: Any) -> None:
+        table = _header(self.view, self.styles, self.width)
+        _, height = table.wrap(self.width, 1000)
+        table.drawOn(canvas, self.margin, doc.pagesize[1] - self.margin - height)
+
+    def footer(self, canvas: Canvas, page: int, total: int) -> None:
+        margin, width = self.margin, self.width
+        canvas.saveState()
+        canvas.setStrokeColor(layout.GRID)
+        canvas.setLineWidth(0.5)
+        canvas.line(margin, margin + 5 * mm, margin + width, margin + 5 * mm)
+        canvas.setFont(layout.REGULAR, 7)
+        canvas.drawString(margin, margin + 2 * mm, self.view.leyenda)
+        canvas.drawRightString(margin + width, margin + 2 * mm, f"Página {page} de {total}")
+        canvas.restoreState()
+
+
+def _parties(view: Representacion, styles: Styles, width: float) -> Table:
+    column = (width - _QR_SIZE - 4 * mm) / 2
+    receptor = (
+        layout.parte_flowables(view.receptor, styles) if view.receptor else [p("Sin receptor", styles.small)]
+    )
+    qr = [QRCode(view.qr, _QR_SIZE), p("Código QR de la clave", styles.center)]
+    table = Table(
+        [[layout.parte_flowables(view.emisor, styles), receptor, qr]],
+        colWidths=[column, column, _QR_SIZE + 4 * mm],
+    )
+    table.setStyle(
+        table_style(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (1, -1), 6),
+                ("RIGHTPADDING", (2, 0), (2, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
+def _lines(view: Representacion, styles: Styles, width: float) -> list[Flowable]:
+    if not view.lineas:
+        return []
+    fixed = sum(w for _, w, _ in _COLUMNS if w is not None) * mm
+    widths = [w * mm if w is not None else width - fixed for _, w, _ in _COLUMNS]
+    head = [p(name, styles.right_bold if right else styles.bold) for name, _, right in _COLUMNS]
+    rows: list[list[Any]] = [head]
+    for ln in view.lineas:
+        detail: list[Flowable] = [p(ln.detalle, styles.normal), *(p(n, styles.small) for n in ln.notas)]
+        rows.append(
+            [
+                p(str(ln.numero), styles.normal),
+                p(ln.cabys, styles.small),
+                detail,
+                p(ln.cantidad, styles.right),
+                p(ln.unidad, styles.normal),
+                p(ln.precio_unitario, styles.right),
+                p(ln.descuento, styles.right),
+                [p(t, styles.small) for t in ln.impuestos],
+                p(ln.total, styles.right),
+            ]
+        )
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(
+        table_style(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                ("BACKGROUND", (0, 0), (-1, 0), layout.SHADE),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                ("LINEBELOW", (0, 1), (-1, -1), 0.25, layout.GRID),
+            ]
+        )
+    )
+    return [p("Detalle del comprobante", styles.heading), table]
+
+
+def body(view: Representacion, styles: Styles, width: float) -> list[Flowable]:
+    """The flowables of the pages: parties and QR, conditions, lines, charges, references, summary, state."""
+    amounts = (width * 0.36, width * 0.16)
+    out: list[Flowable] = [
+        _parties(view, styles, width),
+        layout.spacer(2 * mm),
+        p("Condiciones", styles.heading),
+        layout.campos_table(view.condiciones, styles, width, columns=3),
+        *_lines(view, styles, width),
+        *layout.otros_cargos_table(view, styles, (width - amounts[1], amounts[1])),
+        *layout.text_block("Información de referencia", view.referencias, styles),
+        KeepTogether([p("Resumen", styles.heading), layout.resumen_table(view, styles, amounts)]),
+        KeepTogether(layout.hacienda_block(view, styles)),
+        *layout.text_block("Otros", view.otros, styles),
+    ]
+    return out
