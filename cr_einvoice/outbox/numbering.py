@@ -4,13 +4,16 @@ Issuing a voucher (:meth:`~cr_einvoice.outbox.issuing.Issuer.issue`) and answeri
 MensajeReceptor (:meth:`~cr_einvoice.outbox.receiving.Receiver.respond`) are the same job, done here once
 (:class:`Numbering` is the base of both):
 
-1. the document is checked on a copy carrying a provisional number -- the model, the XSD and Hacienda's
-   business rules -- so bad input raises :class:`~cr_einvoice.core.errors.ValidationError` and **takes no
-   number**;
-2. inside one store transaction the next consecutivo of (taxpayer, sucursal, terminal, tipo) is drawn, the
-   clave built (a MensajeReceptor keeps the confirmed voucher's), the XML generated and signed, and the
-   voucher persisted with its exact signed bytes. If anything fails the transaction rolls back and the
-   counter with it: every (taxpayer, sucursal, terminal, tipo) sequence stays gapless.
+1. inside one store transaction the next consecutivo of (taxpayer, sucursal, terminal, tipo) is drawn and
+   the clave built (a MensajeReceptor keeps the confirmed voucher's);
+2. the XML tree is generated once, and that tree is checked -- the model, the XSD and Hacienda's business
+   rules -- and signed (:meth:`~cr_einvoice.signing.xades.Signer.sign_element`: no second serialisation, no
+   re-parse), and the voucher persisted with the exact signed bytes.
+
+If anything fails the transaction rolls back and the counter with it: bad input raises
+:class:`~cr_einvoice.core.errors.ValidationError` and **takes no number**, and every (taxpayer, sucursal,
+terminal, tipo) sequence stays gapless. :meth:`Numbering._check` runs the same checks on a copy carrying a
+provisional number without touching the store (``Issuer.validate``).
 
 A :class:`Draft` says what differs between a voucher and a MensajeReceptor; the pipeline does the rest.
 """
@@ -30,6 +33,8 @@ from cr_einvoice.core.identifiers import Identificacion
 from cr_einvoice.outbox.store import CounterKey, NewVoucher, Store, VoucherKind, VoucherRecord
 
 if TYPE_CHECKING:
+    from lxml import etree
+
     from cr_einvoice.signing.xades import Signer
     from cr_einvoice.vouchers.model import Document, Emisor
 
@@ -185,7 +190,7 @@ class Numbering:
         # Import the XML layers once, now: the first sale should not pay for it.
         from cr_einvoice.vouchers import validate, xmlwrite
 
-        self._to_xml = xmlwrite.to_xml
+        self._to_element = xmlwrite.to_element
         self._validate_xml = validate.validate_xml
 
     def _draft(
@@ -229,36 +234,44 @@ class Numbering:
         )
         return numbered, clave, consecutivo
 
+    def _validated(self, document: Document) -> etree._Element:
+        """The XML tree of a numbered document, once the checks this pipeline runs found nothing wrong in
+        it (ValidationError naming the fields otherwise)."""
+        root = self._to_element(document)
+        if self._xsd or self._rules:
+            report = self._validate_xml(root, xsd=self._xsd, signed=False)
+            if report.problems:
+                raise ValidationError(report.problems)
+        return root
+
     def _check(self, draft: Draft) -> Document:
         """Raise ValidationError (naming the fields) unless the draft is valid once numbered; return the copy
         checked, numbered provisionally. Nothing is allocated."""
         provisional, _, _ = self._numbered(draft, 1, draft.situacion_for(Situacion.NORMAL.value))
-        if self._xsd or self._rules:
-            report = self._validate_xml(self._to_xml(provisional), xsd=self._xsd, signed=False)
-            if report.problems:
-                raise ValidationError(report.problems)
+        self._validated(provisional)
         return provisional
 
     def _number(self, draft: Draft) -> IssuedVoucher:
-        """Check the draft, then number, sign and persist it atomically.
+        """Number, check, sign and persist the draft atomically.
 
-        When ``draft.external_ref`` was issued before, that voucher comes back (``created`` False) and
-        nothing is allocated.
+        The XML is generated once, with the number drawn, and that very tree is validated and signed inside
+        the store's transaction: a document the checks refuse raises ValidationError, the transaction rolls
+        back and the counter with it -- bad input takes no number. When ``draft.external_ref`` was issued
+        before, that voucher comes back (``created`` False) and nothing is allocated.
         """
         answer = draft.kind is VoucherKind.RECEPTOR_MESSAGE
-        provisional = self._check(draft)
-        # What the document totals: a voucher's TotalComprobante, the confirmed voucher's TotalFactura.
-        if answer:
-            total = amount_text(getattr(provisional, "total_factura", None))
-        else:
-            total = amount_text(getattr(getattr(provisional, "resumen", None), "total_comprobante", None))
         emisor, receptor = draft.parties
         assert emisor is not None, "the issuing party is always known"
 
         def build(numero: int, store_situacion: str) -> NewVoucher:
             situacion = draft.situacion_for(store_situacion)
             document, clave, consecutivo = self._numbered(draft, numero, situacion)
-            signed = self.signer.sign(self._to_xml(document))
+            signed = self.signer.sign_element(self._validated(document))
+            # What the document totals: a voucher's TotalComprobante, the confirmed voucher's TotalFactura.
+            if answer:
+                total = amount_text(getattr(document, "total_factura", None))
+            else:
+                total = amount_text(getattr(getattr(document, "resumen", None), "total_comprobante", None))
             return NewVoucher(
                 key=f"{clave}-{consecutivo}" if answer else clave,
                 clave=clave,

@@ -185,13 +185,14 @@ def find_schemas_dir(*, cache_dir: Path | None = None) -> Path:
 
     Raises :class:`~cr_einvoice.core.errors.SchemaNotFoundError` saying how to get them.
     """
-    cache = cache_dir if cache_dir is not None else default_cache_dir()
-    how_to = _HOW_TO.format(cache=cache)
     env = os.environ.get(ENV_VAR)
     if env:
         folder = Path(env).expanduser()
         if _looks_complete(folder):
             return folder
+    cache = cache_dir if cache_dir is not None else default_cache_dir()
+    how_to = _HOW_TO.format(cache=cache)
+    if env:
         raise SchemaNotFoundError(
             f"{ENV_VAR}={env} does not hold the schemas (expected {XMLDSIG_FILE} and 2024/v4.4/ in it). "
             + how_to
@@ -227,6 +228,8 @@ class _LocalResolver(etree.Resolver):
 
 _compile_lock = threading.Lock()
 _compiled: dict[tuple[str, str, bool], tuple[etree.XMLSchema, threading.Lock]] = {}
+#: The same schemas by the folder's path as given (a shortcut to ``_compiled``, whose keys are resolved).
+_compiled_as_given: dict[tuple[str, str, bool], tuple[etree.XMLSchema, threading.Lock]] = {}
 _XS = "http://www.w3.org/2001/XMLSchema"
 
 
@@ -238,10 +241,15 @@ def _compile(
     The variant is the published schema with ``minOccurs="0"`` on the root's ``ds:Signature`` reference,
     for checking a document before it is signed; nothing else changes.
     """
+    given = (str(folder), entry.path, signature_optional)
+    cached = _compiled_as_given.get(given)  # the folder as the caller named it: no path resolution
+    if cached is not None:
+        return cached
     key = (str(folder.resolve()), entry.path, signature_optional)
     with _compile_lock:
         cached = _compiled.get(key)
         if cached is not None:
+            _compiled_as_given[given] = cached
             return cached
         path = folder / entry.path
         if not path.is_file():
@@ -269,7 +277,7 @@ def _compile(
                 ) from None
             raise SchemaNotFoundError(f"{path} could not be compiled: {exc}") from None
         result = (schema, threading.Lock())
-        _compiled[key] = result
+        _compiled[key] = _compiled_as_given[given] = result
         return result
 
 
@@ -360,7 +368,8 @@ def validate_xsd(
 ) -> list[Problem]:
     """XSD problems of a document (code -1, Hacienda's code for schema errors); empty when valid.
 
-    The version and type come from the root's namespace. The message starts with the line number.
+    The version and type come from the root's namespace. The message starts with the line number (for a
+    parsed document; a tree built in memory has none).
     ``signed``: True checks against the published schema (a ``ds:Signature`` is required); False against the
     variant where it is optional (a document about to be signed); None (default) picks the published schema
     when the document carries a signature and the variant otherwise.
@@ -377,7 +386,9 @@ def validate_xsd(
     for err in errors:
         node = _error_element(root, err.path)
         path = element_path(node) if node is not None else (err.path or etree.QName(root).localname)
-        problems.append(Problem(path, f"line {err.line}, column {err.column}: {err.message}", -1))
+        # A tree built in memory (not parsed) has no line numbers: then the path alone says where.
+        where = f"line {err.line}, column {err.column}: " if err.line else ""
+        problems.append(Problem(path, f"{where}{err.message}", -1))
     return problems
 
 
@@ -475,6 +486,7 @@ def _forget_compiled(folder: Path) -> None:
     with _compile_lock:
         for key in [k for k in _compiled if k[0] == str(folder.resolve())]:
             del _compiled[key]
+        _compiled_as_given.clear()
 
 
 # -- checking and importing files the user already has ----------------------------------------------------

@@ -108,8 +108,9 @@ def validate_xml(
     problems: list[Problem] = []
     warnings: list[Problem] = []
     if xsd:
-        tolerated = _bitacora_paths(root)
-        for problem in validate_xsd(root, signed=signed, schemas_dir=schemas_dir):
+        xsd_problems = validate_xsd(root, signed=signed, schemas_dir=schemas_dir)
+        tolerated = _bitacora_paths(root) if xsd_problems else set()
+        for problem in xsd_problems:
             if problem.path in tolerated:
                 warnings.append(
                     Problem(

@@ -65,6 +65,9 @@ def test_signing_failure_rolls_back_the_number(store: SQLiteStore, signer: Signe
         def sign(self, xml: bytes) -> bytes:
             raise RuntimeError("HSM unplugged")
 
+        def sign_element(self, root: object) -> bytes:
+            raise RuntimeError("HSM unplugged")
+
     broken = Issuer(store, Exploding(), IssuerSettings("02", EMISOR_ID, "X"))  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="HSM"):
         broken.issue(ticket())

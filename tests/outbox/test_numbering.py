@@ -26,6 +26,9 @@ class Exploding:
     def sign(self, xml: bytes) -> bytes:
         raise RuntimeError("HSM unplugged")
 
+    def sign_element(self, root: object) -> bytes:
+        raise RuntimeError("HSM unplugged")
+
 
 def receiver(store: SQLiteStore, signer: object, pki: TestPKI, supplier_pki: TestPKI) -> Receiver:
     trust = TrustStore.from_pem_files(pki.ca_cert_pem, supplier_pki.ca_cert_pem)

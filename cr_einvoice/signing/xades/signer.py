@@ -4,7 +4,9 @@ The signature is computed without signxml: the document is parsed once and canon
 exclusive C14N), and everything the signature adds is rendered from templates whose canonical form is known,
 so the only per-document costs are one parse, one canonicalisation, three hashes and one RSA operation. The
 signature is spliced into the original bytes before the root's end tag: the caller's bytes are kept as they
-were, and the result is final (never re-serialise it).
+were, and the result is final (never re-serialise it). :meth:`Signer.sign_element` takes a tree built in
+this process instead of bytes, and skips the parse: the issuing pipeline generates, validates and signs one
+tree.
 
 A :class:`Signer` is immutable after construction: reuse one across documents and threads. It pickles (for
 worker processes) through its credential and configuration.
@@ -237,18 +239,50 @@ class Signer:
         if not isinstance(xml, bytes | bytearray | memoryview):
             raise TypeError("Signer.sign takes the document as bytes")
         data = bytes(xml)
+        now = self._now()
+        root = self._parse(data)
+        return self._sign(data, root, now, None)
+
+    def sign_element(self, root: etree._Element) -> bytes:
+        """Sign a document tree built in this process (:func:`cr_einvoice.vouchers.xmlwrite.to_element`)
+        without parsing it again.
+
+        The tree is serialised as UTF-8 with an XML declaration -- the very bytes
+        :func:`~cr_einvoice.vouchers.xmlwrite.to_xml` returns for it -- and those bytes come back with the
+        signature appended, exactly as :meth:`sign` of them would return them. The tree is not changed.
+        Refused (:class:`~cr_einvoice.core.errors.SignatureError`): an element that is not a document's root,
+        a document with a DOCTYPE.
+        """
+        if not isinstance(root, etree._Element) or not isinstance(root.tag, str):
+            raise TypeError("Signer.sign_element takes the root element of a document")
+        tree = root.getroottree()
+        if root.getparent() is not None or tree.getroot() is not root:
+            raise SignatureError("Signer.sign_element signs a whole document: pass its root element")
+        docinfo: Any = tree.docinfo  # lxml-stubs lacks DocInfo.doctype
+        if docinfo.doctype or docinfo.internalDTD is not None:
+            raise SignatureError("a document with a DOCTYPE is not signed")
+        now = self._now()
+        data = etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+        return self._sign(data, root, now, "UTF-8")
+
+    def _now(self) -> _dt.datetime:
+        """The signing time, once the certificate is checked to be valid then."""
         now = self._clock()
         if now.tzinfo is None:
             raise ConfigError("SignerConfig.clock must return an aware datetime")
         if not self.config.allow_expired and not (self._not_before <= now <= self._not_after):
             self._cred.check_valid(now)  # raises, naming the certificate and its dates
-        root = self._parse(data)
+        return now
+
+    def _sign(self, data: bytes, root: etree._Element, now: _dt.datetime, encoding: str | None) -> bytes:
+        """``data`` -- the document ``root`` was parsed from (``encoding`` None: the one it declares) or
+        serialised to in ``encoding`` -- signed."""
         tree = root.getroottree()
 
         # 1. digest of the document as the verifier will see it (signature excluded)
         canonical: bytes | memoryview | None = None
         if not (self._xpath and DS_NS.encode() in data):
-            canonical = _already_canonical(data, root)
+            canonical = _already_canonical(data, root, encoding=encoding)
         if canonical is None:
             try:
                 if self._xpath:
@@ -346,7 +380,7 @@ class Signer:
             + sp_ser
             + "</xades:QualifyingProperties></ds:Object></ds:Signature>"
         )
-        return _splice(data, root, signature)
+        return _splice(data, root, signature, encoding=encoding)
 
     # ----------------------------------------------------------------------------------------- private
     @staticmethod
@@ -362,7 +396,9 @@ _HEAD = re.compile(
 )
 
 
-def _already_canonical(data: bytes, root: etree._Element) -> memoryview | None:
+def _already_canonical(
+    data: bytes, root: etree._Element, *, encoding: str | None = None
+) -> memoryview | None:
     """The exclusive-C14N form of the document, when the input bytes already are it; else None.
 
     Documents such as :func:`cr_einvoice.vouchers.xmlwrite.to_xml` writes (UTF-8, a default namespace on the
@@ -372,7 +408,8 @@ def _already_canonical(data: bytes, root: etree._Element) -> memoryview | None:
     ``data`` has been parsed already (so it is well-formed and namespace-well-formed); these byte checks are
     conservative: anything they do not recognise goes to libxml2's C14N.
     """
-    encoding = str(root.getroottree().docinfo.encoding or "")
+    if encoding is None:
+        encoding = str(root.getroottree().docinfo.encoding or "")
     prefix: str | None = root.prefix
     if encoding.upper() != "UTF-8" or prefix:
         return None
@@ -460,10 +497,12 @@ def _issuer_name_as_java(name: x509.Name) -> str:
     return ",".join(rdns)
 
 
-def _splice(data: bytes, root: etree._Element, signature: str) -> bytes:
-    """Insert ``signature`` as the last child of the root, keeping every other byte of ``data``."""
+def _splice(data: bytes, root: etree._Element, signature: str, *, encoding: str | None = None) -> bytes:
+    """Insert ``signature`` as the last child of the root, keeping every other byte of ``data`` (whose
+    encoding is ``encoding``, by default the one ``root`` was parsed with)."""
     docinfo = root.getroottree().docinfo
-    encoding = (docinfo.encoding or "UTF-8").lower()
+    declared_encoding = encoding or docinfo.encoding or "UTF-8"
+    encoding = declared_encoding.lower()
     if encoding in _FAST_ENCODINGS:
         prefix = root.prefix
         local = etree.QName(root).localname
@@ -486,8 +525,11 @@ def _splice(data: bytes, root: etree._Element, signature: str) -> bytes:
         element = etree.fromstring(signature.encode("utf-8"))
     except etree.XMLSyntaxError as exc:  # pragma: no cover - the templates are well-formed
         raise SignatureError(f"internal error building the signature: {exc}") from None
-    root.append(element)
     declared = data.lstrip(b"\xef\xbb\xbf").startswith(b"<?xml") or encoding not in _FAST_ENCODINGS
-    out = etree.tostring(root.getroottree(), encoding=docinfo.encoding or "UTF-8", xml_declaration=declared)
+    root.append(element)
+    try:
+        out = etree.tostring(root.getroottree(), encoding=declared_encoding, xml_declaration=declared)
+    finally:
+        root.remove(element)  # the tree stays as it was (Signer.sign_element's caller keeps theirs)
     assert isinstance(out, bytes)
     return out

@@ -33,9 +33,13 @@ def check_resumen(ctx: Ctx, lines: list[Line]) -> None:
     if resumen is None:
         return
     rep = ctx.rep
+    read: dict[str, Decimal] = {}  # each total is read once, however many rules use it
 
     def val(name: str) -> Decimal:
-        return dec_of(resumen, name) or ZERO
+        found = read.get(name)
+        if found is None:
+            found = read[name] = dec_of(resumen, name) or ZERO
+        return found
 
     def expect(
         name: str, expected: Decimal, what: str, code: int | None = None, hacienda: bool = False
