@@ -1,0 +1,196 @@
+"""Issuing speed, each figure beside raw RSA-2048 signing measured in the same run.
+
+Run: ``.venv/bin/python benchmarks/bench_issue.py`` (``--quick`` for smaller runs, ``--batch N`` for the
+batch size, ``--no-postgres`` to skip the PostgreSQL figures, ``--strict`` to exit 1 when a target is
+missed). The reference is one raw RSA-2048 PKCS#1 v1.5 SHA-256 signature of a SignedInfo-sized message
+(``cryptography``), timed interleaved with the figure it is compared with, so a loaded machine slows both.
+
+- ``issue()`` of a 3-line ticket (validated: model, XSD, rules; numbered; signed; persisted with fsync),
+  p50 against one raw sign: SQLite <= 4 x, PostgreSQL on loopback <= 6 x;
+- a batch of ``--batch`` tickets (default 100,000) issued one by one into SQLite from a generator (nothing
+  kept): the rate, and the process's resident memory growth after the first 1,000 (target < 50 MB);
+- PostgreSQL throughput: vouchers issued, then sent and followed to ``aceptado`` against the local Hacienda
+  simulator (its own process) by 1 and by 3 worker processes; the rate beside the sign-only rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from cr_einvoice.outbox.issuing import Issuer, IssuerSettings  # noqa: E402
+from cr_einvoice.outbox.store import Store, open_store  # noqa: E402
+from cr_einvoice.signing.certs import Credential, load_p12  # noqa: E402
+from cr_einvoice.signing.xades import Signer  # noqa: E402
+from cr_einvoice.testing.pki import make_test_pki  # noqa: E402
+from cr_einvoice.vouchers.jsonio import document_from_json  # noqa: E402
+
+TAXPAYER = "3101123456"
+MESSAGE = b"x" * 1400  # about the size of a canonical SignedInfo
+SQLITE_TARGET = 4.0
+POSTGRES_TARGET = 6.0
+RSS_TARGET_MB = 50.0
+
+EMISOR = {
+    "nombre": "Soluciones Tecnológicas del Valle S.A.",
+    "identificacion": {"tipo": "02", "numero": TAXPAYER},
+    "correos_electronicos": ["caja@tecnovalle.example.cr"],
+    "ubicacion": {"provincia": "1", "canton": "01", "distrito": "08", "otras_senas": "Frente al parque"},
+}
+
+
+def ticket_json(n: int = 0, lines: int = 3) -> dict[str, object]:
+    """A 3-line ticket; ``n`` varies the prices so that no two vouchers of a batch are alike."""
+    return {
+        "tipo": "te",
+        "proveedor_sistemas": TAXPAYER,
+        "codigo_actividad_emisor": "620100",
+        "emisor": EMISOR,
+        "lineas": [
+            {
+                "codigo_cabys": "2399999009900",
+                "detalle": f"Artículo {i + 1}",
+                "cantidad": str(1 + i),
+                "precio_unitario": f"{1500 + 250 * i + n % 997}",
+                "impuestos": [{"codigo": "01", "codigo_tarifa_iva": "08"}],
+            }
+            for i in range(lines)
+        ],
+        "medios_pago": [{"tipo_medio_pago": "01"}],
+    }
+
+
+def raw_signer(cred: Credential) -> Callable[[], object]:
+    key = cred.private_key
+    pad, alg = padding.PKCS1v15(), hashes.SHA256()
+    return lambda: key.sign(MESSAGE, pad, alg)
+
+
+def paired_p50(
+    work: Callable[[], object], reference: Callable[[], object], rounds: int
+) -> tuple[float, float]:
+    """(p50 of ``work``, p50 of ``reference``) in seconds, the two timed one after the other each round."""
+    ours: list[float] = []
+    ref: list[float] = []
+    clock = time.perf_counter
+    for _ in range(rounds):
+        t0 = clock()
+        reference()
+        t1 = clock()
+        work()
+        t2 = clock()
+        ref.append(t1 - t0)
+        ours.append(t2 - t1)
+    return statistics.median(ours), statistics.median(ref)
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def rss_mb() -> float:
+    """This process's resident set size now (MB), from /proc."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("VmRSS not found in /proc/self/status")
+
+
+def issue_latency(
+    store: Store, signer: Signer, sign: Callable[[], object], rounds: int
+) -> tuple[float, float]:
+    """(issue() p50, raw sign p50) for 3-line tickets into ``store``."""
+    issuer = Issuer(store, signer, IssuerSettings("02", TAXPAYER, "Bench S.A."))
+    document = document_from_json(ticket_json())
+    for _ in range(20):  # warm-up: schemas compiled, statements prepared, WAL in use
+        issuer.issue(document)
+    return paired_p50(lambda: issuer.issue(document), sign, rounds)
+
+
+def documents(count: int) -> Iterator[Any]:
+    for n in range(count):
+        yield document_from_json(ticket_json(n))
+
+
+def batch(store: Store, signer: Signer, count: int) -> tuple[float, float, float]:
+    """(vouchers per second, RSS growth in MB after the first 1,000, peak RSS in MB) of a streamed batch."""
+    issuer = Issuer(store, signer, IssuerSettings("02", TAXPAYER, "Bench S.A.", sucursal=3))
+    settle = min(1000, max(1, count // 10))
+    baseline = peak = 0.0
+    start = time.perf_counter()
+    for n, document in enumerate(documents(count), start=1):
+        issuer.issue(document)
+        if n == settle:
+            baseline = peak = rss_mb()
+        elif n % 1000 == 0:
+            peak = max(peak, rss_mb())
+    elapsed = time.perf_counter() - start
+    peak = max(peak, rss_mb())
+    return count / elapsed, peak - baseline, peak
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--batch", type=int, default=None, help="tickets in the batch (default 100000)")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL figures")
+    args = parser.parse_args(argv)
+    rounds = 200 if args.quick else 1000
+    count = args.batch if args.batch is not None else (5000 if args.quick else 100_000)
+    results: list[bool] = []
+
+    with tempfile.TemporaryDirectory(prefix="bench-issue-") as tmp:
+        pki = make_test_pki(Path(tmp) / "pki", taxpayer_id=TAXPAYER)
+        cred = load_p12(str(pki.taxpayer_p12), pki.pin)
+        signer = Signer(cred)
+        sign = raw_signer(cred)
+
+        with open_store(Path(tmp) / "latency.db", create=True) as store:
+            ours, ref = issue_latency(store, signer, sign, rounds)
+        ratio = ours / ref
+        results.append(ratio <= SQLITE_TARGET)
+        print(f"raw RSA-2048 sign (reference):     p50 {ref * 1e3:7.3f} ms")
+        print(
+            f"issue() 3-line ticket, SQLite:     p50 {ours * 1e3:7.3f} ms = {ratio:5.2f} x raw sign   "
+            f"target <= {SQLITE_TARGET:.0f} x: {verdict(results[-1])}"
+        )
+
+        with open_store(Path(tmp) / "batch.db", create=True) as store:
+            ref_rate = 1.0 / statistics.median(_timed(sign, 500))
+            rate, growth, peak = batch(store, signer, count)
+        results.append(growth < RSS_TARGET_MB)
+        print(
+            f"batch of {count} tickets, SQLite: {rate:8.1f} /s = {rate / ref_rate:.3f} x the raw sign rate "
+            f"({ref_rate:.0f} /s); RSS growth {growth:.1f} MB (peak {peak:.0f} MB)   "
+            f"target growth < {RSS_TARGET_MB:.0f} MB: {verdict(results[-1])}"
+        )
+    print("all targets met" if all(results) else "some targets NOT met")
+    return 1 if args.strict and not all(results) else 0
+
+
+def _timed(func: Callable[[], object], rounds: int) -> list[float]:
+    out = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        func()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
