@@ -68,6 +68,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cr_einvoice.app.mailing import DeliveryConfig, SmtpConfig, check_mail_config
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.service.settings import ServiceSettings
@@ -172,6 +173,8 @@ class Config:
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     receiving: ReceivingSettings = field(default_factory=ReceivingSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
     #: Folder that relative paths are resolved against (the config file's folder).
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -289,6 +292,8 @@ _SECTIONS: tuple[tuple[str, type[Any]], ...] = (
     ("worker", WorkerSettings),
     ("receiving", ReceivingSettings),
     ("service", ServiceSettings),
+    ("delivery", DeliveryConfig),
+    ("smtp", SmtpConfig),
 )
 
 
@@ -312,6 +317,7 @@ def _section(name: str, cls: type[Any], data: Mapping[str, Any]) -> Any:
 
 def _check(config: Config) -> None:
     e, w = config.emisor, config.worker
+    check_mail_config(config.delivery, config.smtp)
     if config.hacienda.environment not in {"sandbox", "production", "custom"}:
         raise ConfigError(
             "hacienda.environment must be 'sandbox', 'production' or 'custom', "
@@ -392,6 +398,10 @@ _COMMENTS = {
     "store.path": "relative paths are relative to this file's folder",
     "emisor.nombre": "the [emisor] fills a document that omits its emisor block; a different one is refused",
     "issuer.validate_xsd": "false: business rules only, no official schemas needed (cr-einvoice schemas)",
+    "delivery.mode": "one: one e-mail after acceptance; two: at issue and after Hacienda's answer",
+    "delivery.copies": "comma-separated addresses copied on every e-mail to a receptor",
+    "smtp.security": "starttls | tls (implicit, port 465) | none (a local relay only)",
+    "smtp.username_env": "NAME of the environment variable holding the SMTP login (empty: no login)",
 }
 
 

@@ -28,6 +28,7 @@ from cr_einvoice.core.errors import ConfigError
 if TYPE_CHECKING:
     from cr_einvoice.hacienda.auth import Credentials
     from cr_einvoice.hacienda.client import AsyncClient, Client
+    from cr_einvoice.outbox.delivering import Deliverer
     from cr_einvoice.outbox.issuing import Issuer
     from cr_einvoice.outbox.receiving import Receiver
     from cr_einvoice.outbox.store import Store, VoucherRecord
@@ -202,6 +203,22 @@ class Runtime:
         issued = self.issuer().issue(document, external_ref=external_ref)
         asyncio.run(self.drain([issued.clave], within=within))
         return self.store.require(issued.clave)
+
+    def deliverer(self, *, owner: str | None = None) -> Deliverer:
+        """The e-mail :class:`~cr_einvoice.outbox.delivering.Deliverer` of ``[delivery]`` and ``[smtp]`` (the
+        SMTP login read from its environment variables); ``owner`` names the worker that holds what it
+        claims."""
+        from cr_einvoice.app.mailing import build_deliverer
+
+        c = self.config
+        return build_deliverer(
+            c.delivery,
+            c.smtp,
+            self.store,
+            emisor_correo=c.emisor.correo_electronico,
+            resolve=c.resolve,
+            owner=owner,
+        )
 
     def close(self) -> None:
         """Close the store (the signer and the settings need no closing)."""

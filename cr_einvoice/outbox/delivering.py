@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from cr_einvoice.core.errors import ConfigError, CrEinvoiceError, StoreError, ValidationError
+from cr_einvoice.core.errors import ConfigError, CrEinvoiceError, ExitCode, StoreError, ValidationError
 from cr_einvoice.core.mailaddr import mail_address, mail_addresses
 from cr_einvoice.delivery.mail import message_id, render_mail, voucher_facts
 from cr_einvoice.delivery.smtp import Outcome, SendResult
@@ -48,7 +48,16 @@ from cr_einvoice.outbox.store import (
 )
 from cr_einvoice.transport.http import backoff_delay
 
-__all__ = ["Deliverer", "DeliveryReport", "DeliverySettings", "MailSender", "PdfRenderer"]
+__all__ = [
+    "Deliverer",
+    "DeliveryRefusedError",
+    "DeliveryReport",
+    "DeliverySettings",
+    "MailSender",
+    "PdfRenderer",
+    "force",
+    "summarize",
+]
 
 log = logging.getLogger("cr_einvoice.delivery")
 
@@ -60,6 +69,12 @@ _NOT_YET_ANSWERED = (
     VoucherState.PROCESSING,
 )
 _ESTADO = {VoucherState.ACCEPTED: "aceptado", VoucherState.REJECTED: "rechazado"}
+
+
+class DeliveryRefusedError(CrEinvoiceError):
+    """A voucher that is not e-mailed to anyone: Hacienda rejected it."""
+
+    exit_code = ExitCode.REJECTED
 
 
 class MailSender(Protocol):
@@ -221,7 +236,9 @@ class Deliverer:
         (``single``/``answer`` once answered, else ``issue``); idempotent per recipient and stage."""
         record = self.store.require(key)
         if record.state is VoucherState.REJECTED:
-            raise StoreError(f"voucher {key} was rejected by Hacienda; it is not sent to anyone")
+            raise DeliveryRefusedError(
+                f"voucher {key} was rejected by Hacienda; it is not e-mailed to anyone"
+            )
         to = mail_address(recipient, field="--to")
         if record.state in _ESTADO:
             stage = DeliveryStage.SINGLE if self.settings.mode == "one" else DeliveryStage.ANSWER

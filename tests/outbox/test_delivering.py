@@ -14,10 +14,10 @@ from email.policy import default as default_policy
 import pytest
 from outbox_docs import factura, ticket
 
-from cr_einvoice.core.errors import ConfigError, StoreError, ValidationError
+from cr_einvoice.core.errors import ConfigError, ValidationError
 from cr_einvoice.delivery.mail import message_id
 from cr_einvoice.delivery.smtp import SmtpSender, SmtpSettings
-from cr_einvoice.outbox.delivering import Deliverer, DeliverySettings, force
+from cr_einvoice.outbox.delivering import Deliverer, DeliveryRefusedError, DeliverySettings, force
 from cr_einvoice.outbox.issuing import Issuer
 from cr_einvoice.outbox.store import (
     DeliveryStage,
@@ -141,7 +141,7 @@ def test_a_rejected_voucher_is_not_sent(store: Store, issuer: Issuer, server: Ma
     assert store.deliveries(record.key) == []
     assert "delivery_planned" in [e.kind for e in store.events(record.key)]
     assert d.run().planned == 0  # not looked at again
-    with pytest.raises(StoreError, match="rejected"):
+    with pytest.raises(DeliveryRefusedError, match="rejected"):
         d.add_recipient(record.key, "alguien@example.com")
 
 

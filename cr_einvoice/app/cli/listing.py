@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,17 +33,21 @@ def tipo_label(record: VoucherRecord) -> str:
     return _TIPOS.get(record.tipo, record.tipo)
 
 
-def print_records(records: Sequence[VoucherRecord], *, as_json: bool) -> None:
-    """A table (rich when installed) or JSON of ``records``."""
+def print_records(
+    records: Sequence[VoucherRecord], *, as_json: bool, notes: Mapping[str, str] | None = None
+) -> None:
+    """A table (rich when installed) or JSON of ``records``; ``notes`` (by key) add to a record's detalle,
+    or to its JSON as ``"e_mail"``."""
+    notes = notes or {}
     if as_json:
-        dump_json([r.summary() for r in records])
+        dump_json([{**r.summary(), **({"e_mail": notes[r.key]} if r.key in notes else {})} for r in records])
         return
     rows = [
         (
             r.key if r.kind is VoucherKind.RECEPTOR_MESSAGE else r.clave,
             tipo_label(r),
             r.state.value,
-            r.last_error or "",
+            "; ".join(x for x in (r.last_error, notes.get(r.key)) if x),
         )
         for r in records
     ]
@@ -144,10 +148,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     kind = VoucherKind.RECEPTOR_MESSAGE if args.receptor_messages else None
     with open_runtime(args) as runtime:
         records = runtime.store.list_vouchers(state=state, kind=kind, limit=args.limit)
+        counted = runtime.store.delivery_counts([r.key for r in records])
+        notes = {
+            key: "e-mail: " + ", ".join(f"{n} {s.value}" for s, n in by_state.items())
+            for key, by_state in counted.items()
+        }
         if args.json:
-            print_records(records, as_json=True)
+            print_records(records, as_json=True, notes=notes)
             return 0
-        print_records(records, as_json=False)
+        print_records(records, as_json=False, notes=notes)
         counts = runtime.store.count_by_state()
         summary = ", ".join(f"{s.value} {n}" for s, n in counts.items() if n)
         print(f"{len(records)} shown; in the store: {summary or 'nothing yet'}", file=sys.stderr)

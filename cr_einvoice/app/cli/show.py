@@ -26,6 +26,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             cli.write_output(raw, args.output)
             return 0
         events = store.events(record.key)
+        deliveries = store.deliveries(record.key)
         if args.json:
             cli.dump_json(
                 {
@@ -41,6 +42,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                         for r in respuestas
                     ],
                     "events": [{"at": e.at, "kind": e.kind, "detail": dict(e.detail)} for e in events],
+                    "deliveries": [d.summary() for d in deliveries],
                 }
             )
             return 0
@@ -52,6 +54,10 @@ def cmd_show(args: argparse.Namespace) -> int:
                 f"{'respuesta':>22}: {r.received_at.isoformat()} {r.source} {r.estado} (mensaje {r.mensaje})"
             )
             cli.print_errores(r.errores, " " * 24)
+        for d in deliveries:
+            error = f": {d.last_error}" if d.last_error else ""
+            line = f"{d.recipient} {d.stage.value} {d.state.value} (attempts {d.attempts}){error}"
+            print(f"{'e-mail':>22}: {line}")
         print(f"{'history':>22}:")
         for e in events:
             detail = ", ".join(f"{k}={v}" for k, v in e.detail.items())
