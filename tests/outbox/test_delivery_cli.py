@@ -1,5 +1,5 @@
-"""``cr-einvoice send`` and the deliveries in ``show``/``list``, with the configuration file's ``[delivery]`` and
-``[smtp]`` and a real SMTP server on loopback (STARTTLS with a login read from environment variables)."""
+"""``cr-einvoice send`` and the deliveries in ``show``/``list``, with the configuration file's ``[delivery]``
+and ``[smtp]`` and a real SMTP server on loopback (STARTTLS with a login read from environment variables)."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def test_send_refuses_a_rejected_voucher_and_bad_addresses(
     cfg: Path, server: MailServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clave = accepted_voucher(cfg, rejected=True)
-    code, out, err = run(capsys, "send", clave, "--config", str(cfg))
+    code, out, _ = run(capsys, "send", clave, "--config", str(cfg))
     assert code == 0 and "no e-mail is due" in out and server.messages == []
     code, out, _ = run(capsys, "send", clave, "--config", str(cfg), "--to", "x@example.com", "--json")
     assert code == 4 and json.loads(out)["error"]["type"] == "DeliveryRefusedError"
