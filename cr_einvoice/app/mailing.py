@@ -165,14 +165,19 @@ def build_deliverer(
     owner: str | None = None,
 ) -> Deliverer:
     """The deliverer of a configuration: SMTP from ``[smtp]``, the PDF in ``[delivery] pdf_format``."""
+    from cr_einvoice.delivery.pdf import render_pdf
     from cr_einvoice.delivery.smtp import SmtpSender
     from cr_einvoice.outbox.delivering import Deliverer
 
     settings = smtp_settings(smtp, resolve)
+
+    def pdf(signed_xml: bytes, respuesta_xml: bytes | None, estado: str | None) -> bytes:
+        return render_pdf(signed_xml, respuesta_xml=respuesta_xml, estado=estado, format=delivery.pdf_format)
+
     return Deliverer(
         store,
         lambda: SmtpSender(settings),
         delivery_settings(delivery, emisor_correo=emisor_correo),
-        render_pdf=None,
+        render_pdf=pdf,
         owner=owner,
     )

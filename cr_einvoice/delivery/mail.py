@@ -24,6 +24,7 @@ from cr_einvoice.core.catalogs import TipoDocumento
 from cr_einvoice.core.errors import Problem, ValidationError
 from cr_einvoice.core.mailaddr import mail_address
 from cr_einvoice.core.xmlsafe import child_text, find_child, parse_untrusted
+from cr_einvoice.delivery.labels import titulo
 
 __all__ = [
     "MESSAGE_ID_DOMAIN",
@@ -40,22 +41,6 @@ MESSAGE_ID_DOMAIN = "cr-einvoice"
 
 #: The stages a voucher's e-mail may be sent at (``cr_einvoice.outbox.store.DeliveryStage`` values).
 _STAGES = ("issue", "answer", "single")
-
-
-# TEMPORARY until h6's delivery.labels lands (then: from cr_einvoice.delivery.labels import titulo).
-_TITULOS = {
-    "01": "Factura Electrónica",
-    "02": "Nota de Débito Electrónica",
-    "03": "Nota de Crédito Electrónica",
-    "04": "Tiquete Electrónico",
-    "08": "Factura Electrónica de Compra",
-    "09": "Factura Electrónica de Exportación",
-    "10": "Recibo Electrónico de Pago",
-}
-
-
-def titulo(tipo: TipoDocumento) -> str:
-    return _TITULOS.get(tipo.value, "Mensaje Receptor")
 
 
 @dataclass(frozen=True, slots=True)

@@ -304,6 +304,11 @@ class Deliverer:
         if claimed is None:
             return  # another sender took it
         try:
+            mail_address(claimed.recipient, field="recipient")
+        except ValidationError as exc:
+            self._finish(claimed, DeliveryState.BOUNCED, f"not sent: {exc}", report.bounced)
+            return
+        try:
             got = self._materials(claimed, cache)
             message = render_mail(
                 got.record.signed_xml,
@@ -316,10 +321,12 @@ class Deliverer:
                 estado=got.estado,
                 reply_to=self.settings.reply_to,
             )
-        except ValidationError as exc:
-            self._finish(claimed, DeliveryState.BOUNCED, f"not sent: {exc}", report.bounced)
+        except ValidationError as exc:  # the same voucher and answer would fail the same way again
+            self._finish(
+                claimed, DeliveryState.FAILED, f"the e-mail could not be composed: {exc}", report.failed
+            )
             return
-        except CrEinvoiceError as exc:
+        except CrEinvoiceError as exc:  # e.g. the [pdf] extra missing: fixable, tried again
             self._transient(claimed, f"the e-mail could not be composed: {exc}", report)
             return
         try:

@@ -232,3 +232,29 @@ def test_settings_are_checked() -> None:
         DeliverySettings(sender="nobody")
     with pytest.raises(ConfigError, match=r"delivery\.mode"):
         DeliverySettings(sender=SENDER, mode="three")
+
+
+def test_an_e_mail_that_cannot_be_composed_fails_and_one_missing_a_tool_waits(
+    store: Store, issuer: Issuer, server: MailServer
+) -> None:
+    from cr_einvoice.core.errors import Problem
+
+    def broken(signed_xml: bytes, respuesta: bytes | None, estado: str | None) -> bytes:
+        raise ValidationError([Problem("respuesta_xml", "not Hacienda's answer to this clave")])
+
+    def missing(signed_xml: bytes, respuesta: bytes | None, estado: str | None) -> bytes:
+        raise ConfigError("the [pdf] extra is not installed")
+
+    smtp = SmtpSettings("127.0.0.1", server.port, security="none", timeout=5.0)
+    settings = DeliverySettings(sender=SENDER)
+    record = answered(store, issuer.issue(factura()))
+    Deliverer(store, lambda: SmtpSender(smtp), settings, render_pdf=broken).run()
+    (x,) = store.deliveries(record.key)
+    assert x.state is DeliveryState.FAILED and "not Hacienda's answer" in (x.last_error or "")
+    other = answered(store, issuer.issue(factura()))
+    report = Deliverer(store, lambda: SmtpSender(smtp), settings, render_pdf=missing).run()
+    (y,) = store.deliveries(other.key)
+    assert (
+        report.retry == [y.id] and y.state is DeliveryState.PENDING and "[pdf] extra" in (y.last_error or "")
+    )
+    assert server.messages == []

@@ -25,10 +25,17 @@ from cr_einvoice.app.mailing import DeliveryConfig, SmtpConfig
 from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.outbox.store import VoucherState
+from cr_einvoice.sandbox.mensaje import MensajeHaciendaData, render_mensaje_hacienda
 from cr_einvoice.testing.pki import TestPKI
 from cr_einvoice.testing.smtpd import MailServer, ServerCertificate, server_certificate
 
-RESPUESTA = b"<MensajeHacienda><Mensaje>1</Mensaje></MensajeHacienda>"
+
+def respuesta(clave: str, mensaje: int) -> bytes:
+    """Hacienda's answer as the simulator writes it (unsigned: the PDF prints it, the e-mail carries it)."""
+    data = MensajeHaciendaData(
+        clave, "Empresa de Pruebas S.A.", "02", EMISOR_ID, mensaje, "Aceptado", "7152.00"
+    )
+    return render_mensaje_hacienda(data)
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +84,10 @@ def accepted_voucher(cfg: Path, *, rejected: bool = False) -> str:
         record = runtime.issuer().issue(factura())
         store = runtime.store
         store.transition(record.key, VoucherState.SENDING)
-        estado = "rechazado" if rejected else "aceptado"
+        estado, mensaje = ("rechazado", 3) if rejected else ("aceptado", 1)
+        raw = respuesta(record.clave, mensaje)
         store.add_respuesta(
-            record.key, source="poll", estado=estado, mensaje=1, detalle=None, errores=[], raw_xml=RESPUESTA
+            record.key, source="poll", estado=estado, mensaje=mensaje, detalle=None, errores=[], raw_xml=raw
         )
         store.transition(record.key, VoucherState.REJECTED if rejected else VoucherState.ACCEPTED)
         return record.clave
@@ -103,7 +111,9 @@ def test_send_show_and_list(cfg: Path, server: MailServer, capsys: pytest.Captur
     assert all(m.tls and m.login == "mailer" for m in server.messages)
     msg = message_from_bytes(server.messages[0].data, policy=default_policy)
     names = sorted(str(p.get_filename()) for p in msg.iter_attachments())  # type: ignore[attr-defined]
-    assert names == [f"{clave}-respuesta-hacienda.xml", f"{clave}.xml"]
+    assert names == [f"{clave}-respuesta-hacienda.xml", f"{clave}.pdf", f"{clave}.xml"]
+    pdf = next(p for p in msg.iter_attachments() if p.get_filename() == f"{clave}.pdf")  # type: ignore[attr-defined]
+    assert pdf.get_payload(decode=True).startswith(b"%PDF")
     # again: nothing is sent twice
     code, out, _ = run(capsys, "send", clave, "--config", str(cfg))
     assert code == 0 and len(server.messages) == 2
