@@ -33,6 +33,7 @@ from cr_einvoice.preflight.checks import (
     check_signer,
     check_too_old,
 )
+from cr_einvoice.preflight.registry import PublicData, check_registry
 from cr_einvoice.preflight.report import PreflightOptions, PreflightReport, Reason, Severity
 from cr_einvoice.signing.xades.trust import TrustStore
 from cr_einvoice.vouchers.rules import MESSAGES
@@ -53,7 +54,7 @@ def preflight(
     signed_xml: bytes,
     *,
     store: VoucherLookup | None = None,
-    public_data: object | None = None,
+    public_data: PublicData | None = None,
     now: datetime | None = None,
     allow_lookup: bool = False,
     trust: TrustStore | None = None,
@@ -107,6 +108,18 @@ def preflight(
     reasons += _rejections([p for p in rules if p.code not in _CLAVE_CODES])
     reasons += check_signer(root, signer)
     reasons += check_too_old(root, moment)
-    del public_data, allow_lookup  # the registry checks come with the public-data client
-    skipped.append("registry (-37, -400, -407, -408, exoneraciones): no public-data client given")
+    registry = _registry(public_data, store, allow_lookup)
+    if registry is None:
+        skipped.append("registry (-37, -400, -407, -408, exoneraciones): no public data given")
+    else:
+        found, not_checked = check_registry(root, registry)
+        reasons += found
+        skipped += not_checked
     return report(reasons, skipped)
+
+
+def _registry(public_data: PublicData | None, store: object, allow_lookup: bool) -> PublicData | None:
+    """The public data to check against: ``public_data`` as given (``allow_lookup`` is the caller's choice of
+    client then)."""
+    del store, allow_lookup
+    return public_data

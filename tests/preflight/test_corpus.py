@@ -15,10 +15,11 @@ from lxml import etree
 from preflight_helpers import EMISOR, OTHER, Built, Factory, Hacienda
 
 from cr_einvoice.core.clave import CR_TZ, cr_now
+from cr_einvoice.core.errors import ExitCode
 from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
 from cr_einvoice.outbox.numbering import IssuedVoucher
 from cr_einvoice.outbox.store import SQLiteStore, open_store
-from cr_einvoice.preflight import PreflightReport, Severity, preflight
+from cr_einvoice.preflight import PreflightRejected, PreflightReport, Severity, preflight
 from cr_einvoice.signing.xades.errors import INVALID_SIGNATURE, NotXadesError
 from cr_einvoice.testing.examples import EXAMPLE_KINDS, example_json
 from cr_einvoice.vouchers.jsonio import document_from_json
@@ -252,3 +253,14 @@ def test_official_samples_are_not_v44_vouchers(samples_dir: Path) -> None:
             assert report.codes == [-1], (path.name, report)
             assert report.rejections[0].message == MESSAGES[-1]
     assert seen == 3
+
+
+def test_raise_for_rejection_carries_the_reasons(factory: Factory) -> None:
+    accepted = preflight(factory.voucher("te").xml)
+    accepted.raise_for_rejection()  # nothing to raise
+    report = preflight(factory.voucher("fe", issuer=OTHER).xml)
+    with pytest.raises(PreflightRejected) as caught:
+        report.raise_for_rejection()
+    assert caught.value.exit_code == ExitCode.REJECTED
+    assert [p.code for p in caught.value.problems] == [-60]
+    assert report.to_dict()["reasons"][0]["severity"] == "rejection"
