@@ -17,7 +17,9 @@ Warnings never make the prediction a rejection.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import datetime
+from typing import cast
 
 from lxml import etree
 
@@ -25,6 +27,7 @@ from cr_einvoice.core.catalogs import NAMESPACE_BASE
 from cr_einvoice.core.clave import cr_now, to_cr_time
 from cr_einvoice.core.errors import Problem, XMLParseError
 from cr_einvoice.core.xmlsafe import child_text, local_name, parse_untrusted
+from cr_einvoice.hacienda.publicdata import Cache, PublicDataClient
 from cr_einvoice.preflight.checks import (
     VoucherLookup,
     check_consecutivo,
@@ -108,18 +111,30 @@ def preflight(
     reasons += _rejections([p for p in rules if p.code not in _CLAVE_CODES])
     reasons += check_signer(root, signer)
     reasons += check_too_old(root, moment)
-    registry = _registry(public_data, store, allow_lookup)
-    if registry is None:
-        skipped.append("registry (-37, -400, -407, -408, exoneraciones): no public data given")
-    else:
-        found, not_checked = check_registry(root, registry)
-        reasons += found
-        skipped += not_checked
+    with ExitStack() as stack:
+        registry = _registry(public_data, store, allow_lookup, stack)
+        if registry is None:
+            skipped.append("registry (-37, -400, -407, -408, exoneraciones): no public data or cache given")
+        else:
+            found, not_checked = check_registry(root, registry)
+            reasons += found
+            skipped += not_checked
     return report(reasons, skipped)
 
 
-def _registry(public_data: PublicData | None, store: object, allow_lookup: bool) -> PublicData | None:
-    """The public data to check against: ``public_data`` as given (``allow_lookup`` is the caller's choice of
-    client then)."""
-    del store, allow_lookup
-    return public_data
+def _registry(
+    public_data: PublicData | None, store: object, allow_lookup: bool, stack: ExitStack
+) -> PublicData | None:
+    """What the registry checks ask: ``public_data`` -- limited to its cache unless ``allow_lookup`` -- or,
+    without it, a client over the store's public-data cache (cache only unless ``allow_lookup``); None when
+    neither is given."""
+    if public_data is not None:
+        if allow_lookup or not isinstance(public_data, PublicDataClient) or public_data.offline:
+            return public_data
+        return stack.enter_context(
+            PublicDataClient(public_data.base_url, cache=public_data.cache, offline=True)
+        )
+    if hasattr(store, "cache_get") and hasattr(store, "cache_put"):  # an outbox Store is a Cache
+        cache = cast(Cache, store)
+        return stack.enter_context(PublicDataClient(cache=cache, offline=not allow_lookup))
+    return None

@@ -40,7 +40,8 @@ class Built:
 
 
 class Factory:
-    """Builds signed vouchers through the library; ``edit`` changes the unsigned XML (to make it wrong)."""
+    """Builds signed vouchers through the library; ``patch`` changes the JSON input, ``edit`` the unsigned XML
+    (to make it wrong)."""
 
     def __init__(self, credential: Credential) -> None:
         self.signer = Signer(credential)
@@ -55,8 +56,11 @@ class Factory:
         numero: int | None = None,
         edit: Callable[[bytes], bytes] | None = None,
         sign: Callable[[bytes], bytes] | None = None,
+        patch: Callable[[dict[str, Any]], None] | None = None,
     ) -> Built:
         data = example_json(kind)
+        if patch is not None:
+            patch(data)
         side = "receptor" if kind == "fec" else "emisor"  # the buyer issues a FEC
         data[side]["identificacion"] = {"tipo": "02", "numero": issuer}
         doc = document_from_json(data)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from preflight_helpers import EMISOR, OTHER, Factory
+from preflight_helpers import EMISOR, OTHER, Factory, Hacienda
 
 from cr_einvoice.app.cli import main
 from cr_einvoice.app.runtime import Runtime
@@ -36,7 +36,7 @@ def test_check_accepts_a_valid_voucher(
     path = tmp_path / "fe.xml"
     built = factory.voucher("fe")
     path.write_bytes(built.xml)
-    code, out, err = _run(capsys, "check", str(path))
+    code, out, err = _run(capsys, "check", "--offline", str(path))
     assert code == ExitCode.OK
     assert out.strip() == f"{path}: Hacienda would accept FacturaElectronica {built.clave}"
     assert "not checked: consecutivo (-99): no outbox given" in err
@@ -53,7 +53,7 @@ def not_the_emisors(factory: Factory, tmp_path: Path) -> Path:
 def test_check_json_lists_the_rejection_and_exits_4(
     not_the_emisors: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = _run(capsys, "check", "--json", str(not_the_emisors))
+    code, out, _ = _run(capsys, "check", "--offline", "--json", str(not_the_emisors))
     assert code == ExitCode.REJECTED == 4
     doc = json.loads(out)
     assert doc["accepted"] is False
@@ -74,7 +74,7 @@ def test_check_text_names_code_path_and_text(
 ) -> None:
     path = tmp_path / "te.xml"
     path.write_bytes(factory.voucher("te", sign=lambda xml: xml).xml)
-    code, out, _ = _run(capsys, "check", str(path))
+    code, out, _ = _run(capsys, "check", "--offline", str(path))
     assert code == ExitCode.REJECTED
     first = out.splitlines()[0]
     assert first.startswith(
@@ -84,15 +84,15 @@ def test_check_text_names_code_path_and_text(
 
 
 def test_check_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _run(capsys, "check", str(tmp_path / "missing.xml"))
+    code, _, err = _run(capsys, "check", "--offline", str(tmp_path / "missing.xml"))
     assert code == ExitCode.USAGE
     assert "file not found" in err and "Traceback" not in err
     junk = tmp_path / "junk.xml"
     junk.write_bytes(b"<FacturaElectronica><Clave>")
-    code, out, _ = _run(capsys, "check", "--json", str(junk))
+    code, out, _ = _run(capsys, "check", "--offline", "--json", str(junk))
     assert code == ExitCode.REJECTED
     assert [r["code"] for r in json.loads(out)["reasons"]] == [-1]
-    code, _, err = _run(capsys, "check", "--now", "2026-07-15T09:30:00", str(junk))
+    code, _, err = _run(capsys, "check", "--offline", "--now", "2026-07-15T09:30:00", str(junk))
     assert code == ExitCode.USAGE and "--now" in err and "offset" in err
 
 
@@ -121,15 +121,15 @@ def test_check_with_the_configured_outbox_finds_minus_99(
     capsys.readouterr()
     twin = tmp_path / "twin.xml"
     twin.write_bytes(factory.voucher("fe", numero=issued.numero).xml)
-    code, out, _ = _run(capsys, "check", "--json", "--config", str(cfg), str(twin))
+    code, out, _ = _run(capsys, "check", "--offline", "--json", "--config", str(cfg), str(twin))
     assert code == ExitCode.REJECTED
     assert [r["code"] for r in json.loads(out)["reasons"]] == [-99]
     # found through the default configuration file too; --no-store skips the outbox
-    assert _run(capsys, "check", str(twin))[0] == ExitCode.REJECTED
-    assert _run(capsys, "check", "--no-store", str(twin))[0] == ExitCode.OK
+    assert _run(capsys, "check", "--offline", str(twin))[0] == ExitCode.REJECTED
+    assert _run(capsys, "check", "--offline", "--no-store", str(twin))[0] == ExitCode.OK
     own = tmp_path / "own.xml"
     own.write_bytes(issued.signed_xml)
-    assert _run(capsys, "check", str(own))[0] == ExitCode.OK
+    assert _run(capsys, "check", "--offline", str(own))[0] == ExitCode.OK
 
 
 def test_validate_runs_the_preflight_on_a_signed_voucher(
@@ -147,3 +147,23 @@ def test_validate_runs_the_preflight_on_a_signed_voucher(
     assert code == 0 and "valid FacturaElectronica v4.4" in out
     # --unsigned checks the document only
     assert _run(capsys, "validate", "--unsigned", str(path))[0] == 0
+
+
+def test_check_looks_up_the_registry_at_the_given_public_data_url(
+    factory: Factory, hacienda: Hacienda, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def unknown_cabys(xml: bytes) -> bytes:
+        return xml.replace(b"<CodigoCABYS>8314200000000<", b"<CodigoCABYS>8399999999999<", 1)
+
+    path = tmp_path / "fe.xml"
+    path.write_bytes(factory.voucher("fe", edit=unknown_cabys).xml)
+    url = hacienda.sim.root_url
+    code, out, _ = _run(capsys, "check", "--json", "--public-data-url", url, str(path))
+    assert code == ExitCode.REJECTED
+    assert [(r["code"], r["path"]) for r in json.loads(out)["reasons"]] == [
+        (-400, "DetalleServicio/LineaDetalle[1]/CodigoCABYS")
+    ]
+    # --offline without an outbox: nothing cached, the registry checks are skipped and say so
+    code, _, err = _run(capsys, "check", "--offline", "--public-data-url", url, str(path))
+    assert code == ExitCode.OK
+    assert "not checked: CABYS 8399999999999" in err

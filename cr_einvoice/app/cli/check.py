@@ -2,8 +2,10 @@
 
 Runs :func:`cr_einvoice.preflight.preflight`: the signature, the XSD and business rules, the signer
 against the emisor (-60), FechaEmision against the clock (-53, -16), a consecutivo the outbox already used
-(-99, when an outbox is configured) and the registry checks. Exit status: 0 when Hacienda would accept
-(warnings allowed), 4 (``ExitCode.REJECTED``) when it would reject, 2 for a missing file or bad options.
+(-99, when an outbox is configured) and the registry checks (-407, -400, exonerations), looked up in
+Hacienda's public data and kept in the outbox's cache (``--offline``: the cache only). Exit status: 0 when
+Hacienda would accept (warnings allowed), 4 (``ExitCode.REJECTED``) when it would reject, 2 for a missing
+file or bad options.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import argparse
 import sys
 from contextlib import ExitStack
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from cr_einvoice.app.cli._common import add_config_argument, add_trust_argument, dump_json, read_bytes
 from cr_einvoice.app.config import default_config_path
 from cr_einvoice.core.errors import ConfigError, ExitCode
+from cr_einvoice.hacienda.publicdata import DEFAULT_BASE_URL, Cache, PublicDataClient
 from cr_einvoice.preflight import PreflightReport, preflight
 from cr_einvoice.signing.xades import TrustStore
 
@@ -38,7 +41,16 @@ def register(subparsers: Any) -> None:
         help="do not read the outbox of the configuration (skips the -99 consecutivo check)",
     )
     parser.add_argument(
-        "--offline", action="store_true", help="no network lookups: registry checks from the cache only"
+        "--offline",
+        action="store_true",
+        help="no network lookups: the registry checks read the outbox's public-data cache only",
+    )
+    parser.add_argument(
+        "--public-data-url",
+        metavar="URL",
+        default=DEFAULT_BASE_URL,
+        help=f"Hacienda's public data API for the registry checks (default {DEFAULT_BASE_URL}; the simulator "
+        "serves one at its root URL)",
     )
     parser.add_argument(
         "--now",
@@ -85,7 +97,13 @@ def run(args: argparse.Namespace) -> int:
 
             runtime = stack.enter_context(Runtime.from_file(args.config))
             store = runtime.store
-        report = preflight(data, store=store, now=_now(args.now), allow_lookup=not args.offline, trust=trust)
+        cache = cast(Cache, store) if store is not None else None
+        public_data = stack.enter_context(
+            PublicDataClient(args.public_data_url, cache=cache, offline=args.offline)
+        )
+        report = preflight(
+            data, store=store, public_data=public_data, now=_now(args.now), allow_lookup=True, trust=trust
+        )
     if args.json:
         dump_json({"file": args.file, **report.to_dict()})
     else:

@@ -1,0 +1,127 @@
+"""The preflight's registry checks against the simulator's public data (a real HTTP server on 127.0.0.1
+serving /fe/ae, /fe/cabys and /fe/ex from its seeded registry), through the package's PublicDataClient and a
+real SQLite outbox as its cache."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from preflight_helpers import Factory, Hacienda
+
+from cr_einvoice.hacienda.publicdata import PublicDataClient
+from cr_einvoice.outbox.store import SQLiteStore, open_store
+from cr_einvoice.preflight import PreflightReport, Severity, preflight
+from cr_einvoice.vouchers.rules import MESSAGES
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Iterator[SQLiteStore]:
+    store = open_store(tmp_path / "outbox.db", create=True)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def public_data(hacienda: Hacienda, outbox: SQLiteStore) -> Iterator[PublicDataClient]:
+    with PublicDataClient(hacienda.sim.root_url, cache=outbox) as client:
+        yield client
+
+
+def _activity(code: str) -> Callable[[dict[str, Any]], None]:
+    def patch(data: dict[str, Any]) -> None:
+        data["codigo_actividad_emisor"] = code
+
+    return patch
+
+
+def _exonerated(numero: str, fecha: str, line: int = 1) -> Callable[[dict[str, Any]], None]:
+    """The FE's line ``line`` (0-based; 1 is the laptops, CABYS 4527100000100) exonerated under ``numero``."""
+
+    def patch(data: dict[str, Any]) -> None:
+        data["lineas"][line]["impuestos"][0]["exoneracion"] = {
+            "tipo_documento_ex1": "04",
+            "numero_documento": numero,
+            "nombre_institucion": "01",
+            "fecha_emision_ex": fecha,
+            "tarifa_exonerada": "13",
+        }
+
+    return patch
+
+
+def _reasons(report: PreflightReport) -> list[tuple[int | None, Severity, str]]:
+    return [(r.code, r.severity, r.path) for r in report.reasons]
+
+
+def test_a_registered_voucher_has_no_registry_reason(factory: Factory, public_data: PublicDataClient) -> None:
+    report = preflight(factory.voucher("fe").xml, public_data=public_data, allow_lookup=True)
+    assert report.accepted and report.reasons == (), report
+    assert any("-37" in s for s in report.skipped) and any("-408" in s for s in report.skipped)
+
+
+def test_activity_not_registered_for_the_emisor_is_a_minus_407_warning(
+    factory: Factory, public_data: PublicDataClient
+) -> None:
+    report = preflight(
+        factory.voucher("fe", patch=_activity("751101")).xml, public_data=public_data, allow_lookup=True
+    )
+    assert report.accepted
+    assert _reasons(report) == [(-407, Severity.WARNING, "CodigoActividadEmisor")]
+    assert report.reasons[0].message == MESSAGES[-407]
+
+
+def test_cabys_not_in_the_catalogue_is_minus_400_per_line(
+    factory: Factory, public_data: PublicDataClient
+) -> None:
+    def edit(xml: bytes) -> bytes:
+        return re.sub(rb"<CodigoCABYS>8314200000000<", b"<CodigoCABYS>8399999999999<", xml, count=1)
+
+    report = preflight(factory.voucher("fe", edit=edit).xml, public_data=public_data, allow_lookup=True)
+    assert not report.accepted
+    assert _reasons(report) == [(-400, Severity.REJECTION, "DetalleServicio/LineaDetalle[1]/CodigoCABYS")]
+    assert report.reasons[0].message == MESSAGES[-400].format(n=1)
+
+
+def test_exonerations_are_checked_against_the_authorisation(
+    factory: Factory, public_data: PublicDataClient
+) -> None:
+    def check(patch: Callable[[dict[str, Any]], None]) -> PreflightReport:
+        return preflight(factory.voucher("fe", patch=patch).xml, public_data=public_data, allow_lookup=True)
+
+    ok = check(_exonerated("AL-00460853-20", "2026-01-10T00:00:00-06:00"))
+    assert ok.accepted and ok.reasons == (), ok
+    path = "DetalleServicio/LineaDetalle[2]/Impuesto[1]/Exoneracion"
+    unknown = check(_exonerated("AL-99999999-99", "2026-01-10T00:00:00-06:00"))
+    assert _reasons(unknown) == [(None, Severity.REJECTION, f"{path}/NumeroDocumento")]
+    assert "not in Hacienda's registry" in unknown.reasons[0].message
+    expired = check(_exonerated("AL-00000001-24", "2024-02-01T00:00:00-06:00"))
+    assert _reasons(expired) == [(None, Severity.REJECTION, f"{path}/NumeroDocumento")]
+    assert "is not valid on" in expired.reasons[0].message
+    wrong_date = check(_exonerated("AL-00460853-20", "2026-01-11T00:00:00-06:00"))
+    assert _reasons(wrong_date) == [(None, Severity.REJECTION, f"{path}/FechaEmisionEX")]
+    service = check(_exonerated("AL-00460853-20", "2026-01-10T00:00:00-06:00", line=0))
+    first = "DetalleServicio/LineaDetalle[1]/Impuesto[1]/Exoneracion/NumeroDocumento"
+    assert _reasons(service) == [(None, Severity.REJECTION, first)]
+    assert "does not cover CABYS 8314200000000" in service.reasons[0].message
+
+
+def test_without_lookups_only_the_cache_answers(
+    factory: Factory, hacienda: Hacienda, outbox: SQLiteStore, public_data: PublicDataClient
+) -> None:
+    built = factory.voucher("fe", patch=_activity("751101"))
+    # Nothing cached yet and no lookup allowed: the registry checks are skipped, and say why.
+    cold = preflight(built.xml, store=outbox)
+    assert cold.accepted and cold.reasons == ()
+    assert any("taxpayer 3101123456" in s and "cache" in s for s in cold.skipped), cold.skipped
+    # A lookup (through the client whose cache is the outbox) fills the cache ...
+    assert preflight(built.xml, public_data=public_data, allow_lookup=True).reasons[0].code == -407
+    # ... and then the outbox alone answers offline, even with the simulator stopped.
+    hacienda.sim.stop()
+    warm = preflight(built.xml, store=outbox)
+    assert _reasons(warm) == [(-407, Severity.WARNING, "CodigoActividadEmisor")]
+    # an online client given without allow_lookup is limited to its cache too
+    assert _reasons(preflight(built.xml, public_data=public_data)) == _reasons(warm)
