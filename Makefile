@@ -15,7 +15,7 @@ export CR_EINVOICE_SCHEMAS ?= $(SHARED)/hacienda/schemas
 endif
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint typecheck unit demo bench clean
+.PHONY: venv test lint typecheck unit demo bench clean system-deps
 
 venv: $(STAMP)
 
@@ -33,7 +33,18 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-unit: $(STAMP)
+# Programs the tests drive (the service's console in Debian's headless Chromium, curl as a non-Python client),
+# installed with apt-get when missing and running as root (CI: a fresh machine); never a downloaded browser.
+SYSTEM_DEPS := /usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver /usr/bin/curl:curl
+system-deps:
+	@missing=""; for pair in $(SYSTEM_DEPS); do test -x "$${pair%%:*}" || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing (apt-get)"; apt-get update -qq && apt-get install -y -qq$$missing >/dev/null; \
+	  else echo "missing:$$missing (install them: apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+unit: $(STAMP) system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint typecheck unit

@@ -470,6 +470,11 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
             f"5. done in {time.monotonic() - started:.1f}s: {how}. "
             f"Look around with: {cli_command()} list --config {shlex.quote(_shown(Path(config_path)))}"
         )
+        shown = shlex.quote(_shown(Path(config_path)))
+        _say(
+            f"   or serve it over HTTP (API /v1, console /console): {cli_command()} apikey create --config "
+            f"{shown}, then {cli_command()} serve --no-worker --config {shown}"
+        )
         return results
     finally:
         if box is not None:

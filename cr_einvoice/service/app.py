@@ -1,4 +1,5 @@
-"""The ASGI application of ``cr-einvoice serve``: the ``/v1`` API, the console, Hacienda's callbacks, health.
+"""The ASGI application of ``cr-einvoice serve``: the ``/v1`` API, the console (``console=False``: none),
+Hacienda's callbacks, health.
 
 Built on Starlette (routes, requests, the thread pool for the synchronous store and signer) with Jinja2 for
 the console; served by uvicorn (:mod:`cr_einvoice.service.server`). :func:`create_app` takes a
@@ -58,6 +59,10 @@ def _problem_response(problem: HTTPProblem, request: Request) -> Response:
 
 async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPProblem)
+    console = request.app.state.console
+    if console is not None and request.url.path.startswith("/console"):
+        response: Response = console.problem_page(request, exc)
+        return response
     return _problem_response(exc, request)
 
 
@@ -151,6 +156,7 @@ def create_app(
     *,
     run_worker: bool = True,
     worker_options: Mapping[str, Any] | None = None,
+    console: bool = True,
 ) -> ServiceApp:
     """The service over ``backend``; ``worker_options`` are passed to ``backend.worker(...)`` (for example
     ``callback_url`` and ``callback_secret``)."""
@@ -189,6 +195,12 @@ def create_app(
         Route("/openapi.json", openapi_json, methods=["GET"]),
         *api.routes(),
     ]
+    shown = None
+    if console:
+        from cr_einvoice.service.console.routes import Console
+
+        shown = Console(ctx)
+        routes.extend(shown.routes())
     starlette = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -200,6 +212,7 @@ def create_app(
         },
     )
     starlette.state.ctx = ctx
+    starlette.state.console = shown
     starlette.state.run_worker = run_worker
     starlette.state.worker_task = None
     return ServiceApp(starlette, ctx)

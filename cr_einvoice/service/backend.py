@@ -10,16 +10,25 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from cr_einvoice.outbox.issuing import Issuer
+    from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
     from cr_einvoice.outbox.receiving import Receiver
     from cr_einvoice.outbox.store import Store
     from cr_einvoice.outbox.worker import Worker
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "TaxpayerConfig"]
+
+
+class TaxpayerConfig(Protocol):
+    """Who issues (a :class:`~cr_einvoice.app.config.Config`), read without loading the signing key."""
+
+    def issuer_settings(self) -> IssuerSettings: ...
 
 
 class Backend(Protocol):
     """The store, issuer, receiver and worker of one configuration (a :class:`Runtime`)."""
+
+    @property
+    def config(self) -> TaxpayerConfig: ...
 
     @property
     def store(self) -> Store: ...

@@ -34,7 +34,7 @@ from cr_einvoice.service.problems import HTTPProblem
 from cr_einvoice.service.settings import ServiceSettings
 
 if TYPE_CHECKING:
-    from cr_einvoice.outbox.issuing import IssuedVoucher, Issuer
+    from cr_einvoice.outbox.issuing import IssuedVoucher, Issuer, IssuerSettings
     from cr_einvoice.outbox.worker import Worker
     from cr_einvoice.service.backend import Backend
 
@@ -102,26 +102,34 @@ class ServiceContext:
         #: A worker object that receives Hacienda's callbacks (the running one, or one that only receives).
         self.callbacks: Callable[..., Any] | None = None
         self._issuer: Issuer | None = None
+        self._taxpayer: IssuerSettings | None = None
 
     @property
     def store(self) -> Store:
         return self.backend.store
 
     # -- who may do what --------------------------------------------------------------------------
-    def issuer_for(self, caller: Caller) -> Issuer:
-        """The issuer of the caller's emisor (refused when this service does not sign for it)."""
-        if self._issuer is None:
-            self._issuer = self.backend.issuer()
-        issuer = self._issuer
-        if issuer.settings.numero_identificacion != caller.emisor:
+    def taxpayer(self, caller: Caller) -> IssuerSettings:
+        """Who issues for the caller's emisor (refused when this service does not sign for it); the signing
+        key is not loaded."""
+        if self._taxpayer is None:
+            self._taxpayer = self.backend.config.issuer_settings()
+        if self._taxpayer.numero_identificacion != caller.emisor:
             raise HTTPProblem(
                 403,
                 "other-emisor",
                 "This service does not sign for the key's emisor",
                 f"the key belongs to emisor {caller.emisor}; this service issues for "
-                f"{issuer.settings.numero_identificacion}",
+                f"{self._taxpayer.numero_identificacion}",
             )
-        return issuer
+        return self._taxpayer
+
+    def issuer_for(self, caller: Caller) -> Issuer:
+        """The issuer of the caller's emisor (refused when this service does not sign for it)."""
+        self.taxpayer(caller)
+        if self._issuer is None:
+            self._issuer = self.backend.issuer()
+        return self._issuer
 
     def voucher(self, caller: Caller, key: str) -> VoucherRecord:
         """The caller's voucher ``key`` (or its clave); 404 for an unknown one or another emisor's."""
@@ -227,12 +235,12 @@ class ServiceContext:
         return [r for r in self.store.list_received(limit=limit) if r.receptor_numero == caller.emisor]
 
     def import_received(self, caller: Caller, xml: bytes) -> ReceivedRecord:
-        self.issuer_for(caller)  # the receiver answers for the same taxpayer
+        self.taxpayer(caller)  # the receiver answers for the same taxpayer
         return self.backend.receiver().import_voucher(xml)
 
     def answer_received(self, caller: Caller, clave: str, decision: str, reason: str | None) -> IssuedVoucher:
         self.received(caller, clave)
-        self.issuer_for(caller)
+        self.taxpayer(caller)
         return self.backend.receiver().respond(clave, decision, reason=reason or None)
 
     # -- the worker -------------------------------------------------------------------------------
