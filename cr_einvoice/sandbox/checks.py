@@ -41,6 +41,7 @@ from cr_einvoice.core.errors import (
 from cr_einvoice.core.xmlsafe import parse_untrusted
 from cr_einvoice.preflight.checks import check_too_old, signer_is_owner
 from cr_einvoice.sandbox.mensaje import Finding, format_tax, format_total
+from cr_einvoice.sandbox.registry import Registry, registry_findings
 from cr_einvoice.sandbox.settings import SimulatorSettings
 from cr_einvoice.sandbox.state import Submission, SubmissionStore
 from cr_einvoice.sandbox.xerces import xerces_errors
@@ -96,7 +97,11 @@ def child_text(root: etree._Element, *path: str) -> str | None:
 class VoucherChecker:
     """Runs the checks for one submission. Thread-safe (holds no per-call state)."""
 
-    def __init__(self, settings: SimulatorSettings, store: SubmissionStore) -> None:
+    def __init__(
+        self, settings: SimulatorSettings, store: SubmissionStore, registry: Registry | None = None
+    ) -> None:
+        #: The registry checked at recepción (-37, -407, -408, -400, exonerations), or None.
+        self._registry = registry
         self._settings = settings
         self._store = store
         for code in settings.warnings:
@@ -137,6 +142,8 @@ class VoucherChecker:
 
         verdict = self._describe(root, sub)
         findings = [Finding(code, KNOWN_WARNINGS[code], warning=True) for code in self._settings.warnings]
+        if self._registry is not None:
+            findings += registry_findings(self._registry, root)
         is_mr = qname.localname == MENSAJE_RECEPTOR
         ruled = self._check_rules(root) if self._settings.check_rules else []
         # Hacienda's order: the clave against the document, the consecutivo already used, the rest.

@@ -25,16 +25,23 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
+
 from cr_einvoice.core.errors import ConfigError, CrEinvoiceError
 from cr_einvoice.core.jsonsafe import loads as json_loads
+from cr_einvoice.hacienda.publicdata.answers import Meta, parse_cabys_list, parse_exoneration, parse_taxpayer
+from cr_einvoice.hacienda.publicdata.checks import check_registry
+from cr_einvoice.hacienda.publicdata.errors import NotRegisteredError
+from cr_einvoice.hacienda.publicdata.model import Cabys, Exoneration, Taxpayer
+from cr_einvoice.sandbox.mensaje import Finding
 
-__all__ = ["Registry", "Ubicacion", "load_registry"]
+__all__ = ["Registry", "RegistryLookups", "Ubicacion", "load_registry", "registry_findings"]
 
 _SECTIONS = ("contribuyentes", "actividades", "cabys", "tipoCambio", "exoneraciones")
 
@@ -218,3 +225,47 @@ def load_registry(value: Registry | Path | str | None) -> Registry:
     if isinstance(value, Registry):
         return value
     return Registry.load(value)
+
+
+class RegistryLookups:
+    """The registry as a :class:`~cr_einvoice.hacienda.publicdata.checks.RegistrySource`: the same typed
+    results the public-data client returns, read from the answers the public endpoints serve."""
+
+    def __init__(self, registry: Registry, *, fetched_at: datetime | None = None) -> None:
+        self.registry = registry
+        self._meta = Meta(fetched_at=fetched_at or datetime.now(UTC), source="network", stale=False)
+
+    @staticmethod
+    def _missing(what: str, key: str) -> NotRegisteredError:
+        return NotRegisteredError(f"the simulator's registry has no {what} {key}", status=404)
+
+    def taxpayer(self, identificacion: str) -> Taxpayer:
+        found = self.registry.taxpayer(identificacion)
+        if found is None:
+            raise self._missing("taxpayer", identificacion)
+        return parse_taxpayer(found, identificacion, **self._meta)
+
+    def cabys(self, codigo: str) -> Cabys:
+        found = self.registry.cabys_entry(codigo)
+        if found is None:
+            raise self._missing("CABYS code", codigo)
+        return parse_cabys_list([found], **self._meta)[0]
+
+    def exoneration(self, authorization: str) -> Exoneration:
+        found = self.registry.exoneration(authorization)
+        if found is None:
+            raise self._missing("exoneration", authorization)
+        return parse_exoneration(found, **self._meta)
+
+    def ubicacion_of(self, identificacion: str) -> tuple[str, str, str] | None:
+        u = self.registry.ubicacion(identificacion)
+        return None if u is None else (u.provincia, u.canton, u.distrito)
+
+
+def registry_findings(registry: Registry, root: etree._Element) -> list[Finding]:
+    """What the registry says about a received voucher, as rows of the MensajeHacienda."""
+    lookups = RegistryLookups(registry)
+    report = check_registry(
+        root, lookups, ubicacion_of=lookups.ubicacion_of, activity_exists=registry.activity_exists
+    )
+    return [Finding(f.problem.code, f.problem.message, warning=not f.rejects) for f in report.findings]

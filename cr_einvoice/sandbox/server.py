@@ -452,7 +452,7 @@ class Simulator:
         if s.check_schema:
             _require_schemas()
         sign = self._make_signer()
-        checker = VoucherChecker(s, self.store)
+        checker = VoucherChecker(s, self.store, self.registry if s.registry_checks else None)
         server = _Server((s.host, s.port), _Handler, s.max_threads)
         server.sim = self
         self._server = server

@@ -32,7 +32,7 @@ def emisor(numero: str = EMISOR_ID) -> Emisor:
         identificacion=Identificacion(tipo=TipoIdentificacion.CEDULA_JURIDICA, numero=numero),
         correos_electronicos=("facturas@example.com",),
         ubicacion=Ubicacion(
-            provincia="1", canton="01", distrito="01", otras_senas="Avenida central, local 5"
+            provincia="1", canton="01", distrito="08", otras_senas="Avenida central, local 5"
         ),
     )
 

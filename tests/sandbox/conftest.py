@@ -114,7 +114,7 @@ class VoucherFactory:
         <Ubicacion>
             <Provincia>1</Provincia>
             <Canton>01</Canton>
-            <Distrito>01</Distrito>
+            <Distrito>08</Distrito>
             <OtrasSenas>Avenida central, calle primera</OtrasSenas>
         </Ubicacion>
         <CorreoElectronico>facturas@example.cr</CorreoElectronico>

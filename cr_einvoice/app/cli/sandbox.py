@@ -81,6 +81,16 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--no-schema-check", action="store_true")
     serve.add_argument("--no-rules-check", action="store_true")
     serve.add_argument(
+        "--registry",
+        type=Path,
+        default=None,
+        help="JSON registry (taxpayers, activities, CABYS, rates, exoneraciones) behind /fe/ae, /fe/cabys, "
+        "/indicadores/tc and /fe/ex and the checks -37, -407, -408, -400 (default: the bundled one)",
+    )
+    serve.add_argument(
+        "--no-registry-check", action="store_true", help="skip the registry checks at recepción"
+    )
+    serve.add_argument(
         "--fault", default=None, help='initial faults as JSON, e.g. \'{"fail_next": {"n": 2}}\''
     )
     serve.set_defaults(func=_serve)
@@ -137,6 +147,8 @@ def _serve(args: argparse.Namespace) -> int:
         check_signature=not args.no_signature_check,
         check_schema=not args.no_schema_check,
         check_rules=not args.no_rules_check,
+        registry=args.registry,
+        registry_checks=not args.no_registry_check,
         trust=TrustStore.from_pem_files(*args.trust) if args.trust else None,
     )
     sim = Simulator(settings)
