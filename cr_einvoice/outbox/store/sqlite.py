@@ -22,16 +22,14 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from enum import Enum
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar, Unpack
+from typing import Any, Unpack
 
 from cr_einvoice.core.errors import StoreError
 from cr_einvoice.outbox.store.base import (
-    FINAL_STATES,
     Answer,
     Builder,
     Change,
@@ -52,19 +50,31 @@ from cr_einvoice.outbox.store.health import check_file as _check_file
 from cr_einvoice.outbox.store.health import damaged as _damaged
 from cr_einvoice.outbox.store.health import explain as _explain
 from cr_einvoice.outbox.store.health import is_damage as _is_damage
+from cr_einvoice.outbox.store.rows import IDLE_STATES as _IDLE_STATES
+from cr_einvoice.outbox.store.rows import MAX_SEQUENCE, new_voucher_row, transition_sets
+from cr_einvoice.outbox.store.rows import RECEIVED_FIELDS as _RECEIVED_FIELDS
+from cr_einvoice.outbox.store.rows import RESPUESTA_FIELDS as _RESPUESTA_FIELDS
+from cr_einvoice.outbox.store.rows import VOUCHER_COLUMNS as _VOUCHER_COLUMNS
+from cr_einvoice.outbox.store.rows import columns as _columns
+from cr_einvoice.outbox.store.rows import counter_sets as _counter_sets
+from cr_einvoice.outbox.store.rows import event_record as _event_record
+from cr_einvoice.outbox.store.rows import iso as _iso
+from cr_einvoice.outbox.store.rows import issuer as _issuer
+from cr_einvoice.outbox.store.rows import key_dict as _key_dict
+from cr_einvoice.outbox.store.rows import now as _now
+from cr_einvoice.outbox.store.rows import parse_dt as _dt
+from cr_einvoice.outbox.store.rows import received as _received
+from cr_einvoice.outbox.store.rows import respuesta as _respuesta
+from cr_einvoice.outbox.store.rows import terminal as _terminal
+from cr_einvoice.outbox.store.rows import voucher as _voucher
 from cr_einvoice.outbox.store.sqlite_cache import CACHE_MIGRATION, SQLiteCacheMixin
 from cr_einvoice.outbox.store.sqlite_deliveries import DELIVERIES_MIGRATION, SQLiteDeliveries
 from cr_einvoice.outbox.store.sqlite_service import MIGRATION as _SERVICE_MIGRATION
 from cr_einvoice.outbox.store.sqlite_service import ServiceTables
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
+__all__ = ["MAX_SEQUENCE", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
 log = logging.getLogger("cr_einvoice.store")
-
-_R = TypeVar("_R")
-
-#: Highest consecutive sequence number (10 digits); the next one restarts at 1 (Anexos, Nota 3).
-MAX_SEQUENCE = 9_999_999_999
 
 #: Numbered migrations; index i brings the schema from version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -188,86 +198,12 @@ MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-#: States the worker does not pick up on its own: final ones, and ``error`` (needs a person or a retry).
-_IDLE_STATES = (VoucherState.ACCEPTED.value, VoucherState.REJECTED.value, VoucherState.ERROR.value)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise StoreError("timestamps must be timezone-aware")
-    return value.isoformat()
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _blob(value: bytes | None) -> bytes | None:
-    return None if value is None else bytes(value)
-
-
-def _fields(cls: Any) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
-
-
-#: How a column is read back, by name (every record's fields are named like the table's columns).
-_READ: dict[str, Callable[[Any], Any]] = {
-    **dict.fromkeys(
-        ("fecha_emision", "created_at", "updated_at", "submitted_at", "finished_at", "received_at", "at"), _dt
-    ),
-    **dict.fromkeys(("signed_xml", "xml", "raw_xml"), _blob),
-    "detail": json.loads,
-    "errores": lambda text: tuple(json.loads(text)),
-}
-
-
-def _reader(cls: type[_R], **convert: Callable[[Any], Any]) -> Callable[[sqlite3.Row], _R]:
-    """The record ``cls`` from a row whose columns carry its fields' names."""
-    names = _fields(cls)
-    read = {n: f for n, f in {**_READ, **convert}.items() if n in names}
-
-    def from_row(row: sqlite3.Row) -> _R:
-        return cls(**{n: read[n](row[n]) if n in read else row[n] for n in names})
-
-    return from_row
-
-
-def _column(value: object) -> object:
-    """A field's value as SQLite stores it."""
-    if isinstance(value, datetime):
-        return _iso(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Mapping):
-        return json.dumps(dict(value), default=str, ensure_ascii=False)
-    return value
-
-
-def _columns(record: object, names: Sequence[str]) -> dict[str, object]:
-    return {n: _column(getattr(record, n)) for n in names}
-
 
 def _insert_row(conn: sqlite3.Connection, table: str, values: Mapping[str, object]) -> sqlite3.Cursor:
     """INSERT one row; ``table`` and the column names are this module's constants, values are bound."""
     names = ", ".join(values)
     marks = ", ".join(f":{n}" for n in values)
     return conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)  # noqa: S608
-
-
-_NEW_FIELDS = _fields(NewVoucher)
-_RECEIVED_FIELDS = _fields(ReceivedRecord)
-_RESPUESTA_FIELDS = _fields(RespuestaRecord)[1:]  # without the id SQLite gives
-_VOUCHER_COLUMNS = ", ".join(_fields(VoucherRecord))
-_voucher = _reader(VoucherRecord, kind=VoucherKind, state=VoucherState)
-_received = _reader(ReceivedRecord)
-_respuesta = _reader(RespuestaRecord)
-_event_record = _reader(EventRecord)
-_issuer = _reader(IssuerRecord)
-_terminal = _reader(TerminalRecord)
 
 
 class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
@@ -543,16 +479,7 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
             return self._select("WHERE key = ?", (new.key,), conn)[0], True
 
     def _insert(self, conn: sqlite3.Connection, new: NewVoucher, key: CounterKey, numero: int) -> None:
-        now = _iso(_now())
-        row = _columns(new, _NEW_FIELDS) | {
-            "sucursal": key.sucursal,
-            "terminal": key.terminal,
-            "numero": numero,
-            "state": VoucherState.SIGNED.value,
-            "created_at": now,
-            "updated_at": now,
-            "next_action_at": 0.0,
-        }
+        row = new_voucher_row(new, key, numero)
         try:
             _insert_row(conn, "vouchers", row)
         except sqlite3.IntegrityError as exc:
@@ -626,48 +553,15 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
         return None if value is None else float(value)
 
     def transition(self, key: str, target: VoucherState, **change: Unpack[Change]) -> VoucherRecord:
-        expected = change.get("expected")
-        error = change.get("error")
-        next_action_at = change.get("next_action_at")
         with self._tx() as conn:
             row = conn.execute("SELECT state FROM vouchers WHERE key = ?", (key,)).fetchone()
             if row is None:
                 raise StoreError(f"no voucher {key} in the store {self.path}")
             current = VoucherState(row["state"])
-            if expected is not None:
-                allowed = (expected,) if isinstance(expected, VoucherState) else tuple(expected)
-                if current not in allowed:
-                    raise StoreError(
-                        f"voucher {key} is {current.value}, expected "
-                        f"{' or '.join(s.value for s in allowed)} (another process moved it)"
-                    )
+            sets, params, info = transition_sets(key, current, target, change)
             check_transition(key, current, target)
-            now = _now()
-            sets = ["state = ?", "updated_at = ?"]
-            params: list[Any] = [target.value, _iso(now)]
-            if next_action_at is not None:
-                sets.append("next_action_at = ?")
-                params.append(next_action_at)
-            if error is not None or target in FINAL_STATES:
-                sets.append("last_error = ?")
-                params.append(error)
-            if change.get("count_attempt"):
-                sets.append("attempts = attempts + 1")
-            if change.get("count_poll"):
-                sets.append("polls = polls + 1")
-            _counter_sets(change, sets, params)
-            if target in (VoucherState.SUBMITTED, VoucherState.PROCESSING):
-                sets.append("submitted_at = COALESCE(submitted_at, ?)")
-                params.append(_iso(now))
-            if target in FINAL_STATES:
-                sets.append("finished_at = ?")
-                params.append(_iso(now))
             update = f"UPDATE vouchers SET {', '.join(sets)} WHERE key = ?"  # noqa: S608 (constant fragments)
             conn.execute(update, [*params, key])
-            info = {"from": current.value, "to": target.value}
-            if error:
-                info["error"] = error
-            info.update(change.get("detail") or {})
             self._event(conn, key, change.get("event") or f"state_{target.value}", info)
             return self._select("WHERE key = ?", (key,), conn)[0]
 
@@ -868,21 +762,3 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
         """Seconds until the next voucher is due (0 when one is due now, 3600 when none waits)."""
         nxt = self.next_due_at()
         return 3600.0 if nxt is None else max(0.0, nxt - time.time())
-
-
-#: The persisted counters a :class:`Change` may set, by column.
-_COUNTERS = ("not_found", "troubles", "resends", "sent_at")
-
-
-def _counter_sets(change: Counters, sets: list[str], params: list[Any]) -> None:
-    """The SET fragments of a change's counters; the lease ends unless the change starts one."""
-    for name in _COUNTERS:
-        if name in change:
-            sets.append(f"{name} = ?")
-            params.append(change[name])  # type: ignore[literal-required]
-    sets.append("lease_owner = ?")
-    params.append(change.get("lease_owner"))
-
-
-def _key_dict(key: CounterKey) -> dict[str, Any]:
-    return {"emisor": key.emisor, "sucursal": key.sucursal, "terminal": key.terminal, "tipo": key.tipo}
