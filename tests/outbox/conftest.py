@@ -1,4 +1,9 @@
-"""Fixtures of the outbox tests: one TEST PKI per session, a signer, a store, an issuer."""
+"""Fixtures of the outbox tests: one TEST PKI per session, a signer, a store, an issuer.
+
+``store`` runs each test that takes it on every backend: SQLite (a file) and PostgreSQL (a fresh database on
+the session's throwaway server, ``pg_server``). ``store_url`` is the location of that test's store, for a test
+that opens more connections to it (other stores, child processes).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
-from cr_einvoice.outbox.store import SQLiteStore, open_store
+from cr_einvoice.outbox.store import Store, open_store
 from cr_einvoice.signing.certs import load_p12
 from cr_einvoice.signing.xades import Signer
+from cr_einvoice.testing.pgserver import PgServer
 from cr_einvoice.testing.pki import TestPKI, make_test_pki
 
 HERE = Path(__file__).resolve().parent
@@ -46,13 +52,26 @@ def signer(pki: TestPKI) -> Signer:
     return Signer(load_p12(str(pki.taxpayer_p12), pki.pin))
 
 
+#: The store backends every store-taking test runs on.
+BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where this test's store lives: a SQLite file, or a new database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "outbox.db")
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.create_database()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = open_store(tmp_path / "outbox.db", create=True)
+def store(store_url: str) -> Iterator[Store]:
+    s = open_store(store_url, create=True)
     yield s
     s.close()
 
 
 @pytest.fixture
-def issuer(store: SQLiteStore, signer: Signer) -> Issuer:
+def issuer(store: Store, signer: Signer) -> Issuer:
     return Issuer(store, signer, IssuerSettings("02", EMISOR_ID, "Empresa de Pruebas S.A."))

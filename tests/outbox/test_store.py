@@ -58,13 +58,14 @@ def builder(ref: str | None = None, payload: bytes = b"<signed/>"):  # type: ign
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    s = open_store(tmp_path / "outbox.db", create=True)
-    s.add_issuer("02", EMISOR, "Empresa de Prueba")
-    return s
+def store(store: Store) -> Store:
+    """The store of every backend (tests/outbox/conftest.py) with this file's issuer."""
+    store.add_issuer("02", EMISOR, "Empresa de Prueba")
+    return store
 
 
-def test_opens_in_wal_with_full_sync_and_current_schema(store: SQLiteStore) -> None:
+def test_sqlite_opens_in_wal_with_full_sync_and_current_schema(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "outbox.db", create=True)
     assert isinstance(store, Store)
     assert str(store.pragma("journal_mode")).lower() == "wal"
     assert int(store.pragma("synchronous")) == 2  # FULL
@@ -72,15 +73,18 @@ def test_opens_in_wal_with_full_sync_and_current_schema(store: SQLiteStore) -> N
     assert int(store.pragma("busy_timeout")) > 0
 
 
-def test_reopen_keeps_data_and_does_not_remigrate(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
-    with SQLiteStore(path, create=True) as s:
+def test_reopen_keeps_data_and_does_not_remigrate(store_url: str) -> None:
+    with open_store(store_url, create=True) as s:
         s.add_issuer("02", EMISOR, "X")
         s.issue(KEY, builder())
-    with SQLiteStore(f"{path}") as s:
-        assert s.schema_version == SCHEMA_VERSION
+        version = s.schema_version
+        events = len(s.events())
+    with open_store(store_url) as s:
+        assert isinstance(s, Store)
+        assert s.schema_version == version
         assert len(s.list_vouchers()) == 1
         assert s.peek_next_number(KEY) == 2
+        assert len(s.events()) == events
 
 
 def test_refuses_a_newer_schema(tmp_path: Path) -> None:
@@ -95,11 +99,11 @@ def test_refuses_a_newer_schema(tmp_path: Path) -> None:
 def test_open_store_urls(tmp_path: Path) -> None:
     s = open_store(f"sqlite:///{tmp_path}/u.db", create=True)
     assert Path(s.path) == tmp_path / "u.db"
-    with pytest.raises(StoreError, match="postgresql"):
-        open_store("postgresql://localhost/x")
+    with pytest.raises(StoreError, match="scheme 'mysql' is not supported"):
+        open_store("mysql://localhost/x")
 
 
-def test_numbers_are_sequential_per_key(store: SQLiteStore) -> None:
+def test_numbers_are_sequential_per_key(store: Store) -> None:
     numbers = [store.issue(KEY, builder())[0].numero for _ in range(5)]
     assert numbers == [1, 2, 3, 4, 5]
     other = CounterKey(EMISOR, 1, 2, "01")
@@ -108,7 +112,7 @@ def test_numbers_are_sequential_per_key(store: SQLiteStore) -> None:
     assert store.peek_next_number(KEY) == 6
 
 
-def test_failing_build_rolls_back_the_counter(store: SQLiteStore) -> None:
+def test_failing_build_rolls_back_the_counter(store: Store) -> None:
     store.issue(KEY, builder())
 
     def broken(numero: int, situacion: str) -> NewVoucher:
@@ -122,7 +126,7 @@ def test_failing_build_rolls_back_the_counter(store: SQLiteStore) -> None:
     assert [v.numero for v in store.iter_vouchers()] == [1, 2]
 
 
-def test_external_ref_is_idempotent(store: SQLiteStore) -> None:
+def test_external_ref_is_idempotent(store: Store) -> None:
     first, created = store.issue(KEY, builder("order-1"), external_ref="order-1")
     again, created_again = store.issue(KEY, builder("order-1"), external_ref="order-1")
     assert created and not created_again
@@ -134,13 +138,13 @@ def test_external_ref_is_idempotent(store: SQLiteStore) -> None:
     assert store.peek_next_number(KEY) == 2
 
 
-def test_signed_bytes_are_kept_exactly(store: SQLiteStore) -> None:
+def test_signed_bytes_are_kept_exactly(store: Store) -> None:
     payload = b'<?xml version="1.0" encoding="UTF-8"?>\n<a>\r\n\xc3\xb1 </a>'
     rec, _ = store.issue(KEY, builder(payload=payload))
     assert store.require(rec.key).signed_xml == payload
 
 
-def test_state_machine_happy_path_and_bookkeeping(store: SQLiteStore) -> None:
+def test_state_machine_happy_path_and_bookkeeping(store: Store) -> None:
     rec, _ = store.issue(KEY, builder())
     assert rec.state is VoucherState.SIGNED and rec.attempts == 0
     r = store.transition(rec.key, VoucherState.SENDING, expected=VoucherState.SIGNED, count_attempt=True)
@@ -155,7 +159,7 @@ def test_state_machine_happy_path_and_bookkeeping(store: SQLiteStore) -> None:
 
 
 @pytest.mark.parametrize("final", [VoucherState.ACCEPTED, VoucherState.REJECTED])
-def test_final_states_cannot_be_left(store: SQLiteStore, final: VoucherState) -> None:
+def test_final_states_cannot_be_left(store: Store, final: VoucherState) -> None:
     rec, _ = store.issue(KEY, builder())
     store.transition(rec.key, VoucherState.SENDING)
     store.transition(rec.key, final)
@@ -165,7 +169,7 @@ def test_final_states_cannot_be_left(store: SQLiteStore, final: VoucherState) ->
     assert store.require(rec.key).state is final
 
 
-def test_illegal_transitions_raise_and_change_nothing(store: SQLiteStore) -> None:
+def test_illegal_transitions_raise_and_change_nothing(store: Store) -> None:
     rec, _ = store.issue(KEY, builder())
     for target in (
         VoucherState.SUBMITTED,
@@ -186,7 +190,7 @@ def test_transition_table_is_closed() -> None:
         assert VoucherState.SIGNED not in targets, state
 
 
-def test_expected_state_guard(store: SQLiteStore) -> None:
+def test_expected_state_guard(store: Store) -> None:
     rec, _ = store.issue(KEY, builder())
     store.transition(rec.key, VoucherState.SENDING)
     with pytest.raises(StoreError, match="expected signed"):
@@ -195,7 +199,7 @@ def test_expected_state_guard(store: SQLiteStore) -> None:
         store.transition("nope", VoucherState.SENDING)
 
 
-def test_due_and_reschedule(store: SQLiteStore) -> None:
+def test_due_and_reschedule(store: Store) -> None:
     a, _ = store.issue(KEY, builder())
     b, _ = store.issue(KEY, builder())
     store.reschedule(b.key, 500.0, error="backing off")
@@ -210,7 +214,7 @@ def test_due_and_reschedule(store: SQLiteStore) -> None:
     assert [v.key for v in store.list_vouchers(state=VoucherState.ERROR)] == [a.key]
 
 
-def test_respuestas_keep_raw_bytes_and_decoded_fields(store: SQLiteStore) -> None:
+def test_respuestas_keep_raw_bytes_and_decoded_fields(store: Store) -> None:
     rec, _ = store.issue(KEY, builder())
     raw = b"<MensajeHacienda>\r\n</MensajeHacienda>"
     errores = [{"codigo": -52, "mensaje": "totales", "fila": 0, "columna": 0}]
@@ -225,7 +229,7 @@ def test_respuestas_keep_raw_bytes_and_decoded_fields(store: SQLiteStore) -> Non
         )
 
 
-def test_contingency_mode_sets_situacion(store: SQLiteStore) -> None:
+def test_contingency_mode_sets_situacion(store: Store) -> None:
     assert store.connectivity() == (True, None)
     assert store.issue(KEY, builder())[0].situacion == "1"
     assert store.set_connectivity(False, reason="connection refused")
@@ -238,7 +242,7 @@ def test_contingency_mode_sets_situacion(store: SQLiteStore) -> None:
     assert [e.kind for e in store.events() if e.key is None][-2:] == ["offline", "online"]
 
 
-def test_terminals_require_issuer_and_validate_ranges(store: SQLiteStore) -> None:
+def test_terminals_require_issuer_and_validate_ranges(store: Store) -> None:
     store.add_terminal(EMISOR, 1, 2, "caja 2")
     assert [t.terminal for t in store.terminals(EMISOR)] == [2]
     with pytest.raises(StoreError, match="unknown issuer"):
@@ -251,14 +255,14 @@ def test_terminals_require_issuer_and_validate_ranges(store: SQLiteStore) -> Non
         CounterKey(EMISOR, 1, 1, "1")
 
 
-def test_set_counter_continues_but_never_goes_back(store: SQLiteStore) -> None:
+def test_set_counter_continues_but_never_goes_back(store: Store) -> None:
     store.set_counter(KEY, 41)
     assert store.issue(KEY, builder())[0].numero == 42
     with pytest.raises(StoreError, match="repeat numbers"):
         store.set_counter(KEY, 10)
 
 
-def test_counter_wraps_after_ten_digits(store: SQLiteStore) -> None:
+def test_counter_wraps_after_ten_digits(store: Store) -> None:
     store.set_counter(KEY, 9_999_999_999)
     assert store.issue(KEY, builder())[0].numero == 1
 
@@ -283,7 +287,7 @@ def received(clave: str, xml: bytes = b"<FE/>") -> ReceivedRecord:
     )
 
 
-def test_received_vouchers_and_receptor_message_linking(store: SQLiteStore) -> None:
+def test_received_vouchers_and_receptor_message_linking(store: Store) -> None:
     clave = "5" * 50
     store.add_received(received(clave))
     assert store.add_received(received(clave)).clave == clave  # same bytes: idempotent
@@ -322,10 +326,10 @@ CHILD = textwrap.dedent(
     """
     import sys
     from datetime import UTC, datetime
-    from cr_einvoice.outbox.store import CounterKey, NewVoucher, VoucherKind, SQLiteStore
+    from cr_einvoice.outbox.store import CounterKey, NewVoucher, VoucherKind, open_store
     path, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     key = CounterKey("3101123456", 1, 1, "04")
-    store = SQLiteStore(path)
+    store = open_store(path)
     for i in range(n):
         def build(numero, situacion, i=i):
             c = f"0010000104{numero:010d}"
@@ -338,9 +342,9 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_concurrent_processes_never_share_or_skip_a_number(store: SQLiteStore) -> None:
+def test_concurrent_processes_never_share_or_skip_a_number(store: Store, store_url: str) -> None:
     procs = [
-        subprocess.Popen([sys.executable, "-c", CHILD, store.path, f"p{i}", "40"], stderr=subprocess.PIPE)
+        subprocess.Popen([sys.executable, "-c", CHILD, store_url, f"p{i}", "40"], stderr=subprocess.PIPE)
         for i in range(3)
     ]
     for p in procs:

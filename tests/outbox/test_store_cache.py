@@ -6,7 +6,6 @@ The contract tests take the ``cache_store`` fixture; a new backend adds itself t
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,11 +16,10 @@ from cr_einvoice.outbox.store import SCHEMA_VERSION, CacheEntry, Store, open_sto
 from cr_einvoice.outbox.store.sqlite import MIGRATIONS
 
 
-@pytest.fixture(params=["sqlite"])
-def cache_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    store = open_store(tmp_path / "outbox.db", create=True)
-    yield store
-    store.close()
+@pytest.fixture
+def cache_store(store: Store) -> Store:
+    """The store of every backend (``store`` in tests/outbox/conftest.py)."""
+    return store
 
 
 def test_missing_entry_is_none(cache_store: Store) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from outbox_fakes import FakeRecepcion, FakeSubmit
@@ -12,7 +11,7 @@ from outbox_fakes import FakeRecepcion, FakeSubmit
 from cr_einvoice.outbox.store import (
     CounterKey,
     NewVoucher,
-    SQLiteStore,
+    Store,
     VoucherKind,
     VoucherState,
     open_store,
@@ -31,7 +30,7 @@ FAST = WorkerSettings(
 )
 
 
-def issue(store: SQLiteStore, n: int = 1, tipo: str = "01") -> list[str]:
+def issue(store: Store, n: int = 1, tipo: str = "01") -> list[str]:
     key = CounterKey(EMISOR, 1, 1, tipo)
     keys = []
     for _ in range(n):
@@ -59,17 +58,17 @@ def issue(store: SQLiteStore, n: int = 1, tipo: str = "01") -> list[str]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    s = open_store(tmp_path / "w.db", create=True)
-    s.add_issuer("02", EMISOR, "X")
-    return s
+def store(store: Store) -> Store:
+    """The store of every backend (tests/outbox/conftest.py) with this file's issuer."""
+    store.add_issuer("02", EMISOR, "X")
+    return store
 
 
 def no_post_after_acceptance(api: FakeRecepcion) -> None:
     assert not [k for k, accepted_before in api.posts if accepted_before]
 
 
-async def test_happy_path_sends_polls_and_stores_respuestas(store: SQLiteStore) -> None:
+async def test_happy_path_sends_polls_and_stores_respuestas(store: Store) -> None:
     keys = issue(store, 3)
     api = FakeRecepcion(polls_to_final=2)
     worker = Worker(store, api, FAST)
@@ -85,7 +84,7 @@ async def test_happy_path_sends_polls_and_stores_respuestas(store: SQLiteStore) 
     no_post_after_acceptance(api)
 
 
-async def test_rejection_keeps_hacienda_errors(store: SQLiteStore) -> None:
+async def test_rejection_keeps_hacienda_errors(store: Store) -> None:
     [k] = issue(store)
     api = FakeRecepcion(verdicts={k: "rechazado"})
     await Worker(store, api, FAST).drain(within=10)
@@ -96,7 +95,7 @@ async def test_rejection_keeps_hacienda_errors(store: SQLiteStore) -> None:
     assert resp.mensaje == 3 and resp.errores[0]["codigo"] == -52
 
 
-async def test_validation_refusal_is_an_error_and_not_retried(store: SQLiteStore) -> None:
+async def test_validation_refusal_is_an_error_and_not_retried(store: Store) -> None:
     [k] = issue(store)
     api = FakeRecepcion(submit_faults=[("400", False)])
     await Worker(store, api, FAST).drain(within=5)
@@ -106,7 +105,7 @@ async def test_validation_refusal_is_an_error_and_not_retried(store: SQLiteStore
 
 
 async def test_ambiguous_failure_after_registration_checks_status_instead_of_resending(
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     [k] = issue(store)
     api = FakeRecepcion(submit_faults=[("timeout", True)])
@@ -119,7 +118,7 @@ async def test_ambiguous_failure_after_registration_checks_status_instead_of_res
     assert api.gets[0] == k
 
 
-async def test_ambiguous_failure_before_registration_resends_after_404(store: SQLiteStore) -> None:
+async def test_ambiguous_failure_before_registration_resends_after_404(store: Store) -> None:
     [k] = issue(store)
     api = FakeRecepcion(submit_faults=[("timeout", False)])
     await Worker(store, api, FAST).drain(within=10)
@@ -128,7 +127,7 @@ async def test_ambiguous_failure_before_registration_resends_after_404(store: SQ
     assert store.require(k).attempts == 2
 
 
-async def test_crash_after_marking_sending_asks_first(store: SQLiteStore) -> None:
+async def test_crash_after_marking_sending_asks_first(store: Store) -> None:
     [k] = issue(store)
     store.transition(k, VoucherState.SENDING, next_action_at=0.0)  # a worker died mid-POST
     api = FakeRecepcion()
@@ -138,7 +137,7 @@ async def test_crash_after_marking_sending_asks_first(store: SQLiteStore) -> Non
     assert api.posts == []
 
 
-async def test_already_received_resolves_by_polling(store: SQLiteStore) -> None:
+async def test_already_received_resolves_by_polling(store: Store) -> None:
     [k] = issue(store)
     api = FakeRecepcion()
     api.known[k] = 0  # Hacienda has it, our store does not know (e.g. restored backup)
@@ -150,7 +149,7 @@ async def test_already_received_resolves_by_polling(store: SQLiteStore) -> None:
 
 
 @pytest.mark.parametrize("fault", ["5xx", "429", "401", "refused"])
-async def test_retryable_failures_are_deferred_then_succeed(store: SQLiteStore, fault: str) -> None:
+async def test_retryable_failures_are_deferred_then_succeed(store: Store, fault: str) -> None:
     [k] = issue(store)
     api = FakeRecepcion(submit_faults=[(fault, False), (fault, False)])
     worker = Worker(store, api, FAST)
@@ -161,7 +160,7 @@ async def test_retryable_failures_are_deferred_then_succeed(store: SQLiteStore, 
     assert store.require(k).state is VoucherState.ACCEPTED
 
 
-async def test_unreachable_hacienda_switches_to_contingency_and_drains(store: SQLiteStore) -> None:
+async def test_unreachable_hacienda_switches_to_contingency_and_drains(store: Store) -> None:
     keys = issue(store, 3)
     api = FakeRecepcion(submit_faults=[("refused", False)] * 3)
     worker = Worker(store, api, FAST)
@@ -184,7 +183,7 @@ async def test_unreachable_hacienda_switches_to_contingency_and_drains(store: SQ
     no_post_after_acceptance(api)
 
 
-async def test_concurrency_is_bounded(store: SQLiteStore) -> None:
+async def test_concurrency_is_bounded(store: Store) -> None:
     issue(store, 12)
     api = FakeRecepcion()
     in_flight = peak = 0
@@ -203,10 +202,10 @@ async def test_concurrency_is_bounded(store: SQLiteStore) -> None:
     assert peak == 3
 
 
-async def test_two_workers_on_one_store_never_double_send(tmp_path: Path) -> None:
-    a = open_store(tmp_path / "shared.db", create=True)
+async def test_two_workers_on_one_store_never_double_send(store_url: str) -> None:
+    a = open_store(store_url, create=True)
     a.add_issuer("02", EMISOR, "X")
-    b = open_store(tmp_path / "shared.db")
+    b = open_store(store_url)
     keys = issue(a, 20)
     api = FakeRecepcion(polls_to_final=2)
     w1, w2 = Worker(a, api, FAST), Worker(b, api, FAST)
@@ -215,7 +214,7 @@ async def test_two_workers_on_one_store_never_double_send(tmp_path: Path) -> Non
     assert sorted(p for p, _ in api.posts) == sorted(keys)
 
 
-async def test_voucher_lost_by_hacienda_is_sent_again(store: SQLiteStore) -> None:
+async def test_voucher_lost_by_hacienda_is_sent_again(store: Store) -> None:
     [k] = issue(store)
     api = FakeRecepcion()
     worker = Worker(store, api, WorkerSettings(poll_initial=0.01, poll_max=0.01, max_not_found_polls=3))
@@ -227,7 +226,7 @@ async def test_voucher_lost_by_hacienda_is_sent_again(store: SQLiteStore) -> Non
     assert "lost_by_hacienda" in [e.kind for e in store.events(k)]
 
 
-async def test_a_document_that_cannot_be_put_in_a_request_is_an_error(store: SQLiteStore) -> None:
+async def test_a_document_that_cannot_be_put_in_a_request_is_an_error(store: Store) -> None:
     from cr_einvoice.core.errors import ValidationError
 
     [k] = issue(store)

@@ -1,7 +1,9 @@
-"""Durable store of the issuing pipeline: interface (:class:`Store`) and the embedded SQLite backend.
+"""Durable store of the issuing pipeline: interface (:class:`Store`), the embedded SQLite backend and the
+PostgreSQL backend.
 
-``open_store("path/to/file.db")`` (or ``"sqlite:///path"``) returns a ready :class:`SQLiteStore`; a server
-database backend will implement the same :class:`Store` protocol.
+``open_store("path/to/file.db")`` (or ``"sqlite:///path"``) returns a ready :class:`SQLiteStore`;
+``open_store("postgresql://user@host/db")`` a :class:`~cr_einvoice.outbox.store.postgres.PostgresStore`
+(needs the ``[postgres]`` extra: psycopg and psycopg-pool, imported only then).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cr_einvoice.core.errors import StoreError
+from cr_einvoice.core.secret import Secret
 from cr_einvoice.outbox.store.base import (
     ALLOWED_TRANSITIONS,
     FINAL_STATES,
@@ -40,6 +43,7 @@ from cr_einvoice.outbox.store.deliveries import (
     DeliveryStore,
     NewDelivery,
 )
+from cr_einvoice.outbox.store.postgres_schema import is_postgres_url
 from cr_einvoice.outbox.store.sqlite import SCHEMA_VERSION, SQLiteStore
 
 __all__ = [
@@ -76,19 +80,31 @@ __all__ = [
 ]
 
 
-def open_store(location: str | Path, *, create: bool = False) -> SQLiteStore:
-    """Open (and migrate) the store at ``location``: a file path or ``sqlite:///path``.
+def open_store(location: str | Path, *, create: bool = False, password: Secret | None = None) -> Store:
+    """Open (and migrate) the store at ``location``: a file path, ``sqlite:///path`` or
+    ``postgresql://user@host:port/db`` (``password``: when the URL carries none and libpq's PGPASSWORD or
+    ~/.pgpass should not be used).
 
-    The database must exist unless ``create`` is True (``cr-einvoice init``); an empty (0-byte) or damaged
-    file is always refused -- initialising it again would restart the numbering at 1.
+    The database must hold the outbox's schema unless ``create`` is True (``cr-einvoice init``); an empty
+    (0-byte) or damaged SQLite file is always refused -- initialising it again would restart the numbering
+    at 1.
     """
     text = str(location)
+    if is_postgres_url(text):
+        try:
+            from cr_einvoice.outbox.store.postgres import PostgresStore
+        except ImportError as exc:
+            raise StoreError(
+                f"a PostgreSQL store needs the 'postgres' extra (pip install 'cr-einvoice[postgres]'): {exc}"
+            ) from None
+        return PostgresStore(text, create=create, password=password)
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///") :]
     elif "://" in text:
         scheme = text.split("://", 1)[0]
         raise StoreError(
-            f"database URL scheme {scheme!r} is not supported yet (use a file path or sqlite:///)"
+            f"database URL scheme {scheme!r} is not supported (use a file path, sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DB)"
         )
     if not text:
         raise StoreError("the database path is empty")

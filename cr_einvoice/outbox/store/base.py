@@ -2,9 +2,8 @@
 
 A backend keeps issuers and their terminals, the consecutive counters, every voucher with the exact signed
 bytes, Hacienda's respuestas, the vouchers received from suppliers and an append-only event log. The SQLite
-backend (:mod:`cr_einvoice.outbox.store.sqlite`) is the embedded default; a server database can implement the
-same
-protocol.
+backend (:mod:`cr_einvoice.outbox.store.sqlite`) is the embedded default; the PostgreSQL backend
+(:mod:`cr_einvoice.outbox.store.postgres`) serves several nodes sharing one database.
 
 The state machine of a voucher sent to Hacienda::
 
@@ -26,7 +25,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, TypedDict, Unpack, runtime_checkable
+from typing import Any, Protocol, Self, TypedDict, Unpack, runtime_checkable
 
 from cr_einvoice.core.errors import StoreError
 from cr_einvoice.outbox.store.deliveries import DeliveryStage, DeliveryStore
@@ -515,6 +514,13 @@ class Store(DeliveryStore, Protocol):
         """Store (or replace) ``value`` (JSON bytes) fetched at ``fetched_at`` (aware; default now)."""
         ...
 
+    # -- waking idle workers ----------------------------------------------------------------------
+    def wait_for_work(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds until work may be due (a voucher issued, leases released); True
+        when woken, False on timeout. PostgreSQL hears every process (LISTEN/NOTIFY); SQLite hears only its
+        own process's issues."""
+        ...
+
     def iter_vouchers(self) -> Iterator[VoucherRecord]: ...
 
     def atomic(self) -> AbstractContextManager[None]:
@@ -525,3 +531,7 @@ class Store(DeliveryStore, Protocol):
     def path(self) -> str: ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...

@@ -227,6 +227,8 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
+        #: Set when this process issues a voucher (:meth:`wait_for_work`).
+        self._work = threading.Event()
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self._check_integrity()
@@ -476,6 +478,7 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
                 raise StoreError("the built voucher does not carry the external_ref it was issued under")
             self._insert(conn, new, key, numero)
             self._write_counter(conn, key, numero)
+            self._work.set()
             return self._select("WHERE key = ?", (new.key,), conn)[0], True
 
     def _insert(self, conn: sqlite3.Connection, new: NewVoucher, key: CounterKey, numero: int) -> None:
@@ -757,6 +760,13 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
                 f": {reason}" if reason else "",
             )
             return True
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for this process to issue a voucher (other processes sharing the
+        file are not heard: their vouchers are found when the worker next looks)."""
+        woken = self._work.wait(max(0.0, timeout))
+        self._work.clear()
+        return woken
 
     def wait_time(self) -> float:
         """Seconds until the next voucher is due (0 when one is due now, 3600 when none waits)."""

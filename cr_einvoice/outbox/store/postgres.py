@@ -1,0 +1,742 @@
+"""PostgreSQL backend of the durable store (psycopg 3 with a connection pool; the ``[postgres]`` extra).
+
+Several processes on several machines share one database, each with its own :class:`PostgresStore`:
+
+- The consecutive counter row is locked (``SELECT ... FOR UPDATE``) in the transaction that inserts the signed
+  voucher, so two nodes never draw the same number and a failure while signing rolls the counter back (no
+  gap). A voucher issued idempotently (``external_ref``) is looked up *after* the lock is held, so a second
+  node issuing the same order finds the first one's voucher instead of numbering it again.
+- A due voucher is claimed with ``FOR UPDATE SKIP LOCKED``: a worker never waits behind another that is
+  claiming the same voucher, and only one of them gets it. Leases name the worker, whose heartbeat row says
+  whether it lives; :meth:`recover_leases` frees the vouchers of a worker whose heartbeat went stale (a node
+  that crashed), so another takes them over within seconds.
+- Issuing (and releasing leases) sends ``NOTIFY`` on :data:`WORK_CHANNEL`; :meth:`wait_for_work` waits on
+  ``LISTEN`` so idle workers on every node wake when there is work.
+- Schema changes are numbered migrations recorded in ``schema_migrations``, applied under an advisory lock.
+
+The password never enters the store's messages, reprs or tables: :attr:`path` is the URL without it. It comes
+from the URL itself, from ``password`` (a :class:`~cr_einvoice.core.secret.Secret`), or from libpq's own
+``PGPASSWORD``/``~/.pgpass``.
+
+The API is synchronous like the SQLite store's; each thread takes its own connection from the pool for the
+length of one transaction (:meth:`atomic` keeps it for several operations).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Unpack
+
+import psycopg
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import ConnectionPool
+
+from cr_einvoice.core.errors import StoreError
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.outbox.store.base import (
+    Answer,
+    Builder,
+    CacheEntry,
+    Change,
+    CounterKey,
+    Counters,
+    EventRecord,
+    IssuerRecord,
+    NewVoucher,
+    ReceivedRecord,
+    RespuestaRecord,
+    TerminalRecord,
+    VoucherKind,
+    VoucherRecord,
+    VoucherState,
+    check_transition,
+)
+from cr_einvoice.outbox.store.postgres_schema import (
+    PG_MIGRATIONS,
+    PG_SCHEMA_VERSION,
+    WORK_CHANNEL,
+    masked_url,
+)
+from cr_einvoice.outbox.store.rows import (
+    IDLE_STATES,
+    MAX_SEQUENCE,
+    RECEIVED_FIELDS,
+    RESPUESTA_FIELDS,
+    VOUCHER_COLUMNS,
+    columns,
+    counter_sets,
+    event_record,
+    iso,
+    issuer,
+    key_dict,
+    new_voucher_row,
+    parse_dt,
+    received,
+    respuesta,
+    terminal,
+    transition_sets,
+    voucher,
+)
+from cr_einvoice.outbox.store.rows import now as _utcnow
+from cr_einvoice.outbox.store.sqlite_cache import _check as _check_cache_key
+
+__all__ = ["PostgresStore"]
+
+log = logging.getLogger("cr_einvoice.store")
+
+Cursor = psycopg.Cursor[DictRow]
+
+#: Advisory lock keys (one per concern) taken with ``pg_advisory_xact_lock``.
+_MIGRATE_LOCK = 0x6372_6569_6E76_0001
+_LEASES_LOCK = 0x6372_6569_6E76_0002
+
+_COUNTER_WHERE = "emisor = %s AND sucursal = %s AND terminal = %s AND tipo = %s"
+
+
+def _counter_params(key: CounterKey) -> tuple[str, int, int, str]:
+    return (key.emisor, key.sucursal, key.terminal, key.tipo)
+
+
+def _insert_row(cur: Cursor, table: str, values: Mapping[str, object], tail: str = "") -> DictRow | None:
+    """INSERT one row (``tail``: ON CONFLICT / RETURNING); ``table``, the column names and ``tail`` are this
+    module's constants, values are bound. Returns the row RETURNING gave, if any."""
+    names = ", ".join(values)
+    marks = ", ".join(f"%({n})s" for n in values)
+    cur.execute(f"INSERT INTO {table} ({names}) VALUES ({marks}) {tail}", values)  # noqa: S608
+    return cur.fetchone() if tail else None
+
+
+class PostgresStore:
+    """The :class:`~cr_einvoice.outbox.store.base.Store` on a PostgreSQL database (``postgresql://...``)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        password: Secret | None = None,
+        create: bool = False,
+        pool_size: int = 4,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self._url = url
+        self._shown = masked_url(url)
+        self._kwargs: dict[str, Any] = {
+            "connect_timeout": max(1, round(connect_timeout)),
+            "application_name": "cr-einvoice",
+        }
+        if password is not None:
+            self._kwargs["password"] = password.reveal()
+        self._local = threading.local()
+        self._listen_lock = threading.Lock()
+        self._listener: psycopg.Connection[Any] | None = None
+        self._closed = False
+        try:  # one direct connection first: a refusal is reported as it is, not as a pool timeout
+            psycopg.connect(url, **self._kwargs).close()
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot connect to the outbox database {self._shown}: {_first_line(exc)}. Check that the "
+                "server runs and accepts this user, and the URL and password in the configuration"
+            ) from None
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            url,
+            kwargs=self._kwargs,
+            min_size=1,
+            max_size=max(1, pool_size),
+            open=False,
+            timeout=max(connect_timeout, 30.0),
+            check=ConnectionPool.check_connection,
+            name="cr-einvoice-store",
+        )
+        self._pool.open(wait=True, timeout=connect_timeout)
+        try:
+            self._migrate(create=create)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    @property
+    def path(self) -> str:
+        """The database's URL without its password (what messages and ``repr`` show)."""
+        return self._shown
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self._shown!r})"
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    @contextmanager
+    def _tx(self) -> Iterator[Cursor]:
+        """One transaction on a pooled connection held by this thread; nested calls join it."""
+        held: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if held is not None:
+            with held.cursor(row_factory=dict_row) as cur:
+                yield cur
+            return
+        if self._closed:
+            raise StoreError(f"the outbox database {self._shown} was closed")
+        try:
+            with self._pool.connection() as conn:
+                self._local.conn = conn
+                try:
+                    with conn.cursor(row_factory=dict_row) as cur:
+                        yield cur
+                finally:
+                    self._local.conn = None
+        except psycopg.Error as exc:
+            raise self._failure(exc) from None
+
+    def _failure(self, exc: psycopg.Error) -> StoreError:
+        if isinstance(exc, psycopg.OperationalError):
+            return StoreError(
+                f"the outbox database {self._shown} cannot be used ({_first_line(exc)}); nothing was "
+                "written. Check that the server runs and is reachable, then run the command again"
+            )
+        return StoreError(f"the outbox database {self._shown} failed: {_first_line(exc)}")
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Group several store operations into one transaction; nests freely."""
+        with self._tx():
+            yield
+
+    def _read(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[DictRow]:
+        with self._tx() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+
+    def _select(self, cur: Cursor, where: str, params: Sequence[Any] = ()) -> list[VoucherRecord]:
+        """Vouchers matching ``where`` -- a constant SQL fragment of this module; values go in ``params``."""
+        cur.execute(f"SELECT {VOUCHER_COLUMNS} FROM vouchers {where}", params)  # noqa: S608
+        return [voucher(r) for r in cur.fetchall()]
+
+    def _vouchers(self, where: str, params: Sequence[Any] = ()) -> list[VoucherRecord]:
+        with self._tx() as cur:
+            return self._select(cur, where, params)
+
+    def _migrate(self, *, create: bool) -> None:
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
+            cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")
+            row = cur.fetchone()
+            if row is None or not row["present"]:
+                if not create:
+                    raise StoreError(
+                        f"{self._shown} is not an outbox database (no cr-einvoice schema in it); refusing to "
+                        "initialise it unasked. Point the configuration at the outbox, or create its tables "
+                        "with 'cr-einvoice init' (open_store(..., create=True))"
+                    )
+                cur.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at text)")
+            cur.execute("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+            found = cur.fetchone()
+            version = int(found["v"]) if found else 0
+            if version > PG_SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store database {self._shown} has schema version {version}, newer than this "
+                    f"cr-einvoice supports ({PG_SCHEMA_VERSION}); upgrade cr-einvoice"
+                )
+            for index in range(version, PG_SCHEMA_VERSION):
+                log.info("store %s: migrating schema %d -> %d", self._shown, index, index + 1)
+                cur.execute(PG_MIGRATIONS[index])  # our constant DDL
+                cur.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (%s, %s)",
+                    (index + 1, iso(_utcnow())),
+                )
+
+    @property
+    def schema_version(self) -> int:
+        rows = self._read("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+        return int(rows[0]["v"])
+
+    def close(self) -> None:
+        self._closed = True
+        with self._listen_lock:
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+        self._pool.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _event(cur: Cursor, key: str | None, kind: str, detail: Mapping[str, Any]) -> None:
+        cur.execute(
+            "INSERT INTO events (key, at, kind, detail) VALUES (%s, %s, %s, %s)",
+            (key, iso(_utcnow()), kind, json.dumps(dict(detail), default=str, ensure_ascii=False)),
+        )
+
+    @staticmethod
+    def _notify(cur: Cursor) -> None:
+        """Wake the idle workers (delivered when the transaction commits; repeats in one are merged)."""
+        cur.execute("SELECT pg_notify(%s, '')", (WORK_CHANNEL,))
+
+    # -- waking idle workers ----------------------------------------------------------------------
+    def wait_for_work(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a NOTIFY that work is due (from any process); True if one came.
+
+        One listening connection per store, opened on first use; notifications that arrive between two waits
+        are kept by it, so none is missed once the first wait has begun."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        if not self._listen_lock.acquire(timeout=max(0.0, timeout)):
+            return False
+        try:
+            if self._closed:
+                return False
+            try:
+                if self._listener is None:
+                    self._listener = psycopg.connect(self._url, autocommit=True, **self._kwargs)
+                    self._listener.execute(f"LISTEN {WORK_CHANNEL}")
+                left = max(0.0, deadline - time.monotonic())
+                return any(True for _ in self._listener.notifies(timeout=left, stop_after=1))
+            except psycopg.Error as exc:
+                log.warning("store %s: listening for work failed (%s)", self._shown, _first_line(exc))
+                if self._listener is not None:
+                    self._listener.close()
+                    self._listener = None
+                time.sleep(max(0.0, deadline - time.monotonic()))
+                return False
+        finally:
+            self._listen_lock.release()
+
+    # -- issuers and terminals --------------------------------------------------------------------
+    def add_issuer(self, tipo_identificacion: str, numero_identificacion: str, nombre: str) -> IssuerRecord:
+        if not numero_identificacion:
+            raise StoreError("numero_identificacion of the issuer is empty")
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO issuers VALUES (%s, %s, %s, %s) ON CONFLICT (numero_identificacion) DO NOTHING "
+                "RETURNING numero_identificacion",
+                (numero_identificacion, tipo_identificacion, nombre, iso(_utcnow())),
+            )
+            if cur.fetchone() is not None:
+                self._event(cur, None, "issuer_added", {"emisor": numero_identificacion})
+            else:
+                cur.execute(
+                    "UPDATE issuers SET tipo_identificacion = %s, nombre = %s "
+                    "WHERE numero_identificacion = %s",
+                    (tipo_identificacion, nombre, numero_identificacion),
+                )
+            cur.execute("SELECT * FROM issuers WHERE numero_identificacion = %s", (numero_identificacion,))
+            row = cur.fetchone()
+            assert row is not None
+            return issuer(row)
+
+    def get_issuer(self, numero_identificacion: str) -> IssuerRecord | None:
+        rows = self._read("SELECT * FROM issuers WHERE numero_identificacion = %s", (numero_identificacion,))
+        return issuer(rows[0]) if rows else None
+
+    def add_terminal(
+        self, emisor: str, sucursal: int, terminal: int, descripcion: str = ""
+    ) -> TerminalRecord:
+        CounterKey(emisor, sucursal, terminal, "01")  # range checks
+        with self._tx() as cur:
+            cur.execute("SELECT 1 FROM issuers WHERE numero_identificacion = %s", (emisor,))
+            if cur.fetchone() is None:
+                raise StoreError(f"unknown issuer {emisor}: add it before its terminals")
+            cur.execute(
+                "INSERT INTO terminals VALUES (%s, %s, %s, %s) ON CONFLICT (emisor, sucursal, terminal) "
+                "DO UPDATE SET descripcion = excluded.descripcion",
+                (emisor, sucursal, terminal, descripcion),
+            )
+        return TerminalRecord(emisor, sucursal, terminal, descripcion)
+
+    def terminals(self, emisor: str) -> list[TerminalRecord]:
+        rows = self._read("SELECT * FROM terminals WHERE emisor = %s ORDER BY sucursal, terminal", (emisor,))
+        return [terminal(r) for r in rows]
+
+    # -- numbering and persistence ----------------------------------------------------------------
+    def _lock_counter(self, cur: Cursor, key: CounterKey) -> int:
+        """The counter's last number, its row locked until the transaction ends (created at 0 if new)."""
+        cur.execute(
+            "INSERT INTO counters VALUES (%s, %s, %s, %s, 0) ON CONFLICT DO NOTHING", _counter_params(key)
+        )
+        cur.execute(
+            f"SELECT last_number FROM counters WHERE {_COUNTER_WHERE} FOR UPDATE",  # noqa: S608
+            _counter_params(key),
+        )
+        row = cur.fetchone()
+        assert row is not None
+        return int(row["last_number"])
+
+    @staticmethod
+    def _write_counter(cur: Cursor, key: CounterKey, number: int) -> None:
+        cur.execute(
+            f"UPDATE counters SET last_number = %s WHERE {_COUNTER_WHERE}",  # noqa: S608
+            (number, *_counter_params(key)),
+        )
+
+    def peek_next_number(self, key: CounterKey) -> int:
+        rows = self._read(
+            f"SELECT last_number FROM counters WHERE {_COUNTER_WHERE}",  # noqa: S608
+            _counter_params(key),
+        )
+        last = int(rows[0]["last_number"]) if rows else 0
+        return 1 if last >= MAX_SEQUENCE else last + 1
+
+    def set_counter(self, key: CounterKey, last_number: int) -> None:
+        """Continue an existing sequence (a taxpayer moving from other software keeps its numbering)."""
+        if not 0 <= last_number <= MAX_SEQUENCE:
+            raise StoreError(f"last_number must be 0..{MAX_SEQUENCE}, got {last_number}")
+        with self._tx() as cur:
+            current = self._lock_counter(cur, key)
+            if last_number < current:
+                raise StoreError(
+                    f"counter {key.emisor}/{key.sucursal}/{key.terminal}/{key.tipo} is at {current}; "
+                    f"moving it back to {last_number} would repeat numbers"
+                )
+            self._write_counter(cur, key, last_number)
+            self._event(cur, None, "counter_set", {"key": key_dict(key), "last_number": last_number})
+
+    def issue(
+        self, key: CounterKey, build: Builder, *, external_ref: str | None = None
+    ) -> tuple[VoucherRecord, bool]:
+        with self._tx() as cur:
+            last = self._lock_counter(cur, key)
+            if external_ref is not None:  # looked up under the lock: a concurrent issue of it has committed
+                found = self._select(cur, "WHERE external_ref = %s", (external_ref,))
+                if found:
+                    return found[0], False
+            numero = 1 if last >= MAX_SEQUENCE else last + 1
+            new = build(numero, self._situacion(cur))
+            if new.external_ref != external_ref:
+                raise StoreError("the built voucher does not carry the external_ref it was issued under")
+            self._insert(cur, new, key, numero)
+            self._write_counter(cur, key, numero)
+            self._notify(cur)
+            return self._select(cur, "WHERE key = %s", (new.key,))[0], True
+
+    def _insert(self, cur: Cursor, new: NewVoucher, key: CounterKey, numero: int) -> None:
+        cur.execute(
+            "SELECT 1 FROM vouchers WHERE key = %s OR (emisor_numero = %s AND consecutivo = %s) "
+            "OR (external_ref IS NOT NULL AND external_ref = %s)",
+            (new.key, new.emisor_numero, new.consecutivo, new.external_ref),
+        )
+        if cur.fetchone() is not None:  # checked first: a failed INSERT would end the whole transaction
+            raise StoreError(f"voucher {new.key} (consecutivo {new.consecutivo}) is already stored")
+        _insert_row(cur, "vouchers", new_voucher_row(new, key, numero))
+        detail = {
+            "consecutivo": new.consecutivo,
+            "situacion": new.situacion,
+            "external_ref": new.external_ref,
+        }
+        self._event(cur, new.key, "issued", detail)
+
+    def find_by_ref(self, external_ref: str) -> VoucherRecord | None:
+        found = self._vouchers("WHERE external_ref = %s", (external_ref,))
+        return found[0] if found else None
+
+    # -- vouchers ---------------------------------------------------------------------------------
+    def get(self, key: str) -> VoucherRecord | None:
+        found = self._vouchers("WHERE key = %s", (key,))
+        return found[0] if found else None
+
+    def require(self, key: str) -> VoucherRecord:
+        record = self.get(key)
+        if record is None:
+            raise StoreError(f"no voucher {key} in the store {self._shown}")
+        return record
+
+    def find(self, clave_or_key: str) -> VoucherRecord | None:
+        """Look up by store key, or by clave when exactly one voucher carries it."""
+        record = self.get(clave_or_key)
+        if record is not None:
+            return record
+        found = self._vouchers("WHERE clave = %s LIMIT 2", (clave_or_key,))
+        return found[0] if len(found) == 1 else None
+
+    def list_vouchers(
+        self, *, state: VoucherState | None = None, kind: VoucherKind | None = None, limit: int = 100
+    ) -> list[VoucherRecord]:
+        where, params = [], []
+        if state is not None:
+            where.append("state = %s")
+            params.append(state.value)
+        if kind is not None:
+            where.append("kind = %s")
+            params.append(kind.value)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        return self._vouchers(f"{clause} ORDER BY created_at DESC, seq DESC LIMIT %s", [*params, limit])
+
+    def iter_vouchers(self) -> Iterator[VoucherRecord]:
+        return iter(self._vouchers("ORDER BY seq"))
+
+    def count_by_state(self) -> dict[VoucherState, int]:
+        rows = self._read("SELECT state, COUNT(*) AS n FROM vouchers GROUP BY state")
+        counts = dict.fromkeys(VoucherState, 0)
+        counts.update({VoucherState(r["state"]): int(r["n"]) for r in rows})
+        return counts
+
+    def due(self, now: float, *, limit: int = 100) -> list[VoucherRecord]:
+        return self._vouchers(
+            "WHERE state NOT IN (%s, %s, %s) AND next_action_at <= %s ORDER BY next_action_at, seq LIMIT %s",
+            [*IDLE_STATES, now, limit],
+        )
+
+    def next_due_at(self) -> float | None:
+        """When the earliest non-final, non-error voucher needs attention (epoch s), or None."""
+        rows = self._read(
+            "SELECT MIN(next_action_at) AS at FROM vouchers WHERE state NOT IN (%s, %s, %s)", IDLE_STATES
+        )
+        value = rows[0]["at"]
+        return None if value is None else float(value)
+
+    def transition(self, key: str, target: VoucherState, **change: Unpack[Change]) -> VoucherRecord:
+        with self._tx() as cur:
+            cur.execute("SELECT state FROM vouchers WHERE key = %s FOR UPDATE", (key,))
+            row = cur.fetchone()
+            if row is None:
+                raise StoreError(f"no voucher {key} in the store {self._shown}")
+            current = VoucherState(row["state"])
+            sets, params, info = transition_sets(key, current, target, change, "%s")
+            check_transition(key, current, target)
+            update = f"UPDATE vouchers SET {', '.join(sets)} WHERE key = %s"  # noqa: S608 (constant fragments)
+            cur.execute(update, [*params, key])
+            self._event(cur, key, change.get("event") or f"state_{target.value}", info)
+            return self._select(cur, "WHERE key = %s", (key,))[0]
+
+    def claim(
+        self, key: str, state: VoucherState, now: float, until: float, *, owner: str | None = None
+    ) -> VoucherRecord | None:
+        """Reserve ``key`` for worker ``owner`` until ``until`` when it is still in ``state`` and due at
+        ``now``; None when another worker holds it (even at this instant: its row lock is skipped) or moved
+        it."""
+        with self._tx() as cur:
+            cur.execute(
+                f"UPDATE vouchers SET next_action_at = %s, updated_at = %s, lease_owner = %s WHERE key = ("  # noqa: S608
+                "SELECT key FROM vouchers WHERE key = %s AND state = %s AND next_action_at <= %s "
+                f"FOR UPDATE SKIP LOCKED) RETURNING {VOUCHER_COLUMNS}",
+                (until, iso(_utcnow()), owner, key, state.value, now),
+            )
+            row = cur.fetchone()
+            return None if row is None else voucher(row)
+
+    def reschedule(
+        self, key: str, next_action_at: float, *, error: str | None = None, **counters: Unpack[Counters]
+    ) -> VoucherRecord:
+        sets = ["next_action_at = %s", "last_error = COALESCE(%s, last_error)", "updated_at = %s"]
+        params: list[Any] = [next_action_at, error, iso(_utcnow())]
+        counter_sets(counters, sets, params, "%s")
+        with self._tx() as cur:
+            update = f"UPDATE vouchers SET {', '.join(sets)} WHERE key = %s RETURNING {VOUCHER_COLUMNS}"  # noqa: S608
+            cur.execute(update, [*params, key])
+            row = cur.fetchone()
+            if row is None:
+                raise StoreError(f"no voucher {key} in the store {self._shown}")
+            if next_action_at <= time.time():
+                self._notify(cur)
+            return voucher(row)
+
+    # -- live workers -----------------------------------------------------------------------------
+    def heartbeat(self, worker_id: str, now: float, *, info: Mapping[str, Any] | None = None) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO workers (id, started_at, heartbeat, info) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat",
+                (worker_id, iso(_utcnow()), now, json.dumps(dict(info or {}), default=str)),
+            )
+
+    def retire(self, worker_id: str) -> None:
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LEASES_LOCK,))
+            cur.execute(
+                "UPDATE vouchers SET lease_owner = NULL, next_action_at = LEAST(next_action_at, %s) "
+                "WHERE lease_owner = %s",
+                (time.time(), worker_id),
+            )
+            if cur.rowcount:
+                self._notify(cur)
+            cur.execute("DELETE FROM workers WHERE id = %s", (worker_id,))
+
+    def recover_leases(self, now: float, stale_after: float) -> list[str]:
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LEASES_LOCK,))
+            cur.execute(
+                "UPDATE vouchers SET lease_owner = NULL, next_action_at = LEAST(next_action_at, %s) "
+                "WHERE lease_owner IS NOT NULL AND lease_owner NOT IN "
+                "(SELECT id FROM workers WHERE heartbeat >= %s) RETURNING key, state, lease_owner",
+                (now, now - stale_after),
+            )
+            released = cur.fetchall()
+            if not released:
+                return []
+            dead = sorted({str(r["lease_owner"]) for r in released})
+            keys = [str(r["key"]) for r in released if r["state"] not in IDLE_STATES]
+            cur.execute("DELETE FROM workers WHERE id = ANY(%s)", (dead,))
+            for owner in dead:
+                count = sum(
+                    1 for r in released if r["lease_owner"] == owner and r["state"] not in IDLE_STATES
+                )
+                self._event(cur, None, "worker_dead", {"worker": owner, "released": count})
+            for key in keys:
+                self._event(cur, key, "lease_recovered", {"from_worker": dead})
+            self._notify(cur)
+            return keys
+
+    # -- respuestas -------------------------------------------------------------------------------
+    def add_respuesta(self, key: str, **answer: Unpack[Answer]) -> RespuestaRecord:
+        errores = tuple(dict(e) for e in answer["errores"])
+        got = (answer["source"], answer["estado"], answer["mensaje"], answer["detalle"])
+        record = RespuestaRecord(0, key, _utcnow(), *got, errores, answer["raw_xml"])
+        with self._tx() as cur:
+            cur.execute("SELECT 1 FROM vouchers WHERE key = %s", (key,))
+            if cur.fetchone() is None:
+                raise StoreError(f"no voucher {key} in the store {self._shown}")
+            row = columns(record, RESPUESTA_FIELDS) | {"errores": json.dumps(errores, default=str)}
+            new = _insert_row(cur, "respuestas", row, "RETURNING id")
+            assert new is not None
+            info = {"source": record.source, "estado": record.estado, "mensaje": record.mensaje}
+            self._event(cur, key, "respuesta", info)
+        return dataclasses.replace(record, id=int(new["id"]))
+
+    def respuestas(self, key: str) -> list[RespuestaRecord]:
+        rows = self._read("SELECT * FROM respuestas WHERE key = %s ORDER BY id", (key,))
+        return [respuesta(r) for r in rows]
+
+    # -- received vouchers ------------------------------------------------------------------------
+    def add_received(self, record: ReceivedRecord) -> ReceivedRecord:
+        with self._tx() as cur:
+            row = columns(record, RECEIVED_FIELDS)
+            if _insert_row(cur, "received", row, "ON CONFLICT (clave) DO NOTHING RETURNING clave") is None:
+                cur.execute("SELECT * FROM received WHERE clave = %s", (record.clave,))
+                existing = cur.fetchone()
+                assert existing is not None
+                if bytes(existing["xml"]) != record.xml:
+                    raise StoreError(
+                        f"a different voucher with clave {record.clave} was already received; refusing to "
+                        "replace it"
+                    )
+                return received(existing)
+            self._event(cur, record.clave, "received", {"emisor": record.emisor_numero, "tipo": record.tipo})
+        return record
+
+    def get_received(self, clave: str) -> ReceivedRecord | None:
+        rows = self._read("SELECT * FROM received WHERE clave = %s", (clave,))
+        return received(rows[0]) if rows else None
+
+    def list_received(self, *, limit: int = 100) -> list[ReceivedRecord]:
+        rows = self._read("SELECT * FROM received ORDER BY received_at DESC LIMIT %s", (limit,))
+        return [received(r) for r in rows]
+
+    def _lock_received(self, cur: Cursor, clave: str) -> ReceivedRecord:
+        cur.execute("SELECT * FROM received WHERE clave = %s FOR UPDATE", (clave,))
+        row = cur.fetchone()
+        if row is None:
+            raise StoreError(f"no received voucher {clave} in the store {self._shown}")
+        record = received(row)
+        if record.decision is not None:
+            raise StoreError(f"received voucher {clave} was already answered ({record.decision})")
+        return record
+
+    def set_received_decision(self, clave: str, decision: str, mr_key: str) -> ReceivedRecord:
+        with self._tx() as cur:
+            self._lock_received(cur, clave)
+            cur.execute(
+                "UPDATE received SET decision = %s, mr_key = %s WHERE clave = %s RETURNING *",
+                (decision, mr_key, clave),
+            )
+            row = cur.fetchone()
+            assert row is not None
+            self._event(cur, clave, "received_decision", {"decision": decision, "mr_key": mr_key})
+            return received(row)
+
+    def issue_receptor_message(
+        self, key: CounterKey, clave_recibida: str, decision: str, build: Builder
+    ) -> VoucherRecord:
+        """Number, persist and link our MensajeReceptor to the received voucher, all in one transaction (the
+        received voucher's row locked first: two answers to it cannot both be numbered)."""
+        with self._tx() as cur:
+            self._lock_received(cur, clave_recibida)
+            record, _ = self.issue(key, build)
+            self.set_received_decision(clave_recibida, decision, record.key)
+            return record
+
+    # -- events -----------------------------------------------------------------------------------
+    def log_event(self, key: str | None, kind: str, detail: Mapping[str, Any] | None = None) -> None:
+        with self._tx() as cur:
+            self._event(cur, key, kind, detail or {})
+
+    def events(self, key: str | None = None, *, limit: int = 1000) -> list[EventRecord]:
+        if key is None:
+            rows = self._read("SELECT * FROM events ORDER BY id DESC LIMIT %s", (limit,))
+        else:
+            rows = self._read("SELECT * FROM events WHERE key = %s ORDER BY id DESC LIMIT %s", (key, limit))
+        return [event_record(r) for r in reversed(rows)]
+
+    # -- contingency ------------------------------------------------------------------------------
+    @staticmethod
+    def _situacion(cur: Cursor) -> str:
+        cur.execute("SELECT value FROM settings WHERE name = 'offline_since'")
+        return "3" if cur.fetchone() is not None else "1"
+
+    def connectivity(self) -> tuple[bool, datetime | None]:
+        rows = self._read("SELECT value FROM settings WHERE name = 'offline_since'")
+        if not rows:
+            return True, None
+        return False, parse_dt(rows[0]["value"])
+
+    def set_connectivity(self, online: bool, *, reason: str = "") -> bool:
+        if self.connectivity()[0] == online:
+            return False  # the common case: no write at all
+        with self._tx() as cur:
+            if online:
+                cur.execute("DELETE FROM settings WHERE name = 'offline_since' RETURNING name")
+            else:
+                cur.execute(
+                    "INSERT INTO settings VALUES ('offline_since', %s) ON CONFLICT (name) DO NOTHING "
+                    "RETURNING name",
+                    (iso(_utcnow()),),
+                )
+            if cur.fetchone() is None:
+                return False  # another process changed it first
+            self._event(cur, None, "online" if online else "offline", {"reason": reason})
+        log.warning(
+            "Hacienda is %s%s",
+            "reachable again" if online else "unreachable",
+            f": {reason}" if reason else "",
+        )
+        return True
+
+    # -- cache of public data ---------------------------------------------------------------------
+    def cache_get(self, namespace: str, key: str) -> CacheEntry | None:
+        _check_cache_key(namespace, key)
+        rows = self._read(
+            "SELECT value, fetched_at FROM cache WHERE namespace = %s AND key = %s", (namespace, key)
+        )
+        if not rows:
+            return None
+        return CacheEntry(
+            namespace, key, bytes(rows[0]["value"]), datetime.fromisoformat(rows[0]["fetched_at"])
+        )
+
+    def cache_put(
+        self, namespace: str, key: str, value: bytes, *, fetched_at: datetime | None = None
+    ) -> None:
+        _check_cache_key(namespace, key)
+        if not isinstance(value, bytes | bytearray | memoryview):
+            raise StoreError(
+                f"the cached value of {namespace}/{key} must be bytes, got {type(value).__name__}"
+            )
+        when = _utcnow() if fetched_at is None else fetched_at
+        if when.tzinfo is None:
+            raise StoreError(f"fetched_at of {namespace}/{key} must be timezone-aware")
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO cache (namespace, key, value, fetched_at) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, "
+                "fetched_at = excluded.fetched_at",
+                (namespace, key, bytes(value), when.isoformat()),
+            )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
