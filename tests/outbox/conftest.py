@@ -56,10 +56,17 @@ def signer(pki: TestPKI) -> Signer:
 BACKENDS = ("sqlite", "postgres")
 
 
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend of this module's store-taking tests (module-scoped: a module's shared simulator takes it
+    too, so the numbers one backend's tests give never meet the other's at the same simulator)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Where this test's store lives: a SQLite file, or a new database on the session's PostgreSQL."""
-    if request.param == "sqlite":
+    if backend == "sqlite":
         return str(tmp_path / "outbox.db")
     server: PgServer = request.getfixturevalue("pg_server")
     return server.create_database()

@@ -20,7 +20,7 @@ from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda import AsyncClient, Credentials
 from cr_einvoice.hacienda.callbacks import callback_url
 from cr_einvoice.outbox.issuing import Issuer
-from cr_einvoice.outbox.store import SQLiteStore, VoucherState
+from cr_einvoice.outbox.store import Store, VoucherState
 from cr_einvoice.outbox.worker import Worker, WorkerSettings
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
 from cr_einvoice.sandbox.mensaje import MensajeHaciendaData, render_mensaje_hacienda
@@ -41,7 +41,8 @@ SLOW_POLLS = WorkerSettings(
 
 
 @pytest.fixture(scope="module")
-def sim(pki: TestPKI) -> Iterator[Simulator]:
+def sim(pki: TestPKI, backend: str) -> Iterator[Simulator]:
+    """One simulator per store backend (``backend``: the tests of each reuse the same numbers)."""
     settings = SimulatorSettings(
         users={USER: "pw"}, processing_delay=0.0, trust=TrustStore.from_pem_files(pki.ca_cert_pem)
     )
@@ -78,7 +79,7 @@ def client(sim: Simulator, *, name_the_ca: bool) -> AsyncClient:
     return AsyncClient(sim.environment(), Credentials(USER, Secret("pw")), trust=trust)
 
 
-async def submitted(worker: Worker, issuer: Issuer, store: SQLiteStore, sucursal: int) -> str:
+async def submitted(worker: Worker, issuer: Issuer, store: Store, sucursal: int) -> str:
     key = issuer.issue(ticket(), sucursal=sucursal).key
     report = await worker.run_once()
     assert report.sent == 1
@@ -88,7 +89,7 @@ async def submitted(worker: Worker, issuer: Issuer, store: SQLiteStore, sucursal
 
 
 async def test_forged_callback_is_confirmed_with_get_and_hacienda_decides(
-    sim: Simulator, issuer: Issuer, store: SQLiteStore, forger: Signer
+    sim: Simulator, issuer: Issuer, store: Store, forger: Signer
 ) -> None:
     async with client(sim, name_the_ca=True) as api:
         worker = Worker(store, api, SLOW_POLLS)
@@ -108,7 +109,7 @@ async def test_forged_callback_is_confirmed_with_get_and_hacienda_decides(
 
 
 async def test_forged_callback_over_http_is_answered_but_not_applied(
-    sim: Simulator, issuer: Issuer, store: SQLiteStore, forger: Signer
+    sim: Simulator, issuer: Issuer, store: Store, forger: Signer
 ) -> None:
     async with client(sim, name_the_ca=True) as api:
         worker = Worker(store, api, SLOW_POLLS)
@@ -124,7 +125,7 @@ async def test_forged_callback_over_http_is_answered_but_not_applied(
 
 
 async def test_with_the_default_trust_neither_the_forgery_nor_the_test_seal_is_final(
-    sim: Simulator, issuer: Issuer, store: SQLiteStore, forger: Signer
+    sim: Simulator, issuer: Issuer, store: Store, forger: Signer
 ) -> None:
     """No anchor named: the national PKI is the trust. The forged callback moves nothing, and the
     simulator's own TEST-sealed status answer is reported as not trusted rather than recorded."""

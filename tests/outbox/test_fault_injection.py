@@ -11,7 +11,6 @@ import json
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -55,7 +54,8 @@ def _key_of(body: bytes) -> str:
     return f"{clave}-{receptor}" if receptor else clave
 
 
-def test_three_hundred_vouchers_two_workers_every_fault(pki: TestPKI, signer: Signer, tmp_path: Path) -> None:
+def test_three_hundred_vouchers_two_workers_every_fault(pki: TestPKI, signer: Signer, store_url: str) -> None:
+    """On each backend (``store_url``): SQLite, and PostgreSQL with each worker on its own connection pool."""
     settings = SimulatorSettings(
         users={USER: "pw"},
         processing_delay=0.05,
@@ -64,7 +64,7 @@ def test_three_hundred_vouchers_two_workers_every_fault(pki: TestPKI, signer: Si
         trust=TrustStore.from_pem_files(pki.ca_cert_pem),
         workers=4,
     )
-    db = tmp_path / "outbox.db"
+    db = store_url
     posts: list[tuple[str, str | None, bool]] = []  # key, estado before, retryable before
     lock = threading.Lock()
     with Simulator(settings) as sim:
@@ -129,7 +129,7 @@ def test_three_hundred_vouchers_two_workers_every_fault(pki: TestPKI, signer: Si
     print(f"\n{N} vouchers, 2 workers, {elapsed:.1f}s, {len(posts)} POSTs ({len(resent)} resends), {kinds}")
 
 
-async def _run_two_workers(sim: Simulator, db: Path, keys: list[str]) -> None:
+async def _run_two_workers(sim: Simulator, db: str, keys: list[str]) -> None:
     assert sim.sello_ca_cert_pem is not None
     trust = TrustStore.from_pem_files(sim.sello_ca_cert_pem)
     stores = [open_store(db), open_store(db)]

@@ -24,7 +24,7 @@ from outbox_docs import ticket
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda import AsyncClient, Credentials
 from cr_einvoice.outbox.issuing import Issuer
-from cr_einvoice.outbox.store import SQLiteStore, VoucherState, open_store
+from cr_einvoice.outbox.store import Store, VoucherState, open_store
 from cr_einvoice.outbox.worker import Worker, WorkerSettings
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
 from cr_einvoice.signing.xades import TrustStore
@@ -47,7 +47,8 @@ FAST = WorkerSettings(
 
 
 @pytest.fixture(scope="module")
-def sim(pki: TestPKI) -> Iterator[Simulator]:
+def sim(pki: TestPKI, backend: str) -> Iterator[Simulator]:
+    """One simulator per store backend (``backend``: the tests of each reuse the same numbers)."""
     settings = SimulatorSettings(
         users={USER: "pw"}, processing_delay=0.02, trust=TrustStore.from_pem_files(pki.ca_cert_pem)
     )
@@ -82,7 +83,7 @@ def client(sim: Simulator, **options: Any) -> AsyncClient:
 
 
 async def test_ind_estado_error_again_and_again_ends_in_error_with_the_reason(
-    sim: Simulator, issuer: Issuer, store: SQLiteStore, posts: list[str]
+    sim: Simulator, issuer: Issuer, store: Store, posts: list[str]
 ) -> None:
     v = issuer.issue(ticket())
     sim.faults.error_next(1000)  # every processing of it ends in ind-estado error
@@ -101,7 +102,7 @@ async def test_ind_estado_error_again_and_again_ends_in_error_with_the_reason(
 
 
 async def test_consecutive_404s_are_counted_across_a_restart(
-    sim: Simulator, issuer: Issuer, store: SQLiteStore, posts: list[str], tmp_path: Path
+    sim: Simulator, issuer: Issuer, store: Store, posts: list[str], tmp_path: Path
 ) -> None:
     tuning = replace(FAST, max_not_found_polls=4)
     v = issuer.issue(ticket(), sucursal=3)
@@ -134,7 +135,7 @@ async def test_consecutive_404s_are_counted_across_a_restart(
 
 
 async def test_a_404_after_a_post_timeout_waits_before_posting_again(
-    sim: Simulator, issuer: Issuer, store: SQLiteStore, posts: list[str]
+    sim: Simulator, issuer: Issuer, store: Store, posts: list[str]
 ) -> None:
     v = issuer.issue(ticket(), sucursal=4)
     server_delay, client_timeout = 1.2, 0.4
@@ -174,7 +175,7 @@ async def test_a_404_after_a_post_timeout_waits_before_posting_again(
 
 
 async def test_a_transient_signum_one_rejection_is_queried_then_resent(
-    sim: Simulator, issuer: Issuer, store: SQLiteStore, posts: list[str]
+    sim: Simulator, issuer: Issuer, store: Store, posts: list[str]
 ) -> None:
     v = issuer.issue(ticket(), sucursal=5)
     sim.faults.signum_error_next(1)

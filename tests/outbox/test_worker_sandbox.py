@@ -11,7 +11,7 @@ from outbox_docs import EMISOR_ID, factura, ticket
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda import AsyncClient, Credentials
 from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
-from cr_einvoice.outbox.store import SQLiteStore, VoucherState
+from cr_einvoice.outbox.store import Store, VoucherState
 from cr_einvoice.outbox.worker import Worker, WorkerSettings
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
 from cr_einvoice.signing.xades import Signer, TrustStore
@@ -22,7 +22,8 @@ FAST = WorkerSettings(concurrency=4, poll_initial=0.05, poll_max=0.2, send_backo
 
 
 @pytest.fixture(scope="module")
-def sim(pki: TestPKI) -> Iterator[Simulator]:
+def sim(pki: TestPKI, backend: str) -> Iterator[Simulator]:
+    """One simulator per store backend (``backend``: the tests of each reuse the same numbers)."""
     settings = SimulatorSettings(
         users={USER: "pw"},
         processing_delay=0.05,
@@ -42,7 +43,7 @@ def client(sim: Simulator) -> AsyncClient:
     )
 
 
-async def test_issue_submit_poll_to_accepted(sim: Simulator, issuer: Issuer, store: SQLiteStore) -> None:
+async def test_issue_submit_poll_to_accepted(sim: Simulator, issuer: Issuer, store: Store) -> None:
     issued = [issuer.issue(ticket()) for _ in range(3)] + [issuer.issue(factura())]
     async with client(sim) as api:
         await Worker(store, api, FAST).drain(within=30)
@@ -57,7 +58,7 @@ async def test_issue_submit_poll_to_accepted(sim: Simulator, issuer: Issuer, sto
 async def test_duplicate_consecutivo_is_rejected_with_hacienda_message(
     sim: Simulator,
     issuer: Issuer,
-    store: SQLiteStore,
+    store: Store,
     signer: Signer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -78,7 +79,7 @@ async def test_duplicate_consecutivo_is_rejected_with_hacienda_message(
 
 
 async def test_ambiguous_drop_after_body_is_resolved_without_a_second_post(
-    sim: Simulator, issuer: Issuer, store: SQLiteStore
+    sim: Simulator, issuer: Issuer, store: Store
 ) -> None:
     v = issuer.issue(ticket(), sucursal=2)
     posts: list[str] = []
@@ -104,7 +105,7 @@ async def test_ambiguous_drop_after_body_is_resolved_without_a_second_post(
 
 
 async def test_unreachable_hacienda_contingency_then_drain(
-    issuer: Issuer, store: SQLiteStore, pki: TestPKI
+    issuer: Issuer, store: Store, pki: TestPKI
 ) -> None:
     settings = SimulatorSettings(
         users={USER: "pw"}, processing_delay=0.02, trust=TrustStore.from_pem_files(pki.ca_cert_pem)
@@ -143,7 +144,7 @@ async def test_unreachable_hacienda_contingency_then_drain(
 
 
 async def test_callbacks_deliver_the_answer_without_polling(
-    sim: Simulator, issuer: Issuer, store: SQLiteStore
+    sim: Simulator, issuer: Issuer, store: Store
 ) -> None:
     from cr_einvoice.outbox.worker import CallbackServer
 
@@ -170,7 +171,7 @@ async def test_callbacks_deliver_the_answer_without_polling(
         assert sub.callback_url is not None and sub.callback_url.startswith(server.url + v.clave + "/")
 
 
-async def test_forged_callback_is_refused(sim: Simulator, issuer: Issuer, store: SQLiteStore) -> None:
+async def test_forged_callback_is_refused(sim: Simulator, issuer: Issuer, store: Store) -> None:
     import httpx
 
     from cr_einvoice.outbox.worker import CallbackServer
