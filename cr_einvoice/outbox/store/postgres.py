@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Any, Unpack
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
@@ -127,6 +128,12 @@ class PostgresStore:
     ) -> None:
         self._url = url
         self._shown = masked_url(url)
+        try:
+            given = conninfo_to_dict(url).get("connect_timeout")
+        except psycopg.Error:
+            raise StoreError(f"the PostgreSQL URL of the store is malformed: {self._shown}") from None
+        if given is not None and str(given).strip().isdigit():
+            connect_timeout = float(str(given))  # the URL's own setting bounds every wait for a connection
         self._kwargs: dict[str, Any] = {
             "connect_timeout": max(1, round(connect_timeout)),
             "application_name": "cr-einvoice",
@@ -150,7 +157,7 @@ class PostgresStore:
             min_size=1,
             max_size=max(1, pool_size),
             open=False,
-            timeout=max(connect_timeout, 30.0),
+            timeout=connect_timeout,
             check=ConnectionPool.check_connection,
             name="cr-einvoice-store",
         )
