@@ -20,8 +20,8 @@ import pytest
 from cr_einvoice.core.errors import StoreError
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.outbox.store import CounterKey, NewVoucher, Store, VoucherKind, VoucherState, open_store
-from cr_einvoice.outbox.store.postgres import PostgresStore
-from cr_einvoice.outbox.store.postgres_schema import PG_SCHEMA_VERSION, masked_url
+from cr_einvoice.outbox.store.postgres import PG_SCHEMA_VERSION, PostgresStore
+from cr_einvoice.outbox.store.postgres_schema import masked_url
 from cr_einvoice.testing.pgserver import PgServer
 
 EMISOR = "3101123456"

@@ -59,12 +59,10 @@ from cr_einvoice.outbox.store.base import (
     VoucherState,
     check_transition,
 )
-from cr_einvoice.outbox.store.postgres_schema import (
-    PG_MIGRATIONS,
-    PG_SCHEMA_VERSION,
-    WORK_CHANNEL,
-    masked_url,
-)
+from cr_einvoice.outbox.store.postgres_deliveries import PG_DELIVERIES_MIGRATION, PostgresDeliveries
+from cr_einvoice.outbox.store.postgres_host import Cursor
+from cr_einvoice.outbox.store.postgres_schema import PG_BASE_MIGRATION, WORK_CHANNEL, masked_url
+from cr_einvoice.outbox.store.postgres_service import PG_SERVICE_MIGRATION, PostgresService
 from cr_einvoice.outbox.store.rows import (
     IDLE_STATES,
     MAX_SEQUENCE,
@@ -88,11 +86,20 @@ from cr_einvoice.outbox.store.rows import (
 from cr_einvoice.outbox.store.rows import now as _utcnow
 from cr_einvoice.outbox.store.sqlite_cache import _check as _check_cache_key
 
-__all__ = ["PostgresStore"]
+__all__ = ["PG_MIGRATIONS", "PG_SCHEMA_VERSION", "PostgresStore"]
 
 log = logging.getLogger("cr_einvoice.store")
 
-Cursor = psycopg.Cursor[DictRow]
+
+#: Numbered migrations; index i brings the schema from version i to i + 1.
+PG_MIGRATIONS: tuple[str, ...] = (
+    PG_BASE_MIGRATION,
+    # 2: durable e-mail deliveries (postgres_deliveries).
+    PG_DELIVERIES_MIGRATION,
+    # 3: the issuing service's API keys and listing indexes (postgres_service).
+    PG_SERVICE_MIGRATION,
+)
+PG_SCHEMA_VERSION = len(PG_MIGRATIONS)
 
 #: Advisory lock keys (one per concern) taken with ``pg_advisory_xact_lock``.
 _MIGRATE_LOCK = 0x6372_6569_6E76_0001
@@ -114,7 +121,7 @@ def _insert_row(cur: Cursor, table: str, values: Mapping[str, object], tail: str
     return cur.fetchone() if tail else None
 
 
-class PostgresStore:
+class PostgresStore(PostgresDeliveries, PostgresService):
     """The :class:`~cr_einvoice.outbox.store.base.Store` on a PostgreSQL database (``postgresql://...``)."""
 
     def __init__(

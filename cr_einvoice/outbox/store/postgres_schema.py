@@ -2,9 +2,11 @@
 
 The tables carry the same columns and representations as the SQLite backend (:mod:`.rows`): timestamps as
 ISO 8601 text with the offset they were given, JSON as text, signed bytes as ``bytea``; numbers that reach
-ten digits (consecutive numbers) are ``bigint``. ``schema_migrations`` lists the versions applied; a
-database whose newest version is above :data:`PG_SCHEMA_VERSION` is refused (written by a newer
-cr-einvoice).
+ten digits (consecutive numbers) are ``bigint``. Text compares and sorts byte by byte (``COLLATE "C"``), as
+in SQLite, whatever the database's locale. ``schema_migrations`` lists the versions applied; a database
+whose newest version is above the highest this cr-einvoice knows is refused (written by a newer one).
+
+Nothing here needs psycopg: :func:`~cr_einvoice.outbox.store.open_store` reads the URL helpers without it.
 """
 
 from __future__ import annotations
@@ -13,71 +15,71 @@ from urllib.parse import unquote, urlsplit
 
 from cr_einvoice.core.errors import StoreError
 
-__all__ = ["PG_MIGRATIONS", "PG_SCHEMA_VERSION", "WORK_CHANNEL", "is_postgres_url", "masked_url"]
+__all__ = ["PG_BASE_MIGRATION", "WORK_CHANNEL", "is_postgres_url", "masked_url"]
 
 #: The LISTEN/NOTIFY channel that wakes idle workers when a voucher becomes due at once.
 WORK_CHANNEL = "cr_einvoice_work"
 
-#: Numbered migrations; index i brings the schema from version i to i + 1.
-PG_MIGRATIONS: tuple[str, ...] = (
-    # 1: everything the SQLite backend reached with its migrations 1-3 (vouchers, leases, the cache).
-    """
+#: Migration 1: what the SQLite backend reached with its migrations 1-3 (vouchers, leases, the cache). The
+#: later ones live beside the code that uses them (postgres_deliveries, postgres_service); the numbered list
+#: is :data:`cr_einvoice.outbox.store.postgres.PG_MIGRATIONS`.
+PG_BASE_MIGRATION = """
     CREATE TABLE issuers (
-        numero_identificacion text PRIMARY KEY,
-        tipo_identificacion text NOT NULL,
-        nombre text NOT NULL,
-        created_at text NOT NULL
+        numero_identificacion text COLLATE "C" PRIMARY KEY,
+        tipo_identificacion text COLLATE "C" NOT NULL,
+        nombre text COLLATE "C" NOT NULL,
+        created_at text COLLATE "C" NOT NULL
     );
     CREATE TABLE terminals (
-        emisor text NOT NULL REFERENCES issuers(numero_identificacion),
+        emisor text COLLATE "C" NOT NULL REFERENCES issuers(numero_identificacion),
         sucursal integer NOT NULL,
         terminal integer NOT NULL,
-        descripcion text NOT NULL DEFAULT '',
+        descripcion text COLLATE "C" NOT NULL DEFAULT '',
         PRIMARY KEY (emisor, sucursal, terminal)
     );
     CREATE TABLE counters (
-        emisor text NOT NULL,
+        emisor text COLLATE "C" NOT NULL,
         sucursal integer NOT NULL,
         terminal integer NOT NULL,
-        tipo text NOT NULL,
+        tipo text COLLATE "C" NOT NULL,
         last_number bigint NOT NULL,
         PRIMARY KEY (emisor, sucursal, terminal, tipo)
     );
     CREATE TABLE vouchers (
         seq bigserial UNIQUE,
-        key text PRIMARY KEY,
-        clave text NOT NULL,
-        consecutivo text NOT NULL,
-        kind text NOT NULL,
-        tipo text NOT NULL,
-        situacion text NOT NULL,
-        fecha_emision text NOT NULL,
-        emisor_tipo text NOT NULL,
-        emisor_numero text NOT NULL,
-        receptor_tipo text,
-        receptor_numero text,
+        key text COLLATE "C" PRIMARY KEY,
+        clave text COLLATE "C" NOT NULL,
+        consecutivo text COLLATE "C" NOT NULL,
+        kind text COLLATE "C" NOT NULL,
+        tipo text COLLATE "C" NOT NULL,
+        situacion text COLLATE "C" NOT NULL,
+        fecha_emision text COLLATE "C" NOT NULL,
+        emisor_tipo text COLLATE "C" NOT NULL,
+        emisor_numero text COLLATE "C" NOT NULL,
+        receptor_tipo text COLLATE "C",
+        receptor_numero text COLLATE "C",
         sucursal integer NOT NULL,
         terminal integer NOT NULL,
         numero bigint NOT NULL,
         signed_xml bytea NOT NULL,
-        state text NOT NULL,
+        state text COLLATE "C" NOT NULL,
         attempts integer NOT NULL DEFAULT 0,
         polls integer NOT NULL DEFAULT 0,
-        created_at text NOT NULL,
-        updated_at text NOT NULL,
-        submitted_at text,
-        finished_at text,
+        created_at text COLLATE "C" NOT NULL,
+        updated_at text COLLATE "C" NOT NULL,
+        submitted_at text COLLATE "C",
+        finished_at text COLLATE "C",
         next_action_at double precision NOT NULL DEFAULT 0,
-        last_error text,
-        total_comprobante text,
-        consecutivo_receptor text,
-        external_ref text UNIQUE,
-        detail text NOT NULL DEFAULT '{}',
+        last_error text COLLATE "C",
+        total_comprobante text COLLATE "C",
+        consecutivo_receptor text COLLATE "C",
+        external_ref text COLLATE "C" UNIQUE,
+        detail text COLLATE "C" NOT NULL DEFAULT '{}',
         not_found integer NOT NULL DEFAULT 0,
         troubles integer NOT NULL DEFAULT 0,
         resends integer NOT NULL DEFAULT 0,
         sent_at double precision,
-        lease_owner text,
+        lease_owner text COLLATE "C",
         UNIQUE (emisor_numero, consecutivo)
     );
     CREATE INDEX vouchers_due ON vouchers(state, next_action_at);
@@ -85,60 +87,58 @@ PG_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX vouchers_lease ON vouchers(lease_owner) WHERE lease_owner IS NOT NULL;
     CREATE TABLE respuestas (
         id bigserial PRIMARY KEY,
-        key text NOT NULL REFERENCES vouchers(key),
-        received_at text NOT NULL,
-        source text NOT NULL,
-        estado text NOT NULL,
+        key text COLLATE "C" NOT NULL REFERENCES vouchers(key),
+        received_at text COLLATE "C" NOT NULL,
+        source text COLLATE "C" NOT NULL,
+        estado text COLLATE "C" NOT NULL,
         mensaje integer,
-        detalle text,
-        errores text NOT NULL DEFAULT '[]',
+        detalle text COLLATE "C",
+        errores text COLLATE "C" NOT NULL DEFAULT '[]',
         raw_xml bytea
     );
     CREATE INDEX respuestas_key ON respuestas(key);
     CREATE TABLE received (
-        clave text PRIMARY KEY,
-        tipo text NOT NULL,
-        emisor_tipo text NOT NULL,
-        emisor_numero text NOT NULL,
-        emisor_nombre text NOT NULL,
-        receptor_numero text,
-        fecha_emision text NOT NULL,
-        total_comprobante text NOT NULL,
-        total_impuesto text,
+        clave text COLLATE "C" PRIMARY KEY,
+        tipo text COLLATE "C" NOT NULL,
+        emisor_tipo text COLLATE "C" NOT NULL,
+        emisor_numero text COLLATE "C" NOT NULL,
+        emisor_nombre text COLLATE "C" NOT NULL,
+        receptor_numero text COLLATE "C",
+        fecha_emision text COLLATE "C" NOT NULL,
+        total_comprobante text COLLATE "C" NOT NULL,
+        total_impuesto text COLLATE "C",
         xml bytea NOT NULL,
-        signer_subject text NOT NULL,
-        received_at text NOT NULL,
-        decision text,
-        mr_key text
+        signer_subject text COLLATE "C" NOT NULL,
+        received_at text COLLATE "C" NOT NULL,
+        decision text COLLATE "C",
+        mr_key text COLLATE "C"
     );
     CREATE TABLE events (
         id bigserial PRIMARY KEY,
-        key text,
-        at text NOT NULL,
-        kind text NOT NULL,
-        detail text NOT NULL DEFAULT '{}'
+        key text COLLATE "C",
+        at text COLLATE "C" NOT NULL,
+        kind text COLLATE "C" NOT NULL,
+        detail text COLLATE "C" NOT NULL DEFAULT '{}'
     );
     CREATE INDEX events_key ON events(key);
     CREATE TABLE settings (
-        name text PRIMARY KEY,
-        value text NOT NULL
+        name text COLLATE "C" PRIMARY KEY,
+        value text COLLATE "C" NOT NULL
     );
     CREATE TABLE workers (
-        id text PRIMARY KEY,
-        started_at text NOT NULL,
+        id text COLLATE "C" PRIMARY KEY,
+        started_at text COLLATE "C" NOT NULL,
         heartbeat double precision NOT NULL,
-        info text NOT NULL DEFAULT '{}'
+        info text COLLATE "C" NOT NULL DEFAULT '{}'
     );
     CREATE TABLE cache (
-        namespace text NOT NULL,
-        key text NOT NULL,
+        namespace text COLLATE "C" NOT NULL,
+        key text COLLATE "C" NOT NULL,
         value bytea NOT NULL,
-        fetched_at text NOT NULL,
+        fetched_at text COLLATE "C" NOT NULL,
         PRIMARY KEY (namespace, key)
     );
-    """,
-)
-PG_SCHEMA_VERSION = len(PG_MIGRATIONS)
+"""
 
 
 def is_postgres_url(location: str) -> bool:

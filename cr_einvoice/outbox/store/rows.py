@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol, TypeVar
 
@@ -28,6 +28,7 @@ from cr_einvoice.outbox.store.base import (
     RespuestaRecord,
     TerminalRecord,
     VoucherKind,
+    VoucherPage,
     VoucherRecord,
     VoucherState,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "key_dict",
     "new_voucher_row",
     "now",
+    "page_query",
     "parse_dt",
     "reader",
     "received",
@@ -220,3 +222,39 @@ def transition_sets(
 
 def key_dict(key: CounterKey) -> dict[str, Any]:
     return {"emisor": key.emisor, "sucursal": key.sucursal, "terminal": key.terminal, "tipo": key.tipo}
+
+
+#: The most vouchers one page of the service's listing holds.
+MAX_PAGE = 500
+
+
+def _day(text: str, setting: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise StoreError(f"{setting} must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def page_query(page: VoucherPage, mark: str = "?") -> tuple[str, list[Any]]:
+    """The WHERE ... ORDER BY ... LIMIT of one page of the service's listing, and its values."""
+    where = [f"((kind = {mark} AND emisor_numero = {mark}) OR (kind = {mark} AND receptor_numero = {mark}))"]
+    params: list[Any] = [VoucherKind.ISSUED.value, page.owner, VoucherKind.RECEPTOR_MESSAGE.value, page.owner]
+    if page.state is not None:
+        where.append(f"state = {mark}")
+        params.append(page.state.value)
+    if page.tipo is not None:
+        where.append(f"tipo = {mark}")
+        params.append(page.tipo)
+    # FechaEmision is stored in Costa Rica time (ISO text, one offset): a day's bounds compare as text.
+    if page.since is not None:
+        where.append(f"fecha_emision >= {mark}")
+        params.append(_day(page.since, "since").isoformat())
+    if page.until is not None:
+        where.append(f"fecha_emision < {mark}")
+        params.append((_day(page.until, "until") + timedelta(days=1)).isoformat())
+    if page.after is not None:
+        created, key = page.after
+        where.append(f"(created_at < {mark} OR (created_at = {mark} AND key < {mark}))")
+        params.extend([created, created, key])
+    params.append(max(1, min(page.limit, MAX_PAGE)))
+    return f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, key DESC LIMIT {mark}", params

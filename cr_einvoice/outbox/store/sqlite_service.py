@@ -7,11 +7,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cr_einvoice.core.errors import StoreError
-from cr_einvoice.outbox.store.base import ApiKeyRecord, VoucherKind, VoucherPage, VoucherRecord
+from cr_einvoice.outbox.store.base import ApiKeyRecord, VoucherPage, VoucherRecord
+from cr_einvoice.outbox.store.rows import page_query
 
 __all__ = ["MIGRATION", "ServiceTables"]
 
@@ -30,8 +31,6 @@ MIGRATION = """
     CREATE INDEX vouchers_receptor_created ON vouchers(receptor_numero, created_at)
 """
 
-_MAX_PAGE = 500
-
 
 def _api_key(row: sqlite3.Row) -> ApiKeyRecord:
     revoked = row["revoked_at"]
@@ -43,13 +42,6 @@ def _api_key(row: sqlite3.Row) -> ApiKeyRecord:
         created_at=datetime.fromisoformat(row["created_at"]),
         revoked_at=datetime.fromisoformat(revoked) if revoked else None,
     )
-
-
-def _day(text: str, setting: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise StoreError(f"{setting} must be a date YYYY-MM-DD, got {text!r}") from None
 
 
 class ServiceTables:
@@ -120,32 +112,4 @@ class ServiceTables:
 
     # -- the service's listing --------------------------------------------------------------------
     def page_vouchers(self, page: VoucherPage) -> list[VoucherRecord]:
-        where = [
-            "((kind = ? AND emisor_numero = ?) OR (kind = ? AND receptor_numero = ?))",
-        ]
-        params: list[Any] = [
-            VoucherKind.ISSUED.value,
-            page.owner,
-            VoucherKind.RECEPTOR_MESSAGE.value,
-            page.owner,
-        ]
-        if page.state is not None:
-            where.append("state = ?")
-            params.append(page.state.value)
-        if page.tipo is not None:
-            where.append("tipo = ?")
-            params.append(page.tipo)
-        # FechaEmision is stored in Costa Rica time (ISO text, one offset): a day's bounds compare as text.
-        if page.since is not None:
-            where.append("fecha_emision >= ?")
-            params.append(_day(page.since, "since").isoformat())
-        if page.until is not None:
-            where.append("fecha_emision < ?")
-            params.append((_day(page.until, "until") + timedelta(days=1)).isoformat())
-        if page.after is not None:
-            created, key = page.after
-            where.append("(created_at < ? OR (created_at = ? AND key < ?))")
-            params.extend([created, created, key])
-        limit = max(1, min(page.limit, _MAX_PAGE))
-        clause = " AND ".join(where)
-        return self._select(f"WHERE {clause} ORDER BY created_at DESC, key DESC LIMIT ?", [*params, limit])
+        return self._select(*page_query(page))
