@@ -201,6 +201,14 @@ async def get_xml(request: Request) -> Response:
     return Response(record.signed_xml, media_type="application/xml")
 
 
+async def get_pdf(request: Request) -> Response:
+    """The graphic representation; ``?format=a4`` (default), ``letter``, ``80mm`` or ``58mm``."""
+    caller = await authenticate(request)
+    page = request.query_params.get("format", "a4")
+    pdf = await call(context(request).render_pdf, caller, request.path_params["key"], page)
+    return Response(pdf, media_type="application/pdf")
+
+
 async def get_respuesta(request: Request) -> Response:
     caller = await authenticate(request)
     xml = await call(context(request).respuesta_xml, caller, request.path_params["key"])
@@ -291,6 +299,7 @@ def routes() -> list[Route]:
         Route("/v1/vouchers/{key}", get_voucher, methods=["GET"]),
         Route("/v1/vouchers/{key}/xml", get_xml, methods=["GET"]),
         Route("/v1/vouchers/{key}/respuesta", get_respuesta, methods=["GET"]),
+        Route("/v1/vouchers/{key}/pdf", get_pdf, methods=["GET"]),
         Route("/v1/vouchers/{key}/reissue", post_reissue, methods=["POST"]),
         Route("/v1/vouchers/{key}/refresh", post_refresh, methods=["POST"]),
         Route("/v1/received", post_received, methods=["POST"]),

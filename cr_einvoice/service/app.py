@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cr_einvoice.core.errors import ConfigError, CrEinvoiceError
-from cr_einvoice.service import api
+from cr_einvoice.service import api, lookups
 from cr_einvoice.service.context import ServiceContext
 from cr_einvoice.service.guards import BodyLimit, Receive, Scope, Send, send_problem
 from cr_einvoice.service.problems import PROBLEM_TYPE, HTTPProblem, problem_body, problem_of
@@ -167,6 +167,12 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
+            from cr_einvoice.hacienda.publicdata import AsyncPublicDataClient, Cache
+
+            cache = cast(Cache, backend.store)  # the outbox store keeps the public data's cache
+            app.state.public_data = await stack.enter_async_context(
+                AsyncPublicDataClient(ctx.settings.public_data_url, cache=cache)
+            )
             try:
                 worker = await stack.enter_async_context(backend.worker(**options))
             except ConfigError as exc:
@@ -188,12 +194,14 @@ def create_app(
                     await asyncio.gather(task, return_exceptions=True)
                 ctx.worker = None
                 ctx.callbacks = None
+                app.state.public_data = None
 
     routes: list[Any] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         *api.routes(),
+        *lookups.routes(),
     ]
     shown = None
     if console:
@@ -215,4 +223,5 @@ def create_app(
     starlette.state.console = shown
     starlette.state.run_worker = run_worker
     starlette.state.worker_task = None
+    starlette.state.public_data = None
     return ServiceApp(starlette, ctx)

@@ -217,6 +217,17 @@ class ServiceContext:
     def respuestas(self, record: VoucherRecord) -> list[RespuestaRecord]:
         return list(self.store.respuestas(record.key))
 
+    def render_pdf(self, caller: Caller, key: str, page_format: str = "a4") -> bytes:
+        """The graphic representation of the caller's voucher (:func:`cr_einvoice.delivery.pdf.render_pdf`),
+        with Hacienda's answer when there is one: ``a4``, ``letter``, ``80mm`` or ``58mm``."""
+        from cr_einvoice.delivery.pdf import render_pdf
+
+        record = self.voucher(caller, key)
+        answer = next((a.raw_xml for a in reversed(self.respuestas(record)) if a.raw_xml), None)
+        return render_pdf(
+            record.signed_xml, respuesta_xml=answer, estado=record.state.value, format=page_format
+        )
+
     def respuesta_xml(self, caller: Caller, key: str) -> bytes:
         record = self.voucher(caller, key)
         for answer in reversed(self.respuestas(record)):

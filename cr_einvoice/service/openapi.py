@@ -161,6 +161,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         422: "Invalid input: `problems` names each field",
         429: "Rate limited (`Retry-After`)",
         502: "Hacienda did not answer usably",
+        503: "Hacienda is limiting requests, or the service is starting",
     }
     problem = {"content": {"application/problem+json": {"schema": _ref("Problem")}}}
     return {str(s): {"description": texts[s], **problem} for s in (401, 429, *statuses)}
@@ -177,6 +178,42 @@ def _query(name: str, description: str, schema: dict[str, Any] | None = None) ->
         "required": False,
         "description": description,
         "schema": schema or {"type": "string"},
+    }
+
+
+def _lookup_paths() -> dict[str, Any]:
+    """``/v1/lookups``: Hacienda's public data, each answered as the result's JSON."""
+    found = _json({"type": "object", "description": "the result (amounts as strings, ISO dates)"}, "Found")
+
+    def lookup(summary: str, operation: str, *params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "get": {
+                "summary": summary,
+                "operationId": operation,
+                "parameters": list(params),
+                "responses": {"200": found, **_errors(404, 422, 502, 503)},
+            }
+        }
+
+    return {
+        "/v1/lookups/taxpayers/{identificacion}": lookup(
+            "A taxpayer: name, regime, situation, activities", "lookupTaxpayer", _key_param("identificacion")
+        ),
+        "/v1/lookups/cabys/{codigo}": lookup(
+            "A CABYS code and its tax rate", "lookupCabys", _key_param("codigo")
+        ),
+        "/v1/lookups/cabys": lookup(
+            "Search CABYS by text", "searchCabys", _query("q", "the text"), _query("top", "at most this many")
+        ),
+        "/v1/lookups/exchange-rates/{currency}": lookup(
+            "BCCR exchange rate (USD, EUR)",
+            "lookupExchangeRate",
+            _key_param("currency"),
+            _query("date", "YYYY-MM-DD (default: today)", {"type": "string", "format": "date"}),
+        ),
+        "/v1/lookups/exonerations/{authorization}": lookup(
+            "An exoneration by its authorization number", "lookupExoneration", _key_param("authorization")
+        ),
     }
 
 
@@ -262,6 +299,22 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _xml("MensajeHacienda"), **_errors(404)},
             },
         },
+        "/v1/vouchers/{key}/pdf": {
+            **voucher,
+            "get": {
+                "summary": "The graphic representation (PDF), with Hacienda's answer when there is one",
+                "operationId": "getVoucherPdf",
+                "parameters": [_query("format", "a4 (default), letter, 80mm or 58mm")],
+                "responses": {
+                    "200": {
+                        "description": "PDF",
+                        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    **_errors(404, 422),
+                },
+            },
+        },
+        **_lookup_paths(),
         "/v1/vouchers/{key}/reissue": {
             **voucher,
             "post": {

@@ -19,9 +19,12 @@ from typing import Any
 
 from cr_einvoice.core.errors import (
     APIError,
+    BadRequestError,
     ConfigError,
     CrEinvoiceError,
+    NotFoundError,
     Problem,
+    RateLimitedError,
     SignatureError,
     StoreError,
     TransportError,
@@ -79,6 +82,14 @@ def problem_of(exc: CrEinvoiceError) -> HTTPProblem:
         return HTTPProblem(422, "invalid-signature", "The signature cannot be used", str(exc))
     if isinstance(exc, StoreError):
         return HTTPProblem(409, "conflict", "The store refused the operation", str(exc))
+    if isinstance(exc, NotFoundError):
+        return HTTPProblem(404, "not-registered", "Not registered", str(exc))
+    if isinstance(exc, BadRequestError):
+        return HTTPProblem(422, "refused-upstream", "Refused by Hacienda", str(exc))
+    if isinstance(exc, RateLimitedError):
+        return HTTPProblem(
+            503, "upstream-busy", "Hacienda is limiting requests", str(exc), headers={"Retry-After": "30"}
+        )
     if isinstance(exc, APIError | TransportError):
         return HTTPProblem(502, "hacienda-unavailable", "Hacienda did not answer usably", str(exc))
     if isinstance(exc, ConfigError):

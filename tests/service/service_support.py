@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cr_einvoice.app.demo import EMISOR, LocalSandbox
@@ -49,7 +49,7 @@ def running_service(
     keys = ApiKeys(box.runtime.store)
     key, record = keys.create(EMISOR, "tests")
     other, _ = keys.create(OTHER_EMISOR, "another company")
-    settings = settings or ServiceSettings(secure_cookies=True)
+    settings = replace(settings or ServiceSettings(), public_data_url=box.sim.root_url)
     app = create_app(box.runtime, settings, run_worker=run_worker, worker_options=options or None)
     with BackgroundServer(app) as server:
         yield Service(box, server.url, key.reveal(), other.reveal(), record.key_id)

@@ -74,6 +74,15 @@ def test_issue_answers_at_once_and_the_worker_of_the_process_gets_hacienda_s_ans
     assert xml.content == service.box.runtime.store.require(issued["key"]).signed_xml  # the signed bytes
     respuesta = httpx.get(service.url + issued["links"]["respuesta"], headers=service.auth())
     assert respuesta.status_code == 200 and b"MensajeHacienda" in respuesta.content
+    pdf = httpx.get(service.url + issued["links"]["pdf"], headers=service.auth(), timeout=30)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-") and pdf.content.rstrip().endswith(b"%%EOF")
+    ticket = httpx.get(
+        service.url + issued["links"]["pdf"] + "?format=80mm", headers=service.auth(), timeout=30
+    )
+    assert ticket.status_code == 200 and ticket.content.startswith(b"%PDF-") and ticket.content != pdf.content
+    bad = problem(httpx.get(service.url + issued["links"]["pdf"] + "?format=A0", headers=service.auth()), 422)
+    assert bad["problems"][0]["path"] == "format"
     ready = httpx.get(service.url + "/readyz")
     assert ready.status_code == 200 and ready.json()["worker"] == "running"
     assert httpx.get(service.url + "/healthz").json() == {"status": "ok"}
@@ -289,3 +298,24 @@ def test_the_key_never_reaches_the_log(box: LocalSandbox, caplog: pytest.LogCapt
         httpx.get(service.url + "/v1/vouchers", headers=service.auth())
     assert service.key not in caplog.text
     assert service.key.split("_", 2)[2] not in caplog.text
+
+
+def test_public_data_lookups_through_the_store_s_cache(service: Service) -> None:
+    def get(path: str) -> httpx.Response:
+        return httpx.get(service.url + path, headers=service.auth(), timeout=30)
+
+    taxpayer = get("/v1/lookups/taxpayers/3-101-123456")
+    assert taxpayer.status_code == 200, taxpayer.text
+    assert taxpayer.json()["nombre"] == "SOLUCIONES TECNOLOGICAS DEL VALLE SOCIEDAD ANONIMA"
+    again = get("/v1/lookups/taxpayers/3101123456").json()
+    assert again["source"] == "cache" and again["identificacion"] == "3101123456"
+    assert get("/v1/lookups/cabys/4527100000100").json()["impuesto"] == "13"
+    found = get("/v1/lookups/cabys?q=jugo%20de%20tomate&top=1").json()
+    assert found["cantidad"] == 1 and found["items"][0]["codigo"].startswith("21321")
+    assert get("/v1/lookups/exchange-rates/USD?date=2026-07-20").json()["venta"] == "511.70"
+    assert get("/v1/lookups/exonerations/AL-00460853-20").json()["porcentaje_exoneracion"] == "13"
+    problem(get("/v1/lookups/taxpayers/3101999999"), 404)
+    assert problem(get("/v1/lookups/cabys/12345"), 422)["problems"]
+    problem(get("/v1/lookups/exchange-rates/USD?date=ayer"), 422)
+    problem(get("/v1/lookups/cabys?q="), 422)
+    problem(httpx.get(service.url + "/v1/lookups/cabys/4527100000100"), 401)

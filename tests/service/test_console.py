@@ -192,6 +192,11 @@ def test_the_console_in_a_real_browser(service: Service, browser: object, tmp_pa
         expect(page.locator(".errores li").first).to_contain_text(str(errores[0]["mensaje"])[:40])
         page.screenshot(path=str(shots / "comprobante-rechazado.png"), full_page=True)
 
+        with page.expect_download() as pdf_download:
+            page.get_by_role("link", name="Descargar PDF").click()
+        pdf = Path(pdf_download.value.path()).read_bytes()
+        assert pdf.startswith(b"%PDF-") and pdf_download.value.suggested_filename == f"{rejected.key}.pdf"
+        shutil.copy(pdf_download.value.path(), shots / "comprobante-rechazado.pdf")
         with page.expect_download() as xml_download:
             page.get_by_role("link", name="Descargar XML firmado").click()
         assert Path(xml_download.value.path()).read_bytes() == rejected.signed_xml
@@ -219,7 +224,7 @@ def test_the_console_in_a_real_browser(service: Service, browser: object, tmp_pa
     finally:
         context.close()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for shot in shots.glob("*.png"):
+        for shot in [*shots.glob("*.png"), *shots.glob("*.pdf")]:
             shutil.copy(shot, ARTIFACTS / shot.name)
     kept = {p.name for p in ARTIFACTS.glob("*.png")}
     assert {

@@ -261,6 +261,9 @@ class Console:
         elif what == "respuesta":
             body = await run_in_threadpool(self.ctx.respuesta_xml, caller, key)
             media, name = "application/xml", f"{key}-respuesta.xml"
+        elif what == "pdf":
+            body = await run_in_threadpool(self.ctx.render_pdf, caller, key)
+            media, name = "application/pdf", f"{key}.pdf"
         else:
             raise HTTPProblem(404, "not-found", "No encontrado")
         headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
