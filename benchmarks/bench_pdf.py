@@ -48,7 +48,10 @@ def signed_voucher(signer: Signer, kind: str, lines: int) -> bytes:
     consecutivo = Consecutivo(sucursal=1, terminal=1, tipo=doc.tipo, numero=1)
     emisor = doc.emisor.identificacion  # type: ignore[union-attr]
     clave = Clave.build(
-        tipo_identificacion=emisor.tipo, numero_identificacion=emisor.numero, consecutivo=consecutivo, fecha=fecha
+        tipo_identificacion=emisor.tipo,
+        numero_identificacion=emisor.numero,
+        consecutivo=consecutivo,
+        fecha=fecha,
     )
     numbered = doc.with_numbering(consecutivo=consecutivo, clave=clave, fecha_emision=fecha)  # type: ignore[union-attr]
     return signer.sign(to_xml(numbered))

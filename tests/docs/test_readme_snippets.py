@@ -66,6 +66,7 @@ TESTED = {
     "json-fe",
     "clave",
     "preflight",
+    "pdf",
     "certs-load",
     "sign",
     "verify",
@@ -308,6 +309,29 @@ def test_preflight_example(pki: TestPKI, capsys: pytest.CaptureFixture[str]) -> 
     ns = run("preflight", {"signed": Signer(load_p12(pki.taxpayer_p12, pki.pin)).sign(to_xml(other))})
     assert not ns["report"].accepted
     assert capsys.readouterr().out.startswith("rejection -60 Emisor/Identificacion/Numero: El contribuyente")
+
+
+def test_pdf_example(pki: TestPKI, workdir: Path) -> None:
+    from cr_einvoice.sandbox.mensaje import MensajeHaciendaData, render_mensaje_hacienda
+
+    doc = number_document(document_from_json(example_json("fe")), numero=9)
+    signed = Signer(load_p12(pki.taxpayer_p12, pki.pin)).sign(to_xml(doc))
+    answer = MensajeHaciendaData(
+        clave=str(doc.clave), nombre_emisor="Soluciones Tecnológicas del Valle S.A.",
+        tipo_identificacion_emisor="02", numero_cedula_emisor="3101123456", mensaje=1,
+        detalle="Aceptado", total_factura="1428565.00000",
+    )  # fmt: skip
+    ns = run("pdf", {"signed": signed, "respuesta": render_mensaje_hacienda(answer)})
+    written = (workdir / "factura.pdf").read_bytes()
+    assert written == ns["invoice"] and written.startswith(b"%PDF-")
+    import io
+
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(written)).pages)
+    assert "Mensaje de Hacienda: Aceptado" in text and "Factura Electrónica" in text
+    ticket = PdfReader(io.BytesIO(ns["ticket"])).pages
+    assert round(float(ticket[0].mediabox.width)) == 227  # 80 mm
 
 
 def test_combo_example_and_a_voucher_carrying_it(schemas_dir: Path) -> None:
