@@ -2,10 +2,11 @@
 
 CLAVE (or clave-consecutivoReceptor) takes the voucher from the configured outbox: its exact signed XML,
 Hacienda's last answer and the record's state are printed. FILE.xml is a signed voucher on disk;
-``--respuesta`` names Hacienda's answer to print with it and ``--estado`` the state to show. ``--format``: ``a4`` (default),
-``letter``, ``80mm`` or ``58mm`` (thermal rolls, any document type). The PDF is written to ``-o FILE`` (``-``:
-standard output), by default to ``<clave>.pdf`` (``<clave>-<consecutivoReceptor>.pdf`` for a
-MensajeReceptor) in the current folder. ``--deterministic`` gives the same bytes for the same input.
+``--respuesta`` names Hacienda's answer to print with it and ``--estado`` the state to show.
+``--format``: ``a4`` (default), ``letter``, ``80mm`` or ``58mm`` (thermal rolls, any document type). The PDF
+is written to ``-o FILE`` (``-``: standard output), by default to ``<clave>.pdf``
+(``<clave>-<consecutivoReceptor>.pdf`` for a MensajeReceptor) in the current folder. ``--deterministic``
+gives the same bytes for the same input.
 """
 
 from __future__ import annotations
