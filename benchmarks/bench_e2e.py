@@ -1,34 +1,40 @@
 """End-to-end issuing throughput and POS latency, beside the signing ceiling measured in the same run.
 
 Run: ``.venv/bin/python benchmarks/bench_e2e.py`` (``--quick`` for a smaller batch, ``--strict`` to exit 1
-when a target is missed). Against the local Hacienda simulator on loopback, in its own process (processing
-delay 0, rate limit lifted):
+when a target is missed). As ``cr-einvoice serve`` runs by default: the point of sale issuing in this
+process and the worker (sending and following the vouchers) in a thread of it, on one SQLite outbox; the local
+Hacienda simulator (processing delay 0, rate limit lifted) in its own process, on loopback.
+``bench_issue.py`` runs worker processes on PostgreSQL.
 
 - sign-only rate: ``Signer.sign(to_xml(ticket))`` per second, the ceiling of anything that signs;
-- end to end: N tickets ``issue()``d (validated, numbered, signed, persisted with fsync) and then submitted,
-  processed (the simulator verifies the signature and validates them) and polled until accepted, divided by
-  the wall time -- printed as vouchers/s and as a fraction of the sign-only rate;
-- ``issue()`` latency of a 3-line ticket, p50 and p99.
+- end to end: N tickets ``issue()``d (validated, numbered, signed, persisted with fsync) while the worker
+  submits them; the simulator verifies the signature, validates them and signs its answer; the worker polls,
+  verifies and stores that answer -- N divided by the time from the first ``issue()`` to the last voucher
+  accepted, printed as vouchers/s and as a fraction of the sign-only rate;
+- ``issue()`` latency of a 3-line ticket while the worker runs, p50 and p99.
 
 Targets:
 
-- end to end >= 10 x Hacienda's reported sandbox limit for accepted submissions (100 POST/min per taxpayer,
-  i.e. 1.67/s): the outbox must never be what limits a taxpayer (here one machine runs the issuer, the
-  worker *and* the simulator, which verifies and validates every voucher; the ratio to the sign-only
-  ceiling is printed beside it);
-- ``issue()`` p50 <= 8 x one sign (it also validates XSD + rules, generates the XML twice and fsyncs),
-  p99 <= 50 ms.
+- end to end >= 30 % of the sign-only rate (every voucher is signed twice -- by the taxpayer and in
+  Hacienda's answer -- and verified twice, on two cores), and >= 10 x Hacienda's reported sandbox limit
+  for accepted submissions (100 POST/min per taxpayer, i.e. 1.67/s);
+- ``issue()`` p50 <= 8 x one sign, p99 <= 50 ms (``bench_issue.py`` measures it alone against raw RSA).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
+import os
+import queue
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +46,11 @@ from cr_einvoice.core.clave import Clave, Consecutivo, cr_now  # noqa: E402
 from cr_einvoice.core.secret import Secret  # noqa: E402
 from cr_einvoice.hacienda import AsyncClient, Credentials, Environment  # noqa: E402
 from cr_einvoice.outbox.issuing import Issuer, IssuerSettings  # noqa: E402
-from cr_einvoice.outbox.store import VoucherState, open_store  # noqa: E402
+from cr_einvoice.outbox.store import Store, VoucherState, open_store  # noqa: E402
 from cr_einvoice.outbox.worker import Worker, WorkerSettings  # noqa: E402
 from cr_einvoice.signing.certs import load_p12  # noqa: E402
 from cr_einvoice.signing.xades import Signer, TrustStore  # noqa: E402
-from cr_einvoice.testing.pki import make_test_pki  # noqa: E402
+from cr_einvoice.testing.pki import TestPKI, make_test_pki  # noqa: E402
 from cr_einvoice.vouchers.jsonio import document_from_json  # noqa: E402
 from cr_einvoice.vouchers.xmlwrite import to_xml  # noqa: E402
 
@@ -52,6 +58,8 @@ USER = "cpj-3-101-123456@stag.comprobanteselectronicos.go.cr"
 PASSWORD = "bench-password"
 #: Reported per-taxpayer sandbox limit of POST /recepcion answered 202: 100 per minute.
 HACIENDA_POST_RATE = 100 / 60
+#: End to end (issue -> accepted) as a fraction of the sign-only rate.
+E2E_TARGET = 0.30
 
 EMISOR = {
     "nombre": "Soluciones Tecnológicas del Valle S.A.",
@@ -127,29 +135,133 @@ def sign_only_rate(signer: Signer, rounds: int) -> tuple[float, float]:
     return 1.0 / per, per
 
 
-async def end_to_end(
-    issuer: Issuer, env: Environment, trust: TrustStore, count: int
-) -> tuple[float, list[float]]:
-    """(vouchers per second issue -> accepted, issue() latencies in seconds)."""
-    store = issuer.store
+def _work(  # noqa: PLR0917 (a process target: positional arguments)
+    store_at: str, token_url: str, base_url: str, sello_ca_pem: str, ready: Any, go: Any, stop: Any
+) -> None:
+    """A worker process on the store at ``store_at``: set up, say so on ``ready``, work from ``go`` until
+    ``stop`` (multiprocessing queue and events)."""
+    with open_store(store_at) as store:
+        asyncio.run(run_worker(store, (token_url, base_url), sello_ca_pem, ready.put, go, stop))
+
+
+async def run_worker(  # noqa: PLR0917
+    store: Store, urls: tuple[str, str], sello_ca_pem: str, ready: Callable[[int], object], go: Any, stop: Any
+) -> None:
+    """Run a worker on ``store``: once set up call ``ready``, wait for ``go``, work until ``stop`` (events of
+    threading or multiprocessing)."""
+    env = Environment.custom(token_url=urls[0], recepcion_url=urls[1], client_id="api-stag")
+    trust = TrustStore.from_pem_files(sello_ca_pem)
+    async with AsyncClient(env, Credentials(USER, Secret(PASSWORD)), trust=trust) as api:
+        worker = Worker(store, api, WORKER_SETTINGS)
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        watcher = threading.Thread(target=lambda: (stop.wait(), loop.call_soon_threadsafe(done.set)))
+        watcher.start()
+        ready(os.getpid())
+        await asyncio.to_thread(go.wait)
+        await worker.run_forever(done)
+        watcher.join()
+    worker.retire()
+
+
+@contextlib.contextmanager
+def worker_thread(store: Store, urls: tuple[str, str], pki: TestPKI) -> Iterator[None]:
+    """A worker in a thread of this process, on this process's store (as ``cr-einvoice serve`` runs it by
+    default), working until the block ends."""
+    go, stop = threading.Event(), threading.Event()
+    go.set()
+    ready: queue.Queue[int] = queue.Queue()
+    thread = threading.Thread(
+        target=lambda: asyncio.run(run_worker(store, urls, str(pki.sello_ca_cert_pem), ready.put, go, stop))
+    )
+    thread.start()
+    try:
+        ready.get(timeout=60)
+        yield
+    finally:
+        stop.set()
+        thread.join(60)
+
+
+#: The worker of the benchmarks: 16 vouchers in flight, polling soon after the POST (the simulator answers
+#: at once), looking for new vouchers every 20 ms when idle.
+WORKER_SETTINGS = WorkerSettings(concurrency=16, batch=500, poll_initial=0.05, poll_max=0.5, idle=0.02)
+
+
+@contextlib.contextmanager
+def simulator(pki: TestPKI) -> Iterator[tuple[str, str]]:
+    """The simulator in its own process: (token URL, recepción base URL)."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(
+        target=_serve,
+        args=(child, str(pki.sello_p12), pki.pin, str(pki.ca_cert_pem), USER, PASSWORD),
+        daemon=True,
+    )
+    server.start()
+    try:
+        if not parent.poll(60):
+            raise SystemExit("the simulator process did not start")
+        yield parent.recv()
+    finally:
+        server.terminate()
+        server.join(10)
+
+
+@contextlib.contextmanager
+def workers(store_at: str, urls: tuple[str, str], pki: TestPKI, n: int) -> Iterator[Any]:
+    """``n`` worker processes on the store at ``store_at``, set up and waiting; set the event this yields
+    to start them. They are stopped on leaving."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, go, stop = ctx.Queue(), ctx.Event(), ctx.Event()
+    procs = [
+        ctx.Process(
+            target=_work, args=(store_at, *urls, str(pki.sello_ca_cert_pem), ready, go, stop), daemon=True
+        )
+        for _ in range(n)
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        for _ in procs:
+            ready.get(timeout=120)
+        yield go
+    finally:
+        go.set()
+        stop.set()
+        for proc in procs:
+            proc.join(30)
+            if proc.is_alive():
+                proc.terminate()
+
+
+def wait_accepted(store: Store, count: int, *, within: float = 900.0) -> None:
+    """Return once ``count`` vouchers are accepted (SystemExit when one ends otherwise, or on time out)."""
+    deadline = time.monotonic() + within
+    while True:
+        states = store.count_by_state()
+        if states.get(VoucherState.ACCEPTED, 0) >= count:
+            return
+        failed = sum(states.get(s, 0) for s in (VoucherState.REJECTED, VoucherState.ERROR))
+        if failed or time.monotonic() > deadline:
+            raise SystemExit(f"vouchers not accepted: {dict(states)}")
+        time.sleep(0.005)
+
+
+def end_to_end(issuer: Issuer, urls: tuple[str, str], pki: TestPKI, count: int) -> tuple[float, list[float]]:
+    """(vouchers per second issue -> accepted, issue() latencies in seconds), the worker in a thread."""
     document = document_from_json(ticket_json())
     issuer.issue(document)  # warm-up (schemas compiled, connection open)
-    latencies: list[float] = []
-    keys: list[str] = []
-    async with AsyncClient(env, Credentials(USER, Secret(PASSWORD)), trust=trust) as api:
-        worker = Worker(
-            store, api, WorkerSettings(concurrency=16, batch=500, poll_initial=0.05, poll_max=0.5, idle=0.05)
-        )
+    with worker_thread(issuer.store, urls, pki):
+        wait_accepted(issuer.store, 1, within=120)  # the warm-up voucher: the whole path is warm
+        latencies: list[float] = []
         started = time.perf_counter()
         for _ in range(count):
             t0 = time.perf_counter()
-            keys.append(issuer.issue(document).key)
+            issuer.issue(document)
             latencies.append(time.perf_counter() - t0)
-        await worker.drain(within=600)
+        wait_accepted(issuer.store, 1 + count)
         elapsed = time.perf_counter() - started
-    accepted = sum(1 for k in keys if store.require(k).state is VoucherState.ACCEPTED)
-    if accepted != count:
-        raise SystemExit(f"only {accepted} of {count} vouchers were accepted")
     return count / elapsed, latencies
 
 
@@ -163,26 +275,11 @@ def main(argv: list[str] | None = None) -> int:
         pki = make_test_pki(Path(tmp) / "pki", taxpayer_id="3101123456")
         signer = Signer(load_p12(str(pki.taxpayer_p12), pki.pin))
         sign_rate, sign_seconds = sign_only_rate(signer, 50 if args.quick else 200)
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe()
-        server = ctx.Process(
-            target=_serve,
-            args=(child, str(pki.sello_p12), pki.pin, str(pki.ca_cert_pem), USER, PASSWORD),
-            daemon=True,
-        )
-        server.start()
-        try:
-            if not parent.poll(60):
-                raise SystemExit("the simulator process did not start")
-            token_url, base_url = parent.recv()
-            env = Environment.custom(token_url=token_url, recepcion_url=base_url, client_id="api-stag")
-            with open_store(Path(tmp) / "outbox.db", create=True) as store:
+        with simulator(pki) as urls:
+            store_at = str(Path(tmp) / "outbox.db")
+            with open_store(store_at, create=True) as store:
                 issuer = Issuer(store, signer, IssuerSettings("02", "3101123456", "Bench S.A.", sucursal=2))
-                trust = TrustStore.from_pem_files(pki.sello_ca_cert_pem)
-                e2e_rate, latencies = asyncio.run(end_to_end(issuer, env, trust, count))
-        finally:
-            server.terminate()
-            server.join(10)
+                e2e_rate, latencies = end_to_end(issuer, urls, pki, count)
     p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
     ratio = e2e_rate / sign_rate
     print(
@@ -197,12 +294,13 @@ def main(argv: list[str] | None = None) -> int:
         f"p99 {1000 * p99:.2f} ms, mean {1000 * statistics.fmean(latencies):.2f} ms"
     )
     targets = [
+        (f"end to end >= {E2E_TARGET:.0%} of the sign-only rate", ratio >= E2E_TARGET),
         ("end to end >= 10 x Hacienda's 100 submissions/min", e2e_rate >= 10 * HACIENDA_POST_RATE),
         ("issue() p50 <= 8 x one sign", p50 <= 8 * sign_seconds),
         ("issue() p99 <= 50 ms", p99 <= 0.050),
     ]
     for name, met in targets:
-        print(f"target {name}: {'met' if met else 'MISSED'}")
+        print(f"target {name}: {'met' if met else 'NOT met'}")
     return 1 if args.strict and not all(met for _, met in targets) else 0
 
 
