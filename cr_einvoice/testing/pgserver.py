@@ -4,9 +4,9 @@ Finds ``initdb``/``pg_ctl`` (``$CR_EINVOICE_PG_BIN``, then Debian's ``/usr/lib/p
 then ``PATH``); when they are missing and this process is root with ``apt-get``, installs Debian's
 ``postgresql`` package (``apt-get update`` first); otherwise fails with a message saying what to install.
 The cluster lives in a new temporary directory, listens on 127.0.0.1 only, on a free port, trusts local
-connections (it holds nothing but test data) and runs without fsync (speed; a crash of the *server* is not
-what the tests exercise). PostgreSQL refuses to run as root: as root, the cluster's directory is given to the
-``postgres`` account and the server runs as that account (``runuser``).
+connections (it holds nothing but test data) and runs without fsync unless started ``durable`` (speed; a
+crash of the *server* is not what the tests exercise). PostgreSQL refuses to run as root: as root, the
+cluster's directory is given to the ``postgres`` account and the server runs as that account (``runuser``).
 
 ``CR_EINVOICE_TEST_PG_DSN`` names an existing server to use instead (its user must be able to create
 databases); :meth:`PgServer.stop` then stops nothing.
@@ -171,10 +171,11 @@ def _run(command: list[str], what: str) -> None:
         raise PgServerError(f"{what} failed (exit {done.returncode}): {detail}")
 
 
-def start_postgres(*, install: bool = True) -> PgServer:
+def start_postgres(*, install: bool = True, durable: bool = False) -> PgServer:
     """Start a throwaway PostgreSQL server on 127.0.0.1 (see the module's text); stop it with ``stop()``.
 
-    ``install``: whether a missing PostgreSQL may be installed with apt-get (root only).
+    ``install``: whether a missing PostgreSQL may be installed with apt-get (root only). ``durable``: keep
+    PostgreSQL's default fsync'd commits (benchmarks comparing with SQLite's fsync'd commits).
     Raises :class:`PgServerError` with what to do when no server can be started.
     """
     existing = os.environ.get("CR_EINVOICE_TEST_PG_DSN")
@@ -234,8 +235,10 @@ def start_postgres(*, install: bool = True) -> PgServer:
             port = _free_port()
             options = (
                 f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={root} "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+                "-c max_connections=200"
             )
+            if not durable:
+                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             command = [str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-o", options]
             done = subprocess.run(
                 _as([*command, "-w", "-t", "60", "start"], as_account),
