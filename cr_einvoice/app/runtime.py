@@ -176,7 +176,10 @@ class Runtime:
         from cr_einvoice.outbox.worker import Worker
 
         async with self.async_client() as api:
-            yield Worker(self.store, api, self.worker_settings(**overrides))
+            worker = Worker(self.store, api, self.worker_settings(**overrides))
+            if self.config.delivery.enabled:  # the worker also sends the vouchers' e-mails
+                worker.mailer = self.deliverer(owner=worker.worker_id).run
+            yield worker
 
     async def drain(self, keys: list[str] | None = None, *, within: float = 60.0) -> RoundReport:
         """Send and follow the vouchers ``keys`` (default: every pending one) until each is final or in

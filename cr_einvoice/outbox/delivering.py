@@ -257,6 +257,14 @@ class Deliverer:
         report = DeliveryReport(recovered=len(self.recover(now)))
         report.planned = self.plan(now)
         self.run_due(report, now=now, key=key)
+        if report.touched:
+            log.info(
+                "e-mail: %d sent, %d bounced, %d failed, %d to retry, %d uncertain",
+                *(
+                    len(x)
+                    for x in (report.sent, report.bounced, report.failed, report.retry, report.uncertain)
+                ),
+            )
         return report
 
     def run_due(self, report: DeliveryReport, *, now: float | None = None, key: str | None = None) -> None:
@@ -266,9 +274,14 @@ class Deliverer:
         if not due:
             return
         sender = self.connect()
+        beat = 0.0
         try:
             cache: dict[tuple[str, str], _Materials] = {}
             for delivery in due:
+                if time.monotonic() - beat > self.settings.stale_after / 3:
+                    # Alive: another sender must not take what this one holds (recover_deliveries).
+                    self.store.heartbeat(self.owner, time.time())
+                    beat = time.monotonic()
                 self._deliver(delivery, sender, cache, report, at=at)
         finally:
             sender.close()

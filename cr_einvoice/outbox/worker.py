@@ -48,7 +48,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from cr_einvoice.core.errors import CrEinvoiceError, NotFoundError, StoreError
 from cr_einvoice.outbox.answers import TRANSIENT_TEXTS
@@ -193,7 +193,20 @@ class Worker(Sending):
         with contextlib.suppress(StoreError):
             self.store.retire(self.worker_id)
 
+    #: Sends the vouchers' e-mails after every round, in a thread (``Deliverer.run``; set by
+    #: :meth:`cr_einvoice.app.runtime.Runtime.worker` when ``[delivery] enabled`` is true).
+    mailer: Callable[[], object] | None = None
+
     async def _round(self, limit: int | None) -> RoundReport:
+        report = await self._voucher_round(limit)
+        if self.mailer is not None:
+            try:
+                await asyncio.to_thread(self.mailer)
+            except CrEinvoiceError as exc:  # the vouchers go on; the e-mails are tried again next round
+                log.warning("e-mail delivery: %s", exc)
+        return report
+
+    async def _voucher_round(self, limit: int | None) -> RoundReport:
         report = RoundReport()
         for key in self.store.recover_leases(time.time(), self.settings.stale_after):
             log.warning("%s: taken back from a worker that stopped beating", key)

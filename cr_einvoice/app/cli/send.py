@@ -10,7 +10,6 @@ again. The worker sends the same deliveries when ``[delivery] enabled`` is true.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 from cr_einvoice.app.cli import _common as cli
@@ -35,7 +34,6 @@ def cmd_send(args: argparse.Namespace) -> int:
             chosen: list[str | None] = [deliverer.add_recipient(record.key, a).recipient for a in args.to]
             for recipient in chosen or [None]:
                 force(store, record.key, recipient=recipient)
-        store.heartbeat(deliverer.owner, time.time(), info={"command": "send"})
         report = DeliveryReport()
         try:
             deliverer.run_due(report, key=record.key)
