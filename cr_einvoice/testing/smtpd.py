@@ -259,10 +259,10 @@ class MailServer:
         loop, server = self._loop, self._server
         if loop is None:
             return
-        if server is not None:
-            server.close()
 
-        async def finish() -> None:
+        async def finish() -> None:  # in the server's own loop: asyncio objects are not thread-safe
+            if server is not None:
+                server.close()
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for task in tasks:
                 task.cancel()
