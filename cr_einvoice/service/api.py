@@ -18,6 +18,7 @@ from starlette.routing import Route
 from cr_einvoice.core import jsonsafe
 from cr_einvoice.core.errors import ValidationError
 from cr_einvoice.outbox.store import ReceivedRecord, RespuestaRecord, VoucherRecord
+from cr_einvoice.service.auth import Unverified
 from cr_einvoice.service.context import Caller, ServiceContext
 from cr_einvoice.service.problems import HTTPProblem
 
@@ -47,7 +48,11 @@ async def authenticate(request: Request) -> Caller:
             "send 'Authorization: Bearer <API key>' (cr-einvoice apikey create)",
             headers={"WWW-Authenticate": 'Bearer realm="cr-einvoice"'},
         )
-    record = await run_in_threadpool(ctx.keys.authenticate, token.strip())
+    # A key verified before is recognised in the event loop (one primary-key read); scrypt runs in a thread.
+    found = ctx.keys.recognise(token.strip())
+    if isinstance(found, Unverified):
+        found = await run_in_threadpool(ctx.keys.authenticate, token.strip())
+    record = found
     if record is None:
         raise HTTPProblem(
             401,

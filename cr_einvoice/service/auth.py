@@ -24,13 +24,20 @@ from cr_einvoice.core.errors import ValidationError
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.outbox.store import ApiKeyRecord, Store
 
-__all__ = ["KEY_PREFIX", "ApiKeys", "check_secret", "hash_secret", "split_key"]
+__all__ = ["KEY_PREFIX", "UNVERIFIED", "ApiKeys", "Unverified", "check_secret", "hash_secret", "split_key"]
 
 KEY_PREFIX = "crk"
 _KEY = re.compile(r"^crk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _EMISOR = re.compile(r"^[0-9]{9,12}$")
 #: scrypt's cost: n (CPU/memory), r (block size), p (parallelism); 16 MiB of memory per check.
 _N, _R, _P = 2**14, 8, 1
+
+
+class Unverified:
+    """A key :meth:`ApiKeys.recognise` cannot tell about without the slow check."""
+
+
+UNVERIFIED = Unverified()
 
 
 def _b64(data: bytes) -> str:
@@ -96,10 +103,25 @@ class ApiKeys:
 
     def authenticate(self, presented: str) -> ApiKeyRecord | None:
         """The active key row ``presented`` belongs to, or None (malformed, unknown, wrong or revoked)."""
+        found = self.recognise(presented)
+        if not isinstance(found, Unverified):
+            return found
+        key_id, secret = split_key(presented) or ("", "")
+        record = self.store.get_api_key(key_id)
+        if record is None or not record.active or not check_secret(secret, record.secret_hash):
+            return None
+        with self._lock:
+            self._verified[key_id] = hashlib.sha256(presented.encode("ascii")).digest()
+        return record
+
+    def recognise(self, presented: str) -> ApiKeyRecord | Unverified | None:
+        """The fast part of :meth:`authenticate` (a primary-key read, no scrypt): the active row of a key
+        verified before in this process, None for a key that cannot be valid, or :data:`UNVERIFIED` when
+        only the slow check can tell."""
         parts = split_key(presented)
         if parts is None:
             return None
-        key_id, secret = parts
+        key_id = parts[0]
         record = self.store.get_api_key(key_id)
         if record is None or not record.active:
             with self._lock:
@@ -110,11 +132,7 @@ class ApiKeys:
             known = self._verified.get(key_id)
         if known is not None and hmac.compare_digest(known, fingerprint):
             return record
-        if not check_secret(secret, record.secret_hash):
-            return None
-        with self._lock:
-            self._verified[key_id] = fingerprint
-        return record
+        return UNVERIFIED
 
     def revoke(self, key_id: str) -> ApiKeyRecord:
         with self._lock:

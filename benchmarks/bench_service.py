@@ -1,0 +1,158 @@
+"""The issuing service's speed: ``POST /v1/vouchers`` beside ``issue()`` measured in the same run.
+
+Run: ``.venv/bin/python benchmarks/bench_service.py`` (``--quick`` for smaller runs, ``--strict`` to exit 1
+when a target is missed). ``cr-einvoice serve --no-worker`` runs as its own process on loopback over a
+SQLite outbox; this process issues into the same outbox through ``Issuer.issue()`` (the reference) and POSTs
+the same 3-line ticket over a keep-alive connection, the two timed one after the other each round, so a
+loaded machine slows both.
+
+- ``POST /v1/vouchers`` p50 and p99 beside ``issue()`` p50: target p50 <= issue() + 2 ms;
+- throughput with 50 concurrent clients (each its own connection), beside the sequential ``issue()`` rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench_issue import TAXPAYER, ticket_json, verdict  # noqa: E402
+
+from cr_einvoice.app.config import Config, EmisorSettings, SigningSettings, StoreSettings, write_config  # noqa: E402
+from cr_einvoice.app.runtime import Runtime  # noqa: E402
+from cr_einvoice.service.auth import ApiKeys  # noqa: E402
+from cr_einvoice.service.settings import ServiceSettings  # noqa: E402
+from cr_einvoice.testing.pki import make_test_pki  # noqa: E402
+from cr_einvoice.vouchers.jsonio import document_from_json  # noqa: E402
+
+P50_MARGIN_MS = 2.0
+CLIENTS = 50
+PIN_ENV = "CR_EINVOICE_BENCH_PIN"
+
+
+def start_service(config: Path) -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cr_einvoice", "serve", "--no-worker", "--config", str(config), "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stderr is not None
+    found = re.search(r"serving on (http://\S+)", process.stderr.readline())
+    if found is None:
+        process.kill()
+        raise SystemExit("the service did not start")
+    url = found.group(1)
+    for _ in range(300):
+        try:
+            if httpx.get(url + "/readyz").status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    process.kill()
+    raise SystemExit("the service did not get ready")
+
+
+async def throughput(url: str, headers: dict[str, str], body: bytes, per_client: int) -> float:
+    """POSTs per second with ``CLIENTS`` concurrent clients, each sending ``per_client`` in a row."""
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as http:
+            for _ in range(per_client):
+                response = await http.post("/v1/vouchers", content=body)
+                if response.status_code != 201:
+                    raise SystemExit(f"POST answered {response.status_code}: {response.text[:300]}")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return CLIENTS * per_client / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    rounds = 100 if args.quick else 500
+    per_client = 4 if args.quick else 20
+    results: list[bool] = []
+
+    with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
+        pki = make_test_pki(Path(tmp) / "pki", taxpayer_id=TAXPAYER)
+        os.environ[PIN_ENV] = pki.pin
+        data = ticket_json()
+        emisor = data["emisor"]
+        assert isinstance(emisor, dict)
+        config = Config(
+            signing=SigningSettings(p12_path=str(pki.taxpayer_p12), pin_env=PIN_ENV),
+            emisor=EmisorSettings("02", TAXPAYER, str(emisor["nombre"])),
+            store=StoreSettings(path="outbox.db"),
+            # the rate limit out of the way: the benchmark measures the service, not its limiter
+            service=ServiceSettings(rate_per_second=1e6, rate_burst=1_000_000),
+            base_dir=Path(tmp),
+        )
+        config_path = write_config(config, Path(tmp) / "cr-einvoice.toml")
+        with Runtime(config, create_store=True) as runtime:
+            key, _ = ApiKeys(runtime.store).create(TAXPAYER, "bench")
+            issuer = runtime.issuer()
+            document = document_from_json(data, emisor=issuer.settings.emisor())
+            body = json.dumps(data).encode()
+            process, url = start_service(config_path)
+            try:
+                headers = {"Authorization": f"Bearer {key.reveal()}", "Content-Type": "application/json"}
+                with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+                    for _ in range(20):  # warm-up: both sides compiled, connected, WAL in use
+                        issuer.issue(document)
+                        http.post("/v1/vouchers", content=body).raise_for_status()
+                    posts: list[float] = []
+                    issues: list[float] = []
+                    clock = time.perf_counter
+                    for _ in range(rounds):
+                        t0 = clock()
+                        issuer.issue(document)
+                        t1 = clock()
+                        response = http.post("/v1/vouchers", content=body)
+                        t2 = clock()
+                        if response.status_code != 201:
+                            raise SystemExit(f"POST answered {response.status_code}: {response.text[:300]}")
+                        issues.append(t1 - t0)
+                        posts.append(t2 - t1)
+                p50, ref = statistics.median(posts), statistics.median(issues)
+                p99 = statistics.quantiles(posts, n=100)[98]
+                results.append(p50 * 1e3 <= ref * 1e3 + P50_MARGIN_MS)
+                print(f"issue() 3-line ticket (reference):   p50 {ref * 1e3:7.3f} ms")
+                print(
+                    f"POST /v1/vouchers, keep-alive:       p50 {p50 * 1e3:7.3f} ms = issue() + "
+                    f"{(p50 - ref) * 1e3:6.3f} ms ({p50 / ref:4.2f} x), p99 {p99 * 1e3:7.3f} ms   "
+                    f"target p50 <= issue() + {P50_MARGIN_MS:.0f} ms: {verdict(results[-1])}"
+                )
+                rate = asyncio.run(throughput(url, headers, body, per_client))
+                print(
+                    f"POST /v1/vouchers, {CLIENTS} clients:         {rate:7.1f} /s = {rate * ref:4.2f} x the "
+                    f"sequential issue() rate ({1 / ref:.0f} /s)"
+                )
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+    print("all targets met" if all(results) else "some targets NOT met")
+    return 1 if args.strict and not all(results) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
