@@ -55,6 +55,12 @@ Layout::
     rate_burst = 40
     secure_cookies = true              # false only to try the console over plain http on another host
     session_minutes = 480
+
+    [publicdata]                       # api.hacienda.go.cr lookups (cr-einvoice lookup; cached in the store)
+    enabled = false                    # true: the issuer completes receptors and tipo_cambio, notes warnings
+    base_url = "https://api.hacienda.go.cr"
+    offline = false                    # true: the cache only
+    max_wait = 30.0                    # seconds a 429 may hold a lookup
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cr_einvoice.app.mailing import DeliveryConfig, SmtpConfig, check_mail_config
+from cr_einvoice.app.publicdata import PublicDataConfig, check_publicdata_config
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.service.settings import ServiceSettings
@@ -175,6 +182,7 @@ class Config:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    publicdata: PublicDataConfig = field(default_factory=PublicDataConfig)
     #: Folder that relative paths are resolved against (the config file's folder).
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -294,6 +302,7 @@ _SECTIONS: tuple[tuple[str, type[Any]], ...] = (
     ("service", ServiceSettings),
     ("delivery", DeliveryConfig),
     ("smtp", SmtpConfig),
+    ("publicdata", PublicDataConfig),
 )
 
 
@@ -318,6 +327,7 @@ def _section(name: str, cls: type[Any], data: Mapping[str, Any]) -> Any:
 def _check(config: Config) -> None:
     e, w = config.emisor, config.worker
     check_mail_config(config.delivery, config.smtp)
+    check_publicdata_config(config.publicdata)
     if config.hacienda.environment not in {"sandbox", "production", "custom"}:
         raise ConfigError(
             "hacienda.environment must be 'sandbox', 'production' or 'custom', "
@@ -402,6 +412,7 @@ _COMMENTS = {
     "delivery.copies": "comma-separated addresses copied on every e-mail to a receptor",
     "smtp.security": "starttls | tls (implicit, port 465) | none (a local relay only)",
     "smtp.username_env": "NAME of the environment variable holding the SMTP login (empty: no login)",
+    "publicdata.enabled": "true: issuing completes receptors and tipo_cambio from api.hacienda.go.cr",
 }
 
 

@@ -28,6 +28,7 @@ from cr_einvoice.core.errors import ConfigError
 if TYPE_CHECKING:
     from cr_einvoice.hacienda.auth import Credentials
     from cr_einvoice.hacienda.client import AsyncClient, Client
+    from cr_einvoice.hacienda.publicdata import PublicDataClient
     from cr_einvoice.outbox.delivering import Deliverer
     from cr_einvoice.outbox.issuing import Issuer
     from cr_einvoice.outbox.receiving import Receiver
@@ -52,6 +53,7 @@ class Runtime:
         self._signer: Signer | None = None
         self._trust: TrustStore | None = None
         self._trust_loaded = False
+        self._public_data: PublicDataClient | None = None
 
     @classmethod
     def from_file(cls, path: str | Path | None = None, *, create_store: bool = False) -> Runtime:
@@ -116,7 +118,9 @@ class Runtime:
 
         from cr_einvoice.outbox.issuing import Issuer
 
-        return Issuer(self.store, self.signer, replace(self.config.issuer_settings(), **overrides))
+        public_data = self.public_data() if self.config.publicdata.enabled else None
+        settings = replace(self.config.issuer_settings(), **overrides)
+        return Issuer(self.store, self.signer, settings, public_data=public_data)
 
     def receiver(self, **overrides: Any) -> Receiver:
         """A :class:`~cr_einvoice.outbox.receiving.Receiver` that imports suppliers' vouchers and answers them
@@ -127,6 +131,15 @@ class Runtime:
 
         settings = replace(self.config.issuer_settings(), **overrides)
         return Receiver(self.store, self.signer, settings, trust=self.supplier_trust())
+
+    def public_data(self) -> PublicDataClient:
+        """The api.hacienda.go.cr client of ``[publicdata]``, caching its answers in the store (one, shared;
+        closed with the runtime)."""
+        if self._public_data is None:
+            from cr_einvoice.app.publicdata import open_public_data
+
+            self._public_data = open_public_data(self.config.publicdata, self.store)
+        return self._public_data
 
     # -- Hacienda -------------------------------------------------------------------------------------
     def credentials(self) -> Credentials:
@@ -224,7 +237,10 @@ class Runtime:
         )
 
     def close(self) -> None:
-        """Close the store (the signer and the settings need no closing)."""
+        """Close the public-data client and the store (the signer and the settings need no closing)."""
+        if self._public_data is not None:
+            self._public_data.close()
+            self._public_data = None
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -26,12 +26,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from cr_einvoice.core.catalogs import Situacion, TipoDocumento
-from cr_einvoice.core.clave import cr_now, to_cr_time
-from cr_einvoice.core.errors import StoreError, ValidationError
+from cr_einvoice.core.clave import CR_TZ, cr_now, to_cr_time
+from cr_einvoice.core.errors import Problem, StoreError, ValidationError
 from cr_einvoice.outbox.numbering import Draft, IssuedVoucher, IssuerSettings, Numbering, party_of
 from cr_einvoice.outbox.store import Store, VoucherKind, VoucherRecord, VoucherState
 
 if TYPE_CHECKING:
+    from cr_einvoice.hacienda.publicdata.enrich import PublicData
     from cr_einvoice.signing.xades import Signer
     from cr_einvoice.vouchers.model import Document
 
@@ -68,9 +69,13 @@ class Issuer(Numbering):
         *,
         clock: Callable[[], datetime] = cr_now,
         on_issued: Callable[[IssuedVoucher], None] | None = None,
+        public_data: PublicData | None = None,
     ) -> None:
+        """``public_data`` (a :class:`~cr_einvoice.hacienda.publicdata.PublicDataClient`): complete JSON
+        documents from Hacienda's registry and note its findings on each voucher (``IssuedVoucher.notes``)."""
         super().__init__(store, signer, settings, clock, settings.validate_xsd, settings.validate_rules)
         self._on_issued = on_issued
+        self.public_data = public_data
 
     def _voucher_draft(self, document: Document, **options: Any) -> Draft:
         """The draft of ``document``, once its emisor is checked to be this issuer: the issuing taxpayer must
@@ -134,6 +139,13 @@ class Issuer(Numbering):
         if issued.created and self._on_issued is not None:
             self._on_issued(issued)
         log.debug("issued %s (%s)", issued.clave, issued.consecutivo)
+        if self.public_data is not None and issued.created:
+            from cr_einvoice.hacienda.publicdata.enrich import registry_notes
+
+            notes = registry_notes(issued.signed_xml, self.public_data)
+            if notes:
+                self.store.log_event(issued.key, "registry_notes", {"notes": [str(n) for n in notes]})
+                issued = dataclasses.replace(issued, notes=notes)
         return issued
 
     def reissue(self, clave: str) -> IssuedVoucher:
@@ -195,9 +207,18 @@ class Issuer(Numbering):
         """Issue from the JSON input format (:func:`cr_einvoice.vouchers.jsonio.document_from_json`).
 
         A document without an ``emisor`` block gets this issuer's (:meth:`IssuerSettings.emisor`); one whose
-        emisor names another taxpayer or another nombre is refused (ValidationError at ``emisor``).
+        emisor names another taxpayer or another nombre is refused (ValidationError at ``emisor``). With
+        ``public_data``, a receptor given by number only and a foreign-currency document without
+        ``tipo_cambio`` are completed from Hacienda's public data first (stated in ``notes``).
         """
-        return self.issue(self.from_json(data), **kwargs)
+        notes: tuple[Problem, ...] = ()
+        if self.public_data is not None:
+            from cr_einvoice.hacienda.publicdata.enrich import enrich_json
+
+            enriched = enrich_json(data, self.public_data, today=self._clock().astimezone(CR_TZ).date())
+            data, notes = enriched.data, enriched.notes
+        issued = self.issue(self.from_json(data), **kwargs)
+        return dataclasses.replace(issued, notes=notes + issued.notes) if notes else issued
 
     def from_json(self, data: Any) -> Document:
         """The document of the JSON input format, its emisor filled from (or checked against) this issuer."""

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from cr_einvoice.core.catalogs import Situacion, TipoDocumento
 from cr_einvoice.core.clave import Clave, Consecutivo
-from cr_einvoice.core.errors import ValidationError
+from cr_einvoice.core.errors import Problem, ValidationError
 from cr_einvoice.core.identifiers import Identificacion
 from cr_einvoice.outbox.store import CounterKey, NewVoucher, Store, VoucherKind, VoucherRecord
 
@@ -82,6 +82,9 @@ class IssuedVoucher(VoucherRecord):
     ``created`` -- False when ``external_ref`` had been issued before and this is that voucher."""
 
     created: bool = True
+    #: What issuing noted on the way (from Hacienda's public data: a receptor or tipo_cambio filled in, the
+    #: registry's findings); empty without ``[publicdata]``.
+    notes: tuple[Problem, ...] = ()
 
     @property
     def record(self) -> VoucherRecord:

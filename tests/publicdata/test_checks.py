@@ -68,3 +68,19 @@ def test_what_offline_cannot_answer_is_skipped(sim: Simulator) -> None:
         "taxpayer 3101123456 (-407)",
         "CABYS 8314200000000 (-400)",
     ]
+
+
+def test_a_receptor_from_a_cedula(sim: Simulator) -> None:
+    import pytest
+
+    from cr_einvoice.core.errors import ValidationError
+    from cr_einvoice.hacienda.publicdata.enrich import receptor_for, receptor_from_registry
+
+    with make_client(sim) as client:
+        receptor = receptor_for(client, "112345678", correo_electronico="maria@example.cr")
+        assert receptor.nombre == "MARIA FERNANDA SOLANO QUESADA"
+        assert receptor.identificacion is not None and receptor.identificacion.tipo.value == "01"
+        block = receptor_from_registry(client, "3-102-654321")
+        assert block["identificacion"] == {"tipo": "02", "numero": "3102654321"}
+        with pytest.raises(ValidationError, match=r"receptor\.identificacion\.numero"):
+            receptor_for(client, "3101999999")

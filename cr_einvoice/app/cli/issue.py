@@ -60,8 +60,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
                 where = f"[{index}] " if len(docs) > 1 else ""
                 ref = args.ref or (f"{args.ref_prefix}{index}" if args.ref_prefix else None)
                 try:
-                    v = issuer.issue(
-                        issuer.from_json(data),
+                    v = issuer.issue_json(
+                        data,
                         external_ref=ref,
                         sucursal=args.sucursal,
                         terminal=args.terminal,
@@ -83,8 +83,12 @@ def cmd_issue(args: argparse.Namespace) -> int:
                             "consecutivo": v.consecutivo,
                             "situacion": v.situacion,
                             "new": v.created,
+                            "notes": [dataclasses.asdict(n) for n in v.notes],
                         }
                     )
+                    if not args.json:
+                        for remark in v.notes:
+                            print(f"{where}note: {remark}", file=sys.stderr)
                 bar.advance()
         report = None
         if args.submit and issued:
