@@ -77,6 +77,7 @@ TESTED = {
     "hacienda-callbacks",
     "sandbox",
     "issuing",
+    "service",
     "chile-khipu",
     "chile-belvo",
     "chile-flow",
@@ -384,6 +385,23 @@ def test_issuing_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
             assert (again.clave, again.created) == (v.clave, False)  # external_ref: idempotent
         finally:
             ns["runtime"].close()
+
+
+def test_service_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The issuing service embedded in a program: a key, the ASGI app in a thread, one POST."""
+    from cr_einvoice.app.demo import LocalSandbox
+
+    for name in ("CR_EINVOICE_DEMO_USERNAME", "CR_EINVOICE_DEMO_PASSWORD", "CR_EINVOICE_DEMO_PIN"):
+        monkeypatch.setenv(name, "")  # LocalSandbox sets them; monkeypatch restores them afterwards
+    ticket = example_json("te")
+    ticket["emisor"]["identificacion"]["numero"] = "3101123456"  # the configured taxpayer
+    ticket["emisor"]["nombre"] = "Soluciones Tecnológicas del Valle S.A."
+    with LocalSandbox(tmp_path / "box") as box:
+        monkeypatch.chdir(box.workdir)  # where it wrote cr-einvoice.toml
+        ns: dict[str, Any] = {"ticket_json": ticket}
+        run("service", ns)
+        issued = box.runtime.store.find(ns["answer"].json()["clave"])
+        assert issued is not None and issued.external_ref == "api:3101123456:caja2-0001"
 
 
 def test_public_face_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

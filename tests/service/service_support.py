@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from cr_einvoice.app.demo import EMISOR, LocalSandbox
-from cr_einvoice.service.app import create_app
+from cr_einvoice.core.secret import Secret
+from cr_einvoice.service.app import CALLBACK_PATH, create_app
 from cr_einvoice.service.auth import ApiKeys
 from cr_einvoice.service.server import BackgroundServer
 from cr_einvoice.service.settings import ServiceSettings
@@ -40,16 +42,33 @@ class Service:
         return {"Authorization": f"Bearer {key or self.key}"}
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextmanager
 def running_service(
-    box: LocalSandbox, settings: ServiceSettings | None = None, *, run_worker: bool = True, **options: Any
+    box: LocalSandbox,
+    settings: ServiceSettings | None = None,
+    *,
+    run_worker: bool = True,
+    callbacks: bool = False,
+    **options: Any,
 ) -> Iterator[Service]:
     """The service over ``box``'s runtime, on a free loopback port, with a key for the TEST company and one
-    for another emisor."""
+    for another emisor; with ``callbacks`` its worker gives Hacienda the service's callback URL."""
     keys = ApiKeys(box.runtime.store)
     key, record = keys.create(EMISOR, "tests")
     other, _ = keys.create(OTHER_EMISOR, "another company")
     settings = replace(settings or ServiceSettings(), public_data_url=box.sim.root_url)
+    port = free_port() if callbacks else 0
+    if callbacks:
+        options |= {
+            "callback_url": f"http://127.0.0.1:{port}{CALLBACK_PATH}",
+            "callback_secret": Secret("s3cr3t"),
+        }
     app = create_app(box.runtime, settings, run_worker=run_worker, worker_options=options or None)
-    with BackgroundServer(app) as server:
+    with BackgroundServer(app, port=port) as server:
         yield Service(box, server.url, key.reveal(), other.reveal(), record.key_id)

@@ -83,6 +83,8 @@ def test_issue_answers_at_once_and_the_worker_of_the_process_gets_hacienda_s_ans
     assert ticket.status_code == 200 and ticket.content.startswith(b"%PDF-") and ticket.content != pdf.content
     bad = problem(httpx.get(service.url + issued["links"]["pdf"] + "?format=A0", headers=service.auth()), 422)
     assert bad["problems"][0]["path"] == "format"
+    refreshed = httpx.post(f"{service.url}/v1/vouchers/{issued['key']}/refresh", headers=service.auth())
+    assert refreshed.status_code == 200 and refreshed.json()["ind_estado"] == "aceptado"
     ready = httpx.get(service.url + "/readyz")
     assert ready.status_code == 200 and ready.json()["worker"] == "running"
     assert httpx.get(service.url + "/healthz").json() == {"status": "ok"}
