@@ -36,7 +36,10 @@ Layout::
     validate_xsd = true                # false: Hacienda's business rules only (no official schemas needed)
 
     [store]
-    path = ".cr-einvoice/outbox.db"
+    path = ".cr-einvoice/outbox.db"         # the SQLite file, unless url or url_env is set
+    url = ""                           # postgresql://USER@HOST:PORT/DB (no password in it)
+    url_env = ""                       # NAME of a variable holding the whole URL (wins over url)
+    password_env = ""                  # NAME of the variable holding the database password
 
     [receiving]
     trust_ca = ""                      # PEM of the CAs of suppliers' certificates
@@ -97,6 +100,7 @@ __all__ = [
     "SigningSettings",
     "StoreSettings",
     "WorkerSettings",
+    "check_store",
     "default_config_path",
     "load_config",
     "render_config",
@@ -152,7 +156,14 @@ class IssuerOptions:
 
 @dataclass(frozen=True, slots=True)
 class StoreSettings:
+    #: The SQLite file (used when neither url nor url_env is set).
     path: str = ".cr-einvoice/outbox.db"
+    #: ``postgresql://USER@HOST:PORT/DB`` -- never with a password in it (password_env names where it is).
+    url: str = ""
+    #: NAME of an environment variable holding the whole URL (password included); wins over url.
+    url_env: str = ""
+    #: NAME of the environment variable holding the database password (empty: libpq's PGPASSWORD/.pgpass).
+    password_env: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +205,22 @@ class Config:
     @property
     def store_path(self) -> Path:
         return self.resolve(self.store.path)
+
+    def store_location(self) -> str:
+        """Where the outbox is: ``$url_env``, ``url``, else the SQLite file at ``path``."""
+        if self.store.url_env:
+            value = os.environ.get(self.store.url_env, "")
+            if not value:
+                raise ConfigError(
+                    f"environment variable {self.store.url_env} is not set (store.url_env: it should hold "
+                    "the outbox database's URL)"
+                )
+            return value
+        return self.store.url or str(self.store_path)
+
+    def store_password(self) -> Secret | None:
+        """The database password from ``store.password_env`` (None when no variable is named)."""
+        return Secret.from_env(self.store.password_env) if self.store.password_env else None
 
     @property
     def p12_path(self) -> Path:
@@ -354,10 +381,28 @@ def _check(config: Config) -> None:
         raise ConfigError("[service]: port 0..65535, max_body_bytes >= 1024, positive rate and burst")
     if v.session_minutes < 1:
         raise ConfigError(f"service.session_minutes must be at least 1, got {v.session_minutes}")
+    check_store(config.store)
     if not config.signing.pin_env.isidentifier():
         raise ConfigError(
             f"signing.pin_env must name an environment variable, got {config.signing.pin_env!r}"
         )
+
+
+def check_store(store: StoreSettings) -> None:
+    """Refuse a ``[store]`` that names no usable variable or carries a password."""
+    for name in ("url_env", "password_env"):
+        value = getattr(store, name)
+        if value and not value.isidentifier():
+            raise ConfigError(f"store.{name} must name an environment variable, got {value!r}")
+    if store.url:
+        if not store.url.startswith(("postgresql://", "postgres://", "sqlite:///")):
+            raise ConfigError("store.url must be postgresql://USER@HOST:PORT/DB (or sqlite:///PATH)")
+        userinfo = store.url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]
+        if ":" in userinfo or "password=" in store.url:
+            raise ConfigError(
+                "store.url must not carry a password (the file is not a place for secrets): name the "
+                "environment variable holding it in store.password_env, or the whole URL in store.url_env"
+            )
 
 
 def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Config:
@@ -406,6 +451,8 @@ _COMMENTS = {
     "hacienda.password_env": "NAME of the environment variable holding the IdP password",
     "signing.pin_env": "NAME of the environment variable holding the .p12 PIN",
     "store.path": "relative paths are relative to this file's folder",
+    "store.url": "postgresql://USER@HOST:PORT/DB instead of the SQLite file (never a password here)",
+    "store.password_env": "NAME of the environment variable holding the database password",
     "emisor.nombre": "the [emisor] fills a document that omits its emisor block; a different one is refused",
     "issuer.validate_xsd": "false: business rules only, no official schemas needed (cr-einvoice schemas)",
     "delivery.mode": "one: one e-mail after acceptance; two: at issue and after Hacienda's answer",

@@ -72,11 +72,13 @@ class Runtime:
     # -- shared, built once -----------------------------------------------------------------------------
     @property
     def store(self) -> Store:
-        """The outbox (``[store] path``), opened on first use."""
+        """The outbox (``[store]``: the SQLite ``path`` or the PostgreSQL ``url``), opened on first use."""
         if self._store is None:
             from cr_einvoice.outbox.store import open_store
 
-            self._store = open_store(self.config.store_path, create=self.create_store)
+            self._store = open_store(
+                self.config.store_location(), create=self.create_store, password=self.config.store_password()
+            )
         return self._store
 
     @property

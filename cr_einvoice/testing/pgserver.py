@@ -4,9 +4,10 @@ Finds ``initdb``/``pg_ctl`` (``$CR_EINVOICE_PG_BIN``, then Debian's ``/usr/lib/p
 then ``PATH``); when they are missing and this process is root with ``apt-get``, installs Debian's
 ``postgresql`` package (``apt-get update`` first); otherwise fails with a message saying what to install.
 The cluster lives in a new temporary directory, listens on 127.0.0.1 only, on a free port, trusts local
-connections (it holds nothing but test data) and runs without fsync unless started ``durable`` (speed; a
-crash of the *server* is not what the tests exercise). PostgreSQL refuses to run as root: as root, the
-cluster's directory is given to the ``postgres`` account and the server runs as that account (``runuser``).
+connections (it holds nothing but test data) -- except :data:`CHECKED_ROLE`, whose password it checks -- and
+runs without fsync unless started ``durable`` (speed; a crash of the *server* is not what the tests
+exercise). PostgreSQL refuses to run as root: as root, the cluster's directory is given to the ``postgres``
+account and the server runs as that account (``runuser``).
 
 ``CR_EINVOICE_TEST_PG_DSN`` names an existing server to use instead (its user must be able to create
 databases); :meth:`PgServer.stop` then stops nothing.
@@ -37,7 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["PgServer", "PgServerError", "find_pg_bin", "start_postgres"]
+__all__ = ["CHECKED_ROLE", "PgServer", "PgServerError", "find_pg_bin", "start_postgres"]
 
 log = logging.getLogger("cr_einvoice.testing")
 
@@ -133,6 +134,24 @@ class PgServer:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(chosen)))
         return self.url(chosen)
 
+    def create_checked_role(self, password: str, database: str) -> str:
+        """Create (or reset) :data:`CHECKED_ROLE` with ``password``, owner of ``database``'s public schema;
+        returns the URL of ``database`` as that role, without the password (the server checks it)."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (CHECKED_ROLE,)).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            conn.execute(
+                sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(CHECKED_ROLE), sql.Literal(password)
+                )
+            )
+        with psycopg.connect(self.url(database), autocommit=True) as conn:
+            conn.execute(sql.SQL("GRANT ALL ON SCHEMA public TO {}").format(sql.Identifier(CHECKED_ROLE)))
+        return f"postgresql://{CHECKED_ROLE}@{self.host}:{self.port}/{database}"
+
     def drop_database(self, name: str) -> None:
         """Drop ``name`` (its connections are ended first)."""
         import psycopg
@@ -158,6 +177,18 @@ class PgServer:
         ]
         subprocess.run(_as(command, self._as_account), capture_output=True, check=False, timeout=60)
         shutil.rmtree(self.datadir, ignore_errors=True)
+
+
+#: The one role the throwaway server checks a password of (scram-sha-256), for tests of password handling;
+#: every other role is trusted on loopback. Create it with :meth:`PgServer.create_checked_role`.
+CHECKED_ROLE = "cr_password_user"
+
+
+def _require_password(hba: Path) -> None:
+    """Put the password rule for :data:`CHECKED_ROLE` before initdb's trust rules (first match wins)."""
+    text = hba.read_text()
+    with hba.open("w") as f:  # rewritten in place: the owner (the server's account) stays
+        f.write(f"host all {CHECKED_ROLE} 127.0.0.1/32 scram-sha-256\n{text}")
 
 
 def _as(command: list[str], as_account: bool) -> list[str]:
@@ -230,6 +261,7 @@ def start_postgres(*, install: bool = True, durable: bool = False) -> PgServer:
             ),
             "initdb",
         )
+        _require_password(data / "pg_hba.conf")
         port = 0
         for _attempt in range(5):
             port = _free_port()

@@ -79,29 +79,31 @@ def cmd_init(args: argparse.Namespace) -> int:
             sucursal=args.sucursal,
             terminal=args.terminal,
         ),
-        store=cfg.StoreSettings(path=args.db),
+        store=cfg.StoreSettings(path=args.db, url=args.db_url or "", password_env=args.db_password_env or ""),
         worker=cfg.WorkerSettings(),
         receiving=cfg.ReceivingSettings(trust_ca=args.suppliers_ca or ""),
         base_dir=base,
     )
     config.environment()  # check the URLs now, not at the first submission
+    cfg.check_store(config.store)  # before writing: no password in the file, real variable names
     written = cfg.write_config(config, target, overwrite=args.force)
     from cr_einvoice.outbox.store import open_store
 
-    with open_store(config.store_path, create=True) as store:
+    with open_store(config.store_location(), create=True, password=config.store_password()) as store:
         e = config.emisor
         store.add_issuer(e.tipo_identificacion, e.numero_identificacion, e.nombre)
         store.add_terminal(e.numero_identificacion, e.sucursal, e.terminal)
+        database = store.path  # a URL is shown without its password
     info = {
         "config": str(written),
-        "database": str(config.store_path),
+        "database": database,
         "environment": config.hacienda.environment,
         "secrets_from": [config.hacienda.username_env, config.hacienda.password_env, config.signing.pin_env],
     }
     if args.json:
         dump_json(info)
     else:
-        print(f"wrote {written}; outbox database {config.store_path}")
+        print(f"wrote {written}; outbox database {database}")
         print(
             "set the secrets in the environment (never in the file): "
             + ", ".join(map(str, info["secrets_from"]))
@@ -133,6 +135,11 @@ def register(sub: Any) -> None:
     p.add_argument("--sucursal", type=int, default=1)
     p.add_argument("--terminal", type=int, default=1)
     p.add_argument("--db", default=".cr-einvoice/outbox.db", help="outbox database (relative to the file)")
+    p.add_argument(
+        "--db-url",
+        help="PostgreSQL outbox instead of the SQLite file: postgresql://USER@HOST:PORT/DB (no password)",
+    )
+    p.add_argument("--db-password-env", help="variable holding the PostgreSQL password (with --db-url)")
     p.add_argument("--callback-url", help="public URL where Hacienda should POST results")
     p.add_argument("--trust-ca", help="PEM of the CA that signs Hacienda's answers (e.g. the simulator's)")
     p.add_argument("--suppliers-ca", help="PEM of the CAs of suppliers' certificates (for receive)")
