@@ -16,8 +16,9 @@ from outbox_docs import EMISOR_ID
 
 from cr_einvoice.app.cli import main
 from cr_einvoice.core.errors import ExitCode, StoreError
+from cr_einvoice.core.secret import Secret
 from cr_einvoice.outbox import store as store_module
-from cr_einvoice.outbox.store import CounterKey, NewVoucher, SQLiteStore, VoucherKind, open_store
+from cr_einvoice.outbox.store import CounterKey, NewVoucher, SQLiteStore, Store, VoucherKind, open_store
 from cr_einvoice.testing.examples import example_json
 from cr_einvoice.testing.pki import TestPKI
 
@@ -225,8 +226,9 @@ def test_cli_disk_full_while_issuing(
 ) -> None:
     real = store_module.open_store
 
-    def capped(location: str | Path, *, create: bool = False) -> SQLiteStore:
-        s = real(location, create=create)
+    def capped(location: str | Path, *, create: bool = False, password: Secret | None = None) -> Store:
+        s = real(location, create=create, password=password)
+        assert isinstance(s, SQLiteStore)
         s._conn.execute(f"PRAGMA max_page_count = {int(s.pragma('page_count'))}")
         return s
 
