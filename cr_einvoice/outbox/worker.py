@@ -80,6 +80,15 @@ __all__ = [
 
 log = logging.getLogger("cr_einvoice.worker")
 
+#: The longest one call of the store's wait_for_work lasts while the worker idles (seconds).
+LISTEN_SLICE = 0.25
+
+
+def _quiet(task: asyncio.Future[bool]) -> None:
+    """Take a finished wait's outcome: one the worker stopped waiting for must not be reported as lost."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("waiting for work failed: %s", task.exception())
+
 
 class Worker(Sending):
     """Drives stored vouchers through Hacienda. ``client`` is a :class:`cr_einvoice.hacienda.AsyncClient`.
@@ -256,9 +265,23 @@ class Worker(Sending):
         return out
 
     async def _sleep(self, seconds: float) -> None:
+        """Sleep up to ``seconds``; woken early by :meth:`wake` (this process) or by the store
+        (:meth:`~cr_einvoice.outbox.store.base.Store.wait_for_work`: on PostgreSQL, a voucher issued on any
+        node). The store is asked in slices of :data:`LISTEN_SLICE` s, so a stop never waits long for it."""
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=max(0.001, seconds))
+        deadline = time.monotonic() + max(0.001, seconds)
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            while (left := deadline - time.monotonic()) > 0 and not woken.done():
+                heard = asyncio.ensure_future(
+                    asyncio.to_thread(self.store.wait_for_work, min(left, LISTEN_SLICE))
+                )
+                heard.add_done_callback(_quiet)
+                await asyncio.wait({woken, heard}, return_when=asyncio.FIRST_COMPLETED)
+                if heard.done() and not heard.cancelled() and heard.exception() is None and heard.result():
+                    return
+        finally:
+            woken.cancel()
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         """Work until ``stop`` is set (or the task is cancelled). A round in progress is abandoned when
