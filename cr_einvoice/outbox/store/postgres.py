@@ -522,8 +522,11 @@ class PostgresStore(PostgresDeliveries, PostgresService):
     ) -> VoucherRecord | None:
         """Reserve ``key`` for worker ``owner`` until ``until`` when it is still in ``state`` and due at
         ``now``; None when another worker holds it (even at this instant: its row lock is skipped) or moved
-        it."""
+        it. The lease does not wait for the disk (a crash only makes the voucher due again)."""
+        outermost = getattr(self._local, "conn", None) is None
         with self._tx() as cur:
+            if outermost:  # inside another transaction the claim is part of it, and so is its commit
+                cur.execute("SET LOCAL synchronous_commit = off")
             cur.execute(
                 f"UPDATE vouchers SET next_action_at = %s, updated_at = %s, lease_owner = %s WHERE key = ("  # noqa: S608
                 "SELECT key FROM vouchers WHERE key = %s AND state = %s AND next_action_at <= %s "

@@ -309,6 +309,30 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
             finally:
                 self._depth = 0
 
+    @contextmanager
+    def _lease_tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction committed without waiting for the disk (``synchronous = NORMAL`` for it), for
+        what a power cut may undo harmlessly: a lease (the voucher is simply due again). It reaches the disk
+        with the next durable commit, and no later commit survives without it (the WAL is replayed in
+        order). Inside another transaction it is part of that one."""
+        with self._lock:
+            if self._depth:
+                with self._tx() as conn:
+                    yield conn
+                return
+            try:
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+            except sqlite3.Error as exc:
+                raise self._failure(exc, "start a transaction") from None
+            try:
+                with self._tx() as conn:
+                    yield conn
+            finally:
+                try:
+                    self._conn.execute("PRAGMA synchronous = FULL")
+                except sqlite3.Error as exc:  # never write again without fsync'd commits
+                    self._broken = _explain(exc, self.path, "restore synchronous commits")
+
     def _rollback(self) -> None:
         """Roll back when a transaction is still open (SQLite may already have rolled it back itself, as it
         does on a full disk: a second ROLLBACK would fail with "no transaction is active")."""
@@ -574,9 +598,10 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
         """Reserve ``key`` for worker ``owner`` until ``until`` when it is still in ``state`` and due at
         ``now``.
 
-        Returns the claimed record, or None when another worker holds it or moved it.
+        Returns the claimed record, or None when another worker holds it or moved it. The lease is not
+        fsync'd (a power cut only makes the voucher due again).
         """
-        with self._tx() as conn:
+        with self._lease_tx() as conn:
             cur = conn.execute(
                 "UPDATE vouchers SET next_action_at = ?, updated_at = ?, lease_owner = ? "
                 "WHERE key = ? AND state = ? AND next_action_at <= ?",
