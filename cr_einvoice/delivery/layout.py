@@ -17,10 +17,12 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import reportlab
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
@@ -35,6 +37,7 @@ __all__ = [
     "amount_width",
     "campos_table",
     "hacienda_block",
+    "hacienda_lines",
     "metadata",
     "otros_cargos_table",
     "p",
@@ -44,6 +47,7 @@ __all__ = [
     "spacer",
     "table_style",
     "text_block",
+    "wrap_text",
 ]
 
 REGULAR = "CRVera"
@@ -55,7 +59,9 @@ SHADE = colors.Color(0.92, 0.92, 0.92)
 
 @functools.cache
 def register_fonts() -> None:
-    """Register the embedded fonts (once per process)."""
+    """Register the embedded fonts (once per process), and write binary streams: reportlab's default
+    ASCII85 encoding of them only makes the file larger and slower to write."""
+    rl_config.useA85 = 0
     folder = os.path.join(os.path.dirname(reportlab.__file__), "fonts")
     for name, file in _FONTS.items():
         pdfmetrics.registerFont(TTFont(name, os.path.join(folder, file)))
@@ -97,6 +103,29 @@ class Styles:
                 "heading", fontName=BOLD, fontSize=size * 1.1, leading=size * 1.4, spaceBefore=size * 0.6
             ),
         )
+
+
+def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
+    """``text`` broken into lines no wider than ``width``, at ordinary spaces only: a figure's no-break
+    spaces (``1 428 565,00``) hold it together; a word wider than a line is cut between characters."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if stringWidth(candidate, font, size) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = word
+        while stringWidth(line, font, size) > width and len(line) > 1:
+            cut = len(line) - 1
+            while cut > 1 and stringWidth(line[:cut], font, size) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+    lines.append(line)
+    return lines
 
 
 def p(text: str, style: ParagraphStyle) -> Paragraph:
@@ -145,13 +174,13 @@ _PLAIN = table_style(
 )
 
 
-def amount_width(view: Representacion, style: ParagraphStyle, width: float) -> float:
-    """The width of an amount column: the widest amount the document prints (in bold, the total's font),
-    at least a third of ``width`` and at most half of it, so figures never wrap."""
+def amount_width(view: Representacion, font: str, size: float, width: float) -> float:
+    """The width of an amount column: the widest amount the document prints in ``font`` and ``size``, at
+    least a quarter of ``width`` and at most half of it, so figures never wrap."""
     values = [c.valor for c in (*view.resumen, *view.otros_cargos, view.total)]
     values += [ln.total for ln in view.lineas]
-    widest = max(pdfmetrics.stringWidth(v, BOLD, style.fontSize) for v in values)
-    return min(max(widest + 4, width / 3), width / 2)
+    widest = max(pdfmetrics.stringWidth(v, font, size) for v in values)
+    return min(max(widest + 4, width / 4), width / 2)
 
 
 def resumen_table(view: Representacion, styles: Styles, widths: tuple[float, float]) -> Table:
@@ -188,12 +217,14 @@ def text_block(title: str, lines: Iterable[str], styles: Styles) -> list[Flowabl
     return [p(title, styles.heading), *items] if items else []
 
 
+def hacienda_lines(view: Representacion) -> list[str]:
+    """Hacienda's state and the findings of its answer, when known (nothing otherwise)."""
+    return ([f"Estado: {view.estado}"] if view.estado else []) + list(view.hacienda)
+
+
 def hacienda_block(view: Representacion, styles: Styles) -> list[Flowable]:
-    """Hacienda's state and the findings of its answer, when known."""
-    if view.estado is None and not view.hacienda:
-        return []
-    lines = [f"Estado: {view.estado}"] if view.estado else []
-    return text_block("Estado en el Ministerio de Hacienda", [*lines, *view.hacienda], styles)
+    """Hacienda's state and the findings of its answer under their heading, when known."""
+    return text_block("Estado en el Ministerio de Hacienda", hacienda_lines(view), styles)
 
 
 def metadata(view: Representacion) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from reportlab.lib import colors
@@ -15,13 +15,14 @@ from cr_einvoice.delivery.document import Representacion
 from cr_einvoice.delivery.layout import Styles, p, table_style
 from cr_einvoice.delivery.qr import QRCode
 
-__all__ = ["Decor", "body", "header_height"]
+__all__ = ["Decor", "body"]
 
 _QR_SIZE = 32 * mm
+_PAD = 2.0
 #: Fixed widths of the line table's columns (mm); the detail takes what remains.
 _COLUMNS: tuple[tuple[str, float | None, bool], ...] = (
     ("#", 6, False),
-    ("CABYS", 23, False),
+    ("CABYS", 24, False),
     ("Detalle", None, False),
     ("Cant.", 13, True),
     ("Unid.", 10, False),
@@ -58,26 +59,25 @@ def _header(view: Representacion, styles: Styles, width: float) -> Table:
     return table
 
 
-def header_height(view: Representacion, width: float, styles: Styles) -> float:
-    """The room the repeated header takes at the top of each page (points)."""
-    _, height = _header(view, styles, width).wrap(width, 1000)
-    return float(height) + 4 * mm
-
-
-@dataclass(frozen=True, slots=True)
 class Decor:
-    """What every page draws around the body: the header (``onPage``) and the footer (once the number of
-    pages is known)."""
+    """What every page draws around the body: the header (``onPage``; laid out once, drawn on each page)
+    and the footer (once the number of pages is known)."""
 
-    view: Representacion
-    styles: Styles
-    margin: float
-    width: float
+    def __init__(self, view: Representacion, styles: Styles, margin: float, width: float) -> None:
+        self.view = view
+        self.margin = margin
+        self.width = width
+        self.table = _header(view, styles, width)
+        _, height = self.table.wrap(width, 1000)
+        self.height = float(height)
+
+    @property
+    def room(self) -> float:
+        """The room the repeated header takes at the top of each page (points)."""
+        return self.height + 4 * mm
 
     def header(self, canvas: Canvas, doc: Any) -> None:
-        table = _header(self.view, self.styles, self.width)
-        _, height = table.wrap(self.width, 1000)
-        table.drawOn(canvas, self.margin, doc.pagesize[1] - self.margin - height)
+        self.table.drawOn(canvas, self.margin, doc.pagesize[1] - self.margin - self.height)
 
     def footer(self, canvas: Canvas, page: int, total: int) -> None:
         margin, width = self.margin, self.width
@@ -114,37 +114,48 @@ def _parties(view: Representacion, styles: Styles, width: float) -> Table:
     return table
 
 
+def _wrap(texts: Iterable[str], font: str, size: float, width: float) -> str:
+    """Texts wrapped to ``width``, one cell's lines (a plain string cell is far cheaper than a paragraph)."""
+    return "\n".join(line for text in texts for line in layout.wrap_text(text, font, size, width))
+
+
 def _lines(view: Representacion, styles: Styles, width: float) -> list[Flowable]:
     if not view.lineas:
         return []
+    size = styles.normal.fontSize * 0.92
     fixed = sum(w for _, w, _ in _COLUMNS if w is not None) * mm
     widths = [w * mm if w is not None else width - fixed for _, w, _ in _COLUMNS]
-    head = [p(name, styles.right_bold if right else styles.bold) for name, _, right in _COLUMNS]
-    rows: list[list[Any]] = [head]
+    inner = [w - 2 * _PAD for w in widths]
+    head = [_wrap([name], layout.BOLD, size, inner[i]) for i, (name, _, _) in enumerate(_COLUMNS)]
+    rows: list[list[str]] = [head]
     for ln in view.lineas:
-        detail: list[Flowable] = [p(ln.detalle, styles.normal), *(p(n, styles.small) for n in ln.notas)]
         rows.append(
             [
-                p(str(ln.numero), styles.normal),
-                p(ln.cabys, styles.small),
-                detail,
-                p(ln.cantidad, styles.right),
-                p(ln.unidad, styles.normal),
-                p(ln.precio_unitario, styles.right),
-                p(ln.descuento, styles.right),
-                [p(t, styles.small) for t in ln.impuestos],
-                p(ln.total, styles.right),
+                str(ln.numero),
+                ln.cabys,
+                _wrap([ln.detalle, *ln.notas], layout.REGULAR, size, inner[2]),
+                ln.cantidad,
+                ln.unidad,
+                ln.precio_unitario,
+                ln.descuento,
+                _wrap(ln.impuestos, layout.REGULAR, size, inner[7]),
+                ln.total,
             ]
         )
+    right = [("ALIGN", (i, 0), (i, -1), "RIGHT") for i, (_, _, r) in enumerate(_COLUMNS) if r]
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(
         table_style(
             [
+                *right,
+                ("FONTNAME", (0, 0), (-1, 0), layout.BOLD),
+                ("FONTSIZE", (0, 0), (-1, -1), size),
+                ("LEADING", (0, 0), (-1, -1), size * 1.2),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+                ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
+                ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
                 ("BACKGROUND", (0, 0), (-1, 0), layout.SHADE),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
                 ("LINEBELOW", (0, 1), (-1, -1), 0.25, layout.GRID),

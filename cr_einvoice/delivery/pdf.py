@@ -76,14 +76,15 @@ def _render_pages(view: Representacion, key: str, *, deterministic: bool) -> byt
     from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
     from cr_einvoice.delivery import layout
-    from cr_einvoice.delivery.pages import Decor, body, header_height
+    from cr_einvoice.delivery.pages import Decor, body
 
     layout.register_fonts()
     pagesize = A4 if key == "a4" else LETTER
     margin = 12 * mm
     styles = layout.Styles.of(8)
     width = pagesize[0] - 2 * margin
-    top = header_height(view, width, styles)
+    decor = Decor(view, styles, margin, width)
+    top = decor.room
     frame = Frame(
         margin,
         margin + 8 * mm,
@@ -106,7 +107,6 @@ def _render_pages(view: Representacion, key: str, *, deterministic: bool) -> byt
         invariant=1 if deterministic else 0,
         **layout.metadata(view),
     )
-    decor = Decor(view, styles, margin, width)
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=decor.header)])
     doc.build(body(view, styles, width), canvasmaker=partial(layout.NumberedCanvas, footer=decor.footer))
     return buffer.getvalue()

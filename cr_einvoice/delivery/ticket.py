@@ -1,23 +1,25 @@
 """The roll layouts: 80 mm and 58 mm thermal tickets (any document type on request).
 
-One long page as tall as its content (a roll has no page breaks); a document too long for one PDF page
-(200 inches) continues on further pages, each numbered. Everything a page shows is there, stacked: each line
-takes a few rows (detail, CABYS, quantity × price and total, taxes, notes).
+A roll has no pages: the ticket is one page exactly as long as its content. A document too long for one PDF
+page (200 inches) continues on further pages, the last as long as what is left, each numbered "Página N de
+M". Everything a page layout shows is here, stacked: each line of the voucher takes a few rows (detail, CABYS,
+quantity × price and total, taxes, notes).
+
+The roll is drawn straight on the canvas (no flowables): a first pass turns the view into rows of known
+height, so the page length is known before anything is drawn; the second pass draws them.
 """
 
 from __future__ import annotations
 
 import io
-from functools import partial
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Table
 
 from cr_einvoice.delivery import layout
-from cr_einvoice.delivery.document import Linea, Representacion
-from cr_einvoice.delivery.layout import Styles, p, table_style
+from cr_einvoice.delivery.document import Campo, Linea, Representacion
 from cr_einvoice.delivery.qr import QRCode
 
 __all__ = ["render_ticket"]
@@ -27,6 +29,68 @@ _ROLLS: dict[int, tuple[float, float]] = {80: (72 * mm, 7.5), 58: (48 * mm, 6.2)
 _MARGIN = 3 * mm
 #: The tallest page a PDF viewer accepts (200 inches).
 _MAX_HEIGHT = 14400.0
+_LEFT, _CENTER, _RIGHT = "left", "center", "right"
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    text: str
+    font: str
+    size: float
+    align: str = _LEFT
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One row of the roll: texts placed on one baseline, a rule, a shade, or the QR code."""
+
+    height: float
+    texts: tuple[_Text, ...] = ()
+    rule: bool = False
+    shade: bool = False
+    qr: str | None = None
+
+
+class _Roll:
+    """Turns texts into rows of a given width (wrapping words) in the roll's fonts."""
+
+    def __init__(self, width: float, size: float) -> None:
+        self.width = width
+        self.size = size
+        self.small = size * 0.86
+        self.rows: list[_Row] = []
+
+    def leading(self, size: float) -> float:
+        return size * 1.22
+
+    def text(self, text: str, *, bold: bool = False, small: bool = False, align: str = _LEFT) -> None:
+        font = layout.BOLD if bold else layout.REGULAR
+        size = self.small if small else self.size
+        for line in layout.wrap_text(text, font, size, self.width):
+            self.rows.append(_Row(self.leading(size), (_Text(line, font, size, align),)))
+
+    def heading(self, text: str) -> None:
+        self.gap(self.size * 0.5)
+        self.text(text, bold=True)
+
+    def pair(self, left: str, right: str, *, column: float, bold: bool = False, shade: bool = False) -> None:
+        """``left`` wrapped in the width the amount ``right`` leaves; the amount on its last row."""
+        font = layout.BOLD if bold else layout.REGULAR
+        lines = layout.wrap_text(left, font, self.size, self.width - column - 2)
+        for i, line in enumerate(lines):
+            texts = [_Text(line, font, self.size)]
+            if i == len(lines) - 1:
+                texts.append(_Text(right, font, self.size, _RIGHT))
+            self.rows.append(_Row(self.leading(self.size), tuple(texts), shade=shade))
+
+    def campo(self, campo: Campo, *, align: str = _LEFT) -> None:
+        self.text(f"{campo.etiqueta}: {campo.valor}", align=align)
+
+    def gap(self, height: float) -> None:
+        self.rows.append(_Row(height))
+
+    def rule(self) -> None:
+        self.rows.append(_Row(self.size * 0.4, rule=True))
 
 
 def _grouped(clave: str) -> str:
@@ -34,112 +98,138 @@ def _grouped(clave: str) -> str:
     return " ".join((clave[:3], clave[3:9], clave[9:21], clave[21:41], clave[41:42], clave[42:]))
 
 
-def _line(ln: Linea, styles: Styles, width: float, column: float) -> Table:
-    rows: list[list[Any]] = [
-        [p(f"{ln.numero}. {ln.detalle}", styles.bold), ""],
-        [p(f"CABYS {ln.cabys}", styles.small), ""],
-        [
-            p(f"{ln.cantidad} {ln.unidad} × {ln.precio_unitario}  Desc. {ln.descuento}", styles.normal),
-            p(ln.total, styles.right),
-        ],
-    ]
-    rows += [[p(t, styles.small), ""] for t in ln.impuestos]
-    rows += [[p(n, styles.small), ""] for n in ln.notas]
-    table = Table(rows, colWidths=[width - column, column])
-    spans = [("SPAN", (0, i), (1, i)) for i in range(len(rows)) if i != 2]
-    table.setStyle(
-        table_style(
-            [
-                *spans,
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                ("TOPPADDING", (0, 0), (-1, -1), 0),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 0.6),
-                ("LINEBELOW", (0, -1), (-1, -1), 0.25, layout.GRID),
-            ]
-        )
+def _line(roll: _Roll, ln: Linea, column: float) -> None:
+    roll.text(f"{ln.numero}. {ln.detalle}", bold=True)
+    roll.text(f"CABYS {ln.cabys}", small=True)
+    roll.pair(
+        f"{ln.cantidad} {ln.unidad} × {ln.precio_unitario}  Desc. {ln.descuento}", ln.total, column=column
     )
-    return table
+    for text in (*ln.impuestos, *ln.notas):
+        roll.text(text, small=True)
+    roll.rule()
 
 
-def _flowables(view: Representacion, styles: Styles, width: float, qr_size: float) -> list[Flowable]:
+def _rows(view: Representacion, roll: _Roll, qr_size: float) -> list[_Row]:
+    column = layout.amount_width(view, layout.BOLD, roll.size, roll.width)
     emisor = view.emisor
-    column = layout.amount_width(view, styles.normal, width)
-    out: list[Flowable] = [p(emisor.nombre if emisor.nombre else emisor.rol, styles.center)]
-    out += [p(f"{c.etiqueta}: {c.valor}", styles.center) for c in view.emisor.campos]
-    out += [
-        layout.spacer(2),
-        p(view.titulo, styles.heading),
-        p(f"Versión {view.version}", styles.normal),
-        p(f"{view.clave_etiqueta}: {_grouped(view.clave)}", styles.normal),
-        p(f"Consecutivo: {view.consecutivo}", styles.normal),
-        p(f"Fecha de emisión: {view.fecha_emision} (hora de Costa Rica)", styles.normal),
-        p(f"Situación: {view.situacion}", styles.normal),
-    ]
+    roll.text(emisor.nombre or emisor.rol, bold=True, align=_CENTER)
+    for campo in emisor.campos:
+        roll.campo(campo, align=_CENTER)
+    roll.heading(view.titulo)
+    roll.text(f"Versión {view.version}")
+    roll.text(f"{view.clave_etiqueta}: {_grouped(view.clave)}")
+    roll.text(f"Consecutivo: {view.consecutivo}")
+    roll.text(f"Fecha de emisión: {view.fecha_emision} (hora de Costa Rica)")
+    roll.text(f"Situación: {view.situacion}")
     if view.receptor is not None:
-        receptor = view.receptor
-        out.append(p(receptor.rol, styles.heading))
-        if receptor.nombre:
-            out.append(p(receptor.nombre, styles.bold))
-        out += [p(f"{c.etiqueta}: {c.valor}", styles.normal) for c in receptor.campos]
-    out.append(p("Condiciones", styles.heading))
-    out += [p(f"{c.etiqueta}: {c.valor}", styles.normal) for c in view.condiciones]
+        roll.heading(view.receptor.rol)
+        if view.receptor.nombre:
+            roll.text(view.receptor.nombre, bold=True)
+        for campo in view.receptor.campos:
+            roll.campo(campo)
+    roll.heading("Condiciones")
+    for campo in view.condiciones:
+        roll.campo(campo)
     if view.lineas:
-        out.append(p("Detalle", styles.heading))
-        out += [_line(ln, styles, width, column) for ln in view.lineas]
-    amounts = (width - column, column)
-    out += layout.otros_cargos_table(view, styles, amounts)
-    out += layout.text_block("Información de referencia", view.referencias, styles)
-    out += [p("Resumen", styles.heading), layout.resumen_table(view, styles, amounts)]
-    out += layout.hacienda_block(view, styles)
-    out += layout.text_block("Otros", view.otros, styles)
-    out += [layout.spacer(4), QRCode(view.qr, qr_size), p(view.leyenda, styles.center)]
-    return out
+        roll.heading("Detalle")
+        for ln in view.lineas:
+            _line(roll, ln, column)
+    if view.otros_cargos:
+        roll.heading("Otros cargos")
+        for campo in view.otros_cargos:
+            roll.pair(campo.etiqueta, campo.valor, column=column)
+    _block(roll, "Información de referencia", view.referencias)
+    roll.heading("Resumen")
+    for campo in view.resumen:
+        roll.pair(campo.etiqueta, campo.valor, column=column)
+    roll.rule()
+    roll.pair(view.total.etiqueta, view.total.valor, column=column, bold=True, shade=True)
+    _block(roll, "Estado en el Ministerio de Hacienda", layout.hacienda_lines(view))
+    _block(roll, "Otros", view.otros)
+    roll.gap(roll.size)
+    roll.rows.append(_Row(qr_size, qr=view.qr))
+    roll.gap(roll.size * 0.5)
+    roll.text(view.leyenda, align=_CENTER)
+    return roll.rows
 
 
-def _footer(page_width: float, canvas: Canvas, page: int, total: int) -> None:
-    if total > 1:
-        canvas.saveState()
-        canvas.setFont(layout.REGULAR, 6)
-        canvas.drawCentredString(page_width / 2, 2 * mm, f"Página {page} de {total}")
-        canvas.restoreState()
+def _block(roll: _Roll, title: str, lines: tuple[str, ...] | list[str]) -> None:
+    if lines:
+        roll.heading(title)
+        for line in lines:
+            roll.text(line)
+
+
+def _pages(rows: list[_Row], room: float) -> Iterator[list[_Row]]:
+    page: list[_Row] = []
+    used = 0.0
+    for row in rows:
+        if page and used + row.height > room:
+            yield page
+            page, used = [], 0.0
+        page.append(row)
+        used += row.height
+    yield page
+
+
+def _draw(canvas: Canvas, rows: list[_Row], left: float, top: float, width: float) -> None:
+    y = top
+    for row in rows:
+        y -= row.height
+        if row.shade:
+            canvas.setFillGray(0.92)
+            canvas.rect(left, y - row.height * 0.22, width, row.height, stroke=0, fill=1)
+            canvas.setFillGray(0)
+        if row.rule:
+            canvas.line(left, y + row.height * 0.5, left + width, y + row.height * 0.5)
+        if row.qr is not None:
+            qr = QRCode(row.qr, row.height)
+            qr.drawOn(canvas, left + (width - row.height) / 2, y)
+        baseline = y + row.height * 0.22
+        for t in row.texts:
+            canvas.setFont(t.font, t.size)
+            if t.align == _LEFT:
+                canvas.drawString(left, baseline, t.text)
+            elif t.align == _RIGHT:
+                canvas.drawRightString(left + width, baseline, t.text)
+            else:
+                canvas.drawCentredString(left + width / 2, baseline, t.text)
 
 
 def render_ticket(view: Representacion, *, width_mm: int, deterministic: bool) -> bytes:
     """The PDF of ``view`` on a roll ``width_mm`` wide (80 or 58)."""
     layout.register_fonts()
     width, size = _ROLLS[width_mm]
-    styles = Styles.of(size)
-    flowables = _flowables(view, styles, width, qr_size=min(width * 0.6, 36 * mm))
-    height = 2 * _MARGIN
-    measure = Canvas(io.BytesIO())
-    for f in flowables:
-        _, h = f.wrapOn(measure, width, _MAX_HEIGHT)
-        height += h + f.getSpaceBefore() + f.getSpaceAfter()
-    page_height = min(height + 6 * mm, _MAX_HEIGHT)
+    roll = _Roll(width, size)
+    rows = _rows(view, roll, qr_size=min(width * 0.6, 36 * mm))
+    footer = 4 * mm
+    pages = list(_pages(rows, _MAX_HEIGHT - 2 * _MARGIN - footer))
     page_width = width_mm * mm
-    frame = Frame(
-        (page_width - width) / 2,
-        _MARGIN,
-        width,
-        page_height - 2 * _MARGIN,
-        leftPadding=0,
-        rightPadding=0,
-        topPadding=0,
-        bottomPadding=0,
-    )
+    left = (page_width - width) / 2
     buffer = io.BytesIO()
-    doc = BaseDocTemplate(
+    options = layout.metadata(view)
+    canvas = Canvas(
         buffer,
-        pagesize=(page_width, page_height),
-        leftMargin=0,
-        rightMargin=0,
-        topMargin=0,
-        bottomMargin=0,
+        pagesize=(page_width, _MAX_HEIGHT),
         invariant=1 if deterministic else 0,
-        **layout.metadata(view),
+        initialFontName=options["initialFontName"],
+        lang=options["lang"],
     )
-    doc.addPageTemplates([PageTemplate(id="roll", frames=[frame])])
-    doc.build(flowables, canvasmaker=partial(layout.NumberedCanvas, footer=partial(_footer, page_width)))
+    canvas.setTitle(options["title"])
+    canvas.setAuthor(options["author"])
+    canvas.setSubject(options["subject"])
+    canvas.setCreator(options["creator"])
+    canvas.setProducer(options["producer"])
+    canvas.setLineWidth(0.25)
+    for number, page in enumerate(pages, start=1):
+        extra = footer if len(pages) > 1 else 0.0
+        height = sum(row.height for row in page) + 2 * _MARGIN + extra
+        canvas.setPageSize((page_width, height))
+        canvas.setLineWidth(0.25)
+        _draw(canvas, page, left, height - _MARGIN, width)
+        if len(pages) > 1:
+            canvas.setFont(layout.REGULAR, 6)
+            canvas.drawCentredString(page_width / 2, _MARGIN, f"Página {number} de {len(pages)}")
+        canvas.showPage()
+    canvas.save()
     return buffer.getvalue()

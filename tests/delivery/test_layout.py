@@ -148,3 +148,16 @@ def test_every_code_has_a_spanish_name(enum: type[StrEnum]) -> None:
 def test_every_document_type_has_a_title_and_every_tax_a_short_name() -> None:
     assert {labels.titulo(t) for t in TipoDocumento} and all(labels.titulo(t) for t in TipoDocumento)
     assert all(labels.impuesto_corto(c) for c in catalogs.CodigoImpuesto)
+
+
+def test_wrapping_keeps_figures_whole_and_cuts_only_overlong_words() -> None:
+    from cr_einvoice.delivery.layout import REGULAR, register_fonts, wrap_text
+
+    register_fonts()
+    nbsp = "\u00a0"
+    amount = f"IVA 01/08 13{nbsp}%: 1{nbsp}041{nbsp}295,00"
+    lines = wrap_text(amount, REGULAR, 7, 60)
+    assert f"1{nbsp}041{nbsp}295,00" in lines[-1] and len(lines) >= 2
+    assert wrap_text("corto", REGULAR, 7, 200) == ["corto"]
+    long = wrap_text("cuentasporpagar@lasabana.example.cr", REGULAR, 7, 40)
+    assert "".join(long) == "cuentasporpagar@lasabana.example.cr" and len(long) > 1
