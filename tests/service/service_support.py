@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cr_einvoice.app.demo import EMISOR, LocalSandbox
+from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.service.app import CALLBACK_PATH, create_app
 from cr_einvoice.service.auth import ApiKeys
@@ -55,11 +56,14 @@ def running_service(
     *,
     run_worker: bool = True,
     callbacks: bool = False,
+    runtime: Runtime | None = None,
     **options: Any,
 ) -> Iterator[Service]:
     """The service over ``box``'s runtime, on a free loopback port, with a key for the TEST company and one
-    for another emisor; with ``callbacks`` its worker gives Hacienda the service's callback URL."""
-    keys = ApiKeys(box.runtime.store)
+    for another emisor; with ``callbacks`` its worker gives Hacienda the service's callback URL; ``runtime``
+    replaces ``box``'s (another store)."""
+    runtime = runtime or box.runtime
+    keys = ApiKeys(runtime.store)
     key, record = keys.create(EMISOR, "tests")
     other, _ = keys.create(OTHER_EMISOR, "another company")
     settings = replace(settings or ServiceSettings(), public_data_url=box.sim.root_url)
@@ -69,6 +73,6 @@ def running_service(
             "callback_url": f"http://127.0.0.1:{port}{CALLBACK_PATH}",
             "callback_secret": Secret("s3cr3t"),
         }
-    app = create_app(box.runtime, settings, run_worker=run_worker, worker_options=options or None)
+    app = create_app(runtime, settings, run_worker=run_worker, worker_options=options or None)
     with BackgroundServer(app, port=port) as server:
         yield Service(box, server.url, key.reveal(), other.reveal(), record.key_id)
