@@ -457,6 +457,7 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
                     await worker.drain(within=within, keys=keys)
             else:
                 await worker.drain(within=within, keys=keys)
+        _mail_step(runtime, workdir)
         results = [
             DemoResult(label, store.require(key), _message(store, store.require(key))) for label, key in rows
         ]
@@ -481,6 +482,21 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
             box.__exit__(None, None, None)
         else:
             runtime.close()
+
+
+def _mail_step(runtime: Runtime, workdir: Path) -> None:
+    """The customers get their e-mails (XML, PDF, Hacienda's answer) from a local SMTP server."""
+    from cr_einvoice.app.demo_mail import deliver_demo_mail
+
+    mail = deliver_demo_mail(runtime, workdir)
+    if mail is None:
+        _say("   (aiosmtpd not installed: no e-mails; pip install 'cr-einvoice[demo]')")
+        return
+    _say(f"   e-mail: {mail.sent} customers got their voucher from a local SMTP server (STARTTLS):")
+    for to, subject, files in mail.received:
+        kinds = ["PDF" if f.endswith(".pdf") else "respuesta" if "respuesta" in f else "XML" for f in files]
+        _say(f"     {to}: {subject} [{' + '.join(kinds)}]")
+    _say(f"   the e-mails are in {_shown(mail.mail_dir)}/*.eml, their PDFs in {_shown(mail.pdf_dir)}/")
 
 
 def _doc_json(kind: str) -> dict[str, Any]:
