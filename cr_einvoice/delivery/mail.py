@@ -10,15 +10,18 @@ document can add a header.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address
+from email import message_from_bytes
+from email.header import Header
 from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email.policy import default as default_policy
+from email.quoprimime import body_encode
+from email.utils import format_datetime, formataddr
 
 from cr_einvoice.core.catalogs import TipoDocumento
 from cr_einvoice.core.errors import Problem, ValidationError
@@ -166,42 +169,13 @@ def attachments_for(
     return files
 
 
-def compose_mail(
-    signed_xml: bytes,
-    *,
-    stage: str,
-    sender: str,
-    recipient: str,
-    msg_id: str,
-    pdf: bytes | None = None,
-    respuesta_xml: bytes | None = None,
-    estado: str | None = None,
-    reply_to: str | None = None,
-    date: datetime | None = None,
-) -> EmailMessage:
-    """The MIME message delivering ``signed_xml`` (and ``pdf``, ``respuesta_xml`` when given) to
-    ``recipient`` from ``sender``; ``estado`` is Hacienda's (``aceptado``/``rechazado``) when known.
-    The attachments carry the exact bytes given (base64). Addresses are checked (ValidationError)."""
-    facts = voucher_facts(signed_xml)
-    to = mail_address(recipient, field="recipient")
-    sender_address = mail_address(sender, field="sender")
-    if not re.fullmatch(r"<[!-=?-~]{1,200}@[!-=?-~]{1,100}>", msg_id):
-        raise ValidationError([Problem("message_id", f"{msg_id!r} is not a Message-ID")])
-    files = attachments_for(facts, signed_xml, pdf=pdf, respuesta_xml=respuesta_xml)
-    msg = EmailMessage(policy=SMTP)
-    user, domain = sender_address.split("@")
-    msg["From"] = Address(display_name=facts.emisor_nombre[:120], username=user, domain=domain)
-    msg["To"] = to
-    if reply_to:
-        msg["Reply-To"] = mail_address(reply_to, field="reply_to")
-    msg["Subject"] = _subject(facts, stage, estado)
-    msg["Date"] = format_datetime(date or datetime.now(UTC))
-    msg["Message-ID"] = msg_id
-    msg["X-CR-Einvoice-Clave"] = facts.clave
-    msg.set_content(_body(facts, stage, estado, files), charset="utf-8", cte="quoted-printable")
-    for item in files:
-        msg.add_attachment(item.content, maintype=item.maintype, subtype=item.subtype, filename=item.filename)
-    return msg
+def _header(name: str, value: str) -> bytes:
+    return f"{name}: {value}\r\n".encode("ascii")
+
+
+def _base64(data: bytes) -> bytes:
+    """Base64 in lines of 76 characters (RFC 2045), CRLF-ended."""
+    return base64.encodebytes(data).replace(b"\n", b"\r\n")
 
 
 def render_mail(
@@ -217,13 +191,77 @@ def render_mail(
     reply_to: str | None = None,
     date: datetime | None = None,
 ) -> bytes:
-    """:func:`compose_mail` as the bytes an SMTP server receives (CRLF line ends); ``msg_id`` defaults to
-    :func:`message_id` of the voucher's clave, ``stage`` and ``recipient``."""
+    """The MIME message delivering ``signed_xml`` (and ``pdf``, ``respuesta_xml`` when given) to ``recipient``
+    from ``sender``, as the bytes an SMTP server receives (CRLF line ends). ``estado`` is Hacienda's
+    (``aceptado``/``rechazado``) when known; ``msg_id`` defaults to :func:`message_id` of the voucher's clave,
+    ``stage`` and ``recipient``. The attachments carry the exact bytes given (base64). Addresses are checked
+    (ValidationError); every header is ASCII (RFC 2047 words for the Spanish text) on lines of its own.
+
+    Written directly rather than through :class:`email.message.EmailMessage`, which spends most of a durable
+    delivery's time parsing back the headers it has just written (``benchmarks/bench_mail.py``)."""
+    facts = voucher_facts(signed_xml)
+    to = mail_address(recipient, field="recipient")
+    sender_address = mail_address(sender, field="sender")
     if msg_id is None:
-        msg_id = message_id(
-            voucher_facts(signed_xml).clave, stage, mail_address(recipient, field="recipient")
-        )
-    msg = compose_mail(
+        msg_id = message_id(facts.clave, stage, to)
+    if not re.fullmatch(r"<[!-;=?-~]{1,200}@[!-;=?-~]{1,100}>", msg_id):
+        raise ValidationError([Problem("message_id", f"{msg_id!r} is not a Message-ID")])
+    files = attachments_for(facts, signed_xml, pdf=pdf, respuesta_xml=respuesta_xml)
+    boundary = "=_cr-einvoice_" + hashlib.sha256(msg_id.encode("ascii")).hexdigest()[:32]
+    subject = Header(_subject(facts, stage, estado), "utf-8", maxlinelen=76, header_name="Subject")
+    out = [
+        _header("From", formataddr((facts.emisor_nombre[:120], sender_address), charset="utf-8")),
+        _header("To", to),
+    ]
+    if reply_to:
+        out.append(_header("Reply-To", mail_address(reply_to, field="reply_to")))
+    out += [
+        _header("Subject", subject.encode(linesep="\r\n")),
+        _header("Date", format_datetime(date or datetime.now(UTC))),
+        _header("Message-ID", msg_id),
+        _header("X-CR-Einvoice-Clave", facts.clave),
+        _header("MIME-Version", "1.0"),
+        _header("Content-Type", f'multipart/mixed; boundary="{boundary}"'),
+        b"\r\n",
+        f"--{boundary}\r\n".encode("ascii"),
+        _header("Content-Type", 'text/plain; charset="utf-8"'),
+        _header("Content-Transfer-Encoding", "quoted-printable"),
+        b"\r\n",
+        # quoprimime encodes code points 0-255 as bytes: hand it the UTF-8 bytes as Latin-1 text.
+        body_encode(_body(facts, stage, estado, files).encode("utf-8").decode("latin-1"), eol="\r\n").encode(
+            "ascii"
+        ),
+        b"\r\n",
+    ]
+    for item in files:
+        out += [
+            f"--{boundary}\r\n".encode("ascii"),
+            _header("Content-Type", f"{item.maintype}/{item.subtype}"),
+            _header("Content-Disposition", f'attachment; filename="{item.filename}"'),
+            _header("Content-Transfer-Encoding", "base64"),
+            b"\r\n",
+            _base64(item.content),
+        ]
+    out.append(f"--{boundary}--\r\n".encode("ascii"))
+    return b"".join(out)
+
+
+def compose_mail(
+    signed_xml: bytes,
+    *,
+    stage: str,
+    sender: str,
+    recipient: str,
+    msg_id: str | None = None,
+    pdf: bytes | None = None,
+    respuesta_xml: bytes | None = None,
+    estado: str | None = None,
+    reply_to: str | None = None,
+    date: datetime | None = None,
+) -> EmailMessage:
+    """:func:`render_mail` as an :class:`~email.message.EmailMessage` (to look at or to hand to another
+    mailer)."""
+    data = render_mail(
         signed_xml,
         stage=stage,
         sender=sender,
@@ -235,4 +273,6 @@ def render_mail(
         reply_to=reply_to,
         date=date,
     )
-    return msg.as_bytes()
+    msg = message_from_bytes(data, policy=default_policy)
+    assert isinstance(msg, EmailMessage)
+    return msg

@@ -92,6 +92,8 @@ def test_the_message_names_emisor_document_and_clave_and_carries_the_exact_files
         facts.consecutivo,
         "aceptado",
         "Total:",
+        "Clave numérica",
+        "Factura Electrónica N.° ",
     ):
         assert needed in text
     assert attachments(msg) == {
@@ -137,7 +139,10 @@ def test_nothing_from_the_voucher_or_the_caller_can_add_a_header(signed: bytes) 
         1,
     )
     assert hostile != signed
-    msg = parsed(render_mail(hostile, stage="single", sender=SENDER, recipient="a@example.com"))
+    data = render_mail(hostile, stage="single", sender=SENDER, recipient="a@example.com")
+    header_block = data.split(b"\r\n\r\n", 1)[0]
+    assert all(line.isascii() for line in header_block.split(b"\r\n"))
+    msg = parsed(data)
     assert msg["Bcc"] is None and msg["X-Evil"] is None
     assert "Bcc: spy@example.org" in str(msg["Subject"])  # folded into the one-line subject, harmless
 
