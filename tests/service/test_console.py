@@ -165,7 +165,7 @@ def test_the_console_in_a_real_browser(service: Service, browser: object, tmp_pa
     shots = tmp_path / "screenshots"
     shots.mkdir()
     context = browser.new_context(
-        base_url=service.url, accept_downloads=True, viewport={"width": 1280, "height": 900}
+        base_url=service.url, accept_downloads=True, viewport={"width": 1280, "height": 900}, locale="es-CR"
     )
     page = context.new_page()
     try:
