@@ -180,6 +180,10 @@ def _looks_complete(folder: Path) -> bool:
     return (folder / XMLDSIG_FILE).is_file() and (folder / "2024" / "v4.4").is_dir()
 
 
+#: ``$CR_EINVOICE_SCHEMAS`` values found to hold the schemas.
+_found_at_env: dict[str, Path] = {}
+
+
 def find_schemas_dir(*, cache_dir: Path | None = None) -> Path:
     """The folder holding the schemas (``$CR_EINVOICE_SCHEMAS``, then the fetch cache).
 
@@ -187,8 +191,12 @@ def find_schemas_dir(*, cache_dir: Path | None = None) -> Path:
     """
     env = os.environ.get(ENV_VAR)
     if env:
+        found = _found_at_env.get(env)
+        if found is not None:  # checked once per value (every validation asks)
+            return found
         folder = Path(env).expanduser()
         if _looks_complete(folder):
+            _found_at_env[env] = folder
             return folder
     cache = cache_dir if cache_dir is not None else default_cache_dir()
     how_to = _HOW_TO.format(cache=cache)
