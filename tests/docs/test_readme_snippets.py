@@ -35,6 +35,7 @@ from cr_einvoice.app.cli.build import number_document
 from cr_einvoice.chile import belvo as belvo_module
 from cr_einvoice.chile import flow as flow_module
 from cr_einvoice.chile import khipu as khipu_module
+from cr_einvoice.core.errors import StoreError
 from cr_einvoice.hacienda import Credentials, Environment, Respuesta, callback_url
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
 from cr_einvoice.signing.certs import load_p12
@@ -47,6 +48,7 @@ from cr_einvoice.testing.chile_fakes import (
     sample_belvo_invoice,
 )
 from cr_einvoice.testing.examples import example_json
+from cr_einvoice.testing.pgserver import PgServer
 from cr_einvoice.testing.pki import TestPKI, make_test_pki
 from cr_einvoice.vouchers.jsonio import document_from_json
 from cr_einvoice.vouchers.validate import validate_xml
@@ -60,6 +62,7 @@ PASSWORD = "readme-test-password"
 BELVO_LINK = "8848bd0c-9c7e-4f53-a732-ec896b11d4c4"
 
 TESTED = {
+    "store-postgres",
     "public-face",
     "vouchers-build",
     "vouchers-combo",
@@ -472,6 +475,13 @@ def test_chile_examples(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
         run("chile-flow", ns)  # also checks sign_params against Flow's published example (the comment)
         assert ns["invoice"].id == 1034
+
+
+def test_store_postgres_snippet(pg_server: PgServer) -> None:
+    ns = run("store-postgres", {"pg_url": pg_server.create_database()})
+    assert ns["store"].path.startswith("postgresql://")
+    with pytest.raises(StoreError, match="was closed"):
+        ns["store"].get("x")
 
 
 def test_every_marked_snippet_is_tested() -> None:

@@ -53,7 +53,7 @@ def test_three_nodes_killed_at_random_lose_nothing_and_send_nothing_twice(
             store.add_issuer("02", numero, "Empresa de Pruebas S.A.")
     settings = SimulatorSettings(
         users={USER: "pw"},
-        processing_delay=0.2,
+        processing_delay=0.1,
         rate_limit=1_000_000,
         trust=TrustStore.from_pem_files(pki.ca_cert_pem, supplier_pki.ca_cert_pem),
         workers=4,
@@ -95,7 +95,7 @@ def test_three_nodes_killed_at_random_lose_nothing_and_send_nothing_twice(
         kill_states: Counter[str] = Counter()
         try:
             while kills < KILLS:
-                time.sleep(rng.uniform(0.3, 1.5))
+                time.sleep(rng.uniform(0.2, 1.0))
                 with open_store(url) as peek:
                     counts = peek.count_by_state()
                 if counts[VoucherState.ACCEPTED] == N:
