@@ -140,8 +140,6 @@ class Issuer(Numbering):
             self._on_issued(issued)
         log.debug("issued %s (%s)", issued.clave, issued.consecutivo)
         if self.public_data is not None and issued.created:
-            from cr_einvoice.hacienda.publicdata.enrich import registry_notes
-
             notes = registry_notes(issued.signed_xml, self.public_data)
             if notes:
                 self.store.log_event(issued.key, "registry_notes", {"notes": [str(n) for n in notes]})
@@ -226,6 +224,26 @@ class Issuer(Numbering):
 
         document: Any = document_from_json(data, emisor=self.settings.emisor())
         return cast("Document", document)
+
+
+def registry_notes(signed_xml: bytes, public_data: PublicData) -> tuple[Problem, ...]:
+    """What Hacienda's registries say about a signed voucher, as notes for the issuer: the preflight's
+    registry reasons (-407, -400, exonerations) and the CABYS tax-rate warnings; lookups that could not be
+    made are logged."""
+    from cr_einvoice.core.xmlsafe import parse_untrusted
+    from cr_einvoice.hacienda.publicdata.checks import tarifa_warnings
+    from cr_einvoice.preflight.registry import check_registry
+
+    root = parse_untrusted(signed_xml, what="signed voucher")
+    reasons, skipped = check_registry(root, public_data)
+    warnings, not_looked_up = tarifa_warnings(root, public_data)
+    for item in (*skipped, *not_looked_up):
+        log.debug("registry check skipped: %s", item)
+    notes = [
+        Problem(r.path, f"{r.message} ({r.severity.value}{': ' + r.detail if r.detail else ''})", r.code)
+        for r in reasons
+    ]
+    return (*notes, *warnings)
 
 
 #: The states a voucher may be issued again from (:meth:`Issuer.reissue`).

@@ -79,6 +79,7 @@ TESTED = {
     "hacienda-decode",
     "hacienda-callbacks",
     "sandbox",
+    "publicdata",
     "issuing",
     "service",
     "chile-khipu",
@@ -365,6 +366,16 @@ def test_simulator_example() -> None:
     assert isinstance(env, Environment)
     assert env.recepcion_url.startswith("http://127.0.0.1:") and env.recepcion_url.endswith("/recepcion/v1/")
     assert env.token_url.endswith("/auth/realms/rut-stag/protocol/openid-connect/token")
+
+
+def test_publicdata_example(workdir: Path, sim: Simulator) -> None:
+    ns = run("publicdata", {"base_url": sim.root_url})
+    assert ns["t"].nombre == "SOLUCIONES TECNOLOGICAS DEL VALLE SOCIEDAD ANONIMA"
+    assert ns["rate"].venta == Decimal("511.70") and ns["ex"].covers("4527100000100")
+    with ns["PublicDataClient"](sim.root_url, cache=ns["store"], offline=True) as pos:
+        cached = pos.taxpayer("3101123456")
+    assert (cached.source, cached.stale) == ("cache", False)
+    ns["store"].close()
 
 
 def test_issuing_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

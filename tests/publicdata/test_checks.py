@@ -1,5 +1,5 @@
-"""The registry checks asked of api.hacienda.go.cr (the simulator's) through the public-data client: -407,
--400, exonerations and this package's tarifa warning; what cannot be looked up is reported as skipped."""
+"""This package's CABYS tax-rate warning, asked of api.hacienda.go.cr (the simulator's) through the
+public-data client, and a receptor built from a cédula; what cannot be looked up is reported as skipped."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from lxml import etree
 from pd_support import make_client
 
 from cr_einvoice.hacienda.publicdata import MemoryCache
-from cr_einvoice.hacienda.publicdata.checks import check_registry
+from cr_einvoice.hacienda.publicdata.checks import tarifa_warnings
 from cr_einvoice.sandbox import Simulator
 
 NS = "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/facturaElectronica"
@@ -30,30 +30,25 @@ def _fe(
     )
 
 
-def test_findings_through_the_client(sim: Simulator) -> None:
-    root = _fe(
-        "464901",
-        [
-            ("4527100000100", "08", "13.00"),
-            ("8399999999990", "08", "13.00"),
-            ("2316100000100", "08", "13.00"),
-        ],
-    )
-    with make_client(sim) as client:
-        report = check_registry(root, client, tarifa_warnings=True)
-    assert [(f.problem.code, f.rejects, f.problem.path) for f in report.findings] == [
-        (-407, False, "CodigoActividadEmisor"),
-        (-400, True, "DetalleServicio/LineaDetalle[2]/CodigoCABYS"),
-        (None, False, "DetalleServicio/LineaDetalle[3]/Impuesto/Tarifa"),
+def test_a_rate_other_than_the_cabys_one_is_warned(sim: Simulator) -> None:
+    lines = [
+        ("4527100000100", "08", "13.00"),
+        ("8399999999990", "08", "13.00"),
+        ("2316100000100", "08", "13.00"),
     ]
-    assert "carries 1 %" in report.findings[2].problem.message
-    assert report.skipped == []
+    with make_client(sim) as client:
+        warnings, skipped = tarifa_warnings(_fe("620100", lines), client)
+    assert [w.path for w in warnings] == [
+        "DetalleServicio/LineaDetalle[3]/Impuesto/Tarifa"
+    ]  # unknown: -400's
+    assert "carries 1 %" in warnings[0].message and "13.00 %" in warnings[0].message
+    assert skipped == []
 
 
 def test_exempt_lines_and_matching_rates_are_not_warned(sim: Simulator) -> None:
     root = _fe("620100", [("2316100000100", "02", "1.00"), ("4527100000100", "10", "0.00")])
     with make_client(sim) as client:
-        assert check_registry(root, client, tarifa_warnings=True).findings == []
+        assert tarifa_warnings(root, client) == ([], [])
 
 
 def test_what_offline_cannot_answer_is_skipped(sim: Simulator) -> None:
@@ -62,12 +57,9 @@ def test_what_offline_cannot_answer_is_skipped(sim: Simulator) -> None:
         online.cabys("4527100000100")
     root = _fe("620100", [("4527100000100", "08", "13.00"), ("8314200000000", "08", "13.00")])
     with make_client(sim, cache, offline=True) as offline:
-        report = check_registry(root, offline)
-    assert report.findings == []
-    assert [s.split(":")[0] for s in report.skipped] == [
-        "taxpayer 3101123456 (-407)",
-        "CABYS 8314200000000 (-400)",
-    ]
+        warnings, skipped = tarifa_warnings(root, offline)
+    assert warnings == []
+    assert [s.split(":")[0] for s in skipped] == ["CABYS 8314200000000 (IVA rate)"]
 
 
 def test_a_receptor_from_a_cedula(sim: Simulator) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,12 @@ from lxml import etree
 
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.hacienda.publicdata import PublicDataClient, SlidingWindowLimiter
-from cr_einvoice.hacienda.publicdata.checks import EXONERATION_TEXTS
 from cr_einvoice.sandbox import Simulator
-from cr_einvoice.sandbox.registry import Registry, registry_findings
+from cr_einvoice.sandbox.registry import EXONERACION_RECHAZADA, Registry, registry_findings
 from cr_einvoice.vouchers.rules import MESSAGES
 
 _EXO = """<Exoneracion>
-                    <TipoDocumentoEX1>03</TipoDocumentoEX1>
+                    <TipoDocumentoEX1>04</TipoDocumentoEX1>
                     <NumeroDocumento>{doc}</NumeroDocumento>
                     <NombreInstitucion>01</NombreInstitucion>
                     <FechaEmisionEX>2026-01-10T00:00:00-06:00</FechaEmisionEX>
@@ -82,34 +80,23 @@ def test_registry_codes_as_a_unit(vouchers: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("doc", "tarifa", "cabys", "text"),
+    ("doc", "cabys", "paths"),
     [
-        ("AL-99999999-99", "13.00", "4527100000100", "unknown"),
-        ("AL-00000001-24", "13.00", "4527100000100", "expired"),
-        ("AL-00460853-20", "13.00", "8314100000000", "cabys"),
+        ("AL-99999999-99", "4527100000100", ["NumeroDocumento"]),  # unknown
+        ("AL-00000001-24", "4527100000100", ["NumeroDocumento", "FechaEmisionEX"]),  # expired, other date
+        ("AL-00460853-20", "8314100000000", ["NumeroDocumento"]),  # the authorisation lists other CABYS
+        ("AL-00460853-20", "4527100000100", []),
     ],
 )
 def test_exonerations_are_checked_against_their_authorisation(
-    vouchers: Any, doc: str, tarifa: str, cabys: str, text: str
+    vouchers: Any, doc: str, cabys: str, paths: list[str]
 ) -> None:
-    xml = _xml(vouchers, exo=_EXO.format(doc=doc, tarifa=tarifa), cabys=cabys, receptor="3102654321")
+    xml = _xml(vouchers, exo=_EXO.format(doc=doc, tarifa="13.00"), cabys=cabys, receptor="3102654321")
     found = registry_findings(Registry.default(), etree.fromstring(xml))
-    assert [(f.code, f.warning) for f in found] == [(None, False)]
-    assert found[0].message == EXONERATION_TEXTS[text].format(
-        n=1, doc=doc, cabys=cabys, desde="2024-02-01", hasta="2025-02-01"
-    )
-
-
-def test_exoneration_of_another_receptor_and_over_its_percentage(vouchers: Any, tmp_path: Path) -> None:
-    data = json.loads(resources.files("cr_einvoice.sandbox").joinpath("registry_default.json").read_text())
-    data["exoneraciones"]["AL-00460853-20"]["porcentajeExoneracion"] = 10
-    registry = Registry.from_mapping(data)
-    xml = _xml(vouchers, exo=_EXO.format(doc="AL-00460853-20", tarifa="13.00"), cabys="4527100000100")
-    messages = [f.message for f in registry_findings(registry, etree.fromstring(xml))]
-    doc = "AL-00460853-20"
-    assert messages == [
-        EXONERATION_TEXTS["receptor"].format(n=1, doc=doc),  # authorised for 3102654321, not 112345678
-        EXONERATION_TEXTS["percentage"].format(n=1, doc=doc, tarifa="13.00", porcentaje="10"),
+    assert [(f.code, f.warning) for f in found] == [(None, False)] * len(paths)
+    assert all(f.message.startswith(EXONERACION_RECHAZADA + ": ") for f in found)
+    assert [f.message.split(": ", 1)[1].split()[0] for f in found] == [
+        {"NumeroDocumento": "authorisation", "FechaEmisionEX": "FechaEmisionEX"}[p] for p in paths
     ]
 
 

@@ -5,8 +5,6 @@
 - :func:`enrich_json`: a document of the JSON input format with a receptor given by number only gets its
   nombre and tipo; a document in a foreign currency (USD, EUR) without ``tipo_cambio`` gets the BCCR **sell**
   rate of its FechaEmision date (today when the issuing pipeline dates it). Each change is stated as a note.
-- :func:`registry_notes`: the registry's findings on a signed voucher (:func:`~.checks.check_registry` with
-  the CABYS tax-rate warnings) as notes for the issuer.
 
 Notes are :class:`~cr_einvoice.core.errors.Problem` values (path, message, Hacienda's code when it has
 one); they never stop issuing -- the preflight (``cr-einvoice check``) predicts Hacienda's verdict.
@@ -15,7 +13,6 @@ one); they never stop issuing -- the preflight (``cr-einvoice check``) predicts 
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,10 +22,8 @@ from cr_einvoice.core.clave import CR_TZ
 from cr_einvoice.core.errors import NotFoundError, Problem, ValidationError
 from cr_einvoice.core.identifiers import Identificacion
 from cr_einvoice.core.money import q5
-from cr_einvoice.core.xmlsafe import parse_untrusted
 from cr_einvoice.hacienda.publicdata.answers import CURRENCIES
-from cr_einvoice.hacienda.publicdata.checks import RegistrySource, check_registry
-from cr_einvoice.hacienda.publicdata.model import ExchangeRate, Fetched, Taxpayer
+from cr_einvoice.hacienda.publicdata.model import Cabys, ExchangeRate, Exoneration, Fetched, Taxpayer
 from cr_einvoice.vouchers.model import Receptor
 
 __all__ = [
@@ -38,10 +33,7 @@ __all__ = [
     "enrich_json",
     "receptor_for",
     "receptor_from_registry",
-    "registry_notes",
 ]
-
-log = logging.getLogger("cr_einvoice.publicdata")
 
 #: Receptor.nombre is at most 100 characters (Anexos).
 _NOMBRE_MAX = 100
@@ -55,8 +47,13 @@ class EnrichSource(Protocol):
     def exchange_rate(self, currency: str = "USD", date: date | None = None) -> ExchangeRate: ...
 
 
-class PublicData(EnrichSource, RegistrySource, Protocol):
-    """Everything the issuing path asks of public data."""
+class PublicData(EnrichSource, Protocol):
+    """Everything the issuing path asks of public data (:class:`~.client.PublicDataClient`): enrichment, and
+    the registry checks of :mod:`cr_einvoice.preflight.registry` and :mod:`.checks`."""
+
+    def cabys(self, codigo: str) -> Cabys: ...
+
+    def exoneration(self, authorization: str) -> Exoneration: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,18 +149,3 @@ def enrich_json(data: Mapping[str, Any], source: EnrichSource, *, today: date | 
             )
         )
     return Enriched(out, tuple(notes))
-
-
-def registry_notes(signed_xml: bytes, source: RegistrySource) -> tuple[Problem, ...]:
-    """The registry's findings on a signed voucher, for the issuer: Hacienda's registry codes (-407, -400,
-    exonerations) and the CABYS tax-rate warnings; lookups that could not run are logged."""
-    root = parse_untrusted(signed_xml, what="signed voucher")
-    report = check_registry(root, source, tarifa_warnings=True)
-    for skipped in report.skipped:
-        log.info("registry check skipped: %s", skipped)
-    notes = []
-    for finding in report.findings:
-        p = finding.problem
-        kind = "Hacienda will reject it" if finding.rejects else "warning"
-        notes.append(Problem(p.path, f"{p.message} ({kind})", p.code))
-    return tuple(notes)
