@@ -6,8 +6,9 @@ The names a point-of-sale or ERP program needs are importable from here::
 
 Documents and their JSON/XML forms, the :class:`Issuer`/:class:`Receiver`/:class:`Worker` of the outbox, the
 Hacienda :class:`Client`/:class:`AsyncClient`, the XAdES :class:`Signer` and :func:`verify`,
-:func:`decode_respuesta` (alias ``decode``), :class:`Secret` and the exception tree. Each is imported on first
-use, so ``import cr_einvoice`` stays cheap; the modules behind them are listed in ``docs/design.md``.
+:func:`decode_respuesta` (alias ``decode``), :func:`render_pdf` (the graphic representation), :class:`Secret`
+and the exception tree. Each is imported on first use, so ``import cr_einvoice`` stays cheap; the modules
+behind them are listed in ``docs/design.md``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
     )
     from cr_einvoice.core.secret import (
         Secret,
+    )
+    from cr_einvoice.delivery.pdf import (
+        render_pdf,
     )
     from cr_einvoice.hacienda.auth import (
         Credentials,
@@ -180,6 +184,7 @@ _LAZY: dict[str, str] = {
     "TrustStore": "cr_einvoice.signing.xades",
     "VerificationResult": "cr_einvoice.signing.xades",
     "verify": "cr_einvoice.signing.xades",
+    "render_pdf": "cr_einvoice.delivery.pdf",
     "Credentials": "cr_einvoice.hacienda.auth",
     "Environment": "cr_einvoice.hacienda.environments",
     "Client": "cr_einvoice.hacienda.client",
@@ -280,6 +285,7 @@ __all__ = [
     "load_p12",
     "open_store",
     "parse_callback",
+    "render_pdf",
     "to_xml",
     "validate_xml",
     "verify",

@@ -55,6 +55,7 @@ __all__ = ["LEYENDAS", "Campo", "Linea", "Parte", "Representacion", "representac
 LEYENDAS: dict[str, str] = {
     "4.4": "Autorizada mediante resolución N° MH-DGT-RES-0027-2024",
     "4.3": "Autorizada mediante resolución N° DGT-R-033-2019",
+    "4.2": "Autorizada mediante resolución N° DGT-R-48-2016",
 }
 _VERSION = re.compile(r"/v(\d+\.\d+)/")
 _DSIG = "http://www.w3.org/2000/09/xmldsig#"

@@ -30,6 +30,7 @@ KINDS = (
     "mr-rechazo",
     "fe-exo",
     "te-contingencia",
+    "fe-credito",
 )
 
 _EXO_LINE: dict[str, Any] = {
@@ -62,6 +63,9 @@ def voucher_json(kind: str, *, lines: int | None = None) -> dict[str, Any]:
     data = example_json(base)
     if kind == "fe-exo":
         data["lineas"] = [*data["lineas"][:1], copy.deepcopy(_EXO_LINE)]
+    elif kind == "fe-credito":
+        data |= {"condicion_venta": "02", "plazo_credito": 30}
+        data.pop("medios_pago")
     elif kind == "mr-parcial":
         data |= {"mensaje": "2", "detalle_mensaje": "Se aceptan 2 de 3 artículos facturados"}
     elif kind == "mr-rechazo":

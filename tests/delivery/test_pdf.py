@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -151,12 +152,17 @@ def test_every_type_every_format_shows_the_required_fields_and_a_decodable_qr(
     assert abs(width - expected_width) < 0.05
 
 
-def test_exoneration_and_contingency_are_printed(signed: dict[str, bytes]) -> None:
+def test_exoneration_credit_and_contingency_are_printed(signed: dict[str, bytes]) -> None:
     text = squeeze("\n".join(page_texts(render_pdf(signed["fe-exo"]))))
     for value in ("Exoneración", "03 Autorizado por ley especial", "AL-00460853-20", "artículo 7", "inciso 2",
                   "01 Ministerio de Hacienda", "01/06/2026", "tarifa exonerada 13 %", "7 800,00",
                   "Servicios exonerados", "60 000,00"):  # fmt: skip
         assert squeeze(value) in text, value
+    credit = squeeze("\n".join(page_texts(render_pdf(signed["fe-credito"], format="58mm"))))
+    assert (
+        squeeze("Condición de venta: 02 Crédito") in credit and squeeze("Plazo de crédito: 30 días") in credit
+    )
+    assert "Mediodepago" not in credit
     ticket = squeeze("\n".join(page_texts(render_pdf(signed["te-contingencia"], format="80mm"))))
     for value in ("Situación: 2 Contingencia", "08 Comprobante emitido en contingencia", "CONT-000457",
                   "05 Sustituye comprobante provisional por contingencia"):  # fmt: skip
@@ -227,3 +233,30 @@ def test_bad_input_is_refused_naming_the_field(signed: dict[str, bytes], signer:
     hacienda = respuesta(other)
     with pytest.raises(ValidationError):  # a MensajeHacienda is not a voucher
         render_pdf(signer.sign(hacienda))
+
+
+@pytest.mark.parametrize(
+    ("sample", "version", "leyenda"),
+    [
+        ("FacturaElectronica_v4.2_firmado_estilo_anexo2.xml", "4.2", "DGT-R-48-2016"),
+        ("TiqueteElectronico_v4.3_firmado_estilo_crlibre.xml", "4.3", "DGT-R-033-2019"),
+    ],
+)
+def test_real_signed_vouchers_of_older_versions(
+    samples_dir: Path, sample: str, version: str, leyenda: str
+) -> None:
+    data = (samples_dir / sample).read_bytes()
+    root = _xml(data)
+    clave = _one(root, "Clave")
+    for fmt in ("a4", "58mm"):
+        pdf = render_pdf(data, format=fmt)
+        text = squeeze("\n".join(page_texts(pdf)))
+        assert squeeze(f"Versión {version}") in text and leyenda in text and clave in text
+        assert _one(root, "Emisor/Nombre").replace(" ", "") in text
+        assert squeeze(fmt_monto(_dec(_one(root, "ResumenFactura/TotalComprobante")))) in text
+        for cabys in _all(root, "DetalleServicio/LineaDetalle/Codigo/Codigo") + _all(
+            root, "DetalleServicio/LineaDetalle/Codigo"
+        ):
+            if cabys:
+                assert cabys in text
+        assert decode_qr(pdf) == [clave]
