@@ -70,6 +70,7 @@ TESTED = {
     "clave",
     "preflight",
     "pdf",
+    "mail",
     "certs-load",
     "sign",
     "verify",
@@ -337,6 +338,67 @@ def test_pdf_example(pki: TestPKI, workdir: Path) -> None:
     assert "Mensaje de Hacienda: Aceptado" in text and "Factura Electrónica" in text
     ticket = PdfReader(io.BytesIO(ns["ticket"])).pages
     assert round(float(ticket[0].mediabox.width)) == 227  # 80 mm
+
+
+def test_mail_example(pki: TestPKI, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Render and send to a real SMTP server (STARTTLS, login), then the outbox's deliverer."""
+    from dataclasses import replace as with_
+
+    from cr_einvoice.app.config import Config, EmisorSettings, SigningSettings, StoreSettings
+    from cr_einvoice.app.mailing import DeliveryConfig, SmtpConfig
+    from cr_einvoice.app.runtime import Runtime
+    from cr_einvoice.outbox.store import VoucherState
+    from cr_einvoice.sandbox.mensaje import MensajeHaciendaData, render_mensaje_hacienda
+    from cr_einvoice.testing.smtpd import MailServer, server_certificate
+
+    signed = _signed_fe(pki, 11)
+    clave = re.search(rb"<Clave>(\d{50})</Clave>", signed).group(1).decode()  # type: ignore[union-attr]
+    answer = MensajeHaciendaData(
+        clave, "Soluciones Tecnológicas del Valle S.A.", "02", "3101123456", 1, "", "1"
+    )
+    respuesta = render_mensaje_hacienda(answer)
+    cert = server_certificate(workdir / "smtp-cert")
+    monkeypatch.setenv("SMTP_PASSWORD", "readme-smtp")
+    monkeypatch.setenv("T_SMTP_USER", "facturas")
+    with MailServer(tls="starttls", certificate=cert, credentials=("facturas", "readme-smtp")) as server:
+        config = Config(
+            signing=SigningSettings(p12_path=str(pki.taxpayer_p12), pin_env="FE_PIN"),
+            emisor=EmisorSettings(numero_identificacion="3101123456"),
+            store=StoreSettings(path="outbox.db"),
+            base_dir=workdir,
+        )
+        smtp = SmtpConfig(
+            "127.0.0.1", server.port, "starttls", "T_SMTP_USER", "SMTP_PASSWORD", 5.0, str(cert.ca_pem)
+        )
+        config = with_(
+            config,
+            delivery=DeliveryConfig(enabled=True, sender="facturacion@tecnovalle.example.cr"),
+            smtp=smtp,
+        )
+        with Runtime(config) as runtime:  # one accepted voucher in the outbox
+            record = runtime.issuer().issue(document_from_json(example_json("fe")))
+            runtime.store.transition(record.key, VoucherState.SENDING)
+            runtime.store.add_respuesta(
+                record.key,
+                source="poll",
+                estado="aceptado",
+                mensaje=1,
+                detalle=None,
+                errores=[],
+                raw_xml=None,
+            )
+            runtime.store.transition(record.key, VoucherState.ACCEPTED)
+        namespace = {"signed": signed, "pdf": b"%PDF-1.7 readme", "respuesta": respuesta,
+                     "smtp_port": server.port, "smtp_ca": str(cert.ca_pem), "config": config}  # fmt: skip
+        ns = run("mail", namespace, replace={"Runtime.from_file()": "Runtime(config)"})
+        assert [m.rcpt_tos for m in server.messages] == [
+            ("cuentasporpagar@lasabana.example.cr",),
+            ("cuentasporpagar@lasabana.example.cr",),
+        ]
+        assert all(m.tls and m.login == "facturas" for m in server.messages)
+        assert len(ns["report"].sent) == 1
+        first = server.messages[0].message
+        assert f"{clave}.pdf" in [p.get_filename() for p in first.iter_attachments()]  # type: ignore[attr-defined]
 
 
 def test_combo_example_and_a_voucher_carrying_it(schemas_dir: Path) -> None:
