@@ -88,3 +88,28 @@ def test_an_offline_miss_takes_no_number(store: SQLiteStore, signer: Signer, sim
 def test_without_public_data_nothing_changes(store: SQLiteStore, signer: Signer) -> None:
     issuer = Issuer(store, signer, IssuerSettings("02", EMISOR, "Soluciones Tecnológicas del Valle S.A."))
     assert issuer.issue_json(example_json("fe")).notes == ()
+
+
+def test_a_runtime_with_publicdata_enabled_completes_documents(
+    tmp_path: Path, sim: Simulator, pki: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cr_einvoice.app.config import Config, EmisorSettings, SigningSettings, StoreSettings
+    from cr_einvoice.app.publicdata import PublicDataConfig
+    from cr_einvoice.app.runtime import Runtime
+
+    monkeypatch.setenv("CR_EINVOICE_PIN", pki.pin)
+    config = Config(
+        base_dir=tmp_path,
+        store=StoreSettings(path="outbox.db"),
+        signing=SigningSettings(p12_path=str(pki.taxpayer_p12)),
+        emisor=EmisorSettings("02", EMISOR, "Soluciones Tecnológicas del Valle S.A."),
+        publicdata=PublicDataConfig(enabled=True, base_url=sim.root_url),
+    )
+    with Runtime(config, create_store=True) as runtime:
+        issued = runtime.issuer().issue_json(_usd_fe_for("112345678"))
+        assert [n.path for n in issued.notes][:2] == ["receptor.nombre", "tipo_cambio"]
+        assert runtime.store.cache_get("taxpayer", "112345678") is not None  # the store is the cache
+    off = Config(base_dir=tmp_path, store=StoreSettings(path="outbox.db"), emisor=config.emisor,
+                 signing=config.signing)  # fmt: skip
+    with Runtime(off) as runtime:
+        assert runtime.issuer().public_data is None
