@@ -125,3 +125,74 @@ def test_without_lookups_only_the_cache_answers(
     assert _reasons(warm) == [(-407, Severity.WARNING, "CodigoActividadEmisor")]
     # an online client given without allow_lookup is limited to its cache too
     assert _reasons(preflight(built.xml, public_data=public_data)) == _reasons(warm)
+
+
+def _other_distrito(xml: bytes) -> bytes:
+    return xml.replace(b"<Distrito>08</Distrito>", b"<Distrito>01</Distrito>", 1)
+
+
+def _unknown_cabys(xml: bytes) -> bytes:
+    return xml.replace(b"<CodigoCABYS>8314200000000<", b"<CodigoCABYS>8399999999999<", 1)
+
+
+#: name -> (patch, edit, the prediction's (codes or None) rejections, its warnings' codes).
+REGISTRY_CASES: dict[str, tuple[Any, Any, list[int | None], list[int | None]]] = {
+    "-407 activity not registered": (_activity("751101"), None, [], [-407]),
+    "-400 CABYS not in the catalogue": (None, _unknown_cabys, [-400], []),
+    "exoneration not in force": (
+        _exonerated("AL-00000001-24", "2024-02-01T00:00:00-06:00"),
+        None,
+        [None],
+        [],
+    ),
+    "exoneration for other goods": (
+        _exonerated("AL-00460853-20", "2026-01-10T00:00:00-06:00", line=0),
+        None,
+        [None],
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(REGISTRY_CASES))
+def test_the_simulator_answers_the_registry_reasons_predicted(
+    factory: Factory, hacienda: Hacienda, public_data: PublicDataClient, name: str
+) -> None:
+    patch, edit, rejections, warnings = REGISTRY_CASES[name]
+    built = factory.voucher("fe", patch=patch, edit=edit)
+    report = preflight(built.xml, public_data=public_data, allow_lookup=True)
+    assert [r.code for r in report.rejections] == rejections
+    assert [r.code for r in report.warnings] == warnings
+    verdict = hacienda.judge(built)
+    assert verdict.accepted == report.accepted, (report, verdict)
+    if report.accepted:
+        assert [w for w in verdict.warnings if isinstance(w, int)] == warnings
+    else:
+        messages = {r.message for r in report.rejections}
+        coded = [c for c in verdict.rejections if isinstance(c, int)]
+        assert coded == [c for c in rejections if c is not None]
+        # an exoneration rejection has no captured code: the simulator writes a bare line ending with the
+        # preflight's reason
+        bare = [line for line in verdict.rejections if isinstance(line, str)]
+        assert len(bare) == rejections.count(None)
+        assert all(any(line.endswith(m) for m in messages) for line in bare), (bare, messages)
+
+
+def test_minus_37_and_minus_408_need_registries_the_public_api_does_not_publish(
+    factory: Factory, hacienda: Hacienda, public_data: PublicDataClient
+) -> None:
+    """The simulator holds addresses and the activity catalogue; the public API does not: the preflight
+    says it could not predict them (-37 is only a warning; -408 is the one registry rejection it misses)."""
+    moved = factory.voucher("fe", edit=_other_distrito)
+    report = preflight(moved.xml, public_data=public_data, allow_lookup=True)
+    assert report.accepted and report.reasons == ()
+    assert any(s.startswith("address (-37)") for s in report.skipped)
+    verdict = hacienda.judge(moved)
+    assert verdict.accepted and verdict.warnings == [-37]
+
+    invented = factory.voucher("fe", patch=_activity("999999"))
+    report = preflight(invented.xml, public_data=public_data, allow_lookup=True)
+    assert report.accepted and [r.code for r in report.warnings] == [-407]
+    assert any(s.startswith("activity catalogue (-408)") for s in report.skipped)
+    verdict = hacienda.judge(invented)
+    assert not verdict.accepted and verdict.rejections == [-408]

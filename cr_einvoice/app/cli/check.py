@@ -18,8 +18,9 @@ from typing import Any, cast
 
 from cr_einvoice.app.cli._common import add_config_argument, add_trust_argument, dump_json, read_bytes
 from cr_einvoice.app.config import default_config_path
+from cr_einvoice.app.publicdata import PublicDataConfig, open_public_data
 from cr_einvoice.core.errors import ConfigError, ExitCode
-from cr_einvoice.hacienda.publicdata import DEFAULT_BASE_URL, Cache, PublicDataClient
+from cr_einvoice.hacienda.publicdata import DEFAULT_BASE_URL, Cache
 from cr_einvoice.preflight import PreflightReport, preflight
 from cr_einvoice.signing.xades import TrustStore
 
@@ -48,9 +49,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--public-data-url",
         metavar="URL",
-        default=DEFAULT_BASE_URL,
-        help=f"Hacienda's public data API for the registry checks (default {DEFAULT_BASE_URL}; the simulator "
-        "serves one at its root URL)",
+        help=f"Hacienda's public data API for the registry checks (default: [publicdata] base_url of the "
+        f"configuration, else {DEFAULT_BASE_URL}; the simulator serves one at its root URL)",
     )
     parser.add_argument(
         "--now",
@@ -92,14 +92,17 @@ def run(args: argparse.Namespace) -> int:
     trust = TrustStore.from_pem_files(*args.trust) if args.trust else None
     with ExitStack() as stack:
         store = None
+        settings = PublicDataConfig()
         if not args.no_store and (args.config is not None or default_config_path().is_file()):
             from cr_einvoice.app.runtime import Runtime
 
             runtime = stack.enter_context(Runtime.from_file(args.config))
             store = runtime.store
+            settings = runtime.config.publicdata
         cache = cast(Cache, store) if store is not None else None
+        offline = args.offline or settings.offline
         public_data = stack.enter_context(
-            PublicDataClient(args.public_data_url, cache=cache, offline=args.offline)
+            open_public_data(settings, cache, base_url=args.public_data_url, offline=offline)
         )
         report = preflight(
             data, store=store, public_data=public_data, now=_now(args.now), allow_lookup=True, trust=trust
