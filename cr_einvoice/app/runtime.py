@@ -191,10 +191,7 @@ class Runtime:
         from cr_einvoice.outbox.worker import Worker
 
         async with self.async_client() as api:
-            worker = Worker(self.store, api, self.worker_settings(**overrides))
-            if self.config.delivery.enabled:  # the worker also sends the vouchers' e-mails
-                worker.mailer = self.deliverer(owner=worker.worker_id).run
-            yield worker
+            yield self.with_delivery(Worker(self.store, api, self.worker_settings(**overrides)))
 
     async def drain(self, keys: list[str] | None = None, *, within: float = 60.0) -> RoundReport:
         """Send and follow the vouchers ``keys`` (default: every pending one) until each is final or in
@@ -221,6 +218,13 @@ class Runtime:
         issued = self.issuer().issue(document, external_ref=external_ref)
         asyncio.run(self.drain([issued.clave], within=within))
         return self.store.require(issued.clave)
+
+    def with_delivery(self, worker: Worker) -> Worker:
+        """``worker``, also sending the vouchers' e-mails after every round when ``[delivery] enabled`` is
+        true (its deliveries held under the worker's id, kept alive by its heartbeat)."""
+        if self.config.delivery.enabled:
+            worker.mailer = self.deliverer(owner=worker.worker_id).run
+        return worker
 
     def deliverer(self, *, owner: str | None = None) -> Deliverer:
         """The e-mail :class:`~cr_einvoice.outbox.delivering.Deliverer` of ``[delivery]`` and ``[smtp]`` (the

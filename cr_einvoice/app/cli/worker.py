@@ -37,7 +37,7 @@ async def _run(runtime: Runtime, args: argparse.Namespace) -> tuple[RoundReport,
         secret = Secret.from_env(args.callback_secret_env)
         tuning = replace(tuning, callback_url=server.url, callback_secret=secret)
     async with runtime.async_client() as api:
-        worker = Worker(runtime.store, api, tuning)
+        worker = runtime.with_delivery(Worker(runtime.store, api, tuning))
         if args.once:
             return await worker.run_once(), None
         stop = asyncio.Event()
