@@ -11,14 +11,14 @@ Layout::
     token_url = ""                     # custom only (e.g. the local simulator)
     recepcion_url = ""                 # custom, or to override the named environment's recepción base
     client_id = ""                     # custom only
-    username_env = "CR_EINVOICE_USERNAME"
-    password_env = "CR_EINVOICE_PASSWORD"
+    username_env = "CR_EINVOICE_USERNAME"  # or username_file = "/run/secrets/idp-user" (wins when set)
+    password_env = "CR_EINVOICE_PASSWORD"  # or password_file
     callback_url = ""                  # optional: where Hacienda should POST results
     trust_ca = ""                      # CA of Hacienda's seal (e.g. the simulator's); empty: national PKI
 
     [signing]
     p12_path = "certs/emisor.p12"
-    pin_env = "CR_EINVOICE_PIN"
+    pin_env = "CR_EINVOICE_PIN"        # or pin_file
 
     [emisor]                           # who issues: fills a document that omits its "emisor" block
     tipo_identificacion = "02"
@@ -31,6 +31,7 @@ Layout::
     canton = ""                        # "01"
     distrito = ""                      # "08"
     otras_senas = ""                   # "Frente al parque central"
+    terminals = []                     # [[1, 1], [1, 2]]: the sucursal/terminal pairs used (empty: any)
 
     [issuer]                           # how the issuing pipeline checks a document before numbering it
     validate_xsd = true                # false: Hacienda's business rules only (no official schemas needed)
@@ -64,12 +65,15 @@ Layout::
     base_url = "https://api.hacienda.go.cr"
     offline = false                    # true: the cache only
     max_wait = 30.0                    # seconds a 429 may hold a lookup
+
+    [issuers.acme.hacienda]            # more taxpayers in the same store: see cr_einvoice.app.issuers
+    username_env = "ACME_USERNAME"
+    ...
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -77,6 +81,16 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cr_einvoice.app.issuers import (
+    CREDENTIAL_SETTINGS,
+    DEFAULT_ISSUER,
+    EmisorSettings,
+    HaciendaSettings,
+    SigningSettings,
+    Taxpayer,
+    TaxpayerSettings,
+    check_issuer_name,
+)
 from cr_einvoice.app.mailing import DeliveryConfig, SmtpConfig, check_mail_config
 from cr_einvoice.app.publicdata import PublicDataConfig, check_publicdata_config
 from cr_einvoice.core.errors import ConfigError
@@ -99,6 +113,8 @@ __all__ = [
     "ServiceSettings",
     "SigningSettings",
     "StoreSettings",
+    "Taxpayer",
+    "TaxpayerSettings",
     "WorkerSettings",
     "check_store",
     "default_config_path",
@@ -110,38 +126,6 @@ __all__ = [
 #: Environment variable naming the configuration file.
 CONFIG_ENV = "CR_EINVOICE_CONFIG"
 DEFAULT_CONFIG_NAME = "cr-einvoice.toml"
-
-
-@dataclass(frozen=True, slots=True)
-class HaciendaSettings:
-    environment: str = "sandbox"
-    token_url: str = ""
-    recepcion_url: str = ""
-    client_id: str = ""
-    username_env: str = "CR_EINVOICE_USERNAME"
-    password_env: str = "CR_EINVOICE_PASSWORD"  # noqa: S105 (a variable name, not a password)
-    callback_url: str = ""
-    trust_ca: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SigningSettings:
-    p12_path: str = ""
-    pin_env: str = "CR_EINVOICE_PIN"
-
-
-@dataclass(frozen=True, slots=True)
-class EmisorSettings:
-    tipo_identificacion: str = "02"
-    numero_identificacion: str = ""
-    nombre: str = ""
-    sucursal: int = 1
-    terminal: int = 1
-    correo_electronico: str = ""
-    provincia: str = ""
-    canton: str = ""
-    distrito: str = ""
-    otras_senas: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +178,46 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     publicdata: PublicDataConfig = field(default_factory=PublicDataConfig)
+    #: More taxpayers sharing the store (``[issuers.NAME]``, inheritance applied), by name in file order.
+    issuers: Mapping[str, TaxpayerSettings] = field(default_factory=dict)
     #: Folder that relative paths are resolved against (the config file's folder).
     base_dir: Path = field(default_factory=Path.cwd)
 
-    # -- derived values ---------------------------------------------------------------------------
+    # -- the taxpayers ------------------------------------------------------------------------------
+    def issuer_names(self) -> list[str]:
+        """The configured taxpayers: ``default`` (the top-level tables) when ``[emisor]`` names one, then the
+        ``[issuers.NAME]`` tables in file order."""
+        names = [DEFAULT_ISSUER] if self.emisor.numero_identificacion or not self.issuers else []
+        return names + list(self.issuers)
+
+    def taxpayer(self, name: str | None = None) -> Taxpayer:
+        """One taxpayer's settings: ``name``, or without it the top-level one when ``[emisor]`` names a
+        taxpayer (or nothing else is configured), else the only ``[issuers.NAME]``."""
+        if name is None:
+            names = self.issuer_names()
+            if len(names) > 1 and DEFAULT_ISSUER not in names:
+                raise ConfigError(
+                    f"several issuers are configured ({', '.join(names)}): choose one with --issuer NAME"
+                )
+            name = names[0]
+        if name == DEFAULT_ISSUER:
+            settings = TaxpayerSettings(self.hacienda, self.signing, self.emisor)
+        elif name in self.issuers:
+            settings = self.issuers[name]
+        else:
+            known = ", ".join(self.issuer_names()) or "none"
+            raise ConfigError(f"no issuer named {name!r} in the configuration file (known: {known})")
+        return Taxpayer(name, settings, self.base_dir, self.issuer.validate_xsd)
+
+    def taxpayer_of(self, numero_identificacion: str) -> Taxpayer | None:
+        """The configured taxpayer with this identification, if any."""
+        for name in self.issuer_names():
+            taxpayer = self.taxpayer(name)
+            if taxpayer.emisor.numero_identificacion == numero_identificacion:
+                return taxpayer
+        return None
+
+    # -- derived values (of the default taxpayer, see taxpayer()) -------------------------------------
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
         return p if p.is_absolute() else self.base_dir / p
@@ -224,93 +244,31 @@ class Config:
 
     @property
     def p12_path(self) -> Path:
-        if not self.signing.p12_path:
-            raise ConfigError("signing.p12_path is not set in the configuration file")
-        return self.resolve(self.signing.p12_path)
+        return self.taxpayer().p12_path
 
     def pin(self) -> Secret:
-        return Secret.from_env(self.signing.pin_env)
+        return self.taxpayer().pin()
 
     def username(self) -> str:
-        name = self.hacienda.username_env
-        value = os.environ.get(name, "")
-        if not value:
-            raise ConfigError(f"environment variable {name} is not set (it should hold the IdP username)")
-        return value
+        return self.taxpayer().username()
 
     def password(self) -> Secret:
-        return Secret.from_env(self.hacienda.password_env)
+        return self.taxpayer().password()
 
     def environment(self) -> Environment:
-        from cr_einvoice.hacienda.environments import Environment
-
-        h = self.hacienda
-        if h.environment == "custom":
-            missing = [n for n in ("token_url", "recepcion_url", "client_id") if not getattr(h, n)]
-            if missing:
-                raise ConfigError(f"hacienda.environment is 'custom' but hacienda.{missing[0]} is empty")
-            return Environment.custom(
-                token_url=h.token_url, recepcion_url=h.recepcion_url, client_id=h.client_id
-            )
-        return Environment.named(h.environment, recepcion_url=h.recepcion_url or None)
+        return self.taxpayer().environment()
 
     def trust_ca_path(self) -> Path | None:
-        return self.resolve(self.hacienda.trust_ca) if self.hacienda.trust_ca else None
+        return self.taxpayer().trust_ca_path()
 
     def issuer_settings(self) -> IssuerSettings:
-        """The issuing taxpayer of this file (``[emisor]``), for :class:`~cr_einvoice.outbox.issuing.Issuer`
-        and :class:`~cr_einvoice.outbox.receiving.Receiver`."""
-        from cr_einvoice.outbox.issuing import IssuerSettings
-
-        e = self.emisor
-        if not e.numero_identificacion:
-            raise ConfigError("emisor.numero_identificacion is not set in the configuration file")
-        return IssuerSettings(
-            e.tipo_identificacion,
-            e.numero_identificacion,
-            e.nombre,
-            e.sucursal,
-            e.terminal,
-            validate_xsd=self.issuer.validate_xsd,
-            profile=self._profile(),
-        )
-
-    def _profile(self) -> Emisor | None:
-        """:meth:`emisor_block`, or None (logged) when ``[emisor]`` cannot make a valid block: documents then
-        carry their own emisor, as before the block existed."""
-        try:
-            return self.emisor_block()
-        except ConfigError as exc:
-            logging.getLogger("cr_einvoice.config").warning(
-                "%s; documents must carry their own emisor block", exc
-            )
-            return None
+        """The issuing taxpayer (``[emisor]``, or the only ``[issuers.NAME]``), for
+        :class:`~cr_einvoice.outbox.issuing.Issuer` and :class:`~cr_einvoice.outbox.receiving.Receiver`."""
+        return self.taxpayer().issuer_settings()
 
     def emisor_block(self) -> Emisor | None:
         """The emisor block of ``[emisor]`` (None without a nombre): documents that omit theirs get it."""
-        from cr_einvoice.core.errors import ValidationError
-        from cr_einvoice.core.identifiers import Identificacion
-        from cr_einvoice.vouchers.model import Emisor, Ubicacion
-
-        e = self.emisor
-        if not e.nombre:
-            return None
-        try:
-            ubicacion = None
-            if e.provincia or e.canton or e.distrito or e.otras_senas:
-                ubicacion = Ubicacion(
-                    provincia=e.provincia, canton=e.canton, distrito=e.distrito, otras_senas=e.otras_senas
-                )
-            return Emisor(
-                nombre=e.nombre,
-                identificacion=Identificacion.of(e.tipo_identificacion, e.numero_identificacion),
-                correos_electronicos=(e.correo_electronico,) if e.correo_electronico else (),
-                ubicacion=ubicacion,
-            )
-        except ValidationError as exc:
-            first = exc.problems[0]
-            setting = first.path.rsplit(".", 1)[-1].replace("correos_electronicos", "correo_electronico")
-            raise ConfigError(f"emisor.{setting} in the configuration file: {first.message}") from None
+        return self.taxpayer().emisor_block()
 
 
 def default_config_path() -> Path:
@@ -342,6 +300,9 @@ def _section(name: str, cls: type[Any], data: Mapping[str, Any]) -> Any:
     defaults = cls()
     for key, raw in data.items():
         expected = type(getattr(defaults, key))
+        if expected is tuple:
+            values[key] = _pairs(f"{name}.{key}", raw)
+            continue
         value = (
             float(raw) if expected is float and isinstance(raw, int) and not isinstance(raw, bool) else raw
         )
@@ -351,29 +312,71 @@ def _section(name: str, cls: type[Any], data: Mapping[str, Any]) -> Any:
     return cls(**values)
 
 
+def _pairs(setting: str, raw: Any) -> tuple[tuple[int, int], ...]:
+    """``[[1, 1], [1, 2]]``: (sucursal, terminal) pairs."""
+    ok = isinstance(raw, list) and all(
+        isinstance(p, list) and len(p) == 2 and all(type(n) is int for n in p) for p in raw
+    )
+    if not ok:
+        raise ConfigError(f"setting {setting} must be a list of [sucursal, terminal] pairs, got {raw!r}")
+    return tuple((p[0], p[1]) for p in raw)
+
+
+def _issuers(data: Any, top: Mapping[str, Any]) -> dict[str, TaxpayerSettings]:
+    """The ``[issuers.NAME]`` tables: ``hacienda`` and ``signing`` inherit the top-level keys they do not
+    give, except the credentials (:data:`~cr_einvoice.app.issuers.CREDENTIAL_SETTINGS`); ``emisor`` is
+    complete."""
+    if not isinstance(data, Mapping):
+        raise ConfigError("[issuers] must be a table of [issuers.NAME] tables")
+    out: dict[str, TaxpayerSettings] = {}
+    for name, tables in data.items():
+        check_issuer_name(name)
+        if name == DEFAULT_ISSUER:
+            raise ConfigError(f"[issuers.{name}]: '{name}' names the top-level tables; choose another name")
+        where = f"issuers.{name}"
+        if not isinstance(tables, Mapping):
+            raise ConfigError(f"[{where}] must be a table")
+        unknown = sorted(set(tables) - {"hacienda", "signing", "emisor"})
+        if unknown:
+            raise ConfigError(f"unknown table [{where}.{unknown[0]}] (known: emisor, hacienda, signing)")
+        parts: dict[str, Any] = {}
+        for table, cls in (("hacienda", HaciendaSettings), ("signing", SigningSettings)):
+            own = tables.get(table, {})
+            if not isinstance(own, Mapping):
+                raise ConfigError(f"[{where}.{table}] must be a table")
+            for group in CREDENTIAL_SETTINGS[table]:
+                if not any(k in own for k in group):
+                    raise ConfigError(
+                        f"{where}.{table}.{' or '.join(group)} must be set: each taxpayer has its own"
+                    )
+            inherited = {
+                k: v for k, v in top.get(table, {}).items() if k not in sum(CREDENTIAL_SETTINGS[table], ())
+            }
+            parts[table] = _section(f"{where}.{table}", cls, {**inherited, **own})
+        emisor = tables.get("emisor", {})
+        if not isinstance(emisor, Mapping) or not emisor.get("numero_identificacion"):
+            raise ConfigError(f"{where}.emisor.numero_identificacion must be set")
+        parts["emisor"] = _section(f"{where}.emisor", EmisorSettings, emisor)
+        out[name] = TaxpayerSettings(**parts)
+    return out
+
+
 def _check(config: Config) -> None:
-    e, w = config.emisor, config.worker
+    w = config.worker
+    numbers: dict[str, str] = {}
+    for name in config.issuer_names():
+        taxpayer = config.taxpayer(name)
+        taxpayer.check()
+        numero = taxpayer.emisor.numero_identificacion
+        if numero and numero in numbers:
+            raise ConfigError(f"issuers {numbers[numero]!r} and {name!r} have the same numero_identificacion")
+        numbers[numero] = name
     check_mail_config(config.delivery, config.smtp)
     check_publicdata_config(config.publicdata)
-    if config.hacienda.environment not in {"sandbox", "production", "custom"}:
-        raise ConfigError(
-            "hacienda.environment must be 'sandbox', 'production' or 'custom', "
-            f"got {config.hacienda.environment!r}"
-        )
-    if e.tipo_identificacion not in {"01", "02", "03", "04", "05", "06"}:
-        raise ConfigError(f"emisor.tipo_identificacion must be 01..06, got {e.tipo_identificacion!r}")
-    if not 1 <= e.sucursal <= 999:
-        raise ConfigError(f"emisor.sucursal must be 1..999, got {e.sucursal}")
-    if not 1 <= e.terminal <= 99999:
-        raise ConfigError(f"emisor.terminal must be 1..99999, got {e.terminal}")
     if w.concurrency < 1:
         raise ConfigError(f"worker.concurrency must be at least 1, got {w.concurrency}")
     if not 0 < w.poll_initial <= w.poll_max:
         raise ConfigError("worker.poll_initial must be positive and not above worker.poll_max")
-    for name in ("username_env", "password_env"):
-        value = getattr(config.hacienda, name)
-        if not value.isidentifier():
-            raise ConfigError(f"hacienda.{name} must name an environment variable, got {value!r}")
     v = config.service
     if not (
         0 <= v.port <= 65535 and v.max_body_bytes >= 1024 and v.rate_per_second > 0 and v.rate_burst >= 1
@@ -382,10 +385,6 @@ def _check(config: Config) -> None:
     if v.session_minutes < 1:
         raise ConfigError(f"service.session_minutes must be at least 1, got {v.session_minutes}")
     check_store(config.store)
-    if not config.signing.pin_env.isidentifier():
-        raise ConfigError(
-            f"signing.pin_env must name an environment variable, got {config.signing.pin_env!r}"
-        )
 
 
 def check_store(store: StoreSettings) -> None:
@@ -406,7 +405,7 @@ def check_store(store: StoreSettings) -> None:
 
 
 def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Config:
-    unknown = sorted(set(data) - {name for name, _ in _SECTIONS})
+    unknown = sorted(set(data) - {name for name, _ in _SECTIONS} - {"issuers"})
     if unknown:
         raise ConfigError(f"unknown section [{unknown[0]}] in the configuration")
     parts: dict[str, Any] = {}
@@ -415,7 +414,7 @@ def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Config:
         if not isinstance(raw, Mapping):
             raise ConfigError(f"[{name}] must be a table")
         parts[name] = _section(name, cls, raw)
-    config = Config(base_dir=base_dir, **parts)
+    config = Config(base_dir=base_dir, issuers=_issuers(data.get("issuers", {}), data), **parts)
     _check(config)
     return config
 
@@ -439,6 +438,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):
         # A JSON string is a valid TOML basic string (same escapes; non-ASCII kept as is).
         return json.dumps(value, ensure_ascii=False)
@@ -449,7 +450,9 @@ _COMMENTS = {
     "hacienda.environment": "sandbox | production | custom (custom: token_url, recepcion_url, client_id)",
     "hacienda.username_env": "NAME of the environment variable holding the IdP username (never the value)",
     "hacienda.password_env": "NAME of the environment variable holding the IdP password",
-    "signing.pin_env": "NAME of the environment variable holding the .p12 PIN",
+    "hacienda.username_file": "or a FILE holding it (a mounted secret; wins over the variable when set)",
+    "signing.pin_env": "NAME of the environment variable holding the .p12 PIN (or pin_file: a file)",
+    "emisor.terminals": "[[sucursal, terminal], ...] this taxpayer issues from; empty: any",
     "store.path": "relative paths are relative to this file's folder",
     "store.url": "postgresql://USER@HOST:PORT/DB instead of the SQLite file (never a password here)",
     "store.password_env": "NAME of the environment variable holding the database password",
@@ -478,6 +481,17 @@ def render_config(config: Config) -> str:
                 lines.append(f"# {comment}")
             lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
         lines.append("")
+    for name, tables in config.issuers.items():
+        for table in ("hacienda", "signing", "emisor"):
+            values, top = getattr(tables, table), getattr(config, table)
+            credentials = sum(CREDENTIAL_SETTINGS.get(table, ()), ())
+            lines.append(f"[issuers.{name}.{table}]")
+            for f in fields(values):
+                value = getattr(values, f.name)
+                # Inherited keys are written only where they differ from the top-level table.
+                if table == "emisor" or f.name in credentials or value != getattr(top, f.name):
+                    lines.append(f"{f.name} = {_toml_value(value)}")
+            lines.append("")
     return "\n".join(lines)
 
 

@@ -9,15 +9,20 @@ A point-of-sale or ERP program writes the configuration once (``cr-einvoice init
         record = runtime.issue_and_wait(other, within=20) # ... or wait for Hacienda's answer
 
 Every accessor is lazy (nothing is opened, loaded or imported before it is used) and typed; the store and the
-signer are built once and shared, the Hacienda clients are new objects each time (use them with ``with`` /
+signers are built once and shared, the Hacienda clients are new objects each time (use them with ``with`` /
 ``async with``).
+
+Several taxpayers in one file (``[issuers.NAME]``, :mod:`cr_einvoice.app.issuers`): the per-taxpayer accessors
+take the taxpayer's name (``runtime.issuer("acme")``, ``runtime.client("acme")``; without one, the default
+taxpayer), and :meth:`Runtime.worker` sends each voucher with its own taxpayer's client -- its own token and
+its own rate limit -- for every taxpayer of the file, or those named.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -30,7 +35,7 @@ if TYPE_CHECKING:
     from cr_einvoice.hacienda.client import AsyncClient, Client
     from cr_einvoice.hacienda.publicdata import PublicDataClient
     from cr_einvoice.outbox.delivering import Deliverer
-    from cr_einvoice.outbox.issuing import Issuer
+    from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
     from cr_einvoice.outbox.receiving import Receiver
     from cr_einvoice.outbox.store import Store, VoucherRecord
     from cr_einvoice.outbox.worker import RoundReport, Worker, WorkerSettings
@@ -50,9 +55,8 @@ class Runtime:
         #: an empty or damaged file is refused either way (:func:`~cr_einvoice.outbox.store.open_store`).
         self.create_store = create_store
         self._store: Store | None = None
-        self._signer: Signer | None = None
-        self._trust: TrustStore | None = None
-        self._trust_loaded = False
+        self._signers: dict[str, Signer] = {}
+        self._trusts: dict[Path, TrustStore] = {}
         self._public_data: PublicDataClient | None = None
 
     @classmethod
@@ -83,27 +87,38 @@ class Runtime:
 
     @property
     def signer(self) -> Signer:
-        """The XAdES signer of the taxpayer's ``.p12`` (``[signing]``; the PIN from its environment variable),
-        loaded once."""
-        if self._signer is None:
+        """The XAdES signer of the default taxpayer's ``.p12`` (:meth:`signer_of`)."""
+        return self.signer_of(None)
+
+    def signer_of(self, name: str | None = None) -> Signer:
+        """The XAdES signer of taxpayer ``name``'s ``.p12`` (its ``signing`` table; the PIN from its variable
+        or file), loaded once."""
+        taxpayer = self.config.taxpayer(name)
+        if taxpayer.name not in self._signers:
             from cr_einvoice.signing.certs import load_p12
             from cr_einvoice.signing.xades import Signer
 
-            path = self.config.p12_path
+            path = taxpayer.p12_path
             if not path.is_file():
-                raise ConfigError(f"signing.p12_path: {path} does not exist")
-            self._signer = Signer(load_p12(str(path), self.config.pin()))
-        return self._signer
+                raise ConfigError(f"{taxpayer.prefix}signing.p12_path: {path} does not exist")
+            self._signers[taxpayer.name] = Signer(load_p12(str(path), taxpayer.pin()))
+        return self._signers[taxpayer.name]
 
     @property
     def trust(self) -> TrustStore | None:
         """The anchors Hacienda's signed answers must chain to (``[hacienda] trust_ca``), or None."""
-        if not self._trust_loaded:
-            path = self.config.trust_ca_path()
-            if path is not None:
-                self._trust = _trust_store(path, "hacienda.trust_ca")
-            self._trust_loaded = True
-        return self._trust
+        return self.trust_of(None)
+
+    def trust_of(self, name: str | None = None) -> TrustStore | None:
+        """The anchors of taxpayer ``name``'s Hacienda environment (its ``trust_ca``), or None (the bundled
+        national PKI)."""
+        taxpayer = self.config.taxpayer(name)
+        path = taxpayer.trust_ca_path()
+        if path is None:
+            return None
+        if path not in self._trusts:
+            self._trusts[path] = _trust_store(path, f"{taxpayer.prefix}hacienda.trust_ca")
+        return self._trusts[path]
 
     def supplier_trust(self) -> TrustStore | None:
         """The anchors suppliers' certificates must chain to (``[receiving] trust_ca``), or None."""
@@ -112,27 +127,31 @@ class Runtime:
         return _trust_store(self.config.resolve(self.config.receiving.trust_ca), "receiving.trust_ca")
 
     # -- issuing and receiving ------------------------------------------------------------------------
-    def issuer(self, **overrides: Any) -> Issuer:
-        """An :class:`~cr_einvoice.outbox.issuing.Issuer` for the configured taxpayer; ``overrides`` replace
-        fields of its :class:`~cr_einvoice.outbox.issuing.IssuerSettings` (``terminal=2``,
-        ``validate_xsd=False``)."""
-        from dataclasses import replace
-
+    def issuer(self, name: str | None = None, **overrides: Any) -> Issuer:
+        """An :class:`~cr_einvoice.outbox.issuing.Issuer` for taxpayer ``name`` (default: the configured one);
+        ``overrides`` replace fields of its :class:`~cr_einvoice.outbox.issuing.IssuerSettings`
+        (``terminal=2``, ``validate_xsd=False``)."""
         from cr_einvoice.outbox.issuing import Issuer
 
         public_data = self.public_data() if self.config.publicdata.enabled else None
-        settings = replace(self.config.issuer_settings(), **overrides)
-        return Issuer(self.store, self.signer, settings, public_data=public_data)
+        settings = self._issuer_settings(name, overrides)
+        return Issuer(self.store, self.signer_of(name), settings, public_data=public_data)
 
-    def receiver(self, **overrides: Any) -> Receiver:
+    def receiver(self, name: str | None = None, **overrides: Any) -> Receiver:
         """A :class:`~cr_einvoice.outbox.receiving.Receiver` that imports suppliers' vouchers and answers them
-        with the taxpayer's MensajeReceptor; ``overrides`` as for :meth:`issuer`."""
-        from dataclasses import replace
-
+        with taxpayer ``name``'s MensajeReceptor; ``overrides`` as for :meth:`issuer`."""
         from cr_einvoice.outbox.receiving import Receiver
 
-        settings = replace(self.config.issuer_settings(), **overrides)
-        return Receiver(self.store, self.signer, settings, trust=self.supplier_trust())
+        settings = self._issuer_settings(name, overrides)
+        return Receiver(self.store, self.signer_of(name), settings, trust=self.supplier_trust())
+
+    def _issuer_settings(self, name: str | None, overrides: dict[str, Any]) -> IssuerSettings:
+        from dataclasses import replace
+
+        taxpayer = self.config.taxpayer(name)
+        settings = replace(taxpayer.issuer_settings(), **overrides)
+        taxpayer.check_terminal(settings.sucursal, settings.terminal)
+        return settings
 
     def public_data(self) -> PublicDataClient:
         """The api.hacienda.go.cr client of ``[publicdata]``, caching its answers in the store (one, shared;
@@ -144,23 +163,27 @@ class Runtime:
         return self._public_data
 
     # -- Hacienda -------------------------------------------------------------------------------------
-    def credentials(self) -> Credentials:
-        """The IdP username and password, read from the environment variables the file names."""
+    def credentials(self, name: str | None = None) -> Credentials:
+        """Taxpayer ``name``'s IdP username and password, read from the variables or files the file names."""
         from cr_einvoice.hacienda.auth import Credentials
 
-        return Credentials(self.config.username(), self.config.password())
+        taxpayer = self.config.taxpayer(name)
+        return Credentials(taxpayer.username(), taxpayer.password())
 
-    def client(self) -> Client:
-        """A new synchronous recepción client (``with runtime.client() as api: api.status(clave)``)."""
+    def client(self, name: str | None = None) -> Client:
+        """A new synchronous recepción client of taxpayer ``name`` (``with runtime.client() as api: ...``)."""
         from cr_einvoice.hacienda.client import Client
 
-        return Client(self.config.environment(), self.credentials(), trust=self.trust)
+        environment = self.config.taxpayer(name).environment()
+        return Client(environment, self.credentials(name), trust=self.trust_of(name))
 
-    def async_client(self) -> AsyncClient:
-        """A new asynchronous recepción client (``async with runtime.async_client() as api: ...``)."""
+    def async_client(self, name: str | None = None) -> AsyncClient:
+        """A new asynchronous recepción client of taxpayer ``name`` (``async with runtime.async_client()``):
+        its own token cache and rate limiter."""
         from cr_einvoice.hacienda.client import AsyncClient
 
-        return AsyncClient(self.config.environment(), self.credentials(), trust=self.trust)
+        environment = self.config.taxpayer(name).environment()
+        return AsyncClient(environment, self.credentials(name), trust=self.trust_of(name))
 
     def worker_settings(self, **overrides: Any) -> WorkerSettings:
         """The worker's tuning from ``[worker]`` (and ``[hacienda] callback_url``); ``overrides`` win."""
@@ -177,21 +200,42 @@ class Runtime:
         values.update(overrides)
         return WorkerSettings(**values)
 
-    def worker(self, **overrides: Any) -> AbstractAsyncContextManager[Worker]:
-        """A :class:`~cr_einvoice.outbox.worker.Worker` over this store with its own Hacienda client, open for
-        the ``async with`` block::
+    def worker(
+        self, issuers: Sequence[str] | None = None, **overrides: Any
+    ) -> AbstractAsyncContextManager[Worker]:
+        """A :class:`~cr_einvoice.outbox.worker.Worker` over this store with Hacienda clients of its own, open
+        for the ``async with`` block::
 
             async with runtime.worker() as worker:
                 await worker.run_forever(stop_event)
+
+        A file with one taxpayer: one client sends every voucher of the store. With ``[issuers.NAME]``
+        tables, or ``issuers`` named: one client per taxpayer (its own token and rate limit), each voucher
+        sent with its taxpayer's; vouchers of taxpayers not served are left alone.
         """
-        return self._worker(overrides)
+        return self._worker(issuers, overrides)
 
     @asynccontextmanager
-    async def _worker(self, overrides: dict[str, Any]) -> AsyncIterator[Worker]:
+    async def _worker(
+        self, issuers: Sequence[str] | None, overrides: dict[str, Any]
+    ) -> AsyncIterator[Worker]:
         from cr_einvoice.outbox.worker import Worker
 
-        async with self.async_client() as api:
-            yield self.with_delivery(Worker(self.store, api, self.worker_settings(**overrides)))
+        settings = self.worker_settings(**overrides)
+        async with AsyncExitStack() as stack:
+            if issuers is None and not self.config.issuers:
+                api = await stack.enter_async_context(self.async_client())
+                worker = Worker(self.store, api, settings)
+            else:
+                names = list(issuers) if issuers is not None else self.config.issuer_names()
+                clients = {}
+                for name in names:
+                    numero = self.config.taxpayer(name).issuer_settings().numero_identificacion
+                    clients[numero] = await stack.enter_async_context(self.async_client(name))
+                worker = Worker(
+                    self.store, clients, settings, trust=self.trust_of(names[0]) if names else None
+                )
+            yield self.with_delivery(worker)
 
     async def drain(self, keys: list[str] | None = None, *, within: float = 60.0) -> RoundReport:
         """Send and follow the vouchers ``keys`` (default: every pending one) until each is final or in

@@ -101,7 +101,7 @@ class Worker(Sending):
         async with self._sem:
             try:
                 if record.state is VoucherState.SIGNED:
-                    if self._clock() < self._paused_until:
+                    if self._paused(record):
                         report.deferred += 1
                         return
                     await self._send(record, report)
@@ -126,7 +126,7 @@ class Worker(Sending):
         if record.state is VoucherState.SIGNED:
             return record, "no enviado"
         try:
-            result = await self.client.status(record.status_key)
+            result = await self.client_for(record).status(record.status_key)
         except NotFoundError:
             return record, "desconocido"
         self._went_online()
@@ -149,6 +149,7 @@ class Worker(Sending):
             v
             for state in (VoucherState.SENDING, VoucherState.SUBMITTED, VoucherState.PROCESSING)
             for v in self.store.list_vouchers(state=state, limit=1_000_000)
+            if self.serves(v)
         ]
 
         async def one(record: VoucherRecord) -> None:
@@ -219,7 +220,7 @@ class Worker(Sending):
         report = RoundReport()
         for key in self.store.recover_leases(time.time(), self.settings.stale_after):
             log.warning("%s: taken back from a worker that stopped beating", key)
-        due = self.store.due(self._clock(), limit=limit or self.settings.batch)
+        due = self._due(limit or self.settings.batch)
         if not due:
             return report
         online, _ = self.store.connectivity()
@@ -253,14 +254,29 @@ class Worker(Sending):
             )
             await self._sleep(wait)
 
+    def _due(self, limit: int) -> list[VoucherRecord]:
+        """Up to ``limit`` due vouchers this worker serves; other taxpayers' are left alone (not claimed)."""
+        now, ask = self._clock(), limit
+        while True:
+            due = self.store.due(now, limit=ask)
+            mine = [r for r in due if self.serves(r)]
+            self._others_due = len(mine) < len(due)
+            if len(mine) >= limit or len(due) < ask:
+                return mine[:limit]
+            ask *= 4
+
     def _pending(self, keys: Sequence[str] | None) -> list[VoucherRecord]:
         idle = (VoucherState.ACCEPTED, VoucherState.REJECTED, VoucherState.ERROR)
         if keys is None:
-            return [v for v in self.store.due(float("inf"), limit=1_000_000) if v.state not in idle]
+            return [
+                v
+                for v in self.store.due(float("inf"), limit=1_000_000)
+                if v.state not in idle and self.serves(v)
+            ]
         out = []
         for key in keys:
             v = self.store.get(key)
-            if v is not None and v.state not in idle:
+            if v is not None and v.state not in idle and self.serves(v):
                 out.append(v)
         return out
 
@@ -316,6 +332,8 @@ class Worker(Sending):
                     nxt = self.store.next_due_at()
                     idle = self.settings.idle
                     wait = idle if nxt is None else min(idle, max(0.0, nxt - self._clock()))
+                    if not report.touched and self._others_due:
+                        wait = idle  # what is due belongs to taxpayers this worker does not serve
                     if wait > 0:
                         sleep_task = asyncio.ensure_future(self._sleep(wait))
                         await asyncio.wait({stop_task, sleep_task}, return_when=asyncio.FIRST_COMPLETED)

@@ -14,12 +14,12 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, Unpack
 
 from cr_einvoice.core.catalogs import TipoDocumento
-from cr_einvoice.core.errors import BadRequestError
+from cr_einvoice.core.errors import BadRequestError, ConfigError
 from cr_einvoice.core.identifiers import Identificacion
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.hacienda import wire
@@ -176,7 +176,7 @@ class WorkerBase:
     def __init__(
         self,
         store: Store,
-        client: AsyncRecepcion,
+        client: AsyncRecepcion | Mapping[str, AsyncRecepcion],
         settings: WorkerSettings | None = None,
         *,
         clock: Callable[[], float] = time.time,
@@ -185,7 +185,14 @@ class WorkerBase:
         trust: TrustStore | None = None,
     ) -> None:
         self.store = store
-        self.client = client
+        #: One client per taxpayer (by numero_identificacion), or None: :attr:`client` sends every voucher.
+        self.clients: dict[str, AsyncRecepcion] | None = None
+        if isinstance(client, Mapping):
+            if not client:
+                raise ConfigError("a worker needs at least one Hacienda client")
+            self.clients = dict(client)
+            client = next(iter(self.clients.values()))
+        self.client: AsyncRecepcion = client
         self.settings = settings or WorkerSettings()
         self._clock = clock
         self._rng = rng or random.Random()
@@ -194,10 +201,41 @@ class WorkerBase:
         self.trust: TrustStore | None = trust if trust is not None else getattr(client, "trust", None)
         self._sem = asyncio.Semaphore(self.settings.concurrency)
         self._wake = asyncio.Event()
-        self._paused_until = 0.0
+        #: Sending paused after a 429, per taxpayer (Hacienda limits each taxpayer on its own).
+        self._paused_until: dict[str, float] = {}
+        #: Whether the last round saw due vouchers of taxpayers this worker does not serve.
+        self._others_due = False
         #: This worker's name on its leases and heartbeats (host, process, a random part).
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._beating = False
+
+    # -- whose voucher ----------------------------------------------------------------------------
+    def serves(self, record: VoucherRecord) -> bool:
+        """Whether this worker sends ``record`` (it has a client for its taxpayer)."""
+        return self.clients is None or record.taxpayer in self.clients
+
+    def client_for(self, record: VoucherRecord) -> AsyncRecepcion:
+        """The client that sends ``record``: its taxpayer's (own token, own rate limit)."""
+        if self.clients is None:
+            return self.client
+        client = self.clients.get(record.taxpayer)
+        if client is None:
+            raise ConfigError(
+                f"{record.key}: taxpayer {record.taxpayer} is not one this worker sends for "
+                f"({', '.join(self.clients)})"
+            )
+        return client
+
+    def _pause_key(self, record: VoucherRecord) -> str:
+        return "" if self.clients is None else record.taxpayer
+
+    def _paused(self, record: VoucherRecord) -> bool:
+        """Whether sending ``record``'s taxpayer's vouchers is paused after a 429."""
+        return self._clock() < self._paused_until.get(self._pause_key(record), 0.0)
+
+    def _pause(self, record: VoucherRecord, seconds: float) -> None:
+        key = self._pause_key(record)
+        self._paused_until[key] = max(self._paused_until.get(key, 0.0), self._clock() + seconds)
 
     # -- scheduling helpers -----------------------------------------------------------------------
     def _poll_delay(self, polls: int) -> float:

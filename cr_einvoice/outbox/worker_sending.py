@@ -65,7 +65,7 @@ class Sending(CallbackHandling):
         key = record.key
         report.sent += 1
         try:
-            result = await self.client.submit(record.signed_xml, **self._submit_options(record))
+            result = await self.client_for(record).submit(record.signed_xml, **self._submit_options(record))
         except CrEinvoiceError as exc:
             if is_already_received(exc):
                 self._went_online()
@@ -113,9 +113,7 @@ class Sending(CallbackHandling):
             # Could not connect at all: Hacienda is unreachable (an answer lost after sending is not).
             self._went_offline(str(exc))
         elif isinstance(exc, RateLimitedError):
-            self._paused_until = max(
-                self._paused_until, self._clock() + self._send_delay(record.attempts + 1)
-            )
+            self._pause(record, self._send_delay(record.attempts + 1))
         elif isinstance(exc, AuthenticationError | ForbiddenError):
             log.error("Hacienda refused the credentials (%s); fix the configuration", exc)
         delay = self._send_delay(max(1, record.attempts))
@@ -183,7 +181,7 @@ class Sending(CallbackHandling):
         if claimed is None:
             return 0
         try:
-            result = await self.client.status(claimed.status_key)
+            result = await self.client_for(claimed).status(claimed.status_key)
         except NotFoundError:
             self._went_online()
             pending = not_found(claimed, report)

@@ -23,10 +23,12 @@ __all__ = [
     "add_callback_arguments",
     "add_config_argument",
     "add_group",
+    "add_issuer_argument",
     "add_outbox_arguments",
     "add_trust_argument",
     "dump_json",
     "find_record",
+    "issuers_of",
     "json_default",
     "open_runtime",
     "outcome_code",
@@ -87,6 +89,25 @@ def add_config_argument(parser: Any) -> None:
         metavar="FILE",
         help=f"configuration file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_NAME}; create it with 'init')",
     )
+
+
+def add_issuer_argument(parser: Any, *, many: bool = False, help: str | None = None) -> None:
+    """``--issuer NAME``: one of the configuration's taxpayers (``[issuers.NAME]``, or ``default`` for the
+    top-level tables); ``many``: repeatable."""
+    parser.add_argument(
+        "--issuer",
+        metavar="NAME",
+        action="append" if many else "store",
+        help=help or "the configured taxpayer ([issuers.NAME]; default: the file's default or only one)",
+    )
+
+
+def issuers_of(args: Any) -> list[str] | None:
+    """The taxpayers ``--issuer`` names (a list for a repeatable option), or None: every one."""
+    value = getattr(args, "issuer", None)
+    if value is None:
+        return None
+    return list(value) if isinstance(value, list) else [value]
 
 
 def add_group(subparsers: Any, name: str, help: str, **kwargs: Any) -> Any:

@@ -54,7 +54,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
     issued: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     with cli.open_runtime(args) as runtime:
-        issuer = runtime.issuer(validate_xsd=False) if args.no_xsd else runtime.issuer()
+        issuer = runtime.issuer(args.issuer, **({"validate_xsd": False} if args.no_xsd else {}))
+        taxpayer = runtime.config.taxpayer(args.issuer)
+        s = issuer.settings
+        taxpayer.check_terminal(args.sucursal or s.sucursal, args.terminal or s.terminal)
         with progress(len(docs), "issuing") as bar:
             for index, data in enumerate(docs):
                 where = f"[{index}] " if len(docs) > 1 else ""
@@ -92,7 +95,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
                 bar.advance()
         report = None
         if args.submit and issued:
-            report = asyncio.run(drain(runtime, within=args.within, keys=[i["clave"] for i in issued]))
+            keys = [i["clave"] for i in issued]
+            report = asyncio.run(drain(runtime, within=args.within, keys=keys, issuers=cli.issuers_of(args)))
         if args.json:
             out: dict[str, Any] = {"issued": issued, "failed": failures}
             if report is not None:
@@ -120,6 +124,7 @@ def register(sub: Any) -> None:
         "file", metavar="FILE.json", help="a document in the JSON input format, or a list ('-': stdin)"
     )
     cli.add_outbox_arguments(p, submit="send them now and wait for Hacienda's answers")
+    cli.add_issuer_argument(p, help="the configured taxpayer that issues them ([issuers.NAME])")
     p.add_argument(
         "--ref", help="idempotency reference (an order id): issuing it again returns the same voucher"
     )

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_outbox_arguments, dump_json, open_runtime
+from cr_einvoice.app.cli._common import add_issuer_argument, add_outbox_arguments, dump_json, open_runtime
 from cr_einvoice.core.errors import ConfigError
 from cr_einvoice.outbox.store import VoucherKind, VoucherRecord, VoucherState
 
@@ -147,7 +147,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         raise ConfigError(f"--state must be one of {', '.join(_states())}") from None
     kind = VoucherKind.RECEPTOR_MESSAGE if args.receptor_messages else None
     with open_runtime(args) as runtime:
-        records = runtime.store.list_vouchers(state=state, kind=kind, limit=args.limit)
+        if args.issuer is None:
+            records = runtime.store.list_vouchers(state=state, kind=kind, limit=args.limit)
+        else:
+            numero = runtime.config.taxpayer(args.issuer).emisor.numero_identificacion
+            every = runtime.store.list_vouchers(state=state, kind=kind, limit=1_000_000)
+            records = [r for r in every if r.taxpayer == numero][: args.limit]
         counted = runtime.store.delivery_counts([r.key for r in records])
         notes = {
             key: "e-mail: " + ", ".join(f"{n} {s.value}" for s, n in by_state.items())
@@ -169,4 +174,5 @@ def register(sub: Any) -> None:
     p.add_argument("--state", choices=_states(), help="only vouchers in this state")
     p.add_argument("--receptor-messages", action="store_true", help="only MensajeReceptor answers")
     p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    add_issuer_argument(p, help="only the vouchers of this configured taxpayer")
     p.set_defaults(func=cmd_list)

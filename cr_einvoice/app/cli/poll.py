@@ -6,7 +6,13 @@ import argparse
 import asyncio
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_outbox_arguments, dump_json, open_runtime
+from cr_einvoice.app.cli._common import (
+    add_issuer_argument,
+    add_outbox_arguments,
+    dump_json,
+    issuers_of,
+    open_runtime,
+)
 from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.core.errors import ExitCode
 from cr_einvoice.outbox.worker import RoundReport
@@ -14,14 +20,14 @@ from cr_einvoice.outbox.worker import RoundReport
 __all__ = ["register"]
 
 
-async def _poll(runtime: Runtime) -> RoundReport:
-    async with runtime.worker() as worker:
+async def _poll(runtime: Runtime, issuers: list[str] | None) -> RoundReport:
+    async with runtime.worker(issuers) as worker:
         return await worker.poll_now()
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
     with open_runtime(args) as runtime:
-        report = asyncio.run(_poll(runtime))
+        report = asyncio.run(_poll(runtime, issuers_of(args)))
         counts = {s.value: n for s, n in runtime.store.count_by_state().items() if n}
     if args.json:
         dump_json(
@@ -53,4 +59,5 @@ def _code(report: RoundReport) -> ExitCode:
 def register(sub: Any) -> None:
     p = sub.add_parser("poll", help="ask Hacienda about every sent voucher without a final answer")
     add_outbox_arguments(p)
+    add_issuer_argument(p, many=True, help="only this taxpayer's vouchers (repeatable; default: all)")
     p.set_defaults(func=cmd_poll)

@@ -6,9 +6,17 @@ import argparse
 import sys
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_trust_argument, dump_json, read_bytes, write_output
+from cr_einvoice.app.cli._common import (
+    add_config_argument,
+    add_issuer_argument,
+    add_trust_argument,
+    dump_json,
+    read_bytes,
+    write_output,
+)
 from cr_einvoice.app.cli.certs import pin_from_args
-from cr_einvoice.core.errors import VerificationError
+from cr_einvoice.app.config import load_config
+from cr_einvoice.core.errors import ConfigError, VerificationError
 from cr_einvoice.signing.certs import CertificateExpiredError, load_p12
 from cr_einvoice.signing.xades import SignatureProfile, Signer, SignerConfig, TrustStore, verify
 
@@ -18,8 +26,12 @@ __all__ = ["register"]
 def register(subparsers: Any) -> None:
     sign = subparsers.add_parser("sign", help="sign a voucher (XAdES-EPES, Hacienda v4.4 profile)")
     sign.add_argument("xml", help="the voucher XML ('-' for stdin)")
-    sign.add_argument("--p12", required=True, help="the taxpayer's .p12 (ATV llave criptográfica)")
-    pin = sign.add_mutually_exclusive_group(required=True)
+    sign.add_argument(
+        "--p12", help="the taxpayer's .p12 (ATV llave criptográfica); default: the configured taxpayer's"
+    )
+    add_config_argument(sign)
+    add_issuer_argument(sign, help="without --p12: sign with this configured taxpayer's key and PIN")
+    pin = sign.add_mutually_exclusive_group()
     pin.add_argument("--pin-env", metavar="VAR", help="environment variable holding the PIN")
     pin.add_argument("--pin-stdin", action="store_true", help="read the PIN from the first line of stdin")
     sign.add_argument("-o", "--output", help="signed file (default: stdout)")
@@ -51,7 +63,13 @@ def register(subparsers: Any) -> None:
 
 def _sign(args: argparse.Namespace) -> int:
     data = read_bytes(args.xml)
-    cred = load_p12(args.p12, pin_from_args(args))
+    if args.p12:
+        cred = load_p12(args.p12, pin_from_args(args))
+    else:
+        taxpayer = load_config(args.config).taxpayer(args.issuer)
+        if not taxpayer.p12_path.is_file():
+            raise ConfigError(f"{taxpayer.prefix}signing.p12_path: {taxpayer.p12_path} does not exist")
+        cred = load_p12(str(taxpayer.p12_path), taxpayer.pin())
     config = SignerConfig(
         profile=SignatureProfile(args.profile), claimed_role=args.role, allow_expired=args.allow_expired
     )

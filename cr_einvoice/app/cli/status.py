@@ -13,8 +13,8 @@ from cr_einvoice.outbox.store import VoucherRecord
 __all__ = ["register"]
 
 
-async def _ask(runtime: Runtime, key: str) -> tuple[VoucherRecord, str]:
-    async with runtime.worker() as worker:
+async def _ask(runtime: Runtime, key: str, issuers: list[str] | None) -> tuple[VoucherRecord, str]:
+    async with runtime.worker(issuers) as worker:
         return await worker.refresh(key)
 
 
@@ -23,7 +23,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         record = cli.find_record(runtime.store, args.clave)
         estado = "(not asked)"
         if not args.local:
-            record, estado = asyncio.run(_ask(runtime, record.key))
+            record, estado = asyncio.run(_ask(runtime, record.key, cli.issuers_of(args)))
         respuestas = runtime.store.respuestas(record.key)
         last = respuestas[-1] if respuestas else None
         info: dict[str, Any] = {
@@ -55,5 +55,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     p = sub.add_parser("status", help="ask Hacienda for a voucher's status now and record the answer")
     cli.add_outbox_arguments(p, clave=True)
+    cli.add_issuer_argument(p, help="ask with this taxpayer's account (default: the voucher's own)")
     p.add_argument("--local", action="store_true", help="only what the outbox knows; no network")
     p.set_defaults(func=cmd_status)

@@ -19,8 +19,15 @@ from cr_einvoice.outbox.worker import RoundReport
 __all__ = ["drain", "register"]
 
 
-async def drain(runtime: Runtime, *, within: float, keys: Sequence[str] | None = None) -> RoundReport:
-    """Run the worker until the vouchers (all pending ones by default) are final, with a progress bar."""
+async def drain(
+    runtime: Runtime,
+    *,
+    within: float,
+    keys: Sequence[str] | None = None,
+    issuers: Sequence[str] | None = None,
+) -> RoundReport:
+    """Run the worker (for ``issuers``, default all) until the vouchers (all pending ones by default) are
+    final, with a progress bar."""
     store = runtime.store
     if keys is None:
         keys = [v.key for v in store.due(float("inf"), limit=1_000_000)]
@@ -28,7 +35,7 @@ async def drain(runtime: Runtime, *, within: float, keys: Sequence[str] | None =
     report = RoundReport()
     if total == 0:
         return report
-    async with runtime.worker() as worker:
+    async with runtime.worker(issuers) as worker:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         with progress(total, "waiting for Hacienda") as bar:

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_outbox_arguments, dump_json, open_runtime
+from cr_einvoice.app.cli._common import add_issuer_argument, add_outbox_arguments, dump_json, open_runtime
 
 __all__ = ["register"]
 
@@ -26,14 +26,14 @@ def _expiry(token: str) -> datetime | None:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    with open_runtime(args) as runtime, runtime.client() as client:
-        config = runtime.config
+    with open_runtime(args) as runtime, runtime.client(args.issuer) as client:
+        taxpayer = runtime.config.taxpayer(args.issuer)
         secret, _ = client.tokens.access_token()
         token = secret.reveal()
         expires = _expiry(token)
         info: dict[str, Any] = {
-            "environment": config.environment().name,
-            "username": config.username(),
+            "environment": taxpayer.environment().name,
+            "username": taxpayer.username(),
             "expires_at": expires.isoformat() if expires else None,
             "expires_in": round((expires - datetime.now(UTC)).total_seconds()) if expires else None,
         }
@@ -52,5 +52,6 @@ def cmd_token(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     p = sub.add_parser("token", help="log in to Hacienda's IdP and show when the token expires")
     add_outbox_arguments(p)
+    add_issuer_argument(p)
     p.add_argument("--show", action="store_true", help="also print the access token itself")
     p.set_defaults(func=cmd_token)

@@ -12,18 +12,29 @@ import asyncio
 import contextlib
 import logging
 import signal
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_callback_arguments, add_config_argument, dump_json, open_runtime
+from cr_einvoice.app.cli._common import (
+    add_callback_arguments,
+    add_config_argument,
+    add_issuer_argument,
+    dump_json,
+    issuers_of,
+    open_runtime,
+)
 from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.core.errors import ExitCode
 from cr_einvoice.core.secret import Secret
-from cr_einvoice.outbox.worker import CallbackServer, RoundReport, Worker
+from cr_einvoice.outbox.worker import CallbackServer, RoundReport, WorkerSettings
 
 __all__ = ["register"]
 
 log = logging.getLogger("cr_einvoice.worker")
+
+
+def _fields(settings: WorkerSettings) -> dict[str, Any]:
+    return {f.name: getattr(settings, f.name) for f in fields(settings)}
 
 
 async def _run(runtime: Runtime, args: argparse.Namespace) -> tuple[RoundReport, signal.Signals | None]:
@@ -36,8 +47,7 @@ async def _run(runtime: Runtime, args: argparse.Namespace) -> tuple[RoundReport,
         server = CallbackServer(host=host or "127.0.0.1", port=int(port or 0), public_url=args.public_url)
         secret = Secret.from_env(args.callback_secret_env)
         tuning = replace(tuning, callback_url=server.url, callback_secret=secret)
-    async with runtime.async_client() as api:
-        worker = runtime.with_delivery(Worker(runtime.store, api, tuning))
+    async with runtime.worker(issuers_of(args), **_fields(tuning)) as worker:
         if args.once:
             return await worker.run_once(), None
         stop = asyncio.Event()
@@ -97,6 +107,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser("worker", help="run the sender: submit, poll, receive callbacks, drain contingency")
     add_config_argument(p)
     p.add_argument("--once", action="store_true", help="one round over what is due, then exit")
+    add_issuer_argument(
+        p, many=True, help="send only this taxpayer's vouchers, with its account (repeatable; default: all)"
+    )
     p.add_argument(
         "--listen",
         metavar="HOST:PORT",

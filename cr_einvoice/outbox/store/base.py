@@ -184,6 +184,14 @@ class VoucherRecord(NewVoucher):
         return self.state in FINAL_STATES
 
     @property
+    def taxpayer(self) -> str:
+        """The identification of the taxpayer that issued the voucher and sends it (the receptor of a
+        MensajeReceptor's row, else the emisor)."""
+        if self.kind is VoucherKind.RECEPTOR_MESSAGE and self.receptor_numero:
+            return self.receptor_numero
+        return self.emisor_numero
+
+    @property
     def status_key(self) -> str:
         """What ``GET /recepcion/{...}`` takes for this voucher."""
         return self.key
