@@ -23,7 +23,6 @@ from cr_einvoice.outbox.store import (
     ReceivedRecord,
     RespuestaRecord,
     Store,
-    VoucherKind,
     VoucherPage,
     VoucherRecord,
     VoucherState,
@@ -264,7 +263,7 @@ class ServiceContext:
 def owner_of(record: VoucherRecord) -> str | None:
     """The taxpayer a stored voucher belongs to: the emisor of its own vouchers, the receptor (this
     taxpayer) of a MensajeReceptor."""
-    return record.receptor_numero if record.kind is VoucherKind.RECEPTOR_MESSAGE else record.emisor_numero
+    return record.taxpayer
 
 
 def _is_day(text: str) -> bool:

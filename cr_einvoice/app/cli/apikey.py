@@ -16,7 +16,12 @@ __all__ = ["register"]
 
 
 def _issuer(args: argparse.Namespace, runtime: Any) -> str:
-    return str(args.issuer or runtime.config.issuer_settings().numero_identificacion)
+    """``--issuer``: a configured taxpayer's name ([issuers.NAME]) or an identification number; default:
+    the configuration's taxpayer."""
+    config = runtime.config
+    if args.issuer and args.issuer not in config.issuer_names():
+        return str(args.issuer)
+    return str(config.taxpayer(args.issuer).issuer_settings().numero_identificacion)
 
 
 def cmd_create(args: argparse.Namespace) -> int:
@@ -36,7 +41,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with open_runtime(args) as runtime:
-        rows = runtime.store.list_api_keys(args.issuer or None)
+        rows = runtime.store.list_api_keys(_issuer(args, runtime) if args.issuer else None)
         out = [
             {
                 "key_id": r.key_id,
@@ -71,10 +76,12 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     verbs = add_group(sub, "apikey", help="API keys of the issuing service (cr-einvoice serve)")
     create = verbs.add_parser("create", help="create a key for an emisor and print it (once)")
-    create.add_argument("--issuer", help="the emisor's identification number (default: [emisor])")
+    create.add_argument(
+        "--issuer", help="a configured taxpayer's name or an identification number (default: [emisor])"
+    )
     create.add_argument("--name", default="", help="what the key is for (a point of sale, an ERP)")
     listing = verbs.add_parser("list", help="the keys (never the keys themselves)")
-    listing.add_argument("--issuer", help="only this emisor's keys")
+    listing.add_argument("--issuer", help="only this emisor's keys (a configured name or a number)")
     revoke = verbs.add_parser("revoke", help="revoke a key at once")
     revoke.add_argument("key_id", metavar="KEY_ID", help="the key's id (crk_<KEY_ID>_...)")
     for parser, func in ((create, cmd_create), (listing, cmd_list), (revoke, cmd_revoke)):
