@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -209,21 +209,31 @@ class Issuer(Numbering):
         ``public_data``, a receptor given by number only and a foreign-currency document without
         ``tipo_cambio`` are completed from Hacienda's public data first (stated in ``notes``).
         """
+        document, notes = self.prepare_json(data)
+        issued = self.issue(document, **kwargs)
+        return dataclasses.replace(issued, notes=notes + issued.notes) if notes else issued
+
+    def from_json(self, data: Any) -> Document:
+        """The document of the JSON input format, its emisor filled from (or checked against) this issuer
+        (and, with ``public_data``, completed as :meth:`issue_json` says)."""
+        return self.prepare_json(data)[0]
+
+    def prepare_json(self, data: Any) -> tuple[Document, tuple[Problem, ...]]:
+        """The document of the JSON input format (a mapping, or JSON text or bytes) and what public data added
+        to it (empty without ``public_data``)."""
+        from cr_einvoice.vouchers.jsonio import document_from_json, json_object
+
         notes: tuple[Problem, ...] = ()
         if self.public_data is not None:
             from cr_einvoice.hacienda.publicdata.enrich import enrich_json
 
-            enriched = enrich_json(data, self.public_data, today=self._clock().astimezone(CR_TZ).date())
-            data, notes = enriched.data, enriched.notes
-        issued = self.issue(self.from_json(data), **kwargs)
-        return dataclasses.replace(issued, notes=notes + issued.notes) if notes else issued
-
-    def from_json(self, data: Any) -> Document:
-        """The document of the JSON input format, its emisor filled from (or checked against) this issuer."""
-        from cr_einvoice.vouchers.jsonio import document_from_json
-
+            parsed = json_object(data)
+            if isinstance(parsed, Mapping):
+                today = self._clock().astimezone(CR_TZ).date()
+                enriched = enrich_json(parsed, self.public_data, today=today)
+                data, notes = enriched.data, enriched.notes
         document: Any = document_from_json(data, emisor=self.settings.emisor())
-        return cast("Document", document)
+        return cast("Document", document), notes
 
 
 def registry_notes(signed_xml: bytes, public_data: PublicData) -> tuple[Problem, ...]:

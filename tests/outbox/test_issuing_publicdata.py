@@ -113,3 +113,11 @@ def test_a_runtime_with_publicdata_enabled_completes_documents(
                  signing=config.signing)  # fmt: skip
     with Runtime(off) as runtime:
         assert runtime.issuer().public_data is None
+
+
+def test_json_bytes_are_completed_too(store: SQLiteStore, signer: Signer, sim: Simulator) -> None:
+    """What the issuing service hands over (the request body) gets the same completion."""
+    import json
+
+    doc: Any = _issuer(store, signer, sim).from_json(json.dumps(_usd_fe_for("112345678")).encode())
+    assert doc.receptor.nombre == "MARIA FERNANDA SOLANO QUESADA" and doc.tipo_cambio > 0

@@ -148,3 +148,20 @@ def test_a_long_block_fails_fast_or_serves_the_cache(scripted: str) -> None:
         with pytest.raises(PublicDataBlockedError, match="429"):
             client.taxpayer("3101123456")  # not cached: fails at once, nothing sent
     assert len(_Scripted.seen) == 1
+
+
+def test_the_async_client_waits_for_retry_after_too(scripted: str) -> None:
+    import asyncio
+
+    from cr_einvoice.hacienda.publicdata import AsyncPublicDataClient
+
+    _Scripted.script = [(429, {"Retry-After": "1"}, b"{}")]
+    limiter = SlidingWindowLimiter()
+
+    async def lookup() -> str:
+        async with AsyncPublicDataClient(scripted, limiter=limiter) as client:
+            return (await client.cabys("4527100000100")).codigo
+
+    assert asyncio.run(lookup()) == "4527100000100"
+    assert limiter.throttled == 1
+    assert _Scripted.seen[1] - _Scripted.seen[0] >= 1.0
