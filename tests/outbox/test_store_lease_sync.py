@@ -1,5 +1,6 @@
-"""SQLite: a lease claim is committed without waiting for the disk (a power cut only makes the voucher due
-again); everything else -- and a claim inside another transaction -- keeps fsync'd commits."""
+"""A lease claim and a move to ``submitted`` are committed without waiting for the disk (a power cut only makes
+the voucher due again, or leaves it in ``sending``, where the worker asks Hacienda first); everything else --
+and either of them inside another transaction -- keeps fsync'd commits."""
 
 from __future__ import annotations
 
@@ -51,6 +52,23 @@ def test_durable_writes_and_nested_claims_stay_fsynced(tmp_path: Path, signer: S
         assert store.require(issued.key).lease_owner == "w1"
 
 
+def test_submitted_relaxed_the_other_moves_fsynced(tmp_path: Path, signer: Signer) -> None:
+    with open_store(tmp_path / "o.db", create=True) as store:
+        issued = Issuer(store, signer, IssuerSettings("02", EMISOR_ID, "X")).issue(ticket())
+        statements = traced(store)
+        store.transition(issued.key, VoucherState.SENDING, event="send")
+        assert not any(s.startswith("PRAGMA synchronous =") for s in statements)
+        store.transition(issued.key, VoucherState.SUBMITTED, event="submitted")
+        assert statements[-1] == "PRAGMA synchronous = FULL"
+        assert "PRAGMA synchronous = NORMAL" in statements
+        del statements[:]
+        store.transition(issued.key, VoucherState.ACCEPTED)
+        assert not any(s.startswith("PRAGMA synchronous =") for s in statements)
+        store._conn.set_trace_callback(None)
+        assert store.pragma("synchronous") == FULL
+        assert store.require(issued.key).state is VoucherState.ACCEPTED
+
+
 def test_a_claim_does_not_change_later_commits(store: Store, signer: Signer) -> None:
     """Both backends: a claim, alone or inside another transaction, then a durable write; on PostgreSQL
     the relaxed commit is the claim's own (SET LOCAL), never a later transaction's."""
@@ -68,5 +86,7 @@ def test_a_claim_does_not_change_later_commits(store: Store, signer: Signer) -> 
         assert store.claim(issued.key, VoucherState.SIGNED, 3e12, 4e12, owner="w2") is not None
     assert store.require(issued.key).lease_owner == "w2"
     assert store.transition(issued.key, VoucherState.SENDING, event="send").state is VoucherState.SENDING
+    assert store.transition(issued.key, VoucherState.SUBMITTED).state is VoucherState.SUBMITTED
+    assert store.transition(issued.key, VoucherState.ACCEPTED).state is VoucherState.ACCEPTED
     if isinstance(store, PostgresStore):
         assert setting() == before

@@ -30,6 +30,7 @@ from typing import Any, Unpack
 
 from cr_einvoice.core.errors import StoreError
 from cr_einvoice.outbox.store.base import (
+    RELAXED_TARGETS,
     Answer,
     Builder,
     Change,
@@ -310,9 +311,10 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
                 self._depth = 0
 
     @contextmanager
-    def _lease_tx(self) -> Iterator[sqlite3.Connection]:
+    def _relaxed_tx(self) -> Iterator[sqlite3.Connection]:
         """A write transaction committed without waiting for the disk (``synchronous = NORMAL`` for it), for
-        what a power cut may undo harmlessly: a lease (the voucher is simply due again). It reaches the disk
+        what a power cut may undo harmlessly: a lease (the voucher is simply due again), a move to one of
+        :data:`~cr_einvoice.outbox.store.base.RELAXED_TARGETS`. It reaches the disk
         with the next durable commit, and no later commit survives without it (the WAL is replayed in
         order). Inside another transaction it is part of that one."""
         with self._lock:
@@ -580,7 +582,7 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
         return None if value is None else float(value)
 
     def transition(self, key: str, target: VoucherState, **change: Unpack[Change]) -> VoucherRecord:
-        with self._tx() as conn:
+        with self._relaxed_tx() if target in RELAXED_TARGETS else self._tx() as conn:
             row = conn.execute("SELECT state FROM vouchers WHERE key = ?", (key,)).fetchone()
             if row is None:
                 raise StoreError(f"no voucher {key} in the store {self.path}")
@@ -601,7 +603,7 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
         Returns the claimed record, or None when another worker holds it or moved it. The lease is not
         fsync'd (a power cut only makes the voucher due again).
         """
-        with self._lease_tx() as conn:
+        with self._relaxed_tx() as conn:
             cur = conn.execute(
                 "UPDATE vouchers SET next_action_at = ?, updated_at = ?, lease_owner = ? "
                 "WHERE key = ? AND state = ? AND next_action_at <= ?",
