@@ -1,6 +1,6 @@
-"""A lease claim and a move to ``submitted`` are committed without waiting for the disk (a power cut only makes
-the voucher due again, or leaves it in ``sending``, where the worker asks Hacienda first); everything else --
-and either of them inside another transaction -- keeps fsync'd commits."""
+"""A lease claim and a move to ``submitted`` are committed without waiting for the disk (a power cut only
+makes the voucher due again, or leaves it in ``sending``, where the worker asks Hacienda first); everything
+else -- and either of them inside another transaction -- keeps fsync'd commits."""
 
 from __future__ import annotations
 
