@@ -38,8 +38,8 @@ def credential(pki: TestPKI) -> Credential:
 
 
 @pytest.fixture(scope="session")
-def factory(credential: Credential) -> Factory:
-    return Factory(credential)
+def factory(credential: Credential, pki: TestPKI) -> Factory:
+    return Factory(credential, pki)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from cr_einvoice.sandbox import Simulator
 from cr_einvoice.signing.certs import Credential
 from cr_einvoice.signing.xades import Signer
 from cr_einvoice.testing.examples import example_json
+from cr_einvoice.testing.pki import TestPKI
 from cr_einvoice.vouchers.jsonio import document_from_json
 from cr_einvoice.vouchers.xmlwrite import to_xml
 
@@ -43,9 +44,10 @@ class Factory:
     """Builds signed vouchers through the library; ``patch`` changes the JSON input, ``edit`` the unsigned XML
     (to make it wrong)."""
 
-    def __init__(self, credential: Credential) -> None:
+    def __init__(self, credential: Credential, pki: TestPKI | None = None) -> None:
         self.signer = Signer(credential)
         self.credential = credential
+        self.pki = pki
 
     def voucher(
         self,

@@ -20,7 +20,9 @@ from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
 from cr_einvoice.outbox.numbering import IssuedVoucher
 from cr_einvoice.outbox.store import SQLiteStore, open_store
 from cr_einvoice.preflight import PreflightRejected, PreflightReport, Severity, preflight
-from cr_einvoice.signing.xades.errors import INVALID_SIGNATURE, NotXadesError
+from cr_einvoice.signing.certs import load_p12
+from cr_einvoice.signing.xades import Signer, SignerConfig
+from cr_einvoice.signing.xades.errors import INVALID_SIGNATURE, DigestMismatchError, NotXadesError
 from cr_einvoice.testing.examples import EXAMPLE_KINDS, example_json
 from cr_einvoice.vouchers.jsonio import document_from_json
 from cr_einvoice.vouchers.rules import MESSAGES
@@ -47,6 +49,21 @@ def _plain_xmldsig(factory: Factory) -> Callable[[bytes], bytes]:
     return sign
 
 
+def _expired_certificate(factory: Factory) -> Callable[[bytes], bytes]:
+    """Signed (allow_expired) with the TEST PKI's certificate that expired yesterday."""
+    pki = factory.pki
+    assert pki is not None
+    signer = Signer(load_p12(pki.expired_p12, pki.pin), SignerConfig(allow_expired=True))
+    return signer.sign
+
+
+def _modified_after_signing(factory: Factory) -> Callable[[bytes], bytes]:
+    def sign(xml: bytes) -> bytes:
+        return factory.signer.sign(xml).replace(b"Computadora port", b"Computadora Port", 1)
+
+    return sign
+
+
 def _wrong_tax_total(xml: bytes) -> bytes:
     return re.sub(rb"<TotalImpuesto>[^<]*</TotalImpuesto>", b"<TotalImpuesto>1.00000</TotalImpuesto>", xml)
 
@@ -61,6 +78,11 @@ CASES: dict[str, tuple[Callable[[Factory], Built], list[int | str | None]]] = {
     "business rule (-54)": (lambda f: f.voucher("fe", edit=_wrong_tax_total), [-54]),
     "unsigned": (lambda f: f.voucher("fe", sign=lambda xml: xml), [INVALID_SIGNATURE]),
     "not XAdES": (lambda f: f.voucher("fe", sign=_plain_xmldsig(f)), [NotXadesError.HACIENDA_TEXT]),
+    "modified after signing": (
+        lambda f: f.voucher("fe", sign=_modified_after_signing(f)),
+        [DigestMismatchError.HACIENDA_TEXT],
+    ),
+    "expired certificate": (lambda f: f.voucher("fe", sign=_expired_certificate(f)), [INVALID_SIGNATURE]),
     "signer is not the emisor (-60)": (lambda f: f.voucher("fe", issuer=OTHER), [-60]),
     "MR signer is not the receptor (-60)": (lambda f: f.mr(f.voucher("fe"), receptor=OTHER), [-60]),
     "FechaEmision tomorrow (-53)": (
