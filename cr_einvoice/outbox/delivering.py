@@ -43,6 +43,7 @@ from cr_einvoice.outbox.store import (
     DeliveryState,
     NewDelivery,
     Store,
+    VoucherKind,
     VoucherRecord,
     VoucherState,
 )
@@ -72,7 +73,7 @@ _ESTADO = {VoucherState.ACCEPTED: "aceptado", VoucherState.REJECTED: "rechazado"
 
 
 class DeliveryRefusedError(CrEinvoiceError):
-    """A voucher that is not e-mailed to anyone: Hacienda rejected it."""
+    """A voucher that is not e-mailed to anyone: Hacienda rejected it, or it is our MensajeReceptor."""
 
     exit_code = ExitCode.REJECTED
 
@@ -168,6 +169,14 @@ def _stages(mode: str, state: VoucherState) -> list[tuple[DeliveryStage, bool]]:
     return stages
 
 
+def _check_mailable(record: VoucherRecord) -> None:
+    if record.kind is not VoucherKind.ISSUED:
+        raise DeliveryRefusedError(
+            f"{record.key} is our MensajeReceptor on a supplier's voucher: Hacienda's answer reaches the "
+            "supplier, it is not e-mailed"
+        )
+
+
 class Deliverer:
     """Plans and sends the e-mails of the vouchers in ``store``. ``connect`` opens a :class:`MailSender`
     (one per run, closed at its end); ``render_pdf`` makes the PDF (None: no PDF attached)."""
@@ -202,6 +211,7 @@ class Deliverer:
 
     def plan_voucher(self, record: VoucherRecord) -> list[DeliveryRecord]:
         """Plan the stages due for ``record`` now (see the module docstring)."""
+        _check_mailable(record)
         planned: list[DeliveryRecord] = []
         for stage, with_recipients in _stages(self.settings.mode, record.state):
             people = self.recipients(record) if with_recipients else []
@@ -235,6 +245,7 @@ class Deliverer:
         """One more e-mail of voucher ``key`` to ``recipient`` (``send --to``): the latest stage it has
         (``single``/``answer`` once answered, else ``issue``); idempotent per recipient and stage."""
         record = self.store.require(key)
+        _check_mailable(record)
         if record.state is VoucherState.REJECTED:
             raise DeliveryRefusedError(
                 f"voucher {key} was rejected by Hacienda; it is not e-mailed to anyone"

@@ -12,13 +12,14 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 
 import pytest
-from outbox_docs import factura, ticket
+from outbox_docs import EMISOR_ID, factura, supplier_invoice, ticket
 
 from cr_einvoice.core.errors import ConfigError, ValidationError
 from cr_einvoice.delivery.mail import message_id
 from cr_einvoice.delivery.smtp import SmtpSender, SmtpSettings
 from cr_einvoice.outbox.delivering import Deliverer, DeliveryRefusedError, DeliverySettings, force
-from cr_einvoice.outbox.issuing import Issuer
+from cr_einvoice.outbox.issuing import Issuer, IssuerSettings
+from cr_einvoice.outbox.receiving import Receiver
 from cr_einvoice.outbox.store import (
     DeliveryStage,
     DeliveryState,
@@ -27,6 +28,8 @@ from cr_einvoice.outbox.store import (
     VoucherRecord,
     VoucherState,
 )
+from cr_einvoice.signing.xades import Signer, TrustStore
+from cr_einvoice.testing.pki import TestPKI
 from cr_einvoice.testing.smtpd import MailServer
 
 SENDER = "facturas@example.com"
@@ -258,3 +261,20 @@ def test_an_e_mail_that_cannot_be_composed_fails_and_one_missing_a_tool_waits(
         report.retry == [y.id] and y.state is DeliveryState.PENDING and "[pdf] extra" in (y.last_error or "")
     )
     assert server.messages == []
+
+
+def test_our_mensaje_receptor_is_never_e_mailed(
+    store: Store, signer: Signer, pki: TestPKI, supplier_pki: TestPKI, server: MailServer
+) -> None:
+    trust = TrustStore.from_pem_files(pki.ca_cert_pem, supplier_pki.ca_cert_pem)
+    receiver = Receiver(
+        store, signer, IssuerSettings("02", EMISOR_ID, "Empresa de Pruebas S.A."), trust=trust
+    )
+    received = receiver.import_voucher(supplier_invoice(supplier_pki))
+    mr = answered(store, receiver.respond(received.clave, "accept"))
+    d = deliverer(store, server)
+    assert d.run().planned == 0 and server.messages == []
+    with pytest.raises(DeliveryRefusedError, match="MensajeReceptor"):
+        d.add_recipient(mr.key, "proveedor@example.com")
+    with pytest.raises(DeliveryRefusedError, match="MensajeReceptor"):
+        d.plan_voucher(mr)
