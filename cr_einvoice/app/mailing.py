@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from cr_einvoice.core.errors import ConfigError, ValidationError
 from cr_einvoice.core.mailaddr import mail_address, mail_addresses
 from cr_einvoice.core.secret import Secret
+from cr_einvoice.delivery.pdf import FORMATS as PDF_FORMATS
 
 if TYPE_CHECKING:
     from cr_einvoice.delivery.smtp import SmtpSettings
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
     from cr_einvoice.outbox.store import Store
 
 __all__ = ["DeliveryConfig", "SmtpConfig", "build_deliverer", "check_mail_config", "smtp_settings"]
-
-PDF_FORMATS = ("a4", "letter", "80mm", "58mm")
 
 
 @dataclass(frozen=True, slots=True)

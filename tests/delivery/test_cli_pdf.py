@@ -82,11 +82,19 @@ def test_pdf_of_an_accepted_voucher_from_the_outbox(
     assert clave in text and "FacturaElectrónica" in text
     assert abs(page_sizes(pdf)[0][0] - 226.77) < 0.05
     assert decode_qr(pdf) == [clave]
-    # without -o: <clave>.pdf in the current folder
+    # without -o: <clave>.pdf in the current folder; without --format: the configuration's pdf_format
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "pdf", clave, "--config", str(cfg))
     assert code == 0, err
     assert decode_qr((tmp_path / f"{clave}.pdf").read_bytes()) == [clave]
+    assert abs(page_sizes((tmp_path / f"{clave}.pdf").read_bytes())[0][0] - 595.28) < 0.05  # a4
+    text = cfg.read_text(encoding="utf-8")
+    assert 'pdf_format = "a4"' in text  # init writes the [delivery] section
+    cfg.write_text(text.replace('pdf_format = "a4"', 'pdf_format = "58mm"'), encoding="utf-8")
+    code, out, err = run(capsys, "pdf", clave, "--config", str(cfg), "--json")
+    assert code == 0, err
+    assert json.loads(out)["format"] == "58mm"
+    assert abs(page_sizes((tmp_path / f"{clave}.pdf").read_bytes())[0][0] - 164.41) < 0.05
 
 
 def test_pdf_of_a_file_with_an_answer_and_the_errors(

@@ -3,7 +3,8 @@
 CLAVE (or clave-consecutivoReceptor) takes the voucher from the configured outbox: its exact signed XML,
 Hacienda's last answer and the record's state are printed. FILE.xml is a signed voucher on disk;
 ``--respuesta`` names Hacienda's answer to print with it and ``--estado`` the state to show.
-``--format``: ``a4`` (default), ``letter``, ``80mm`` or ``58mm`` (thermal rolls, any document type). The PDF
+``--format``: ``a4``, ``letter``, ``80mm`` or ``58mm`` (thermal rolls, any document type); by default the
+configuration's ``[delivery] pdf_format`` for a stored voucher, ``a4`` for a file. The PDF
 is written to ``-o FILE`` (``-``: standard output), by default to ``<clave>.pdf``
 (``<clave>-<consecutivoReceptor>.pdf`` for a MensajeReceptor) in the current folder. ``--deterministic``
 gives the same bytes for the same input.
@@ -32,12 +33,14 @@ def _from_store(args: argparse.Namespace) -> tuple[str, bytes, bytes | None, str
         record = cli.find_record(store, args.source)
         respuestas = store.respuestas(record.key)
         raw = next((r.raw_xml for r in reversed(respuestas) if r.raw_xml), None)
+        args.format = args.format or runtime.config.delivery.pdf_format
         return record.key, record.signed_xml, raw, record.state.value
 
 
 def _from_file(args: argparse.Namespace) -> tuple[str, bytes, bytes | None, str | None]:
     data = cli.read_bytes(args.source)
     respuesta = cli.read_bytes(args.respuesta) if args.respuesta else None
+    args.format = args.format or "a4"
     return "", data, respuesta, args.estado
 
 
@@ -71,7 +74,11 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("source", metavar="CLAVE|FILE.xml", help="a clave of the outbox, or a signed voucher file")
-    p.add_argument("--format", choices=FORMATS, default="a4", help="page or roll format (default a4)")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="page or roll format (default: [delivery] pdf_format for a stored voucher, else a4)",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="where to write the PDF ('-': standard output)")
     p.add_argument("--respuesta", metavar="FILE", help="with FILE.xml: Hacienda's MensajeHacienda to print")
     p.add_argument(
