@@ -82,9 +82,9 @@ def preflight(
     name = local_name(root.tag)
     clave = child_text(root, "Clave")
     failure, verified = check_signature(signed_xml, trust)
-    if failure is not None or verified is None:
-        assert failure is not None
+    if failure is not None:
         return PreflightReport((failure,), name, clave)
+    assert verified is not None  # check_signature returns one or the other
     signer = verified.signer_cedula
 
     def report(reasons: list[Reason], skipped: list[str] | None = None) -> PreflightReport:
