@@ -13,13 +13,13 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
-from outbox_docs import factura
+from outbox_docs import CLIENTE_ID, supplier_invoice
 
 from cr_einvoice.core.errors import ConfigError, ValidationError
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.delivery.mail import message_id, render_mail, voucher_facts
 from cr_einvoice.delivery.smtp import Outcome, SmtpSender, SmtpSettings, dot_stuff
-from cr_einvoice.outbox.issuing import Issuer
+from cr_einvoice.testing.pki import TestPKI
 from cr_einvoice.testing.smtpd import MailServer, ServerCertificate, server_certificate
 
 SENDER = "facturas@example.com"
@@ -27,9 +27,11 @@ PDF = b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n.\r\n..\n%%EOF\n"
 RESPUESTA = b'<?xml version="1.0"?>\r\n<MensajeHacienda>\n.\n<Mensaje>1</Mensaje></MensajeHacienda>'
 
 
-@pytest.fixture
-def signed(issuer: Issuer) -> bytes:
-    return issuer.issue(factura()).signed_xml
+@pytest.fixture(scope="module")
+def signed(supplier_pki: TestPKI) -> bytes:
+    """A signed invoice of "Empresa de Pruebas S.A." (3101654321) to a receptor at compras@example.com (no
+    store needed: these tests are about the message and the SMTP conversation)."""
+    return supplier_invoice(supplier_pki)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +89,7 @@ def test_the_message_names_emisor_document_and_clave_and_carries_the_exact_files
     text = body.get_content()
     for needed in (
         "Empresa de Pruebas S.A.",
-        "3101123456",
+        CLIENTE_ID,
         facts.clave,
         facts.consecutivo,
         "aceptado",
