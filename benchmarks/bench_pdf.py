@@ -3,7 +3,8 @@
 Printed beside a reference measured in the same run: one raw RSA-2048 signature (PKCS#1 v1.5, SHA-256) with
 the cryptography library, the unit of work every voucher needs anyway. Targets (issue #15): the ticket in at
 most 5 signatures' time, the 200-line invoice in at most 150. Each figure is the median of repeated renders
-of the same signed voucher (parsing the XML, building the view, laying out, QR code, fonts, writing the PDF).
+of the same signed voucher (parsing the XML, building the view, laying out, QR code, fonts, writing the PDF),
+in CPU time.
 
 Run: ``python benchmarks/bench_pdf.py`` (needs the ``[pdf]`` extra).
 """
@@ -58,13 +59,15 @@ def signed_voucher(signer: Signer, kind: str, lines: int) -> bytes:
 
 
 def median_seconds(func: Callable[[], object], seconds: float = 2.0, at_least: int = 5) -> float:
+    """The median CPU time of ``func`` (process time: on a shared machine, time spent waiting for a core
+    is not counted, for the reference and the renders alike)."""
     func()  # warm up: fonts registered, modules imported
     times: list[float] = []
     start = time.perf_counter()
     while len(times) < at_least or time.perf_counter() - start < seconds:
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         func()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return statistics.median(times)
 
 
