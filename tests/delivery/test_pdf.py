@@ -4,6 +4,7 @@ and a QR code that decodes (from the rasterised page) to the clave."""
 from __future__ import annotations
 
 import re
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -260,3 +261,13 @@ def test_real_signed_vouchers_of_older_versions(
             if cabys:
                 assert cabys in text
         assert decode_qr(pdf) == [clave]
+
+
+def test_without_the_pdf_extra_the_error_says_what_to_install(
+    signed: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cr_einvoice.core.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "segno", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match=r"cr-einvoice\[pdf\].*segno"):
+        render_pdf(signed["te"], format="80mm")
