@@ -1,8 +1,9 @@
 """Crash safety, proven: SIGKILL the issuing-and-submitting process at random points, many times.
 
-A real child process (``crash_child.py``) issues N tickets (one per order, idempotently) into a SQLite file
-and submits them to the simulator on loopback. The test kills it with SIGKILL at random moments after it
-starts working, at least ``KILLS`` times, restarting it each time, then lets it finish. Afterwards:
+A real child process (``crash_child.py``) issues N tickets (one per order, idempotently) into the store (a
+SQLite file, or a PostgreSQL database) and submits them to the simulator on loopback. The test kills it with
+SIGKILL at random moments after it starts working, at least ``KILLS`` times, restarting it each time, then
+lets it finish. Afterwards:
 
 * every order has exactly one voucher, and the consecutivos are exactly 1..N (no gap, no duplicate);
 * every voucher is accepted, and Hacienda (the simulator) holds exactly our claves;
@@ -71,7 +72,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], timeout: float) -> bool:
     return False
 
 
-def _phase(db: Path) -> str:
+def _phase(db: str) -> str:
     """Where the run was when it was killed: still issuing, submitting/polling, or already done."""
     with open_store(db) as peek:
         counts = peek.count_by_state()
@@ -84,7 +85,8 @@ def _phase(db: Path) -> str:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_loses_nothing(pki: TestPKI, tmp_path: Path) -> None:
+def test_sigkill_at_random_points_loses_nothing(pki: TestPKI, store_url: str) -> None:
+    """On each backend (``store_url``: a SQLite file, a PostgreSQL database)."""
     rng = random.Random(int(os.environ.get("CRASH_SEED", str(time.time_ns()))))
     settings = SimulatorSettings(
         users={USER: "pw"},
@@ -95,7 +97,7 @@ def test_sigkill_at_random_points_loses_nothing(pki: TestPKI, tmp_path: Path) ->
     )
     posts: list[Post] = []
     lock = threading.Lock()
-    db = tmp_path / "outbox.db"
+    db = store_url
     with Simulator(settings) as sim:
         original = sim.submit
 

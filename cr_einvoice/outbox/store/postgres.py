@@ -145,6 +145,7 @@ class PostgresStore(PostgresDeliveries, PostgresService):
         self._kwargs: dict[str, Any] = {
             "connect_timeout": max(1, round(connect_timeout)),
             "application_name": "cr-einvoice",
+            "autocommit": True,  # transactions are explicit (_tx): a read alone is one round trip
         }
         if password is not None:
             self._kwargs["password"] = password.reveal()
@@ -166,7 +167,6 @@ class PostgresStore(PostgresDeliveries, PostgresService):
             max_size=max(1, pool_size),
             open=False,
             timeout=connect_timeout,
-            check=ConnectionPool.check_connection,
             name="cr-einvoice-store",
         )
         self._pool.open(wait=True, timeout=connect_timeout)
@@ -186,8 +186,10 @@ class PostgresStore(PostgresDeliveries, PostgresService):
 
     # -- plumbing ---------------------------------------------------------------------------------
     @contextmanager
-    def _tx(self) -> Iterator[Cursor]:
-        """One transaction on a pooled connection held by this thread; nested calls join it."""
+    def _tx(self, *, write: bool = True) -> Iterator[Cursor]:
+        """One transaction on a pooled connection held by this thread; nested calls join it. A read
+        (``write=False``) outside a transaction is one statement in autocommit (no BEGIN/COMMIT round
+        trips)."""
         held: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if held is not None:
             with held.cursor(row_factory=dict_row) as cur:
@@ -197,9 +199,13 @@ class PostgresStore(PostgresDeliveries, PostgresService):
             raise StoreError(f"the outbox database {self._shown} was closed")
         try:
             with self._pool.connection() as conn:
+                if not write:
+                    with conn.cursor(row_factory=dict_row) as cur:
+                        yield cur
+                    return
                 self._local.conn = conn
                 try:
-                    with conn.cursor(row_factory=dict_row) as cur:
+                    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
                         yield cur
                 finally:
                     self._local.conn = None
@@ -221,7 +227,7 @@ class PostgresStore(PostgresDeliveries, PostgresService):
             yield
 
     def _read(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[DictRow]:
-        with self._tx() as cur:
+        with self._tx(write=False) as cur:
             cur.execute(sql, params)
             return cur.fetchall()
 
@@ -231,7 +237,7 @@ class PostgresStore(PostgresDeliveries, PostgresService):
         return [voucher(r) for r in cur.fetchall()]
 
     def _vouchers(self, where: str, params: Sequence[Any] = ()) -> list[VoucherRecord]:
-        with self._tx() as cur:
+        with self._tx(write=False) as cur:
             return self._select(cur, where, params)
 
     def _migrate(self, *, create: bool) -> None:
@@ -308,7 +314,7 @@ class PostgresStore(PostgresDeliveries, PostgresService):
                 return False
             try:
                 if self._listener is None:
-                    self._listener = psycopg.connect(self._url, autocommit=True, **self._kwargs)
+                    self._listener = psycopg.connect(self._url, **self._kwargs)
                     self._listener.execute(f"LISTEN {WORK_CHANNEL}")
                 left = max(0.0, deadline - time.monotonic())
                 return any(True for _ in self._listener.notifies(timeout=left, stop_after=1))
@@ -608,7 +614,9 @@ class PostgresStore(PostgresDeliveries, PostgresService):
         got = (answer["source"], answer["estado"], answer["mensaje"], answer["detalle"])
         record = RespuestaRecord(0, key, _utcnow(), *got, errores, answer["raw_xml"])
         with self._tx() as cur:
-            cur.execute("SELECT 1 FROM vouchers WHERE key = %s", (key,))
+            # locked for update now: the state change that usually follows in the same transaction must not
+            # have to upgrade a shared lock another worker also holds (a deadlock)
+            cur.execute("SELECT 1 FROM vouchers WHERE key = %s FOR UPDATE", (key,))
             if cur.fetchone() is None:
                 raise StoreError(f"no voucher {key} in the store {self._shown}")
             row = columns(record, RESPUESTA_FIELDS) | {"errores": json.dumps(errores, default=str)}
