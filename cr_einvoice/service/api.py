@@ -22,7 +22,7 @@ from cr_einvoice.service.auth import Unverified
 from cr_einvoice.service.context import Caller, ServiceContext
 from cr_einvoice.service.problems import HTTPProblem
 
-__all__ = ["JSON_TYPES", "XML_TYPES", "authenticate", "received_json", "routes", "voucher_json"]
+__all__ = ["JSON_TYPES", "XML_TYPES", "authenticate", "context", "received_json", "routes", "voucher_json"]
 
 _T = TypeVar("_T")
 
@@ -144,6 +144,7 @@ async def post_voucher(request: Request) -> Response:
         "fecha_emision": issued.fecha_emision.isoformat(),
         "created": issued.created,
         "links": links(issued),
+        "notes": [{"path": p.path, "message": p.message, "code": p.code} for p in issued.notes],
     }
     headers = {"Location": f"/v1/vouchers/{issued.key}"}
     if not issued.created:

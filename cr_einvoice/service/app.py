@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -167,12 +167,6 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
-            from cr_einvoice.hacienda.publicdata import AsyncPublicDataClient, Cache
-
-            cache = cast(Cache, backend.store)  # the outbox store keeps the public data's cache
-            app.state.public_data = await stack.enter_async_context(
-                AsyncPublicDataClient(ctx.settings.public_data_url, cache=cache)
-            )
             try:
                 worker = await stack.enter_async_context(backend.worker(**options))
             except ConfigError as exc:
@@ -194,7 +188,6 @@ def create_app(
                     await asyncio.gather(task, return_exceptions=True)
                 ctx.worker = None
                 ctx.callbacks = None
-                app.state.public_data = None
 
     routes: list[Any] = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -223,5 +216,4 @@ def create_app(
     starlette.state.console = shown
     starlette.state.run_worker = run_worker
     starlette.state.worker_task = None
-    starlette.state.public_data = None
     return ServiceApp(starlette, ctx)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -100,35 +102,49 @@ class ServiceContext:
         self.worker: Worker | None = None
         #: A worker object that receives Hacienda's callbacks (the running one, or one that only receives).
         self.callbacks: Callable[..., Any] | None = None
-        self._issuer: Issuer | None = None
-        self._taxpayer: IssuerSettings | None = None
+        self._taxpayers: dict[str, tuple[str, IssuerSettings]] = {}
+        self._issuers: dict[str, Issuer] = {}
+        self._lock = threading.Lock()
 
     @property
     def store(self) -> Store:
         return self.backend.store
 
     # -- who may do what --------------------------------------------------------------------------
+    def _taxpayer(self, caller: Caller) -> tuple[str, IssuerSettings]:
+        """(name, settings) of the configured taxpayer that is the caller's emisor; 403 when none is."""
+        with self._lock:
+            found = self._taxpayers.get(caller.emisor)
+        if found is None:
+            taxpayer = self.backend.config.taxpayer_of(caller.emisor)
+            if taxpayer is None:
+                raise HTTPProblem(
+                    403,
+                    "other-emisor",
+                    "This service does not sign for the key's emisor",
+                    f"the key belongs to emisor {caller.emisor}, which is not a taxpayer configured here",
+                )
+            found = (taxpayer.name, taxpayer.issuer_settings())
+            with self._lock:
+                self._taxpayers[caller.emisor] = found
+        return found
+
     def taxpayer(self, caller: Caller) -> IssuerSettings:
         """Who issues for the caller's emisor (refused when this service does not sign for it); the signing
         key is not loaded."""
-        if self._taxpayer is None:
-            self._taxpayer = self.backend.config.issuer_settings()
-        if self._taxpayer.numero_identificacion != caller.emisor:
-            raise HTTPProblem(
-                403,
-                "other-emisor",
-                "This service does not sign for the key's emisor",
-                f"the key belongs to emisor {caller.emisor}; this service issues for "
-                f"{self._taxpayer.numero_identificacion}",
-            )
-        return self._taxpayer
+        return self._taxpayer(caller)[1]
 
     def issuer_for(self, caller: Caller) -> Issuer:
-        """The issuer of the caller's emisor (refused when this service does not sign for it)."""
-        self.taxpayer(caller)
-        if self._issuer is None:
-            self._issuer = self.backend.issuer()
-        return self._issuer
+        """The issuer of the caller's emisor (refused when this service does not sign for it), one per
+        taxpayer, kept."""
+        name = self._taxpayer(caller)[0]
+        with self._lock:
+            issuer = self._issuers.get(name)
+        if issuer is None:
+            issuer = self.backend.issuer(name)
+            with self._lock:
+                issuer = self._issuers.setdefault(name, issuer)
+        return issuer
 
     def voucher(self, caller: Caller, key: str) -> VoucherRecord:
         """The caller's voucher ``key`` (or its clave); 404 for an unknown one or another emisor's."""
@@ -140,15 +156,21 @@ class ServiceContext:
     # -- issuing ----------------------------------------------------------------------------------
     def issue(self, caller: Caller, body: bytes, idempotency_key: str | None) -> IssuedVoucher:
         """Issue the JSON document ``body``; with ``idempotency_key`` a retry (same key, same body) returns
-        the voucher issued the first time, and the same key with another body is refused (422)."""
+        the voucher issued the first time, and the same key with another body is refused (422). What public
+        data completed or says about the voucher is in its ``notes`` (``[publicdata] enabled``)."""
         issuer = self.issuer_for(caller)
-        document = issuer.from_json(body)
-        if idempotency_key is None:
-            return issuer.issue(document)
-        if not 1 <= len(idempotency_key) <= 100 or not idempotency_key.isprintable():
+        if idempotency_key is not None and (
+            not 1 <= len(idempotency_key) <= 100 or not idempotency_key.isprintable()
+        ):
             raise ValidationError("1 to 100 printable characters", path="Idempotency-Key")
+        document, notes = issuer.prepare_json(body)
+        ref = None if idempotency_key is None else f"api:{caller.emisor}:{idempotency_key}"
+        issued = issuer.issue(document, external_ref=ref)
+        if notes:
+            issued = dataclasses.replace(issued, notes=notes + issued.notes)
+        if idempotency_key is None:
+            return issued
         digest = hashlib.sha256(body).hexdigest()
-        issued = issuer.issue(document, external_ref=f"api:{caller.emisor}:{idempotency_key}")
         if issued.created:
             self.store.log_event(
                 issued.key, _IDEMPOTENCY_EVENT, {"idempotency_key": idempotency_key, "body_sha256": digest}
@@ -245,13 +267,13 @@ class ServiceContext:
         return [r for r in self.store.list_received(limit=limit) if r.receptor_numero == caller.emisor]
 
     def import_received(self, caller: Caller, xml: bytes) -> ReceivedRecord:
-        self.taxpayer(caller)  # the receiver answers for the same taxpayer
-        return self.backend.receiver().import_voucher(xml)
+        return self.backend.receiver(self._taxpayer(caller)[0]).import_voucher(xml)
 
     def answer_received(self, caller: Caller, clave: str, decision: str, reason: str | None) -> IssuedVoucher:
         self.received(caller, clave)
-        self.taxpayer(caller)
-        return self.backend.receiver().respond(clave, decision, reason=reason or None)
+        return self.backend.receiver(self._taxpayer(caller)[0]).respond(
+            clave, decision, reason=reason or None
+        )
 
     # -- the worker -------------------------------------------------------------------------------
     def wake(self) -> None:

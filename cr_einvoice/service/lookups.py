@@ -1,34 +1,27 @@
 """``/v1/lookups``: Hacienda's public data (api.hacienda.go.cr) for the service's callers -- a taxpayer by
-identification, a CABYS code or a search, an exchange rate, an exoneration -- through
-:class:`~cr_einvoice.hacienda.publicdata.AsyncPublicDataClient` with the outbox store as its cache and the
-process's limiter under the public API's limits. Answers are the results' JSON (``as_json``: amounts as
-strings), with ``source`` (network or cache) and ``stale``.
+identification, a CABYS code or a search, an exchange rate, an exoneration -- through the runtime's
+:class:`~cr_einvoice.hacienda.publicdata.PublicDataClient` (``[publicdata]``: its URL, ``offline``,
+``max_wait``; the outbox store is its cache; the process's limiter keeps under the public API's limits).
+Answers are the results' JSON (``as_json``: amounts as strings), with ``source`` (network or cache) and
+``stale``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cr_einvoice.core.errors import ValidationError
-from cr_einvoice.hacienda.publicdata import AsyncPublicDataClient, as_json
-from cr_einvoice.service.api import authenticate
-from cr_einvoice.service.problems import HTTPProblem
+from cr_einvoice.hacienda.publicdata import PublicDataClient, as_json
+from cr_einvoice.service.api import authenticate, context
 
 __all__ = ["routes"]
-
-
-def _client(request: Request) -> AsyncPublicDataClient:
-    client: AsyncPublicDataClient | None = request.app.state.public_data
-    if client is None:
-        raise HTTPProblem(
-            503, "no-public-data", "Public data unavailable", "the service is starting or stopping"
-        )
-    return client
 
 
 def _day(text: str | None, name: str) -> date | None:
@@ -40,42 +33,44 @@ def _day(text: str | None, name: str) -> date | None:
         raise ValidationError(f"must be a date YYYY-MM-DD, got {text!r}", path=name) from None
 
 
-def _answer(result: Any) -> Response:
+async def _lookup(request: Request, ask: Callable[[PublicDataClient], Any]) -> Response:
+    """The caller authenticated, ``ask(client)`` run in a thread (the client waits for the limiter)."""
+    await authenticate(request)
+    backend = context(request).backend
+    result = await run_in_threadpool(lambda: ask(backend.public_data()))
     return JSONResponse(as_json(result))
 
 
 async def taxpayer(request: Request) -> Response:
-    await authenticate(request)
-    return _answer(await _client(request).taxpayer(request.path_params["identificacion"]))
+    identificacion = request.path_params["identificacion"]
+    return await _lookup(request, lambda client: client.taxpayer(identificacion))
 
 
 async def cabys(request: Request) -> Response:
-    await authenticate(request)
-    return _answer(await _client(request).cabys(request.path_params["codigo"]))
+    codigo = request.path_params["codigo"]
+    return await _lookup(request, lambda client: client.cabys(codigo))
 
 
 async def cabys_search(request: Request) -> Response:
-    await authenticate(request)
     text = request.query_params.get("q", "").strip()
+    top_text = request.query_params.get("top")
     if not text:
         raise ValidationError("the text to search for is missing", path="q")
-    top_text = request.query_params.get("top")
     if top_text is not None and not top_text.isdigit():
         raise ValidationError(f"must be a positive integer, got {top_text!r}", path="top")
     top = int(top_text) if top_text else None
-    return _answer(await _client(request).search_cabys(text, top=top))
+    return await _lookup(request, lambda client: client.search_cabys(text, top=top))
 
 
 async def exchange_rate(request: Request) -> Response:
-    await authenticate(request)
     day = _day(request.query_params.get("date"), "date")
     currency = request.path_params["currency"]
-    return _answer(await _client(request).exchange_rate(currency, day))
+    return await _lookup(request, lambda client: client.exchange_rate(currency, day))
 
 
 async def exoneration(request: Request) -> Response:
-    await authenticate(request)
-    return _answer(await _client(request).exoneration(request.path_params["authorization"]))
+    authorization = request.path_params["authorization"]
+    return await _lookup(request, lambda client: client.exoneration(authorization))
 
 
 def routes() -> list[Route]:

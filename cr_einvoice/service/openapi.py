@@ -95,6 +95,11 @@ _ISSUED = {
         "fecha_emision": {"type": "string", "format": "date-time"},
         "created": {"type": "boolean"},
         "links": _ref("Links"),
+        "notes": {
+            "type": "array",
+            "description": "what Hacienda's public data completed or says ([publicdata] enabled)",
+            "items": {"type": "object"},
+        },
     },
 }
 _RESPUESTA = {

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cr_einvoice.hacienda.publicdata.answers import DEFAULT_BASE_URL
-
 __all__ = ["ServiceSettings"]
 
 
@@ -29,5 +27,3 @@ class ServiceSettings:
     secure_cookies: bool = True
     #: A console session ends after this long.
     session_minutes: int = 480
-    #: Hacienda's public data (the ``/v1/lookups`` routes), answered through the store's cache.
-    public_data_url: str = DEFAULT_BASE_URL

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cr_einvoice.app.demo import EMISOR, LocalSandbox
+from cr_einvoice.app.publicdata import PublicDataConfig
 from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.service.app import CALLBACK_PATH, create_app
@@ -62,11 +63,14 @@ def running_service(
     """The service over ``box``'s runtime, on a free loopback port, with a key for the TEST company and one
     for another emisor; with ``callbacks`` its worker gives Hacienda the service's callback URL; ``runtime``
     replaces ``box``'s (another store)."""
-    runtime = runtime or box.runtime
+    own = None
+    if runtime is None:  # the box's taxpayer and store, with the simulator's public data
+        assert box.config is not None
+        own = runtime = Runtime(replace(box.config, publicdata=PublicDataConfig(base_url=box.sim.root_url)))
     keys = ApiKeys(runtime.store)
     key, record = keys.create(EMISOR, "tests")
     other, _ = keys.create(OTHER_EMISOR, "another company")
-    settings = replace(settings or ServiceSettings(), public_data_url=box.sim.root_url)
+    settings = settings or ServiceSettings()
     port = free_port() if callbacks else 0
     if callbacks:
         options |= {
@@ -74,5 +78,9 @@ def running_service(
             "callback_secret": Secret("s3cr3t"),
         }
     app = create_app(runtime, settings, run_worker=run_worker, worker_options=options or None)
-    with BackgroundServer(app, port=port) as server:
-        yield Service(box, server.url, key.reveal(), other.reveal(), record.key_id)
+    try:
+        with BackgroundServer(app, port=port) as server:
+            yield Service(box, server.url, key.reveal(), other.reveal(), record.key_id)
+    finally:
+        if own is not None:
+            own.close()
