@@ -41,6 +41,7 @@ Layout::
     url = ""                           # postgresql://USER@HOST:PORT/DB (no password in it)
     url_env = ""                       # NAME of a variable holding the whole URL (wins over url)
     password_env = ""                  # NAME of the variable holding the database password
+    password_file = ""                 # or a file holding it (a mounted secret; wins)
 
     [receiving]
     trust_ca = ""                      # PEM of the CAs of suppliers' certificates
@@ -90,6 +91,7 @@ from cr_einvoice.app.issuers import (
     Taxpayer,
     TaxpayerSettings,
     check_issuer_name,
+    read_secret,
 )
 from cr_einvoice.app.mailing import DeliveryConfig, SmtpConfig, check_mail_config
 from cr_einvoice.app.publicdata import PublicDataConfig, check_publicdata_config
@@ -148,6 +150,8 @@ class StoreSettings:
     url_env: str = ""
     #: NAME of the environment variable holding the database password (empty: libpq's PGPASSWORD/.pgpass).
     password_env: str = ""
+    #: A file whose first line is the database password (a mounted secret); wins over password_env.
+    password_file: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,8 +243,14 @@ class Config:
         return self.store.url or str(self.store_path)
 
     def store_password(self) -> Secret | None:
-        """The database password from ``store.password_env`` (None when no variable is named)."""
-        return Secret.from_env(self.store.password_env) if self.store.password_env else None
+        """The database password: the first line of ``store.password_file`` (a mounted secret), else the
+        variable ``store.password_env``; None when neither is set (libpq's PGPASSWORD or ~/.pgpass)."""
+        s = self.store
+        if not (s.password_file or s.password_env):
+            return None
+        return read_secret(
+            "store.password", s.password_env, self.resolve(s.password_file) if s.password_file else None
+        )
 
     @property
     def p12_path(self) -> Path:

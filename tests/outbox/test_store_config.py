@@ -48,6 +48,13 @@ def test_path_keeps_sqlite_and_url_picks_postgres_with_the_password_from_the_env
         store = rt.store
         assert isinstance(store, PostgresStore) and store.path == url and SECRET not in repr(store)
         store.add_issuer("02", "3101123456", "Empresa")
+    secret_file = tmp_path / "db-password"
+    secret_file.write_text(f"{SECRET}\n")
+    from_file = _config(
+        tmp_path, StoreSettings(url=url, password_env="UNSET_VARIABLE", password_file="db-password")
+    )
+    with Runtime(from_file) as rt:  # the file wins over the variable
+        assert rt.store.get_issuer("3101123456") is not None
     monkeypatch.setenv("OUTBOX_DB_PASSWORD", "wrong")
     with pytest.raises(Exception, match="password authentication failed") as caught, Runtime(config) as rt:
         rt.store  # noqa: B018
