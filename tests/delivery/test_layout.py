@@ -161,3 +161,14 @@ def test_wrapping_keeps_figures_whole_and_cuts_only_overlong_words() -> None:
     assert wrap_text("corto", REGULAR, 7, 200) == ["corto"]
     long = wrap_text("cuentasporpagar@lasabana.example.cr", REGULAR, 7, 40)
     assert "".join(long) == "cuentasporpagar@lasabana.example.cr" and len(long) > 1
+
+
+def test_renders_in_parallel_threads_equal_the_sequential_ones(signed: dict[str, bytes]) -> None:
+    """The service and the worker render from several threads at once: the shared fonts must not mix."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(kind, fmt) for kind in ("fe", "te", "mr", "rep") for fmt in ("a4", "58mm")] * 2
+    expected = {job: render_pdf(signed[job[0]], format=job[1], deterministic=True) for job in set(jobs)}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda j: render_pdf(signed[j[0]], format=j[1], deterministic=True), jobs))
+    assert [r == expected[j] for r, j in zip(results, jobs, strict=True)] == [True] * len(jobs)
