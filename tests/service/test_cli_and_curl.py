@@ -164,3 +164,16 @@ def test_the_service_serves_its_openapi_document(box: LocalSandbox) -> None:
         assert served.status_code == 200 and served.json() == openapi_document()
         ready = httpx.get(service.url + "/readyz").json()
         assert ready["worker"] == "separate process"
+
+
+def test_serve_refuses_to_start_without_the_worker_s_credentials(
+    box: LocalSandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CR_EINVOICE_DEMO_PASSWORD")
+    capsys.readouterr()
+    assert main(["serve", "--config", str(box.config_path), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "CR_EINVOICE_DEMO_PASSWORD" in err and "Traceback" not in err
+    monkeypatch.delenv("CR_EINVOICE_DEMO_PIN")
+    assert main(["serve", "--no-worker", "--config", str(box.config_path), "--port", "0"]) == 2
+    assert "CR_EINVOICE_DEMO_PIN" in capsys.readouterr().err

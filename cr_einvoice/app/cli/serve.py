@@ -11,6 +11,7 @@ import signal
 from typing import Any
 
 from cr_einvoice.app.cli._common import add_callback_arguments, add_config_argument, open_runtime
+from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.core.errors import ExitCode
 from cr_einvoice.core.secret import Secret
 
@@ -32,6 +33,18 @@ def worker_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def check_taxpayers(runtime: Runtime, *, worker: bool) -> None:
+    """Refuse to start (a ConfigError naming the setting) when a configured taxpayer's certificate cannot be
+    loaded or, with the worker in this process, its Hacienda credentials are missing -- before listening,
+    rather than as a failed startup in the server's log."""
+    for name in runtime.config.issuer_names():
+        runtime.signer_of(name)
+        if worker:
+            runtime.credentials(name)
+            runtime.config.taxpayer(name).environment()
+            runtime.trust_of(name)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -44,6 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port = settings.port if args.port is None else args.port
         settings = replace(settings, host=host, port=port)
         runtime.store  # noqa: B018 (a missing or damaged outbox is refused before listening)
+        check_taxpayers(runtime, worker=not args.no_worker)
         app = create_app(
             runtime,
             settings,
