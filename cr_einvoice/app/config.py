@@ -271,10 +271,10 @@ class Config:
     def trust_ca_path(self) -> Path | None:
         return self.taxpayer().trust_ca_path()
 
-    def issuer_settings(self) -> IssuerSettings:
-        """The issuing taxpayer (``[emisor]``, or the only ``[issuers.NAME]``), for
+    def issuer_settings(self, name: str | None = None) -> IssuerSettings:
+        """The issuing taxpayer ``name`` (default: ``[emisor]``, or the only ``[issuers.NAME]``), for
         :class:`~cr_einvoice.outbox.issuing.Issuer` and :class:`~cr_einvoice.outbox.receiving.Receiver`."""
-        return self.taxpayer().issuer_settings()
+        return self.taxpayer(name).issuer_settings()
 
     def emisor_block(self) -> Emisor | None:
         """The emisor block of ``[emisor]`` (None without a nombre): documents that omit theirs get it."""

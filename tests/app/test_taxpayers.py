@@ -342,3 +342,62 @@ def test_issuer_tables_inherit_all_but_the_credentials_and_survive_a_round_trip(
             {**top, "issuers": {"acme": {**acme, "emisor": {**acme["emisor"], "terminals": [1, 2]}}}},
             base_dir=tmp_path,
         )
+
+
+def test_the_issuing_service_issues_for_each_key_s_taxpayer(
+    parties: tuple[Party, Party], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serve`` over a file with two taxpayers: an API key of each issues with its taxpayer's key and
+    account; a key of a taxpayer the file does not hold is refused. (Its own simulator: a new store numbers
+    from 1 again, which a simulator that saw those consecutivos refuses with -99.)"""
+    with simulator(parties) as sim:
+        _serve_two_taxpayers(sim, parties, tmp_path, monkeypatch)
+
+
+def _serve_two_taxpayers(
+    sim: Simulator, parties: tuple[Party, Party], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import httpx
+
+    from cr_einvoice.service.app import create_app
+    from cr_einvoice.service.auth import ApiKeys
+    from cr_einvoice.service.server import BackgroundServer
+    from cr_einvoice.service.settings import ServiceSettings
+
+    config_path = write_config(tmp_path, sim, parties, monkeypatch)
+    document = json.loads(ticket_file(tmp_path).read_text())
+    with Runtime.from_file(config_path) as runtime:
+        keys = {p.numero: ApiKeys(runtime.store).create(p.numero, p.name)[0].reveal() for p in parties}
+        stranger = ApiKeys(runtime.store).create("3101999888", "not configured")[0].reveal()
+        app = create_app(runtime, ServiceSettings(), run_worker=True, worker_options={"poll_initial": 0.1})
+        with BackgroundServer(app, port=0) as server:
+
+            def post(key: str) -> httpx.Response:
+                return httpx.post(
+                    server.url + "/v1/vouchers",
+                    json=document,
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=30,
+                )
+
+            issued = {}
+            for party in parties:
+                response = post(keys[party.numero])
+                assert response.status_code == 201, response.text
+                issued[party.numero] = response.json()["key"]
+            refused = post(stranger)
+            assert refused.status_code == 403
+            assert "3101999888, which is not a taxpayer configured here" in refused.json()["detail"]
+            deadline = time.monotonic() + 30
+            for party in parties:
+                key = issued[party.numero]
+                while runtime.store.require(key).state is not VoucherState.ACCEPTED:
+                    assert time.monotonic() < deadline, runtime.store.require(key).last_error
+                    time.sleep(0.1)
+                record = runtime.store.require(key)
+                assert record.emisor_numero == party.numero
+                assert verify(record.signed_xml).signer_cedula == party.numero
+                submission = sim.store.get(key)
+                assert submission is not None and submission.username == party.user
