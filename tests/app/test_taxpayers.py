@@ -401,3 +401,28 @@ def _serve_two_taxpayers(
                 assert verify(record.signed_xml).signer_cedula == party.numero
                 submission = sim.store.get(key)
                 assert submission is not None and submission.username == party.user
+
+
+def test_reissue_issues_again_as_the_voucher_s_own_taxpayer(
+    sim: Simulator,
+    parties: tuple[Party, Party],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    beta = parties[1]
+    config_path = write_config(tmp_path, sim, parties, monkeypatch)
+    doc = str(ticket_file(tmp_path))
+    capsys.readouterr()
+    assert main(["issue", doc, "--config", str(config_path), "--issuer", "beta", "--json"]) == 0
+    clave = json.loads(capsys.readouterr().out)["issued"][0]["clave"]
+    with Runtime.from_file(config_path) as runtime:
+        runtime.store.transition(clave, VoucherState.ERROR, error="test: given up")
+    # No --issuer: the voucher says whose it is (the file has two taxpayers and no default).
+    assert main(["reissue", clave, "--config", str(config_path), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["reissue_of"] == clave and again["clave"] != clave
+    with Runtime.from_file(config_path) as runtime:
+        record = runtime.store.require(again["key"])
+        assert record.emisor_numero == beta.numero and record.numero == 2  # Beta's own sequence
+        assert verify(record.signed_xml).signer_cedula == beta.numero

@@ -26,7 +26,7 @@ def _amount(value: str | None, flag: str) -> Decimal | None:
 def cmd_receive(args: argparse.Namespace) -> int:
     decision = "accept" if args.accept else "partial" if args.partial else "reject"
     with cli.open_runtime(args) as runtime:
-        receiver = runtime.receiver()
+        receiver = runtime.receiver(args.issuer)
         received = receiver.import_voucher(cli.read_bytes(args.file))
         mr = receiver.respond(
             received.clave,
@@ -69,6 +69,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("file", metavar="FILE.xml", help="the supplier's signed voucher ('-': stdin)")
     cli.add_outbox_arguments(p, submit="send the answer now and wait for Hacienda")
+    cli.add_issuer_argument(p, help="the configured taxpayer the voucher is addressed to ([issuers.NAME])")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--accept", action="store_true", help="aceptación (05)")
     group.add_argument("--partial", action="store_true", help="aceptación parcial (06): needs --reason")

@@ -17,7 +17,8 @@ __all__ = ["register"]
 def cmd_reissue(args: argparse.Namespace) -> int:
     with cli.open_runtime(args) as runtime:
         original = cli.find_record(runtime.store, args.clave)
-        issued = runtime.issuer().reissue(original.key)
+        taxpayer = runtime.config.taxpayer_of(original.taxpayer)  # issued again by the same taxpayer
+        issued = runtime.issuer(taxpayer.name if taxpayer else None).reissue(original.key)
         code = ExitCode.OK
         if args.submit:
             asyncio.run(drain(runtime, within=args.within, keys=[issued.key]))
