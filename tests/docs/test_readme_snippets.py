@@ -82,6 +82,7 @@ TESTED = {
     "sandbox",
     "publicdata",
     "issuing",
+    "taxpayers",
     "service",
     "chile-khipu",
     "chile-belvo",
@@ -559,3 +560,50 @@ def test_store_postgres_snippet(pg_server: PgServer) -> None:
 
 def test_every_marked_snippet_is_tested() -> None:
     assert set(_snippets()) == TESTED
+
+
+def test_taxpayers_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two taxpayers in one file against a simulator with one IdP user each, allowed only its taxpayer."""
+    from cr_einvoice.outbox.store import open_store
+
+    parties = {"acme": ("3101111111", "acme-pw", "1111"), "beta": ("3101222222", "beta-pw", "2222")}
+    users: dict[str, str] = {}
+    allowed: dict[str, list[str]] = {}
+    tables = []
+    cas = []
+    for name, (numero, password, pin) in parties.items():
+        pki = make_test_pki(tmp_path / f"pki-{name}", taxpayer_id=numero, pin=pin, rc2=False)
+        cas.append(pki.ca_cert_pem)
+        user = f"cpj-3-101-{numero[4:]}@stag.comprobanteselectronicos.go.cr"
+        users[user], allowed[user] = password, [numero]
+        upper = name.upper()
+        monkeypatch.setenv(f"{upper}_USER", user)
+        monkeypatch.setenv(f"{upper}_PASSWORD", password)
+        monkeypatch.setenv(f"{upper}_PIN", pin)
+        tables.append(
+            f'[issuers.{name}.hacienda]\nusername_env = "{upper}_USER"\npassword_env = "{upper}_PASSWORD"\n'
+            f'[issuers.{name}.signing]\np12_path = "{pki.taxpayer_p12}"\npin_env = "{upper}_PIN"\n'
+            f'[issuers.{name}.emisor]\nnumero_identificacion = "{numero}"\nnombre = "{name.title()} S.A."\n'
+            f'correo_electronico = "caja@{name}.example.cr"\nprovincia = "1"\ncanton = "01"\n'
+            'distrito = "08"\notras_senas = "Frente al parque central"\n'
+        )
+    settings = SimulatorSettings(
+        users=users, user_emisores=allowed, processing_delay=0.05, trust=TrustStore.from_pem_files(*cas)
+    )
+    with Simulator(settings) as simulator:
+        assert simulator.sello_ca_cert_pem is not None
+        top = (
+            f'[hacienda]\nenvironment = "custom"\ntoken_url = "{simulator.token_url}"\n'
+            f'recepcion_url = "{simulator.base_url}"\nclient_id = "{simulator.settings.client_id}"\n'
+            f'trust_ca = "{simulator.sello_ca_cert_pem}"\n[store]\npath = "outbox.db"\n'
+        )
+        (tmp_path / "cr-einvoice.toml").write_text(top + "".join(tables))
+        open_store(tmp_path / "outbox.db", create=True).close()
+        monkeypatch.chdir(tmp_path)
+        ticket = example_json("te")
+        del ticket["emisor"]  # each taxpayer's [issuers.NAME.emisor] fills it
+        ns = run("taxpayers", {"ticket_json": ticket})
+        for var, numero in (("v", "3101111111"), ("w", "3101222222")):
+            submission = simulator.store.get(ns[var].clave)
+            assert submission is not None and submission.emisor.numero == numero
+            assert submission.username.startswith(f"cpj-3-101-{numero[4:]}")
