@@ -426,3 +426,25 @@ def test_reissue_issues_again_as_the_voucher_s_own_taxpayer(
         record = runtime.store.require(again["key"])
         assert record.emisor_numero == beta.numero and record.numero == 2  # Beta's own sequence
         assert verify(record.signed_xml).signer_cedula == beta.numero
+
+
+def test_worker_issuer_sends_only_that_taxpayer_s_vouchers(
+    parties: tuple[Party, Party],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with simulator(parties) as sim:
+        config_path = write_config(tmp_path, sim, parties, monkeypatch)
+        doc = str(ticket_file(tmp_path))
+        capsys.readouterr()
+        claves = {}
+        for name in ("alfa", "beta"):
+            assert main(["issue", doc, "--config", str(config_path), "--issuer", name, "--json"]) == 0
+            claves[name] = json.loads(capsys.readouterr().out)["issued"][0]["clave"]
+        argv = ["worker", "--once", "--config", str(config_path), "--issuer", "alfa", "--json"]
+        assert main(argv) == 0
+        assert json.loads(capsys.readouterr().out)["sent"] == 1
+        assert sim.store.get(claves["alfa"]) is not None and sim.store.get(claves["beta"]) is None
+        with Runtime.from_file(config_path) as runtime:
+            assert runtime.store.require(claves["beta"]).state is VoucherState.SIGNED
