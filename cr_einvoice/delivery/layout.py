@@ -22,12 +22,13 @@ from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
 from cr_einvoice.delivery.document import Campo, Parte, Representacion
+from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR
+from cr_einvoice.delivery.textlayout import amount_width, document_info, hacienda_lines, wrap_text
 
 __all__ = [
     "BOLD",
@@ -50,8 +51,6 @@ __all__ = [
     "wrap_text",
 ]
 
-REGULAR = "CRVera"
-BOLD = "CRVera-Bold"
 _FONTS = {REGULAR: "Vera.ttf", BOLD: "VeraBd.ttf"}
 GRID = colors.Color(0.55, 0.55, 0.55)
 SHADE = colors.Color(0.92, 0.92, 0.92)
@@ -105,29 +104,6 @@ class Styles:
         )
 
 
-def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
-    """``text`` broken into lines no wider than ``width``, at ordinary spaces only: a figure's no-break
-    spaces (``1 428 565,00``) hold it together; a word wider than a line is cut between characters."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split(" "):
-        candidate = f"{line} {word}" if line else word
-        if stringWidth(candidate, font, size) <= width:
-            line = candidate
-            continue
-        if line:
-            lines.append(line)
-        line = word
-        while stringWidth(line, font, size) > width and len(line) > 1:
-            cut = len(line) - 1
-            while cut > 1 and stringWidth(line[:cut], font, size) > width:
-                cut -= 1
-            lines.append(line[:cut])
-            line = line[cut:]
-    lines.append(line)
-    return lines
-
-
 def p(text: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph of plain text (escaped: the voucher's texts are data, not markup)."""
     return Paragraph(escape(text), style)
@@ -174,15 +150,6 @@ _PLAIN = table_style(
 )
 
 
-def amount_width(view: Representacion, font: str, size: float, width: float) -> float:
-    """The width of an amount column: the widest amount the document prints in ``font`` and ``size``, at
-    least a quarter of ``width`` and at most half of it, so figures never wrap."""
-    values = [c.valor for c in (*view.resumen, *view.otros_cargos, view.total)]
-    values += [ln.total for ln in view.lineas]
-    widest = max(pdfmetrics.stringWidth(v, font, size) for v in values)
-    return min(max(widest + 4, width / 4), width / 2)
-
-
 def resumen_table(view: Representacion, styles: Styles, widths: tuple[float, float]) -> Table:
     """The ResumenFactura as label / amount rows, the total last in bold on a shaded row."""
     rows: list[list[Any]] = [[p(c.etiqueta, styles.normal), p(c.valor, styles.right)] for c in view.resumen]
@@ -217,11 +184,6 @@ def text_block(title: str, lines: Iterable[str], styles: Styles) -> list[Flowabl
     return [p(title, styles.heading), *items] if items else []
 
 
-def hacienda_lines(view: Representacion) -> list[str]:
-    """Hacienda's state and the findings of its answer, when known (nothing otherwise)."""
-    return ([f"Estado: {view.estado}"] if view.estado else []) + list(view.hacienda)
-
-
 def hacienda_block(view: Representacion, styles: Styles) -> list[Flowable]:
     """Hacienda's state and the findings of its answer under their heading, when known."""
     return text_block("Estado en el Ministerio de Hacienda", hacienda_lines(view), styles)
@@ -231,9 +193,7 @@ def metadata(view: Representacion) -> dict[str, Any]:
     """The document template's options: the PDF's information (title, author, subject, creator) and the
     initial font."""
     return {
-        "title": f"{view.titulo} {view.consecutivo}",
-        "author": view.emisor.nombre or view.emisor.campos[0].valor,
-        "subject": f"Clave {view.clave}",
+        **document_info(view),
         "creator": "cr-einvoice",
         "producer": "cr-einvoice",
         "lang": "es-CR",

@@ -11,18 +11,18 @@ height, so the page length is known before anything is drawn; the second pass dr
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
-
-from cr_einvoice.delivery import layout
 from cr_einvoice.delivery.document import Campo, Linea, Representacion
-from cr_einvoice.delivery.qr import QRCode
+from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, Page
+from cr_einvoice.delivery.qr import qr_rects
+from cr_einvoice.delivery.textlayout import amount_width, document_info, hacienda_lines, wrap_text
 
 __all__ = ["render_ticket"]
+
+#: One millimetre in points.
+mm = 72 / 25.4
 
 #: Printable width and base font size of each roll.
 _ROLLS: dict[int, tuple[float, float]] = {80: (72 * mm, 7.5), 58: (48 * mm, 6.2)}
@@ -64,9 +64,9 @@ class _Roll:
         return size * 1.22
 
     def text(self, text: str, *, bold: bool = False, small: bool = False, align: str = _LEFT) -> None:
-        font = layout.BOLD if bold else layout.REGULAR
+        font = BOLD if bold else REGULAR
         size = self.small if small else self.size
-        for line in layout.wrap_text(text, font, size, self.width):
+        for line in wrap_text(text, font, size, self.width):
             self.rows.append(_Row(self.leading(size), (_Text(line, font, size, align),)))
 
     def heading(self, text: str) -> None:
@@ -75,8 +75,8 @@ class _Roll:
 
     def pair(self, left: str, right: str, *, column: float, bold: bool = False, shade: bool = False) -> None:
         """``left`` wrapped in the width the amount ``right`` leaves; the amount on its last row."""
-        font = layout.BOLD if bold else layout.REGULAR
-        lines = layout.wrap_text(left, font, self.size, self.width - column - 2)
+        font = BOLD if bold else REGULAR
+        lines = wrap_text(left, font, self.size, self.width - column - 2)
         for i, line in enumerate(lines):
             texts = [_Text(line, font, self.size)]
             if i == len(lines) - 1:
@@ -110,7 +110,7 @@ def _line(roll: _Roll, ln: Linea, column: float) -> None:
 
 
 def _rows(view: Representacion, roll: _Roll, qr_size: float) -> list[_Row]:
-    column = layout.amount_width(view, layout.BOLD, roll.size, roll.width)
+    column = amount_width(view, BOLD, roll.size, roll.width)
     emisor = view.emisor
     roll.text(emisor.nombre or emisor.rol, bold=True, align=_CENTER)
     for campo in emisor.campos:
@@ -144,7 +144,7 @@ def _rows(view: Representacion, roll: _Roll, qr_size: float) -> list[_Row]:
         roll.pair(campo.etiqueta, campo.valor, column=column)
     roll.rule()
     roll.pair(view.total.etiqueta, view.total.valor, column=column, bold=True, shade=True)
-    _block(roll, "Estado en el Ministerio de Hacienda", layout.hacienda_lines(view))
+    _block(roll, "Estado en el Ministerio de Hacienda", hacienda_lines(view))
     _block(roll, "Otros", view.otros)
     roll.gap(roll.size)
     roll.rows.append(_Row(qr_size, qr=view.qr))
@@ -172,33 +172,24 @@ def _pages(rows: list[_Row], room: float) -> Iterator[list[_Row]]:
     yield page
 
 
-def _draw(canvas: Canvas, rows: list[_Row], left: float, top: float, width: float) -> None:
+def _draw(page: Page, rows: list[_Row], left: float, top: float, width: float) -> None:
     y = top
     for row in rows:
         y -= row.height
         if row.shade:
-            canvas.setFillGray(0.92)
-            canvas.rect(left, y - row.height * 0.22, width, row.height, stroke=0, fill=1)
-            canvas.setFillGray(0)
+            page.rect(left, y - row.height * 0.22, width, row.height, gray=0.92)
         if row.rule:
-            canvas.line(left, y + row.height * 0.5, left + width, y + row.height * 0.5)
+            page.line(left, y + row.height * 0.5, left + width, y + row.height * 0.5)
         if row.qr is not None:
-            qr = QRCode(row.qr, row.height)
-            qr.drawOn(canvas, left + (width - row.height) / 2, y)
+            page.rects(qr_rects(row.qr, left + (width - row.height) / 2, y, row.height))
         baseline = y + row.height * 0.22
         for t in row.texts:
-            canvas.setFont(t.font, t.size)
-            if t.align == _LEFT:
-                canvas.drawString(left, baseline, t.text)
-            elif t.align == _RIGHT:
-                canvas.drawRightString(left + width, baseline, t.text)
-            else:
-                canvas.drawCentredString(left + width / 2, baseline, t.text)
+            x = left if t.align == _LEFT else left + width if t.align == _RIGHT else left + width / 2
+            page.text(x, baseline, t.text, t.font, t.size, t.align)
 
 
 def render_ticket(view: Representacion, *, width_mm: int, deterministic: bool) -> bytes:
     """The PDF of ``view`` on a roll ``width_mm`` wide (80 or 58)."""
-    layout.register_fonts()
     width, size = _ROLLS[width_mm]
     roll = _Roll(width, size)
     rows = _rows(view, roll, qr_size=min(width * 0.6, 36 * mm))
@@ -206,30 +197,12 @@ def render_ticket(view: Representacion, *, width_mm: int, deterministic: bool) -
     pages = list(_pages(rows, _MAX_HEIGHT - 2 * _MARGIN - footer))
     page_width = width_mm * mm
     left = (page_width - width) / 2
-    buffer = io.BytesIO()
-    options = layout.metadata(view)
-    canvas = Canvas(
-        buffer,
-        pagesize=(page_width, _MAX_HEIGHT),
-        invariant=1 if deterministic else 0,
-        initialFontName=options["initialFontName"],
-        lang=options["lang"],
-    )
-    canvas.setTitle(options["title"])
-    canvas.setAuthor(options["author"])
-    canvas.setSubject(options["subject"])
-    canvas.setCreator(options["creator"])
-    canvas.setProducer(options["producer"])
-    canvas.setLineWidth(0.25)
-    for number, page in enumerate(pages, start=1):
+    document = Document(**document_info(view), deterministic=deterministic)
+    for number, rows_of_page in enumerate(pages, start=1):
         extra = footer if len(pages) > 1 else 0.0
-        height = sum(row.height for row in page) + 2 * _MARGIN + extra
-        canvas.setPageSize((page_width, height))
-        canvas.setLineWidth(0.25)
-        _draw(canvas, page, left, height - _MARGIN, width)
+        height = sum(row.height for row in rows_of_page) + 2 * _MARGIN + extra
+        page = document.page(page_width, height)
+        _draw(page, rows_of_page, left, height - _MARGIN, width)
         if len(pages) > 1:
-            canvas.setFont(layout.REGULAR, 6)
-            canvas.drawCentredString(page_width / 2, _MARGIN, f"Página {number} de {len(pages)}")
-        canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
+            page.text(page_width / 2, _MARGIN, f"Página {number} de {len(pages)}", REGULAR, 6, _CENTER)
+    return document.to_bytes()

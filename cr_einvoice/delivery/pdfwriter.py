@@ -1,0 +1,269 @@
+"""A small PDF 1.4 writer for the graphic representation: pages of text, lines and filled rectangles in the
+two embedded fonts, nothing else.
+
+Why our own: a document of the representation is a few hundred texts at known places; a general PDF library
+pays per document for what does not change between documents (preparing the embedded fonts, above all,
+which reportlab subsets again for every file). Here the font objects are prepared ONCE per process and
+kept as bytes; a document only adds its pages.
+
+Fonts: Bitstream Vera Sans and Vera Sans Bold, the TrueType fonts reportlab ships (Bitstream Vera licence,
+free to embed), read once with reportlab's TrueType reader and cut to one 256-glyph subset in the order of
+Windows-1252: every Spanish letter (á é í ó ú ñ ü ¿ ¡ and capitals), €, the dashes, quotes, ×, °. Each font
+is a simple TrueType font with its widths and a ToUnicode map, so any viewer draws the accents and a text
+extractor reads the words back. A character outside Windows-1252 (the fonts have no glyph for most of them
+either) is printed as its base letter when it has one (``ő`` → ``o``) and as ``?`` otherwise; ``₡`` is
+never used: amounts carry the currency code.
+
+Coordinates are PDF points from the page's lower-left corner. Content streams are Flate-compressed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import unicodedata
+import uuid
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+__all__ = ["BOLD", "REGULAR", "Document", "Font", "Page", "font", "text_width"]
+
+#: The fonts' names (also the names the page layouts register them under in reportlab).
+REGULAR = "CRVera"
+BOLD = "CRVera-Bold"
+_FILES = {REGULAR: ("Vera.ttf", b"F1"), BOLD: ("VeraBd.ttf", b"F2")}
+#: The subset's codes in Windows-1252 order (a code Windows-1252 leaves undefined maps to no glyph).
+_CODES = tuple(ord(bytes([b]).decode("cp1252", errors="replace")) if b >= 32 else b for b in range(256))
+#: Object numbers: 1 catalog, 2 page tree, 3 information, 4-11 the two fonts, pages from 12.
+_FIRST_PAGE_OBJECT = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Font:
+    """One embedded font: its resource name, the width of each code (thousandths of the font size) and its
+    PDF objects, ready as bytes."""
+
+    key: bytes
+    widths: tuple[float, ...]
+    objects: tuple[bytes, ...]
+
+    def encode(self, text: str) -> bytes:
+        """``text`` in the font's codes (Windows-1252), substituting what it cannot show."""
+        try:
+            return text.encode("cp1252")
+        except UnicodeEncodeError:
+            return "".join(_substitute(ch) for ch in text).encode("cp1252")
+
+    def width(self, text: str, size: float) -> float:
+        """The width of ``text`` at ``size`` points."""
+        widths = self.widths
+        return sum(widths[b] for b in self.encode(text)) * size / 1000.0
+
+
+def _substitute(ch: str) -> str:
+    try:
+        ch.encode("cp1252")
+        return ch
+    except UnicodeEncodeError:
+        base = unicodedata.normalize("NFKD", ch)[:1]
+        return base if base and base.isascii() and base.isprintable() else "?"
+
+
+@functools.cache
+def font(name: str) -> Font:
+    """The embedded font ``REGULAR`` or ``BOLD``, prepared once per process (thread-safe: preparing twice
+    gives equal bytes)."""
+    import reportlab
+    from reportlab.pdfbase.ttfonts import TTFontFile, makeToUnicodeCMap
+
+    file, key = _FILES[name]
+    face = TTFontFile(os.path.join(os.path.dirname(reportlab.__file__), "fonts", file))
+    base = b"AAAAAA+" + face.name
+    first = 4 if name == REGULAR else 8
+    program = face.makeSubset(list(_CODES))
+    cmap = makeToUnicodeCMap(base.decode("ascii"), list(_CODES)).encode("ascii")
+    widths = tuple(
+        float(face.charWidths.get(code, face.defaultWidth)) if code >= 32 else 0.0 for code in _CODES
+    )
+    flags = (face.flags & ~32) | 4  # symbolic: the codes are the subset's own
+    bbox = " ".join(_num(v) for v in face.bbox)
+    font_dict = (
+        b"<< /Type /Font /Subtype /TrueType /BaseFont /" + base + b" /FirstChar 0 /LastChar 255 /Widths ["
+        + b" ".join(_num(w).encode() for w in widths)
+        + f"] /FontDescriptor {first + 1} 0 R /ToUnicode {first + 3} 0 R >>".encode()
+    )  # fmt: skip
+    descriptor = (
+        f"<< /Type /FontDescriptor /FontName /{base.decode()} /Flags {flags} /FontBBox [{bbox}] "
+        f"/ItalicAngle {_num(face.italicAngle)} /Ascent {_num(face.ascent)} /Descent {_num(face.descent)} "
+        f"/CapHeight {_num(face.capHeight)} /StemV {face.stemV} /MissingWidth {_num(face.defaultWidth)} "
+        f"/FontFile2 {first + 2} 0 R >>"
+    ).encode()
+    objects = (
+        _object(first, font_dict),
+        _object(first + 1, descriptor),
+        _stream(first + 2, program, extra=f"/Length1 {len(program)} ".encode()),
+        _stream(first + 3, cmap),
+    )
+    return Font(key, widths, objects)
+
+
+def text_width(text: str, name: str, size: float) -> float:
+    """The width of ``text`` set in font ``name`` (``REGULAR`` or ``BOLD``) at ``size`` points."""
+    return font(name).width(text, size)
+
+
+def _num(value: float) -> str:
+    """A PDF number: at most 3 decimals, no trailing zeros."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _object(number: int, body: bytes) -> bytes:
+    return b"%d 0 obj\n%s\nendobj\n" % (number, body)
+
+
+def _stream(number: int, data: bytes, extra: bytes = b"") -> bytes:
+    packed = zlib.compress(data, 6)
+    head = b"<< /Filter /FlateDecode %s/Length %d >>\nstream\n" % (extra, len(packed))
+    return _object(number, head + packed + b"\nendstream")
+
+
+def _literal(data: bytes) -> bytes:
+    """A PDF literal string's body."""
+    if b"(" in data or b")" in data or b"\\" in data or b"\r" in data:
+        data = data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)").replace(b"\r", b"\\r")
+    return data
+
+
+class Page:
+    """One page: draw on it with :meth:`text`, :meth:`line`, :meth:`rect`, :meth:`rects`."""
+
+    __slots__ = ("_ops", "height", "width")
+
+    def __init__(self, width: float, height: float) -> None:
+        self.width = width
+        self.height = height
+        self._ops: list[bytes] = [b"0.25 w\n"]
+
+    def text(self, x: float, y: float, text: str, name: str, size: float, align: str = "left") -> None:
+        """``text`` on the baseline ``y``: starting at ``x`` (``left``), ending at it (``right``) or centred
+        on it (``center``)."""
+        f = font(name)
+        data = f.encode(text)
+        if align != "left":
+            width = sum(f.widths[b] for b in data) * size / 1000.0
+            x -= width if align == "right" else width / 2
+        self._ops.append(
+            b"BT 1 0 0 1 %.5g %.7g Tm /%s %.5g Tf %.5g TL (%s) Tj T* ET\n"
+            % (x, y, f.key, size, size * 1.2, _literal(data))
+        )
+
+    def line(self, x1: float, y1: float, x2: float, y2: float, width: float = 0.25) -> None:
+        """A black line ``width`` points thick."""
+        self._ops.append(b"%.2f w %.3f %.3f m %.3f %.3f l S 0.25 w\n" % (width, x1, y1, x2, y2))
+
+    def rect(self, x: float, y: float, w: float, h: float, gray: float) -> None:
+        """A filled rectangle in ``gray`` (0 black, 1 white)."""
+        self._ops.append(b"%.3f g %.3f %.3f %.3f %.3f re f 0 g\n" % (gray, x, y, w, h))
+
+    def rects(self, rects: list[tuple[float, float, float, float]]) -> None:
+        """Black rectangles filled as one path (a QR code's modules)."""
+        parts = [b"%.3f %.3f %.3f %.3f re" % r for r in rects]
+        self._ops.append(b"0 g\n" + b"\n".join(parts) + b"\nf\n")
+
+    def content(self) -> bytes:
+        return b"".join(self._ops)
+
+
+class Document:
+    """A PDF being written: pages in order, the information dictionary, the embedded fonts."""
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        author: str,
+        subject: str,
+        creator: str = "cr-einvoice",
+        lang: str = "es-CR",
+        deterministic: bool = False,
+    ) -> None:
+        self.pages: list[Page] = []
+        self._info = {"Title": title, "Author": author, "Subject": subject, "Creator": creator}
+        self._info["Producer"] = "cr-einvoice"
+        self._lang = lang
+        self._deterministic = deterministic
+
+    def page(self, width: float, height: float) -> Page:
+        """A new page at the end of the document."""
+        page = Page(width, height)
+        self.pages.append(page)
+        return page
+
+    def to_bytes(self) -> bytes:
+        """The PDF file."""
+        fonts = (font(REGULAR), font(BOLD))
+        count = len(self.pages)
+        kids = " ".join(f"{_FIRST_PAGE_OBJECT + 2 * i} 0 R" for i in range(count))
+        info = dict(self._info)
+        if not self._deterministic:
+            info["CreationDate"] = datetime.now(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
+        catalog = b"<< /Type /Catalog /Pages 2 0 R /Lang %s >>" % _text_string(self._lang)
+        objects: list[bytes] = [
+            _object(1, catalog),
+            _object(2, f"<< /Type /Pages /Kids [{kids}] /Count {count} >>".encode()),
+            _object(
+                3,
+                b"<< "
+                + b" ".join(b"/%s %s" % (k.encode(), _text_string(v)) for k, v in info.items())
+                + b" >>",
+            ),  # fmt: skip
+            *fonts[0].objects,
+            *fonts[1].objects,
+        ]
+        resources = b"/Resources << /Font << /F1 4 0 R /F2 8 0 R >> /ProcSet [/PDF /Text] >>"
+        for i, page in enumerate(self.pages):
+            number = _FIRST_PAGE_OBJECT + 2 * i
+            box = f"/MediaBox [0 0 {_num(page.width)} {_num(page.height)}]".encode()
+            objects.append(
+                _object(
+                    number,
+                    b"<< /Type /Page /Parent 2 0 R %s %s /Contents %d 0 R >>" % (box, resources, number + 1),
+                )  # fmt: skip
+            )
+            objects.append(_stream(number + 1, page.content()))
+        out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+        offsets = []
+        for obj in objects:
+            offsets.append(len(out))
+            out += obj
+        xref = len(out)
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+        out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+        ident = self._identifier(out)
+        out += (
+            b"trailer\n<< /Size %d /Root 1 0 R /Info 3 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n"
+            % (
+                len(objects) + 1,
+                ident,
+                ident,
+                xref,
+            )
+        )
+        return bytes(out)
+
+    def _identifier(self, body: bytearray) -> bytes:
+        """The file identifier: a digest of the content in deterministic mode, random otherwise."""
+        if self._deterministic:
+            import hashlib
+
+            return hashlib.md5(body, usedforsecurity=False).hexdigest().encode()
+        return uuid.uuid4().hex.encode()
+
+
+def _text_string(value: str) -> bytes:
+    """A PDF text string: literal when ASCII, UTF-16 with a byte order mark otherwise."""
+    if value.isascii():
+        return b"(" + _literal(value.encode("ascii")) + b")"
+    return b"<FEFF" + value.encode("utf-16-be").hex().upper().encode() + b">"

@@ -1,0 +1,57 @@
+"""Measuring and breaking text in the embedded fonts, shared by the page and roll layouts (no PDF library:
+the widths are the fonts' own, read once by :mod:`cr_einvoice.delivery.pdfwriter`)."""
+
+from __future__ import annotations
+
+from cr_einvoice.delivery.document import Representacion
+from cr_einvoice.delivery.pdfwriter import text_width
+
+__all__ = ["amount_width", "document_info", "hacienda_lines", "wrap_text"]
+
+
+def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
+    """``text`` broken into lines no wider than ``width``, at ordinary spaces only: a figure's no-break
+    spaces (``1 428 565,00``) hold it together; a word wider than a line is cut between characters."""
+    if not text.startswith(" ") and text_width(text, font, size) <= width:
+        return [text]  # what the loop below would give, at once
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if text_width(candidate, font, size) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = word
+        while text_width(line, font, size) > width and len(line) > 1:
+            cut = len(line) - 1
+            while cut > 1 and text_width(line[:cut], font, size) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+    lines.append(line)
+    return lines
+
+
+def amount_width(view: Representacion, font: str, size: float, width: float) -> float:
+    """The width of an amount column: the widest amount the document prints in ``font`` and ``size``, at
+    least a quarter of ``width`` and at most half of it, so figures never wrap."""
+    values = [c.valor for c in (*view.resumen, *view.otros_cargos, view.total)]
+    values += [ln.total for ln in view.lineas]
+    widest = max(text_width(v, font, size) for v in values)
+    return min(max(widest + 4, width / 4), width / 2)
+
+
+def hacienda_lines(view: Representacion) -> list[str]:
+    """Hacienda's state and the findings of its answer, when known (nothing otherwise)."""
+    return ([f"Estado: {view.estado}"] if view.estado else []) + list(view.hacienda)
+
+
+def document_info(view: Representacion) -> dict[str, str]:
+    """The PDF's information: title, author, subject."""
+    return {
+        "title": f"{view.titulo} {view.consecutivo}",
+        "author": view.emisor.nombre or view.emisor.campos[0].valor,
+        "subject": f"Clave {view.clave}",
+    }
