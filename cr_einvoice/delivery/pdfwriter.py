@@ -27,7 +27,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-__all__ = ["BOLD", "REGULAR", "Document", "Font", "Page", "font", "text_width"]
+__all__ = ["BOLD", "REGULAR", "Document", "Font", "Page", "text_width"]
 
 #: The fonts' names (also the names the page layouts register them under in reportlab).
 REGULAR = "CRVera"
@@ -71,7 +71,7 @@ def _substitute(ch: str) -> str:
 
 
 @functools.cache
-def font(name: str) -> Font:
+def _font(name: str) -> Font:
     """The embedded font ``REGULAR`` or ``BOLD``, prepared once per process (thread-safe: preparing twice
     gives equal bytes)."""
     import reportlab
@@ -89,10 +89,12 @@ def font(name: str) -> Font:
     flags = (face.flags & ~32) | 4  # symbolic: the codes are the subset's own
     bbox = " ".join(_num(v) for v in face.bbox)
     font_dict = (
-        b"<< /Type /Font /Subtype /TrueType /BaseFont /" + base + b" /FirstChar 0 /LastChar 255 /Widths ["
+        b"<< /Type /Font /Subtype /TrueType /BaseFont /"
+        + base
+        + b" /FirstChar 0 /LastChar 255 /Widths ["
         + b" ".join(_num(w).encode() for w in widths)
         + f"] /FontDescriptor {first + 1} 0 R /ToUnicode {first + 3} 0 R >>".encode()
-    )  # fmt: skip
+    )
     descriptor = (
         f"<< /Type /FontDescriptor /FontName /{base.decode()} /Flags {flags} /FontBBox [{bbox}] "
         f"/ItalicAngle {_num(face.italicAngle)} /Ascent {_num(face.ascent)} /Descent {_num(face.descent)} "
@@ -110,7 +112,7 @@ def font(name: str) -> Font:
 
 def text_width(text: str, name: str, size: float) -> float:
     """The width of ``text`` set in font ``name`` (``REGULAR`` or ``BOLD``) at ``size`` points."""
-    return font(name).width(text, size)
+    return _font(name).width(text, size)
 
 
 def _num(value: float) -> str:
@@ -146,10 +148,10 @@ class Page:
         self.height = height
         self._ops: list[bytes] = [b"0.25 w\n"]
 
-    def text(self, x: float, y: float, text: str, name: str, size: float, align: str = "left") -> None:
+    def text(self, x: float, y: float, text: str, *, font: str, size: float, align: str = "left") -> None:
         """``text`` on the baseline ``y``: starting at ``x`` (``left``), ending at it (``right``) or centred
         on it (``center``)."""
-        f = font(name)
+        f = _font(font)
         data = f.encode(text)
         if align != "left":
             width = sum(f.widths[b] for b in data) * size / 1000.0
@@ -203,7 +205,7 @@ class Document:
 
     def to_bytes(self) -> bytes:
         """The PDF file."""
-        fonts = (font(REGULAR), font(BOLD))
+        fonts = (_font(REGULAR), _font(BOLD))
         count = len(self.pages)
         kids = " ".join(f"{_FIRST_PAGE_OBJECT + 2 * i} 0 R" for i in range(count))
         info = dict(self._info)
@@ -218,7 +220,7 @@ class Document:
                 b"<< "
                 + b" ".join(b"/%s %s" % (k.encode(), _text_string(v)) for k, v in info.items())
                 + b" >>",
-            ),  # fmt: skip
+            ),
             *fonts[0].objects,
             *fonts[1].objects,
         ]
@@ -230,7 +232,7 @@ class Document:
                 _object(
                     number,
                     b"<< /Type /Page /Parent 2 0 R %s %s /Contents %d 0 R >>" % (box, resources, number + 1),
-                )  # fmt: skip
+                )
             )
             objects.append(_stream(number + 1, page.content()))
         out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")

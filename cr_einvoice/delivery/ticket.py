@@ -185,7 +185,7 @@ def _draw(page: Page, rows: list[_Row], left: float, top: float, width: float) -
         baseline = y + row.height * 0.22
         for t in row.texts:
             x = left if t.align == _LEFT else left + width if t.align == _RIGHT else left + width / 2
-            page.text(x, baseline, t.text, t.font, t.size, t.align)
+            page.text(x, baseline, t.text, font=t.font, size=t.size, align=t.align)
 
 
 def render_ticket(view: Representacion, *, width_mm: int, deterministic: bool) -> bytes:
@@ -204,5 +204,12 @@ def render_ticket(view: Representacion, *, width_mm: int, deterministic: bool) -
         page = document.page(page_width, height)
         _draw(page, rows_of_page, left, height - _MARGIN, width)
         if len(pages) > 1:
-            page.text(page_width / 2, _MARGIN, f"Página {number} de {len(pages)}", REGULAR, 6, _CENTER)
+            page.text(
+                page_width / 2,
+                _MARGIN,
+                f"Página {number} de {len(pages)}",
+                font=REGULAR,
+                size=6,
+                align=_CENTER,
+            )
     return document.to_bytes()
