@@ -133,6 +133,25 @@ def test_another_emisor_s_session_does_not_see_the_voucher(service: Service) -> 
         assert client.get(f"/console/comprobantes/{record.key}/descargar/xml").status_code == 404
 
 
+def test_the_list_filters_by_state_type_and_date(service: Service) -> None:
+    record = rejected_voucher(service)
+    day = record.fecha_emision.date().isoformat()
+    with Browserless(service.url) as client:
+        sign_in(client, service.key)
+
+        def listed(**query: str) -> bool:
+            page = client.get("/console/comprobantes", params=query)
+            assert page.status_code == 200
+            return record.consecutivo in page.text
+
+        assert listed(estado="rejected", tipo="04", desde=day, hasta=day)
+        assert not listed(estado="accepted")
+        assert not listed(tipo="01")
+        assert not listed(hasta="2000-01-01")
+        bad = client.get("/console/comprobantes", params={"desde": "ayer"})
+        assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text and "ayer" in bad.text
+
+
 def test_sign_out_ends_the_session(service: Service) -> None:
     with Browserless(service.url) as client:
         sign_in(client, service.key)
@@ -203,6 +222,10 @@ def test_the_console_in_a_real_browser(service: Service, browser: object, tmp_pa
         with page.expect_download() as answer_download:
             page.get_by_role("link", name="Descargar respuesta de Hacienda").click()
         assert b"MensajeHacienda" in Path(answer_download.value.path()).read_bytes()
+
+        page.get_by_role("button", name="Consultar a Hacienda").click()
+        expect(page.get_by_role("status")).to_contain_text("Se consultó el estado a Hacienda")
+        expect(page.locator("#estado-actual")).to_have_text("Rechazado")
 
         page.get_by_role("button", name="Reemitir como comprobante nuevo").click()
         expect(page.get_by_role("status")).to_contain_text("Se emitió un comprobante nuevo")
