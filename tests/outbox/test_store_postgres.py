@@ -22,7 +22,7 @@ from cr_einvoice.core.secret import Secret
 from cr_einvoice.outbox.store import CounterKey, NewVoucher, Store, VoucherKind, VoucherState, open_store
 from cr_einvoice.outbox.store.postgres import PG_SCHEMA_VERSION, PostgresStore
 from cr_einvoice.outbox.store.postgres_schema import masked_url
-from cr_einvoice.testing.pgserver import PgServer
+from cr_einvoice.testing.pgserver import PgServer, start_postgres
 
 EMISOR = "3101123456"
 KEY = CounterKey(EMISOR, 1, 1, "01")
@@ -296,3 +296,40 @@ def test_a_server_gone_mid_run_is_a_store_error_not_a_traceback(pg_server: PgSer
         store.count_by_state()
     assert time.monotonic() - started < 10  # the URL's connect_timeout bounds the wait
     store.close()
+
+
+def test_a_server_restart_costs_at_most_one_failed_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CR_EINVOICE_TEST_PG_DSN", raising=False)
+    server = start_postgres()  # its own server: the session's is not restarted under other tests
+    try:
+        url = server.create_database()
+        store = open_store(url, create=True)
+        listener = open_store(url)
+        store.add_issuer("02", EMISOR, "X")
+        for _ in range(3):  # a few pooled connections in use
+            store.issue(KEY, build_for(KEY))
+        assert listener.wait_for_work(0.1) in (True, False)  # listening from now on
+        server.restart()
+        assert store.count_by_state()[VoucherState.SIGNED] == 3  # a read is asked again on a new connection
+        failures = []
+        for _ in range(2):  # a write on a connection the restart broke is reported, never repeated
+            try:
+                store.issue(KEY, build_for(KEY))
+            except StoreError as exc:
+                failures.append(str(exc))
+        assert len(failures) <= 1 and all("cannot be used" in f for f in failures), failures
+        assert sorted(v.numero for v in store.iter_vouchers()) == list(
+            range(1, len(store.list_vouchers()) + 1)
+        )
+        # the listening connection broke too: the next waits reconnect and hear a NOTIFY again
+        deadline = time.monotonic() + 10
+        heard = False
+        while not heard and time.monotonic() < deadline:
+            listener.wait_for_work(0.2)
+            store.issue(KEY, build_for(KEY))
+            heard = listener.wait_for_work(2)
+        assert heard
+        store.close()
+        listener.close()
+    finally:
+        server.stop()

@@ -24,15 +24,16 @@ length of one transaction (:meth:`atomic` keeps it for several operations).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any, TypeVar, Unpack
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -90,6 +91,8 @@ from cr_einvoice.outbox.store.sqlite_cache import _check as _check_cache_key
 __all__ = ["PG_MIGRATIONS", "PG_SCHEMA_VERSION", "PostgresStore"]
 
 log = logging.getLogger("cr_einvoice.store")
+
+_T = TypeVar("_T")
 
 
 #: Numbered migrations; index i brings the schema from version i to i + 1.
@@ -214,11 +217,26 @@ class PostgresStore(PostgresDeliveries, PostgresService):
 
     def _failure(self, exc: psycopg.Error) -> StoreError:
         if isinstance(exc, psycopg.OperationalError):
-            return StoreError(
-                f"the outbox database {self._shown} cannot be used ({_first_line(exc)}); nothing was "
-                "written. Check that the server runs and is reachable, then run the command again"
+            with contextlib.suppress(psycopg.Error):
+                self._pool.check()  # drop the pooled connections the same outage broke (a server restart)
+            return _ConnectionLost(
+                f"the outbox database {self._shown} cannot be used ({_first_line(exc)}). Check that the "
+                "server runs and is reachable, then run the command again"
             )
         return StoreError(f"the outbox database {self._shown} failed: {_first_line(exc)}")
+
+    def _reading(self, read: Callable[[Cursor], _T]) -> _T:
+        """``read`` on a cursor outside a transaction; asked once more on a fresh connection when the
+        connection broke (a read is safe to repeat; a write never is)."""
+        nested = getattr(self._local, "conn", None) is not None
+        for attempt in (1, 2):
+            try:
+                with self._tx(write=False) as cur:
+                    return read(cur)
+            except _ConnectionLost:
+                if nested or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -227,9 +245,11 @@ class PostgresStore(PostgresDeliveries, PostgresService):
             yield
 
     def _read(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[DictRow]:
-        with self._tx(write=False) as cur:
+        def read(cur: Cursor) -> list[DictRow]:
             cur.execute(sql, params)
             return cur.fetchall()
+
+        return self._reading(read)
 
     def _select(self, cur: Cursor, where: str, params: Sequence[Any] = ()) -> list[VoucherRecord]:
         """Vouchers matching ``where`` -- a constant SQL fragment of this module; values go in ``params``."""
@@ -237,8 +257,7 @@ class PostgresStore(PostgresDeliveries, PostgresService):
         return [voucher(r) for r in cur.fetchall()]
 
     def _vouchers(self, where: str, params: Sequence[Any] = ()) -> list[VoucherRecord]:
-        with self._tx(write=False) as cur:
-            return self._select(cur, where, params)
+        return self._reading(lambda cur: self._select(cur, where, params))
 
     def _migrate(self, *, create: bool) -> None:
         with self._tx() as cur:
@@ -764,6 +783,10 @@ class PostgresStore(PostgresDeliveries, PostgresService):
                 "fetched_at = excluded.fetched_at",
                 (namespace, key, bytes(value), when.isoformat()),
             )
+
+
+class _ConnectionLost(StoreError):
+    """The connection to the server failed (refused, reset, the server restarted)."""
 
 
 def _first_line(exc: BaseException) -> str:
