@@ -42,6 +42,7 @@ Layout::
     url_env = ""                       # NAME of a variable holding the whole URL (wins over url)
     password_env = ""                  # NAME of the variable holding the database password
     password_file = ""                 # or a file holding it (a mounted secret; wins)
+    pool_size = 4                      # PostgreSQL: connections per process
 
     [receiving]
     trust_ca = ""                      # PEM of the CAs of suppliers' certificates
@@ -152,6 +153,8 @@ class StoreSettings:
     password_env: str = ""
     #: A file whose first line is the database password (a mounted secret); wins over password_env.
     password_file: str = ""
+    #: PostgreSQL: the most connections one process holds (the service serves requests from threads).
+    pool_size: int = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +406,8 @@ def check_store(store: StoreSettings) -> None:
         value = getattr(store, name)
         if value and not value.isidentifier():
             raise ConfigError(f"store.{name} must name an environment variable, got {value!r}")
+    if not 1 <= store.pool_size <= 100:
+        raise ConfigError(f"store.pool_size must be 1..100, got {store.pool_size}")
     if store.url:
         if not store.url.startswith(("postgresql://", "postgres://", "sqlite:///")):
             raise ConfigError("store.url must be postgresql://USER@HOST:PORT/DB (or sqlite:///PATH)")

@@ -81,7 +81,10 @@ class Runtime:
             from cr_einvoice.outbox.store import open_store
 
             self._store = open_store(
-                self.config.store_location(), create=self.create_store, password=self.config.store_password()
+                self.config.store_location(),
+                create=self.create_store,
+                password=self.config.store_password(),
+                pool_size=self.config.store.pool_size,
             )
         return self._store
 

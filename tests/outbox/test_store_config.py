@@ -4,7 +4,7 @@ only from the environment -- never in the file, the database, a message or the o
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -53,8 +53,9 @@ def test_path_keeps_sqlite_and_url_picks_postgres_with_the_password_from_the_env
     from_file = _config(
         tmp_path, StoreSettings(url=url, password_env="UNSET_VARIABLE", password_file="db-password")
     )
-    with Runtime(from_file) as rt:  # the file wins over the variable
+    with Runtime(replace(from_file, store=replace(from_file.store, pool_size=2))) as rt:  # the file wins
         assert rt.store.get_issuer("3101123456") is not None
+        assert rt.store._pool.max_size == 2  # type: ignore[attr-defined]
     monkeypatch.setenv("OUTBOX_DB_PASSWORD", "wrong")
     with pytest.raises(Exception, match="password authentication failed") as caught, Runtime(config) as rt:
         rt.store  # noqa: B018
@@ -87,6 +88,7 @@ def test_url_env_holds_the_whole_url_and_wins(
         (StoreSettings(url="mysql://u@db/x"), "store.url must be postgresql://"),
         (StoreSettings(password_env="not a name"), "store.password_env must name"),
         (StoreSettings(url_env="1BAD"), "store.url_env must name"),
+        (StoreSettings(pool_size=0), "store.pool_size must be 1..100"),
     ],
 )
 def test_a_bad_store_section_names_the_setting(tmp_path: Path, store: StoreSettings, message: str) -> None:

@@ -80,10 +80,13 @@ __all__ = [
 ]
 
 
-def open_store(location: str | Path, *, create: bool = False, password: Secret | None = None) -> Store:
+def open_store(
+    location: str | Path, *, create: bool = False, password: Secret | None = None, pool_size: int = 4
+) -> Store:
     """Open (and migrate) the store at ``location``: a file path, ``sqlite:///path`` or
     ``postgresql://user@host:port/db`` (``password``: when the URL carries none and libpq's PGPASSWORD or
-    ~/.pgpass should not be used).
+    ~/.pgpass should not be used; ``pool_size``: the most connections one PostgreSQL store holds, besides
+    its listening one).
 
     The database must hold the outbox's schema unless ``create`` is True (``cr-einvoice init``); an empty
     (0-byte) or damaged SQLite file is always refused -- initialising it again would restart the numbering
@@ -97,7 +100,7 @@ def open_store(location: str | Path, *, create: bool = False, password: Secret |
             raise StoreError(
                 f"a PostgreSQL store needs the 'postgres' extra (pip install 'cr-einvoice[postgres]'): {exc}"
             ) from None
-        return PostgresStore(text, create=create, password=password)
+        return PostgresStore(text, create=create, password=password, pool_size=pool_size)
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///") :]
     elif "://" in text:
