@@ -38,6 +38,11 @@ Several workers (processes) may run against one store: every voucher is claimed 
 before any network call, so two workers never work on the same voucher at the same time. The lease names the
 worker (:attr:`Worker.worker_id`), which writes a heartbeat every ``heartbeat`` seconds while it works; a
 worker that died is found by its stale heartbeat (``stale_after``) and its vouchers are due again at once.
+
+Several taxpayers: given a mapping ``{numero_identificacion: client}`` instead of one client, the worker sends
+and asks about each voucher with the client of its taxpayer (:attr:`VoucherRecord.taxpayer
+<cr_einvoice.outbox.store.VoucherRecord.taxpayer>`: its own token and rate limiter), pauses only that
+taxpayer's sending after a 429, and leaves the vouchers of taxpayers it has no client for alone.
 """
 
 from __future__ import annotations
