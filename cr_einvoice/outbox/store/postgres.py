@@ -449,26 +449,31 @@ class PostgresStore(PostgresDeliveries, PostgresService):
             new = build(numero, self._situacion(cur))
             if new.external_ref != external_ref:
                 raise StoreError("the built voucher does not carry the external_ref it was issued under")
-            self._insert(cur, new, key, numero)
+            record = self._insert(cur, new, key, numero)
             self._write_counter(cur, key, numero)
             self._notify(cur)
-            return self._select(cur, "WHERE key = %s", (new.key,))[0], True
+            return record, True
 
-    def _insert(self, cur: Cursor, new: NewVoucher, key: CounterKey, numero: int) -> None:
-        cur.execute(
-            "SELECT 1 FROM vouchers WHERE key = %s OR (emisor_numero = %s AND consecutivo = %s) "
-            "OR (external_ref IS NOT NULL AND external_ref = %s)",
-            (new.key, new.emisor_numero, new.consecutivo, new.external_ref),
+    def _insert(self, cur: Cursor, new: NewVoucher, key: CounterKey, numero: int) -> VoucherRecord:
+        """Store the new voucher and its event; the stored record (one round trip: no check before, no read
+        after)."""
+        row = _insert_row(
+            cur,
+            "vouchers",
+            new_voucher_row(new, key, numero),
+            f"ON CONFLICT DO NOTHING RETURNING {VOUCHER_COLUMNS}",
         )
-        if cur.fetchone() is not None:  # checked first: a failed INSERT would end the whole transaction
+        if (
+            row is None
+        ):  # a key, consecutivo or external_ref taken (a failed INSERT would end the transaction)
             raise StoreError(f"voucher {new.key} (consecutivo {new.consecutivo}) is already stored")
-        _insert_row(cur, "vouchers", new_voucher_row(new, key, numero))
         detail = {
             "consecutivo": new.consecutivo,
             "situacion": new.situacion,
             "external_ref": new.external_ref,
         }
         self._event(cur, new.key, "issued", detail)
+        return voucher(row)
 
     def find_by_ref(self, external_ref: str) -> VoucherRecord | None:
         found = self._vouchers("WHERE external_ref = %s", (external_ref,))
