@@ -395,12 +395,11 @@ class PostgresStore(PostgresDeliveries, PostgresService):
 
     # -- numbering and persistence ----------------------------------------------------------------
     def _lock_counter(self, cur: Cursor, key: CounterKey) -> int:
-        """The counter's last number, its row locked until the transaction ends (created at 0 if new)."""
+        """The counter's last number, its row locked until the transaction ends (created at 0 if new): one
+        upsert, whose DO UPDATE locks an existing row as FOR UPDATE would."""
         cur.execute(
-            "INSERT INTO counters VALUES (%s, %s, %s, %s, 0) ON CONFLICT DO NOTHING", _counter_params(key)
-        )
-        cur.execute(
-            f"SELECT last_number FROM counters WHERE {_COUNTER_WHERE} FOR UPDATE",  # noqa: S608
+            "INSERT INTO counters VALUES (%s, %s, %s, %s, 0) ON CONFLICT (emisor, sucursal, terminal, tipo) "
+            "DO UPDATE SET last_number = counters.last_number RETURNING last_number",
             _counter_params(key),
         )
         row = cur.fetchone()
