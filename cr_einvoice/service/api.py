@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -185,8 +186,9 @@ async def list_vouchers(request: Request) -> Response:
     rows, cursor = await call(page)
     out: dict[str, Any] = {"items": [voucher_json(r) for r in rows], "next_cursor": cursor}
     if cursor:
-        rest = "&".join(f"{k}={v}" for k, v in q.items() if k != "cursor")
-        out["next"] = f"/v1/vouchers?{rest + '&' if rest else ''}cursor={cursor}"
+        out["next"] = "/v1/vouchers?" + urlencode(
+            {**{k: v for k, v in q.items() if k != "cursor"}, "cursor": cursor}
+        )
     return JSONResponse(out)
 
 
