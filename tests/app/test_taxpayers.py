@@ -448,3 +448,41 @@ def test_worker_issuer_sends_only_that_taxpayer_s_vouchers(
         assert sim.store.get(claves["alfa"]) is not None and sim.store.get(claves["beta"]) is None
         with Runtime.from_file(config_path) as runtime:
             assert runtime.store.require(claves["beta"]).state is VoucherState.SIGNED
+
+
+def test_sign_and_token_use_the_named_taxpayer(
+    sim: Simulator,
+    parties: tuple[Party, Party],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cr_einvoice.app.cli.build import number_document
+    from cr_einvoice.vouchers.jsonio import document_from_json
+    from cr_einvoice.vouchers.xmlwrite import to_xml
+
+    config_path = write_config(tmp_path, sim, parties, monkeypatch)
+    for party in parties:
+        data = example_json("fe")
+        data["emisor"]["identificacion"] = {"tipo": "02", "numero": party.numero}
+        unsigned = tmp_path / f"{party.name}.xml"
+        unsigned.write_bytes(to_xml(number_document(document_from_json(data))))
+        signed = tmp_path / f"{party.name}-signed.xml"
+        argv = [
+            "sign",
+            str(unsigned),
+            "--config",
+            str(config_path),
+            "--issuer",
+            party.name,
+            "-o",
+            str(signed),
+        ]
+        assert main(argv) == 0
+        assert verify(signed.read_bytes()).signer_cedula == party.numero  # its own key, its own PIN source
+        capsys.readouterr()
+        assert main(["token", "--config", str(config_path), "--issuer", party.name, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["username"] == party.user  # logged in as its own user
+    # Without --p12 and with two taxpayers and no default: the choice is asked for.
+    assert main(["sign", str(unsigned), "--config", str(config_path)]) == ExitCode.USAGE
+    assert "choose one with --issuer NAME" in capsys.readouterr().err
