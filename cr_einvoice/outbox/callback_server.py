@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from cr_einvoice.core.errors import ConfigError
+from cr_einvoice.transport.listen import listening_socket
 
 __all__ = ["CallbackServer"]
 
@@ -35,9 +36,7 @@ class CallbackServer:
         path: str = "/hacienda/callbacks/",
         public_url: str | None = None,
     ) -> None:
-        import socket
-
-        self._socket = socket.create_server((host, port))
+        self._socket = listening_socket(host, port)
         bound_port = int(self._socket.getsockname()[1])
         self.path = path if path.endswith("/") else path + "/"
         shown = f"[{host}]" if ":" in host else host

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from cr_einvoice.core.errors import ConfigError
+from cr_einvoice.transport.listen import listening_socket
 
 __all__ = ["BackgroundServer", "serve"]
 
@@ -23,18 +23,6 @@ def _uvicorn() -> Any:
     except ImportError:  # pragma: no cover - depends on the installed extras
         raise ConfigError("the service needs uvicorn: pip install 'cr-einvoice[server]'") from None
     return uvicorn
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket whose connections send at once (TCP_NODELAY, inherited by accepted sockets).
-
-    asyncio turns Nagle's algorithm off only on sockets created with ``IPPROTO_TCP`` (``create_server``
-    gives protocol 0); with it on, a response written in two parts waits for the client's delayed ACK, about
-    40 ms on every keep-alive request.
-    """
-    sock = socket.create_server((host, port))
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
 
 
 def _config(app: Any, **options: Any) -> Any:
@@ -64,7 +52,7 @@ def serve(app: Any, host: str, port: int, *, announce: Callable[[str], None] | N
             stopped_by.append(sig)
             super().handle_exit(sig, frame)
 
-    sock = _listen(host, port)
+    sock = listening_socket(host, port)
     shown = f"[{host}]" if ":" in host else host
     if announce is not None:
         announce(f"http://{shown}:{sock.getsockname()[1]}")
@@ -83,7 +71,7 @@ class BackgroundServer:
     """
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, startup: float = 30.0) -> None:
-        self._socket = _listen(host, port)
+        self._socket = listening_socket(host, port)
         self.port = int(self._socket.getsockname()[1])
         self.url = f"http://{host}:{self.port}"
         self._server = _uvicorn().Server(_config(app))
