@@ -114,3 +114,29 @@ def test_the_taxpayer_of_a_receptor_message_is_its_receptor(store: SQLiteStore) 
         record, kind=VoucherKind.RECEPTOR_MESSAGE, receptor_tipo="02", receptor_numero=BETA
     )
     assert message.taxpayer == BETA
+
+
+async def test_others_due_vouchers_do_not_make_an_idle_worker_spin(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beta's vouchers are due at once, for ever, for a worker that serves only Alfa: it must still sleep
+    between rounds (``idle``), not loop."""
+    import asyncio
+
+    issue(store, BETA, 3)
+    rounds = 0
+    due = store.due
+
+    def counting(now: float, *, limit: int = 100) -> list:  # type: ignore[type-arg]
+        nonlocal rounds
+        rounds += 1
+        return due(now, limit=limit)
+
+    monkeypatch.setattr(store, "due", counting)
+    worker = Worker(store, {ALFA: FakeRecepcion()}, dataclasses.replace(FAST, idle=0.2))
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(worker.run_forever(stop))
+    await asyncio.sleep(1.0)
+    stop.set()
+    await task
+    assert 1 <= rounds <= 10  # about one round per idle period, not thousands
