@@ -229,6 +229,9 @@ def test_a_terminal_outside_the_taxpayer_s_set_and_a_missing_secret_name_the_set
     assert "issuers.beta.signing.pin_file: cannot read" in capsys.readouterr().err
     assert main(["issue", doc, "--config", str(config_path), "--issuer", "gamma"]) == ExitCode.USAGE
     assert "no issuer named 'gamma' in the configuration file (known: alfa, beta)" in capsys.readouterr().err
+    # apikey takes a configured name as well as a number.
+    assert main(["apikey", "create", "--config", str(config_path), "--issuer", "beta", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["emisor"] == parties[1].numero
     # Adding an issuer that is there already needs --force.
     again = [
         "init",
