@@ -10,13 +10,13 @@ import re
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from outbox_docs import EMISOR_ID
 
 from cr_einvoice.app.cli import main
 from cr_einvoice.core.errors import ExitCode, StoreError
-from cr_einvoice.core.secret import Secret
 from cr_einvoice.outbox import store as store_module
 from cr_einvoice.outbox.store import CounterKey, NewVoucher, SQLiteStore, Store, VoucherKind, open_store
 from cr_einvoice.testing.examples import example_json
@@ -226,8 +226,8 @@ def test_cli_disk_full_while_issuing(
 ) -> None:
     real = store_module.open_store
 
-    def capped(location: str | Path, *, create: bool = False, password: Secret | None = None) -> Store:
-        s = real(location, create=create, password=password)
+    def capped(location: str | Path, **options: Any) -> Store:
+        s = real(location, **options)
         assert isinstance(s, SQLiteStore)
         s._conn.execute(f"PRAGMA max_page_count = {int(s.pragma('page_count'))}")
         return s
