@@ -395,23 +395,35 @@ class PostgresStore(PostgresDeliveries, PostgresService):
 
     # -- numbering and persistence ----------------------------------------------------------------
     def _lock_counter(self, cur: Cursor, key: CounterKey) -> int:
-        """The counter's last number, its row locked until the transaction ends (created at 0 if new): one
-        upsert, whose DO UPDATE locks an existing row as FOR UPDATE would."""
+        """The counter's last number, its row locked until the transaction ends (created at 0 if new)."""
+        return self._draw(cur, key)[0]
+
+    @staticmethod
+    def _draw(cur: Cursor, key: CounterKey) -> tuple[int, str]:
+        """The counter's last number, its row locked until the transaction ends (created at 0 if new), and the
+        situación of a voucher issued now (3 while Hacienda is unreachable, else 1): one upsert, whose DO
+        UPDATE locks an existing row as FOR UPDATE would."""
         cur.execute(
             "INSERT INTO counters VALUES (%s, %s, %s, %s, 0) ON CONFLICT (emisor, sucursal, terminal, tipo) "
-            "DO UPDATE SET last_number = counters.last_number RETURNING last_number",
+            "DO UPDATE SET last_number = counters.last_number RETURNING last_number, "
+            "EXISTS (SELECT 1 FROM settings WHERE name = 'offline_since') AS offline",
             _counter_params(key),
         )
         row = cur.fetchone()
         assert row is not None
-        return int(row["last_number"])
+        return int(row["last_number"]), "3" if row["offline"] else "1"
 
     @staticmethod
-    def _write_counter(cur: Cursor, key: CounterKey, number: int) -> None:
-        cur.execute(
-            f"UPDATE counters SET last_number = %s WHERE {_COUNTER_WHERE}",  # noqa: S608
-            (number, *_counter_params(key)),
-        )
+    def _write_counter(cur: Cursor, key: CounterKey, number: int, *, notify: bool = False) -> None:
+        """Set the counter; with ``notify`` also wake idle workers (:meth:`_notify`), same round trip."""
+        update = f"UPDATE counters SET last_number = %s WHERE {_COUNTER_WHERE}"  # noqa: S608
+        if notify:
+            cur.execute(
+                f"WITH counted AS ({update}) SELECT pg_notify(%s, '')",
+                (number, *_counter_params(key), WORK_CHANNEL),
+            )
+        else:
+            cur.execute(update, (number, *_counter_params(key)))
 
     def peek_next_number(self, key: CounterKey) -> int:
         rows = self._read(
@@ -439,18 +451,17 @@ class PostgresStore(PostgresDeliveries, PostgresService):
         self, key: CounterKey, build: Builder, *, external_ref: str | None = None
     ) -> tuple[VoucherRecord, bool]:
         with self._tx() as cur:
-            last = self._lock_counter(cur, key)
+            last, situacion = self._draw(cur, key)
             if external_ref is not None:  # looked up under the lock: a concurrent issue of it has committed
                 found = self._select(cur, "WHERE external_ref = %s", (external_ref,))
                 if found:
                     return found[0], False
             numero = 1 if last >= MAX_SEQUENCE else last + 1
-            new = build(numero, self._situacion(cur))
+            new = build(numero, situacion)
             if new.external_ref != external_ref:
                 raise StoreError("the built voucher does not carry the external_ref it was issued under")
             record = self._insert(cur, new, key, numero)
-            self._write_counter(cur, key, numero)
-            self._notify(cur)
+            self._write_counter(cur, key, numero, notify=True)
             return record, True
 
     def _insert(self, cur: Cursor, new: NewVoucher, key: CounterKey, numero: int) -> VoucherRecord:
@@ -724,11 +735,6 @@ class PostgresStore(PostgresDeliveries, PostgresService):
         return [event_record(r) for r in reversed(rows)]
 
     # -- contingency ------------------------------------------------------------------------------
-    @staticmethod
-    def _situacion(cur: Cursor) -> str:
-        cur.execute("SELECT value FROM settings WHERE name = 'offline_since'")
-        return "3" if cur.fetchone() is not None else "1"
-
     def connectivity(self) -> tuple[bool, datetime | None]:
         rows = self._read("SELECT value FROM settings WHERE name = 'offline_since'")
         if not rows:
