@@ -10,11 +10,8 @@ Needs the optional extra ``cr-einvoice[pdf]`` (reportlab for the PDF, segno for 
 
 from __future__ import annotations
 
-import io
-from functools import partial
-
 from cr_einvoice.core.errors import ConfigError, ValidationError
-from cr_einvoice.delivery.document import Representacion, representacion
+from cr_einvoice.delivery.document import representacion
 
 __all__ = ["FORMATS", "PAGE_FORMATS", "ROLL_FORMATS", "render_pdf"]
 
@@ -56,7 +53,9 @@ def render_pdf(
         from cr_einvoice.delivery.ticket import render_ticket
 
         return render_ticket(view, width_mm=int(key[:-2]), deterministic=deterministic)
-    return _render_pages(view, key, deterministic=deterministic)
+    from cr_einvoice.delivery.pages import render_pages
+
+    return render_pages(view, key, deterministic=deterministic)
 
 
 def _require_extra() -> None:
@@ -68,45 +67,3 @@ def _require_extra() -> None:
             "the graphic representation needs the optional extra: pip install 'cr-einvoice[pdf]' "
             f"({exc.name} is missing)"
         ) from None
-
-
-def _render_pages(view: Representacion, key: str, *, deterministic: bool) -> bytes:
-    from reportlab.lib.pagesizes import A4, LETTER
-    from reportlab.lib.units import mm
-    from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
-
-    from cr_einvoice.delivery import layout
-    from cr_einvoice.delivery.pages import Decor, body
-
-    layout.register_fonts()
-    pagesize = A4 if key == "a4" else LETTER
-    margin = 12 * mm
-    styles = layout.Styles.of(8)
-    width = pagesize[0] - 2 * margin
-    decor = Decor(view, styles, margin, width)
-    top = decor.room
-    frame = Frame(
-        margin,
-        margin + 8 * mm,
-        width,
-        pagesize[1] - 2 * margin - top - 8 * mm,
-        leftPadding=0,
-        rightPadding=0,
-        topPadding=0,
-        bottomPadding=0,
-        id="body",
-    )
-    buffer = io.BytesIO()
-    doc = BaseDocTemplate(
-        buffer,
-        pagesize=pagesize,
-        leftMargin=margin,
-        rightMargin=margin,
-        topMargin=margin,
-        bottomMargin=margin,
-        invariant=1 if deterministic else 0,
-        **layout.metadata(view),
-    )
-    doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=decor.header)])
-    doc.build(body(view, styles, width), canvasmaker=partial(layout.NumberedCanvas, footer=decor.footer))
-    return buffer.getvalue()

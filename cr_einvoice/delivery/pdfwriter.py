@@ -24,6 +24,7 @@ import os
 import unicodedata
 import uuid
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -57,8 +58,7 @@ class Font:
 
     def width(self, text: str, size: float) -> float:
         """The width of ``text`` at ``size`` points."""
-        widths = self.widths
-        return sum(widths[b] for b in self.encode(text)) * size / 1000.0
+        return sum(map(self.widths.__getitem__, self.encode(text))) * size / 1000.0
 
 
 def _substitute(ch: str) -> str:
@@ -148,22 +148,56 @@ class Page:
         self.height = height
         self._ops: list[bytes] = [b"0.25 w\n"]
 
-    def text(self, x: float, y: float, text: str, *, font: str, size: float, align: str = "left") -> None:
+    def text(
+        self, x: float, y: float, text: str, *, font: str, size: float, align: str = "left", gray: float = 0.0
+    ) -> None:
         """``text`` on the baseline ``y``: starting at ``x`` (``left``), ending at it (``right``) or centred
-        on it (``center``)."""
+        on it (``center``); ``gray`` 0 is black."""
         f = _font(font)
         data = f.encode(text)
         if align != "left":
-            width = sum(f.widths[b] for b in data) * size / 1000.0
+            width = sum(map(f.widths.__getitem__, data)) * size / 1000.0
             x -= width if align == "right" else width / 2
-        self._ops.append(
-            b"BT 1 0 0 1 %.5g %.7g Tm /%s %.5g Tf %.5g TL (%s) Tj T* ET\n"
-            % (x, y, f.key, size, size * 1.2, _literal(data))
-        )
+        body = b"BT 1 0 0 1 %.5g %.7g Tm /%s %.5g Tf %.5g TL (%s) Tj T* ET\n" % (
+            x, y, f.key, size, size * 1.2, _literal(data)
+        )  # fmt: skip
+        self._ops.append(body if not gray else b"%.3f g " % gray + body + b"0 g\n")
 
-    def line(self, x1: float, y1: float, x2: float, y2: float, width: float = 0.25) -> None:
-        """A black line ``width`` points thick."""
-        self._ops.append(b"%.2f w %.3f %.3f m %.3f %.3f l S 0.25 w\n" % (width, x1, y1, x2, y2))
+    def paragraph(
+        self,
+        x: float,
+        y: float,
+        lines: Sequence[tuple[float, Sequence[tuple[str, str]]]],
+        *,
+        size: float,
+        leading: float,
+        gray: float = 0.0,
+    ) -> None:
+        """Lines of mixed-font runs in one text object, the first on the baseline ``y``, each ``leading``
+        below the last; a line's own offset from ``x`` (its alignment) comes with it."""
+        out = [b"BT 1 0 0 1 %.5g %.7g Tm %.5g TL %.3f g" % (x, y, leading, gray)]
+        for offset, runs in lines:
+            if offset:
+                out.append(b"%.5g 0 Td" % offset)
+            for text, name in runs:
+                f = _font(name)
+                out.append(b"/%s %.5g Tf (%s) Tj" % (f.key, size, _literal(f.encode(text))))
+            out.append(b"T*" if not offset else b"T* %.5g 0 Td" % -offset)
+        out.append(b"ET 0 g\n")
+        self._ops.append(b" ".join(out))
+
+    @staticmethod
+    def width_of(text: str, font: str, size: float) -> float:
+        """The width of ``text`` in ``font`` at ``size`` points."""
+        return _font(font).width(text, size)
+
+    def line(
+        self, x1: float, y1: float, x2: float, y2: float, *, width: float = 0.25, gray: float = 0.0
+    ) -> None:
+        """A line ``width`` points thick in ``gray`` (0 black)."""
+        self._ops.append(
+            b"%.3f G %.2f w %.3f %.3f m %.3f %.3f l S 0 G 0.25 w\n" % (gray, width, x1, y1, x2, y2)
+        )
 
     def rect(self, x: float, y: float, w: float, h: float, gray: float) -> None:
         """A filled rectangle in ``gray`` (0 black, 1 white)."""

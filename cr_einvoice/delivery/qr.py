@@ -9,12 +9,9 @@ any). Each row of dark modules is drawn as runs of rectangles in one path.
 
 from __future__ import annotations
 
-from typing import Any
-
 import segno
-from reportlab.platypus import Flowable
 
-__all__ = ["QRCode", "qr_modules", "qr_rects"]
+__all__ = ["qr_modules", "qr_rects"]
 
 #: The quiet zone the QR standard asks for around the symbol, in modules.
 QUIET_ZONE = 4
@@ -43,26 +40,3 @@ def qr_rects(data: str, x: float, y: float, size: float) -> list[tuple[float, fl
                 rects.append((x + (start + QUIET_ZONE) * module, top, (col - start) * module, module))
                 start = -1
     return rects
-
-
-class QRCode(Flowable):
-    """A square flowable of ``size`` points (quiet zone included) showing the QR code of ``data``."""
-
-    def __init__(self, data: str, size: float) -> None:
-        super().__init__()
-        self.data = data
-        self.size = size
-        self.hAlign = "CENTER"
-
-    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
-        return self.size, self.size
-
-    def draw(self) -> None:
-        canvas: Any = self.canv
-        path = canvas.beginPath()
-        for rect in qr_rects(self.data, 0.0, 0.0, self.size):
-            path.rect(*rect)
-        canvas.saveState()
-        canvas.setFillColorRGB(0, 0, 0)
-        canvas.drawPath(path, stroke=0, fill=1)
-        canvas.restoreState()

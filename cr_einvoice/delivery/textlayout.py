@@ -3,10 +3,12 @@ the widths are the fonts' own, read once by :mod:`cr_einvoice.delivery.pdfwriter
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cr_einvoice.delivery.document import Representacion
 from cr_einvoice.delivery.pdfwriter import text_width
 
-__all__ = ["amount_width", "document_info", "hacienda_lines", "wrap_text"]
+__all__ = ["Run", "amount_width", "document_info", "hacienda_lines", "wrap_runs", "wrap_text"]
 
 
 def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
@@ -55,3 +57,33 @@ def document_info(view: Representacion) -> dict[str, str]:
         "author": view.emisor.nombre or view.emisor.campos[0].valor,
         "subject": f"Clave {view.clave}",
     }
+
+
+#: A run of text in one font: (text, font name).
+Run = tuple[str, str]
+
+
+def wrap_runs(runs: Sequence[Run], size: float, width: float) -> list[list[Run]]:
+    """Mixed-font text (a bold label, then its value) broken into lines no wider than ``width`` at ordinary
+    spaces. Each line is a list of runs; a run after the first of a line starts with the space that
+    separates it from the previous word."""
+    lines: list[list[Run]] = []
+    line: list[Run] = []
+    used = 0.0
+    for text, font in runs:
+        for piece in text.split(" "):
+            if not piece:
+                continue
+            for word in wrap_text(piece, font, size, width):
+                gap = f" {word}" if line else word
+                extra = text_width(gap, font, size)
+                if line and used + extra > width:
+                    lines.append(line)
+                    line, used, gap, extra = [], 0.0, word, text_width(word, font, size)
+                if line and line[-1][1] == font:
+                    line[-1] = (line[-1][0] + gap, font)
+                else:
+                    line.append((gap, font))
+                used += extra
+    lines.append(line)
+    return lines

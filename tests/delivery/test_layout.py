@@ -151,9 +151,9 @@ def test_every_document_type_has_a_title_and_every_tax_a_short_name() -> None:
 
 
 def test_wrapping_keeps_figures_whole_and_cuts_only_overlong_words() -> None:
-    from cr_einvoice.delivery.layout import REGULAR, register_fonts, wrap_text
+    from cr_einvoice.delivery.pdfwriter import REGULAR
+    from cr_einvoice.delivery.textlayout import wrap_text
 
-    register_fonts()
     nbsp = "\u00a0"
     amount = f"IVA 01/08 13{nbsp}%: 1{nbsp}041{nbsp}295,00"
     lines = wrap_text(amount, REGULAR, 7, 60)
