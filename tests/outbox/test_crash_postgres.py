@@ -95,7 +95,7 @@ def test_three_nodes_killed_at_random_lose_nothing_and_send_nothing_twice(
         kill_states: Counter[str] = Counter()
         try:
             while kills < KILLS:
-                time.sleep(rng.uniform(0.2, 1.0))
+                time.sleep(rng.uniform(0.1, 0.6))
                 with open_store(url) as peek:
                     counts = peek.count_by_state()
                 if counts[VoucherState.ACCEPTED] == N:

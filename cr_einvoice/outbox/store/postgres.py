@@ -50,13 +50,11 @@ from cr_einvoice.outbox.store.base import (
     Change,
     CounterKey,
     Counters,
-    EventRecord,
     IssuerRecord,
     NewVoucher,
     ReceivedRecord,
     RespuestaRecord,
     TerminalRecord,
-    VoucherKind,
     VoucherRecord,
     VoucherState,
     check_transition,
@@ -65,6 +63,7 @@ from cr_einvoice.outbox.store.postgres_deliveries import PG_DELIVERIES_MIGRATION
 from cr_einvoice.outbox.store.postgres_host import Cursor
 from cr_einvoice.outbox.store.postgres_schema import PG_BASE_MIGRATION, WORK_CHANNEL, masked_url
 from cr_einvoice.outbox.store.postgres_service import PG_SERVICE_MIGRATION, PostgresService
+from cr_einvoice.outbox.store.reads import StoreReads
 from cr_einvoice.outbox.store.rows import (
     IDLE_STATES,
     MAX_SEQUENCE,
@@ -73,15 +72,11 @@ from cr_einvoice.outbox.store.rows import (
     VOUCHER_COLUMNS,
     columns,
     counter_sets,
-    event_record,
     iso,
     issuer,
     key_dict,
     new_voucher_row,
-    parse_dt,
     received,
-    respuesta,
-    terminal,
     transition_sets,
     voucher,
 )
@@ -125,8 +120,11 @@ def _insert_row(cur: Cursor, table: str, values: Mapping[str, object], tail: str
     return cur.fetchone() if tail else None
 
 
-class PostgresStore(PostgresDeliveries, PostgresService):
+class PostgresStore(StoreReads, PostgresDeliveries, PostgresService):
     """The :class:`~cr_einvoice.outbox.store.base.Store` on a PostgreSQL database (``postgresql://...``)."""
+
+    _MARK = "%s"
+    _SEQ = "seq"
 
     def __init__(
         self,
@@ -256,6 +254,12 @@ class PostgresStore(PostgresDeliveries, PostgresService):
         cur.execute(f"SELECT {VOUCHER_COLUMNS} FROM vouchers {where}", params)  # noqa: S608
         return [voucher(r) for r in cur.fetchall()]
 
+    def require(self, key: str) -> VoucherRecord:
+        record = self.get(key)
+        if record is None:
+            raise StoreError(f"no voucher {key} in the store {self._shown}")
+        return record
+
     def _vouchers(self, where: str, params: Sequence[Any] = ()) -> list[VoucherRecord]:
         return self._reading(lambda cur: self._select(cur, where, params))
 
@@ -370,10 +374,6 @@ class PostgresStore(PostgresDeliveries, PostgresService):
             assert row is not None
             return issuer(row)
 
-    def get_issuer(self, numero_identificacion: str) -> IssuerRecord | None:
-        rows = self._read("SELECT * FROM issuers WHERE numero_identificacion = %s", (numero_identificacion,))
-        return issuer(rows[0]) if rows else None
-
     def add_terminal(
         self, emisor: str, sucursal: int, terminal: int, descripcion: str = ""
     ) -> TerminalRecord:
@@ -388,10 +388,6 @@ class PostgresStore(PostgresDeliveries, PostgresService):
                 (emisor, sucursal, terminal, descripcion),
             )
         return TerminalRecord(emisor, sucursal, terminal, descripcion)
-
-    def terminals(self, emisor: str) -> list[TerminalRecord]:
-        rows = self._read("SELECT * FROM terminals WHERE emisor = %s ORDER BY sucursal, terminal", (emisor,))
-        return [terminal(r) for r in rows]
 
     # -- numbering and persistence ----------------------------------------------------------------
     def _lock_counter(self, cur: Cursor, key: CounterKey) -> int:
@@ -424,14 +420,6 @@ class PostgresStore(PostgresDeliveries, PostgresService):
             )
         else:
             cur.execute(update, (number, *_counter_params(key)))
-
-    def peek_next_number(self, key: CounterKey) -> int:
-        rows = self._read(
-            f"SELECT last_number FROM counters WHERE {_COUNTER_WHERE}",  # noqa: S608
-            _counter_params(key),
-        )
-        last = int(rows[0]["last_number"]) if rows else 0
-        return 1 if last >= MAX_SEQUENCE else last + 1
 
     def set_counter(self, key: CounterKey, last_number: int) -> None:
         """Continue an existing sequence (a taxpayer moving from other software keeps its numbering)."""
@@ -485,65 +473,7 @@ class PostgresStore(PostgresDeliveries, PostgresService):
         self._event(cur, new.key, "issued", detail)
         return voucher(row)
 
-    def find_by_ref(self, external_ref: str) -> VoucherRecord | None:
-        found = self._vouchers("WHERE external_ref = %s", (external_ref,))
-        return found[0] if found else None
-
     # -- vouchers ---------------------------------------------------------------------------------
-    def get(self, key: str) -> VoucherRecord | None:
-        found = self._vouchers("WHERE key = %s", (key,))
-        return found[0] if found else None
-
-    def require(self, key: str) -> VoucherRecord:
-        record = self.get(key)
-        if record is None:
-            raise StoreError(f"no voucher {key} in the store {self._shown}")
-        return record
-
-    def find(self, clave_or_key: str) -> VoucherRecord | None:
-        """Look up by store key, or by clave when exactly one voucher carries it."""
-        record = self.get(clave_or_key)
-        if record is not None:
-            return record
-        found = self._vouchers("WHERE clave = %s LIMIT 2", (clave_or_key,))
-        return found[0] if len(found) == 1 else None
-
-    def list_vouchers(
-        self, *, state: VoucherState | None = None, kind: VoucherKind | None = None, limit: int = 100
-    ) -> list[VoucherRecord]:
-        where, params = [], []
-        if state is not None:
-            where.append("state = %s")
-            params.append(state.value)
-        if kind is not None:
-            where.append("kind = %s")
-            params.append(kind.value)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        return self._vouchers(f"{clause} ORDER BY created_at DESC, seq DESC LIMIT %s", [*params, limit])
-
-    def iter_vouchers(self) -> Iterator[VoucherRecord]:
-        return iter(self._vouchers("ORDER BY seq"))
-
-    def count_by_state(self) -> dict[VoucherState, int]:
-        rows = self._read("SELECT state, COUNT(*) AS n FROM vouchers GROUP BY state")
-        counts = dict.fromkeys(VoucherState, 0)
-        counts.update({VoucherState(r["state"]): int(r["n"]) for r in rows})
-        return counts
-
-    def due(self, now: float, *, limit: int = 100) -> list[VoucherRecord]:
-        return self._vouchers(
-            "WHERE state NOT IN (%s, %s, %s) AND next_action_at <= %s ORDER BY next_action_at, seq LIMIT %s",
-            [*IDLE_STATES, now, limit],
-        )
-
-    def next_due_at(self) -> float | None:
-        """When the earliest non-final, non-error voucher needs attention (epoch s), or None."""
-        rows = self._read(
-            "SELECT MIN(next_action_at) AS at FROM vouchers WHERE state NOT IN (%s, %s, %s)", IDLE_STATES
-        )
-        value = rows[0]["at"]
-        return None if value is None else float(value)
-
     def transition(self, key: str, target: VoucherState, **change: Unpack[Change]) -> VoucherRecord:
         relaxed = target in RELAXED_TARGETS and getattr(self._local, "conn", None) is None
         with self._tx() as cur:
@@ -660,10 +590,6 @@ class PostgresStore(PostgresDeliveries, PostgresService):
             self._event(cur, key, "respuesta", info)
         return dataclasses.replace(record, id=int(new["id"]))
 
-    def respuestas(self, key: str) -> list[RespuestaRecord]:
-        rows = self._read("SELECT * FROM respuestas WHERE key = %s ORDER BY id", (key,))
-        return [respuesta(r) for r in rows]
-
     # -- received vouchers ------------------------------------------------------------------------
     def add_received(self, record: ReceivedRecord) -> ReceivedRecord:
         with self._tx() as cur:
@@ -680,14 +606,6 @@ class PostgresStore(PostgresDeliveries, PostgresService):
                 return received(existing)
             self._event(cur, record.clave, "received", {"emisor": record.emisor_numero, "tipo": record.tipo})
         return record
-
-    def get_received(self, clave: str) -> ReceivedRecord | None:
-        rows = self._read("SELECT * FROM received WHERE clave = %s", (clave,))
-        return received(rows[0]) if rows else None
-
-    def list_received(self, *, limit: int = 100) -> list[ReceivedRecord]:
-        rows = self._read("SELECT * FROM received ORDER BY received_at DESC LIMIT %s", (limit,))
-        return [received(r) for r in rows]
 
     def _lock_received(self, cur: Cursor, clave: str) -> ReceivedRecord:
         cur.execute("SELECT * FROM received WHERE clave = %s FOR UPDATE", (clave,))
@@ -727,19 +645,7 @@ class PostgresStore(PostgresDeliveries, PostgresService):
         with self._tx() as cur:
             self._event(cur, key, kind, detail or {})
 
-    def events(self, key: str | None = None, *, limit: int = 1000) -> list[EventRecord]:
-        if key is None:
-            rows = self._read("SELECT * FROM events ORDER BY id DESC LIMIT %s", (limit,))
-        else:
-            rows = self._read("SELECT * FROM events WHERE key = %s ORDER BY id DESC LIMIT %s", (key, limit))
-        return [event_record(r) for r in reversed(rows)]
-
     # -- contingency ------------------------------------------------------------------------------
-    def connectivity(self) -> tuple[bool, datetime | None]:
-        rows = self._read("SELECT value FROM settings WHERE name = 'offline_since'")
-        if not rows:
-            return True, None
-        return False, parse_dt(rows[0]["value"])
 
     def set_connectivity(self, online: bool, *, reason: str = "") -> bool:
         if self.connectivity()[0] == online:

@@ -24,7 +24,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Unpack
 
@@ -36,13 +35,11 @@ from cr_einvoice.outbox.store.base import (
     Change,
     CounterKey,
     Counters,
-    EventRecord,
     IssuerRecord,
     NewVoucher,
     ReceivedRecord,
     RespuestaRecord,
     TerminalRecord,
-    VoucherKind,
     VoucherRecord,
     VoucherState,
     check_transition,
@@ -51,6 +48,7 @@ from cr_einvoice.outbox.store.health import check_file as _check_file
 from cr_einvoice.outbox.store.health import damaged as _damaged
 from cr_einvoice.outbox.store.health import explain as _explain
 from cr_einvoice.outbox.store.health import is_damage as _is_damage
+from cr_einvoice.outbox.store.reads import StoreReads
 from cr_einvoice.outbox.store.rows import IDLE_STATES as _IDLE_STATES
 from cr_einvoice.outbox.store.rows import MAX_SEQUENCE, new_voucher_row, transition_sets
 from cr_einvoice.outbox.store.rows import RECEIVED_FIELDS as _RECEIVED_FIELDS
@@ -58,15 +56,10 @@ from cr_einvoice.outbox.store.rows import RESPUESTA_FIELDS as _RESPUESTA_FIELDS
 from cr_einvoice.outbox.store.rows import VOUCHER_COLUMNS as _VOUCHER_COLUMNS
 from cr_einvoice.outbox.store.rows import columns as _columns
 from cr_einvoice.outbox.store.rows import counter_sets as _counter_sets
-from cr_einvoice.outbox.store.rows import event_record as _event_record
 from cr_einvoice.outbox.store.rows import iso as _iso
-from cr_einvoice.outbox.store.rows import issuer as _issuer
 from cr_einvoice.outbox.store.rows import key_dict as _key_dict
 from cr_einvoice.outbox.store.rows import now as _now
-from cr_einvoice.outbox.store.rows import parse_dt as _dt
 from cr_einvoice.outbox.store.rows import received as _received
-from cr_einvoice.outbox.store.rows import respuesta as _respuesta
-from cr_einvoice.outbox.store.rows import terminal as _terminal
 from cr_einvoice.outbox.store.rows import voucher as _voucher
 from cr_einvoice.outbox.store.sqlite_cache import CACHE_MIGRATION, SQLiteCacheMixin
 from cr_einvoice.outbox.store.sqlite_deliveries import DELIVERIES_MIGRATION, SQLiteDeliveries
@@ -207,7 +200,7 @@ def _insert_row(conn: sqlite3.Connection, table: str, values: Mapping[str, objec
     return conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)  # noqa: S608
 
 
-class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
+class SQLiteStore(StoreReads, SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
     """The :class:`~cr_einvoice.outbox.store.base.Store` on one SQLite file (or ``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 30.0, create: bool = False) -> None:
@@ -352,6 +345,15 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
             self._broken = message
         return StoreError(message)
 
+    def require(self, key: str) -> VoucherRecord:
+        record = self.get(key)
+        if record is None:
+            raise StoreError(f"no voucher {key} in the store {self.path}")
+        return record
+
+    def _vouchers(self, where: str, params: Sequence[Any] = ()) -> list[VoucherRecord]:
+        return self._select(where, params)
+
     def _select(
         self, where: str, params: Sequence[Any] = (), conn: sqlite3.Connection | None = None
     ) -> list[VoucherRecord]:
@@ -423,10 +425,6 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
         assert issuer is not None
         return issuer
 
-    def get_issuer(self, numero_identificacion: str) -> IssuerRecord | None:
-        rows = self._read("SELECT * FROM issuers WHERE numero_identificacion = ?", (numero_identificacion,))
-        return _issuer(rows[0]) if rows else None
-
     def add_terminal(
         self, emisor: str, sucursal: int, terminal: int, descripcion: str = ""
     ) -> TerminalRecord:
@@ -444,10 +442,6 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
             )
         return TerminalRecord(emisor, sucursal, terminal, descripcion)
 
-    def terminals(self, emisor: str) -> list[TerminalRecord]:
-        rows = self._read("SELECT * FROM terminals WHERE emisor = ? ORDER BY sucursal, terminal", (emisor,))
-        return [_terminal(r) for r in rows]
-
     # -- numbering and persistence ----------------------------------------------------------------
     def _last_number(self, conn: sqlite3.Connection, key: CounterKey) -> int:
         row = conn.execute(
@@ -456,15 +450,6 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
             (key.emisor, key.sucursal, key.terminal, key.tipo),
         ).fetchone()
         return int(row[0]) if row is not None else 0
-
-    def peek_next_number(self, key: CounterKey) -> int:
-        rows = self._read(
-            "SELECT last_number FROM counters "
-            "WHERE emisor = ? AND sucursal = ? AND terminal = ? AND tipo = ?",
-            (key.emisor, key.sucursal, key.terminal, key.tipo),
-        )
-        last = int(rows[0][0]) if rows else 0
-        return 1 if last >= MAX_SEQUENCE else last + 1
 
     def set_counter(self, key: CounterKey, last_number: int) -> None:
         """Continue an existing sequence (a taxpayer moving from other software keeps its numbering)."""
@@ -522,65 +507,7 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
             {"consecutivo": new.consecutivo, "situacion": new.situacion, "external_ref": new.external_ref},
         )
 
-    def find_by_ref(self, external_ref: str) -> VoucherRecord | None:
-        found = self._select("WHERE external_ref = ?", (external_ref,))
-        return found[0] if found else None
-
     # -- vouchers ---------------------------------------------------------------------------------
-    def get(self, key: str) -> VoucherRecord | None:
-        found = self._select("WHERE key = ?", (key,))
-        return found[0] if found else None
-
-    def require(self, key: str) -> VoucherRecord:
-        record = self.get(key)
-        if record is None:
-            raise StoreError(f"no voucher {key} in the store {self.path}")
-        return record
-
-    def find(self, clave_or_key: str) -> VoucherRecord | None:
-        """Look up by store key, or by clave when exactly one voucher carries it."""
-        record = self.get(clave_or_key)
-        if record is not None:
-            return record
-        found = self._select("WHERE clave = ?", (clave_or_key,))
-        return found[0] if len(found) == 1 else None
-
-    def list_vouchers(
-        self, *, state: VoucherState | None = None, kind: VoucherKind | None = None, limit: int = 100
-    ) -> list[VoucherRecord]:
-        where, params = [], []
-        if state is not None:
-            where.append("state = ?")
-            params.append(state.value)
-        if kind is not None:
-            where.append("kind = ?")
-            params.append(kind.value)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        return self._select(f"{clause} ORDER BY created_at DESC, rowid DESC LIMIT ?", [*params, limit])
-
-    def iter_vouchers(self) -> Iterator[VoucherRecord]:
-        return iter(self._select("ORDER BY rowid"))
-
-    def count_by_state(self) -> dict[VoucherState, int]:
-        rows = self._read("SELECT state, COUNT(*) FROM vouchers GROUP BY state")
-        counts = dict.fromkeys(VoucherState, 0)
-        counts.update({VoucherState(r[0]): int(r[1]) for r in rows})
-        return counts
-
-    def due(self, now: float, *, limit: int = 100) -> list[VoucherRecord]:
-        return self._select(
-            "WHERE state NOT IN (?, ?, ?) AND next_action_at <= ? ORDER BY next_action_at, rowid LIMIT ?",
-            [*_IDLE_STATES, now, limit],
-        )
-
-    def next_due_at(self) -> float | None:
-        """When the earliest non-final, non-error voucher needs attention (epoch s), or None."""
-        rows = self._read(
-            "SELECT MIN(next_action_at) FROM vouchers WHERE state NOT IN (?, ?, ?)", _IDLE_STATES
-        )
-        value = rows[0][0]
-        return None if value is None else float(value)
-
     def transition(self, key: str, target: VoucherState, **change: Unpack[Change]) -> VoucherRecord:
         with self._relaxed_tx() if target in RELAXED_TARGETS else self._tx() as conn:
             row = conn.execute("SELECT state FROM vouchers WHERE key = ?", (key,)).fetchone()
@@ -686,10 +613,6 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
             self._event(conn, key, "respuesta", info)
         return dataclasses.replace(record, id=int(cur.lastrowid or 0))
 
-    def respuestas(self, key: str) -> list[RespuestaRecord]:
-        rows = self._read("SELECT * FROM respuestas WHERE key = ? ORDER BY id", (key,))
-        return [_respuesta(r) for r in rows]
-
     # -- received vouchers ------------------------------------------------------------------------
     def add_received(self, record: ReceivedRecord) -> ReceivedRecord:
         with self._tx() as conn:
@@ -704,14 +627,6 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
             _insert_row(conn, "received", _columns(record, _RECEIVED_FIELDS))
             self._event(conn, record.clave, "received", {"emisor": record.emisor_numero, "tipo": record.tipo})
         return record
-
-    def get_received(self, clave: str) -> ReceivedRecord | None:
-        rows = self._read("SELECT * FROM received WHERE clave = ?", (clave,))
-        return _received(rows[0]) if rows else None
-
-    def list_received(self, *, limit: int = 100) -> list[ReceivedRecord]:
-        rows = self._read("SELECT * FROM received ORDER BY received_at DESC LIMIT ?", (limit,))
-        return [_received(r) for r in rows]
 
     def set_received_decision(self, clave: str, decision: str, mr_key: str) -> ReceivedRecord:
         with self._tx() as conn:
@@ -749,24 +664,11 @@ class SQLiteStore(SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
         with self._tx() as conn:
             self._event(conn, key, kind, detail or {})
 
-    def events(self, key: str | None = None, *, limit: int = 1000) -> list[EventRecord]:
-        if key is None:
-            rows = self._read("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
-        else:
-            rows = self._read("SELECT * FROM events WHERE key = ? ORDER BY id DESC LIMIT ?", (key, limit))
-        return [_event_record(r) for r in reversed(rows)]
-
     # -- contingency ------------------------------------------------------------------------------
     @staticmethod
     def _situacion(conn: sqlite3.Connection) -> str:
         row = conn.execute("SELECT value FROM settings WHERE name = 'offline_since'").fetchone()
         return "3" if row is not None else "1"
-
-    def connectivity(self) -> tuple[bool, datetime | None]:
-        rows = self._read("SELECT value FROM settings WHERE name = 'offline_since'")
-        if not rows:
-            return True, None
-        return False, _dt(rows[0][0])
 
     def set_connectivity(self, online: bool, *, reason: str = "") -> bool:
         if self.connectivity()[0] == online:
