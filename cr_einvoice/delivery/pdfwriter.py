@@ -19,6 +19,7 @@ Coordinates are PDF points from the page's lower-left corner. Content streams ar
 
 from __future__ import annotations
 
+import codecs
 import functools
 import os
 import unicodedata
@@ -27,6 +28,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from encodings import cp1252
 
 __all__ = ["BOLD", "REGULAR", "Document", "Font", "Page", "text_width"]
 
@@ -36,6 +38,9 @@ BOLD = "CRVera-Bold"
 _FILES = {REGULAR: ("Vera.ttf", b"F1"), BOLD: ("VeraBd.ttf", b"F2")}
 #: The subset's codes in Windows-1252 order (a code Windows-1252 leaves undefined maps to no glyph).
 _CODES = tuple(ord(bytes([b]).decode("cp1252", errors="replace")) if b >= 32 else b for b in range(256))
+#: Windows-1252 encoding, called without the codec machinery (the writer encodes thousands of texts).
+_CP1252 = cp1252.encoding_table
+_charmap_encode = codecs.charmap_encode
 #: Object numbers: 1 catalog, 2 page tree, 3 information, 4-11 the two fonts, pages from 12.
 _FIRST_PAGE_OBJECT = 12
 
@@ -52,7 +57,7 @@ class Font:
     def encode(self, text: str) -> bytes:
         """``text`` in the font's codes (Windows-1252), substituting what it cannot show."""
         try:
-            return text.encode("cp1252")
+            return _charmap_encode(text, "strict", _CP1252)[0]
         except UnicodeEncodeError:
             return "".join(_substitute(ch) for ch in text).encode("cp1252")
 
@@ -115,6 +120,12 @@ def text_width(text: str, name: str, size: float) -> float:
     return _font(name).width(text, size)
 
 
+@functools.cache
+def _select(key: bytes, size: float) -> bytes:
+    """The operators that select a font and size (and the leading), up to a text's opening parenthesis."""
+    return b"/%s %.5g Tf %.5g TL (" % (key, size, size * 1.2)
+
+
 def _num(value: float) -> str:
     """A PDF number: at most 3 decimals, no trailing zeros."""
     text = f"{value:.3f}".rstrip("0").rstrip(".")
@@ -158,9 +169,7 @@ class Page:
         if align != "left":
             width = sum(map(f.widths.__getitem__, data)) * size / 1000.0
             x -= width if align == "right" else width / 2
-        body = b"BT 1 0 0 1 %.5g %.7g Tm /%s %.5g Tf %.5g TL (%s) Tj T* ET\n" % (
-            x, y, f.key, size, size * 1.2, _literal(data)
-        )  # fmt: skip
+        body = b"BT 1 0 0 1 %.5g %.7g Tm %s%s) Tj T* ET\n" % (x, y, _select(f.key, size), _literal(data))
         self._ops.append(body if not gray else b"%.3f g " % gray + body + b"0 g\n")
 
     def paragraph(

@@ -16,22 +16,26 @@ def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
     spaces (``1 428 565,00``) hold it together; a word wider than a line is cut between characters."""
     if not text.startswith(" ") and text_width(text, font, size) <= width:
         return [text]  # what the loop below would give, at once
+    space = text_width(" ", font, size)
     lines: list[str] = []
     line = ""
+    used = 0.0  # the width of line, summed word by word (the fonts are not kerned)
     for word in text.split(" "):
-        candidate = f"{line} {word}" if line else word
-        if text_width(candidate, font, size) <= width:
-            line = candidate
+        extra = text_width(word, font, size)
+        candidate = used + space + extra if line else extra
+        if candidate <= width:
+            line, used = (f"{line} {word}" if line else word), candidate
             continue
         if line:
             lines.append(line)
-        line = word
-        while text_width(line, font, size) > width and len(line) > 1:
+        line, used = word, extra
+        while used > width and len(line) > 1:
             cut = len(line) - 1
             while cut > 1 and text_width(line[:cut], font, size) > width:
                 cut -= 1
             lines.append(line[:cut])
             line = line[cut:]
+            used = text_width(line, font, size)
     lines.append(line)
     return lines
 
