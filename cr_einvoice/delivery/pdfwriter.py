@@ -109,8 +109,8 @@ def _font(name: str) -> Font:
     objects = (
         _object(first, font_dict),
         _object(first + 1, descriptor),
-        _stream(first + 2, program, extra=f"/Length1 {len(program)} ".encode()),
-        _stream(first + 3, cmap),
+        _stream(first + 2, program, extra=f"/Length1 {len(program)} ".encode(), level=9),
+        _stream(first + 3, cmap, level=9),
     )
     return Font(key, widths, objects)
 
@@ -136,8 +136,10 @@ def _object(number: int, body: bytes) -> bytes:
     return b"%d 0 obj\n%s\nendobj\n" % (number, body)
 
 
-def _stream(number: int, data: bytes, extra: bytes = b"") -> bytes:
-    packed = zlib.compress(data, 6)
+def _stream(number: int, data: bytes, extra: bytes = b"", level: int = 1) -> bytes:
+    """A Flate-compressed stream object: a page's content at the fastest level (about 7 % larger than the
+    default level, in half the time), the fonts, compressed once per process, at the best."""
+    packed = zlib.compress(data, level)
     head = b"<< /Filter /FlateDecode %s/Length %d >>\nstream\n" % (extra, len(packed))
     return _object(number, head + packed + b"\nendstream")
 

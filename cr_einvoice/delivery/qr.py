@@ -1,10 +1,10 @@
 """The QR code of the clave, drawn as vector modules on the page (no image, so it stays sharp when printed).
 
-The symbol is made by segno (error correction level M, the smallest version that holds the data); what it
-encodes is the 50-digit clave alone, as the existing Costa Rican implementations do. The mask pattern is
-fixed (pattern 0, a checkerboard: every mask gives a valid symbol; choosing the one with the lowest
-penalty, segno's default, costs several times the rest of the encoding and a printed clave reads with
-any). Each row of dark modules is drawn as runs of rectangles in one path.
+The symbol is made by segno (error correction level M, not raised when a higher level would fit; the
+smallest version that holds the data); what it encodes is the 50-digit clave alone, as the existing Costa
+Rican implementations do. The mask pattern is fixed (pattern 0, a checkerboard): every mask gives a valid
+symbol, and choosing the one with the lowest penalty, segno's default, costs several times the rest of the
+encoding. Each row of dark modules is drawn as runs of rectangles.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ MASK = 0
 
 def qr_modules(data: str) -> tuple[bytearray, ...]:
     """The module matrix of ``data`` (1 = dark), without the quiet zone."""
-    return tuple(segno.make(data, error="m", micro=False, mask=MASK).matrix)
+    return tuple(segno.make(data, error="m", micro=False, mask=MASK, boost_error=False).matrix)
 
 
 def qr_rects(data: str, x: float, y: float, size: float) -> list[tuple[float, float, float, float]]:

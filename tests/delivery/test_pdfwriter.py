@@ -1,0 +1,46 @@
+"""The PDF writer on its own: what it writes reads back with pypdf, characters the embedded fonts cannot show
+are substituted visibly, literal-string delimiters survive, pages keep their size and the information
+dictionary its accents."""
+
+from __future__ import annotations
+
+import io
+
+from pdf_reading import embedded_fonts, page_sizes, page_texts
+from pypdf import PdfReader
+
+from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, text_width
+
+
+def _one_page(*texts: str) -> bytes:
+    document = Document(title="Prueba ñandú", author="Autor", subject="Asunto", deterministic=True)
+    page = document.page(200, 300)
+    for i, text in enumerate(texts):
+        page.text(10, 280 - 12 * i, text, font=BOLD if i % 2 else REGULAR, size=8)
+    return document.to_bytes()
+
+
+def test_text_reads_back_with_accents_delimiters_and_substitutions() -> None:
+    pdf = _one_page("Canción: ¿año? ¡sí! € — ×", r"paréntesis (a) y barra \ fin", "colón ₡ ő 中")
+    lines = page_texts(pdf)[0].splitlines()
+    assert lines == ["Canción: ¿año? ¡sí! € — ×", r"paréntesis (a) y barra \ fin", "colón ? o ?"]
+    assert embedded_fonts(pdf) and all(embedded_fonts(pdf).values())
+    assert page_sizes(pdf) == [(200.0, 300.0)]
+    assert PdfReader(io.BytesIO(pdf)).metadata.title == "Prueba ñandú"  # type: ignore[union-attr]
+
+
+def test_deterministic_output_is_stable_and_the_normal_one_is_dated_and_unique() -> None:
+    assert _one_page("uno") == _one_page("uno")
+    assert _one_page("uno") != _one_page("dos")
+    normal = [Document(title="t", author="a", subject="s") for _ in range(2)]
+    for document in normal:
+        document.page(100, 100).text(10, 50, "x", font=REGULAR, size=8)
+    first, second = (d.to_bytes() for d in normal)
+    assert b"/CreationDate (D:" in first and first != second  # the file identifiers differ
+
+
+def test_widths_come_from_the_fonts_and_scale_with_the_size() -> None:
+    assert text_width("", REGULAR, 10) == 0
+    assert text_width("MMMM", REGULAR, 10) > text_width("iiii", REGULAR, 10) > 0
+    assert text_width("Total", BOLD, 10) > text_width("Total", REGULAR, 10)
+    assert abs(text_width("ab", REGULAR, 20) - 2 * text_width("ab", REGULAR, 10)) < 1e-9
