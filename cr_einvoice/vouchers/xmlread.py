@@ -115,32 +115,38 @@ class _Reader:
         self.name = local_name(root.tag)
         self.version = _version(etree.QName(root).namespace or "")
         self.warnings: list[Problem] = []
-        #: Per element read, its first child of each local name (the reader holds the elements, so the
-        #: lxml proxies used as keys stay the same objects).
-        self._children: dict[etree._Element, dict[str, etree._Element]] = {}
+        #: Per element read, its children by local name (the reader holds the elements, so the lxml
+        #: proxies used as keys stay the same objects).
+        self._children: dict[etree._Element, dict[str, list[etree._Element]]] = {}
 
     # -- primitives ------------------------------------------------------------------------------------
+
+    def _index(self, node: etree._Element) -> dict[str, list[etree._Element]]:
+        """``node``'s children by local name, built in one pass the first time (instead of one scan of the
+        children per name asked, ~60 a line)."""
+        index = self._children.get(node)
+        if index is None:
+            index = {}
+            for element in node.iterchildren():
+                tag = element.tag
+                if isinstance(tag, str):
+                    index.setdefault(tag.rpartition("}")[2], []).append(element)
+            self._children[node] = index
+        return index
 
     def child(self, node: etree._Element | None, *names: str) -> etree._Element | None:
         """The first child found under any of ``names`` (v4.4 and older names of one element)."""
         if node is None:
             return None
-        index = self._children.get(node)
-        if index is None:  # one pass over the children instead of one per name asked (~60 a line)
-            index = {}
-            for element in node.iterchildren():
-                tag = element.tag
-                if isinstance(tag, str):
-                    index.setdefault(tag.rpartition("}")[2], element)
-            self._children[node] = index
+        index = self._index(node)
         for name in names:
             found = index.get(name)
-            if found is not None:
-                return found
+            if found:
+                return found[0]
         return None
 
     def children(self, node: etree._Element, name: str) -> list[etree._Element]:
-        return list(node.iterchildren("{*}" + name))
+        return list(self._index(node).get(name, ()))
 
     def text(self, node: etree._Element | None, *names: str) -> str | None:
         found = self.child(node, *names)
