@@ -80,9 +80,15 @@ class _Para:
 
 
 def _para(
-    runs: Sequence[Run], width: float, size: float = _SIZE, leading: float = _LEAD, **kw: object
+    runs: Sequence[Run],
+    width: float,
+    size: float = _SIZE,
+    leading: float = _LEAD,
+    *,
+    align: str = _LEFT,
+    gray: float = 0.0,
 ) -> _Para:
-    return _Para(wrap_runs(runs, size, width), size, leading, **kw)  # type: ignore[arg-type]
+    return _Para(wrap_runs(runs, size, width), size, leading, align, gray)
 
 
 def _plain(text: str, width: float, *, bold: bool = False, align: str = _LEFT) -> _Para:
@@ -130,10 +136,6 @@ class _Piece:
     heading: _Piece | None = None
     #: Pieces with the same non-zero group number stay on one page when they fit on one.
     group: int = 0
-
-
-def _stack_piece(stack: _Stack, width: float, space_before: float = 0.0, group: int = 0) -> _Piece:
-    return _Piece(stack.height, lambda page, x, y: stack.draw(page, x, y, width), space_before, group=group)
 
 
 def _para_piece(para: _Para, width: float, space_before: float = 0.0, group: int = 0) -> _Piece:
