@@ -25,7 +25,7 @@ Deliverer` they make (registered as sections by :mod:`cr_einvoice.app.config`)::
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -136,13 +136,19 @@ def smtp_settings(smtp: SmtpConfig, resolve: Callable[[str], Path]) -> SmtpSetti
     )
 
 
-def delivery_settings(delivery: DeliveryConfig, *, emisor_correo: str) -> DeliverySettings:
+def delivery_settings(
+    delivery: DeliveryConfig, *, emisor_correo: str, senders: Mapping[str, str] | None = None
+) -> DeliverySettings:
+    """``senders`` maps each configured taxpayer's identification to its ``correo_electronico``: without
+    ``delivery.sender`` (one From for every taxpayer), each taxpayer's vouchers leave from its own address."""
     from cr_einvoice.outbox.delivering import DeliverySettings
 
-    sender = delivery.sender or emisor_correo
+    own = {} if delivery.sender else {k: v for k, v in (senders or {}).items() if v}
+    sender = delivery.sender or emisor_correo or next(iter(own.values()), "")
     if not sender:
         raise ConfigError("delivery.sender is not set (nor [emisor] correo_electronico): the From address")
     return DeliverySettings(
+        senders={k: _address(v, f"emisor correo_electronico of {k}") for k, v in own.items()},
         sender=_address(sender, "delivery.sender"),
         mode=delivery.mode,
         copies=mail_addresses(delivery.copies, field="delivery.copies"),
@@ -162,6 +168,7 @@ def build_deliverer(
     emisor_correo: str,
     resolve: Callable[[str], Path],
     owner: str | None = None,
+    senders: Mapping[str, str] | None = None,
 ) -> Deliverer:
     """The deliverer of a configuration: SMTP from ``[smtp]``, the PDF in ``[delivery] pdf_format``."""
     from cr_einvoice.delivery.pdf import render_pdf
@@ -176,7 +183,7 @@ def build_deliverer(
     return Deliverer(
         store,
         lambda: SmtpSender(settings),
-        delivery_settings(delivery, emisor_correo=emisor_correo),
+        delivery_settings(delivery, emisor_correo=emisor_correo, senders=senders),
         render_pdf=pdf,
         owner=owner,
     )

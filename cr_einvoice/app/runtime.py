@@ -287,6 +287,11 @@ class Runtime:
             emisor_correo=c.emisor.correo_electronico,
             resolve=c.resolve,
             owner=owner,
+            senders={
+                t.emisor.numero_identificacion: t.emisor.correo_electronico
+                for t in (c.taxpayer(name) for name in c.issuer_names())
+                if t.emisor.numero_identificacion
+            },
         )
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -115,9 +115,13 @@ class DeliverySettings:
     #: not e-mail its whole history).
     lookback: float = 7 * 86400.0
     batch: int = 100
+    #: A From address per taxpayer (its identification -> address); others use ``sender``.
+    senders: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         mail_address(self.sender, field="delivery.sender")
+        for taxpayer, address in self.senders.items():
+            mail_address(address, field=f"delivery.senders[{taxpayer}]")
         mail_addresses(list(self.copies), field="delivery.copies")
         if self.reply_to:
             mail_address(self.reply_to, field="delivery.reply_to")
@@ -127,6 +131,10 @@ class DeliverySettings:
             raise ConfigError(f"delivery.max_attempts must be at least 1, got {self.max_attempts}")
         if not 0 < self.backoff_base <= self.backoff_max:
             raise ConfigError("delivery.backoff_base must be positive and not above delivery.backoff_max")
+
+    def sender_for(self, taxpayer: str) -> str:
+        """The From address of a voucher issued by ``taxpayer`` (its identification number)."""
+        return self.senders.get(taxpayer, self.sender)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,10 +342,11 @@ class Deliverer:
             return
         try:
             got = self._materials(claimed, cache)
+            from_address = self.settings.sender_for(got.record.taxpayer)
             message = render_mail(
                 got.record.signed_xml,
                 stage=claimed.stage.value,
-                sender=self.settings.sender,
+                sender=from_address,
                 recipient=claimed.recipient,
                 msg_id=claimed.message_id,
                 pdf=got.pdf,
@@ -356,7 +365,7 @@ class Deliverer:
         try:
             result = sender.send(
                 message,
-                sender=self.settings.sender,
+                sender=from_address,
                 recipient=claimed.recipient,
                 before_end=lambda: self.store.hand_over_delivery(claimed.id, owner=owner),
             )

@@ -186,3 +186,22 @@ def test_bad_settings_name_the_setting(section: dict[str, dict[str, object]], me
 
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         config_from_mapping(section, base_dir=Path.cwd())
+
+
+def test_each_taxpayer_mails_from_its_own_address_unless_one_sender_is_set() -> None:
+    from cr_einvoice.app.mailing import delivery_settings
+
+    correos = {"3101123456": "facturas@acme.example", "3101999999": "ventas@beta.example"}
+    own = delivery_settings(DeliveryConfig(enabled=True), emisor_correo="", senders=correos)
+    assert own.sender_for("3101123456") == "facturas@acme.example"
+    assert own.sender_for("3101999999") == "ventas@beta.example"
+    assert own.sender_for("111111111") in correos.values()  # an unknown taxpayer still gets a From
+    one = delivery_settings(
+        DeliveryConfig(enabled=True, sender="cobros@proveedor.example"), emisor_correo="", senders=correos
+    )
+    assert {one.sender_for(t) for t in correos} == {"cobros@proveedor.example"}
+    bad = {"3101999999": "no es correo"}
+    with pytest.raises(ConfigError, match="3101999999"):
+        delivery_settings(DeliveryConfig(enabled=True), emisor_correo="", senders=bad)
+    with pytest.raises(ConfigError, match=r"delivery\.sender"):
+        delivery_settings(DeliveryConfig(enabled=True), emisor_correo="", senders={})
