@@ -67,9 +67,11 @@ async def main(cfg: dict[str, object]) -> None:
         stop = asyncio.Event()
         background = asyncio.create_task(worker.run_forever(stop))
         print("READY", flush=True)
+        pace = float(str(cfg.get("pace", 0)))
         for i in range(node, per_taxpayer, nodes):
             for issuer, doc, t in zip(issuers, docs, taxpayers, strict=True):
                 await asyncio.to_thread(issuer.issue, doc, external_ref=f"{t['numero']}-order-{i}")
+            await asyncio.sleep(pace)  # a point of sale's pace: the run lasts long enough to be killed often
         total = per_taxpayer * len(taxpayers)
         while True:
             counts = await asyncio.to_thread(store.count_by_state)

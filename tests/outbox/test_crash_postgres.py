@@ -19,7 +19,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -27,7 +26,8 @@ from typing import Any
 
 import pytest
 from outbox_docs import CLIENTE_ID, EMISOR_ID
-from test_crash import _key_of, _wait_ready
+from sim_posts import recorded_posts
+from test_crash import _wait_ready
 
 from cr_einvoice.outbox.store import CounterKey, VoucherState, open_store
 from cr_einvoice.sandbox import Simulator, SimulatorSettings
@@ -58,26 +58,12 @@ def test_three_nodes_killed_at_random_lose_nothing_and_send_nothing_twice(
         trust=TrustStore.from_pem_files(pki.ca_cert_pem, supplier_pki.ca_cert_pem),
         workers=4,
     )
-    posts: list[tuple[str, str | None]] = []  # key, estado at the simulator before this POST
-    lock = threading.Lock()
-    with Simulator(settings) as sim:
-        original = sim.submit
-
-        def recording_submit(claims: Any, body: bytes, *, drop_after: bool = False) -> Any:
-            try:
-                key = _key_of(body)
-            except (ValueError, KeyError):
-                key = "?"
-            before = sim.store.get(key)
-            with lock:
-                posts.append((key, before.estado if before is not None else None))
-            return original(claims, body, drop_after=drop_after)
-
-        sim.submit = recording_submit  # type: ignore[method-assign]
+    with Simulator(settings) as sim, recorded_posts(sim) as posts:
         assert sim.sello_ca_cert_pem is not None
         cfg = {
             "url": url,
             "nodes": NODES,
+            "pace": 0.05,
             "n": N // 2,
             "taxpayers": [
                 {"numero": EMISOR_ID, "p12": str(pki.taxpayer_p12), "pin": pki.pin},
@@ -117,7 +103,6 @@ def test_three_nodes_killed_at_random_lose_nothing_and_send_nothing_twice(
                     proc.wait(10)
         elapsed = time.monotonic() - started
         sim.wait_idle(10)
-        del sim.submit  # type: ignore[method-assign]
         sim_keys = {s.key: s.estado for s in sim.store.all()}
 
     with open_store(url) as store:
@@ -135,7 +120,7 @@ def test_three_nodes_killed_at_random_lose_nothing_and_send_nothing_twice(
         assert states == {VoucherState.ACCEPTED: N}, states
         assert set(sim_keys) == {v.key for v in vouchers} and set(sim_keys.values()) == {"aceptado"}
         recovered = [e for e in store.events(limit=1_000_000) if e.kind == "lease_recovered"]
-    assert kills >= KILLS // 2, f"only {kills} kills landed while there was work"
+    assert kills >= KILLS - 2, f"only {kills} kills landed while there was work"
     complete = [p for p in posts if p[0] != "?"]  # a node killed mid-request leaves a body cut short
     assert not [p for p in complete if p[1] in ("aceptado", "rechazado")], "POSTed after the final answer"
     per_key = Counter(k for k, _ in complete)

@@ -12,14 +12,14 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from test_store import builder_for
 
 from cr_einvoice.core.errors import StoreError
 from cr_einvoice.core.secret import Secret
-from cr_einvoice.outbox.store import CounterKey, NewVoucher, Store, VoucherKind, VoucherState, open_store
+from cr_einvoice.outbox.store import CounterKey, NewVoucher, Store, VoucherState, open_store
 from cr_einvoice.outbox.store.postgres import PG_SCHEMA_VERSION, PostgresStore
 from cr_einvoice.outbox.store.postgres_schema import masked_url
 from cr_einvoice.testing.pgserver import PgServer, start_postgres
@@ -29,26 +29,13 @@ KEY = CounterKey(EMISOR, 1, 1, "01")
 
 
 def build_for(key: CounterKey, ref: str | None = None, fail: bool = False):  # type: ignore[no-untyped-def]
+    """test_store's builder, or one whose signing fails (``fail``)."""
+    ok = builder_for(key, ref)
+
     def build(numero: int, situacion: str) -> NewVoucher:
         if fail:
             raise RuntimeError("signer exploded")
-        consecutivo = f"{key.sucursal:03d}{key.terminal:05d}{key.tipo}{numero:010d}"
-        clave = f"506010126{'00' + key.emisor}{consecutivo}{situacion}12345678"
-        return NewVoucher(
-            key=clave,
-            clave=clave,
-            consecutivo=consecutivo,
-            kind=VoucherKind.ISSUED,
-            tipo=key.tipo,
-            situacion=situacion,
-            fecha_emision=datetime(2026, 1, 1, tzinfo=UTC),
-            emisor_tipo="02",
-            emisor_numero=key.emisor,
-            receptor_tipo=None,
-            receptor_numero=None,
-            signed_xml=b"<signed/>",
-            external_ref=ref,
-        )
+        return ok(numero, situacion)  # type: ignore[no-any-return]
 
     return build
 
