@@ -127,10 +127,13 @@ class _Reader:
         index = self._children.get(node)
         if index is None:
             index = {}
-            for element in node.iterchildren():
-                tag = element.tag
-                if isinstance(tag, str):
-                    index.setdefault(tag.rpartition("}")[2], []).append(element)
+            for element in node.iterchildren(etree.Element):
+                name = element.tag.rpartition("}")[2]
+                found = index.get(name)
+                if found is None:
+                    index[name] = [element]
+                else:
+                    found.append(element)
             self._children[node] = index
         return index
 
@@ -149,10 +152,14 @@ class _Reader:
         return list(self._index(node).get(name, ()))
 
     def text(self, node: etree._Element | None, *names: str) -> str | None:
-        found = self.child(node, *names)
-        if found is None:
+        if node is None:
             return None
-        return (found.text or "").strip() or None
+        index = self._children.get(node) or self._index(node)
+        for name in names:
+            found = index.get(name)
+            if found:
+                return (found[0].text or "").strip() or None
+        return None
 
     def dec(self, node: etree._Element | None, *names: str, path: str = "") -> Decimal | None:
         value = self.text(node, *names)
