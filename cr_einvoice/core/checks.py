@@ -71,15 +71,17 @@ def lenient() -> bool:
 class Check:
     """Collects problems for one object; ``done()`` raises them all at once."""
 
-    __slots__ = ("obj", "problems", "values")
+    __slots__ = ("lenient", "obj", "problems", "values")
 
     def __init__(self, obj: object) -> None:
         self.obj = obj
         self.problems: list[Problem] = []
         self.values: dict[str, object] = {}
+        #: Whether format checks are skipped (:func:`reading_received`), read once per object.
+        self.lenient = _LENIENT.get()
 
     def add(self, path: str, message: str, *, always: bool = False) -> None:
-        if always or not lenient():
+        if always or not self.lenient:
             self.problems.append(Problem(path, message))
 
     def set(self, name: str, value: object) -> None:
@@ -119,11 +121,15 @@ class Check:
         value = self._given(name, optional)
         if value is None:
             return None
-        try:
-            dec = to_decimal(value, name)
-        except ValidationError as exc:
-            self.problems.extend(exc.problems)
-            return None
+        if type(value) is Decimal and value.is_finite():
+            dec = value  # already what to_decimal would return
+        else:
+            try:
+                dec = to_decimal(value, name)
+            except ValidationError as exc:
+                self.problems.extend(exc.problems)
+                return None
+            self.set(name, dec)
         exponent = dec.as_tuple().exponent
         if (
             isinstance(exponent, int)
@@ -137,7 +143,6 @@ class Check:
             self.add(name, "must be greater than zero")
         if dec > AMOUNT_MAX:
             self.add(name, f"is larger than the maximum {AMOUNT_MAX}", always=True)
-        self.set(name, dec)
         return dec
 
     def rate(
@@ -154,6 +159,8 @@ class Check:
         value = self._given(name, optional)
         if value is None:
             return None
+        if type(value) is kind:
+            return value  # already a member
         try:
             member = kind(value)
         except ValueError:
@@ -180,7 +187,7 @@ class Check:
 
     def pattern(self, name: str, regex: str, rule: str, *, optional: bool = False) -> str | None:
         value = self.text(name, optional=optional)
-        if value is not None and not re.fullmatch(regex, value):
+        if value is not None and not self.lenient and not re.fullmatch(regex, value):
             self.add(name, f"must be {rule}, got {value!r}")
         return value
 
@@ -204,7 +211,7 @@ class Check:
         value = getattr(self.obj, name)
         if value is None:
             value = ()
-        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        if type(value) is not tuple and (isinstance(value, str | bytes) or not isinstance(value, Sequence)):
             self.add(name, f"expected a list, got {type(value).__name__}", always=True)
             return ()
         result = tuple(value)
@@ -215,7 +222,8 @@ class Check:
             self.add(name, f"at most {max_items} entries are allowed, got {len(result)}")
         if len(result) < min_items:
             self.add(name, f"at least {min_items} entr{'y is' if min_items == 1 else 'ies are'} required")
-        self.set(name, result)
+        if result is not value:
+            self.set(name, result)
         return result
 
     def instance(self, name: str, kind: type[_T], *, optional: bool = False) -> _T | None:
