@@ -127,8 +127,11 @@ class _Reader:
         index = self._children.get(node)
         if index is None:
             index = {}
-            for element in node.iterchildren(etree.Element):
-                name = element.tag.rpartition("}")[2]
+            for element in node.iterchildren():
+                tag = element.tag
+                if not isinstance(tag, str):
+                    continue
+                name = tag.rpartition("}")[2]
                 found = index.get(name)
                 if found is None:
                     index[name] = [element]
@@ -154,7 +157,9 @@ class _Reader:
     def text(self, node: etree._Element | None, *names: str) -> str | None:
         if node is None:
             return None
-        index = self._children.get(node) or self._index(node)
+        index = self._children.get(node)
+        if index is None:
+            index = self._index(node)
         for name in names:
             found = index.get(name)
             if found:
