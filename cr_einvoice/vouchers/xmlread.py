@@ -129,14 +129,13 @@ class _Reader:
             index = {}
             for element in node.iterchildren():
                 tag = element.tag
-                if not isinstance(tag, str):
-                    continue
-                name = tag.rpartition("}")[2]
-                found = index.get(name)
-                if found is None:
-                    index[name] = [element]
-                else:
-                    found.append(element)
+                if isinstance(tag, str):
+                    name = tag.rpartition("}")[2]
+                    found = index.get(name)
+                    if found is None:
+                        index[name] = [element]
+                    else:
+                        found.append(element)
             self._children[node] = index
         return index
 
