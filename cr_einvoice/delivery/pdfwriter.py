@@ -157,7 +157,7 @@ def _literal(data: bytes) -> bytes:
 
 
 class Page:
-    """One page: draw on it with :meth:`text`, :meth:`line`, :meth:`rect`, :meth:`rects`."""
+    """One page: draw on it with :meth:`text`, :meth:`line`, :meth:`rect`, :meth:`cells`."""
 
     __slots__ = ("_ops", "height", "width")
 
@@ -219,10 +219,14 @@ class Page:
         """A filled rectangle in ``gray`` (0 black, 1 white)."""
         self._ops.append(b"%.3f g %.3f %.3f %.3f %.3f re f 0 g\n" % (gray, x, y, w, h))
 
-    def rects(self, rects: list[tuple[float, float, float, float]]) -> None:
-        """Black rectangles filled as one path (a QR code's modules)."""
-        parts = [b"%.3f %.3f %.3f %.3f re" % r for r in rects]
-        self._ops.append(b"0 g\n" + b"\n".join(parts) + b"\nf\n")
+    def cells(self, x: float, y: float, unit: float, runs: Sequence[tuple[int, int, int]]) -> None:
+        """Black runs of grid cells filled as one path (a QR code's modules): each (column, row, length) in
+        cells ``unit`` points square, counted from the grid's lower-left corner (x, y). The grid is scaled
+        once, so each run is written in whole numbers."""
+        parts = [b"%d %d %d 1 re" % r for r in runs]
+        self._ops.append(
+            b"q 0 g %.5g 0 0 %.5g %.5g %.5g cm\n" % (unit, unit, x, y) + b"\n".join(parts) + b"\nf Q\n"
+        )
 
     def content(self) -> bytes:
         return b"".join(self._ops)

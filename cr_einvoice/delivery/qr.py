@@ -4,19 +4,26 @@ The symbol is made by segno (error correction level M, not raised when a higher 
 smallest version that holds the data); what it encodes is the 50-digit clave alone, as the existing Costa
 Rican implementations do. The mask pattern is fixed (pattern 0, a checkerboard): every mask gives a valid
 symbol, and choosing the one with the lowest penalty, segno's default, costs several times the rest of the
-encoding. Each row of dark modules is drawn as runs of rectangles.
+encoding. Each row of dark modules is drawn as runs of rectangles, in module units (the page scales them).
 """
 
 from __future__ import annotations
 
+import re
+
 import segno
 
-__all__ = ["qr_modules", "qr_rects"]
+__all__ = ["QUIET_ZONE", "QrRuns", "qr_modules", "qr_runs"]
 
 #: The quiet zone the QR standard asks for around the symbol, in modules.
 QUIET_ZONE = 4
 #: The mask pattern every symbol uses.
 MASK = 0
+_DARK_RUN = re.compile(rb"\x01+")
+
+#: A symbol as drawn: its side in modules (quiet zone included) and its dark runs, each (column, row,
+#: length) in modules from the lower-left corner of the quiet zone.
+QrRuns = tuple[int, list[tuple[int, int, int]]]
 
 
 def qr_modules(data: str) -> tuple[bytearray, ...]:
@@ -24,19 +31,15 @@ def qr_modules(data: str) -> tuple[bytearray, ...]:
     return tuple(segno.make(data, error="m", micro=False, mask=MASK, boost_error=False).matrix)
 
 
-def qr_rects(data: str, x: float, y: float, size: float) -> list[tuple[float, float, float, float]]:
-    """The dark modules of the QR code of ``data`` as rectangles (x, y, width, height), one per run of a
-    row, for a symbol ``size`` points square (quiet zone included) whose lower-left corner is (x, y)."""
+def qr_runs(data: str) -> QrRuns:
+    """The QR code of ``data`` as runs of dark modules, one per run of a row (found by a regular expression
+    over the row's bytes rather than module by module)."""
     matrix = qr_modules(data)
-    module = size / (len(matrix) + 2 * QUIET_ZONE)
-    rects: list[tuple[float, float, float, float]] = []
+    side = len(matrix) + 2 * QUIET_ZONE
+    runs: list[tuple[int, int, int]] = []
     for row_index, row in enumerate(matrix):
-        top = y + size - (row_index + QUIET_ZONE + 1) * module
-        start = -1
-        for col, dark in enumerate((*row, 0)):
-            if dark and start < 0:
-                start = col
-            elif not dark and start >= 0:
-                rects.append((x + (start + QUIET_ZONE) * module, top, (col - start) * module, module))
-                start = -1
-    return rects
+        bottom = side - QUIET_ZONE - 1 - row_index
+        for run in _DARK_RUN.finditer(row):
+            start, end = run.span()
+            runs.append((start + QUIET_ZONE, bottom, end - start))
+    return side, runs

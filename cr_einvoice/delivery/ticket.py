@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from cr_einvoice.delivery.document import Campo, Linea, Representacion
 from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, Page
-from cr_einvoice.delivery.qr import qr_rects
+from cr_einvoice.delivery.qr import qr_runs
 from cr_einvoice.delivery.textlayout import amount_width, document_info, hacienda_lines, wrap_text
 
 __all__ = ["render_ticket"]
@@ -181,7 +181,8 @@ def _draw(page: Page, rows: list[_Row], left: float, top: float, width: float) -
         if row.rule:
             page.line(left, y + row.height * 0.5, left + width, y + row.height * 0.5)
         if row.qr is not None:
-            page.rects(qr_rects(row.qr, left + (width - row.height) / 2, y, row.height))
+            side, runs = qr_runs(row.qr)
+            page.cells(left + (width - row.height) / 2, y, row.height / side, runs)
         baseline = y + row.height * 0.22
         for t in row.texts:
             x = left if t.align == _LEFT else left + width if t.align == _RIGHT else left + width / 2
