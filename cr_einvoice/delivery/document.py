@@ -525,6 +525,8 @@ def _cedula(rol: str, numero: str) -> Parte:
 
 
 def _mensaje_receptor(doc: MensajeReceptor, version: str) -> Representacion:
+    if not doc.clave:  # read leniently, it may be empty; the QR code encodes it
+        raise ValidationError("the MensajeReceptor has no Clave", path="Clave")
     if doc.numero_consecutivo_receptor is None or doc.fecha_emision_doc is None:
         raise ValidationError(
             "the MensajeReceptor has no NumeroConsecutivoReceptor or FechaEmisionDoc",

@@ -234,6 +234,12 @@ def test_bad_input_is_refused_naming_the_field(signed: dict[str, bytes], signer:
     hacienda = respuesta(other)
     with pytest.raises(ValidationError):  # a MensajeHacienda is not a voucher
         render_pdf(signer.sign(hacienda))
+    mensaje = re.sub(rb"<ds:Signature.*</ds:Signature>", b"", signed["mr-rechazo"], flags=re.S)
+    no_clave = re.sub(rb"<Clave>[^<]*</Clave>", b"<Clave></Clave>", mensaje)
+    assert no_clave != mensaje
+    with pytest.raises(ValidationError) as exc:  # nothing to encode in the QR code
+        render_pdf(signer.sign(no_clave), format="58mm")
+    assert _problem_path(exc) == "Clave"
 
 
 @pytest.mark.parametrize(
@@ -268,6 +274,6 @@ def test_without_the_pdf_extra_the_error_says_what_to_install(
 ) -> None:
     from cr_einvoice.core.errors import ConfigError
 
-    monkeypatch.setitem(sys.modules, "segno", None)  # as if it were not installed
-    with pytest.raises(ConfigError, match=r"cr-einvoice\[pdf\].*segno"):
+    monkeypatch.setitem(sys.modules, "zxingcpp", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match=r"cr-einvoice\[pdf\].*zxingcpp"):
         render_pdf(signed["te"], format="80mm")
