@@ -23,21 +23,13 @@ __all__ = ["GROUP", "fecha", "fecha_hora", "fmt_cantidad", "fmt_monto", "fmt_por
 GROUP = "\u00a0"
 
 
-def _group(digits: str) -> str:
-    head = len(digits) % 3 or 3
-    parts = [digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)]
-    return GROUP.join(parts)
-
-
 def _format(value: Decimal, min_decimals: int) -> str:
-    text = f"{value:f}"
-    sign = ""
-    if text.startswith("-"):
-        sign, text = "-", text[1:]
-    whole, _, frac = text.partition(".")
+    # Python's own grouping (``1,234.5``, in C) with the separators swapped: a third of the time of
+    # grouping the digits here, for the thousand amounts of a long invoice
+    whole, _, frac = f"{value:,f}".partition(".")
     frac = frac.rstrip("0").ljust(min_decimals, "0")
-    out = _group(whole)
-    return f"{sign}{out},{frac}" if frac else f"{sign}{out}"
+    whole = whole.replace(",", GROUP)
+    return f"{whole},{frac}" if frac else whole
 
 
 def fmt_monto(value: Decimal) -> str:

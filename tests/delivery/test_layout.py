@@ -4,6 +4,7 @@ names of every code."""
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from datetime import UTC
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from delivery_docs import signed_voucher
+from hypothesis import given
+from hypothesis import strategies as st
 from pdf_reading import decode_qr, page_sizes, page_texts, squeeze
 
 from cr_einvoice.core import catalogs
@@ -115,6 +118,22 @@ def test_costa_rican_number_formatting() -> None:
 
     # 01:30 UTC on 16 July is still 15 July in Costa Rica
     assert fecha_hora(datetime(2026, 7, 16, 1, 30, tzinfo=UTC)) == "15/07/2026 19:30:00"
+    assert fmt_monto(Decimal("1E+3")) == f"1{nbsp}000,00"
+    assert fmt_monto(Decimal("-0.00")) == "-0,00"
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**16), max_value=10**16, places=None),
+    st.sampled_from([fmt_monto, fmt_cantidad]),
+)
+def test_printed_numbers_read_back_exactly_and_group_digits_in_threes(value: Decimal, fmt: object) -> None:
+    assert callable(fmt)
+    text = fmt(value)
+    whole, comma, frac = text.partition(",")
+    assert re.fullmatch(r"-?\d{1,3}(\u00a0\d{3})*", whole), text
+    assert (len(frac) >= 2) if fmt is fmt_monto else (frac != "" or comma == "")
+    assert len(frac) <= 2 or not frac.endswith("0"), text  # no trailing zeros beyond the minimum
+    assert Decimal(text.replace("\u00a0", "").replace(",", ".")) == value
 
 
 DESCRIBED = (
