@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import takewhile
+from typing import NamedTuple
 
 from cr_einvoice.delivery.document import Campo, Parte, Representacion
 from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, Page
@@ -54,8 +55,7 @@ _COLUMNS: tuple[tuple[str, float | None, bool], ...] = (
 Painter = Callable[[Page, float, float], None]
 
 
-@dataclass(frozen=True, slots=True)
-class _Para:
+class _Para(NamedTuple):
     """A paragraph laid out in a width: its lines of runs, size and leading, alignment."""
 
     lines: list[list[Run]]
@@ -125,10 +125,10 @@ class _Stack:
             top -= para.height
 
 
-@dataclass(frozen=True, slots=True)
-class _Piece:
+class _Piece(NamedTuple):
     """Something placed in the body: its height, space before (dropped at the top of a page), painter, and
-    for a table row the column headings repeated above it when it starts a page."""
+    for a table row the column headings repeated above it when it starts a page. Like :class:`_Para`, a named
+    tuple: a long invoice makes thousands, and a frozen dataclass costs twice as much to make."""
 
     height: float
     paint: Painter

@@ -12,7 +12,7 @@ height, so the page length is known before anything is drawn; the second pass dr
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cr_einvoice.delivery.document import Campo, Linea, Representacion
 from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, Page
@@ -32,17 +32,16 @@ _MAX_HEIGHT = 14400.0
 _LEFT, _CENTER, _RIGHT = "left", "center", "right"
 
 
-@dataclass(frozen=True, slots=True)
-class _Text:
+class _Text(NamedTuple):
     text: str
     font: str
     size: float
     align: str = _LEFT
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """One row of the roll: texts placed on one baseline, a rule, a shade, or the QR code."""
+class _Row(NamedTuple):
+    """One row of the roll: texts placed on one baseline, a rule, a shade, or the QR code (a named tuple,
+    like :class:`_Text`: a ticket makes about a hundred; a frozen dataclass costs twice as much to make)."""
 
     height: float
     texts: tuple[_Text, ...] = ()
