@@ -44,28 +44,41 @@ __all__ = [
     "as_cr_time",
     "lenient",
     "reading_received",
+    "stated_amounts",
 ]
 
 _E = TypeVar("_E", bound=StrEnum)
 _T = TypeVar("_T")
 
 _LENIENT: ContextVar[bool] = ContextVar("cr_einvoice_model_lenient", default=False)
+_STATED: ContextVar[bool] = ContextVar("cr_einvoice_model_stated", default=False)
 
 
 @contextmanager
-def reading_received() -> Iterator[None]:
+def reading_received(*, stated: bool = False) -> Iterator[None]:
     """Inside this block, constructors skip Hacienda's format and business checks (lengths, patterns,
     per-type restrictions, payment sums) but still convert types. :mod:`cr_einvoice.vouchers.xmlread` uses it
-    so a voucher received from a supplier (or an older v4.3 one) can always be read and then inspected."""
+    so a voucher received from a supplier (or an older v4.3 one) can always be read and then inspected.
+
+    ``stated=True``: the constructors of a LineaDetalle and a Comprobante also leave their computed amounts
+    (``calculo``, ``resumen``) unset: the reader sets the amounts the XML states instead
+    (``from_xml(..., stated=True)``, what a graphic representation prints)."""
     token = _LENIENT.set(True)
+    stated_token = _STATED.set(stated)
     try:
         yield
     finally:
+        _STATED.reset(stated_token)
         _LENIENT.reset(token)
 
 
 def lenient() -> bool:
     return _LENIENT.get()
+
+
+def stated_amounts() -> bool:
+    """Inside ``reading_received(stated=True)``: the computed amounts are left to the reader."""
+    return _STATED.get()
 
 
 class Check:

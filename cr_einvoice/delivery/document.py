@@ -157,7 +157,7 @@ def representacion(
         )
     match = _VERSION.search((etree.QName(root).namespace or "") + "/")
     version = match.group(1) if match else "desconocida"
-    doc = from_xml(root)
+    doc = from_xml(root, stated=True)  # printed as stated: nothing recomputed
     respuesta = _respuesta(respuesta_xml)
     texto_estado = _estado(estado, respuesta)
     view = _mensaje_receptor(doc, version) if isinstance(doc, MensajeReceptor) else _voucher(doc, version)

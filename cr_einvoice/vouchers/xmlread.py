@@ -35,6 +35,7 @@ from lxml import etree
 
 from cr_einvoice.core.catalogs import (
     CodigoImpuesto,
+    CodigoMoneda,
     CodigoTarifaIVA,
     InstitucionExoneracion,
     TipoIdentificacion,
@@ -86,8 +87,13 @@ _T = TypeVar("_T")
 _D = TypeVar("_D", Comprobante, ReciboPago)
 
 
-def from_xml(data: bytes | str | etree._Element, *, strict: bool = False) -> Document:
+def from_xml(data: bytes | str | etree._Element, *, strict: bool = False, stated: bool = False) -> Document:
     """Read a voucher (FE, ND, NC, TE, FEC, FEE, REP or MensajeReceptor; v4.4 or v4.3).
+
+    ``stated=True`` (a lenient reading only) skips the formula chain: each LineaDetalle's ``calculo`` and a
+    Comprobante's ``resumen`` ARE the amounts the XML states (``doc.stated``), so nothing is recomputed and
+    ``stated_differences()`` is empty. For printing what was signed (:mod:`cr_einvoice.delivery.document`);
+    to check a supplier's arithmetic, read without it.
 
     Bytes and text go through :func:`cr_einvoice.core.xmlsafe.parse_untrusted`. Raises
     :class:`~cr_einvoice.core.errors.XMLParseError` for unsafe or malformed XML and
@@ -96,11 +102,13 @@ def from_xml(data: bytes | str | etree._Element, *, strict: bool = False) -> Doc
     number, an unknown code, an amount beyond the schema's range); its paths are the model's field paths
     (``lineas[0].impuestos[1].codigo``), ending in the element name for unreadable numbers.
     """
+    if strict and stated:
+        raise ValueError("stated amounts are read leniently: strict=True recomputes them")
     root = data if isinstance(data, etree._Element) else parse_untrusted(data, what="voucher XML")
-    reader = _Reader(root)
+    reader = _Reader(root, stated=stated)
     if strict:
         return reader.document()
-    with reading_received():
+    with reading_received(stated=stated):
         return reader.document()
 
 
@@ -110,8 +118,10 @@ def _version(ns: str) -> str:
 
 
 class _Reader:
-    def __init__(self, root: etree._Element) -> None:
+    def __init__(self, root: etree._Element, *, stated: bool = False) -> None:
         self.root = root
+        #: The computed amounts are the stated ones (see :func:`from_xml`).
+        self.stated = stated
         self.name = local_name(root.tag)
         self.version = _version(etree.QName(root).namespace or "")
         self.warnings: list[Problem] = []
@@ -430,6 +440,8 @@ class _Reader:
             monto_total_linea=self.amount(node, "MontoTotalLinea", path=path),
             surtido=tuple(s for _, s in comps),
         )
+        if self.stated:  # the line was just built here, without its calculo
+            object.__setattr__(linea, "calculo", stated)
         return linea, stated
 
     def datos(self, node: etree._Element, path: str, suffix: str) -> DatosImpuestoEspecifico:
@@ -659,11 +671,11 @@ class _Reader:
             source, "TipoCambio", path="ResumenFactura/"
         )
 
-    def stated_resumen(self, node: etree._Element | None, doc_resumen: ResumenFactura) -> ResumenFactura:
+    def stated_resumen(
+        self, node: etree._Element | None, moneda: CodigoMoneda, cambio: Decimal
+    ) -> ResumenFactura:
         if node is None:
-            return ResumenFactura(
-                codigo_moneda=doc_resumen.codigo_moneda, tipo_cambio=doc_resumen.tipo_cambio
-            )
+            return ResumenFactura(codigo_moneda=moneda, tipo_cambio=cambio)
         values: dict[str, Any] = {}
         for attr, element in ResumenFactura.AMOUNT_ELEMENTS.items():
             values[attr] = self.amount(node, element, path="ResumenFactura/")
@@ -683,8 +695,8 @@ class _Reader:
                 self.warn("ResumenFactura/TotalDesgloseImpuesto", f"unknown tax code {codigo!r}/{tarifa!r}")
         medios = self.medios(node, "ResumenFactura/MedioPago")
         return ResumenFactura(
-            codigo_moneda=doc_resumen.codigo_moneda,
-            tipo_cambio=doc_resumen.tipo_cambio,
+            codigo_moneda=moneda,
+            tipo_cambio=cambio,
             total_desglose_impuesto=tuple(desglose),
             medios_pago=medios,
             **values,
@@ -703,14 +715,17 @@ class _Reader:
         return self.children(detalle, "LineaDetalle") if detalle is not None else []
 
     def attach_stated(self, doc: _D, resumen_node: etree._Element | None, lineas: list[CalculoLinea]) -> _D:
+        assert doc.tipo_cambio is not None  # the constructor requires it (1 for colones)
         stated = StatedTotals(
             version=self.version,
-            resumen=self.stated_resumen(resumen_node, doc.resumen),
+            resumen=self.stated_resumen(resumen_node, doc.codigo_moneda, doc.tipo_cambio),
             lineas=tuple(lineas),
             warnings=tuple(self.warnings),
         )
         # the document was just built here; stated totals do not take part in equality
         object.__setattr__(doc, "stated", stated)
+        if self.stated and isinstance(doc, Comprobante):  # built without its resumen
+            object.__setattr__(doc, "resumen", stated.resumen)
         return doc
 
     def document(self) -> Document:

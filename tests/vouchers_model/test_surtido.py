@@ -193,6 +193,10 @@ def test_xml_is_valid_clean_and_round_trips(
     assert back.stated.lineas[0].surtido == doc.lineas[0].calculo.surtido
     strict = from_xml(data, strict=True)
     assert strict == doc
+    printed = from_xml(data, stated=True)  # as the graphic representation reads it
+    assert printed == doc
+    assert printed.lineas[0].calculo == doc.lineas[0].calculo  # type: ignore[union-attr]
+    assert printed.resumen == doc.resumen  # type: ignore[union-attr]
 
 
 def test_json_round_trip_uses_snake_case_keys() -> None:

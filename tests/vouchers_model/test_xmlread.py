@@ -59,6 +59,33 @@ def test_strict_reading_applies_every_check(samples_dir: Path) -> None:
     assert "lineas[0].codigo_cabys" in {p.path for p in info.value.problems}
 
 
+def test_stated_reading_takes_the_amounts_as_the_xml_states_them(samples_dir: Path) -> None:
+    data = (samples_dir / "TiqueteElectronico_v4.3_firmado_estilo_crlibre.xml").read_bytes()
+    computed = from_xml(data)
+    printed = from_xml(data, stated=True)
+    assert isinstance(computed, Tiquete) and isinstance(printed, Tiquete)
+    assert printed == computed  # the same inputs
+    assert computed.stated is not None and printed.stated is not None
+    assert printed.resumen == computed.stated.resumen  # what the supplier invoiced, not recomputed
+    assert printed.resumen.total_comprobante == D("9950.00000") != computed.resumen.total_comprobante
+    assert [ln.calculo for ln in printed.lineas] == list(computed.stated.lineas)
+    assert printed.lineas[0].calculo.impuesto_neto == D("1144.6903")
+    assert printed.stated_differences() == []
+    with pytest.raises(ValueError, match="lenient"):
+        from_xml(data, strict=True, stated=True)
+
+
+@pytest.mark.parametrize("kind", EXAMPLE_KINDS)
+def test_our_own_vouchers_read_the_same_stated_or_computed(kind: str, numbered: Callable[..., Any]) -> None:
+    xml = to_xml(numbered(document_from_json(example_json(kind))))
+    computed, printed = from_xml(xml), from_xml(xml, stated=True)
+    assert printed == computed
+    if isinstance(computed, Comprobante):
+        assert isinstance(printed, Comprobante)
+        assert printed.resumen == computed.resumen
+        assert [ln.calculo for ln in printed.lineas] == [ln.calculo for ln in computed.lineas]
+
+
 def test_hostile_xml_is_refused() -> None:
     evil = (
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><FacturaElectronica>&e;</FacturaElectronica>'
@@ -174,5 +201,8 @@ def _read(root: etree._Element) -> str:
     try:
         from_xml(root)
     except CrEinvoiceError:
+        with pytest.raises(CrEinvoiceError):  # refused the same way when read for print
+            from_xml(root, stated=True)
         return "refused"
+    from_xml(root, stated=True)
     return "ok"

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, TypeAlias
 
 from cr_einvoice.core.catalogs import CodigoMoneda, CondicionVenta, TipoDocumento, TipoMedioPago
-from cr_einvoice.core.checks import Check, lenient
+from cr_einvoice.core.checks import Check, lenient, stated_amounts
 from cr_einvoice.core.errors import Problem, ValidationError
 from cr_einvoice.core.money import ZERO
 from cr_einvoice.vouchers import compute
@@ -154,7 +154,8 @@ class Comprobante(_Voucher):
         assert emisor is not None and condicion is not None and moneda is not None and cambio is not None
         if strict:
             check_comprobante(c, self)
-        c.set("resumen", self._resumen(c))
+        if not stated_amounts():  # else the reader sets the stated ResumenFactura
+            c.set("resumen", self._resumen(c))
         c.done()
 
     def _resumen(self, c: Check) -> ResumenFactura:

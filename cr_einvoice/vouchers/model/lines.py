@@ -15,7 +15,7 @@ from cr_einvoice.core.catalogs import (
     UnidadMedida,
     is_service_cabys,
 )
-from cr_einvoice.core.checks import Check
+from cr_einvoice.core.checks import Check, stated_amounts
 from cr_einvoice.core.money import ZERO, to_decimal
 from cr_einvoice.vouchers import compute
 from cr_einvoice.vouchers.compute import CalculoLinea, TaxInput
@@ -127,6 +127,9 @@ class LineaDetalle:
             c.add(
                 "impuestos", "iva_cobrado_fabrica 02 requires the IVA tax with codigo_tarifa_iva 10 (exenta)"
             )
+        if stated_amounts():  # read for print: the reader sets the stated amounts as calculo
+            c.done()
+            return
         monto_total = compute.monto_total(cantidad, precio)
         normalised, remaining = discount(c, "descuentos", "monto_descuento", monto_total, "MontoTotal")
         if surtido:
