@@ -9,7 +9,7 @@ Each returns :class:`~cr_einvoice.preflight.report.Reason` objects carrying Haci
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -71,7 +71,7 @@ class VoucherLookup(Protocol):
 
     def find(self, clave_or_key: str) -> StoredVoucher | None: ...
 
-    def iter_vouchers(self) -> Iterator[StoredVoucher]: ...
+    def with_consecutivo(self, consecutivo: str) -> Sequence[StoredVoucher]: ...
 
 
 def _reason(code: int | None, path: str, severity: Severity, detail: str = "", **fmt: object) -> Reason:
@@ -247,7 +247,7 @@ def check_consecutivo(root: etree._Element, xml: bytes, store: VoucherLookup) ->
     owner = _identificacion(clave)
     if owner is None:
         return found  # the rules report the clave
-    for record in store.iter_vouchers():
+    for record in store.with_consecutivo(consecutivo):
         if str(record.kind) != "issued" or record.consecutivo != consecutivo or record.clave == clave:
             continue
         if _identificacion(record.clave) != owner:

@@ -66,9 +66,9 @@ def preflight(
     """Predict Hacienda's verdict on ``signed_xml`` (the exact bytes that will be sent).
 
     ``store`` (the outbox :class:`~cr_einvoice.outbox.store.Store`, or anything with ``find`` and
-    ``iter_vouchers``) enables the -99 check; ``public_data`` the registry checks, from its cache only unless
-    ``allow_lookup``. ``now`` is the time of submission (default: now, Costa Rica time). ``trust``: the CAs
-    the signer's certificate must chain to (default: not checked). Missing schemas raise
+    ``with_consecutivo``) enables the -99 check; ``public_data`` the registry checks, from its cache only
+    unless ``allow_lookup``. ``now`` is the time of submission (default: now, Costa Rica time). ``trust``: the
+    CAs the signer's certificate must chain to (default: not checked). Missing schemas raise
     :class:`~cr_einvoice.core.errors.SchemaNotFoundError`; everything about the document is a reason in the
     report.
     """

@@ -353,3 +353,13 @@ def test_concurrent_processes_never_share_or_skip_a_number(store: Store, store_u
     vouchers = [v for v in store.iter_vouchers() if v.tipo == "04"]
     assert sorted(v.numero for v in vouchers) == list(range(1, 121))
     assert len({v.external_ref for v in vouchers}) == 120
+
+
+def test_vouchers_with_a_consecutivo_are_found_without_reading_the_whole_outbox(store: Store) -> None:
+    first = store.issue(KEY, builder())[0]
+    store.issue(KEY, builder())
+    other_taxpayer = CounterKey("3101999999", 1, 1, "01")
+    theirs = store.issue(other_taxpayer, builder_for(other_taxpayer))[0]
+    assert first.consecutivo == theirs.consecutivo
+    assert [v.clave for v in store.with_consecutivo(first.consecutivo)] == [first.clave, theirs.clave]
+    assert store.with_consecutivo("00100001010000009999") == []

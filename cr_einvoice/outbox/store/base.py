@@ -535,6 +535,11 @@ class Store(DeliveryStore, Protocol):
 
     def iter_vouchers(self) -> Iterator[VoucherRecord]: ...
 
+    def with_consecutivo(self, consecutivo: str) -> list[VoucherRecord]:
+        """The vouchers numbered ``consecutivo`` (of any taxpayer: a consecutivo repeats across emisores),
+        oldest first."""
+        ...
+
     def atomic(self) -> AbstractContextManager[None]:
         """Group several operations into one transaction."""
         ...

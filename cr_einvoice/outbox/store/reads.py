@@ -118,6 +118,9 @@ class StoreReads:
     def iter_vouchers(self) -> Iterator[VoucherRecord]:
         return iter(self._vouchers_where("ORDER BY {seq}"))
 
+    def with_consecutivo(self, consecutivo: str) -> list[VoucherRecord]:
+        return self._vouchers_where("WHERE consecutivo = ? ORDER BY {seq}", (consecutivo,))
+
     def count_by_state(self) -> dict[VoucherState, int]:
         rows = self._rows("SELECT state, COUNT(*) AS n FROM vouchers GROUP BY state")
         counts = dict.fromkeys(VoucherState, 0)
