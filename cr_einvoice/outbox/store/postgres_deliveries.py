@@ -25,7 +25,7 @@ from cr_einvoice.outbox.store.deliveries import (
     NewDelivery,
 )
 from cr_einvoice.outbox.store.postgres_host import Cursor, PgHost
-from cr_einvoice.outbox.store.rows import parse_dt, reader
+from cr_einvoice.outbox.store.rows import read_delivery
 
 if TYPE_CHECKING:
     from cr_einvoice.outbox.store.base import VoucherRecord, VoucherState
@@ -64,9 +64,6 @@ PG_DELIVERIES_MIGRATION = """
 """
 
 _SENDING = DeliveryState.SENDING.value
-_delivery = reader(
-    DeliveryRecord, stage=DeliveryStage, state=DeliveryState, sent_at=parse_dt, handed_over=bool
-)
 
 _UNCERTAIN = (
     "the sender stopped after handing the message to the SMTP server: it may have been delivered; "
@@ -117,7 +114,7 @@ class PostgresDeliveries(PgHost):
             cur.execute(
                 "SELECT * FROM deliveries WHERE key = %s AND stage = %s ORDER BY id", (key, stage.value)
             )
-            return [_delivery(r) for r in cur.fetchall()]
+            return [read_delivery(r) for r in cur.fetchall()]
 
     def add_delivery(
         self, key: str, stage: DeliveryStage, recipient: NewDelivery, *, due_at: float = 0.0
@@ -133,7 +130,7 @@ class PostgresDeliveries(PgHost):
             )
             row = cur.fetchone()
             assert row is not None
-            return _delivery(row), added
+            return read_delivery(row), added
 
     def _lock_voucher(self, cur: Cursor, key: str) -> None:
         cur.execute("SELECT 1 FROM vouchers WHERE key = %s FOR SHARE", (key,))
@@ -154,15 +151,6 @@ class PostgresDeliveries(PgHost):
         return cur.rowcount > 0
 
     # -- reading ----------------------------------------------------------------------------------
-    def get_delivery(self, delivery_id: int) -> DeliveryRecord | None:
-        rows = self._read("SELECT * FROM deliveries WHERE id = %s", (delivery_id,))
-        return _delivery(rows[0]) if rows else None
-
-    def deliveries(self, key: str) -> list[DeliveryRecord]:
-        return [
-            _delivery(r) for r in self._read("SELECT * FROM deliveries WHERE key = %s ORDER BY id", (key,))
-        ]
-
     def delivery_counts(self, keys: Sequence[str]) -> dict[str, dict[DeliveryState, int]]:
         counts: dict[str, dict[DeliveryState, int]] = {}
         rows = self._read(
@@ -172,15 +160,6 @@ class PostgresDeliveries(PgHost):
         for row in rows:
             counts.setdefault(row["key"], {})[DeliveryState(row["state"])] = int(row["n"])
         return counts
-
-    def due_deliveries(self, now: float, *, limit: int = 100, key: str | None = None) -> list[DeliveryRecord]:
-        sql = "SELECT * FROM deliveries WHERE state = %s AND next_attempt_at <= %s"
-        params: list[Any] = [DeliveryState.PENDING.value, now]
-        if key is not None:
-            sql += " AND key = %s"
-            params.append(key)
-        rows = self._read(sql + " ORDER BY next_attempt_at, id LIMIT %s", [*params, limit])
-        return [_delivery(r) for r in rows]
 
     # -- one attempt ------------------------------------------------------------------------------
     def claim_delivery(
@@ -194,7 +173,7 @@ class PostgresDeliveries(PgHost):
                 (_SENDING, owner, until, _stamp(), delivery_id, DeliveryState.PENDING.value, now),
             )
             row = cur.fetchone()
-            return None if row is None else _delivery(row)
+            return None if row is None else read_delivery(row)
 
     def hand_over_delivery(self, delivery_id: int, *, owner: str | None = None) -> None:
         with self._tx() as cur:
@@ -254,7 +233,7 @@ class PostgresDeliveries(PgHost):
                 info["error"] = error
             kind = "delivery_retry" if state is DeliveryState.PENDING else f"delivery_{state.value}"
             self._event(cur, row["key"], kind, info)
-            return _delivery(done)
+            return read_delivery(done)
 
     def recover_deliveries(self, now: float, stale_after: float) -> list[DeliveryRecord]:
         recovered: list[DeliveryRecord] = []
@@ -287,7 +266,7 @@ class PostgresDeliveries(PgHost):
             kind = "delivery_recovered"
         done = _fetch(cur)
         self._event(cur, row["key"], kind, info)
-        return _delivery(done)
+        return read_delivery(done)
 
     def retry_delivery(self, delivery_id: int, *, now: float) -> DeliveryRecord:
         with self._tx() as cur:
@@ -307,7 +286,7 @@ class PostgresDeliveries(PgHost):
             done = _fetch(cur)
             info = {"to": row["recipient"], "stage": row["stage"], "from": row["state"]}
             self._event(cur, row["key"], "delivery_forced", info)
-            return _delivery(done)
+            return read_delivery(done)
 
 
 def _fetch(cur: Cursor) -> DictRow:

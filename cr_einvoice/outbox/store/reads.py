@@ -25,6 +25,7 @@ from cr_einvoice.outbox.store.base import (
     VoucherRecord,
     VoucherState,
 )
+from cr_einvoice.outbox.store.deliveries import DeliveryRecord, DeliveryState
 from cr_einvoice.outbox.store.rows import (
     IDLE_STATES,
     MAX_SEQUENCE,
@@ -32,6 +33,7 @@ from cr_einvoice.outbox.store.rows import (
     event_record,
     issuer,
     parse_dt,
+    read_delivery,
     received,
     respuesta,
     terminal,
@@ -120,6 +122,25 @@ class StoreReads:
 
     def with_consecutivo(self, consecutivo: str) -> list[VoucherRecord]:
         return self._vouchers_where("WHERE consecutivo = ? ORDER BY {seq}", (consecutivo,))
+
+    # -- e-mail deliveries ------------------------------------------------------------------------
+    def get_delivery(self, delivery_id: int) -> DeliveryRecord | None:
+        rows = self._rows("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
+        return read_delivery(rows[0]) if rows else None
+
+    def deliveries(self, key: str) -> list[DeliveryRecord]:
+        return [
+            read_delivery(r) for r in self._rows("SELECT * FROM deliveries WHERE key = ? ORDER BY id", (key,))
+        ]
+
+    def due_deliveries(self, now: float, *, limit: int = 100, key: str | None = None) -> list[DeliveryRecord]:
+        sql = "SELECT * FROM deliveries WHERE state = ? AND next_attempt_at <= ?"
+        params: list[Any] = [DeliveryState.PENDING.value, now]
+        if key is not None:
+            sql += " AND key = ?"
+            params.append(key)
+        rows = self._rows(sql + " ORDER BY next_attempt_at, id LIMIT ?", [*params, limit])
+        return [read_delivery(r) for r in rows]
 
     def count_by_state(self) -> dict[VoucherState, int]:
         rows = self._rows("SELECT state, COUNT(*) AS n FROM vouchers GROUP BY state")

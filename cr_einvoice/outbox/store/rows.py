@@ -32,6 +32,7 @@ from cr_einvoice.outbox.store.base import (
     VoucherRecord,
     VoucherState,
 )
+from cr_einvoice.outbox.store.deliveries import DeliveryRecord, DeliveryStage, DeliveryState
 
 __all__ = [
     "COUNTERS",
@@ -258,3 +259,9 @@ def page_query(page: VoucherPage, mark: str = "?") -> tuple[str, list[Any]]:
         params.extend([created, created, key])
     params.append(max(1, min(page.limit, MAX_PAGE)))
     return f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, key DESC LIMIT {mark}", params
+
+
+#: A delivery from its row (SQLite keeps ``handed_over`` as 0/1, PostgreSQL as a boolean).
+read_delivery = reader(
+    DeliveryRecord, stage=DeliveryStage, state=DeliveryState, sent_at=parse_dt, handed_over=bool
+)

@@ -19,6 +19,7 @@ from cr_einvoice.outbox.store.deliveries import (
     DeliveryState,
     NewDelivery,
 )
+from cr_einvoice.outbox.store.rows import read_delivery
 
 if TYPE_CHECKING:
     from cr_einvoice.outbox.store.base import VoucherRecord, VoucherState
@@ -63,26 +64,7 @@ def _stamp() -> str:
 
 
 def _one(conn: sqlite3.Connection, delivery_id: int) -> DeliveryRecord:
-    return _delivery(conn.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone())
-
-
-def _delivery(row: sqlite3.Row) -> DeliveryRecord:
-    return DeliveryRecord(
-        id=int(row["id"]),
-        key=row["key"],
-        recipient=row["recipient"],
-        stage=DeliveryStage(row["stage"]),
-        state=DeliveryState(row["state"]),
-        attempts=int(row["attempts"]),
-        last_error=row["last_error"],
-        message_id=row["message_id"],
-        next_attempt_at=float(row["next_attempt_at"]),
-        created_at=datetime.fromisoformat(row["created_at"]),
-        updated_at=datetime.fromisoformat(row["updated_at"]),
-        sent_at=datetime.fromisoformat(row["sent_at"]) if row["sent_at"] else None,
-        handed_over=bool(row["handed_over"]),
-        lease_owner=row["lease_owner"],
-    )
+    return read_delivery(conn.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone())
 
 
 class SQLiteDeliveries:
@@ -136,7 +118,7 @@ class SQLiteDeliveries:
             rows = conn.execute(
                 "SELECT * FROM deliveries WHERE key = ? AND stage = ? ORDER BY id", (key, stage.value)
             ).fetchall()
-            return [_delivery(r) for r in rows]
+            return [read_delivery(r) for r in rows]
 
     def add_delivery(
         self, key: str, stage: DeliveryStage, recipient: NewDelivery, *, due_at: float = 0.0
@@ -150,7 +132,7 @@ class SQLiteDeliveries:
                 "SELECT * FROM deliveries WHERE key = ? AND recipient = ? AND stage = ?",
                 (key, recipient.recipient, stage.value),
             ).fetchone()
-            return _delivery(row), added
+            return read_delivery(row), added
 
     def _require_voucher(self, conn: sqlite3.Connection, key: str) -> None:
         if conn.execute("SELECT 1 FROM vouchers WHERE key = ?", (key,)).fetchone() is None:
@@ -168,15 +150,6 @@ class SQLiteDeliveries:
         return cur.rowcount > 0
 
     # -- reading ----------------------------------------------------------------------------------
-    def get_delivery(self, delivery_id: int) -> DeliveryRecord | None:
-        rows = self._read("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
-        return _delivery(rows[0]) if rows else None
-
-    def deliveries(self, key: str) -> list[DeliveryRecord]:
-        return [
-            _delivery(r) for r in self._read("SELECT * FROM deliveries WHERE key = ? ORDER BY id", (key,))
-        ]
-
     def delivery_counts(self, keys: Sequence[str]) -> dict[str, dict[DeliveryState, int]]:
         counts: dict[str, dict[DeliveryState, int]] = {}
         unique = list(dict.fromkeys(keys))
@@ -191,15 +164,6 @@ class SQLiteDeliveries:
             for key, state, n in rows:
                 counts.setdefault(key, {})[DeliveryState(state)] = int(n)
         return counts
-
-    def due_deliveries(self, now: float, *, limit: int = 100, key: str | None = None) -> list[DeliveryRecord]:
-        sql = "SELECT * FROM deliveries WHERE state = ? AND next_attempt_at <= ?"
-        params: list[Any] = [DeliveryState.PENDING.value, now]
-        if key is not None:
-            sql += " AND key = ?"
-            params.append(key)
-        rows = self._read(sql + " ORDER BY next_attempt_at, id LIMIT ?", [*params, limit])
-        return [_delivery(r) for r in rows]
 
     # -- one attempt ------------------------------------------------------------------------------
     def claim_delivery(
@@ -299,7 +263,8 @@ class SQLiteDeliveries:
                     self._event(conn, row["key"], "delivery_recovered", info)
             ids = [int(r["id"]) for r in rows]
             return [
-                _delivery(conn.execute("SELECT * FROM deliveries WHERE id = ?", (i,)).fetchone()) for i in ids
+                read_delivery(conn.execute("SELECT * FROM deliveries WHERE id = ?", (i,)).fetchone())
+                for i in ids
             ]
 
     def retry_delivery(self, delivery_id: int, *, now: float) -> DeliveryRecord:
