@@ -5,7 +5,9 @@ POS keeps its lookups in its outbox and works offline. This package does not imp
 satisfies the protocol structurally. :class:`MemoryCache` is a process-local one.
 
 :class:`CachePolicy` says how long each kind stays fresh: taxpayers and exonerations a day, CABYS codes a
-month (the catalogue changes rarely), an exchange rate of a past date forever (it never changes).
+month (the catalogue changes rarely), an exchange rate of a past date forever (it never changes). What
+``cr-einvoice lookup import`` loads (:mod:`.imported`: a taxpayer's registered data with its address, the
+economic-activity catalogue) never expires: it stays until imported again.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from typing import Protocol
 
 __all__ = [
     "DEFAULT_TTL",
+    "NS_ACTIVITIES",
     "NS_CABYS",
     "NS_CABYS_SEARCH",
     "NS_EXONERATION",
     "NS_RATE",
+    "NS_REGISTERED",
     "NS_TAXPAYER",
     "Cache",
     "CachePolicy",
@@ -34,6 +38,9 @@ NS_CABYS = "cabys"
 NS_CABYS_SEARCH = "cabys_search"
 NS_RATE = "tc"
 NS_EXONERATION = "exoneration"
+#: Imported (``cr-einvoice lookup import``): a taxpayer's registered data, and the activity catalogue.
+NS_REGISTERED = "registered"
+NS_ACTIVITIES = "activity_catalogue"
 
 #: Freshness per namespace (None: forever).
 DEFAULT_TTL: Mapping[str, timedelta | None] = {
@@ -42,6 +49,8 @@ DEFAULT_TTL: Mapping[str, timedelta | None] = {
     NS_CABYS: timedelta(days=30),
     NS_CABYS_SEARCH: timedelta(days=30),
     NS_RATE: None,
+    NS_REGISTERED: None,
+    NS_ACTIVITIES: None,
 }
 
 

@@ -49,13 +49,16 @@ from cr_einvoice.hacienda.publicdata.errors import (
     PublicDataBlockedError,
     UnexpectedAnswerError,
 )
+from cr_einvoice.hacienda.publicdata.imported import activity_catalogue, registered_taxpayer
 from cr_einvoice.hacienda.publicdata.limiter import SlidingWindowLimiter, shared_limiter
 from cr_einvoice.hacienda.publicdata.model import (
+    ActivityCatalogue,
     Cabys,
     CabysSearch,
     ExchangeHistory,
     ExchangeRate,
     Exoneration,
+    RegisteredTaxpayer,
     Taxpayer,
 )
 from cr_einvoice.transport.http import (
@@ -181,6 +184,16 @@ class _Base:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.base_url!r}, offline={self.offline})"
+
+    # -- what the API does not publish: imported into the cache (``cr-einvoice lookup import``) ----------
+    def registered(self, identificacion: str) -> RegisteredTaxpayer | None:
+        """The taxpayer's registered data with its address as imported (:mod:`.imported`; the cache only,
+        never asked of the API), or None when none was imported."""
+        return None if self.cache is None else registered_taxpayer(self.cache, identificacion)
+
+    def activity_catalogue(self) -> ActivityCatalogue | None:
+        """The imported catalogue of economic activities (the cache only), or None when none was."""
+        return None if self.cache is None else activity_catalogue(self.cache)
 
     # -- the lookups as data ---------------------------------------------------------------------------
     def _taxpayer(self, identificacion: str) -> _Lookup[Taxpayer]:

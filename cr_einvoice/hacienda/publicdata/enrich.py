@@ -23,7 +23,15 @@ from cr_einvoice.core.errors import NotFoundError, Problem, ValidationError
 from cr_einvoice.core.identifiers import Identificacion
 from cr_einvoice.core.money import q5
 from cr_einvoice.hacienda.publicdata.answers import CURRENCIES
-from cr_einvoice.hacienda.publicdata.model import Cabys, ExchangeRate, Exoneration, Fetched, Taxpayer
+from cr_einvoice.hacienda.publicdata.model import (
+    ActivityCatalogue,
+    Cabys,
+    ExchangeRate,
+    Exoneration,
+    Fetched,
+    RegisteredTaxpayer,
+    Taxpayer,
+)
 from cr_einvoice.vouchers.model import Receptor
 
 __all__ = [
@@ -54,6 +62,10 @@ class PublicData(EnrichSource, Protocol):
     def cabys(self, codigo: str) -> Cabys: ...
 
     def exoneration(self, authorization: str) -> Exoneration: ...
+
+    def registered(self, identificacion: str) -> RegisteredTaxpayer | None: ...
+
+    def activity_catalogue(self) -> ActivityCatalogue | None: ...
 
 
 @dataclass(frozen=True, slots=True)

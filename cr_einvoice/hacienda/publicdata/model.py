@@ -9,6 +9,7 @@ be reached). Field names are the snake_case transliteration of the API's JSON ke
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "Actividad",
+    "ActivityCatalogue",
     "Cabys",
     "CabysSearch",
     "ExchangeHistory",
@@ -24,9 +26,12 @@ __all__ = [
     "Exoneration",
     "Fetched",
     "Regimen",
+    "RegisteredAddress",
+    "RegisteredTaxpayer",
     "Situacion",
     "Taxpayer",
     "TipoDocumentoExoneracion",
+    "activity_key",
     "as_json",
 ]
 
@@ -88,12 +93,60 @@ class Taxpayer(Fetched):
 
     def actividad(self, codigo: str) -> Actividad | None:
         """The registered activity ``codigo`` (compared without dots and leading zeros), or None."""
-        wanted = _activity_key(codigo)
-        return next((a for a in self.actividades if _activity_key(a.codigo) == wanted), None)
+        wanted = activity_key(codigo)
+        return next((a for a in self.actividades if activity_key(a.codigo) == wanted), None)
 
 
-def _activity_key(codigo: str) -> str:
-    return codigo.replace(".", "").lstrip("0")
+def activity_key(codigo: str) -> str:
+    """An economic-activity code as codes are compared: without dots, spaces and leading zeros (a
+    spreadsheet may write ``6201.00`` for ``620100``, or drop the leading zero of ``011100``)."""
+    return str(codigo).replace(".", "").strip().lstrip("0")
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredAddress:
+    """A taxpayer's registered address: provincia (1 digit), cantón, distrito (2 digits): Nota 14's codes."""
+
+    provincia: str
+    canton: str
+    distrito: str
+
+    def matches(self, provincia: str | None, canton: str | None, distrito: str | None) -> bool:
+        """Whether a voucher's Emisor/Ubicacion is this address (codes compared as numbers: 1 is 01)."""
+        given = (provincia, canton, distrito)
+        mine = (self.provincia, self.canton, self.distrito)
+        return all(_code(a) == _code(b) for a, b in zip(given, mine, strict=True))
+
+
+def _code(value: str | None) -> str:
+    text = (value or "").strip()
+    return (text.lstrip("0") or "0") if text.isdigit() else text
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredTaxpayer(Fetched):
+    """A taxpayer's registered data as imported from a registry file (``cr-einvoice lookup import``): the
+    ``GET /fe/ae`` part and the address the public API does not give. ``imported_from`` names the file;
+    ``fetched_at`` is when it was imported."""
+
+    taxpayer: Taxpayer
+    ubicacion: RegisteredAddress | None
+    imported_from: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityCatalogue(Fetched):
+    """The catalogue of economic activities (Hacienda's published spreadsheet), as imported: code ->
+    description, keyed by :func:`activity_key`. ``imported_from`` names the file."""
+
+    actividades: Mapping[str, str]
+    imported_from: str
+
+    def has(self, codigo: str) -> bool:
+        return activity_key(codigo) in self.actividades
+
+    def __len__(self) -> int:
+        return len(self.actividades)
 
 
 @dataclass(frozen=True, slots=True)
