@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from preflight_helpers import EMISOR, OTHER, Factory, Hacienda
@@ -167,3 +168,56 @@ def test_check_looks_up_the_registry_at_the_given_public_data_url(
     code, _, err = _run(capsys, "check", "--offline", "--public-data-url", url, str(path))
     assert code == ExitCode.OK
     assert "not checked: CABYS 8399999999999" in err
+
+
+def test_check_predicts_minus_37_and_minus_408_after_lookup_import(
+    factory: Factory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``lookup import`` of the activity catalogue (CSV) and of the emisor's registered data (JSON), then
+    ``check --offline`` with that configuration: -408 rejects, -37 warns, a valid voucher passes."""
+    from cr_einvoice.app.config import Config, StoreSettings, write_config
+    from cr_einvoice.outbox.store import open_store
+
+    open_store(tmp_path / "outbox.db", create=True).close()
+    cfg = write_config(Config(base_dir=tmp_path, store=StoreSettings(path="outbox.db")), tmp_path / "c.toml")
+    catalogue = tmp_path / "actividades.csv"
+    catalogue.write_text("Código,Descripción\n620100,PROGRAMACION\n751101,OTRA\n", encoding="utf-8")
+    mine = tmp_path / "atv.json"
+    mine.write_text(
+        json.dumps(
+            {
+                "contribuyentes": {
+                    EMISOR: {
+                        "nombre": "SOLUCIONES TECNOLOGICAS DEL VALLE SOCIEDAD ANONIMA",
+                        "tipoIdentificacion": "02",
+                        "ubicacion": {"provincia": "1", "canton": "01", "distrito": "08"},
+                        "actividades": [{"estado": "A", "tipo": "P", "codigo": "620100"}],
+                    }
+                }
+            }
+        )
+    )
+    assert _run(capsys, "lookup", "import", str(catalogue), "--config", str(cfg))[0] == 0
+    assert _run(capsys, "lookup", "import", str(mine), "--config", str(cfg))[0] == 0
+
+    def check(name: str, xml: bytes) -> tuple[int, dict[str, Any]]:
+        path = tmp_path / name
+        path.write_bytes(xml)
+        code, out, _ = _run(capsys, "check", "--offline", "--json", "--config", str(cfg), str(path))
+        return code, json.loads(out)
+
+    def invented(data: dict[str, Any]) -> None:
+        data["codigo_actividad_emisor"] = "999999"
+
+    code, doc = check("invented.xml", factory.voucher("fe", patch=invented).xml)
+    assert code == ExitCode.REJECTED
+    assert [(r["code"], r["message"]) for r in doc["reasons"]] == [(-408, MESSAGES[-408])]
+
+    moved = factory.voucher("fe", edit=lambda xml: xml.replace(b"<Distrito>08<", b"<Distrito>01<", 1))
+    code, doc = check("moved.xml", moved.xml)
+    assert code == ExitCode.OK
+    assert [(r["code"], r["severity"]) for r in doc["reasons"]] == [(-37, "warning")]
+
+    code, doc = check("valid.xml", factory.voucher("fe").xml)
+    assert code == ExitCode.OK and doc["reasons"] == []
+    assert not [s for s in doc["skipped"] if "-37" in s or "-408" in s]

@@ -1,11 +1,13 @@
 """The preflight's registry checks against the simulator's public data (a real HTTP server on 127.0.0.1
 serving /fe/ae, /fe/cabys and /fe/ex from its seeded registry), through the package's PublicDataClient and a
-real SQLite outbox as its cache."""
+real SQLite outbox as its cache -- and, for -37 and -408, the same registry file the simulator runs on
+imported into that cache (``lookup import``)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,10 @@ import pytest
 from preflight_helpers import Factory, Hacienda
 
 from cr_einvoice.hacienda.publicdata import PublicDataClient
+from cr_einvoice.hacienda.publicdata.imported import import_registry_file
 from cr_einvoice.outbox.store import SQLiteStore, open_store
 from cr_einvoice.preflight import PreflightReport, Severity, preflight
+from cr_einvoice.testing.examples import EXAMPLE_KINDS
 from cr_einvoice.vouchers.rules import MESSAGES
 
 
@@ -23,6 +27,15 @@ def outbox(tmp_path: Path) -> Iterator[SQLiteStore]:
     store = open_store(tmp_path / "outbox.db", create=True)
     yield store
     store.close()
+
+
+@pytest.fixture
+def imported(outbox: SQLiteStore, tmp_path: Path) -> SQLiteStore:
+    """The outbox with the registry file the simulator runs on (its bundled default) imported."""
+    path = tmp_path / "registry.json"
+    path.write_bytes(resources.files("cr_einvoice.sandbox").joinpath("registry_default.json").read_bytes())
+    import_registry_file(outbox, path)
+    return outbox
 
 
 @pytest.fixture
@@ -142,6 +155,8 @@ def _unknown_cabys(xml: bytes) -> bytes:
 
 #: name -> (patch, edit, the prediction's (codes or None) rejections, its warnings' codes).
 REGISTRY_CASES: dict[str, tuple[Any, Any, list[int | None], list[int | None]]] = {
+    "-37 address not the registered one": (None, _other_distrito, [], [-37]),
+    "-408 activity not in the catalogue": (_activity("999999"), None, [-408], []),
     "-407 activity not registered": (_activity("751101"), None, [], [-407]),
     "-400 CABYS not in the catalogue": (None, _unknown_cabys, [-400], []),
     "exoneration not in force": (
@@ -159,6 +174,7 @@ REGISTRY_CASES: dict[str, tuple[Any, Any, list[int | None], list[int | None]]] =
 }
 
 
+@pytest.mark.usefixtures("imported")
 @pytest.mark.parametrize("name", list(REGISTRY_CASES))
 def test_the_simulator_answers_the_registry_reasons_predicted(
     factory: Factory, hacienda: Hacienda, public_data: PublicDataClient, name: str
@@ -183,21 +199,63 @@ def test_the_simulator_answers_the_registry_reasons_predicted(
         assert all(any(line.endswith(m) for m in messages) for line in bare), (bare, messages)
 
 
-def test_minus_37_and_minus_408_need_registries_the_public_api_does_not_publish(
+def test_without_imported_registry_data_minus_37_and_minus_408_are_skipped(
     factory: Factory, hacienda: Hacienda, public_data: PublicDataClient
 ) -> None:
-    """The simulator holds addresses and the activity catalogue; the public API does not: the preflight
-    says it could not predict them (-37 is only a warning; -408 is the one registry rejection it misses)."""
+    """The simulator holds addresses and the activity catalogue; the public API does not: with nothing
+    imported the preflight says it could not predict them (-37 is only a warning; -408 a rejection)."""
     moved = factory.voucher("fe", edit=_other_distrito)
     report = preflight(moved.xml, public_data=public_data, allow_lookup=True)
     assert report.accepted and report.reasons == ()
-    assert any(s.startswith("address (-37)") for s in report.skipped)
+    assert any(s.startswith("address (-37)") and "not imported" in s for s in report.skipped)
     verdict = hacienda.judge(moved)
     assert verdict.accepted and verdict.warnings == [-37]
 
     invented = factory.voucher("fe", patch=_activity("999999"))
     report = preflight(invented.xml, public_data=public_data, allow_lookup=True)
     assert report.accepted and [r.code for r in report.warnings] == [-407]
-    assert any(s.startswith("activity catalogue (-408)") for s in report.skipped)
+    assert any(s.startswith("activity catalogue (-408)") and "not imported" in s for s in report.skipped)
     verdict = hacienda.judge(invented)
     assert not verdict.accepted and verdict.rejections == [-408]
+
+
+def test_with_the_registry_imported_the_outbox_alone_predicts_minus_37_and_minus_408(
+    factory: Factory, imported: SQLiteStore
+) -> None:
+    """No public-data client, no network: the outbox's imported data answers (as ``check --offline``)."""
+    moved = preflight(factory.voucher("fe", edit=_other_distrito).xml, store=imported)
+    assert moved.accepted
+    assert _reasons(moved) == [(-37, Severity.WARNING, "Emisor/Ubicacion")]
+    assert moved.reasons[0].message == MESSAGES[-37]
+    assert "1/01/01" in moved.reasons[0].detail and "1/01/08" in moved.reasons[0].detail
+
+    invented = preflight(factory.voucher("fe", patch=_activity("999999")).xml, store=imported)
+    assert not invented.accepted
+    assert _reasons(invented) == [(-408, Severity.REJECTION, "CodigoActividadEmisor")]  # no -407 beside it
+    assert invented.reasons[0].message == MESSAGES[-408]
+    assert "registry.json, sha256" in invented.reasons[0].detail
+
+    # a code of the catalogue the emisor has not registered: -407 from the imported registered data
+    other = preflight(factory.voucher("fe", patch=_activity("751101")).xml, store=imported)
+    assert other.accepted and _reasons(other) == [(-407, Severity.WARNING, "CodigoActividadEmisor")]
+
+    valid = preflight(factory.voucher("fe").xml, store=imported)
+    assert valid.accepted and valid.reasons == (), valid
+    assert not [s for s in valid.skipped if "-37" in s or "-408" in s or "taxpayer" in s], valid.skipped
+
+
+@pytest.mark.usefixtures("imported")
+@pytest.mark.parametrize("kind", [k for k in EXAMPLE_KINDS if k != "mr"])
+def test_every_example_gets_the_simulators_registry_verdict_code_by_code(
+    factory: Factory, hacienda: Hacienda, public_data: PublicDataClient, kind: str
+) -> None:
+    """Valid vouchers, with the simulator's registry imported: accepted by both, with the same registry
+    warnings (the FEE example's emisor address is not the one registered: -37 from both)."""
+    built = factory.voucher(kind)
+    report = preflight(built.xml, public_data=public_data, allow_lookup=True)
+    verdict = hacienda.judge(built)
+    assert report.accepted and verdict.accepted, (report, verdict)
+    assert sorted(r.code for r in report.warnings if r.code is not None) == sorted(
+        w for w in verdict.warnings if isinstance(w, int)
+    )
+    assert not [s for s in report.skipped if "-37" in s or "-408" in s], report.skipped

@@ -3,6 +3,10 @@
 The base URL comes from ``[publicdata] base_url`` (or ``--base-url``); answers are cached in the configured
 outbox store when there is a configuration file, so ``--offline`` answers from earlier lookups. Each answer
 says where it came from (``source``, ``fetched_at``, ``stale``).
+
+``cr-einvoice lookup import FILE`` loads what the API does not publish into that cache, for the preflight's
+-37 and -408 (:mod:`cr_einvoice.hacienda.publicdata.imported`): the catalogue of economic activities (CSV
+or JSON) and taxpayers' registered data with their address (a registry file).
 """
 
 from __future__ import annotations
@@ -50,6 +54,23 @@ def register(sub: Any) -> None:
     exo = verb("exoneracion", "an exoneration authorisation (/fe/ex)", _exoneracion)
     exo.add_argument("autorizacion", help="the authorisation number, e.g. AL-00460853-20")
 
+    imp: argparse.ArgumentParser = verbs.add_parser(
+        "import",
+        help="load the activity catalogue or taxpayers' registered data (with the address) into the cache",
+        description="Load what api.hacienda.go.cr does not publish into the outbox's public-data cache, for "
+        "the preflight's -37 and -408: Hacienda's catalogue of economic activities (CSV export of the "
+        "spreadsheet: a code and a description column; or JSON) and taxpayers' registered data with "
+        "provincia/cantón/distrito (a registry file, the format of 'sandbox serve --registry'). Imported "
+        "entries never expire; importing again replaces them.",
+    )
+    imp.add_argument("file", help="the CSV or JSON file")
+    imp.add_argument(
+        "--format", choices=("csv", "json"), default=None, help="default: by suffix, else content"
+    )
+    add_config_argument(imp)
+    imp.add_argument("--json", action="store_true", help="JSON output")
+    imp.set_defaults(func=_import)
+
 
 def _taxpayer(args: argparse.Namespace, client: Any) -> Any:
     return client.taxpayer(args.cedula)
@@ -95,6 +116,33 @@ def _client(args: argparse.Namespace) -> Iterator[Any]:
         PublicDataConfig(), MemoryCache(), base_url=args.base_url, offline=offline
     ) as client:
         yield client
+
+
+def _import(args: argparse.Namespace) -> int:
+    from cr_einvoice.app.config import default_config_path
+    from cr_einvoice.app.runtime import Runtime
+    from cr_einvoice.core.errors import ConfigError
+    from cr_einvoice.hacienda.publicdata.imported import import_registry_file
+
+    path = Path(args.config) if args.config else default_config_path()
+    if not (args.config or path.is_file()):
+        raise ConfigError(
+            "lookup import keeps the data in the outbox store of a configuration: give --config "
+            f"(no {path} here)"
+        )
+    with Runtime.from_file(path) as runtime:
+        summary = import_registry_file(runtime.store, args.file, fmt=args.format)
+    if args.json:
+        dump_json(summary.to_dict())
+        return 0
+    if summary.actividades is not None:
+        print(f"catalogue of economic activities: {summary.actividades} activities")
+    for numero in summary.taxpayers:
+        print(f"registered data of taxpayer {numero}")
+    if summary.ignored:
+        print(f"not imported (the simulator's only): {', '.join(summary.ignored)}")
+    print(f"(imported from {summary.source}; kept until imported again)")
+    return 0
 
 
 def _run(args: argparse.Namespace, run: Callable[[argparse.Namespace, Any], Any]) -> int:
