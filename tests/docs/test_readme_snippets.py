@@ -81,6 +81,7 @@ TESTED = {
     "hacienda-callbacks",
     "sandbox",
     "publicdata",
+    "registry-import",
     "issuing",
     "taxpayers",
     "service",
@@ -439,6 +440,40 @@ def test_publicdata_example(workdir: Path, sim: Simulator) -> None:
         cached = pos.taxpayer("3101123456")
     assert (cached.source, cached.stale) == ("cache", False)
     ns["store"].close()
+
+
+def test_registry_import_example(workdir: Path, pki: TestPKI) -> None:
+    from cr_einvoice.outbox.store import open_store
+
+    (workdir / "actividades.csv").write_text("Código;Descripción\n620100;PROGRAMACION\n", encoding="cp1252")
+    registry = json.loads(_registry_json())
+    (workdir / "mi-registro.json").write_text(json.dumps(registry))
+    invented = {**example_json("fe"), "codigo_actividad_emisor": "999999"}
+    signed = Signer(load_p12(pki.taxpayer_p12, pki.pin)).sign(
+        to_xml(number_document(document_from_json(invented), numero=9))
+    )
+    store = open_store(workdir / "outbox.db", create=True)
+    try:
+        ns = run("registry-import", {"store": store, "signed": signed})
+        assert ns["summary"].actividades == 1
+        assert [(r.code, r.severity.value) for r in ns["report"].reasons] == [(-408, "rejection")]
+        valid = Signer(load_p12(pki.taxpayer_p12, pki.pin)).sign(
+            to_xml(number_document(document_from_json(example_json("fe")), numero=10))
+        )
+        ns = run("registry-import", {"store": store, "signed": valid})
+        assert ns["report"].accepted and ns["report"].reasons == ()
+        assert not [s for s in ns["report"].skipped if "-37" in s or "-408" in s]
+    finally:
+        store.close()
+
+
+def _registry_json() -> str:
+    """The README's example of a registered-data file (the JSON block after the registry-import snippet)."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("<!-- snippet: registry-import -->")
+    block = re.search(r"^```json\n(.*?)^```$", text[start:], re.MULTILINE | re.DOTALL)
+    assert block is not None, "README.md: no JSON example after the registry-import snippet"
+    return block.group(1)
 
 
 def test_issuing_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

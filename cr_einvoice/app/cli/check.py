@@ -3,7 +3,8 @@
 Runs :func:`cr_einvoice.preflight.preflight`: the signature, the XSD and business rules, the signer
 against the emisor (-60), FechaEmision against the clock (-53, -16), a consecutivo the outbox already used
 (-99, when an outbox is configured) and the registry checks (-407, -400, exonerations), looked up in
-Hacienda's public data and kept in the outbox's cache (``--offline``: the cache only). Exit status: 0 when
+Hacienda's public data and kept in the outbox's cache (``--offline``: the cache only), with -37 and -408
+from what ``cr-einvoice lookup import`` put in that cache. Exit status: 0 when
 Hacienda would accept (warnings allowed), 4 (``ExitCode.REJECTED``) when it would reject, 2 for a missing
 file or bad options.
 """
