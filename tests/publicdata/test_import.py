@@ -83,6 +83,7 @@ def test_the_spreadsheet_export_is_read_after_its_title_rows() -> None:
     [
         ("Código;Descripción\n620100;PROGRAMACION\nA1;AGRICULTURA\n", "row 3/codigo", "'A1' is not"),
         ("Código;Descripción\n620100;PROGRAMACION\n;CAFE\n", "row 3/codigo", "code is empty"),
+        ("Código;Descripción\n6201001;PROGRAMACION\n", "row 2/codigo", "up to 6 digits"),
         ("Código;Descripción\n620100;\n", "row 2/descripcion", "no description"),
         ("Código;Descripción\n620100;UNA\n6201.00;OTRA\n", "row 3/codigo", "on row 2 too"),
         ("Código;Descripción\n", "file", "no activities"),

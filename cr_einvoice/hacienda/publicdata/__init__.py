@@ -4,7 +4,9 @@ Rooms: ``answers`` (queries, requests and answers as pure functions), ``model`` 
 ``client`` (:class:`PublicDataClient` and its async twin), ``cache`` (the :class:`Cache` protocol an outbox
 store satisfies, freshness per kind), ``limiter`` (sliding windows under the API's limits, a hold after 429),
 ``errors``, ``enrich`` (what a voucher gains from the registry: a receptor from a cédula, the exchange rate,
-warnings about CABYS tax rates and exonerations).
+warnings about CABYS tax rates and exonerations), ``registrydata`` (the registry-file format: the
+simulator's ``--registry``), ``imported`` (``lookup import``: the activity catalogue and taxpayers'
+registered addresses, which the API does not publish, loaded into the cache).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from cr_einvoice.hacienda.publicdata.errors import (
     PublicDataBlockedError,
     UnexpectedAnswerError,
 )
+from cr_einvoice.hacienda.publicdata.imported import ImportSummary, import_registry, import_registry_file
 from cr_einvoice.hacienda.publicdata.limiter import PUBLIC_API_WINDOWS, SlidingWindowLimiter
 from cr_einvoice.hacienda.publicdata.model import (
     Actividad,
+    ActivityCatalogue,
     Cabys,
     CabysSearch,
     ExchangeHistory,
@@ -29,6 +33,8 @@ from cr_einvoice.hacienda.publicdata.model import (
     Exoneration,
     Fetched,
     Regimen,
+    RegisteredAddress,
+    RegisteredTaxpayer,
     Situacion,
     Taxpayer,
     TipoDocumentoExoneracion,
@@ -39,6 +45,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "PUBLIC_API_WINDOWS",
     "Actividad",
+    "ActivityCatalogue",
     "AsyncPublicDataClient",
     "Cabys",
     "CabysSearch",
@@ -49,6 +56,7 @@ __all__ = [
     "ExchangeRate",
     "Exoneration",
     "Fetched",
+    "ImportSummary",
     "MalformedQueryError",
     "MemoryCache",
     "NotCachedError",
@@ -57,10 +65,14 @@ __all__ = [
     "PublicDataClient",
     "PublicDataOptions",
     "Regimen",
+    "RegisteredAddress",
+    "RegisteredTaxpayer",
     "Situacion",
     "SlidingWindowLimiter",
     "Taxpayer",
     "TipoDocumentoExoneracion",
     "UnexpectedAnswerError",
     "as_json",
+    "import_registry",
+    "import_registry_file",
 ]

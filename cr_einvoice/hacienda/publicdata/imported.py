@@ -50,6 +50,8 @@ CATALOGUE_KEY = "catalogue"
 #: How many rows may precede the header (a title, the date of publication ...).
 _HEADER_WITHIN = 20
 _DELIMITERS = (",", ";", "\t")
+#: CodigoActividadEmisor is 6 characters (Anexos v4.4).
+_CODE_DIGITS = 6
 #: Kept by the import; the other sections of a registry file are the simulator's only.
 _IMPORTED_SECTIONS = ("contribuyentes", "actividades")
 _ORIGIN = "_importedFrom"
@@ -158,8 +160,8 @@ def _read_with(text: str, delimiter: str, problems: list[Problem]) -> dict[str, 
         if not code:
             problems.append(Problem(f"{where}/codigo", "the activity code is empty"))
             continue
-        if not activity_key(code).isdigit() or code.count(".") > 1:
-            problems.append(Problem(f"{where}/codigo", f"{code!r} is not an activity code (digits)"))
+        if not activity_key(code).isdigit() or code.count(".") > 1 or len(activity_key(code)) > _CODE_DIGITS:
+            problems.append(Problem(f"{where}/codigo", f"{code!r} is not an activity code (up to 6 digits)"))
             continue
         if not desc:
             problems.append(Problem(f"{where}/descripcion", f"activity {code} has no description"))
@@ -182,7 +184,7 @@ def _code_of(found: Mapping[str, str], key: str) -> str:
 
 
 # -- the catalogue as JSON, and registry files ---------------------------------------------------------
-def _catalogue_array(data: list[Any], source: str) -> dict[str, Any]:
+def _catalogue_array(data: list[Any]) -> dict[str, Any]:
     """``[{"codigo", "descripcion"}]`` as a registry file's ``actividades`` object."""
     problems: list[Problem] = []
     actividades: dict[str, str] = {}
@@ -211,7 +213,7 @@ def _registry(raw: bytes, source: str, fmt: str) -> RegistryData:
             )
         data = json_loads(raw, what=source, max_bytes=32 * 1024 * 1024)
         if isinstance(data, list):
-            data = _catalogue_array(data, source)
+            data = _catalogue_array(data)
         return RegistryData.from_mapping(data, source=source)
     except RegistryFileError as exc:
         raise ValidationError(
