@@ -327,6 +327,63 @@ class ApiKeyRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleUserRecord:
+    """A person who signs in to the service's web console (:mod:`cr_einvoice.service.users`), scoped to one
+    emisor. Only a slow hash of the password is kept (``password_hash``, as an API key's secret).
+
+    ``failed_logins`` counts the failed sign-ins since the last good one; ``locked_until`` refuses sign-ins
+    until then (repeated failures)."""
+
+    username: str
+    emisor: str
+    name: str
+    password_hash: str = field(repr=False)
+    created_at: datetime
+    disabled_at: datetime | None = None
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    last_login_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSessionRecord:
+    """A signed-in console session: the SHA-256 (hex) of the cookie's random token -- the token itself is
+    never stored -- the user, its emisor and when the session ends."""
+
+    token_hash: str = field(repr=False)
+    username: str
+    emisor: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedPage:
+    """What :meth:`Store.page_received` filters on; every field optional but ``owner``."""
+
+    #: The taxpayer who received the vouchers (their receptor).
+    owner: str
+    #: True: only answered ones; False: only those still waiting for a decision.
+    answered: bool | None = None
+    #: Only those answered with this Mensaje (``05``, ``06``, ``07``).
+    decision: str | None = None
+    tipo: str | None = None
+    #: Only this supplier's (its identification number).
+    emisor: str | None = None
+    #: FechaEmision from this day (``YYYY-MM-DD``, the date the voucher states), inclusive.
+    since: str | None = None
+    #: FechaEmision up to this day, inclusive.
+    until: str | None = None
+    #: The (received_at ISO text, clave) of the last row of the previous page: the page starts after it.
+    after: tuple[str, str] | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
 class VoucherPage:
     """What :meth:`Store.page_vouchers` filters on; every field optional but ``owner``."""
 
@@ -505,6 +562,43 @@ class Store(DeliveryStore, Protocol):
     def revoke_api_key(self, key_id: str) -> ApiKeyRecord:
         """Mark the key revoked (StoreError when there is no such key); revoking again keeps the date."""
         ...
+
+    def page_received(self, page: ReceivedPage) -> list[ReceivedRecord]:
+        """One page of a taxpayer's received vouchers, newest received first (at most ``page.limit``)."""
+        ...
+
+    # -- the web console's users and sessions -----------------------------------------------------
+    def add_console_user(self, record: ConsoleUserRecord) -> ConsoleUserRecord:
+        """Add a user (StoreError when the username is taken)."""
+        ...
+
+    def get_console_user(self, username: str) -> ConsoleUserRecord | None: ...
+
+    def list_console_users(self, emisor: str | None = None) -> list[ConsoleUserRecord]: ...
+
+    def disable_console_user(self, username: str) -> ConsoleUserRecord:
+        """Disable the user and end its sessions (StoreError when there is no such user); disabling again
+        keeps the date."""
+        ...
+
+    def console_login_failed(
+        self, username: str, locked_until: Callable[[int], datetime | None]
+    ) -> ConsoleUserRecord | None:
+        """Count one more failed sign-in of ``username`` (None: no such user) in one transaction;
+        ``locked_until(failures)`` says until when the user is then locked (None: not locked)."""
+        ...
+
+    def console_login_succeeded(self, username: str, at: datetime) -> None:
+        """Forget the failed sign-ins and the lock; remember ``at`` as the last sign-in."""
+        ...
+
+    def open_console_session(self, record: ConsoleSessionRecord) -> None:
+        """Store a new session (and forget the sessions that have ended)."""
+        ...
+
+    def get_console_session(self, token_hash: str) -> ConsoleSessionRecord | None: ...
+
+    def close_console_session(self, token_hash: str) -> None: ...
 
     # -- contingency ------------------------------------------------------------------------------
     def connectivity(self) -> tuple[bool, datetime | None]:

@@ -62,7 +62,11 @@ from cr_einvoice.outbox.store.base import (
 from cr_einvoice.outbox.store.postgres_deliveries import PG_DELIVERIES_MIGRATION, PostgresDeliveries
 from cr_einvoice.outbox.store.postgres_host import Cursor
 from cr_einvoice.outbox.store.postgres_schema import PG_BASE_MIGRATION, WORK_CHANNEL, masked_url
-from cr_einvoice.outbox.store.postgres_service import PG_SERVICE_MIGRATION, PostgresService
+from cr_einvoice.outbox.store.postgres_service import (
+    PG_CONSOLE_MIGRATION,
+    PG_SERVICE_MIGRATION,
+    PostgresService,
+)
 from cr_einvoice.outbox.store.reads import StoreReads
 from cr_einvoice.outbox.store.rows import (
     IDLE_STATES,
@@ -97,6 +101,8 @@ PG_MIGRATIONS: tuple[str, ...] = (
     PG_DELIVERIES_MIGRATION,
     # 3: the issuing service's API keys and listing indexes (postgres_service).
     PG_SERVICE_MIGRATION,
+    # 4: the web console's users and sessions, the received vouchers' listing index (postgres_service).
+    PG_CONSOLE_MIGRATION,
 )
 PG_SCHEMA_VERSION = len(PG_MIGRATIONS)
 

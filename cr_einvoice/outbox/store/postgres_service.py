@@ -1,7 +1,8 @@
 """The PostgreSQL parts the issuing service (:mod:`cr_einvoice.service`) needs: its API keys and the filtered,
-cursor-paginated listing of one taxpayer's vouchers. A mixin of
-:class:`~cr_einvoice.outbox.store.postgres.PostgresStore`; the table and indexes come with
-:data:`PG_SERVICE_MIGRATION`."""
+cursor-paginated listing of one taxpayer's vouchers; the received vouchers' listing and the console's users
+and sessions come from :class:`~cr_einvoice.outbox.store.service_tables.ConsoleTables` (SQL shared with
+SQLite). A mixin of :class:`~cr_einvoice.outbox.store.postgres.PostgresStore`; the tables and indexes come
+with :data:`PG_SERVICE_MIGRATION` and :data:`PG_CONSOLE_MIGRATION`."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from cr_einvoice.core.errors import StoreError
 from cr_einvoice.outbox.store.base import ApiKeyRecord, VoucherPage, VoucherRecord
 from cr_einvoice.outbox.store.postgres_host import PgHost
 from cr_einvoice.outbox.store.rows import page_query, parse_dt, reader
+from cr_einvoice.outbox.store.service_tables import ConsoleTables
 
-__all__ = ["PG_SERVICE_MIGRATION", "PostgresService"]
+__all__ = ["PG_CONSOLE_MIGRATION", "PG_SERVICE_MIGRATION", "PostgresService"]
 
 
 PG_SERVICE_MIGRATION = """
@@ -29,10 +31,37 @@ PG_SERVICE_MIGRATION = """
     CREATE INDEX vouchers_receptor_created ON vouchers(receptor_numero, created_at);
 """
 
+#: The web console's users and sessions and the received vouchers' listing index (their SQL is in
+#: :mod:`cr_einvoice.outbox.store.service_tables`).
+PG_CONSOLE_MIGRATION = """
+    CREATE TABLE console_users (
+        username text COLLATE "C" PRIMARY KEY,
+        emisor text COLLATE "C" NOT NULL,
+        name text COLLATE "C" NOT NULL,
+        password_hash text COLLATE "C" NOT NULL,
+        created_at text COLLATE "C" NOT NULL,
+        disabled_at text COLLATE "C",
+        failed_logins integer NOT NULL DEFAULT 0,
+        locked_until text COLLATE "C",
+        last_login_at text COLLATE "C"
+    );
+    CREATE INDEX console_users_emisor ON console_users(emisor);
+    CREATE TABLE console_sessions (
+        token_hash text COLLATE "C" PRIMARY KEY,
+        username text COLLATE "C" NOT NULL,
+        emisor text COLLATE "C" NOT NULL,
+        created_at text COLLATE "C" NOT NULL,
+        expires_at text COLLATE "C" NOT NULL
+    );
+    CREATE INDEX console_sessions_username ON console_sessions(username);
+    CREATE INDEX console_sessions_expires ON console_sessions(expires_at);
+    CREATE INDEX received_receptor_received ON received(receptor_numero, received_at);
+"""
+
 _api_key = reader(ApiKeyRecord, revoked_at=parse_dt)
 
 
-class PostgresService(PgHost):
+class PostgresService(PgHost, ConsoleTables):
     """API keys and the paginated listing, over the host store's transactions."""
 
     # -- API keys ---------------------------------------------------------------------------------

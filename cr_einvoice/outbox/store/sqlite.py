@@ -63,6 +63,7 @@ from cr_einvoice.outbox.store.rows import received as _received
 from cr_einvoice.outbox.store.rows import voucher as _voucher
 from cr_einvoice.outbox.store.sqlite_cache import CACHE_MIGRATION, SQLiteCacheMixin
 from cr_einvoice.outbox.store.sqlite_deliveries import DELIVERIES_MIGRATION, SQLiteDeliveries
+from cr_einvoice.outbox.store.sqlite_service import CONSOLE_MIGRATION as _CONSOLE_MIGRATION
 from cr_einvoice.outbox.store.sqlite_service import MIGRATION as _SERVICE_MIGRATION
 from cr_einvoice.outbox.store.sqlite_service import ServiceTables
 
@@ -189,6 +190,8 @@ MIGRATIONS: tuple[str, ...] = (
     DELIVERIES_MIGRATION,
     # 5: the issuing service's API keys and listing indexes (sqlite_service.py).
     _SERVICE_MIGRATION,
+    # 6: the web console's users and sessions, the received vouchers' listing index (sqlite_service.py).
+    _CONSOLE_MIGRATION,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,6 +1,8 @@
 """The SQLite parts the issuing service (:mod:`cr_einvoice.service`) needs: its API keys and the filtered,
-cursor-paginated listing of one taxpayer's vouchers. A mixin of :class:`~cr_einvoice.outbox.store.SQLiteStore`
-(kept out of ``sqlite.py``); its table and index come with schema migration :data:`MIGRATION`."""
+cursor-paginated listing of one taxpayer's vouchers; the received vouchers' listing and the console's users
+and sessions come from :class:`~cr_einvoice.outbox.store.service_tables.ConsoleTables` (SQL shared with
+PostgreSQL). A mixin of :class:`~cr_einvoice.outbox.store.SQLiteStore` (kept out of ``sqlite.py``); its
+tables and indexes come with schema migrations :data:`MIGRATION` and :data:`CONSOLE_MIGRATION`."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from cr_einvoice.core.errors import StoreError
 from cr_einvoice.outbox.store.base import ApiKeyRecord, VoucherPage, VoucherRecord
 from cr_einvoice.outbox.store.rows import page_query
+from cr_einvoice.outbox.store.service_tables import ConsoleTables
 
-__all__ = ["MIGRATION", "ServiceTables"]
+__all__ = ["CONSOLE_MIGRATION", "MIGRATION", "ServiceTables"]
 
 #: Schema migration adding the service's table and the index of its listing.
 MIGRATION = """
@@ -31,6 +34,33 @@ MIGRATION = """
     CREATE INDEX vouchers_receptor_created ON vouchers(receptor_numero, created_at)
 """
 
+#: Schema migration adding the web console's users and sessions and the received vouchers' listing index
+#: (their SQL is in :mod:`cr_einvoice.outbox.store.service_tables`).
+CONSOLE_MIGRATION = """
+    CREATE TABLE console_users (
+        username TEXT PRIMARY KEY,
+        emisor TEXT NOT NULL,
+        name TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        disabled_at TEXT,
+        failed_logins INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT,
+        last_login_at TEXT
+    );
+    CREATE INDEX console_users_emisor ON console_users(emisor);
+    CREATE TABLE console_sessions (
+        token_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        emisor TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX console_sessions_username ON console_sessions(username);
+    CREATE INDEX console_sessions_expires ON console_sessions(expires_at);
+    CREATE INDEX received_receptor_received ON received(receptor_numero, received_at)
+"""
+
 
 def _api_key(row: sqlite3.Row) -> ApiKeyRecord:
     revoked = row["revoked_at"]
@@ -44,7 +74,7 @@ def _api_key(row: sqlite3.Row) -> ApiKeyRecord:
     )
 
 
-class ServiceTables:
+class ServiceTables(ConsoleTables):
     """API keys and the paginated listing, over the host store's connection and transactions."""
 
     if TYPE_CHECKING:

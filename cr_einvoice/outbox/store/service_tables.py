@@ -1,0 +1,216 @@
+"""The issuing service's tables written once for both SQL backends: the received vouchers' listing and the
+web console's users and sessions (a mixin of :class:`~cr_einvoice.outbox.store.sqlite_service.ServiceTables`
+and :class:`~cr_einvoice.outbox.store.postgres_service.PostgresService`).
+
+The SQL is written with ``?`` marks and passed through the host's ``_q`` (:class:`StoreReads`), which swaps
+in the driver's mark. A write runs in the host's ``_tx()``, whose handle -- a ``sqlite3.Connection`` or a
+psycopg cursor -- answers ``execute(sql, params)`` with something that has ``fetchone()``. Both backends'
+tables (in their migrations) have the same columns; times are ISO 8601 text in UTC, so they compare as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from cr_einvoice.core.errors import StoreError
+from cr_einvoice.outbox.store.base import (
+    ConsoleSessionRecord,
+    ConsoleUserRecord,
+    ReceivedPage,
+    ReceivedRecord,
+)
+from cr_einvoice.outbox.store.rows import MAX_PAGE, Row, _day, iso, now, parse_dt, reader, received
+
+__all__ = ["ConsoleTables", "received_page_query"]
+
+_user = reader(
+    ConsoleUserRecord, disabled_at=parse_dt, locked_until=parse_dt, last_login_at=parse_dt, failed_logins=int
+)
+_session = reader(ConsoleSessionRecord, expires_at=parse_dt)
+_USER_COLUMNS = (
+    "username",
+    "emisor",
+    "name",
+    "password_hash",
+    "created_at",
+    "disabled_at",
+    "failed_logins",
+    "locked_until",
+    "last_login_at",
+)
+
+
+def _utc(value: datetime) -> str:
+    """An aware time as UTC ISO text (so that stored times compare as text)."""
+    return iso(value.astimezone(UTC))
+
+
+def received_page_query(page: ReceivedPage) -> tuple[str, list[Any]]:
+    """The WHERE ... ORDER BY ... LIMIT (``?`` marks) of one page of received vouchers, and its values."""
+    where = ["receptor_numero = ?"]
+    params: list[Any] = [page.owner]
+    if page.answered is not None:
+        where.append("decision IS NOT NULL" if page.answered else "decision IS NULL")
+    for column, value in (("decision", page.decision), ("tipo", page.tipo), ("emisor_numero", page.emisor)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    # FechaEmision is kept as the supplier stated it (ISO text): a day's bounds compare with its date part.
+    if page.since is not None:
+        where.append("fecha_emision >= ?")
+        params.append(_day(page.since, "since").isoformat())
+    if page.until is not None:
+        where.append("fecha_emision < ?")
+        params.append((_day(page.until, "until") + timedelta(days=1)).isoformat())
+    if page.after is not None:
+        at, clave = page.after
+        where.append("(received_at < ? OR (received_at = ? AND clave < ?))")
+        params.extend([at, at, clave])
+    params.append(max(1, min(page.limit, MAX_PAGE)))
+    return f"WHERE {' AND '.join(where)} ORDER BY received_at DESC, clave DESC LIMIT ?", params
+
+
+class ConsoleTables:
+    """Received vouchers' pages, console users and sessions, over the host store's reads and transactions."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def path(self) -> str: ...
+
+        def _q(self, sql: str) -> str: ...
+
+        def _rows(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Row]: ...
+
+        def _tx(self) -> AbstractContextManager[Any]: ...
+
+        def _event(self, tx: Any, key: str | None, kind: str, detail: Mapping[str, Any]) -> None: ...
+
+    def _one(self, tx: Any, sql: str, params: Sequence[Any]) -> Row | None:
+        row: Row | None = tx.execute(self._q(sql), params).fetchone()
+        return row
+
+    # -- received vouchers ------------------------------------------------------------------------
+    def page_received(self, page: ReceivedPage) -> list[ReceivedRecord]:
+        where, params = received_page_query(page)
+        return [received(r) for r in self._rows(f"SELECT * FROM received {where}", params)]  # noqa: S608
+
+    # -- console users ----------------------------------------------------------------------------
+    def add_console_user(self, record: ConsoleUserRecord) -> ConsoleUserRecord:
+        if not record.username or not record.emisor:
+            raise StoreError("a console user needs a username and an emisor")
+        values = [
+            record.username,
+            record.emisor,
+            record.name,
+            record.password_hash,
+            _utc(record.created_at),
+            None if record.disabled_at is None else _utc(record.disabled_at),
+            record.failed_logins,
+            None if record.locked_until is None else _utc(record.locked_until),
+            None if record.last_login_at is None else _utc(record.last_login_at),
+        ]
+        marks = ", ".join("?" for _ in values)
+        with self._tx() as tx:
+            added = self._one(
+                tx,
+                f"INSERT INTO console_users ({', '.join(_USER_COLUMNS)}) VALUES ({marks}) "  # noqa: S608
+                "ON CONFLICT (username) DO NOTHING RETURNING username",
+                values,
+            )
+            if added is None:
+                raise StoreError(f"a console user {record.username!r} already exists")
+            self._event(
+                tx, None, "console_user_created", {"username": record.username, "emisor": record.emisor}
+            )
+        found = self.get_console_user(record.username)
+        assert found is not None
+        return found
+
+    def get_console_user(self, username: str) -> ConsoleUserRecord | None:
+        rows = self._rows("SELECT * FROM console_users WHERE username = ?", (username,))
+        return _user(rows[0]) if rows else None
+
+    def list_console_users(self, emisor: str | None = None) -> list[ConsoleUserRecord]:
+        if emisor is None:
+            rows = self._rows("SELECT * FROM console_users ORDER BY emisor, username")
+        else:
+            rows = self._rows("SELECT * FROM console_users WHERE emisor = ? ORDER BY username", (emisor,))
+        return [_user(r) for r in rows]
+
+    def disable_console_user(self, username: str) -> ConsoleUserRecord:
+        with self._tx() as tx:
+            row = self._one(
+                tx,
+                "UPDATE console_users SET disabled_at = ? WHERE username = ? AND disabled_at IS NULL "
+                "RETURNING *",
+                (_utc(now()), username),
+            )
+            if row is None:
+                row = self._one(tx, "SELECT * FROM console_users WHERE username = ?", (username,))
+                if row is None:
+                    raise StoreError(f"no console user {username!r} in the store {self.path}")
+            else:
+                self._event(tx, None, "console_user_disabled", {"username": username})
+            tx.execute(self._q("DELETE FROM console_sessions WHERE username = ?"), (username,))
+            return _user(row)
+
+    def console_login_failed(
+        self, username: str, locked_until: Callable[[int], datetime | None]
+    ) -> ConsoleUserRecord | None:
+        with self._tx() as tx:
+            row = self._one(
+                tx,
+                "UPDATE console_users SET failed_logins = failed_logins + 1 WHERE username = ? "
+                "RETURNING failed_logins",
+                (username,),
+            )
+            if row is None:
+                return None
+            until = locked_until(int(row["failed_logins"]))
+            if until is not None:
+                tx.execute(
+                    self._q("UPDATE console_users SET locked_until = ? WHERE username = ?"),
+                    (_utc(until), username),
+                )
+            found = self._one(tx, "SELECT * FROM console_users WHERE username = ?", (username,))
+            return None if found is None else _user(found)
+
+    def console_login_succeeded(self, username: str, at: datetime) -> None:
+        with self._tx() as tx:
+            tx.execute(
+                self._q(
+                    "UPDATE console_users SET failed_logins = 0, locked_until = NULL, last_login_at = ? "
+                    "WHERE username = ?"
+                ),
+                (_utc(at), username),
+            )
+
+    # -- console sessions -------------------------------------------------------------------------
+    def open_console_session(self, record: ConsoleSessionRecord) -> None:
+        with self._tx() as tx:
+            tx.execute(self._q("DELETE FROM console_sessions WHERE expires_at <= ?"), (_utc(now()),))
+            tx.execute(
+                self._q(
+                    "INSERT INTO console_sessions (token_hash, username, emisor, created_at, expires_at) "
+                    "VALUES (?, ?, ?, ?, ?)"
+                ),
+                (
+                    record.token_hash,
+                    record.username,
+                    record.emisor,
+                    _utc(record.created_at),
+                    _utc(record.expires_at),
+                ),
+            )
+
+    def get_console_session(self, token_hash: str) -> ConsoleSessionRecord | None:
+        rows = self._rows("SELECT * FROM console_sessions WHERE token_hash = ?", (token_hash,))
+        return _session(rows[0]) if rows else None
+
+    def close_console_session(self, token_hash: str) -> None:
+        with self._tx() as tx:
+            tx.execute(self._q("DELETE FROM console_sessions WHERE token_hash = ?"), (token_hash,))
