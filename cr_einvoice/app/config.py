@@ -61,6 +61,7 @@ Layout::
     rate_burst = 40
     secure_cookies = true              # false only to try the console over plain http on another host
     session_minutes = 480
+    login_failures_per_minute = 10     # failed console sign-ins from one address (accounts also lock)
 
     [publicdata]                       # api.hacienda.go.cr lookups (cr-einvoice lookup; cached in the store)
     enabled = false                    # true: the issuer completes receptors and tipo_cambio, notes warnings
@@ -395,8 +396,8 @@ def _check(config: Config) -> None:
         0 <= v.port <= 65535 and v.max_body_bytes >= 1024 and v.rate_per_second > 0 and v.rate_burst >= 1
     ):
         raise ConfigError("[service]: port 0..65535, max_body_bytes >= 1024, positive rate and burst")
-    if v.session_minutes < 1:
-        raise ConfigError(f"service.session_minutes must be at least 1, got {v.session_minutes}")
+    if v.session_minutes < 1 or v.login_failures_per_minute < 1:
+        raise ConfigError("[service]: session_minutes and login_failures_per_minute must be at least 1")
     check_store(config.store)
 
 

@@ -163,33 +163,38 @@ def _int_param(request: Request, name: str, default: int) -> int:
         raise ValidationError(f"must be an integer, got {text!r}", path=name) from None
 
 
+_PAGE_PARAMS = frozenset({"tipo", "since", "until", "cursor", "limit"})
+
+
+def _page_query(request: Request, filters: frozenset[str]) -> dict[str, Any]:
+    """A listing's query parameters as keyword arguments (unknown ones refused, ``limit`` an integer)."""
+    q = request.query_params
+    unknown = sorted(set(q) - filters - _PAGE_PARAMS)
+    if unknown:
+        raise ValidationError(f"unknown query parameter {unknown[0]!r}", path=unknown[0])
+    names = (filters | _PAGE_PARAMS) - {"limit"}
+    return {name: q.get(name) for name in names} | {"limit": _int_param(request, "limit", 50)}
+
+
+def _page_answer(request: Request, items: list[dict[str, Any]], cursor: str | None) -> Response:
+    """One page and, when there is more, the cursor and URL of the next (the same filters)."""
+    out: dict[str, Any] = {"items": items, "next_cursor": cursor}
+    if cursor:
+        kept = {k: v for k, v in request.query_params.items() if k != "cursor"}
+        out["next"] = f"{request.url.path}?" + urlencode({**kept, "cursor": cursor})
+    return JSONResponse(out)
+
+
 async def list_vouchers(request: Request) -> Response:
     caller = await authenticate(request)
     ctx = context(request)
-    q = request.query_params
-    unknown = sorted(set(q) - {"state", "tipo", "since", "until", "cursor", "limit"})
-    if unknown:
-        raise ValidationError(f"unknown query parameter {unknown[0]!r}", path=unknown[0])
-    limit = _int_param(request, "limit", 50)
+    query = _page_query(request, frozenset({"state"}))
 
     def page() -> tuple[list[VoucherRecord], str | None]:
-        return ctx.page(
-            caller,
-            state=q.get("state"),
-            tipo=q.get("tipo"),
-            since=q.get("since"),
-            until=q.get("until"),
-            cursor=q.get("cursor"),
-            limit=limit,
-        )
+        return ctx.page(caller, **query)
 
     rows, cursor = await call(page)
-    out: dict[str, Any] = {"items": [voucher_json(r) for r in rows], "next_cursor": cursor}
-    if cursor:
-        out["next"] = "/v1/vouchers?" + urlencode(
-            {**{k: v for k, v in q.items() if k != "cursor"}, "cursor": cursor}
-        )
-    return JSONResponse(out)
+    return _page_answer(request, [voucher_json(r) for r in rows], cursor)
 
 
 async def get_voucher(request: Request) -> Response:
@@ -270,9 +275,17 @@ async def post_received(request: Request) -> Response:
 
 
 async def list_received(request: Request) -> Response:
+    """The received vouchers, a page at a time: ``?decision=pending|answered|accept|partial|reject``,
+    ``tipo``, ``emisor`` (the supplier), ``since``/``until`` (FechaEmision), ``limit``, ``cursor``."""
     caller = await authenticate(request)
-    rows = await call(context(request).received_list, caller)
-    return JSONResponse({"items": [received_json(r) for r in rows]})
+    ctx = context(request)
+    query = _page_query(request, frozenset({"decision", "emisor"}))
+
+    def page() -> tuple[list[ReceivedRecord], str | None]:
+        return ctx.received_page(caller, **query)
+
+    rows, cursor = await call(page)
+    return _page_answer(request, [received_json(r) for r in rows], cursor)
 
 
 async def get_received(request: Request) -> Response:

@@ -16,12 +16,14 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from cr_einvoice.core.catalogs import TipoDocumento
 from cr_einvoice.core.errors import Problem, ValidationError
 from cr_einvoice.outbox.store import (
     ApiKeyRecord,
+    ReceivedPage,
     ReceivedRecord,
     RespuestaRecord,
     Store,
@@ -46,8 +48,9 @@ log = logging.getLogger("cr_einvoice.service")
 _IDEMPOTENCY_EVENT = "api_request"
 
 
-def encode_cursor(record: VoucherRecord) -> str:
-    raw = json.dumps([record.created_at.isoformat(), record.key]).encode()
+def encode_cursor(at: datetime, key: str) -> str:
+    """The opaque cursor of a listing's last row: when it was stored and its key (or clave)."""
+    raw = json.dumps([at.isoformat(), key]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -80,9 +83,9 @@ def tipo_code(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling: an API key (its id, its emisor)."""
+    """Who is calling: an API key (``who`` is its id) or a console user (``user:NAME``), and its emisor."""
 
-    key_id: str
+    who: str
     emisor: str
 
     @classmethod
@@ -206,7 +209,7 @@ class ServiceContext:
         limit: int = 50,
     ) -> tuple[list[VoucherRecord], str | None]:
         """One page of the caller's vouchers, newest first, and the cursor of the next page (or None)."""
-        problems = []
+        problems = _page_problems(since, until, limit)
         wanted: VoucherState | None = None
         if state:
             try:
@@ -214,11 +217,6 @@ class ServiceContext:
             except ValueError:
                 choices = ", ".join(s.value for s in VoucherState)
                 problems.append(Problem("state", f"unknown state {state!r} (one of {choices})"))
-        if not 1 <= limit <= 200:
-            problems.append(Problem("limit", "must be 1..200"))
-        for name, value in (("since", since), ("until", until)):
-            if value and not _is_day(value):
-                problems.append(Problem(name, f"must be a date YYYY-MM-DD, got {value!r}"))
         if problems:
             raise ValidationError(problems)
         query = VoucherPage(
@@ -233,7 +231,7 @@ class ServiceContext:
         rows = self.store.page_vouchers(query)
         more = len(rows) > limit
         rows = rows[:limit]
-        return rows, encode_cursor(rows[-1]) if more and rows else None
+        return rows, encode_cursor(rows[-1].created_at, rows[-1].key) if more and rows else None
 
     def respuestas(self, record: VoucherRecord) -> list[RespuestaRecord]:
         return list(self.store.respuestas(record.key))
@@ -263,8 +261,58 @@ class ServiceContext:
             raise not_found(f"received voucher {clave}")
         return record
 
-    def received_list(self, caller: Caller, *, limit: int = 100) -> list[ReceivedRecord]:
-        return [r for r in self.store.list_received(limit=limit) if r.receptor_numero == caller.emisor]
+    def received_page(
+        self,
+        caller: Caller,
+        *,
+        decision: str | None = None,
+        tipo: str | None = None,
+        emisor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[ReceivedRecord], str | None]:
+        """One page of the vouchers the caller's emisor received, newest first, and the cursor of the next
+        page (or None). ``decision``: ``pending``, ``answered``, ``accept``, ``partial`` or ``reject``;
+        ``emisor``: the supplier's identification number."""
+        from cr_einvoice.outbox.receiving import DECISIONS
+
+        problems = _page_problems(since, until, limit)
+        answered: bool | None = None
+        code: str | None = None
+        if decision in ("pending", "answered"):
+            answered = decision == "answered"
+        elif decision in DECISIONS:
+            code = DECISIONS[decision].tipo_documento.value
+        elif decision:
+            problems.append(
+                Problem(
+                    "decision",
+                    f"unknown decision {decision!r} (pending, answered, accept, partial or reject)",
+                )
+            )
+        if emisor and not (emisor.isdigit() and 9 <= len(emisor) <= 12):
+            problems.append(
+                Problem("emisor", f"must be an identification number (9 to 12 digits), got {emisor!r}")
+            )
+        if problems:
+            raise ValidationError(problems)
+        query = ReceivedPage(
+            owner=caller.emisor,
+            answered=answered,
+            decision=code,
+            tipo=tipo_code(tipo) if tipo else None,
+            emisor=emisor or None,
+            since=since or None,
+            until=until or None,
+            after=decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+        )
+        rows = self.store.page_received(query)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, encode_cursor(rows[-1].received_at, rows[-1].clave) if more and rows else None
 
     def import_received(self, caller: Caller, xml: bytes) -> ReceivedRecord:
         return self.backend.receiver(self._taxpayer(caller)[0]).import_voucher(xml)
@@ -289,10 +337,19 @@ def owner_of(record: VoucherRecord) -> str | None:
 
 
 def _is_day(text: str) -> bool:
-    from datetime import date
-
     try:
         date.fromisoformat(text)
     except ValueError:
         return False
     return len(text) == 10
+
+
+def _page_problems(since: str | None, until: str | None, limit: int) -> list[Problem]:
+    """What is wrong with a listing's date filters and page size."""
+    problems = []
+    if not 1 <= limit <= 200:
+        problems.append(Problem("limit", "must be 1..200"))
+    for name, value in (("since", since), ("until", until)):
+        if value and not _is_day(value):
+            problems.append(Problem(name, f"must be a date YYYY-MM-DD, got {value!r}"))
+    return problems

@@ -3,7 +3,9 @@
 :class:`BodyLimit` reads a request's whole body before the application sees it and answers 413 (a problem
 document) as soon as it passes ``max_bytes`` -- announced by ``Content-Length`` or streamed in chunks -- so no
 route ever holds more than that. :class:`RateLimiter` is a token bucket per caller: ``rate`` requests per
-second with bursts of ``burst``; a refused call learns when to come back (``Retry-After``).
+second with bursts of ``burst``; a refused call learns when to come back (``Retry-After``). The console also
+uses one to slow down an address whose sign-ins fail (:meth:`RateLimiter.charge` per failure,
+:meth:`RateLimiter.wait` before the next attempt).
 """
 
 from __future__ import annotations
@@ -100,20 +102,35 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def check(self, caller: str) -> None:
-        """Take one token for ``caller`` or raise a 429 problem saying when to come back."""
+    def _take(self, caller: str, *, take: bool, force: bool = False) -> int:
+        """Seconds until ``caller`` has a token (0: it has one, taken when ``take``; ``force`` takes it even
+        when there is none: the bucket goes below zero and the wait grows)."""
         now = self._clock()
         with self._lock:
             tokens, last = self._buckets.get(caller, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens < 1.0:
-                self._buckets[caller] = (tokens, now)
-                wait = math.ceil((1.0 - tokens) / self.rate)
-                raise HTTPProblem(
-                    429,
-                    "rate-limited",
-                    "Too many requests",
-                    f"this key is limited to {self.rate:g} requests per second (bursts of {self.burst:g})",
-                    headers={"Retry-After": str(max(1, wait))},
-                )
-            self._buckets[caller] = (tokens - 1.0, now)
+            wait = 0 if tokens >= 1.0 else max(1, math.ceil((1.0 - tokens) / self.rate))
+            if take and (wait == 0 or force):
+                tokens -= 1.0
+            self._buckets[caller] = (tokens, now)
+            return wait
+
+    def check(self, caller: str) -> None:
+        """Take one token for ``caller`` or raise a 429 problem saying when to come back."""
+        wait = self._take(caller, take=True)
+        if wait:
+            raise HTTPProblem(
+                429,
+                "rate-limited",
+                "Too many requests",
+                f"this key is limited to {self.rate:g} requests per second (bursts of {self.burst:g})",
+                headers={"Retry-After": str(wait)},
+            )
+
+    def wait(self, caller: str) -> int:
+        """Seconds until ``caller`` may go on (0: now), taking nothing."""
+        return self._take(caller, take=False)
+
+    def charge(self, caller: str) -> None:
+        """Take one token for ``caller`` whether or not one is left (a failure to count)."""
+        self._take(caller, take=True, force=True)

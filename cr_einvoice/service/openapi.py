@@ -186,6 +186,32 @@ def _query(name: str, description: str, schema: dict[str, Any] | None = None) ->
     }
 
 
+_TIPO_PARAM = _query("tipo", "document type: 01..10 or fe, nd, nc, te, fec, fee, rep, mr")
+#: The date filters, the page size and the cursor every listing takes.
+_PAGE_PARAMS = (
+    _query("since", "FechaEmision from this day (YYYY-MM-DD)", {"type": "string", "format": "date"}),
+    _query("until", "FechaEmision up to this day", {"type": "string", "format": "date"}),
+    _query("limit", "1..200 (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+    _query("cursor", "next_cursor of the previous page (opaque)"),
+)
+
+
+def _page_of(item: str) -> dict[str, Any]:
+    """A listing's answer: one page of ``item`` and the cursor of the next (null on the last page)."""
+    return _json(
+        {
+            "type": "object",
+            "required": ["items", "next_cursor"],
+            "properties": {
+                "items": {"type": "array", "items": _ref(item)},
+                "next_cursor": _NULLABLE_STR,
+                "next": {"type": "string", "description": "the next page's URL (when there is one)"},
+            },
+        },
+        "One page",
+    )
+
+
 def _lookup_paths() -> dict[str, Any]:
     """``/v1/lookups``: Hacienda's public data, each answered as the result's JSON."""
     found = _json({"type": "object", "description": "the result (amounts as strings, ISO dates)"}, "Found")
@@ -253,31 +279,10 @@ def _paths() -> dict[str, Any]:
                 "operationId": "listVouchers",
                 "parameters": [
                     _query("state", "signed, sending, submitted, processing, accepted, rejected or error"),
-                    _query("tipo", "document type: 01..10 or fe, nd, nc, te, fec, fee, rep, mr"),
-                    _query(
-                        "since",
-                        "FechaEmision from this day (YYYY-MM-DD)",
-                        {"type": "string", "format": "date"},
-                    ),
-                    _query("until", "FechaEmision up to this day", {"type": "string", "format": "date"}),
-                    _query("limit", "1..200 (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
-                    _query("cursor", "next_cursor of the previous page"),
+                    _TIPO_PARAM,
+                    *_PAGE_PARAMS,
                 ],
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "required": ["items", "next_cursor"],
-                            "properties": {
-                                "items": {"type": "array", "items": _ref("Voucher")},
-                                "next_cursor": _NULLABLE_STR,
-                                "next": {"type": "string"},
-                            },
-                        },
-                        "One page",
-                    ),
-                    **_errors(422),
-                },
+                "responses": {"200": _page_of("Voucher"), **_errors(422)},
             },
         },
         "/v1/vouchers/{key}": {
@@ -365,17 +370,19 @@ def _paths() -> dict[str, Any]:
                 },
             },
             "get": {
-                "summary": "Suppliers' vouchers received",
+                "summary": "Suppliers' vouchers received by the key's emisor, newest first, a page at a time",
                 "operationId": "listReceived",
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {"items": {"type": "array", "items": _ref("Received")}},
-                        },
-                        "Received vouchers",
-                    )
-                },
+                "parameters": [
+                    _query(
+                        "decision",
+                        "pending (not answered yet), answered, accept, partial or reject",
+                        {"enum": ["pending", "answered", "accept", "partial", "reject"]},
+                    ),
+                    _TIPO_PARAM,
+                    _query("emisor", "the supplier's identification number", {"type": "string"}),
+                    *_PAGE_PARAMS,
+                ],
+                "responses": {"200": _page_of("Received"), **_errors(422)},
             },
         },
         "/v1/received/{clave}": {

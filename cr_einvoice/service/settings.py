@@ -27,3 +27,6 @@ class ServiceSettings:
     secure_cookies: bool = True
     #: A console session ends after this long.
     session_minutes: int = 480
+    #: Failed console sign-ins allowed from one address per minute (in bursts of as many); more are answered
+    #: 429 until the address's allowance refills. (Each account also locks after repeated failures.)
+    login_failures_per_minute: int = 10

@@ -29,6 +29,6 @@ def box(schemas_dir: Path) -> Iterator[LocalSandbox]:
 @pytest.fixture(scope="module")
 def service(box: LocalSandbox) -> Iterator[Service]:
     # Rate limits are tested on their own: here 200 concurrent requests must all be served.
-    settings = ServiceSettings(rate_per_second=1000.0, rate_burst=1000)
+    settings = ServiceSettings(rate_per_second=1000.0, rate_burst=1000, login_failures_per_minute=1000)
     with running_service(box, settings, poll_initial=0.1, poll_max=1.0) as running:
         yield running

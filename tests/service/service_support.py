@@ -17,10 +17,14 @@ from cr_einvoice.service.app import CALLBACK_PATH, create_app
 from cr_einvoice.service.auth import ApiKeys
 from cr_einvoice.service.server import BackgroundServer
 from cr_einvoice.service.settings import ServiceSettings
+from cr_einvoice.service.users import ConsoleUsers
 from cr_einvoice.testing.examples import example_json
 
 NOMBRE = "Soluciones Tecnológicas del Valle S.A."
 OTHER_EMISOR = "3101999888"
+#: The console users running_service creates: one of the TEST company, one of another emisor.
+USER, OTHER_USER = "ana.mora", "beto@otra"
+PASSWORD = "clave de prueba 2026"
 
 
 def ticket_json(**changes: Any) -> dict[str, Any]:
@@ -39,6 +43,9 @@ class Service:
     key: str
     other_key: str
     key_id: str
+    #: The console users (of the TEST company, of another emisor), both with PASSWORD.
+    user: str = USER
+    other_user: str = OTHER_USER
 
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.key}"}
@@ -61,8 +68,8 @@ def running_service(
     **options: Any,
 ) -> Iterator[Service]:
     """The service over ``box``'s runtime, on a free loopback port, with a key for the TEST company and one
-    for another emisor; with ``callbacks`` its worker gives Hacienda the service's callback URL; ``runtime``
-    replaces ``box``'s (another store)."""
+    for another emisor (and a console user of each); with ``callbacks`` its worker gives Hacienda the
+    service's callback URL; ``runtime`` replaces ``box``'s (another store)."""
     own = None
     if runtime is None:  # the box's taxpayer and store, with the simulator's public data
         assert box.config is not None
@@ -70,6 +77,10 @@ def running_service(
     keys = ApiKeys(runtime.store)
     key, record = keys.create(EMISOR, "tests")
     other, _ = keys.create(OTHER_EMISOR, "another company")
+    users = ConsoleUsers(runtime.store)
+    for username, emisor in ((USER, EMISOR), (OTHER_USER, OTHER_EMISOR)):
+        if runtime.store.get_console_user(username) is None:
+            users.create(username, emisor, Secret(PASSWORD), "Ana Mora")
     settings = settings or ServiceSettings()
     port = free_port() if callbacks else 0
     if callbacks:

@@ -283,6 +283,55 @@ def test_a_supplier_s_voucher_is_imported_and_answered(service: Service) -> None
     problem(post_xml(service, "/v1/received", hostile), 422)
 
 
+def test_received_vouchers_page_with_a_cursor_and_filters(service: Service) -> None:
+    claves = []
+    for numero in (7101, 7102, 7103, 7104):
+        response = post_xml(service, "/v1/received", service.box.supplier_invoice(numero=numero))
+        assert response.status_code == 201, response.text
+        claves.append(response.json()["received"]["clave"])
+    reject = "/v1/received?decision=reject&reason=No+fue+pedido"
+    answered = post_xml(service, reject, service.box.supplier_invoice(numero=7105))
+    assert answered.status_code == 201
+    rejected = answered.json()["received"]["clave"]
+
+    def listed(query: str) -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        url: str | None = "/v1/received?" + query
+        while url is not None:
+            page = httpx.get(service.url + url, headers=service.auth())
+            assert page.status_code == 200, page.text
+            assert len(page.json()["items"]) <= 2
+            seen.extend(page.json()["items"])
+            url = page.json().get("next")
+            assert (url is None) == (page.json()["next_cursor"] is None)
+        return seen
+
+    every = listed("limit=2")
+    assert [r["clave"] for r in every if r["clave"] in [*claves, rejected]] == [rejected, *claves[::-1]]
+    assert len({r["clave"] for r in every}) == len(every)
+    received_at = [r["received_at"] for r in every]
+    assert received_at == sorted(received_at, reverse=True)
+    pending = {r["clave"] for r in listed("limit=2&decision=pending")}
+    assert set(claves) <= pending and rejected not in pending
+    assert {r["clave"] for r in listed("limit=2&decision=reject")} >= {rejected}
+    assert all(r["decision"] == "07" for r in listed("limit=2&decision=reject"))
+    today = every[0]["fecha_emision"][:10]
+    mine = listed(f"limit=2&tipo=fe&emisor=3101654321&since={today}&until={today}")
+    assert {r["clave"] for r in mine} >= set(claves)
+    assert listed("limit=2&emisor=3101000000") == [] and listed("until=2000-01-01&limit=2") == []
+    other = httpx.get(service.url + "/v1/received", headers=service.auth(service.other_key)).json()
+    assert not {r["clave"] for r in other["items"]} & set(claves)
+
+    bad = problem(
+        httpx.get(service.url + "/v1/received?decision=maybe&since=ayer&emisor=x", headers=service.auth()),
+        422,
+    )
+    assert {p["path"] for p in bad["problems"]} == {"decision", "since", "emisor"}
+    problem(httpx.get(service.url + "/v1/received?cursor=!!!", headers=service.auth()), 422)
+    problem(httpx.get(service.url + "/v1/received?state=accepted", headers=service.auth()), 422)
+    problem(httpx.get(service.url + "/v1/received?limit=0", headers=service.auth()), 422)
+
+
 def test_no_cors_headers_are_sent(service: Service) -> None:
     origin = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
     preflight = httpx.options(service.url + "/v1/vouchers", headers=origin)

@@ -34,7 +34,7 @@ def pg_runtime(box: LocalSandbox, pg_server: PgServer) -> Iterator[Runtime]:
 
 @pytest.fixture(scope="module")
 def pg_service(box: LocalSandbox, pg_runtime: Runtime) -> Iterator[Service]:
-    settings = ServiceSettings(rate_per_second=1000.0, rate_burst=1000)
+    settings = ServiceSettings(rate_per_second=1000.0, rate_burst=1000, login_failures_per_minute=1000)
     with running_service(box, settings, runtime=pg_runtime, poll_initial=0.1, poll_max=1.0) as service:
         yield service
 
@@ -85,3 +85,35 @@ def test_a_revoked_key_stops_at_once_on_postgres(pg_service: Service, pg_runtime
     assert httpx.get(pg_service.url + "/v1/vouchers", headers=pg_service.auth()).status_code == 200
     ApiKeys(pg_runtime.store).revoke(pg_service.key_id)
     assert httpx.get(pg_service.url + "/v1/vouchers", headers=pg_service.auth()).status_code == 401
+
+
+def test_console_users_sign_in_lock_and_page_received_on_postgres(
+    pg_service: Service, pg_runtime: Runtime
+) -> None:
+    from test_console import Browserless, csrf_of, sign_in
+
+    from cr_einvoice.app.demo import EMISOR
+    from cr_einvoice.core.secret import Secret
+    from cr_einvoice.service.users import FREE_FAILURES, ConsoleUsers
+
+    key, _ = ApiKeys(pg_runtime.store).create(EMISOR)  # the module's key may have been revoked
+    auth = pg_service.auth(key.reveal())
+    xml = pg_service.box.supplier_invoice(numero=9301)
+    headers = {"Content-Type": "application/xml", **auth}
+    imported = httpx.post(pg_service.url + "/v1/received", content=xml, headers=headers)
+    assert imported.status_code == 201, imported.text
+    clave = imported.json()["received"]["clave"]
+    with Browserless(pg_service.url) as client:
+        assert sign_in(client, pg_service.user).status_code == 303
+        received = client.get("/console/recibidos", params={"respuesta": "pending"})
+        assert received.status_code == 200 and clave in received.text
+        listed = httpx.get(pg_service.url + "/v1/received?decision=pending&limit=1", headers=auth)
+        assert [r["clave"] for r in listed.json()["items"]] == [clave]
+        assert client.post("/console/salir", data={"csrf": csrf_of(received.text)}).status_code == 303
+        ConsoleUsers(pg_runtime.store).create("pg.lock", EMISOR, Secret("una clave bastante larga"))
+        for _ in range(FREE_FAILURES - 1):
+            assert sign_in(client, "pg.lock", "mala").status_code == 401
+        assert sign_in(client, "pg.lock", "mala").status_code == 429
+        assert sign_in(client, "pg.lock", "una clave bastante larga").status_code == 429
+    locked = pg_runtime.store.get_console_user("pg.lock")
+    assert locked is not None and locked.failed_logins == FREE_FAILURES and locked.locked_until is not None

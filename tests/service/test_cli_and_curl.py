@@ -1,5 +1,6 @@
-"""``cr-einvoice apikey`` and ``cr-einvoice serve`` as a real process, called by a non-Python client (curl);
-the OpenAPI document checked by openapi-spec-validator, its request schema the input format's own."""
+"""``cr-einvoice apikey``, ``cr-einvoice user`` and ``cr-einvoice serve`` as a real process, called by a
+non-Python client (curl); the OpenAPI document checked by openapi-spec-validator, its request schema the input
+format's own."""
 
 from __future__ import annotations
 
@@ -48,6 +49,57 @@ def test_apikey_create_list_revoke(box: LocalSandbox, capsys: pytest.CaptureFixt
     assert main(["apikey", "revoke", "000000000000", "--config", config]) == 6
     assert "no API key 000000000000" in capsys.readouterr().err
     assert main(["apikey", "create", "--issuer", "12", "--config", config]) == 3
+
+
+def test_user_create_list_disable(
+    box: LocalSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    config = str(box.config_path)
+    password = "una contraseña de prueba"
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+    created = cli_json(capsys, "user", "create", "eva.cli", "--config", config, "--password-stdin")
+    assert created["username"] == "eva.cli" and created["emisor"] == EMISOR
+    monkeypatch.setenv("CLI_USER_PASSWORD", password)
+    other = cli_json(
+        capsys,
+        "user",
+        "create",
+        "Fer.Cli",
+        "--config",
+        config,
+        "--password-env",
+        "CLI_USER_PASSWORD",
+        "--name",
+        "Fernanda",
+        "--issuer",
+        "3101999777",
+    )
+    assert (other["username"], other["emisor"], other["name"]) == ("fer.cli", "3101999777", "Fernanda")
+    row = box.runtime.store.get_console_user("eva.cli")
+    assert row is not None and row.password_hash.startswith("scrypt$") and password not in repr(row)
+    listed = cli_json(capsys, "user", "list", "--config", config)
+    assert {"eva.cli", "fer.cli"} <= {u["username"] for u in listed}
+    assert password not in json.dumps(listed) and "scrypt" not in json.dumps(listed)
+    mine = cli_json(capsys, "user", "list", "--config", config, "--issuer", "3101999777")
+    assert [u["username"] for u in mine] == ["fer.cli"]
+    disabled = cli_json(capsys, "user", "disable", "eva.cli", "--config", config)
+    assert disabled["disabled_at"]
+    capsys.readouterr()
+    # Refusals: one line naming the problem, the right exit code, never the password.
+    monkeypatch.setattr("sys.stdin", io.StringIO("corta\n"))
+    assert main(["user", "create", "gil.cli", "--config", config, "--password-stdin"]) == 3
+    err = capsys.readouterr().err
+    assert "password" in err and "corta" not in err
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # not a terminal: no prompt
+    assert main(["user", "create", "gil.cli", "--config", config]) == 2
+    assert "--password-stdin" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+    assert main(["user", "create", "fer.cli", "--config", config, "--password-stdin"]) == 6
+    assert "already exists" in capsys.readouterr().err
+    assert main(["user", "disable", "nadie", "--config", config]) == 6
+    assert "no console user 'nadie'" in capsys.readouterr().err
 
 
 def test_serve_as_a_process_called_with_curl(

@@ -1,6 +1,7 @@
 """The web console: over HTTP (cookies, CSRF, sign-in failures, scoping) and in a real headless Chromium
-(Debian's, through Playwright): sign in, find the rejected voucher, read Hacienda's errors, download its
-files, issue it again, answer a supplier's voucher. Screenshots are kept under ``test-artifacts/``."""
+(Debian's, through Playwright): sign in with a console user, find the rejected voucher, read Hacienda's
+errors, download its files, issue it again, answer a supplier's voucher. Screenshots are kept under
+``test-artifacts/``. (Users, sessions and lockout on their own: test_console_users.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from service_support import Service, ticket_json
+from service_support import PASSWORD, Service, ticket_json
 
 from cr_einvoice.outbox.issuing import Issuer
 from cr_einvoice.outbox.store import VoucherRecord, VoucherState
@@ -76,9 +77,10 @@ class Browserless(httpx.Client):
         return super().send(request, **kwargs)  # type: ignore[arg-type]
 
 
-def sign_in(client: httpx.Client, key: str) -> httpx.Response:
+def sign_in(client: httpx.Client, username: str, password: str = PASSWORD) -> httpx.Response:
     form = client.get("/console/entrar")
-    return client.post("/console/entrar", data={"csrf": csrf_of(form.text), "api_key": key})
+    data = {"csrf": csrf_of(form.text), "username": username, "password": password}
+    return client.post("/console/entrar", data=data)
 
 
 def csrf_of(html: str) -> str:
@@ -90,24 +92,29 @@ def csrf_of(html: str) -> str:
 def test_cookies_are_httponly_samesite_strict_and_secure(service: Service) -> None:
     with Browserless(service.url) as client:
         login = client.get("/console/entrar")
-        assert login.status_code == 200 and "Llave de API" in login.text
+        assert login.status_code == 200 and "Contraseña" in login.text
         assert "default-src 'none'" in login.headers["content-security-policy"]
-        signed_in = sign_in(client, service.key)
+        signed_in = sign_in(client, service.user)
         assert signed_in.status_code == 303 and signed_in.headers["location"] == "/console/comprobantes"
         cookie = next(
             v for k, v in signed_in.headers.multi_items() if k == "set-cookie" and "cre_session" in v
         )
         flags = {part.strip().lower() for part in cookie.split(";")}
         assert {"httponly", "secure", "samesite=strict", "path=/console"} <= flags
-        assert service.key not in signed_in.text and service.key not in cookie
+        assert PASSWORD not in signed_in.text and PASSWORD not in cookie
 
 
-def test_sign_in_refuses_bad_keys_and_forms_without_their_token(service: Service) -> None:
+def test_sign_in_refuses_bad_passwords_unknown_users_and_forms_without_their_token(service: Service) -> None:
     with Browserless(service.url) as client:
-        wrong = sign_in(client, service.key[:-2] + "xx")
-        assert wrong.status_code == 401 and "no es válida" in wrong.text
+        wrong = sign_in(client, service.user, PASSWORD + "x")
+        assert wrong.status_code == 401 and "Usuario o contraseña incorrectos" in wrong.text
         assert "cre_session" not in wrong.headers.get("set-cookie", "")
-        forged = client.post("/console/entrar", data={"csrf": "forged", "api_key": service.key})
+        unknown = sign_in(client, "nadie.aqui")
+        assert unknown.status_code == 401 and "Usuario o contraseña incorrectos" in unknown.text
+        key = sign_in(client, service.user, service.key)  # an API key is not a console password
+        assert key.status_code == 401
+        data = {"csrf": "forged", "username": service.user, "password": PASSWORD}
+        forged = client.post("/console/entrar", data=data)
         assert forged.status_code == 403 and "cre_session" not in forged.headers.get("set-cookie", "")
         anonymous = client.get("/console/comprobantes")
         assert anonymous.status_code == 303 and anonymous.headers["location"] == "/console/entrar"
@@ -116,7 +123,7 @@ def test_sign_in_refuses_bad_keys_and_forms_without_their_token(service: Service
 def test_actions_need_the_session_s_csrf_token(service: Service) -> None:
     record = rejected_voucher(service)
     with Browserless(service.url) as client:
-        sign_in(client, service.key)
+        sign_in(client, service.user)
         page = client.get(f"/console/comprobantes/{record.key}")
         assert page.status_code == 200 and "Reemitir" in page.text
         refused = client.post(f"/console/comprobantes/{record.key}/reemitir", data={"csrf": "otro"})
@@ -127,7 +134,7 @@ def test_actions_need_the_session_s_csrf_token(service: Service) -> None:
 def test_another_emisor_s_session_does_not_see_the_voucher(service: Service) -> None:
     record = rejected_voucher(service)
     with Browserless(service.url) as client:
-        sign_in(client, service.other_key)
+        sign_in(client, service.other_user)
         assert record.consecutivo not in client.get("/console/comprobantes").text
         assert client.get(f"/console/comprobantes/{record.key}").status_code == 404
         assert client.get(f"/console/comprobantes/{record.key}/descargar/xml").status_code == 404
@@ -137,7 +144,7 @@ def test_the_list_filters_by_state_type_and_date(service: Service) -> None:
     record = rejected_voucher(service)
     day = record.fecha_emision.date().isoformat()
     with Browserless(service.url) as client:
-        sign_in(client, service.key)
+        sign_in(client, service.user)
 
         def listed(**query: str) -> bool:
             page = client.get("/console/comprobantes", params=query)
@@ -154,11 +161,17 @@ def test_the_list_filters_by_state_type_and_date(service: Service) -> None:
 
 def test_sign_out_ends_the_session(service: Service) -> None:
     with Browserless(service.url) as client:
-        sign_in(client, service.key)
+        sign_in(client, service.user)
         page = client.get("/console/ajustes")
         assert page.status_code == 200 and "3101123456" in page.text and "Solo lectura" in page.text
+        assert "ana.mora" in page.text and "Usuarios de la consola" in page.text
+        token = client.jar["cre_session"]
+        assert client.post("/console/salir", data={"csrf": "otro"}).status_code == 403
         out = client.post("/console/salir", data={"csrf": csrf_of(page.text)})
         assert out.status_code == 303
+        assert client.get("/console/ajustes").status_code == 303
+        # The old cookie, replayed, is refused: the server ended the session.
+        client.jar["cre_session"] = token
         assert client.get("/console/ajustes").status_code == 303
 
 
@@ -190,7 +203,9 @@ def test_the_console_in_a_real_browser(service: Service, browser: object, tmp_pa
     try:
         page.goto("/console")
         expect(page.get_by_role("heading", name="Entrar a la consola")).to_be_visible()
-        page.get_by_label("Llave de API").fill(service.key)
+        page.get_by_label("Usuario").fill(service.user)
+        page.get_by_label("Contraseña").fill(PASSWORD)
+        page.screenshot(path=str(shots / "entrar.png"), full_page=True)
         page.get_by_role("button", name="Entrar").click()
         expect(page.get_by_role("heading", name="Comprobantes emitidos")).to_be_visible()
 
@@ -235,6 +250,9 @@ def test_the_console_in_a_real_browser(service: Service, browser: object, tmp_pa
 
         page.get_by_role("link", name="Recibidos").click()
         expect(page.get_by_role("cell", name=received.clave)).to_be_visible()
+        page.select_option("#respuesta", "pending")
+        page.get_by_role("button", name="Filtrar").click()
+        expect(page.get_by_role("cell", name=received.clave)).to_be_visible()
         row = page.locator("tr", has_text=received.clave)
         row.get_by_role("button", name="Aceptar").click()
         expect(page.get_by_role("status")).to_contain_text("Se envió la respuesta al proveedor")
@@ -251,6 +269,7 @@ def test_the_console_in_a_real_browser(service: Service, browser: object, tmp_pa
             shutil.copy(shot, ARTIFACTS / shot.name)
     kept = {p.name for p in ARTIFACTS.glob("*.png")}
     assert {
+        "entrar.png",
         "comprobantes-rechazados.png",
         "comprobante-rechazado.png",
         "recibidos.png",

@@ -12,10 +12,10 @@ from typing import Any
 from cr_einvoice.app.cli._common import add_config_argument, add_group, dump_json, open_runtime
 from cr_einvoice.core.errors import ExitCode
 
-__all__ = ["register"]
+__all__ = ["emisor_of", "register"]
 
 
-def _issuer(args: argparse.Namespace, runtime: Any) -> str:
+def emisor_of(args: argparse.Namespace, runtime: Any) -> str:
     """``--issuer``: a configured taxpayer's name ([issuers.NAME]) or an identification number; default:
     the configuration's taxpayer."""
     config = runtime.config
@@ -28,7 +28,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     from cr_einvoice.service.auth import ApiKeys
 
     with open_runtime(args) as runtime:
-        key, record = ApiKeys(runtime.store).create(_issuer(args, runtime), args.name)
+        key, record = ApiKeys(runtime.store).create(emisor_of(args, runtime), args.name)
         if args.json:
             dump_json(
                 {"key": key.reveal(), "key_id": record.key_id, "emisor": record.emisor, "name": record.name}
@@ -41,7 +41,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with open_runtime(args) as runtime:
-        rows = runtime.store.list_api_keys(_issuer(args, runtime) if args.issuer else None)
+        rows = runtime.store.list_api_keys(emisor_of(args, runtime) if args.issuer else None)
         out = [
             {
                 "key_id": r.key_id,

@@ -192,7 +192,10 @@ class ConsoleTables:
     # -- console sessions -------------------------------------------------------------------------
     def open_console_session(self, record: ConsoleSessionRecord) -> None:
         with self._tx() as tx:
-            tx.execute(self._q("DELETE FROM console_sessions WHERE expires_at <= ?"), (_utc(now()),))
+            # The sessions that ended before this one began are forgotten.
+            tx.execute(
+                self._q("DELETE FROM console_sessions WHERE expires_at <= ?"), (_utc(record.created_at),)
+            )
             tx.execute(
                 self._q(
                     "INSERT INTO console_sessions (token_hash, username, emisor, created_at, expires_at) "

@@ -1,11 +1,14 @@
 """The web console at ``/console``: Spanish, rendered on the server (Jinja2), no JavaScript.
 
-Sign in with an API key (``cr-einvoice apikey create``): the console is one more client of the same keys, so
-there is no second password store, a key's emisor scopes what its console shows, and revoking the key ends
+Sign in with a console user's username and password (``cr-einvoice user create``; :mod:`cr_einvoice.service
+.users`): a user belongs to one emisor, which scopes everything its console shows; disabling the user ends
 its sessions. Pages: the vouchers filtered by state, type and date; a voucher (its timeline, Hacienda's
-errors, XML/PDF downloads, ask Hacienda again, issue again); the received vouchers with accept/reject; the
-taxpayer's settings, read only. Every form carries a CSRF token; cookies are ``HttpOnly``,
-``SameSite=Strict`` and ``Secure``; pages are sent with a strict Content-Security-Policy.
+errors, XML/PDF downloads, ask Hacienda again, issue again); the received vouchers (filtered by answer and
+date) with accept/reject; the taxpayer's settings, read only. Every form carries a CSRF token (the sign-in
+form too: a double-submit cookie); cookies are ``HttpOnly``, ``SameSite=Strict`` and ``Secure`` (unless
+``[service] secure_cookies = false`` on plain http); pages are sent with a strict Content-Security-Policy.
+An address whose sign-ins keep failing is slowed down (``[service] login_failures_per_minute``) and an
+account locks after repeated failures.
 """
 
 from __future__ import annotations
@@ -23,11 +26,14 @@ from starlette.routing import Route
 
 from cr_einvoice.core.clave import CR_TZ
 from cr_einvoice.core.errors import CrEinvoiceError
+from cr_einvoice.core.secret import Secret
 from cr_einvoice.outbox.issuing import REISSUABLE
 from cr_einvoice.outbox.store import VoucherState
 from cr_einvoice.service.console.sessions import COOKIE, LOGIN_COOKIE, Session, Sessions
 from cr_einvoice.service.context import Caller, ServiceContext
+from cr_einvoice.service.guards import RateLimiter
 from cr_einvoice.service.problems import HTTPProblem, problem_of
+from cr_einvoice.service.users import ConsoleUsers
 
 __all__ = ["Console"]
 
@@ -88,6 +94,14 @@ AVISOS = {
     "consultado": "Se consultó el estado a Hacienda.",
     "respondido": "Se envió la respuesta al proveedor.",
 }
+#: The received vouchers' filter by answer (``decision`` of the listing).
+RESPUESTAS = {
+    "pending": "Sin responder",
+    "answered": "Respondidos",
+    "accept": "Aceptados",
+    "partial": "Aceptados parcialmente",
+    "reject": "Rechazados",
+}
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -97,12 +111,16 @@ class Console:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.sessions = Sessions(ctx.settings.session_minutes * 60.0)
+        self.sessions = Sessions(ctx.store, ctx.settings.session_minutes * 60.0)
+        self.users = ConsoleUsers(ctx.store)
+        per_minute = ctx.settings.login_failures_per_minute
+        #: Failed sign-ins per address.
+        self.failures = RateLimiter(per_minute / 60.0, per_minute)
         self.env = Environment(
             loader=PackageLoader("cr_einvoice.service.console", "templates"),
             autoescape=select_autoescape(default=True),
         )
-        self.env.globals.update(estados=ESTADOS, tipos=TIPOS, eventos=EVENTOS)
+        self.env.globals.update(estados=ESTADOS, tipos=TIPOS, eventos=EVENTOS, respuestas=RESPUESTAS)
         self.env.filters.update(hora=_hora, detalle=_detalle)
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -110,27 +128,24 @@ class Console:
         html = self.env.get_template(name).render(**context)
         return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
-    def _cookie(self, response: Response, name: str, value: str, max_age: int | None) -> None:
+    def _cookie(self, request: Request, response: Response, name: str, value: str, max_age: int) -> None:
         response.set_cookie(
             name,
             value,
             max_age=max_age,
             path="/console",
-            secure=self.ctx.settings.secure_cookies,
+            secure=self.ctx.settings.secure_cookies or request.url.scheme == "https",
             httponly=True,
             samesite="strict",
         )
 
     def session(self, request: Request) -> Session:
-        """The signed-in session (its key still active), or a redirect to the sign-in page."""
+        """The signed-in session (its user still active), or a redirect to the sign-in page."""
         session = self.sessions.get(request.cookies.get(COOKIE))
-        if session is not None:
-            record = self.ctx.store.get_api_key(session.key_id)
-            if record is not None and record.active:
-                self.ctx.limiter.check("console:" + session.sid)
-                return session
-            self.sessions.close(session.sid)
-        raise HTTPProblem(303, "sign-in", "Sign in", headers={"Location": "/console/entrar"})
+        if session is None:
+            raise HTTPProblem(303, "sign-in", "Sign in", headers={"Location": "/console/entrar"})
+        self.ctx.limiter.check("console:" + session.username)
+        return session
 
     async def form(self, request: Request, session: Session) -> dict[str, str]:
         """The posted form, once its CSRF token is this session's."""
@@ -142,23 +157,25 @@ class Console:
             )
         return fields
 
-    def problem_page(self, request: Request, problem: HTTPProblem) -> Response:
+    def problem_page(
+        self, request: Request, problem: HTTPProblem, session: Session | None = None
+    ) -> Response:
         if problem.status in (301, 302, 303):
             return RedirectResponse(problem.headers["Location"], status_code=problem.status)
-        session = self.sessions.get(request.cookies.get(COOKIE))
         return self.page("error.html", problem.status, problem=problem, session=session)
 
     def guarded(self, handler: Callable[[Request, Session], Awaitable[Response]]) -> Handler:
         """``handler`` with the session, and the library's errors shown as a page."""
 
         async def run(request: Request) -> Response:
+            session = None
             try:
                 session = await run_in_threadpool(self.session, request)
                 return await handler(request, session)
             except HTTPProblem as problem:
-                return self.problem_page(request, problem)
+                return self.problem_page(request, problem, session)
             except CrEinvoiceError as exc:
-                return self.problem_page(request, problem_of(exc))
+                return self.problem_page(request, problem_of(exc), session)
 
         return run
 
@@ -168,36 +185,45 @@ class Console:
 
         token = secrets.token_urlsafe(32)
         response = self.page("login.html", status, csrf=token, error=error, session=None)
-        self._cookie(response, LOGIN_COOKIE, token, 600)
+        self._cookie(request, response, LOGIN_COOKIE, token, 600)
         return response
 
     async def login(self, request: Request) -> Response:
         import hmac
 
         data = await request.form()
-        token, key = data.get("csrf"), data.get("api_key")
+        token, username, password = data.get("csrf"), data.get("username"), data.get("password")
         cookie = request.cookies.get(LOGIN_COOKIE, "")
         if not (isinstance(token, str) and cookie and hmac.compare_digest(token.encode(), cookie.encode())):
             return await self.login_form(request, "El formulario venció; intente de nuevo.", 403)
-        client = request.client.host if request.client else "?"
-        try:
-            self.ctx.limiter.check("console-login:" + client)
-        except HTTPProblem:
-            return await self.login_form(request, "Demasiados intentos; espere un momento.", 429)
-        record = await run_in_threadpool(
-            self.ctx.keys.authenticate, key.strip() if isinstance(key, str) else ""
-        )
-        if record is None:
-            return await self.login_form(request, "La llave de API no es válida o fue revocada.", 401)
-        session = self.sessions.open(record.key_id, record.emisor)
+        address = "console-login:" + (request.client.host if request.client else "?")
+        wait = self.failures.wait(address)
+        if wait:
+            message = f"Demasiados intentos fallidos desde esta dirección; espere {wait} segundos."
+            response = await self.login_form(request, message, 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        if not (isinstance(username, str) and isinstance(password, str) and username and password):
+            return await self.login_form(request, "Escriba su usuario y su contraseña.", 422)
+        result = await run_in_threadpool(self.users.sign_in, username, Secret(password))
+        if result.user is None:
+            self.failures.charge(address)
+            if result.locked_until is not None:
+                until = _hora(result.locked_until)[11:]
+                message = f"La cuenta está bloqueada por intentos fallidos hasta las {until}."
+                return await self.login_form(request, message, 429)
+            return await self.login_form(request, "Usuario o contraseña incorrectos.", 401)
+        # A new session (a new token) at every sign-in; a session the browser still had ends.
+        await run_in_threadpool(self.sessions.close, request.cookies.get(COOKIE))
+        session = await run_in_threadpool(self.sessions.open, result.user)
         response = RedirectResponse("/console/comprobantes", status_code=303)
-        self._cookie(response, COOKIE, session.sid, int(self.sessions.lifetime))
+        self._cookie(request, response, COOKIE, session.token, int(self.sessions.lifetime))
         response.delete_cookie(LOGIN_COOKIE, path="/console")
         return response
 
     async def logout(self, request: Request, session: Session) -> Response:
         await self.form(request, session)
-        self.sessions.close(session.sid)
+        await run_in_threadpool(self.sessions.close, session.token)
         response = RedirectResponse("/console/entrar", status_code=303)
         response.delete_cookie(COOKIE, path="/console")
         return response
@@ -209,7 +235,7 @@ class Console:
 
         def load() -> tuple[list[Any], str | None]:
             return self.ctx.page(
-                Caller(session.key_id, session.emisor),
+                _caller(session),
                 state=filters["estado"] or None,
                 tipo=filters["tipo"] or None,
                 since=filters["desde"] or None,
@@ -219,15 +245,11 @@ class Console:
             )
 
         rows, cursor = await run_in_threadpool(load)
-        more = None
-        if cursor:
-            more = "/console/comprobantes?" + urlencode(
-                {**{k: v for k, v in filters.items() if v}, "cursor": cursor}
-            )
+        more = _more("/console/comprobantes", filters, cursor)
         return self.page("vouchers.html", session=session, rows=rows, filters=filters, more=more)
 
     async def voucher(self, request: Request, session: Session) -> Response:
-        caller = Caller(session.key_id, session.emisor)
+        caller = _caller(session)
         key = request.path_params["key"]
 
         def load() -> dict[str, Any]:
@@ -253,7 +275,7 @@ class Console:
         )
 
     async def download(self, request: Request, session: Session) -> Response:
-        caller = Caller(session.key_id, session.emisor)
+        caller = _caller(session)
         key, what = request.path_params["key"], request.path_params["what"]
         if what == "xml":
             record = await run_in_threadpool(self.ctx.voucher, caller, key)
@@ -271,9 +293,7 @@ class Console:
 
     async def refresh(self, request: Request, session: Session) -> Response:
         await self.form(request, session)
-        record = await run_in_threadpool(
-            self.ctx.voucher, Caller(session.key_id, session.emisor), request.path_params["key"]
-        )
+        record = await run_in_threadpool(self.ctx.voucher, _caller(session), request.path_params["key"])
         if self.ctx.worker is None:
             raise HTTPProblem(409, "no-worker", "Sin worker", "el worker corre en otro proceso")
         await self.ctx.worker.refresh(record.key)
@@ -281,25 +301,39 @@ class Console:
 
     async def reissue(self, request: Request, session: Session) -> Response:
         await self.form(request, session)
-        caller = Caller(session.key_id, session.emisor)
+        caller = _caller(session)
         issued = await run_in_threadpool(self.ctx.reissue, caller, request.path_params["key"])
         self.ctx.wake()
         return RedirectResponse(f"/console/comprobantes/{issued.key}?aviso=reemitido", status_code=303)
 
     # -- received vouchers and settings -----------------------------------------------------------
     async def received(self, request: Request, session: Session) -> Response:
-        caller = Caller(session.key_id, session.emisor)
-        rows = await run_in_threadpool(self.ctx.received_list, caller)
+        q = request.query_params
+        filters = {name: q.get(name, "") for name in ("respuesta", "desde", "hasta")}
+
+        def load() -> tuple[list[Any], str | None]:
+            return self.ctx.received_page(
+                _caller(session),
+                decision=filters["respuesta"] or None,
+                since=filters["desde"] or None,
+                until=filters["hasta"] or None,
+                cursor=q.get("cursor") or None,
+                limit=50,
+            )
+
+        rows, cursor = await run_in_threadpool(load)
         return self.page(
             "received.html",
             session=session,
             rows=rows,
-            aviso=AVISOS.get(request.query_params.get("aviso", "")),
+            filters=filters,
+            more=_more("/console/recibidos", filters, cursor),
+            aviso=AVISOS.get(q.get("aviso", "")),
         )
 
     async def decide(self, request: Request, session: Session) -> Response:
         fields = await self.form(request, session)
-        caller = Caller(session.key_id, session.emisor)
+        caller = _caller(session)
         clave = request.path_params["clave"]
         await run_in_threadpool(
             self.ctx.answer_received, caller, clave, fields.get("decision", ""), fields.get("motivo")
@@ -308,7 +342,7 @@ class Console:
         return RedirectResponse("/console/recibidos?aviso=respondido", status_code=303)
 
     async def settings(self, request: Request, session: Session) -> Response:
-        caller = Caller(session.key_id, session.emisor)
+        caller = _caller(session)
 
         def load() -> dict[str, Any]:
             taxpayer = self.ctx.taxpayer(caller)
@@ -316,6 +350,7 @@ class Console:
                 "issuer": taxpayer,
                 "profile": taxpayer.emisor(),
                 "keys": self.ctx.store.list_api_keys(session.emisor),
+                "users": self.ctx.store.list_console_users(session.emisor),
                 "counts": self.ctx.store.count_by_state(),
                 "online": self.ctx.store.connectivity()[0],
             }
@@ -356,6 +391,17 @@ class Console:
             Route("/console/recibidos/{clave}/decision", g(self.decide), methods=["POST"]),
             Route("/console/ajustes", g(self.settings), methods=["GET"]),
         ]
+
+
+def _caller(session: Session) -> Caller:
+    return Caller("user:" + session.username, session.emisor)
+
+
+def _more(path: str, filters: Mapping[str, str], cursor: str | None) -> str | None:
+    """The link to the next page (the same filters), or None on the last page."""
+    if not cursor:
+        return None
+    return f"{path}?" + urlencode({**{k: v for k, v in filters.items() if v}, "cursor": cursor})
 
 
 def _hora(value: datetime, seconds: bool = True) -> str:

@@ -1,19 +1,25 @@
-"""Console sessions: who signed in (with an API key), kept in this process's memory.
+"""Console sessions: who signed in (a console user), kept in the store so that every process of the service
+knows them and they outlive a restart.
 
-A session is a random 256-bit id in a cookie (``HttpOnly``, ``SameSite=Strict``, ``Secure``, path
-``/console``) that maps to the key's id and emisor, a CSRF token (every form carries it; a POST without it is
-refused) and an expiry. The key itself is never kept: each request reads the key's row again, so revoking the
-key ends its console sessions at once. Sessions do not survive a restart (sign in again).
+The cookie carries an opaque random token (256 bits; ``HttpOnly``, ``SameSite=Strict``, ``Secure``, path
+``/console``); the store keeps only its SHA-256, the user, the user's emisor and when the session ends (the
+server decides: an old cookie replayed after that is refused). Each request reads the session and its user
+again, so disabling a user or signing out ends the session at once. Every form carries the session's CSRF
+token, derived from the session's token (an HMAC), so it is never stored and cannot be guessed without the
+cookie.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import re
 import secrets
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from cr_einvoice.outbox.store import ConsoleSessionRecord, ConsoleUserRecord, Store
 
 __all__ = ["COOKIE", "LOGIN_COOKIE", "Session", "Sessions"]
 
@@ -21,49 +27,63 @@ COOKIE = "cre_session"
 #: The sign-in form's CSRF token (double submit: the cookie and the form field must match).
 LOGIN_COOKIE = "cre_login"
 
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    sid: str
-    key_id: str
+    """A signed-in session as a request sees it (``token``: the cookie's value, never stored)."""
+
+    token: str = field(repr=False)
+    username: str
     emisor: str
-    csrf: str
-    expires: float
+    expires: datetime
+
+    @property
+    def csrf(self) -> str:
+        """The token every form of this session carries."""
+        return hmac.new(self.token.encode("ascii"), b"cr-einvoice console csrf", hashlib.sha256).hexdigest()
 
     def csrf_ok(self, presented: str | None) -> bool:
         return presented is not None and hmac.compare_digest(presented.encode(), self.csrf.encode())
 
 
 class Sessions:
-    """The console's sessions of this process. Thread-safe."""
+    """Opens, finds and closes console sessions in ``store``; each lasts ``lifetime`` seconds."""
 
-    def __init__(self, lifetime: float, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, lifetime: float, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self.store = store
         self.lifetime = lifetime
         self._clock = clock
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
 
-    def open(self, key_id: str, emisor: str) -> Session:
+    def open(self, user: ConsoleUserRecord) -> Session:
+        token = secrets.token_urlsafe(32)
         now = self._clock()
-        session = Session(
-            secrets.token_urlsafe(32), key_id, emisor, secrets.token_urlsafe(32), now + self.lifetime
+        expires = now + timedelta(seconds=self.lifetime)
+        self.store.open_console_session(
+            ConsoleSessionRecord(_digest(token), user.username, user.emisor, now, expires)
         )
-        with self._lock:
-            for sid in [s.sid for s in self._sessions.values() if s.expires <= now]:
-                del self._sessions[sid]
-            self._sessions[session.sid] = session
-        return session
+        return Session(token, user.username, user.emisor, expires)
 
-    def get(self, sid: str | None) -> Session | None:
-        if not sid:
+    def get(self, token: str | None) -> Session | None:
+        """The live session of ``token`` whose user is still active, or None."""
+        if not token or not _TOKEN.match(token):
             return None
-        with self._lock:
-            session = self._sessions.get(sid)
-            if session is not None and session.expires <= self._clock():
-                del self._sessions[sid]
-                return None
-        return session
+        record = self.store.get_console_session(_digest(token))
+        if record is None:
+            return None
+        user = self.store.get_console_user(record.username)
+        if record.expires_at <= self._clock() or user is None or not user.active:
+            self.store.close_console_session(record.token_hash)
+            return None
+        return Session(token, record.username, record.emisor, record.expires_at)
 
-    def close(self, sid: str | None) -> None:
-        with self._lock:
-            self._sessions.pop(sid or "", None)
+    def close(self, token: str | None) -> None:
+        if token and _TOKEN.match(token):
+            self.store.close_console_session(_digest(token))
