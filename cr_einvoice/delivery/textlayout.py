@@ -6,9 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cr_einvoice.delivery.document import Representacion
-from cr_einvoice.delivery.pdfwriter import text_width
+from cr_einvoice.delivery.pdfwriter import Font, text_width
 
-__all__ = ["Run", "amount_width", "document_info", "hacienda_lines", "wrap_runs", "wrap_text"]
+__all__ = [
+    "Run",
+    "amount_width",
+    "document_info",
+    "hacienda_lines",
+    "measured_lines",
+    "wrap_runs",
+    "wrap_text",
+]
 
 
 def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
@@ -38,6 +46,17 @@ def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
             used = text_width(line, font, size)
     lines.append(line)
     return lines
+
+
+def measured_lines(text: str, font: Font, size: float, width: float) -> list[tuple[bytes, float]]:
+    """``text`` broken as :func:`wrap_text` breaks it, each line in ``font``'s codes with its width at
+    ``size``: measured once, for a layout that aligns the lines and draws them with
+    :meth:`~cr_einvoice.delivery.pdfwriter.Page.show`."""
+    data = font.encode(text)
+    used = font.units(data) * size / 1000.0
+    if used <= width and not text.startswith(" "):
+        return [(data, used)]
+    return [(font.encode(line), font.width(line, size)) for line in wrap_text(text, font.name, size, width)]
 
 
 def amount_width(view: Representacion, font: str, size: float, width: float) -> float:

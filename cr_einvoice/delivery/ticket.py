@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from cr_einvoice.delivery.document import Campo, Linea, Representacion
-from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, Page
+from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, Font, Page, get_font
 from cr_einvoice.delivery.qr import qr_runs
-from cr_einvoice.delivery.textlayout import amount_width, document_info, hacienda_lines, wrap_text
+from cr_einvoice.delivery.textlayout import amount_width, document_info, hacienda_lines, measured_lines
 
 __all__ = ["render_ticket"]
 
@@ -33,9 +33,12 @@ _LEFT, _CENTER, _RIGHT = "left", "center", "right"
 
 
 class _Text(NamedTuple):
-    text: str
-    font: str
+    """A text measured once: in its font's codes, with its width (for the alignment)."""
+
+    data: bytes
+    font: Font
     size: float
+    width: float
     align: str = _LEFT
 
 
@@ -58,15 +61,18 @@ class _Roll:
         self.size = size
         self.small = size * 0.86
         self.rows: list[_Row] = []
+        self.regular = get_font(REGULAR)
+        self.bold = get_font(BOLD)
 
     def leading(self, size: float) -> float:
         return size * 1.22
 
     def text(self, text: str, *, bold: bool = False, small: bool = False, align: str = _LEFT) -> None:
-        font = BOLD if bold else REGULAR
+        font = self.bold if bold else self.regular
         size = self.small if small else self.size
-        for line in wrap_text(text, font, size, self.width):
-            self.rows.append(_Row(self.leading(size), (_Text(line, font, size, align),)))
+        height = self.leading(size)
+        for data, width in measured_lines(text, font, size, self.width):
+            self.rows.append(_Row(height, (_Text(data, font, size, width, align),)))
 
     def heading(self, text: str) -> None:
         self.gap(self.size * 0.5)
@@ -74,13 +80,22 @@ class _Roll:
 
     def pair(self, left: str, right: str, *, column: float, bold: bool = False, shade: bool = False) -> None:
         """``left`` wrapped in the width the amount ``right`` leaves; the amount on its last row."""
-        font = BOLD if bold else REGULAR
-        lines = wrap_text(left, font, self.size, self.width - column - 2)
-        for i, line in enumerate(lines):
-            texts = [_Text(line, font, self.size)]
-            if i == len(lines) - 1:
-                texts.append(_Text(right, font, self.size, _RIGHT))
-            self.rows.append(_Row(self.leading(self.size), tuple(texts), shade=shade))
+        font = self.bold if bold else self.regular
+        size = self.size
+        height = self.leading(size)
+        lines = measured_lines(left, font, size, self.width - column - 2)
+        last = len(lines) - 1
+        for i, (data, width) in enumerate(lines):
+            text = _Text(data, font, size, width)
+            if i == last:
+                amount = font.encode(right)
+                texts: tuple[_Text, ...] = (
+                    text,
+                    _Text(amount, font, size, font.units(amount) * size / 1000.0, _RIGHT),
+                )
+            else:
+                texts = (text,)
+            self.rows.append(_Row(height, texts, shade=shade))
 
     def campo(self, campo: Campo, *, align: str = _LEFT) -> None:
         self.text(f"{campo.etiqueta}: {campo.valor}", align=align)
@@ -184,8 +199,15 @@ def _draw(page: Page, rows: list[_Row], left: float, top: float, width: float) -
             page.cells(left + (width - row.height) / 2, y, row.height / side, runs)
         baseline = y + row.height * 0.22
         for t in row.texts:
-            x = left if t.align == _LEFT else left + width if t.align == _RIGHT else left + width / 2
-            page.text(x, baseline, t.text, font=t.font, size=t.size, align=t.align)
+            if t.align == _LEFT:
+                x = left
+            elif t.align == _RIGHT:
+                x = left + width
+                x -= t.width
+            else:
+                x = left + width / 2
+                x -= t.width / 2
+            page.show(x, baseline, t.data, t.font, t.size)
 
 
 def render_ticket(view: Representacion, *, width_mm: int, deterministic: bool) -> bytes:
