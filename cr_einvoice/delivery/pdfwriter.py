@@ -48,8 +48,8 @@ _FIRST_PAGE_OBJECT = 12
 
 @dataclass(frozen=True, slots=True)
 class Font:
-    """One embedded font: its name (``REGULAR`` or ``BOLD``), its resource name, the width of each code (thousandths of the font size) and its
-    PDF objects, ready as bytes.
+    """One embedded font: its name (``REGULAR`` or ``BOLD``), its resource name, the width of each code
+    (thousandths of the font size) and its PDF objects, ready as bytes.
 
     ``high`` and ``low``: each code's width in whole font units (``unit`` thousandths each), split into its
     high and low byte as two translation tables, so the width of an encoded text is two C-level sums
@@ -200,13 +200,16 @@ class Page:
         if align != "left":
             width = f.units(data) * size / 1000.0
             x -= width if align == "right" else width / 2
-        self.show(x, y, data, f, size, gray)
+        body = self.show(x, y, data, f, size)
+        if gray:
+            self._ops[-1] = b"%.3f g " % gray + body + b"0 g\n"
 
-    def show(self, x: float, y: float, data: bytes, font: Font, size: float, gray: float = 0.0) -> None:
-        """Text already in ``font``'s codes (:meth:`Font.encode`) starting at ``x`` on the baseline ``y``:
-        for a layout that measured it already."""
+    def show(self, x: float, y: float, data: bytes, font: Font, size: float) -> bytes:
+        """Text already in ``font``'s codes (:meth:`Font.encode`), in black, starting at ``x`` on the
+        baseline ``y``: for a layout that measured it already. Returns the operators added."""
         body = b"BT 1 0 0 1 %.5g %.7g Tm %s%s) Tj T* ET\n" % (x, y, _select(font.key, size), _literal(data))
-        self._ops.append(body if not gray else b"%.3f g " % gray + body + b"0 g\n")
+        self._ops.append(body)
+        return body
 
     def paragraph(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cr_einvoice.delivery.document import Representacion
-from cr_einvoice.delivery.pdfwriter import Font, text_width
+from cr_einvoice.delivery.pdfwriter import Font, get_font, text_width
 
 __all__ = [
     "Run",
@@ -22,30 +22,11 @@ __all__ = [
 def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
     """``text`` broken into lines no wider than ``width``, at ordinary spaces only: a figure's no-break
     spaces (``1 428 565,00``) hold it together; a word wider than a line is cut between characters."""
-    if not text.startswith(" ") and text_width(text, font, size) <= width:
+    f = get_font(font)
+    data = f.encode(text)
+    if not text.startswith(" ") and f.units(data) * size / 1000.0 <= width:
         return [text]  # what the loop below would give, at once
-    space = text_width(" ", font, size)
-    lines: list[str] = []
-    line = ""
-    used = 0.0  # the width of line, summed word by word (the fonts are not kerned)
-    for word in text.split(" "):
-        extra = text_width(word, font, size)
-        candidate = used + space + extra if line else extra
-        if candidate <= width:
-            line, used = (f"{line} {word}" if line else word), candidate
-            continue
-        if line:
-            lines.append(line)
-        line, used = word, extra
-        while used > width and len(line) > 1:
-            cut = len(line) - 1
-            while cut > 1 and text_width(line[:cut], font, size) > width:
-                cut -= 1
-            lines.append(line[:cut])
-            line = line[cut:]
-            used = text_width(line, font, size)
-    lines.append(line)
-    return lines
+    return _wrap(text, data, f, size, width)
 
 
 def measured_lines(text: str, font: Font, size: float, width: float) -> list[tuple[bytes, float]]:
@@ -56,7 +37,38 @@ def measured_lines(text: str, font: Font, size: float, width: float) -> list[tup
     used = font.units(data) * size / 1000.0
     if used <= width and not text.startswith(" "):
         return [(data, used)]
-    return [(font.encode(line), font.width(line, size)) for line in wrap_text(text, font.name, size, width)]
+    return [(font.encode(line), font.width(line, size)) for line in _wrap(text, data, font, size, width)]
+
+
+def _wrap(text: str, data: bytes, f: Font, size: float, width: float) -> list[str]:
+    """The loop of :func:`wrap_text`; ``data`` is ``text`` in the font's codes, one byte a character, so
+    each word is measured from its slice of it (encoding once)."""
+    units = f.units
+    space = units(b" ") * size / 1000.0
+    lines: list[str] = []
+    line = ""
+    used = 0.0  # the width of line, summed word by word (the fonts are not kerned)
+    at = 0
+    for word in text.split(" "):
+        end = at + len(word)
+        extra = units(data[at:end]) * size / 1000.0
+        at = end + 1
+        candidate = used + space + extra if line else extra
+        if candidate <= width:
+            line, used = (f"{line} {word}" if line else word), candidate
+            continue
+        if line:
+            lines.append(line)
+        line, used = word, extra
+        while used > width and len(line) > 1:
+            cut = len(line) - 1
+            while cut > 1 and f.width(line[:cut], size) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+            used = f.width(line, size)
+    lines.append(line)
+    return lines
 
 
 def amount_width(view: Representacion, font: str, size: float, width: float) -> float:

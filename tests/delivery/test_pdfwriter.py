@@ -9,7 +9,8 @@ import io
 from pdf_reading import embedded_fonts, page_sizes, page_texts
 from pypdf import PdfReader
 
-from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, text_width
+from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, get_font, text_width
+from cr_einvoice.delivery.textlayout import measured_lines, wrap_text
 
 
 def _one_page(*texts: str) -> bytes:
@@ -44,3 +45,25 @@ def test_widths_come_from_the_fonts_and_scale_with_the_size() -> None:
     assert text_width("MMMM", REGULAR, 10) > text_width("iiii", REGULAR, 10) > 0
     assert text_width("Total", BOLD, 10) > text_width("Total", REGULAR, 10)
     assert abs(text_width("ab", REGULAR, 20) - 2 * text_width("ab", REGULAR, 10)) < 1e-9
+
+
+def test_a_width_summed_in_c_equals_the_widths_added_one_by_one() -> None:
+    for name in (REGULAR, BOLD):
+        font = get_font(name)
+        for text in ("", "Total comprobante (CRC)", "Canción ¿año? € — × \u00a0", "colón ₡ ő 中 \u2002x"):
+            data = font.encode(text)
+            assert len(data) == len(text)  # one code a character, substitutes included (wrapping slices)
+            assert font.units(data) == sum(font.widths[code] for code in data)
+            assert font.width(text, 7.5) == sum(font.widths[code] for code in data) * 7.5 / 1000.0
+
+
+def test_measured_lines_break_as_wrap_text_and_carry_each_line_measured() -> None:
+    font = get_font(REGULAR)
+    text = "Dirección: San José (provincia 1, cantón 01, distrito 08), Mata Redonda, Supercalifragilístico"
+    for width in (40.0, 90.0, 200.0, 1000.0):
+        lines = measured_lines(text, font, 7.5, width)
+        assert [data for data, _ in lines] == [
+            font.encode(line) for line in wrap_text(text, REGULAR, 7.5, width)
+        ]
+        assert all(measured == text_width(line.decode("cp1252"), REGULAR, 7.5) for line, measured in lines)
+        assert all(measured <= width for _, measured in lines)
