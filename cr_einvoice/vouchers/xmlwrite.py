@@ -2,10 +2,18 @@
 
 Amounts carry 5 decimals, quantities 3, rates 2 (more only when needed); dates are written in Costa Rica time
 with the explicit ``-06:00`` offset. No ``ds:Signature`` is written: the signer appends it to these bytes.
+
+The document is written as text, element after element (the escaping and the empty-element form libxml2's
+serialiser uses), and :func:`to_element` parses those bytes once: creating the elements one by one through
+lxml costs several times more. ``to_xml(doc)`` and ``etree.tostring`` of ``to_element(doc)`` (UTF-8, with
+the declaration) are the same bytes. Text that XML cannot carry (control characters, U+FFFE/U+FFFF, lone
+surrogates) is refused with a :class:`~cr_einvoice.core.errors.ValidationError` naming the element.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -45,48 +53,102 @@ NAMESPACE_BASE = f"{catalogs.NAMESPACE_BASE}v4.4/"
 #: Root element → v4.4 namespace (case-sensitive, camelCase), from the catalogs' DOCUMENT_KINDS.
 NAMESPACES: dict[str, str] = {kind.root: kind.namespace("4.4") for kind in catalogs.DOCUMENT_KINDS}
 
+#: What lxml's serialiser writes before the root (UTF-8 with the declaration).
+_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTR_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+)
+#: Characters XML 1.0 cannot carry (lxml refuses them in text and attributes).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
 
 def namespace_for(root: str) -> str:
     """The v4.4 namespace of a root element name."""
     return NAMESPACES[root]
 
 
+def _checked(name: str, text: str) -> str:
+    if _NOT_XML.search(text) is not None:
+        raise ValidationError(
+            "contains a character XML cannot carry (a control character other than tab, newline and "
+            "carriage return, U+FFFE, U+FFFF or a lone surrogate)",
+            path=name,
+        )
+    return text
+
+
+def _escaped(name: str, text: str) -> str:
+    """Element text as libxml2 writes it (``&`` ``<`` ``>`` and CR escaped)."""
+    _checked(name, text)
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return text.translate(_TEXT_ESCAPES)
+    return text
+
+
+def _attribute(name: str, text: str) -> str:
+    """An attribute value as libxml2 writes it between double quotes."""
+    return _checked(name, text).translate(_ATTR_ESCAPES)
+
+
 class _W:
-    """Appends children in the default namespace of the document."""
+    """Writes the elements of one document, in order, in its default namespace."""
 
-    __slots__ = ("ns", "tags")
+    __slots__ = ("open_tags", "parts")
 
-    def __init__(self, ns: str) -> None:
-        self.ns = ns
-        self.tags = _tags(ns)
+    def __init__(self, root: str) -> None:
+        self.parts: list[str] = [f'<{root} xmlns="{NAMESPACES[root]}">']
+        self.open_tags: list[str] = [root]
 
-    def el(self, parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-        tag = self.tags.get(name)
-        if tag is None:
-            tag = self.tags[name] = f"{{{self.ns}}}{name}"
-        child = etree.SubElement(parent, tag)
-        if text is not None:
-            child.text = text
-        return child
+    def el(self, name: str, text: str) -> None:
+        """A leaf element carrying ``text`` (escaped; refused when XML cannot carry it)."""
+        self.parts.append(f"<{name}>{_escaped(name, text)}</{name}>")
 
-    def opt(self, parent: etree._Element, name: str, value: object) -> None:
+    def code(self, name: str, text: str) -> None:
+        """A leaf element whose text needs no escaping: a catalogue code, a formatted number or date."""
+        self.parts.append(f"<{name}>{text}</{name}>")
+
+    def open(self, name: str) -> None:
+        """Start an element whose children follow (until :meth:`close`)."""
+        self.parts.append(f"<{name}>")
+        self.open_tags.append(name)
+
+    def close(self) -> None:
+        """End the element last opened (``<Name/>`` when nothing was written in it, as lxml writes it)."""
+        name = self.open_tags.pop()
+        parts = self.parts
+        if parts[-1] == f"<{name}>":
+            parts[-1] = f"<{name}/>"
+        else:
+            parts.append(f"</{name}>")
+
+    def with_attribute(self, name: str, text: str, attribute: str, value: str | None) -> None:
+        """A leaf element carrying ``text`` and, when ``value`` is given, one attribute."""
+        if value is None:
+            self.el(name, text)
+            return
+        shown = _attribute(f"{name}/@{attribute}", value)
+        self.parts.append(f'<{name} {attribute}="{shown}">{_escaped(name, text)}</{name}>')
+
+    def opt(self, name: str, value: object) -> None:
         if value is not None:
-            self.el(parent, name, _text(value))
+            if isinstance(value, str):
+                self.el(name, value)
+            else:
+                self.code(name, _text(value))
 
-    def amount(self, parent: etree._Element, name: str, value: Decimal) -> None:
-        self.el(parent, name, fmt_amount(value))
+    def amount(self, name: str, value: Decimal) -> None:
+        self.parts.append(f"<{name}>{fmt_amount(value)}</{name}>")
 
-    def nonzero(self, parent: etree._Element, name: str, value: Decimal) -> None:
+    def nonzero(self, name: str, value: Decimal) -> None:
         if value != ZERO:
-            self.el(parent, name, fmt_amount(value))
+            self.parts.append(f"<{name}>{fmt_amount(value)}</{name}>")
 
-
-_TAGS: dict[str, dict[str, str]] = {}
-
-
-def _tags(ns: str) -> dict[str, str]:
-    """Qualified tag names per namespace, built once (serialisation is dominated by element creation)."""
-    return _TAGS.setdefault(ns, {})
+    def text(self) -> str:
+        """The whole document (every element closed), without the XML declaration."""
+        while self.open_tags:
+            self.close()
+        return "".join(self.parts)
 
 
 def _text(value: object) -> str:
@@ -107,12 +169,36 @@ def to_xml(doc: Document) -> bytes:
     Raises :class:`ValidationError` naming ``clave``, ``numero_consecutivo`` or ``fecha_emision`` (for a
     MensajeReceptor ``numero_consecutivo_receptor``/``fecha_emision_doc``) when the document is not numbered.
     """
-    root = to_element(doc)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return (_DECLARATION + _write(doc)).encode("utf-8")
+
+
+_LOCAL = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    """This thread's parser for the bytes written here (lxml parsers are not shared between threads)."""
+    parser: etree.XMLParser | None = getattr(_LOCAL, "parser", None)
+    if parser is None:
+        parser = _LOCAL.parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_blank_text=False,
+            remove_comments=False,
+            remove_pis=False,
+            collect_ids=False,
+        )
+    return parser
 
 
 def to_element(doc: Document) -> etree._Element:
-    """Like :func:`to_xml` but returns the lxml root element."""
+    """Like :func:`to_xml` but returns the lxml root element (of those very bytes, parsed once)."""
+    data = to_xml(doc)
+    return etree.fromstring(data, _parser())
+
+
+def _write(doc: Document) -> str:
     missing = doc.missing_numbering()
     if missing:
         raise ValidationError(missing)
@@ -126,104 +212,110 @@ def to_element(doc: Document) -> etree._Element:
 # -- parties ---------------------------------------------------------------------------------------------
 
 
-def _identificacion(w: _W, parent: etree._Element, name: str, ident: Identificacion) -> None:
-    node = w.el(parent, name)
-    w.el(node, "Tipo", ident.tipo.value)
-    w.el(node, "Numero", ident.numero)
+def _identificacion(w: _W, name: str, ident: Identificacion) -> None:
+    w.open(name)
+    w.code("Tipo", ident.tipo.value)
+    w.el("Numero", ident.numero)
+    w.close()
 
 
-def _ubicacion(w: _W, parent: etree._Element, u: Ubicacion) -> None:
-    node = w.el(parent, "Ubicacion")
-    w.el(node, "Provincia", u.provincia)
-    w.el(node, "Canton", u.canton)
-    w.el(node, "Distrito", u.distrito)
-    w.opt(node, "Barrio", u.barrio)
-    w.el(node, "OtrasSenas", u.otras_senas)
+def _ubicacion(w: _W, u: Ubicacion) -> None:
+    w.open("Ubicacion")
+    w.el("Provincia", u.provincia)
+    w.el("Canton", u.canton)
+    w.el("Distrito", u.distrito)
+    w.opt("Barrio", u.barrio)
+    w.el("OtrasSenas", u.otras_senas)
+    w.close()
 
 
-def _telefono(w: _W, parent: etree._Element, t: Telefono) -> None:
-    node = w.el(parent, "Telefono")
-    w.el(node, "CodigoPais", str(t.codigo_pais))
-    w.el(node, "NumTelefono", t.num_telefono)
+def _telefono(w: _W, t: Telefono) -> None:
+    w.open("Telefono")
+    w.el("CodigoPais", str(t.codigo_pais))
+    w.el("NumTelefono", t.num_telefono)
+    w.close()
 
 
-def _emisor(w: _W, parent: etree._Element, e: Emisor, tipo: TipoDocumento) -> None:
-    node = w.el(parent, "Emisor")
-    w.el(node, "Nombre", e.nombre)
-    _identificacion(w, node, "Identificacion", e.identificacion)
+def _emisor(w: _W, e: Emisor, tipo: TipoDocumento) -> None:
+    w.open("Emisor")
+    w.el("Nombre", e.nombre)
+    _identificacion(w, "Identificacion", e.identificacion)
     if tipo is not TipoDocumento.RECIBO_PAGO:
-        w.opt(node, "Registrofiscal8707", e.registrofiscal8707)
-        w.opt(node, "NombreComercial", e.nombre_comercial)
+        w.opt("Registrofiscal8707", e.registrofiscal8707)
+        w.opt("NombreComercial", e.nombre_comercial)
         if e.ubicacion is not None:
-            _ubicacion(w, node, e.ubicacion)
+            _ubicacion(w, e.ubicacion)
         if tipo is TipoDocumento.FACTURA_COMPRA:
-            w.opt(node, "OtrasSenasExtranjero", e.otras_senas_extranjero)
+            w.opt("OtrasSenasExtranjero", e.otras_senas_extranjero)
         if e.telefono is not None:
-            _telefono(w, node, e.telefono)
+            _telefono(w, e.telefono)
     for correo in e.correos_electronicos:
-        w.el(node, "CorreoElectronico", correo)
+        w.el("CorreoElectronico", correo)
+    w.close()
 
 
-def _receptor(w: _W, parent: etree._Element, r: Receptor, tipo: TipoDocumento) -> None:
-    node = w.el(parent, "Receptor")
-    w.el(node, "Nombre", r.nombre)
+def _receptor(w: _W, r: Receptor, tipo: TipoDocumento) -> None:
+    w.open("Receptor")
+    w.el("Nombre", r.nombre)
     if r.identificacion is not None:
-        _identificacion(w, node, "Identificacion", r.identificacion)
+        _identificacion(w, "Identificacion", r.identificacion)
     if tipo is not TipoDocumento.RECIBO_PAGO:
-        w.opt(node, "NombreComercial", r.nombre_comercial)
+        w.opt("NombreComercial", r.nombre_comercial)
         if r.ubicacion is not None and tipo is not TipoDocumento.FACTURA_EXPORTACION:
-            _ubicacion(w, node, r.ubicacion)
+            _ubicacion(w, r.ubicacion)
         if tipo is not TipoDocumento.FACTURA_COMPRA:
-            w.opt(node, "OtrasSenasExtranjero", r.otras_senas_extranjero)
+            w.opt("OtrasSenasExtranjero", r.otras_senas_extranjero)
         if r.telefono is not None:
-            _telefono(w, node, r.telefono)
-    w.opt(node, "CorreoElectronico", r.correo_electronico)
+            _telefono(w, r.telefono)
+    w.opt("CorreoElectronico", r.correo_electronico)
+    w.close()
 
 
 # -- lines -------------------------------------------------------------------------------------------------
 
 
-def _datos(w: _W, parent: etree._Element, d: DatosImpuestoEspecifico, suffix: str) -> None:
+def _datos(w: _W, d: DatosImpuestoEspecifico, suffix: str) -> None:
     """DatosImpuestoEspecifico (``suffix`` "Surtido": DatosImpuestoEspecificoSurtido of a combo component)."""
-    dn = w.el(parent, f"DatosImpuestoEspecifico{suffix}")
-    w.el(dn, f"CantidadUnidadMedida{suffix}", fmt_rate(d.cantidad_unidad_medida))
-    w.opt(dn, f"Porcentaje{suffix}", d.porcentaje)
-    w.opt(dn, f"Proporcion{suffix}", d.proporcion)
-    w.opt(dn, f"VolumenUnidadConsumo{suffix}", d.volumen_unidad_consumo)
-    w.amount(dn, f"ImpuestoUnidad{suffix}", d.impuesto_unidad)
+    w.open(f"DatosImpuestoEspecifico{suffix}")
+    w.code(f"CantidadUnidadMedida{suffix}", fmt_rate(d.cantidad_unidad_medida))
+    w.opt(f"Porcentaje{suffix}", d.porcentaje)
+    w.opt(f"Proporcion{suffix}", d.proporcion)
+    w.opt(f"VolumenUnidadConsumo{suffix}", d.volumen_unidad_consumo)
+    w.amount(f"ImpuestoUnidad{suffix}", d.impuesto_unidad)
+    w.close()
 
 
-def _impuesto(  # noqa: PLR0917
-    w: _W, parent: etree._Element, t: Impuesto, monto: Decimal, exonerado: Decimal, tipo: TipoDocumento
-) -> None:
-    node = w.el(parent, "Impuesto")
-    w.el(node, "Codigo", t.codigo.value)
-    w.opt(node, "CodigoImpuestoOTRO", t.codigo_impuesto_otro)
+def _impuesto(w: _W, t: Impuesto, monto: Decimal, exonerado: Decimal, tipo: TipoDocumento) -> None:
+    w.open("Impuesto")
+    w.code("Codigo", t.codigo.value)
+    w.opt("CodigoImpuestoOTRO", t.codigo_impuesto_otro)
     if t.codigo_tarifa_iva is not None:
-        w.el(node, "CodigoTarifaIVA", t.codigo_tarifa_iva.value)
+        w.code("CodigoTarifaIVA", t.codigo_tarifa_iva.value)
     if t.tarifa is not None:
-        w.el(node, "Tarifa", fmt_rate(t.tarifa))
+        w.code("Tarifa", fmt_rate(t.tarifa))
     if t.factor_calculo_iva is not None:
-        w.el(node, "FactorCalculoIVA", fmt_rate(t.factor_calculo_iva))
+        w.code("FactorCalculoIVA", fmt_rate(t.factor_calculo_iva))
     d = t.datos_impuesto_especifico
     if d is not None and tipo not in (TipoDocumento.FACTURA_COMPRA, TipoDocumento.FACTURA_EXPORTACION):
-        _datos(w, node, d, "")
-    w.amount(node, "Monto", monto)
+        _datos(w, d, "")
+    w.amount("Monto", monto)
     if t.monto_exportacion is not None:
-        w.amount(node, "MontoExportacion", t.monto_exportacion)
+        w.amount("MontoExportacion", t.monto_exportacion)
     x = t.exoneracion
     if x is not None:
-        xn = w.el(node, "Exoneracion")
-        w.el(xn, "TipoDocumentoEX1", x.tipo_documento_ex1.value)
-        w.opt(xn, "TipoDocumentoOTRO", x.tipo_documento_otro)
-        w.el(xn, "NumeroDocumento", x.numero_documento)
-        w.opt(xn, "Articulo", x.articulo)
-        w.opt(xn, "Inciso", x.inciso)
-        w.el(xn, "NombreInstitucion", x.nombre_institucion.value)
-        w.opt(xn, "NombreInstitucionOtros", x.nombre_institucion_otros)
-        w.el(xn, "FechaEmisionEX", _fecha(x.fecha_emision_ex))
-        w.el(xn, "TarifaExonerada", fmt_rate(x.tarifa_exonerada))
-        w.amount(xn, "MontoExoneracion", exonerado)
+        w.open("Exoneracion")
+        w.code("TipoDocumentoEX1", x.tipo_documento_ex1.value)
+        w.opt("TipoDocumentoOTRO", x.tipo_documento_otro)
+        w.el("NumeroDocumento", x.numero_documento)
+        w.opt("Articulo", x.articulo)
+        w.opt("Inciso", x.inciso)
+        w.code("NombreInstitucion", x.nombre_institucion.value)
+        w.opt("NombreInstitucionOtros", x.nombre_institucion_otros)
+        w.code("FechaEmisionEX", _fecha(x.fecha_emision_ex))
+        w.code("TarifaExonerada", fmt_rate(x.tarifa_exonerada))
+        w.amount("MontoExoneracion", exonerado)
+        w.close()
+    w.close()
 
 
 def _otro_surtido(ln: LineaDetalle) -> str | None:
@@ -235,295 +327,305 @@ def _otro_surtido(ln: LineaDetalle) -> str | None:
     return None
 
 
-def _surtido(w: _W, parent: etree._Element, ln: LineaDetalle, fee: bool) -> None:
+def _surtido(w: _W, ln: LineaDetalle, fee: bool) -> None:
     """DetalleSurtido in schema order (the FEE schema has no IVACobradoFabricaSurtido,
     BaseImponibleSurtido nor DatosImpuestoEspecificoSurtido)."""
-    node = w.el(parent, "DetalleSurtido")
+    w.open("DetalleSurtido")
     for comp in ln.surtido:
         calc = comp.calculo
-        cn = w.el(node, "LineaDetalleSurtido")
-        w.el(cn, "CodigoCABYSSurtido", comp.codigo_cabys_surtido)
+        w.open("LineaDetalleSurtido")
+        w.el("CodigoCABYSSurtido", comp.codigo_cabys_surtido)
         for cc in comp.codigos_comerciales_surtido:
-            ccn = w.el(cn, "CodigoComercialSurtido")
-            w.el(ccn, "TipoSurtido", cc.tipo_surtido.value)
-            w.el(ccn, "CodigoSurtido", cc.codigo_surtido)
-        w.el(cn, "CantidadSurtido", fmt_quantity(comp.cantidad_surtido))
-        w.el(cn, "UnidadMedidaSurtido", comp.unidad_medida_surtido.value)
-        w.opt(cn, "UnidadMedidaComercialSurtido", comp.unidad_medida_comercial_surtido)
-        w.el(cn, "DetalleSurtido", comp.detalle_surtido)
-        w.amount(cn, "PrecioUnitarioSurtido", comp.precio_unitario_surtido)
-        w.amount(cn, "MontoTotalSurtido", calc.monto_total_surtido)
+            w.open("CodigoComercialSurtido")
+            w.code("TipoSurtido", cc.tipo_surtido.value)
+            w.el("CodigoSurtido", cc.codigo_surtido)
+            w.close()
+        w.code("CantidadSurtido", fmt_quantity(comp.cantidad_surtido))
+        w.code("UnidadMedidaSurtido", comp.unidad_medida_surtido.value)
+        w.opt("UnidadMedidaComercialSurtido", comp.unidad_medida_comercial_surtido)
+        w.el("DetalleSurtido", comp.detalle_surtido)
+        w.amount("PrecioUnitarioSurtido", comp.precio_unitario_surtido)
+        w.amount("MontoTotalSurtido", calc.monto_total_surtido)
         for ds in comp.descuentos_surtido:
-            dn = w.el(cn, "DescuentoSurtido")
-            w.amount(dn, "MontoDescuentoSurtido", ds.monto_descuento_surtido or ZERO)
-            w.el(dn, "CodigoDescuentoSurtido", ds.codigo_descuento_surtido.value)
-            w.opt(dn, "DescuentoSurtidoOtros", ds.descuento_surtido_otros)
-        w.amount(cn, "SubTotalSurtido", calc.sub_total_surtido)
+            w.open("DescuentoSurtido")
+            w.amount("MontoDescuentoSurtido", ds.monto_descuento_surtido or ZERO)
+            w.code("CodigoDescuentoSurtido", ds.codigo_descuento_surtido.value)
+            w.opt("DescuentoSurtidoOtros", ds.descuento_surtido_otros)
+            w.close()
+        w.amount("SubTotalSurtido", calc.sub_total_surtido)
         if not fee:
             if comp.iva_cobrado_fabrica_surtido is not None:
-                w.el(cn, "IVACobradoFabricaSurtido", comp.iva_cobrado_fabrica_surtido.value)
-            w.amount(cn, "BaseImponibleSurtido", calc.base_imponible_surtido)
+                w.code("IVACobradoFabricaSurtido", comp.iva_cobrado_fabrica_surtido.value)
+            w.amount("BaseImponibleSurtido", calc.base_imponible_surtido)
         for t, tc in zip(comp.impuestos_surtido, calc.impuestos, strict=True):
-            tn = w.el(cn, "ImpuestoSurtido")
-            w.el(tn, "CodigoImpuestoSurtido", t.codigo_impuesto_surtido.value)
-            w.opt(tn, "CodigoImpuestoOTROSurtido", t.codigo_impuesto_otro_surtido)
+            w.open("ImpuestoSurtido")
+            w.code("CodigoImpuestoSurtido", t.codigo_impuesto_surtido.value)
+            w.opt("CodigoImpuestoOTROSurtido", t.codigo_impuesto_otro_surtido)
             if t.codigo_tarifa_iva_surtido is not None:
-                w.el(tn, "CodigoTarifaIVASurtido", t.codigo_tarifa_iva_surtido.value)
+                w.code("CodigoTarifaIVASurtido", t.codigo_tarifa_iva_surtido.value)
             if t.tarifa_surtido is not None:
-                w.el(tn, "TarifaSurtido", fmt_rate(t.tarifa_surtido))
+                w.code("TarifaSurtido", fmt_rate(t.tarifa_surtido))
             d = t.datos_impuesto_especifico_surtido
             if d is not None and not fee:
-                _datos(w, tn, d, "Surtido")
-            w.amount(tn, "MontoImpuestoSurtido", tc.monto)
+                _datos(w, d, "Surtido")
+            w.amount("MontoImpuestoSurtido", tc.monto)
+            w.close()
+        w.close()
+    w.close()
 
 
-def _linea(w: _W, parent: etree._Element, numero: int, ln: LineaDetalle, tipo: TipoDocumento) -> None:
+def _linea(w: _W, numero: int, ln: LineaDetalle, tipo: TipoDocumento) -> None:
     fee = tipo is TipoDocumento.FACTURA_EXPORTACION
     fec = tipo is TipoDocumento.FACTURA_COMPRA
     calc = ln.calculo
-    node = w.el(parent, "LineaDetalle")
-    w.el(node, "NumeroLinea", str(numero))
-    w.opt(node, "PartidaArancelaria", ln.partida_arancelaria)
+    w.open("LineaDetalle")
+    w.code("NumeroLinea", str(numero))
+    w.opt("PartidaArancelaria", ln.partida_arancelaria)
     if ln.codigo_cabys:
-        w.el(node, "CodigoCABYS", ln.codigo_cabys)
+        w.el("CodigoCABYS", ln.codigo_cabys)
     for cc in ln.codigos_comerciales:
-        cn = w.el(node, "CodigoComercial")
-        w.el(cn, "Tipo", cc.tipo.value)
-        w.el(cn, "Codigo", cc.codigo)
-    w.el(node, "Cantidad", fmt_quantity(ln.cantidad))
-    w.el(node, "UnidadMedida", ln.unidad_medida.value)
+        w.open("CodigoComercial")
+        w.code("Tipo", cc.tipo.value)
+        w.el("Codigo", cc.codigo)
+        w.close()
+    w.code("Cantidad", fmt_quantity(ln.cantidad))
+    w.code("UnidadMedida", ln.unidad_medida.value)
     if ln.tipo_transaccion is not None and tipo is not TipoDocumento.TIQUETE:
-        w.el(node, "TipoTransaccion", ln.tipo_transaccion.value)
-    w.opt(node, "UnidadMedidaComercial", ln.unidad_medida_comercial)
-    w.el(node, "Detalle", ln.detalle)
+        w.code("TipoTransaccion", ln.tipo_transaccion.value)
+    w.opt("UnidadMedidaComercial", ln.unidad_medida_comercial)
+    w.el("Detalle", ln.detalle)
     for vin in ln.numeros_vin_serie:
-        w.el(node, "NumeroVINoSerie", vin)
-    w.opt(node, "RegistroMedicamento", ln.registro_medicamento)
-    w.opt(node, "FormaFarmaceutica", ln.forma_farmaceutica)
+        w.el("NumeroVINoSerie", vin)
+    w.opt("RegistroMedicamento", ln.registro_medicamento)
+    w.opt("FormaFarmaceutica", ln.forma_farmaceutica)
     if ln.surtido:
-        _surtido(w, node, ln, fee)
-    w.amount(node, "PrecioUnitario", ln.precio_unitario)
-    w.amount(node, "MontoTotal", calc.monto_total)
+        _surtido(w, ln, fee)
+    w.amount("PrecioUnitario", ln.precio_unitario)
+    w.amount("MontoTotal", calc.monto_total)
     for d in ln.descuentos:
-        dn = w.el(node, "Descuento")
-        w.amount(dn, "MontoDescuento", d.monto_descuento or ZERO)
-        w.el(dn, "CodigoDescuento", d.codigo_descuento.value)
-        w.opt(dn, "CodigoDescuentoOTRO", d.codigo_descuento_otro)
-        w.opt(dn, "NaturalezaDescuento", d.naturaleza_descuento)
-    w.amount(node, "SubTotal", calc.sub_total)
+        w.open("Descuento")
+        w.amount("MontoDescuento", d.monto_descuento or ZERO)
+        w.code("CodigoDescuento", d.codigo_descuento.value)
+        w.opt("CodigoDescuentoOTRO", d.codigo_descuento_otro)
+        w.opt("NaturalezaDescuento", d.naturaleza_descuento)
+        w.close()
+    w.amount("SubTotal", calc.sub_total)
     if not (fee or fec) and ln.iva_cobrado_fabrica is not None:
-        w.el(node, "IVACobradoFabrica", ln.iva_cobrado_fabrica.value)
+        w.code("IVACobradoFabrica", ln.iva_cobrado_fabrica.value)
     if not fee:
-        w.amount(node, "BaseImponible", calc.base_imponible)
+        w.amount("BaseImponible", calc.base_imponible)
     if ln.surtido:
         for tc in calc.impuestos:
             # the tax of a combo is the sum of its components': no CodigoTarifaIVA nor Tarifa (Anexos)
-            tn = w.el(node, "Impuesto")
-            w.el(tn, "Codigo", tc.codigo.value)
+            w.open("Impuesto")
+            w.code("Codigo", tc.codigo.value)
             if tc.codigo is CodigoImpuesto.OTROS:
-                w.opt(tn, "CodigoImpuestoOTRO", _otro_surtido(ln))
-            w.amount(tn, "Monto", tc.monto)
+                w.opt("CodigoImpuestoOTRO", _otro_surtido(ln))
+            w.amount("Monto", tc.monto)
+            w.close()
     for t, tc in zip(ln.impuestos, calc.impuestos, strict=not ln.surtido):
-        _impuesto(w, node, t, tc.monto, tc.monto_exoneracion, tipo)
+        _impuesto(w, t, tc.monto, tc.monto_exoneracion, tipo)
     if not (fee or fec):
-        w.amount(node, "ImpuestoAsumidoEmisorFabrica", calc.impuesto_asumido_emisor_fabrica)
+        w.amount("ImpuestoAsumidoEmisorFabrica", calc.impuesto_asumido_emisor_fabrica)
     if not fee:
-        w.amount(node, "ImpuestoNeto", calc.impuesto_neto)
-    w.amount(node, "MontoTotalLinea", calc.monto_total_linea)
+        w.amount("ImpuestoNeto", calc.impuesto_neto)
+    w.amount("MontoTotalLinea", calc.monto_total_linea)
+    w.close()
 
 
 # -- other sections ----------------------------------------------------------------------------------------
 
 
-def _otro_cargo(w: _W, parent: etree._Element, oc: OtroCargo) -> None:
-    node = w.el(parent, "OtrosCargos")
-    w.el(node, "TipoDocumentoOC", oc.tipo_documento_oc.value)
-    w.opt(node, "TipoDocumentoOTROS", oc.tipo_documento_otros)
+def _otro_cargo(w: _W, oc: OtroCargo) -> None:
+    w.open("OtrosCargos")
+    w.code("TipoDocumentoOC", oc.tipo_documento_oc.value)
+    w.opt("TipoDocumentoOTROS", oc.tipo_documento_otros)
     if oc.identificacion_tercero is not None:
-        _identificacion(w, node, "IdentificacionTercero", oc.identificacion_tercero)
-    w.opt(node, "NombreTercero", oc.nombre_tercero)
-    w.el(node, "Detalle", oc.detalle)
+        _identificacion(w, "IdentificacionTercero", oc.identificacion_tercero)
+    w.opt("NombreTercero", oc.nombre_tercero)
+    w.el("Detalle", oc.detalle)
     if oc.porcentaje_oc is not None:
-        w.el(node, "PorcentajeOC", fmt_rate(oc.porcentaje_oc))
-    w.amount(node, "MontoCargo", oc.monto_cargo)
+        w.code("PorcentajeOC", fmt_rate(oc.porcentaje_oc))
+    w.amount("MontoCargo", oc.monto_cargo)
+    w.close()
 
 
-def _medios(w: _W, parent: etree._Element, medios: Iterable[MedioPago]) -> None:
+def _medios(w: _W, medios: Iterable[MedioPago]) -> None:
     for m in medios:
-        node = w.el(parent, "MedioPago")
-        w.el(node, "TipoMedioPago", m.tipo_medio_pago.value)
-        w.opt(node, "MedioPagoOtros", m.medio_pago_otros)
+        w.open("MedioPago")
+        w.code("TipoMedioPago", m.tipo_medio_pago.value)
+        w.opt("MedioPagoOtros", m.medio_pago_otros)
         if m.total_medio_pago is not None:
-            w.amount(node, "TotalMedioPago", m.total_medio_pago)
+            w.amount("TotalMedioPago", m.total_medio_pago)
+        w.close()
 
 
-def _desglose(w: _W, parent: etree._Element, r: ResumenFactura) -> None:
+def _desglose(w: _W, r: ResumenFactura) -> None:
     for d in r.total_desglose_impuesto:
-        node = w.el(parent, "TotalDesgloseImpuesto")
-        w.el(node, "Codigo", d.codigo.value)
+        w.open("TotalDesgloseImpuesto")
+        w.code("Codigo", d.codigo.value)
         if d.codigo_tarifa_iva is not None and d.codigo in (
             CodigoImpuesto.IVA,
             CodigoImpuesto.IVA_CALCULO_ESPECIAL,
         ):
-            w.el(node, "CodigoTarifaIVA", d.codigo_tarifa_iva.value)
-        w.amount(node, "TotalMontoImpuesto", d.total_monto_impuesto)
+            w.code("CodigoTarifaIVA", d.codigo_tarifa_iva.value)
+        w.amount("TotalMontoImpuesto", d.total_monto_impuesto)
+        w.close()
 
 
-def _moneda(w: _W, parent: etree._Element, r: ResumenFactura) -> None:
-    node = w.el(parent, "CodigoTipoMoneda")
-    w.el(node, "CodigoMoneda", r.codigo_moneda.value)
-    w.amount(node, "TipoCambio", r.tipo_cambio)
+def _moneda(w: _W, r: ResumenFactura) -> None:
+    w.open("CodigoTipoMoneda")
+    w.code("CodigoMoneda", r.codigo_moneda.value)
+    w.amount("TipoCambio", r.tipo_cambio)
+    w.close()
 
 
-def _resumen(w: _W, parent: etree._Element, r: ResumenFactura, tipo: TipoDocumento) -> None:
+def _resumen(w: _W, r: ResumenFactura, tipo: TipoDocumento) -> None:
     fee = tipo is TipoDocumento.FACTURA_EXPORTACION
-    node = w.el(parent, "ResumenFactura")
-    _moneda(w, node, r)
-    w.nonzero(node, "TotalServGravados", r.total_serv_gravados)
-    w.nonzero(node, "TotalServExentos", r.total_serv_exentos)
+    w.open("ResumenFactura")
+    _moneda(w, r)
+    w.nonzero("TotalServGravados", r.total_serv_gravados)
+    w.nonzero("TotalServExentos", r.total_serv_exentos)
     if not fee:
-        w.nonzero(node, "TotalServExonerado", r.total_serv_exonerado)
-        w.nonzero(node, "TotalServNoSujeto", r.total_serv_no_sujeto)
-    w.nonzero(node, "TotalMercanciasGravadas", r.total_mercancias_gravadas)
-    w.nonzero(node, "TotalMercanciasExentas", r.total_mercancias_exentas)
+        w.nonzero("TotalServExonerado", r.total_serv_exonerado)
+        w.nonzero("TotalServNoSujeto", r.total_serv_no_sujeto)
+    w.nonzero("TotalMercanciasGravadas", r.total_mercancias_gravadas)
+    w.nonzero("TotalMercanciasExentas", r.total_mercancias_exentas)
     if not fee:
-        w.nonzero(node, "TotalMercExonerada", r.total_merc_exonerada)
-        w.nonzero(node, "TotalMercNoSujeta", r.total_merc_no_sujeta)
-    w.nonzero(node, "TotalGravado", r.total_gravado)
-    w.nonzero(node, "TotalExento", r.total_exento)
+        w.nonzero("TotalMercExonerada", r.total_merc_exonerada)
+        w.nonzero("TotalMercNoSujeta", r.total_merc_no_sujeta)
+    w.nonzero("TotalGravado", r.total_gravado)
+    w.nonzero("TotalExento", r.total_exento)
     if not fee:
-        w.nonzero(node, "TotalExonerado", r.total_exonerado)
-        w.nonzero(node, "TotalNoSujeto", r.total_no_sujeto)
-    w.amount(node, "TotalVenta", r.total_venta)
-    w.nonzero(node, "TotalDescuentos", r.total_descuentos)
-    w.amount(node, "TotalVentaNeta", r.total_venta_neta)
-    _desglose(w, node, r)
-    w.amount(node, "TotalImpuesto", r.total_impuesto)
-    w.nonzero(node, "TotalImpAsumEmisorFabrica", r.total_imp_asum_emisor_fabrica)
+        w.nonzero("TotalExonerado", r.total_exonerado)
+        w.nonzero("TotalNoSujeto", r.total_no_sujeto)
+    w.amount("TotalVenta", r.total_venta)
+    w.nonzero("TotalDescuentos", r.total_descuentos)
+    w.amount("TotalVentaNeta", r.total_venta_neta)
+    _desglose(w, r)
+    w.amount("TotalImpuesto", r.total_impuesto)
+    w.nonzero("TotalImpAsumEmisorFabrica", r.total_imp_asum_emisor_fabrica)
     if tipo not in (TipoDocumento.FACTURA_COMPRA, TipoDocumento.FACTURA_EXPORTACION):
-        w.nonzero(node, "TotalIVADevuelto", r.total_iva_devuelto)
-    w.nonzero(node, "TotalOtrosCargos", r.total_otros_cargos)
-    _medios(w, node, r.medios_pago)
-    w.amount(node, "TotalComprobante", r.total_comprobante)
+        w.nonzero("TotalIVADevuelto", r.total_iva_devuelto)
+    w.nonzero("TotalOtrosCargos", r.total_otros_cargos)
+    _medios(w, r.medios_pago)
+    w.amount("TotalComprobante", r.total_comprobante)
+    w.close()
 
 
-def _referencias(w: _W, parent: etree._Element, refs: Iterable[InformacionReferencia]) -> None:
+def _referencias(w: _W, refs: Iterable[InformacionReferencia]) -> None:
     for ref in refs:
-        node = w.el(parent, "InformacionReferencia")
-        w.el(node, "TipoDocIR", ref.tipo_doc_ir.value)
-        w.opt(node, "TipoDocRefOTRO", ref.tipo_doc_ref_otro)
-        w.opt(node, "Numero", ref.numero)
-        w.el(node, "FechaEmisionIR", _fecha(ref.fecha_emision_ir))
+        w.open("InformacionReferencia")
+        w.code("TipoDocIR", ref.tipo_doc_ir.value)
+        w.opt("TipoDocRefOTRO", ref.tipo_doc_ref_otro)
+        w.opt("Numero", ref.numero)
+        w.code("FechaEmisionIR", _fecha(ref.fecha_emision_ir))
         if ref.codigo is not None:
-            w.el(node, "Codigo", ref.codigo.value)
-        w.opt(node, "CodigoReferenciaOTRO", ref.codigo_referencia_otro)
-        w.opt(node, "Razon", ref.razon)
+            w.code("Codigo", ref.codigo.value)
+        w.opt("CodigoReferenciaOTRO", ref.codigo_referencia_otro)
+        w.opt("Razon", ref.razon)
+        w.close()
 
 
-def _otros(w: _W, parent: etree._Element, otros: Otros) -> None:
-    node = w.el(parent, "Otros")
+def _otros(w: _W, otros: Otros) -> None:
+    w.open("Otros")
     for texto in otros.otros_textos:
-        child = w.el(node, "OtroTexto", texto.valor)
-        if texto.codigo is not None:
-            child.set("codigo", texto.codigo)
+        w.with_attribute("OtroTexto", texto.valor, "codigo", texto.codigo)
     for contenido in otros.otros_contenidos:
-        child = w.el(node, "OtroContenido", contenido.valor)
-        if contenido.codigo is not None:
-            child.set("codigo", contenido.codigo)
+        w.with_attribute("OtroContenido", contenido.valor, "codigo", contenido.codigo)
+    w.close()
 
 
 # -- roots -------------------------------------------------------------------------------------------------
 
 
-def _root(name: str) -> tuple[_W, etree._Element]:
-    ns = NAMESPACES[name]
-    nsmap: dict[str | None, str] = {None: ns}
-    return _W(ns), etree.Element(f"{{{ns}}}{name}", nsmap=nsmap)  # type: ignore[arg-type]
-
-
-def _comprobante(doc: Comprobante) -> etree._Element:
+def _comprobante(doc: Comprobante) -> str:
     tipo = doc.TIPO
-    w, root = _root(doc.ROOT)
+    w = _W(doc.ROOT)
     assert doc.clave is not None and doc.numero_consecutivo is not None and doc.fecha_emision is not None
-    w.el(root, "Clave", doc.clave)
-    w.el(root, "ProveedorSistemas", doc.proveedor_sistemas)
-    w.opt(root, "CodigoActividadEmisor", doc.codigo_actividad_emisor)
+    w.el("Clave", doc.clave)
+    w.el("ProveedorSistemas", doc.proveedor_sistemas)
+    w.opt("CodigoActividadEmisor", doc.codigo_actividad_emisor)
     if tipo not in (TipoDocumento.TIQUETE, TipoDocumento.FACTURA_EXPORTACION):
-        w.opt(root, "CodigoActividadReceptor", doc.codigo_actividad_receptor)
-    w.el(root, "NumeroConsecutivo", doc.numero_consecutivo)
-    w.el(root, "FechaEmision", _fecha(doc.fecha_emision))
-    _emisor(w, root, doc.emisor, tipo)
+        w.opt("CodigoActividadReceptor", doc.codigo_actividad_receptor)
+    w.el("NumeroConsecutivo", doc.numero_consecutivo)
+    w.code("FechaEmision", _fecha(doc.fecha_emision))
+    _emisor(w, doc.emisor, tipo)
     if doc.receptor is not None:
-        _receptor(w, root, doc.receptor, tipo)
-    w.el(root, "CondicionVenta", doc.condicion_venta.value)
-    w.opt(root, "CondicionVentaOtros", doc.condicion_venta_otros)
-    w.opt(root, "PlazoCredito", doc.plazo_credito)
+        _receptor(w, doc.receptor, tipo)
+    w.code("CondicionVenta", doc.condicion_venta.value)
+    w.opt("CondicionVentaOtros", doc.condicion_venta_otros)
+    w.opt("PlazoCredito", doc.plazo_credito)
     if doc.lineas:
-        detalle = w.el(root, "DetalleServicio")
+        w.open("DetalleServicio")
         for i, ln in enumerate(doc.lineas, start=1):
-            _linea(w, detalle, i, ln, tipo)
+            _linea(w, i, ln, tipo)
+        w.close()
     for oc in doc.otros_cargos:
-        _otro_cargo(w, root, oc)
-    _resumen(w, root, doc.resumen, tipo)
-    _referencias(w, root, doc.referencias)
+        _otro_cargo(w, oc)
+    _resumen(w, doc.resumen, tipo)
+    _referencias(w, doc.referencias)
     if doc.otros is not None:
-        _otros(w, root, doc.otros)
-    return root
+        _otros(w, doc.otros)
+    return w.text()
 
 
-def _recibo(doc: ReciboPago) -> etree._Element:
-    w, root = _root(doc.ROOT)
+def _recibo(doc: ReciboPago) -> str:
+    w = _W(doc.ROOT)
     assert doc.clave is not None and doc.numero_consecutivo is not None and doc.fecha_emision is not None
-    w.el(root, "Clave", doc.clave)
-    w.el(root, "ProveedorSistemas", doc.proveedor_sistemas)
-    w.el(root, "NumeroConsecutivo", doc.numero_consecutivo)
-    w.el(root, "FechaEmision", _fecha(doc.fecha_emision))
-    _emisor(w, root, doc.emisor, doc.TIPO)
-    _receptor(w, root, doc.receptor, doc.TIPO)
-    w.el(root, "CondicionVenta", doc.condicion_venta.value)
-    detalle = w.el(root, "DetalleServicio")
+    w.el("Clave", doc.clave)
+    w.el("ProveedorSistemas", doc.proveedor_sistemas)
+    w.el("NumeroConsecutivo", doc.numero_consecutivo)
+    w.code("FechaEmision", _fecha(doc.fecha_emision))
+    _emisor(w, doc.emisor, doc.TIPO)
+    _receptor(w, doc.receptor, doc.TIPO)
+    w.code("CondicionVenta", doc.condicion_venta.value)
+    w.open("DetalleServicio")
     for i, ln in enumerate(doc.lineas, start=1):
         calc = ln.calculo
-        node = w.el(detalle, "LineaDetalle")
-        w.el(node, "NumeroLinea", str(i))
-        w.el(node, "Detalle", ln.detalle)
-        w.amount(node, "MontoTotal", calc.monto_total)
-        w.amount(node, "SubTotal", calc.sub_total)
+        w.open("LineaDetalle")
+        w.code("NumeroLinea", str(i))
+        w.el("Detalle", ln.detalle)
+        w.amount("MontoTotal", calc.monto_total)
+        w.amount("SubTotal", calc.sub_total)
         for t, tc in zip(ln.impuestos, calc.impuestos, strict=True):
-            _impuesto(w, node, t, tc.monto, ZERO, doc.TIPO)
-        w.amount(node, "ImpuestoNeto", calc.impuesto_neto)
-        w.amount(node, "MontoTotalLinea", calc.monto_total_linea)
+            _impuesto(w, t, tc.monto, ZERO, doc.TIPO)
+        w.amount("ImpuestoNeto", calc.impuesto_neto)
+        w.amount("MontoTotalLinea", calc.monto_total_linea)
+        w.close()
+    w.close()
     r = doc.resumen
-    node = w.el(root, "ResumenFactura")
-    _moneda(w, node, r)
-    w.amount(node, "TotalVenta", r.total_venta)
-    w.amount(node, "TotalVentaNeta", r.total_venta_neta)
-    _desglose(w, node, r)
-    w.amount(node, "TotalImpuesto", r.total_impuesto)
-    _medios(w, node, r.medios_pago)
-    w.amount(node, "TotalComprobante", r.total_comprobante)
-    _referencias(w, root, doc.referencias)
-    return root
+    w.open("ResumenFactura")
+    _moneda(w, r)
+    w.amount("TotalVenta", r.total_venta)
+    w.amount("TotalVentaNeta", r.total_venta_neta)
+    _desglose(w, r)
+    w.amount("TotalImpuesto", r.total_impuesto)
+    _medios(w, r.medios_pago)
+    w.amount("TotalComprobante", r.total_comprobante)
+    w.close()
+    _referencias(w, doc.referencias)
+    return w.text()
 
 
-def _mensaje_receptor(doc: MensajeReceptor) -> etree._Element:
-    w, root = _root(doc.ROOT)
+def _mensaje_receptor(doc: MensajeReceptor) -> str:
+    w = _W(doc.ROOT)
     assert doc.fecha_emision_doc is not None and doc.numero_consecutivo_receptor is not None
-    w.el(root, "Clave", doc.clave)
-    w.el(root, "NumeroCedulaEmisor", doc.numero_cedula_emisor)
-    w.el(root, "FechaEmisionDoc", _fecha(doc.fecha_emision_doc))
-    w.el(root, "Mensaje", doc.mensaje.value)
-    w.opt(root, "DetalleMensaje", doc.detalle_mensaje)
+    w.el("Clave", doc.clave)
+    w.el("NumeroCedulaEmisor", doc.numero_cedula_emisor)
+    w.code("FechaEmisionDoc", _fecha(doc.fecha_emision_doc))
+    w.code("Mensaje", doc.mensaje.value)
+    w.opt("DetalleMensaje", doc.detalle_mensaje)
     if doc.monto_total_impuesto is not None:
-        w.amount(root, "MontoTotalImpuesto", doc.monto_total_impuesto)
-    w.opt(root, "CodigoActividad", doc.codigo_actividad)
+        w.amount("MontoTotalImpuesto", doc.monto_total_impuesto)
+    w.opt("CodigoActividad", doc.codigo_actividad)
     if doc.condicion_impuesto is not None:
-        w.el(root, "CondicionImpuesto", doc.condicion_impuesto.value)
+        w.code("CondicionImpuesto", doc.condicion_impuesto.value)
     if doc.monto_total_impuesto_acreditar is not None:
-        w.amount(root, "MontoTotalImpuestoAcreditar", doc.monto_total_impuesto_acreditar)
+        w.amount("MontoTotalImpuestoAcreditar", doc.monto_total_impuesto_acreditar)
     if doc.monto_total_de_gasto_aplicable is not None:
-        w.amount(root, "MontoTotalDeGastoAplicable", doc.monto_total_de_gasto_aplicable)
-    w.amount(root, "TotalFactura", doc.total_factura)
-    w.el(root, "NumeroCedulaReceptor", doc.numero_cedula_receptor)
-    w.el(root, "NumeroConsecutivoReceptor", doc.numero_consecutivo_receptor)
-    return root
+        w.amount("MontoTotalDeGastoAplicable", doc.monto_total_de_gasto_aplicable)
+    w.amount("TotalFactura", doc.total_factura)
+    w.el("NumeroCedulaReceptor", doc.numero_cedula_receptor)
+    w.el("NumeroConsecutivoReceptor", doc.numero_consecutivo_receptor)
+    return w.text()

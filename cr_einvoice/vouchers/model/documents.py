@@ -92,8 +92,9 @@ class _Voucher(Numbered):
             c.set("tipo_cambio", Decimal(1))
         return moneda, c.amount("tipo_cambio", positive=True)
 
-    def _numbering(self, c: Check, emisor: Emisor | None) -> None:
-        check_numbering(c, self.TIPO, emisor.identificacion if emisor is not None else None)
+    def _numbering(self, c: Check) -> None:
+        emisor: object = getattr(self, "emisor", None)
+        check_numbering(c, self.TIPO, emisor.identificacion if isinstance(emisor, Emisor) else None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,6 +123,8 @@ class Comprobante(_Voucher):
     fecha_emision: datetime | None = None
     stated: StatedTotals | None = field(default=None, compare=False, repr=False)
     resumen: ResumenFactura = field(init=False, compare=False, repr=False)
+    #: Every check of the constructor ran (not a lenient reading): see :class:`Numbered`.
+    _checked: bool = field(default=False, init=False, compare=False, repr=False)
 
     @wide
     def __post_init__(self) -> None:
@@ -149,7 +152,7 @@ class Comprobante(_Voucher):
             c.add("iva_devuelto_salud", "expected true or false", always=True)
         c.items("referencias", InformacionReferencia, max_items=10)
         c.instance("otros", Otros, optional=True)
-        self._numbering(c, emisor)
+        self._numbering(c)
         c.done()
         assert emisor is not None and condicion is not None and moneda is not None and cambio is not None
         if strict:
@@ -157,6 +160,7 @@ class Comprobante(_Voucher):
         if not stated_amounts():  # else the reader sets the stated ResumenFactura
             c.set("resumen", self._resumen(c))
         c.done()
+        c.set("_checked", strict)
 
     def _resumen(self, c: Check) -> ResumenFactura:
         """The computed ResumenFactura (checking TotalIVADevuelto's conditions)."""
@@ -252,6 +256,8 @@ class ReciboPago(_Voucher):
     fecha_emision: datetime | None = None
     stated: StatedTotals | None = field(default=None, compare=False, repr=False)
     resumen: ResumenFactura = field(init=False, compare=False, repr=False)
+    #: Every check of the constructor ran (not a lenient reading): see :class:`Numbered`.
+    _checked: bool = field(default=False, init=False, compare=False, repr=False)
 
     @wide
     def __post_init__(self) -> None:
@@ -264,7 +270,7 @@ class ReciboPago(_Voucher):
         c.items("referencias", InformacionReferencia, min_items=1, max_items=10)
         c.items("medios_pago", MedioPago, max_items=4)
         moneda, cambio = self._currency(c)
-        self._numbering(c, emisor)
+        self._numbering(c)
         c.done()
         assert emisor is not None and receptor is not None and condicion is not None and cambio is not None
         assert moneda is not None
@@ -274,6 +280,7 @@ class ReciboPago(_Voucher):
         check_range(c, {"total_venta": totals["total_venta"], "total_impuesto": totals["total_impuesto"]})
         c.set("resumen", build_resumen(c, moneda, cambio, totals, condicion))
         c.done()
+        c.set("_checked", not lenient())
 
 
 Document: TypeAlias = (

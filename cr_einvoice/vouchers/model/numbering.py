@@ -95,16 +95,49 @@ def missing_numbering(doc: object, names: Sequence[str]) -> list[Problem]:
 
 _D = TypeVar("_D", bound="Numbered")
 
+#: The field names of each numbered class (every slot a copy carries over), found once per class.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
 
 class Numbered:
-    """Numbering shared by the voucher types."""
+    """Numbering shared by the voucher types.
+
+    A document whose constructor ran every check (outside :func:`~cr_einvoice.core.checks.reading_received`)
+    sets ``_checked``; numbering such a document checks only what numbering changes (:meth:`_numbering`):
+    nothing else of the frozen document can differ from what its constructor checked.
+    """
 
     __slots__ = ()
+    _checked: bool
 
     def with_numbering(self: _D, *, consecutivo: object, clave: object, fecha_emision: datetime) -> _D:
         """A copy carrying NumeroConsecutivo, Clave and FechaEmision (``Consecutivo``/``Clave`` objects of
         :mod:`cr_einvoice.core.clave` or their digit strings). The three are checked against each other and
         against the document type and the emisor's identification."""
-        return dataclasses.replace(  # type: ignore[type-var]
-            self, numero_consecutivo=str(consecutivo), clave=str(clave), fecha_emision=fecha_emision
-        )
+        numbering = {
+            "numero_consecutivo": str(consecutivo),
+            "clave": str(clave),
+            "fecha_emision": fecha_emision,
+        }
+        if not self._checked or lenient():
+            # Built leniently (a received document), or numbered leniently: the constructor decides again.
+            return dataclasses.replace(self, **numbering)  # type: ignore[type-var]
+        cls = type(self)
+        copy = object.__new__(cls)
+        for name in _field_names(cls):
+            object.__setattr__(copy, name, numbering[name] if name in numbering else getattr(self, name))
+        c = Check(copy)
+        copy._numbering(c)
+        c.done()
+        return copy
+
+    def _numbering(self, c: Check) -> None:
+        """Check the numbering fields (each class knows its type and emisor)."""
+        raise NotImplementedError
