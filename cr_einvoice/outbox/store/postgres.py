@@ -398,34 +398,31 @@ class PostgresStore(StoreReads, PostgresDeliveries, PostgresService):
     # -- numbering and persistence ----------------------------------------------------------------
     def _lock_counter(self, cur: Cursor, key: CounterKey) -> int:
         """The counter's last number, its row locked until the transaction ends (created at 0 if new)."""
-        return self._draw(cur, key)[0]
+        return self._draw(cur, key, advance=False)[0]
 
     @staticmethod
-    def _draw(cur: Cursor, key: CounterKey) -> tuple[int, str]:
-        """The counter's last number, its row locked until the transaction ends (created at 0 if new), and the
-        situación of a voucher issued now (3 while Hacienda is unreachable, else 1): one upsert, whose DO
-        UPDATE locks an existing row as FOR UPDATE would."""
+    def _draw(cur: Cursor, key: CounterKey, *, advance: bool) -> tuple[int, str]:
+        """The counter's number, its row locked until the transaction ends, and the situación of a voucher
+        issued now (3 while Hacienda is unreachable, else 1): one upsert, whose DO UPDATE locks an existing
+        row as FOR UPDATE would. ``advance``: the number drawn (the counter advanced, created at 1, back to 1
+        after MAX_SEQUENCE; the transaction's rollback takes it back), else the last number (created at 0)."""
         cur.execute(
-            "INSERT INTO counters VALUES (%s, %s, %s, %s, 0) ON CONFLICT (emisor, sucursal, terminal, tipo) "
-            "DO UPDATE SET last_number = counters.last_number RETURNING last_number, "
+            "INSERT INTO counters VALUES (%s, %s, %s, %s, %s) ON CONFLICT (emisor, sucursal, terminal, tipo) "
+            "DO UPDATE SET last_number = CASE WHEN NOT %s THEN counters.last_number "
+            "WHEN counters.last_number >= %s THEN 1 ELSE counters.last_number + 1 END RETURNING last_number, "
             "EXISTS (SELECT 1 FROM settings WHERE name = 'offline_since') AS offline",
-            _counter_params(key),
+            (*_counter_params(key), 1 if advance else 0, advance, MAX_SEQUENCE),
         )
         row = cur.fetchone()
         assert row is not None
         return int(row["last_number"]), "3" if row["offline"] else "1"
 
     @staticmethod
-    def _write_counter(cur: Cursor, key: CounterKey, number: int, *, notify: bool = False) -> None:
-        """Set the counter; with ``notify`` also wake idle workers (:meth:`_notify`), same round trip."""
-        update = f"UPDATE counters SET last_number = %s WHERE {_COUNTER_WHERE}"  # noqa: S608
-        if notify:
-            cur.execute(
-                f"WITH counted AS ({update}) SELECT pg_notify(%s, '')",
-                (number, *_counter_params(key), WORK_CHANNEL),
-            )
-        else:
-            cur.execute(update, (number, *_counter_params(key)))
+    def _write_counter(cur: Cursor, key: CounterKey, number: int) -> None:
+        cur.execute(
+            f"UPDATE counters SET last_number = %s WHERE {_COUNTER_WHERE}",  # noqa: S608
+            (number, *_counter_params(key)),
+        )
 
     def set_counter(self, key: CounterKey, last_number: int) -> None:
         """Continue an existing sequence (a taxpayer moving from other software keeps its numbering)."""
@@ -444,40 +441,51 @@ class PostgresStore(StoreReads, PostgresDeliveries, PostgresService):
     def issue(
         self, key: CounterKey, build: Builder, *, external_ref: str | None = None
     ) -> tuple[VoucherRecord, bool]:
+        """Four round trips: BEGIN, the draw, the voucher with its event and NOTIFY, COMMIT. (libpq's pipeline
+        mode, which would send BEGIN with the draw, costs psycopg more time than the round trip it saves.)"""
         with self._tx() as cur:
-            last, situacion = self._draw(cur, key)
-            if external_ref is not None:  # looked up under the lock: a concurrent issue of it has committed
+            if external_ref is not None:
+                self._lock_counter(cur, key)
+                # looked up under the lock: a concurrent issue of it has committed
                 found = self._select(cur, "WHERE external_ref = %s", (external_ref,))
                 if found:
                     return found[0], False
-            numero = 1 if last >= MAX_SEQUENCE else last + 1
+            numero, situacion = self._draw(cur, key, advance=True)
             new = build(numero, situacion)
             if new.external_ref != external_ref:
                 raise StoreError("the built voucher does not carry the external_ref it was issued under")
-            record = self._insert(cur, new, key, numero)
-            self._write_counter(cur, key, numero, notify=True)
-            return record, True
+            return self._insert(cur, new, key, numero), True
 
     def _insert(self, cur: Cursor, new: NewVoucher, key: CounterKey, numero: int) -> VoucherRecord:
-        """Store the new voucher and its event; the stored record (one round trip: no check before, no read
-        after)."""
-        row = _insert_row(
-            cur,
-            "vouchers",
-            new_voucher_row(new, key, numero),
-            f"ON CONFLICT DO NOTHING RETURNING {VOUCHER_COLUMNS}",
-        )
-        if (
-            row is None
-        ):  # a key, consecutivo or external_ref taken (a failed INSERT would end the transaction)
-            raise StoreError(f"voucher {new.key} (consecutivo {new.consecutivo}) is already stored")
+        """Store the new voucher, its event and wake the workers (NOTIFY, delivered at commit): one statement,
+        no check before, no read after. Returns the stored record."""
+        row = new_voucher_row(new, key, numero)
         detail = {
             "consecutivo": new.consecutivo,
             "situacion": new.situacion,
             "external_ref": new.external_ref,
         }
-        self._event(cur, new.key, "issued", detail)
-        return voucher(row)
+        names = ", ".join(row)
+        marks = ", ".join(f"%({n})s" for n in row)
+        cur.execute(
+            f"WITH stored AS (INSERT INTO vouchers ({names}) VALUES ({marks}) "  # noqa: S608 (constant names)
+            f"ON CONFLICT DO NOTHING RETURNING {VOUCHER_COLUMNS}), "
+            "logged AS (INSERT INTO events (key, at, kind, detail) "
+            "SELECT key, %(_at)s, 'issued', %(_detail)s FROM stored) "
+            "SELECT stored.*, pg_notify(%(_channel)s, '') FROM stored",
+            row
+            | {
+                "_at": iso(_utcnow()),
+                "_detail": json.dumps(detail, default=str, ensure_ascii=False),
+                "_channel": WORK_CHANNEL,
+            },
+        )
+        stored = cur.fetchone()
+        if (
+            stored is None
+        ):  # a key, consecutivo or external_ref taken (a failed INSERT would end the transaction)
+            raise StoreError(f"voucher {new.key} (consecutivo {new.consecutivo}) is already stored")
+        return voucher(stored)
 
     # -- vouchers ---------------------------------------------------------------------------------
     def transition(self, key: str, target: VoucherState, **change: Unpack[Change]) -> VoucherRecord:

@@ -196,11 +196,14 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def _insert_row(conn: sqlite3.Connection, table: str, values: Mapping[str, object]) -> sqlite3.Cursor:
-    """INSERT one row; ``table`` and the column names are this module's constants, values are bound."""
+def _insert_row(
+    conn: sqlite3.Connection, table: str, values: Mapping[str, object], tail: str = ""
+) -> sqlite3.Cursor:
+    """INSERT one row (``tail``: a RETURNING clause); ``table``, the column names and ``tail`` are this
+    module's constants, values are bound."""
     names = ", ".join(values)
     marks = ", ".join(f":{n}" for n in values)
-    return conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)  # noqa: S608
+    return conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks}) {tail}", values)  # noqa: S608
 
 
 class SQLiteStore(StoreReads, SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
@@ -484,21 +487,34 @@ class SQLiteStore(StoreReads, SQLiteCacheMixin, SQLiteDeliveries, ServiceTables)
                 found = self._select("WHERE external_ref = ?", (external_ref,), conn)
                 if found:
                     return found[0], False
-            last = self._last_number(conn, key)
-            numero = 1 if last >= MAX_SEQUENCE else last + 1
-            situacion = self._situacion(conn)
+            numero, situacion = self._draw(conn, key)
             new = build(numero, situacion)
             if new.external_ref != external_ref:
                 raise StoreError("the built voucher does not carry the external_ref it was issued under")
-            self._insert(conn, new, key, numero)
-            self._write_counter(conn, key, numero)
+            record = self._insert(conn, new, key, numero)
             self._work.set()
-            return self._select("WHERE key = ?", (new.key,), conn)[0], True
+            return record, True
 
-    def _insert(self, conn: sqlite3.Connection, new: NewVoucher, key: CounterKey, numero: int) -> None:
+    @staticmethod
+    def _draw(conn: sqlite3.Connection, key: CounterKey) -> tuple[int, str]:
+        """Advance the counter (created at 1; after MAX_SEQUENCE back to 1) and return the number drawn and
+        the situación of a voucher issued now (3 while Hacienda is unreachable, else 1): one statement. The
+        transaction's rollback takes the number back."""
+        row = conn.execute(
+            "INSERT INTO counters VALUES (?, ?, ?, ?, 1) ON CONFLICT (emisor, sucursal, terminal, tipo) "
+            "DO UPDATE SET last_number = CASE WHEN last_number >= ? THEN 1 ELSE last_number + 1 END "
+            "RETURNING last_number, EXISTS (SELECT 1 FROM settings WHERE name = 'offline_since')",
+            (key.emisor, key.sucursal, key.terminal, key.tipo, MAX_SEQUENCE),
+        ).fetchone()
+        return int(row[0]), "3" if row[1] else "1"
+
+    def _insert(
+        self, conn: sqlite3.Connection, new: NewVoucher, key: CounterKey, numero: int
+    ) -> VoucherRecord:
+        """Store the new voucher and its event; the stored record (RETURNING: no read after)."""
         row = new_voucher_row(new, key, numero)
         try:
-            _insert_row(conn, "vouchers", row)
+            stored = _insert_row(conn, "vouchers", row, f"RETURNING {_VOUCHER_COLUMNS}").fetchone()
         except sqlite3.IntegrityError as exc:
             raise StoreError(
                 f"voucher {new.key} (consecutivo {new.consecutivo}) is already stored: {exc}"
@@ -509,6 +525,7 @@ class SQLiteStore(StoreReads, SQLiteCacheMixin, SQLiteDeliveries, ServiceTables)
             "issued",
             {"consecutivo": new.consecutivo, "situacion": new.situacion, "external_ref": new.external_ref},
         )
+        return _voucher(stored)
 
     # -- vouchers ---------------------------------------------------------------------------------
     def transition(self, key: str, target: VoucherState, **change: Unpack[Change]) -> VoucherRecord:
