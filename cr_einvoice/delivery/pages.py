@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from cr_einvoice.delivery.document import Campo, Parte, Representacion
 from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, Page
-from cr_einvoice.delivery.qr import qr_runs
+from cr_einvoice.delivery.qr import qr_path
 from cr_einvoice.delivery.textlayout import Run, document_info, hacienda_lines, wrap_runs, wrap_text
 
 __all__ = ["PAGE_SIZES", "render_pages"]
@@ -227,8 +227,8 @@ def _parties(view: Representacion, width: float) -> _Piece:
         emisor.draw(page, x, y, column - 6)
         receptor.draw(page, x + column, y, column - 6)
         qr_x = x + 2 * column + (qr_width - _QR_SIZE) / 2
-        side, runs = qr_runs(view.qr)
-        page.cells(qr_x, y - _QR_SIZE, _QR_SIZE / side, runs)
+        side, path = qr_path(view.qr)
+        page.cells(qr_x, y - _QR_SIZE, _QR_SIZE / side, path)
         caption.draw(page, x + 2 * column, y - _QR_SIZE, qr_width)
 
     return _Piece(height, paint)

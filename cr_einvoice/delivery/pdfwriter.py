@@ -24,7 +24,6 @@ import functools
 import os
 import re
 import unicodedata
-import uuid
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -251,14 +250,12 @@ class Page:
         """A filled rectangle in ``gray`` (0 black, 1 white)."""
         self._ops.append(b"%.3f g %.3f %.3f %.3f %.3f re f 0 g\n" % (gray, x, y, w, h))
 
-    def cells(self, x: float, y: float, unit: float, runs: Sequence[tuple[int, int, int]]) -> None:
-        """Black runs of grid cells filled as one path (a QR code's modules): each (column, row, length) in
+    def cells(self, x: float, y: float, unit: float, path: bytes) -> None:
+        """Black grid cells filled as one path (a QR code's modules, from
+        :func:`~cr_einvoice.delivery.qr.qr_path`): ``path`` is rectangle operators (``re``, one a line) in
         cells ``unit`` points square, counted from the grid's lower-left corner (x, y). The grid is scaled
-        once, so each run is written in whole numbers."""
-        parts = [b"%d %d %d 1 re" % r for r in runs]
-        self._ops.append(
-            b"q 0 g %.5g 0 0 %.5g %.5g %.5g cm\n" % (unit, unit, x, y) + b"\n".join(parts) + b"\nf Q\n"
-        )
+        once, so the path is in whole numbers."""
+        self._ops.append(b"q 0 g %.5g 0 0 %.5g %.5g %.5g cm\n%sf Q\n" % (unit, unit, x, y, path))
 
     def content(self) -> bytes:
         return b"".join(self._ops)
@@ -290,8 +287,9 @@ class Document:
         return page
 
     def to_bytes(self) -> bytes:
-        """The PDF file."""
-        fonts = (_font(REGULAR), _font(BOLD))
+        """The PDF file: the header and the fonts' objects (the same bytes in every file, :func:`_prefix`),
+        then the catalog, page tree, information and pages."""
+        prefix, font_offsets = _prefix()
         count = len(self.pages)
         kids = " ".join(f"{_FIRST_PAGE_OBJECT + 2 * i} 0 R" for i in range(count))
         info = dict(self._info)
@@ -307,8 +305,6 @@ class Document:
                 + b" ".join(b"/%s %s" % (k.encode(), _text_string(v)) for k, v in info.items())
                 + b" >>",
             ),
-            *fonts[0].objects,
-            *fonts[1].objects,
         ]
         resources = b"/Resources << /Font << /F1 4 0 R /F2 8 0 R >> /ProcSet [/PDF /Text] >>"
         for i, page in enumerate(self.pages):
@@ -321,19 +317,21 @@ class Document:
                 )
             )
             objects.append(_stream(number + 1, page.content()))
-        out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+        out = bytearray(prefix)
         offsets = []
         for obj in objects:
             offsets.append(len(out))
             out += obj
+        offsets[3:3] = font_offsets  # the cross-reference table goes by object number
         xref = len(out)
-        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+        size = len(offsets) + 1
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % size
         out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
         ident = self._identifier(out)
         out += (
             b"trailer\n<< /Size %d /Root 1 0 R /Info 3 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n"
             % (
-                len(objects) + 1,
+                size,
                 ident,
                 ident,
                 xref,
@@ -347,7 +345,19 @@ class Document:
             import hashlib
 
             return hashlib.md5(body, usedforsecurity=False).hexdigest().encode()
-        return uuid.uuid4().hex.encode()
+        return os.urandom(16).hex().encode()
+
+
+@functools.cache
+def _prefix() -> tuple[bytes, tuple[int, ...]]:
+    """The start every file shares: the header and the two fonts' objects (4 to 11), with their offsets;
+    built once per process, so a document copies it instead of gathering the fonts' objects again."""
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for obj in (*_font(REGULAR).objects, *_font(BOLD).objects):
+        offsets.append(len(out))
+        out += obj
+    return bytes(out), tuple(offsets)
 
 
 def _text_string(value: str) -> bytes:

@@ -13,30 +13,37 @@ import re
 
 import zxingcpp
 
-__all__ = ["QUIET_ZONE", "QrRuns", "qr_runs"]
+__all__ = ["QUIET_ZONE", "QrPath", "qr_path"]
 
 #: The quiet zone the QR standard asks for around the symbol, in modules.
 QUIET_ZONE = 4
 #: A run of dark modules in zxing-cpp's picture of the symbol (one byte a module, 0 = dark).
 _DARK_RUN = re.compile(rb"\x00+")
+#: Each whole number a run can hold, written (a symbol is at most 177 modules and its quiet zone wide):
+#: looked up instead of formatted, three numbers a run and a hundred and more runs a symbol.
+_NUMBERS = tuple(b"%d" % i for i in range(177 + 2 * QUIET_ZONE + 1))
 
-#: A symbol as drawn: its side in modules (quiet zone included) and its dark runs, each (column, row,
-#: length) in modules from the lower-left corner of the quiet zone.
-QrRuns = tuple[int, list[tuple[int, int, int]]]
+#: A symbol as drawn: its side in modules (quiet zone included) and its dark runs as a path, one
+#: ``column row length 1 re`` line a run, in modules from the lower-left corner of the quiet zone.
+QrPath = tuple[int, bytes]
 
 
-def qr_runs(data: str) -> QrRuns:
-    """The QR code of ``data`` (not empty) as runs of dark modules, one per run of a row."""
+def qr_path(data: str) -> QrPath:
+    """The QR code of ``data`` (not empty) as a path of its dark runs, one rectangle per run of a row."""
     symbol = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     picture = symbol.to_image(scale=1, add_quiet_zones=False)  # one pixel a module
     modules = bytes(memoryview(picture))  # type: ignore[arg-type]  # its stubs omit the buffer protocol
     size = picture.shape[1]
     side = size + 2 * QUIET_ZONE
-    runs: list[tuple[int, int, int]] = []
+    numbers = _NUMBERS
+    words: list[bytes] = []
+    extend = words.extend
+    finditer = _DARK_RUN.finditer
     for row_index in range(size):
-        bottom = side - QUIET_ZONE - 1 - row_index
         start = row_index * size
-        for run in _DARK_RUN.finditer(modules, start, start + size):
+        origin = start - QUIET_ZONE
+        bottom = numbers[side - QUIET_ZONE - 1 - row_index]
+        for run in finditer(modules, start, start + size):
             first, end = run.span()
-            runs.append((first - start + QUIET_ZONE, bottom, end - first))
-    return side, runs
+            extend((numbers[first - origin], bottom, numbers[end - first]))
+    return side, b"%s %s %s 1 re\n" * (len(words) // 3) % tuple(words)

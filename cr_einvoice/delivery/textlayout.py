@@ -4,6 +4,7 @@ the widths are the fonts' own, read once by :mod:`cr_einvoice.delivery.pdfwriter
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
 
 from cr_einvoice.delivery.document import Representacion
 from cr_einvoice.delivery.pdfwriter import Font, get_font, text_width
@@ -41,17 +42,20 @@ def measured_lines(text: str, font: Font, size: float, width: float) -> list[tup
 
 
 def _wrap(text: str, data: bytes, f: Font, size: float, width: float) -> list[str]:
-    """The loop of :func:`wrap_text`; ``data`` is ``text`` in the font's codes, one byte a character, so
-    each word is measured from its slice of it (encoding once)."""
-    units = f.units
-    space = units(b" ") * size / 1000.0
+    """The loop of :func:`wrap_text`. ``data`` is ``text`` in the font's codes, one byte a character: its
+    running sums of the codes' widths (high and low bytes of the font units, summed in C) give each word's
+    width by two subtractions, the very number :meth:`~cr_einvoice.delivery.pdfwriter.Font.units` gives."""
+    unit = f.unit
+    high = list(accumulate(data.translate(f.high), initial=0))
+    low = list(accumulate(data.translate(f.low), initial=0))
+    space = f.units(b" ") * size / 1000.0
     lines: list[str] = []
     line = ""
     used = 0.0  # the width of line, summed word by word (the fonts are not kerned)
     at = 0
     for word in text.split(" "):
         end = at + len(word)
-        extra = units(data[at:end]) * size / 1000.0
+        extra = ((high[end] - high[at]) * 256 + low[end] - low[at]) * unit * size / 1000.0
         at = end + 1
         candidate = used + space + extra if line else extra
         if candidate <= width:

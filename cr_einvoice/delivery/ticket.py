@@ -12,11 +12,10 @@ height, so the page length is known before anything is drawn; the second pass dr
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
 
 from cr_einvoice.delivery.document import Campo, Linea, Representacion
 from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, Font, Page, get_font
-from cr_einvoice.delivery.qr import qr_runs
+from cr_einvoice.delivery.qr import qr_path
 from cr_einvoice.delivery.textlayout import amount_width, document_info, hacienda_lines, measured_lines
 
 __all__ = ["render_ticket"]
@@ -32,47 +31,45 @@ _MAX_HEIGHT = 14400.0
 _LEFT, _CENTER, _RIGHT = "left", "center", "right"
 
 
-class _Text(NamedTuple):
-    """A text measured once: in its font's codes, with its width (for the alignment)."""
-
-    data: bytes
-    font: Font
-    size: float
-    width: float
-    align: str = _LEFT
-
-
-class _Row(NamedTuple):
-    """One row of the roll: texts placed on one baseline, a rule, a shade, or the QR code (a named tuple,
-    like :class:`_Text`: a ticket makes about a hundred; a frozen dataclass costs twice as much to make)."""
-
-    height: float
-    texts: tuple[_Text, ...] = ()
-    rule: bool = False
-    shade: bool = False
-    qr: str | None = None
+#: A text placed on a row: (x, the text in the font's codes, font, size), measured and aligned once.
+_Text = tuple[float, bytes, Font, float]
+#: What a row holds besides its texts: nothing, a rule, a shade under the texts, or the QR code.
+_PLAIN, _RULE, _SHADE, _QR = "", "rule", "shade", "qr"
+#: One row of the roll: (height, texts on one baseline, what else). Plain tuples: a ticket makes about a
+#: hundred rows and texts, and a tuple costs a fifth of a named tuple to make.
+_Row = tuple[float, tuple[_Text, ...], str]
 
 
 class _Roll:
-    """Turns texts into rows of a given width (wrapping words) in the roll's fonts."""
+    """Turns texts into rows of a given width (wrapping words) in the roll's fonts; ``left`` is where the
+    printable width starts on the page."""
 
-    def __init__(self, width: float, size: float) -> None:
+    def __init__(self, width: float, size: float, left: float) -> None:
         self.width = width
         self.size = size
         self.small = size * 0.86
+        self.left = left
         self.rows: list[_Row] = []
         self.regular = get_font(REGULAR)
         self.bold = get_font(BOLD)
 
-    def leading(self, size: float) -> float:
-        return size * 1.22
+    def _x(self, align: str, width: float) -> float:
+        """Where a text ``width`` wide starts."""
+        if align == _LEFT:
+            return self.left
+        if align == _RIGHT:
+            x = self.left + self.width
+            return x - width
+        x = self.left + self.width / 2
+        return x - width / 2
 
     def text(self, text: str, *, bold: bool = False, small: bool = False, align: str = _LEFT) -> None:
         font = self.bold if bold else self.regular
         size = self.small if small else self.size
-        height = self.leading(size)
+        height = size * 1.22
+        append = self.rows.append
         for data, width in measured_lines(text, font, size, self.width):
-            self.rows.append(_Row(height, (_Text(data, font, size, width, align),)))
+            append((height, ((self._x(align, width), data, font, size),), _PLAIN))
 
     def heading(self, text: str) -> None:
         self.gap(self.size * 0.5)
@@ -82,29 +79,23 @@ class _Roll:
         """``left`` wrapped in the width the amount ``right`` leaves; the amount on its last row."""
         font = self.bold if bold else self.regular
         size = self.size
-        height = self.leading(size)
+        height = size * 1.22
+        kind = _SHADE if shade else _PLAIN
         lines = measured_lines(left, font, size, self.width - column - 2)
-        last = len(lines) - 1
-        for i, (data, width) in enumerate(lines):
-            text = _Text(data, font, size, width)
-            if i == last:
-                amount = font.encode(right)
-                texts: tuple[_Text, ...] = (
-                    text,
-                    _Text(amount, font, size, font.units(amount) * size / 1000.0, _RIGHT),
-                )
-            else:
-                texts = (text,)
-            self.rows.append(_Row(height, texts, shade=shade))
+        for data, _ in lines[:-1]:
+            self.rows.append((height, ((self.left, data, font, size),), kind))
+        amount = font.encode(right)
+        at = self._x(_RIGHT, font.units(amount) * size / 1000.0)
+        self.rows.append((height, ((self.left, lines[-1][0], font, size), (at, amount, font, size)), kind))
 
     def campo(self, campo: Campo, *, align: str = _LEFT) -> None:
         self.text(f"{campo.etiqueta}: {campo.valor}", align=align)
 
-    def gap(self, height: float) -> None:
-        self.rows.append(_Row(height))
+    def gap(self, height: float, kind: str = _PLAIN) -> None:
+        self.rows.append((height, (), kind))
 
     def rule(self) -> None:
-        self.rows.append(_Row(self.size * 0.4, rule=True))
+        self.gap(self.size * 0.4, _RULE)
 
 
 def _grouped(clave: str) -> str:
@@ -124,6 +115,7 @@ def _line(roll: _Roll, ln: Linea, column: float) -> None:
 
 
 def _rows(view: Representacion, roll: _Roll, qr_size: float) -> list[_Row]:
+    """The rows of ``view`` (the QR code's row is drawn with ``view.qr``)."""
     column = amount_width(view, BOLD, roll.size, roll.width)
     emisor = view.emisor
     roll.text(emisor.nombre or emisor.rol, bold=True, align=_CENTER)
@@ -161,7 +153,7 @@ def _rows(view: Representacion, roll: _Roll, qr_size: float) -> list[_Row]:
     _block(roll, "Estado en el Ministerio de Hacienda", hacienda_lines(view))
     _block(roll, "Otros", view.otros)
     roll.gap(roll.size)
-    roll.rows.append(_Row(qr_size, qr=view.qr))
+    roll.gap(qr_size, _QR)
     roll.gap(roll.size * 0.5)
     roll.text(view.leyenda, align=_CENTER)
     return roll.rows
@@ -178,53 +170,48 @@ def _pages(rows: list[_Row], room: float) -> Iterator[list[_Row]]:
     page: list[_Row] = []
     used = 0.0
     for row in rows:
-        if page and used + row.height > room:
+        height = row[0]
+        if page and used + height > room:
             yield page
             page, used = [], 0.0
         page.append(row)
-        used += row.height
+        used += height
     yield page
 
 
-def _draw(page: Page, rows: list[_Row], left: float, top: float, width: float) -> None:
+def _draw(page: Page, rows: list[_Row], top: float, left: float, width: float, *, qr: str) -> None:
     y = top
-    for row in rows:
-        y -= row.height
-        if row.shade:
-            page.rect(left, y - row.height * 0.22, width, row.height, gray=0.92)
-        if row.rule:
-            page.line(left, y + row.height * 0.5, left + width, y + row.height * 0.5)
-        if row.qr is not None:
-            side, runs = qr_runs(row.qr)
-            page.cells(left + (width - row.height) / 2, y, row.height / side, runs)
-        baseline = y + row.height * 0.22
-        for t in row.texts:
-            if t.align == _LEFT:
-                x = left
-            elif t.align == _RIGHT:
-                x = left + width
-                x -= t.width
+    show = page.show
+    for height, texts, kind in rows:
+        y -= height
+        if kind:
+            if kind == _SHADE:
+                page.rect(left, y - height * 0.22, width, height, gray=0.92)
+            elif kind == _RULE:
+                page.line(left, y + height * 0.5, left + width, y + height * 0.5)
             else:
-                x = left + width / 2
-                x -= t.width / 2
-            page.show(x, baseline, t.data, t.font, t.size)
+                side, path = qr_path(qr)
+                page.cells(left + (width - height) / 2, y, height / side, path)
+        baseline = y + height * 0.22
+        for x, data, font, size in texts:
+            show(x, baseline, data, font, size)
 
 
 def render_ticket(view: Representacion, *, width_mm: int, deterministic: bool) -> bytes:
     """The PDF of ``view`` on a roll ``width_mm`` wide (80 or 58)."""
     width, size = _ROLLS[width_mm]
-    roll = _Roll(width, size)
+    page_width = width_mm * mm
+    left = (page_width - width) / 2
+    roll = _Roll(width, size, left)
     rows = _rows(view, roll, qr_size=min(width * 0.6, 36 * mm))
     footer = 4 * mm
     pages = list(_pages(rows, _MAX_HEIGHT - 2 * _MARGIN - footer))
-    page_width = width_mm * mm
-    left = (page_width - width) / 2
     document = Document(**document_info(view), deterministic=deterministic)
     for number, rows_of_page in enumerate(pages, start=1):
         extra = footer if len(pages) > 1 else 0.0
-        height = sum(row.height for row in rows_of_page) + 2 * _MARGIN + extra
+        height = sum(row[0] for row in rows_of_page) + 2 * _MARGIN + extra
         page = document.page(page_width, height)
-        _draw(page, rows_of_page, left, height - _MARGIN, width)
+        _draw(page, rows_of_page, height - _MARGIN, left, width, qr=view.qr)
         if len(pages) > 1:
             page.text(
                 page_width / 2,
