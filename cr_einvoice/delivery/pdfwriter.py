@@ -317,34 +317,31 @@ class Document:
                 )
             )
             objects.append(_stream(number + 1, page.content()))
-        out = bytearray(prefix)
+        at = len(prefix)
         offsets = []
         for obj in objects:
-            offsets.append(len(out))
-            out += obj
+            offsets.append(at)
+            at += len(obj)
         offsets[3:3] = font_offsets  # the cross-reference table goes by object number
-        xref = len(out)
         size = len(offsets) + 1
-        out += b"xref\n0 %d\n0000000000 65535 f \n" % size
-        out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-        ident = self._identifier(out)
-        out += (
-            b"trailer\n<< /Size %d /Root 1 0 R /Info 3 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n"
-            % (
-                size,
-                ident,
-                ident,
-                xref,
-            )
+        xref = b"xref\n0 %d\n0000000000 65535 f \n" % size + b"".join(
+            b"%010d 00000 n \n" % o for o in offsets
         )
-        return bytes(out)
+        parts = [prefix, *objects, xref]
+        ident = self._identifier(parts)
+        trailer = b"trailer\n<< /Size %d /Root 1 0 R /Info 3 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n"
+        parts.append(trailer % (size, ident, ident, at))
+        return b"".join(parts)  # the file copied once (it is mostly the fonts' 56 kB)
 
-    def _identifier(self, body: bytearray) -> bytes:
+    def _identifier(self, parts: list[bytes]) -> bytes:
         """The file identifier: a digest of the content in deterministic mode, random otherwise."""
         if self._deterministic:
             import hashlib
 
-            return hashlib.md5(body, usedforsecurity=False).hexdigest().encode()
+            digest = hashlib.md5(usedforsecurity=False)
+            for part in parts:
+                digest.update(part)
+            return digest.hexdigest().encode()
         return os.urandom(16).hex().encode()
 
 
