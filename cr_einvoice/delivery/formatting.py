@@ -23,7 +23,13 @@ __all__ = ["GROUP", "fecha", "fecha_hora", "fmt_cantidad", "fmt_monto", "fmt_por
 GROUP = "\u00a0"
 
 
+#: Zero as each kind of figure prints it (a voucher's summary is mostly zeros).
+_ZEROS = {0: "0", 2: "0,00"}
+
+
 def _format(value: Decimal, min_decimals: int) -> str:
+    if not value and not value.is_signed():
+        return _ZEROS[min_decimals]
     # Python's own grouping (``1,234.5``, in C) with the separators swapped: a third of the time of
     # grouping the digits here, for the thousand amounts of a long invoice
     whole, _, frac = f"{value:,f}".partition(".")
