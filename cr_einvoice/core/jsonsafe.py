@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
 from cr_einvoice.core.errors import ValidationError
@@ -22,8 +23,16 @@ DEFAULT_MAX_JSON_BYTES = 2 * 1024 * 1024
 #: Hacienda's and the simulator's documents nest 4 levels at most; vouchers as JSON about 6.
 DEFAULT_MAX_DEPTH = 32
 
-# A JSON string (skipped as a whole) or a bracket: brackets inside strings do not count.
-_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# A JSON string, removed as a whole before the brackets are counted: brackets inside strings do not count.
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+#: Every byte but the four brackets (deleted, leaving the brackets in order).
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+#: How each bracket moves the depth.
+_STEP = [0] * 256
+for _b in b"[{":
+    _STEP[_b] = 1
+for _b in b"]}":
+    _STEP[_b] = -1
 
 
 class JSONInputError(ValidationError):
@@ -40,15 +49,10 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _depth(raw: bytes) -> int:
-    depth = deepest = 0
-    for match in _TOKENS.finditer(raw):
-        token = match.group()
-        if token in (b"[", b"{"):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif token in (b"]", b"}"):
-            depth -= 1
-    return deepest
+    """How deep the brackets outside strings nest (counted in C: strings removed, the brackets kept, the
+    running depth summed by ``accumulate``)."""
+    brackets = _STRINGS.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    return max(0, max(accumulate(map(_STEP.__getitem__, brackets)), default=0))
 
 
 def loads(

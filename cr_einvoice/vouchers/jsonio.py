@@ -191,34 +191,112 @@ def required_fields(cls: type[Any]) -> tuple[str, ...]:
     )
 
 
+#: How a JSON value becomes a field's value: ``convert(value, path)`` (None stays None).
+Converter = typing.Callable[[Any, str], Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Plan:
+    """How the JSON object of one model class is read, worked out once per class: each input field's
+    converter (in field order), the required keys and the known keys as an error names them."""
+
+    converters: dict[str, Converter]
+    required: tuple[str, ...]
+    known: str
+
+
+_PLANS: dict[type[Any], _Plan] = {}
+
+
+def _plan(cls: type[Any]) -> _Plan:
+    found = _PLANS.get(cls)
+    if found is None:
+        fields = input_fields(cls)
+        found = _Plan(
+            {name: _converter(hint) for name, hint in fields},
+            required_fields(cls),
+            ", ".join(sorted(name for name, _ in fields)),
+        )
+        _PLANS[cls] = found
+    return found
+
+
+def _same(value: Any, path: str) -> Any:
+    return value
+
+
+def _enum_code(value: Any, path: str) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _converter(hint: Any) -> Converter:
+    """The converter of a field typed ``hint``: a nested model is built, a list of them read item by item,
+    an enum code given as a number read as its text; anything else is left to the model's own checks."""
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return _converter(next(a for a in typing.get_args(hint) if a is not type(None)))
+    if origin is tuple:
+        item = _converter(typing.get_args(hint)[0])
+
+        def items(value: Any, path: str) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, list | tuple):
+                raise ValidationError(f"expected a list, got {type(value).__name__}", path=path)
+            problems: list[Problem] = []
+            out = []
+            for i, v in enumerate(value):
+                try:
+                    out.append(item(v, f"{path}[{i}]"))
+                except ValidationError as exc:
+                    problems.extend(exc.problems)
+            if problems:
+                raise ValidationError(problems)
+            return tuple(out)
+
+        return items
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        model: type[Any] = hint
+
+        def nested(value: Any, path: str) -> Any:
+            return None if value is None else _build(model, value, path)
+
+        return nested
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return _enum_code
+    return _same
+
+
 def _build(cls: type[Any], data: Any, path: str) -> Any:
     if isinstance(data, cls):
         return data  # an already built part (the configured emisor)
     if not isinstance(data, Mapping):
         raise ValidationError(f"expected an object for {cls.__name__}", path=path or "$")
-    fields = dict(input_fields(cls))
+    plan = _plan(cls)
+    converters = plan.converters
     problems: list[Problem] = []
     for key in data:
-        if key in fields:
+        if key in converters:
             continue
         if key in _COMPUTED:
             problems.append(
                 Problem(_join(path, key), "is computed by the library from the inputs; remove it")
             )
         else:
-            known = ", ".join(sorted(fields))
             problems.append(
-                Problem(_join(path, str(key)), f"unknown field for {cls.__name__} (known: {known})")
+                Problem(_join(path, str(key)), f"unknown field for {cls.__name__} (known: {plan.known})")
             )
-    for name in required_fields(cls):
+    for name in plan.required:
         if name not in data:
             problems.append(Problem(_join(path, name), "required field is missing"))
     kwargs: dict[str, Any] = {}
-    for name, hint in fields.items():
+    for name, convert in converters.items():
         if name not in data:
             continue
         try:
-            kwargs[name] = _convert(hint, data[name], _join(path, name))
+            kwargs[name] = convert(data[name], _join(path, name))
         except ValidationError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -234,38 +312,6 @@ def _build(cls: type[Any], data: Any, path: str) -> Any:
         ) from None
     except TypeError:  # not expected: every required field was checked above
         raise ValidationError("the object does not have the expected fields", path=path or "$") from None
-
-
-def _convert(hint: Any, value: Any, path: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin in (Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if value is None:
-            return None
-        return _convert(args[0], value, path)
-    if value is None:
-        return None
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise ValidationError(f"expected a list, got {type(value).__name__}", path=path)
-        item = typing.get_args(hint)[0]
-        problems: list[Problem] = []
-        out = []
-        for i, v in enumerate(value):
-            try:
-                out.append(_convert(item, v, f"{path}[{i}]"))
-            except ValidationError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise ValidationError(problems)
-        return tuple(out)
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _build(hint, value, path)
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        return value
-    return value
 
 
 def document_to_json(doc: Document, *, include_computed: bool = False) -> dict[str, Any]:

@@ -6,9 +6,11 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cr_einvoice.core.errors import CrEinvoiceError, ValidationError
-from cr_einvoice.core.jsonsafe import DEFAULT_MAX_DEPTH, JSONInputError, loads
+from cr_einvoice.core.jsonsafe import DEFAULT_MAX_DEPTH, JSONInputError, _depth, loads
 
 
 def test_ordinary_documents_read_as_json_does() -> None:
@@ -32,6 +34,36 @@ def test_brackets_inside_strings_do_not_count() -> None:
     assert loads(text, what="x", max_depth=1) == json.loads(text)
     with pytest.raises(JSONInputError):
         loads(b"[[1]]", what="x", max_depth=1)
+
+
+def _nesting(value: object) -> int:
+    """How deep a parsed JSON value nests (the reference the byte-level count must agree with)."""
+    if isinstance(value, dict):
+        return 1 + max((_nesting(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_nesting(v) for v in value), default=0)
+    return 0
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ a\n\u00e9'),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(alphabet='[]{}"\\ k'), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON)
+def test_the_depth_counted_on_the_bytes_is_the_parsed_value_s(value: object) -> None:
+    raw = json.dumps(value, ensure_ascii=False).encode()
+    depth = _nesting(value)
+    assert _depth(raw) == depth
+    assert loads(raw, what="x", max_depth=max(depth, 1)) == value
+    if depth > 1:
+        with pytest.raises(JSONInputError, match=f"nests {depth} levels deep"):
+            loads(raw, what="x", max_depth=depth - 1)
 
 
 @pytest.mark.parametrize(
