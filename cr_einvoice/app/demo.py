@@ -474,7 +474,8 @@ async def run_demo(workdir: Path, *, real: bool = False, within: float = 45.0) -
         shown = shlex.quote(_shown(Path(config_path)))
         _say(
             f"   or serve it over HTTP (API /v1, console /console): {cli_command()} apikey create --config "
-            f"{shown}, then {cli_command()} serve --no-worker --config {shown}"
+            f"{shown} (a key for programs), {cli_command()} user create NAME --config {shown} (a console "
+            f"user), then {cli_command()} serve --no-worker --config {shown}"
         )
         return results
     finally:

@@ -64,6 +64,13 @@ def lock_until(failures: int, now: datetime) -> datetime | None:
     return now + min(MAX_LOCK, FIRST_LOCK * (1 << min(failures - FREE_FAILURES, 20)))
 
 
+def _password_problems(password: Secret) -> list[Problem]:
+    text = password.reveal()
+    if MIN_PASSWORD <= len(text) <= MAX_PASSWORD and text.strip():
+        return []
+    return [Problem("password", f"{MIN_PASSWORD} to {MAX_PASSWORD} characters, not only spaces")]
+
+
 @dataclass(frozen=True, slots=True)
 class SignIn:
     """What a sign-in attempt gave: the user (signed in), or None and, when the account is locked, until
@@ -98,18 +105,14 @@ class ConsoleUsers:
             problems.append(Problem("emisor", "must be the emisor's identification number (9 to 12 digits)"))
         if len(name) > 100:
             problems.append(Problem("name", "at most 100 characters"))
-        text = password.reveal()
-        if not MIN_PASSWORD <= len(text) <= MAX_PASSWORD or not text.strip():
-            problems.append(
-                Problem("password", f"{MIN_PASSWORD} to {MAX_PASSWORD} characters, not only spaces")
-            )
+        problems.extend(_password_problems(password))
         if problems:
             raise ValidationError(problems)
         record = ConsoleUserRecord(
             username=username,
             emisor=emisor,
             name=name,
-            password_hash=hash_secret(text),
+            password_hash=hash_secret(password.reveal()),
             created_at=self._clock(),
         )
         return self.store.add_console_user(record)
@@ -117,6 +120,17 @@ class ConsoleUsers:
     def disable(self, username: str) -> ConsoleUserRecord:
         """Disable the user at once: its sessions end and it cannot sign in again."""
         return self.store.disable_console_user(normal_username(username))
+
+    def enable(self, username: str) -> ConsoleUserRecord:
+        """Let a disabled user sign in again (its failed sign-ins and lock forgotten)."""
+        return self.store.enable_console_user(normal_username(username))
+
+    def set_password(self, username: str, password: Secret) -> ConsoleUserRecord:
+        """A new password for the user: its failed sign-ins and lock are forgotten and its sessions end."""
+        problems = _password_problems(password)
+        if problems:
+            raise ValidationError(problems)
+        return self.store.set_console_password(normal_username(username), hash_secret(password.reveal()))
 
     def sign_in(self, username: str, password: Secret) -> SignIn:
         """Check ``username``'s password: the user when it is right and the account is active and not locked;

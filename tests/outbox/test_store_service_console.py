@@ -44,6 +44,36 @@ def test_users_are_added_once_listed_and_disabled_keeping_the_date(store: Store)
     assert "scrypt" not in repr(disabled)
 
 
+def test_a_new_password_or_enabling_lifts_the_lock_and_a_new_password_ends_the_sessions(store: Store) -> None:
+    store.add_console_user(user())
+    until = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    store.console_login_failed("ana", lambda failures: until)
+    now = datetime.now(UTC)
+    store.open_console_session(
+        ConsoleSessionRecord("c" * 64, "ana", EMISOR_ID, now, now + timedelta(hours=1))
+    )
+    changed = store.set_console_password("ana", "scrypt$new")
+    assert (changed.password_hash, changed.failed_logins, changed.locked_until) == ("scrypt$new", 0, None)
+    assert store.get_console_session("c" * 64) is None
+    store.disable_console_user("ana")
+    store.console_login_failed("ana", lambda failures: until)
+    enabled = store.enable_console_user("ana")
+    assert enabled.active and (enabled.failed_logins, enabled.locked_until) == (0, None)
+    for change in (
+        lambda: store.set_console_password("nadie", "x"),
+        lambda: store.enable_console_user("nadie"),
+    ):
+        with pytest.raises(StoreError, match="no console user 'nadie'"):
+            change()
+    kinds = [e.kind for e in store.events() if e.kind.startswith("console_")]
+    assert kinds == [
+        "console_user_created",
+        "console_password_set",
+        "console_user_disabled",
+        "console_user_enabled",
+    ]
+
+
 def test_failed_sign_ins_count_lock_and_are_forgotten_after_a_good_one(store: Store) -> None:
     store.add_console_user(user())
     seen: list[int] = []

@@ -21,6 +21,7 @@ from service_support import ticket_json
 
 from cr_einvoice.app.cli import main
 from cr_einvoice.app.demo import EMISOR, LocalSandbox
+from cr_einvoice.service.auth import check_secret
 from cr_einvoice.service.openapi import openapi_document
 
 
@@ -86,6 +87,12 @@ def test_user_create_list_disable(
     assert [u["username"] for u in mine] == ["fer.cli"]
     disabled = cli_json(capsys, "user", "disable", "eva.cli", "--config", config)
     assert disabled["disabled_at"]
+    assert cli_json(capsys, "user", "enable", "eva.cli", "--config", config)["disabled_at"] is None
+    monkeypatch.setattr("sys.stdin", io.StringIO("otra contraseña larga\n"))
+    changed = cli_json(capsys, "user", "password", "eva.cli", "--config", config, "--password-stdin")
+    assert changed["failed_logins"] == 0 and "otra contraseña" not in json.dumps(changed)
+    row = box.runtime.store.get_console_user("eva.cli")
+    assert row is not None and check_secret("otra contraseña larga", row.password_hash)
     capsys.readouterr()
     # Refusals: one line naming the problem, the right exit code, never the password.
     monkeypatch.setattr("sys.stdin", io.StringIO("corta\n"))

@@ -104,6 +104,26 @@ def test_disabled_users_cannot_sign_in_and_their_sessions_end(store: Store) -> N
         users.disable("nadie")
 
 
+def test_a_new_password_lifts_the_lock_and_ends_the_sessions(store: Store) -> None:
+    clock = Clock()
+    users = ConsoleUsers(store, clock=clock)
+    record = users.create("ana.mora", EMISOR, Secret(PASSWORD))
+    session = Sessions(store, 3600, clock=clock).open(record)
+    for _ in range(FREE_FAILURES):
+        users.sign_in("ana.mora", Secret("otra cosa"))
+    assert users.sign_in("ana.mora", Secret(PASSWORD)).locked_until is not None
+    with pytest.raises(ValidationError, match="password"):
+        users.set_password("ana.mora", Secret("corta"))
+    users.set_password("Ana.Mora", Secret("una clave nueva y larga"))
+    assert Sessions(store, 3600, clock=clock).get(session.token) is None
+    assert users.sign_in("ana.mora", Secret(PASSWORD)).user is None
+    assert users.sign_in("ana.mora", Secret("una clave nueva y larga")).user is not None
+    users.disable("ana.mora")
+    assert users.sign_in("ana.mora", Secret("una clave nueva y larga")).user is None
+    assert users.enable("ana.mora").active
+    assert users.sign_in("ana.mora", Secret("una clave nueva y larga")).user is not None
+
+
 def test_sessions_end_when_the_server_says(store: Store) -> None:
     clock = Clock()
     record = ConsoleUsers(store).create("ana.mora", EMISOR, Secret(PASSWORD))

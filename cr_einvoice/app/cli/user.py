@@ -1,5 +1,5 @@
-"""``cr-einvoice user create|list|disable``: the people who sign in to the service's web console
-(``cr-einvoice serve``, ``/console``).
+"""``cr-einvoice user create|list|disable|enable|password``: the people who sign in to the service's web
+console (``cr-einvoice serve``, ``/console``).
 
 A user belongs to one emisor (``--issuer``, default: the configuration's ``[emisor]``) and sees only its
 vouchers. The password is never an argument (it would be in the shell's history and the process list): it is
@@ -35,7 +35,7 @@ def password_from_args(args: argparse.Namespace) -> Secret:
         raise ConfigError("no terminal to ask the password on: use --password-stdin or --password-env VAR")
     first = getpass.getpass("Password: ")
     if getpass.getpass("Password again: ") != first:
-        raise ConfigError("the two passwords differ; nothing was created")
+        raise ConfigError("the two passwords differ; nothing was changed")
     return Secret(first)
 
 
@@ -84,16 +84,45 @@ def cmd_list(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def cmd_disable(args: argparse.Namespace) -> int:
+def _change(args: argparse.Namespace, what: str) -> int:
+    """Disable, enable or set the password of ``args.username``."""
     from cr_einvoice.service.users import ConsoleUsers
 
     with open_runtime(args) as runtime:
-        record = ConsoleUsers(runtime.store).disable(args.username)
+        users = ConsoleUsers(runtime.store)
+        if what == "disable":
+            record, done = users.disable(args.username), "disabled (its console sessions ended)"
+        elif what == "enable":
+            record, done = users.enable(args.username), "enabled"
+        else:
+            password = password_from_args(args)
+            record = users.set_password(args.username, password)
+            done = "has a new password (its lock lifted, its console sessions ended)"
         if args.json:
             dump_json(_user_json(record))
         else:
-            print(f"{record.username} disabled (its console sessions ended)")
+            print(f"{record.username} {done}")
     return int(ExitCode.OK)
+
+
+def cmd_disable(args: argparse.Namespace) -> int:
+    return _change(args, "disable")
+
+
+def cmd_enable(args: argparse.Namespace) -> int:
+    return _change(args, "enable")
+
+
+def cmd_password(args: argparse.Namespace) -> int:
+    return _change(args, "password")
+
+
+def _add_password_options(parser: Any) -> None:
+    password = parser.add_mutually_exclusive_group()
+    password.add_argument("--password-env", metavar="VAR", help="environment variable holding the password")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
 
 
 def register(sub: Any) -> None:
@@ -104,16 +133,25 @@ def register(sub: Any) -> None:
         "--issuer", help="a configured taxpayer's name or an identification number (default: [emisor])"
     )
     create.add_argument("--name", default="", help="the person's name, as the console shows it")
-    password = create.add_mutually_exclusive_group()
-    password.add_argument("--password-env", metavar="VAR", help="environment variable holding the password")
-    password.add_argument(
-        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
-    )
+    _add_password_options(create)
     listing = verbs.add_parser("list", help="the console users (never their passwords)")
     listing.add_argument("--issuer", help="only this emisor's users (a configured name or a number)")
     disable = verbs.add_parser("disable", help="disable a user at once (its sessions end)")
-    disable.add_argument("username", help="the user's name")
-    for parser, func in ((create, cmd_create), (listing, cmd_list), (disable, cmd_disable)):
+    enable = verbs.add_parser("enable", help="let a disabled user sign in again")
+    password = verbs.add_parser(
+        "password", help="set a user's password (asked; lifts a lock, ends the user's sessions)"
+    )
+    _add_password_options(password)
+    for parser in (disable, enable, password):
+        parser.add_argument("username", help="the user's name")
+    commands = (
+        (create, cmd_create),
+        (listing, cmd_list),
+        (disable, cmd_disable),
+        (enable, cmd_enable),
+        (password, cmd_password),
+    )
+    for parser, func in commands:
         add_config_argument(parser)
         parser.add_argument("--json", action="store_true", help="JSON output")
         parser.set_defaults(func=func)

@@ -581,6 +581,15 @@ class Store(DeliveryStore, Protocol):
         keeps the date."""
         ...
 
+    def enable_console_user(self, username: str) -> ConsoleUserRecord:
+        """Let a disabled user sign in again (StoreError when there is no such user)."""
+        ...
+
+    def set_console_password(self, username: str, password_hash: str) -> ConsoleUserRecord:
+        """Replace the user's password hash, forget its failed sign-ins and lock, and end its sessions
+        (StoreError when there is no such user)."""
+        ...
+
     def console_login_failed(
         self, username: str, locked_until: Callable[[int], datetime | None]
     ) -> ConsoleUserRecord | None:

@@ -158,6 +158,33 @@ class ConsoleTables:
             tx.execute(self._q("DELETE FROM console_sessions WHERE username = ?"), (username,))
             return _user(row)
 
+    def enable_console_user(self, username: str) -> ConsoleUserRecord:
+        with self._tx() as tx:
+            row = self._one(
+                tx,
+                "UPDATE console_users SET disabled_at = NULL, failed_logins = 0, locked_until = NULL "
+                "WHERE username = ? RETURNING *",
+                (username,),
+            )
+            if row is None:
+                raise StoreError(f"no console user {username!r} in the store {self.path}")
+            self._event(tx, None, "console_user_enabled", {"username": username})
+            return _user(row)
+
+    def set_console_password(self, username: str, password_hash: str) -> ConsoleUserRecord:
+        with self._tx() as tx:
+            row = self._one(
+                tx,
+                "UPDATE console_users SET password_hash = ?, failed_logins = 0, locked_until = NULL "
+                "WHERE username = ? RETURNING *",
+                (password_hash, username),
+            )
+            if row is None:
+                raise StoreError(f"no console user {username!r} in the store {self.path}")
+            tx.execute(self._q("DELETE FROM console_sessions WHERE username = ?"), (username,))
+            self._event(tx, None, "console_password_set", {"username": username})
+            return _user(row)
+
     def console_login_failed(
         self, username: str, locked_until: Callable[[int], datetime | None]
     ) -> ConsoleUserRecord | None:
