@@ -2,13 +2,15 @@
 
 Authentication: ``Authorization: Bearer crk_...`` (an API key, :mod:`cr_einvoice.service.auth`); each key sees
 and issues only its emisor's vouchers (another emisor's voucher is answered 404, as an unknown one). Each key
-is rate limited (:class:`~cr_einvoice.service.guards.RateLimiter`).
+is rate limited (:class:`~cr_einvoice.service.guards.RateLimiter`). A route hands its work to the thread
+pool once (:func:`as_caller`): the key is checked there, with the work, so the event loop never waits for the
+store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -19,11 +21,23 @@ from starlette.routing import Route
 from cr_einvoice.core import jsonsafe
 from cr_einvoice.core.errors import ValidationError
 from cr_einvoice.outbox.store import ReceivedRecord, RespuestaRecord, VoucherRecord
-from cr_einvoice.service.auth import Unverified
 from cr_einvoice.service.context import Caller, ServiceContext
 from cr_einvoice.service.problems import HTTPProblem
 
-__all__ = ["JSON_TYPES", "XML_TYPES", "authenticate", "context", "received_json", "routes", "voucher_json"]
+if TYPE_CHECKING:
+    from cr_einvoice.outbox.issuing import IssuedVoucher
+
+__all__ = [
+    "JSON_TYPES",
+    "XML_TYPES",
+    "as_caller",
+    "authenticate",
+    "context",
+    "received_json",
+    "routes",
+    "verified",
+    "voucher_json",
+]
 
 _T = TypeVar("_T")
 
@@ -36,11 +50,9 @@ def context(request: Request) -> ServiceContext:
     return ctx
 
 
-async def authenticate(request: Request) -> Caller:
-    """The caller of an API request (401 without a valid key), once its rate allows (429)."""
-    ctx = context(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def _bearer(request: Request) -> str:
+    """The API key the request presents (401 without one)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPProblem(
             401,
@@ -49,11 +61,14 @@ async def authenticate(request: Request) -> Caller:
             "send 'Authorization: Bearer <API key>' (cr-einvoice apikey create)",
             headers={"WWW-Authenticate": 'Bearer realm="cr-einvoice"'},
         )
-    # A key verified before is recognised in the event loop (one primary-key read); scrypt runs in a thread.
-    found = ctx.keys.recognise(token.strip())
-    if isinstance(found, Unverified):
-        found = await run_in_threadpool(ctx.keys.authenticate, token.strip())
-    record = found
+    return token.strip()
+
+
+def verified(ctx: ServiceContext, token: str) -> Caller:
+    """The caller whose API key ``token`` is (401 for a key that is unknown, wrong or revoked), once its rate
+    allows (429). Reads the store: run it in a thread (a key verified before costs a primary-key read and a
+    SHA-256; a new one, scrypt once)."""
+    record = ctx.keys.authenticate(token)
     if record is None:
         raise HTTPProblem(
             401,
@@ -66,8 +81,17 @@ async def authenticate(request: Request) -> Caller:
     return Caller.of(record)
 
 
-async def call(func: Callable[..., _T], *args: Any) -> _T:
-    return await run_in_threadpool(func, *args)
+async def as_caller(request: Request, work: Callable[[Caller], _T]) -> _T:
+    """``work(caller)`` run in the thread pool after the request's API key is verified there: one hand-off
+    per request, and the event loop never waits for the store."""
+    token = _bearer(request)
+    ctx = context(request)
+    return await run_in_threadpool(lambda: work(verified(ctx, token)))
+
+
+async def authenticate(request: Request) -> Caller:
+    """The caller of an API request (401 without a valid key), once its rate allows (429)."""
+    return await as_caller(request, lambda caller: caller)
 
 
 def _media(request: Request) -> str:
@@ -130,11 +154,15 @@ def received_json(record: ReceivedRecord) -> dict[str, Any]:
 
 # -- vouchers -------------------------------------------------------------------------------------
 async def post_voucher(request: Request) -> Response:
-    caller = await authenticate(request)
-    require_media(request, JSON_TYPES)
     ctx = context(request)
     body = await request.body()
-    issued = await call(ctx.issue, caller, body, request.headers.get("idempotency-key"))
+    idempotency_key = request.headers.get("idempotency-key")
+
+    def work(caller: Caller) -> IssuedVoucher:
+        require_media(request, JSON_TYPES)
+        return ctx.issue(caller, body, idempotency_key)
+
+    issued = await as_caller(request, work)
     ctx.wake()
     out = {
         "key": issued.key,
@@ -186,81 +214,76 @@ def _page_answer(request: Request, items: list[dict[str, Any]], cursor: str | No
 
 
 async def list_vouchers(request: Request) -> Response:
-    caller = await authenticate(request)
     ctx = context(request)
-    query = _page_query(request, frozenset({"state"}))
 
-    def page() -> tuple[list[VoucherRecord], str | None]:
-        return ctx.page(caller, **query)
+    def page(caller: Caller) -> tuple[list[VoucherRecord], str | None]:
+        return ctx.page(caller, **_page_query(request, frozenset({"state"})))
 
-    rows, cursor = await call(page)
+    rows, cursor = await as_caller(request, page)
     return _page_answer(request, [voucher_json(r) for r in rows], cursor)
 
 
 async def get_voucher(request: Request) -> Response:
-    caller = await authenticate(request)
     ctx = context(request)
 
-    def look() -> dict[str, Any]:
+    def look(caller: Caller) -> dict[str, Any]:
         record = ctx.voucher(caller, request.path_params["key"])
         return voucher_json(record, ctx.respuestas(record))
 
-    return JSONResponse(await call(look))
+    return JSONResponse(await as_caller(request, look))
 
 
 async def get_xml(request: Request) -> Response:
-    caller = await authenticate(request)
-    record = await call(context(request).voucher, caller, request.path_params["key"])
+    ctx = context(request)
+    record = await as_caller(request, lambda caller: ctx.voucher(caller, request.path_params["key"]))
     return Response(record.signed_xml, media_type="application/xml")
 
 
 async def get_pdf(request: Request) -> Response:
     """The graphic representation; ``?format=a4`` (default), ``letter``, ``80mm`` or ``58mm``."""
-    caller = await authenticate(request)
-    page = request.query_params.get("format", "a4")
-    pdf = await call(context(request).render_pdf, caller, request.path_params["key"], page)
+    ctx = context(request)
+    key, page = request.path_params["key"], request.query_params.get("format", "a4")
+    pdf = await as_caller(request, lambda caller: ctx.render_pdf(caller, key, page))
     return Response(pdf, media_type="application/pdf")
 
 
 async def get_respuesta(request: Request) -> Response:
-    caller = await authenticate(request)
-    xml = await call(context(request).respuesta_xml, caller, request.path_params["key"])
+    ctx = context(request)
+    xml = await as_caller(request, lambda caller: ctx.respuesta_xml(caller, request.path_params["key"]))
     return Response(xml, media_type="application/xml")
 
 
 async def post_reissue(request: Request) -> Response:
-    caller = await authenticate(request)
     ctx = context(request)
-    issued = await call(ctx.reissue, caller, request.path_params["key"])
+    issued = await as_caller(request, lambda caller: ctx.reissue(caller, request.path_params["key"]))
     ctx.wake()
     return JSONResponse(voucher_json(issued), status_code=201 if issued.created else 200)
 
 
 async def post_refresh(request: Request) -> Response:
     """Ask Hacienda for the voucher's status now (needs the worker of this process)."""
-    caller = await authenticate(request)
     ctx = context(request)
-    record = await call(ctx.voucher, caller, request.path_params["key"])
+    record = await as_caller(request, lambda caller: ctx.voucher(caller, request.path_params["key"]))
     if ctx.worker is None:
         raise HTTPProblem(
             409, "no-worker", "No worker in this service", "the worker runs as a separate process here"
         )
     updated, estado = await ctx.worker.refresh(record.key)
-    return JSONResponse(voucher_json(updated, ctx.respuestas(updated)) | {"ind_estado": estado})
+    answers = await run_in_threadpool(ctx.respuestas, updated)
+    return JSONResponse(voucher_json(updated, answers) | {"ind_estado": estado})
 
 
 # -- received vouchers ----------------------------------------------------------------------------
 async def post_received(request: Request) -> Response:
     """Import a supplier's signed voucher (the XML body); ``?decision=accept|partial|reject&reason=...``
     answers it at once with the taxpayer's MensajeReceptor."""
-    caller = await authenticate(request)
-    require_media(request, XML_TYPES)
     ctx = context(request)
     body = await request.body()
     decision = request.query_params.get("decision")
     reason = request.query_params.get("reason")
 
-    def work() -> dict[str, Any]:
+    def work(caller: Caller) -> dict[str, Any]:
+        require_media(request, XML_TYPES)
         received = ctx.import_received(caller, body)
         out: dict[str, Any] = {"received": received_json(received), "answer": None}
         if decision:
@@ -269,7 +292,7 @@ async def post_received(request: Request) -> Response:
             out["answer"] = voucher_json(mr)
         return out
 
-    out = await call(work)
+    out = await as_caller(request, work)
     ctx.wake()
     return JSONResponse(out, status_code=201)
 
@@ -277,29 +300,25 @@ async def post_received(request: Request) -> Response:
 async def list_received(request: Request) -> Response:
     """The received vouchers, a page at a time: ``?decision=pending|answered|accept|partial|reject``,
     ``tipo``, ``emisor`` (the supplier), ``since``/``until`` (FechaEmision), ``limit``, ``cursor``."""
-    caller = await authenticate(request)
     ctx = context(request)
-    query = _page_query(request, frozenset({"decision", "emisor"}))
 
-    def page() -> tuple[list[ReceivedRecord], str | None]:
-        return ctx.received_page(caller, **query)
+    def page(caller: Caller) -> tuple[list[ReceivedRecord], str | None]:
+        return ctx.received_page(caller, **_page_query(request, frozenset({"decision", "emisor"})))
 
-    rows, cursor = await call(page)
+    rows, cursor = await as_caller(request, page)
     return _page_answer(request, [received_json(r) for r in rows], cursor)
 
 
 async def get_received(request: Request) -> Response:
-    caller = await authenticate(request)
-    record = await call(context(request).received, caller, request.path_params["clave"])
+    ctx = context(request)
+    record = await as_caller(request, lambda caller: ctx.received(caller, request.path_params["clave"]))
     return JSONResponse(received_json(record))
 
 
-async def post_decision(request: Request) -> Response:
-    caller = await authenticate(request)
-    require_media(request, JSON_TYPES)
-    ctx = context(request)
+def _decision(body: bytes) -> tuple[str, str | None]:
+    """``{"decision": "accept|partial|reject", "reason": "..."}`` read from ``body``."""
     try:
-        data = jsonsafe.loads(await request.body(), what="the decision")
+        data = jsonsafe.loads(body, what="the decision")
     except jsonsafe.JSONInputError as exc:
         raise ValidationError(exc.reason, path="$") from None
     if not isinstance(data, dict) or set(data) - {"decision", "reason"} or "decision" not in data:
@@ -307,8 +326,20 @@ async def post_decision(request: Request) -> Response:
     decision, reason = data.get("decision"), data.get("reason")
     if not isinstance(decision, str) or not (reason is None or isinstance(reason, str)):
         raise ValidationError("decision and reason are strings", path="decision")
+    return decision, reason
+
+
+async def post_decision(request: Request) -> Response:
+    ctx = context(request)
+    body = await request.body()
     clave = request.path_params["clave"]
-    mr = await call(ctx.answer_received, caller, clave, decision, reason)
+
+    def work(caller: Caller) -> IssuedVoucher:
+        require_media(request, JSON_TYPES)
+        decision, reason = _decision(body)
+        return ctx.answer_received(caller, clave, decision, reason)
+
+    mr = await as_caller(request, work)
     ctx.wake()
     return JSONResponse(voucher_json(mr), status_code=201)
 

@@ -12,14 +12,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cr_einvoice.core.errors import ValidationError
 from cr_einvoice.hacienda.publicdata import PublicDataClient, as_json
-from cr_einvoice.service.api import authenticate, context
+from cr_einvoice.service.api import as_caller, context
 
 __all__ = ["routes"]
 
@@ -34,10 +33,10 @@ def _day(text: str | None, name: str) -> date | None:
 
 
 async def _lookup(request: Request, ask: Callable[[PublicDataClient], Any]) -> Response:
-    """The caller authenticated, ``ask(client)`` run in a thread (the client waits for the limiter)."""
-    await authenticate(request)
+    """``ask(client)`` run in a thread once the caller is authenticated there (the client waits for the
+    limiter)."""
     backend = context(request).backend
-    result = await run_in_threadpool(lambda: ask(backend.public_data()))
+    result = await as_caller(request, lambda caller: ask(backend.public_data()))
     return JSONResponse(as_json(result))
 
 
