@@ -135,7 +135,8 @@ class Draft:
 
     @property
     def tipo(self) -> TipoDocumento:
-        return TipoDocumento(self.document.tipo)
+        tipo = self.document.tipo
+        return tipo if isinstance(tipo, TipoDocumento) else TipoDocumento(str(tipo))
 
     @property
     def kind(self) -> VoucherKind:

@@ -11,9 +11,8 @@ from lxml import etree
 from cr_einvoice.core.catalogs import CodigoImpuesto, CodigoTarifaIVA, TratamientoFiscal
 from cr_einvoice.core.money import ONE_HUNDRED, ZERO, q5
 from cr_einvoice.core.money import fmt_amount as fmt
-from cr_einvoice.core.xmlsafe import find_child
 from cr_einvoice.vouchers import compute
-from cr_einvoice.vouchers.rules._base import BASE_CODES, IVA_CODES, Ctx, children, dec_of, show_rate, text_of
+from cr_einvoice.vouchers.rules._base import BASE_CODES, IVA_CODES, Ctx, show_rate
 
 __all__ = ["Combo", "check_surtido"]
 
@@ -32,12 +31,12 @@ class Combo:
 def check_surtido(ctx: Ctx, node: etree._Element, path: str) -> Combo:
     combo = Combo()
     notas = ctx.notas
-    for k, comp in enumerate(children(node, "LineaDetalleSurtido"), start=1):
+    for k, comp in enumerate(ctx.children(node, "LineaDetalleSurtido"), start=1):
         cpath = f"{path}/LineaDetalleSurtido[{k}]"
-        cantidad = dec_of(comp, "CantidadSurtido")
-        precio = dec_of(comp, "PrecioUnitarioSurtido")
-        monto_total = dec_of(comp, "MontoTotalSurtido") or ZERO
-        sub_total = dec_of(comp, "SubTotalSurtido") or ZERO
+        cantidad = ctx.dec(comp, "CantidadSurtido")
+        precio = ctx.dec(comp, "PrecioUnitarioSurtido")
+        monto_total = ctx.dec(comp, "MontoTotalSurtido") or ZERO
+        sub_total = ctx.dec(comp, "SubTotalSurtido") or ZERO
         if precio is not None and precio <= 0:
             ctx.add(f"{cpath}/PrecioUnitarioSurtido", "PrecioUnitarioSurtido must be greater than zero")
         if cantidad is not None and cantidad <= 0:
@@ -51,10 +50,10 @@ def check_surtido(ctx: Ctx, node: etree._Element, path: str) -> Combo:
         remaining = monto_total
         regalias = ZERO
         has_regalia = False
-        for j, desc in enumerate(children(comp, "DescuentoSurtido"), start=1):
+        for j, desc in enumerate(ctx.children(comp, "DescuentoSurtido"), start=1):
             dpath = f"{cpath}/DescuentoSurtido[{j}]"
-            amount = dec_of(desc, "MontoDescuentoSurtido") or ZERO
-            code = text_of(desc, "CodigoDescuentoSurtido")
+            amount = ctx.dec(desc, "MontoDescuentoSurtido") or ZERO
+            code = ctx.text(desc, "CodigoDescuentoSurtido")
             if amount > remaining:
                 ctx.add(
                     f"{dpath}/MontoDescuentoSurtido",
@@ -65,7 +64,7 @@ def check_surtido(ctx: Ctx, node: etree._Element, path: str) -> Combo:
             if code in ("01", "03"):
                 has_regalia = True
                 regalias += amount
-            if code == "99" and text_of(desc, "DescuentoSurtidoOtros") is None:
+            if code == "99" and ctx.text(desc, "DescuentoSurtidoOtros") is None:
                 ctx.add(
                     f"{dpath}/DescuentoSurtidoOtros",
                     "DescuentoSurtidoOtros is required with CodigoDescuentoSurtido 99",
@@ -76,16 +75,16 @@ def check_surtido(ctx: Ctx, node: etree._Element, path: str) -> Combo:
                 "SubTotalSurtido must be MontoTotalSurtido − the component's discounts = "
                 f"{fmt(remaining)}, found {fmt(sub_total)}",
             )
-        impuestos = children(comp, "ImpuestoSurtido")
-        codes = [text_of(imp, "CodigoImpuestoSurtido") or "" for imp in impuestos]
-        base_el = find_child(comp, "BaseImponibleSurtido")
+        impuestos = ctx.children(comp, "ImpuestoSurtido")
+        codes = [ctx.text(imp, "CodigoImpuestoSurtido") or "" for imp in impuestos]
+        base_el = ctx.child(comp, "BaseImponibleSurtido")
         base = sub_total
         if base_el is not None:
-            base = dec_of(comp, "BaseImponibleSurtido") or ZERO
-            editable = text_of(comp, "IVACobradoFabricaSurtido") == "01" or "07" in codes
+            base = ctx.dec(comp, "BaseImponibleSurtido") or ZERO
+            editable = ctx.text(comp, "IVACobradoFabricaSurtido") == "01" or "07" in codes
             expected_base = sub_total + sum(
                 (
-                    dec_of(imp, "MontoImpuestoSurtido") or ZERO
+                    ctx.dec(imp, "MontoImpuestoSurtido") or ZERO
                     for imp, code in zip(impuestos, codes, strict=True)
                     if code in BASE_CODES
                 ),
@@ -100,16 +99,16 @@ def check_surtido(ctx: Ctx, node: etree._Element, path: str) -> Combo:
         treatment: TratamientoFiscal | None = None
         for m, (imp, codigo) in enumerate(zip(impuestos, codes, strict=True), start=1):
             ipath = f"{cpath}/ImpuestoSurtido[{m}]"
-            ctar_text = text_of(imp, "CodigoTarifaIVASurtido")
-            tarifa = dec_of(imp, "TarifaSurtido")
-            monto = dec_of(imp, "MontoImpuestoSurtido") or ZERO
+            ctar_text = ctx.text(imp, "CodigoTarifaIVASurtido")
+            tarifa = ctx.dec(imp, "TarifaSurtido")
+            monto = ctx.dec(imp, "MontoImpuestoSurtido") or ZERO
             ctar: CodigoTarifaIVA | None = None
             if ctar_text is not None:
                 try:
                     ctar = CodigoTarifaIVA(ctar_text)
                 except ValueError:
                     ctar = None  # the XSD reports it
-            if codigo == "99" and text_of(imp, "CodigoImpuestoOTROSurtido") is None:
+            if codigo == "99" and ctx.text(imp, "CodigoImpuestoOTROSurtido") is None:
                 ctx.add(
                     f"{ipath}/CodigoImpuestoOTROSurtido",
                     "CodigoImpuestoOTROSurtido is required with CodigoImpuestoSurtido 99",

@@ -11,8 +11,7 @@ from cr_einvoice.core.clave import Clave, Consecutivo, cr_date, identificacion_p
 from cr_einvoice.core.errors import ClaveError
 from cr_einvoice.core.money import ZERO
 from cr_einvoice.core.money import fmt_amount as fmt
-from cr_einvoice.core.xmlsafe import find_child
-from cr_einvoice.vouchers.rules._base import Ctx, children, dec_of, text_of
+from cr_einvoice.vouchers.rules._base import Ctx
 
 __all__ = [
     "check_condicion_y_pago",
@@ -29,7 +28,7 @@ _REP_IR = frozenset({"01", "02", "03", "04", "08", "20"})
 
 
 def parse_clave(ctx: Ctx) -> Clave | None:
-    text = text_of(ctx.root, "Clave")
+    text = ctx.text(ctx.root, "Clave")
     if text is None:
         ctx.add("Clave", "the Clave is missing")
         return None
@@ -44,7 +43,7 @@ def parse_clave(ctx: Ctx) -> Clave | None:
 def check_header(ctx: Ctx) -> None:
     root = ctx.root
     clave = parse_clave(ctx)
-    consecutivo_text = text_of(root, "NumeroConsecutivo")
+    consecutivo_text = ctx.text(root, "NumeroConsecutivo")
     consecutivo: Consecutivo | None = None
     if consecutivo_text is not None:
         try:
@@ -60,15 +59,15 @@ def check_header(ctx: Ctx) -> None:
         return
     if consecutivo_text is not None and str(clave.consecutivo) != consecutivo_text:
         ctx.hacienda(-23, "NumeroConsecutivo")
-    emisor_id = find_child(find_child(root, "Emisor"), "Identificacion")
+    emisor_id = ctx.child(ctx.child(root, "Emisor"), "Identificacion")
     candidates = [emisor_id]
     if ctx.fec:
         # Open point (notes §13.4): which party's id a FEC clave carries; accept the emisor or the receptor.
-        candidates.append(find_child(find_child(root, "Receptor"), "Identificacion"))
-    ids = [(text_of(c, "Tipo"), text_of(c, "Numero")) for c in candidates if c is not None]
+        candidates.append(ctx.child(ctx.child(root, "Receptor"), "Identificacion"))
+    ids = [(ctx.text(c, "Tipo"), ctx.text(c, "Numero")) for c in candidates if c is not None]
     if ids and not any(t and n and clave.matches_identificacion(t, n) for t, n in ids):
         ctx.hacienda(-8, "Clave")
-    fecha_text = text_of(root, "FechaEmision")
+    fecha_text = ctx.text(root, "FechaEmision")
     if fecha_text is not None:
         try:
             fecha = datetime.fromisoformat(fecha_text.replace("Z", "+00:00"))
@@ -86,8 +85,8 @@ def check_header(ctx: Ctx) -> None:
 def check_condicion_y_pago(ctx: Ctx) -> None:
     root = ctx.root
     rep = ctx.rep
-    condicion = text_of(root, "CondicionVenta")
-    plazo_text = text_of(root, "PlazoCredito")
+    condicion = ctx.text(root, "CondicionVenta")
+    plazo_text = ctx.text(root, "PlazoCredito")
     if condicion in ("02", "10") or plazo_text is not None:
         try:
             plazo = int(plazo_text) if plazo_text is not None else 0
@@ -95,7 +94,7 @@ def check_condicion_y_pago(ctx: Ctx) -> None:
             plazo = 0
         if plazo <= 0:
             ctx.hacienda(-58, "PlazoCredito")
-    if condicion == "99" and text_of(root, "CondicionVentaOtros") is None:
+    if condicion == "99" and ctx.text(root, "CondicionVentaOtros") is None:
         ctx.add("CondicionVentaOtros", "CondicionVentaOtros is required with CondicionVenta 99")
     if rep and condicion not in ("09", "11"):
         ctx.add(
@@ -108,8 +107,8 @@ def check_condicion_y_pago(ctx: Ctx) -> None:
         )
     if condicion == "12" and not ctx.fe:
         ctx.add("CondicionVenta", "CondicionVenta 12 (mercancía no nacionalizada) is only allowed in a FE")
-    resumen = find_child(root, "ResumenFactura")
-    medios = children(resumen, "MedioPago")
+    resumen = ctx.child(root, "ResumenFactura")
+    medios = ctx.children(resumen, "MedioPago")
     if not medios and (rep or condicion not in _CREDITO):
         ctx.add(
             "ResumenFactura/MedioPago",
@@ -123,9 +122,9 @@ def check_condicion_y_pago(ctx: Ctx) -> None:
     total = ZERO
     for m, medio in enumerate(medios, start=1):
         mpath = f"ResumenFactura/MedioPago[{m}]"
-        if text_of(medio, "TipoMedioPago") == "99" and text_of(medio, "MedioPagoOtros") is None:
+        if ctx.text(medio, "TipoMedioPago") == "99" and ctx.text(medio, "MedioPagoOtros") is None:
             ctx.hacienda(-492, f"{mpath}/MedioPagoOtros")
-        amount = dec_of(medio, "TotalMedioPago")
+        amount = ctx.dec(medio, "TotalMedioPago")
         if amount is not None and amount <= 0:
             ctx.add(f"{mpath}/TotalMedioPago", "TotalMedioPago must be greater than zero")
         if amount is None and len(medios) > 1:
@@ -135,7 +134,7 @@ def check_condicion_y_pago(ctx: Ctx) -> None:
             )
         total += amount or ZERO
     if len(medios) > 1:
-        comprobante = dec_of(resumen, "TotalComprobante") or ZERO
+        comprobante = ctx.dec(resumen, "TotalComprobante") or ZERO
         if total != comprobante:
             ctx.add(
                 "ResumenFactura/TotalComprobante",
@@ -146,24 +145,24 @@ def check_condicion_y_pago(ctx: Ctx) -> None:
 
 def check_referencias(ctx: Ctx) -> None:
     root = ctx.root
-    refs = children(root, "InformacionReferencia")
+    refs = ctx.children(root, "InformacionReferencia")
     if not refs and (ctx.notas or ctx.fec or ctx.rep):
         ctx.add("InformacionReferencia", f"InformacionReferencia is required in a {ctx.kind}")
     pairs: list[tuple[str | None, str | None]] = []
     for r, ref in enumerate(refs, start=1):
         rpath = f"InformacionReferencia[{r}]"
-        tipo = text_of(ref, "TipoDocIR")
-        codigo = text_of(ref, "Codigo")
+        tipo = ctx.text(ref, "TipoDocIR")
+        codigo = ctx.text(ref, "Codigo")
         pairs.append((tipo, codigo))
-        if tipo == "99" and text_of(ref, "TipoDocRefOTRO") is None:
+        if tipo == "99" and ctx.text(ref, "TipoDocRefOTRO") is None:
             ctx.add(f"{rpath}/TipoDocRefOTRO", "TipoDocRefOTRO is required with TipoDocIR 99")
-        if codigo == "99" and text_of(ref, "CodigoReferenciaOTRO") is None:
+        if codigo == "99" and ctx.text(ref, "CodigoReferenciaOTRO") is None:
             ctx.add(f"{rpath}/CodigoReferenciaOTRO", "CodigoReferenciaOTRO is required with Codigo 99")
         if tipo == "16" and not ctx.fec:
             ctx.add(f"{rpath}/TipoDocIR", "TipoDocIR 16 (proveedor no domiciliado) is only allowed in a FEC")
         if ctx.rep and tipo not in _REP_IR:
             ctx.add(f"{rpath}/TipoDocIR", f"a Recibo Electrónico de Pago cannot reference TipoDocIR {tipo}")
-        numero = text_of(ref, "Numero")
+        numero = ctx.text(ref, "Numero")
         if tipo != "13":
             if numero is None:
                 ctx.add(f"{rpath}/Numero", f"Numero is required with TipoDocIR {tipo}")
@@ -174,7 +173,7 @@ def check_referencias(ctx: Ctx) -> None:
                     ctx.add(f"{rpath}/Numero", f"TipoDocIR {tipo} references a clave: {exc.problems[0]}")
             if codigo is None:
                 ctx.add(f"{rpath}/Codigo", f"Codigo is required with TipoDocIR {tipo}")
-    clave = text_of(root, "Clave")
+    clave = ctx.text(root, "Clave")
     if clave is not None and len(clave) == 50 and clave[41] == "2" and ("08", "05") not in pairs:
         ctx.add(
             "InformacionReferencia",
@@ -186,8 +185,8 @@ def check_referencias(ctx: Ctx) -> None:
 def _check_id(ctx: Ctx, ident: etree._Element | None, path: str) -> str | None:
     if ident is None:
         return None
-    tipo = text_of(ident, "Tipo")
-    numero = text_of(ident, "Numero")
+    tipo = ctx.text(ident, "Tipo")
+    numero = ctx.text(ident, "Numero")
     if tipo is None or numero is None:
         return tipo
     problem = identificacion_problem(tipo, numero)
@@ -198,16 +197,16 @@ def _check_id(ctx: Ctx, ident: etree._Element | None, path: str) -> str | None:
 
 def check_identificaciones(ctx: Ctx) -> None:
     root = ctx.root
-    emisor = _check_id(ctx, find_child(find_child(root, "Emisor"), "Identificacion"), "Emisor/Identificacion")
+    emisor = _check_id(ctx, ctx.child(ctx.child(root, "Emisor"), "Identificacion"), "Emisor/Identificacion")
     receptor = _check_id(
-        ctx, find_child(find_child(root, "Receptor"), "Identificacion"), "Receptor/Identificacion"
+        ctx, ctx.child(ctx.child(root, "Receptor"), "Identificacion"), "Receptor/Identificacion"
     )
-    for c, cargo in enumerate(children(root, "OtrosCargos"), start=1):
-        _check_id(ctx, find_child(cargo, "IdentificacionTercero"), f"OtrosCargos[{c}]/IdentificacionTercero")
+    for c, cargo in enumerate(ctx.children(root, "OtrosCargos"), start=1):
+        _check_id(ctx, ctx.child(cargo, "IdentificacionTercero"), f"OtrosCargos[{c}]/IdentificacionTercero")
     fec = ctx.fec
-    condicion = text_of(root, "CondicionVenta")
+    condicion = ctx.text(root, "CondicionVenta")
     if emisor == "05":
-        tipos_ir = {text_of(ref, "TipoDocIR") for ref in children(root, "InformacionReferencia")}
+        tipos_ir = {ctx.text(ref, "TipoDocIR") for ref in ctx.children(root, "InformacionReferencia")}
         if not fec or "16" not in tipos_ir:
             ctx.add(
                 "Emisor/Identificacion/Tipo",

@@ -11,9 +11,8 @@ from lxml import etree
 from cr_einvoice.core.catalogs import CodigoImpuesto, CodigoTarifaIVA, TratamientoFiscal
 from cr_einvoice.core.money import ONE_HUNDRED, ZERO, q5
 from cr_einvoice.core.money import fmt_amount as fmt
-from cr_einvoice.core.xmlsafe import find_child
 from cr_einvoice.vouchers import compute
-from cr_einvoice.vouchers.rules._base import BASE_CODES, IVA_CODES, Ctx, children, dec_of, show_rate, text_of
+from cr_einvoice.vouchers.rules._base import BASE_CODES, IVA_CODES, Ctx, show_rate
 from cr_einvoice.vouchers.rules.combos import Combo, check_surtido
 
 __all__ = ["Line", "check_lines"]
@@ -40,22 +39,22 @@ class Line:
 
 def check_lines(ctx: Ctx) -> list[Line]:
     out: list[Line] = []
-    detalle = find_child(ctx.root, "DetalleServicio")
-    for i, line in enumerate(children(detalle, "LineaDetalle"), start=1):
+    detalle = ctx.child(ctx.root, "DetalleServicio")
+    for i, line in enumerate(ctx.children(detalle, "LineaDetalle"), start=1):
         path = f"DetalleServicio/LineaDetalle[{i}]"
-        out.append(check_line(ctx, line, path, text_of(line, "NumeroLinea") or str(i)))
+        out.append(check_line(ctx, line, path, ctx.text(line, "NumeroLinea") or str(i)))
     return out
 
 
 def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
     rep = ctx.rep
-    surtido_el = find_child(line, "DetalleSurtido")
+    surtido_el = ctx.child(line, "DetalleSurtido")
     surtido = surtido_el is not None
     combo = check_surtido(ctx, surtido_el, f"{path}/DetalleSurtido") if surtido_el is not None else None
-    cantidad = dec_of(line, "Cantidad")
-    precio = dec_of(line, "PrecioUnitario")
-    monto_total = dec_of(line, "MontoTotal") or ZERO
-    sub_total = dec_of(line, "SubTotal") or ZERO
+    cantidad = ctx.dec(line, "Cantidad")
+    precio = ctx.dec(line, "PrecioUnitario")
+    monto_total = ctx.dec(line, "MontoTotal") or ZERO
+    sub_total = ctx.dec(line, "SubTotal") or ZERO
     if not rep and cantidad is not None and precio is not None:
         if precio <= 0:
             ctx.add(f"{path}/PrecioUnitario", "PrecioUnitario must be greater than zero")
@@ -69,10 +68,10 @@ def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
     remaining = monto_total
     total_desc = ZERO
     codes: set[str] = set()
-    for j, desc in enumerate(children(line, "Descuento"), start=1):
+    for j, desc in enumerate(ctx.children(line, "Descuento"), start=1):
         dpath = f"{path}/Descuento[{j}]"
-        amount = dec_of(desc, "MontoDescuento") or ZERO
-        code = text_of(desc, "CodigoDescuento") or ""
+        amount = ctx.dec(desc, "MontoDescuento") or ZERO
+        code = ctx.text(desc, "CodigoDescuento") or ""
         codes.add(code)
         if amount > remaining:
             ctx.add(
@@ -83,11 +82,11 @@ def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
         remaining -= amount
         total_desc += amount
         if code == "99":
-            if text_of(desc, "CodigoDescuentoOTRO") is None:
+            if ctx.text(desc, "CodigoDescuentoOTRO") is None:
                 ctx.add(
                     f"{dpath}/CodigoDescuentoOTRO", "CodigoDescuentoOTRO is required with CodigoDescuento 99"
                 )
-            if text_of(desc, "NaturalezaDescuento") is None:
+            if ctx.text(desc, "NaturalezaDescuento") is None:
                 ctx.add(
                     f"{dpath}/NaturalezaDescuento", "NaturalezaDescuento is required with CodigoDescuento 99"
                 )
@@ -104,15 +103,15 @@ def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
                 "the SubTotal of a combo line must be Cantidad × the components' SubTotalSurtido = "
                 f"{fmt(q5(cantidad * combo.sub_total))}, found {fmt(sub_total)}",
             )
-    fabrica_code = text_of(line, "IVACobradoFabrica")
-    impuestos = children(line, "Impuesto")
-    base_el = find_child(line, "BaseImponible")
-    base = dec_of(line, "BaseImponible") if base_el is not None else sub_total
+    fabrica_code = ctx.text(line, "IVACobradoFabrica")
+    impuestos = ctx.children(line, "Impuesto")
+    base_el = ctx.child(line, "BaseImponible")
+    base = ctx.dec(line, "BaseImponible") if base_el is not None else sub_total
     base = sub_total if base is None else base
-    editable = fabrica_code == "01" or any(text_of(imp, "Codigo") == "07" for imp in impuestos)
+    editable = fabrica_code == "01" or any(ctx.text(imp, "Codigo") == "07" for imp in impuestos)
     if base_el is not None and not rep and not editable:
         expected_base = sub_total + sum(
-            ((dec_of(imp, "Monto") or ZERO) for imp in impuestos if text_of(imp, "Codigo") in BASE_CODES),
+            ((ctx.dec(imp, "Monto") or ZERO) for imp in impuestos if ctx.text(imp, "Codigo") in BASE_CODES),
             ZERO,
         )
         if base != expected_base:
@@ -132,10 +131,10 @@ def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
     has_tax = False
     for k, imp in enumerate(impuestos, start=1):
         ipath = f"{path}/Impuesto[{k}]"
-        codigo = text_of(imp, "Codigo") or ""
-        ctar_text = text_of(imp, "CodigoTarifaIVA")
-        tarifa = dec_of(imp, "Tarifa")
-        monto = dec_of(imp, "Monto") or ZERO
+        codigo = ctx.text(imp, "Codigo") or ""
+        ctar_text = ctx.text(imp, "CodigoTarifaIVA")
+        tarifa = ctx.dec(imp, "Tarifa")
+        monto = ctx.dec(imp, "Monto") or ZERO
         monto_sum += monto
         if monto != 0:
             has_tax = True
@@ -145,11 +144,11 @@ def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
                 ctar = CodigoTarifaIVA(ctar_text)
             except ValueError:
                 ctar = None  # the XSD reports it
-        if codigo == "99" and text_of(imp, "CodigoImpuestoOTRO") is None:
+        if codigo == "99" and ctx.text(imp, "CodigoImpuestoOTRO") is None:
             ctx.add(f"{ipath}/CodigoImpuestoOTRO", "CodigoImpuestoOTRO is required with Codigo 99")
         if combo is not None:
             for element in ("CodigoTarifaIVA", "Tarifa"):
-                if find_child(imp, element) is not None:
+                if ctx.child(imp, element) is not None:
                     ctx.add(
                         f"{ipath}/{element}",
                         f"a combo line's tax carries no {element}: the rates are on its components "
@@ -183,7 +182,7 @@ def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
                 on = monto_total if (codigo == "01" and codes & {"01", "03"}) else base
                 expected_monto = q5(on * tarifa / ONE_HUNDRED)
         elif not surtido and codigo == "08":
-            factor = dec_of(imp, "FactorCalculoIVA")
+            factor = ctx.dec(imp, "FactorCalculoIVA")
             if factor is None:
                 ctx.add(
                     f"{ipath}/FactorCalculoIVA",
@@ -198,11 +197,11 @@ def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
                 f"{fmt(monto)}",
             )
         # exoneration
-        exon = find_child(imp, "Exoneracion")
+        exon = ctx.child(imp, "Exoneracion")
         exon_amount = ZERO
         if exon is not None:
-            tarifa_ex = dec_of(exon, "TarifaExonerada") or ZERO
-            exon_amount = dec_of(exon, "MontoExoneracion") or ZERO
+            tarifa_ex = ctx.dec(exon, "TarifaExonerada") or ZERO
+            exon_amount = ctx.dec(exon, "MontoExoneracion") or ZERO
             expected_exon = min(q5(base * tarifa_ex / ONE_HUNDRED), monto)
             if exon_amount != expected_exon:
                 ctx.add(
@@ -227,8 +226,8 @@ def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
             treatment_set = True
             first_iva_key = key
             treatment = compute.treatment(CodigoImpuesto(codigo), ctar, export=ctx.fee)
-    asumido = dec_of(line, "ImpuestoAsumidoEmisorFabrica") or ZERO
-    cabys = text_of(line, "CodigoCABYS")
+    asumido = ctx.dec(line, "ImpuestoAsumidoEmisorFabrica") or ZERO
+    cabys = ctx.text(line, "CodigoCABYS")
     factory_goods = fabrica_code is not None and (cabys or "9")[0] in "01234"
     if combo is not None:
         groups = _combo_groups(ctx, combo, line, path, own)
@@ -245,7 +244,7 @@ def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
         if target is not None:
             groups[target] -= asumido
     expected_neto = monto_sum - exon_sum - asumido
-    neto = dec_of(line, "ImpuestoNeto")
+    neto = ctx.dec(line, "ImpuestoNeto")
     if neto is None:
         neto = expected_neto  # FEE lines have no ImpuestoNeto
     elif neto != expected_neto:
@@ -254,7 +253,7 @@ def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
             "ImpuestoNeto must be the tax amounts minus exonerations minus ImpuestoAsumidoEmisorFabrica = "
             f"{fmt(expected_neto)}, found {fmt(neto)}",
         )
-    total_linea = dec_of(line, "MontoTotalLinea")
+    total_linea = ctx.dec(line, "MontoTotalLinea")
     if total_linea is not None and total_linea != sub_total + neto:
         ctx.hacienda(-46, f"{path}/MontoTotalLinea", n=n)
     return Line(
@@ -290,7 +289,7 @@ def _combo_groups(
     line_codes = {c for c, _ in stated}  # the line's own (Codigo, CodigoTarifaIVA) → (Monto, exonerated)
     groups: dict[tuple[str, str | None], Decimal] = {}
     asumido = ZERO
-    cantidad = dec_of(line, "Cantidad") or ZERO
+    cantidad = ctx.dec(line, "Cantidad") or ZERO
     for key, (total, share) in compute.combo_groups(cantidad, combo.groups).items():
         asumido += share
         groups[key] = total - share
@@ -300,7 +299,7 @@ def _combo_groups(
                 f"the components carry tax code {key[0]} but the combo line has no Impuesto with that Codigo",
             )
             line_codes.add(key[0])
-    stated_asumido = dec_of(line, "ImpuestoAsumidoEmisorFabrica")
+    stated_asumido = ctx.dec(line, "ImpuestoAsumidoEmisorFabrica")
     if stated_asumido is not None and stated_asumido != asumido:
         ctx.add(
             f"{path}/ImpuestoAsumidoEmisorFabrica",

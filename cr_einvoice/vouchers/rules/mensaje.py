@@ -6,7 +6,7 @@ from __future__ import annotations
 from cr_einvoice.core.catalogs import Mensaje
 from cr_einvoice.core.clave import Consecutivo
 from cr_einvoice.core.errors import ClaveError
-from cr_einvoice.vouchers.rules._base import Ctx, text_of
+from cr_einvoice.vouchers.rules._base import Ctx
 from cr_einvoice.vouchers.rules.header import parse_clave
 
 __all__ = ["check_mensaje_receptor"]
@@ -18,17 +18,17 @@ _MENSAJE_TIPO = {m.value: m.tipo_documento.value for m in Mensaje}
 def check_mensaje_receptor(ctx: Ctx) -> None:
     root = ctx.root
     clave = parse_clave(ctx)
-    cedula = text_of(root, "NumeroCedulaEmisor")
+    cedula = ctx.text(root, "NumeroCedulaEmisor")
     if (
         clave is not None
         and cedula is not None
         and not (cedula.isdigit() and len(cedula) <= 12 and cedula.rjust(12, "0") == clave.identificacion)
     ):
         ctx.hacienda(-8, "Clave")
-    mensaje = text_of(root, "Mensaje")
-    if mensaje in ("2", "3") and not text_of(root, "DetalleMensaje"):
+    mensaje = ctx.text(root, "Mensaje")
+    if mensaje in ("2", "3") and not ctx.text(root, "DetalleMensaje"):
         ctx.add("DetalleMensaje", f"DetalleMensaje (the reason) is required with Mensaje {mensaje}")
-    consecutivo_text = text_of(root, "NumeroConsecutivoReceptor")
+    consecutivo_text = ctx.text(root, "NumeroConsecutivoReceptor")
     if consecutivo_text is None:
         return
     try:

@@ -9,8 +9,7 @@ from lxml import etree
 from cr_einvoice.core.catalogs import TratamientoFiscal
 from cr_einvoice.core.money import ZERO
 from cr_einvoice.core.money import fmt_amount as fmt
-from cr_einvoice.core.xmlsafe import find_child
-from cr_einvoice.vouchers.rules._base import IVA_CODES, Ctx, children, dec_of, text_of
+from cr_einvoice.vouchers.rules._base import IVA_CODES, Ctx
 from cr_einvoice.vouchers.rules.lines import Line
 
 __all__ = ["check_resumen"]
@@ -29,7 +28,7 @@ _SPLIT_FIELDS: dict[tuple[str, TratamientoFiscal], str] = {
 
 
 def check_resumen(ctx: Ctx, lines: list[Line]) -> None:
-    resumen = find_child(ctx.root, "ResumenFactura")
+    resumen = ctx.child(ctx.root, "ResumenFactura")
     if resumen is None:
         return
     rep = ctx.rep
@@ -38,7 +37,7 @@ def check_resumen(ctx: Ctx, lines: list[Line]) -> None:
     def val(name: str) -> Decimal:
         found = read.get(name)
         if found is None:
-            found = read[name] = dec_of(resumen, name) or ZERO
+            found = read[name] = ctx.dec(resumen, name) or ZERO
         return found
 
     def expect(
@@ -52,8 +51,8 @@ def check_resumen(ctx: Ctx, lines: list[Line]) -> None:
             else:
                 ctx.add(path, f"{name} must be {what} = {fmt(expected)}, found {fmt(found)}", code)
 
-    moneda = find_child(resumen, "CodigoTipoMoneda")
-    if text_of(moneda, "CodigoMoneda") == "CRC" and dec_of(moneda, "TipoCambio") not in (None, Decimal(1)):
+    moneda = ctx.child(resumen, "CodigoTipoMoneda")
+    if ctx.text(moneda, "CodigoMoneda") == "CRC" and ctx.dec(moneda, "TipoCambio") not in (None, Decimal(1)):
         ctx.add("ResumenFactura/CodigoTipoMoneda/TipoCambio", "TipoCambio must be 1 for CRC")
 
     # goods / services split
@@ -68,7 +67,7 @@ def check_resumen(ctx: Ctx, lines: list[Line]) -> None:
             expected = sums[key]
             if name == "TotalServGravados" and val(name) != expected:
                 ctx.hacienda(-111, f"ResumenFactura/{name}")
-            elif name == "TotalMercanciasGravadas" and find_child(resumen, name) is None and expected != 0:
+            elif name == "TotalMercanciasGravadas" and ctx.child(resumen, name) is None and expected != 0:
                 ctx.hacienda(-110, f"ResumenFactura/{name}")
             else:
                 goods = "goods (CABYS starting 0-4)" if key[0] == "merc" else "services (CABYS starting 5-9)"
@@ -101,24 +100,24 @@ def check_resumen(ctx: Ctx, lines: list[Line]) -> None:
         "the sum of ImpuestoAsumidoEmisorFabrica",
     )
     _check_desglose(ctx, resumen, lines)
-    cargos = children(ctx.root, "OtrosCargos")
+    cargos = ctx.children(ctx.root, "OtrosCargos")
     total_cargos = ZERO
     for c, cargo in enumerate(cargos, start=1):
         cpath = f"OtrosCargos[{c}]"
-        amount = dec_of(cargo, "MontoCargo") or ZERO
+        amount = ctx.dec(cargo, "MontoCargo") or ZERO
         total_cargos += amount
         if amount <= 0:
             ctx.add(f"{cpath}/MontoCargo", "MontoCargo must be greater than zero")
-        tipo = text_of(cargo, "TipoDocumentoOC")
-        if tipo == "99" and text_of(cargo, "TipoDocumentoOTROS") is None:
+        tipo = ctx.text(cargo, "TipoDocumentoOC")
+        if tipo == "99" and ctx.text(cargo, "TipoDocumentoOTROS") is None:
             ctx.add(f"{cpath}/TipoDocumentoOTROS", "TipoDocumentoOTROS is required with TipoDocumentoOC 99")
         if tipo == "04":
-            if find_child(cargo, "IdentificacionTercero") is None:
+            if ctx.child(cargo, "IdentificacionTercero") is None:
                 ctx.add(
                     f"{cpath}/IdentificacionTercero",
                     "IdentificacionTercero is required with TipoDocumentoOC 04",
                 )
-            if text_of(cargo, "NombreTercero") is None:
+            if ctx.text(cargo, "NombreTercero") is None:
                 ctx.add(f"{cpath}/NombreTercero", "NombreTercero is required with TipoDocumentoOC 04")
     expect("TotalOtrosCargos", total_cargos, "the sum of OtrosCargos/MontoCargo")
     if rep:
@@ -136,7 +135,7 @@ def _check_desglose(ctx: Ctx, resumen: etree._Element, lines: list[Line]) -> Non
     for ln in lines:
         for key, amount in ln.tax_groups.items():
             expected[key] = expected.get(key, ZERO) + amount
-    entries = children(resumen, "TotalDesgloseImpuesto")
+    entries = ctx.children(resumen, "TotalDesgloseImpuesto")
     if not entries:
         if any(ln.has_tax for ln in lines):
             ctx.hacienda(-487, "ResumenFactura/TotalDesgloseImpuesto")
@@ -144,8 +143,8 @@ def _check_desglose(ctx: Ctx, resumen: etree._Element, lines: list[Line]) -> Non
     seen: set[tuple[str, str | None]] = set()
     for d, entry in enumerate(entries, start=1):
         dpath = f"ResumenFactura/TotalDesgloseImpuesto[{d}]"
-        codigo = text_of(entry, "Codigo") or ""
-        ctar = text_of(entry, "CodigoTarifaIVA")
+        codigo = ctx.text(entry, "Codigo") or ""
+        ctar = ctx.text(entry, "CodigoTarifaIVA")
         if codigo in IVA_CODES and ctar is None:
             ctx.add(f"{dpath}/CodigoTarifaIVA", f"CodigoTarifaIVA is required for tax code {codigo}")
         key = (codigo, ctar if codigo in IVA_CODES else None)
@@ -153,7 +152,7 @@ def _check_desglose(ctx: Ctx, resumen: etree._Element, lines: list[Line]) -> Non
             ctx.add(dpath, f"a second TotalDesgloseImpuesto for tax code {codigo} / tarifa {ctar}")
             continue
         seen.add(key)
-        found = dec_of(entry, "TotalMontoImpuesto") or ZERO
+        found = ctx.dec(entry, "TotalMontoImpuesto") or ZERO
         want = expected.get(key, ZERO)
         if key not in expected:
             ctx.add(
