@@ -53,12 +53,22 @@ def _filled(path: Path, n: int = 40) -> None:
 
 
 def _corrupt(path: Path) -> None:
-    """Write garbage over a data page in the middle of a real SQLite file."""
+    """Write garbage over a page of the vouchers table in the middle of a real SQLite file (found with the
+    dbstat table: the middle of the file may hold the schema's empty tables, which nothing reads)."""
     page = 4096
     size = path.stat().st_size
     assert size >= 6 * page
+    with sqlite3.connect(path) as conn:
+        pages = [
+            n
+            for (n,) in conn.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'vouchers' AND pagetype = 'leaf'"
+            )
+        ]
+    conn.close()
+    assert len(pages) >= 4
     with path.open("r+b") as f:
-        f.seek((size // page // 2) * page)
+        f.seek((sorted(pages)[len(pages) // 2] - 1) * page)
         f.write(os.urandom(page))
 
 

@@ -21,6 +21,8 @@ def is_damage(exc: sqlite3.Error) -> bool:
 
 
 def damaged(path: str, detail: str) -> str:
+    """What to say of a damaged database: one line (SQLite's own report may span several)."""
+    detail = " ".join(detail.split())
     return (
         f"the outbox database {path} is damaged ({detail}). Stop issuing with it; do not delete it (the "
         f"numbering lives in it): restore the latest backup, or recover what is readable with "
