@@ -257,6 +257,14 @@ class Page:
         once, so the path is in whole numbers."""
         self._ops.append(b"q 0 g %.5g 0 0 %.5g %.5g %.5g cm\n%sf Q\n" % (unit, unit, x, y, path))
 
+    def place(self, height: float, *, top: float) -> None:
+        """Give the page its ``height`` when it is known only once drawn: what was drawn so far, placed
+        from a line ``top`` points up the page (y down from it negative), is moved there; what is drawn
+        after is in ordinary page coordinates."""
+        self.height = height
+        self._ops.insert(0, b"q 1 0 0 1 0 %.7g cm\n" % top)
+        self._ops.append(b"Q\n")
+
     def content(self) -> bytes:
         return b"".join(self._ops)
 

@@ -5,16 +5,15 @@ page (200 inches) continues on further pages, the last as long as what is left, 
 M". Everything a page layout shows is here, stacked: each line of the voucher takes a few rows (detail, CABYS,
 quantity × price and total, taxes, notes).
 
-The roll is drawn straight on the canvas (no flowables): a first pass turns the view into rows of known
-height, so the page length is known before anything is drawn; the second pass draws them.
+The roll is drawn in one pass, row by row as the texts are wrapped: a page's rows are placed from its top
+edge down, and once its length is known the page moves them onto itself (one ``cm`` operator), instead of
+keeping every row to draw it in a second pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from cr_einvoice.delivery.document import Campo, Linea, Representacion
-from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, Font, Page, get_font
+from cr_einvoice.delivery.pdfwriter import BOLD, REGULAR, Document, Page, get_font
 from cr_einvoice.delivery.qr import qr_path
 from cr_einvoice.delivery.textlayout import amount_width, document_info, hacienda_lines, measured_lines
 
@@ -31,27 +30,40 @@ _MAX_HEIGHT = 14400.0
 _LEFT, _CENTER, _RIGHT = "left", "center", "right"
 
 
-#: A text placed on a row: (x, the text in the font's codes, font, size), measured and aligned once.
-_Text = tuple[float, bytes, Font, float]
-#: What a row holds besides its texts: nothing, a rule, a shade under the texts, or the QR code.
-_PLAIN, _RULE, _SHADE, _QR = "", "rule", "shade", "qr"
-#: One row of the roll: (height, texts on one baseline, what else). Plain tuples: a ticket makes about a
-#: hundred rows and texts, and a tuple costs a fifth of a named tuple to make.
-_Row = tuple[float, tuple[_Text, ...], str]
-
-
 class _Roll:
-    """Turns texts into rows of a given width (wrapping words) in the roll's fonts; ``left`` is where the
-    printable width starts on the page."""
+    """Lays texts out down the roll in rows of the roll's width (wrapping words) and draws each row at
+    once: a page's rows are drawn from its top edge down (y negative), because the page's length is known
+    only at its end (:meth:`~cr_einvoice.delivery.pdfwriter.Page.place` then moves them onto the page). A
+    row that would pass ``room`` starts a new page. ``left`` is where the printable width starts."""
 
-    def __init__(self, width: float, size: float, left: float) -> None:
+    def __init__(self, document: Document, page_width: float, width: float, size: float, room: float) -> None:
+        self.document = document
+        self.page_width = page_width
         self.width = width
         self.size = size
         self.small = size * 0.86
-        self.left = left
-        self.rows: list[_Row] = []
+        self.left = (page_width - width) / 2
+        self.room = room
         self.regular = get_font(REGULAR)
         self.bold = get_font(BOLD)
+        #: Each page with the height of its rows.
+        self.pages: list[tuple[Page, float]] = []
+        self.page = document.page(page_width, 0.0)
+        self.y = 0.0  # the bottom of the last row, from the page's top edge
+
+    def row(self, height: float) -> float:
+        """Room for a row ``height`` high (on a new page when this one is full); the row's bottom."""
+        if self.y and height - self.y > self.room:
+            self.pages.append((self.page, -self.y))
+            self.page = self.document.page(self.page_width, 0.0)
+            self.y = 0.0
+        self.y -= height
+        return self.y
+
+    def end(self) -> list[tuple[Page, float]]:
+        """Every page with the height of its rows."""
+        self.pages.append((self.page, -self.y))
+        return self.pages
 
     def _x(self, align: str, width: float) -> float:
         """Where a text ``width`` wide starts."""
@@ -67,9 +79,9 @@ class _Roll:
         font = self.bold if bold else self.regular
         size = self.small if small else self.size
         height = size * 1.22
-        append = self.rows.append
         for data, width in measured_lines(text, font, size, self.width):
-            append((height, ((self._x(align, width), data, font, size),), _PLAIN))
+            baseline = self.row(height) + height * 0.22
+            self.page.show(self._x(align, width), baseline, data, font, size)
 
     def heading(self, text: str) -> None:
         self.gap(self.size * 0.5)
@@ -80,22 +92,35 @@ class _Roll:
         font = self.bold if bold else self.regular
         size = self.size
         height = size * 1.22
-        kind = _SHADE if shade else _PLAIN
         lines = measured_lines(left, font, size, self.width - column - 2)
-        for data, _ in lines[:-1]:
-            self.rows.append((height, ((self.left, data, font, size),), kind))
-        amount = font.encode(right)
-        at = self._x(_RIGHT, font.units(amount) * size / 1000.0)
-        self.rows.append((height, ((self.left, lines[-1][0], font, size), (at, amount, font, size)), kind))
+        last = len(lines) - 1
+        for i, (data, _) in enumerate(lines):
+            y = self.row(height)
+            if shade:
+                self.page.rect(self.left, y - height * 0.22, self.width, height, gray=0.92)
+            baseline = y + height * 0.22
+            self.page.show(self.left, baseline, data, font, size)
+            if i == last:
+                amount = font.encode(right)
+                at = self._x(_RIGHT, font.units(amount) * size / 1000.0)
+                self.page.show(at, baseline, amount, font, size)
 
     def campo(self, campo: Campo, *, align: str = _LEFT) -> None:
         self.text(f"{campo.etiqueta}: {campo.valor}", align=align)
 
-    def gap(self, height: float, kind: str = _PLAIN) -> None:
-        self.rows.append((height, (), kind))
+    def gap(self, height: float) -> None:
+        self.row(height)
 
     def rule(self) -> None:
-        self.gap(self.size * 0.4, _RULE)
+        height = self.size * 0.4
+        y = self.row(height) + height * 0.5
+        self.page.line(self.left, y, self.left + self.width, y)
+
+    def qr(self, data: str, height: float) -> None:
+        """The QR code of ``data`` centred on a square row ``height`` high."""
+        y = self.row(height)
+        side, path = qr_path(data)
+        self.page.cells(self.left + (self.width - height) / 2, y, height / side, path)
 
 
 def _grouped(clave: str) -> str:
@@ -114,8 +139,8 @@ def _line(roll: _Roll, ln: Linea, column: float) -> None:
     roll.rule()
 
 
-def _rows(view: Representacion, roll: _Roll, qr_size: float) -> list[_Row]:
-    """The rows of ``view`` (the QR code's row is drawn with ``view.qr``)."""
+def _lay_out(view: Representacion, roll: _Roll, qr_size: float) -> None:
+    """Everything ``view`` shows, down the roll."""
     column = amount_width(view, BOLD, roll.size, roll.width)
     emisor = view.emisor
     roll.text(emisor.nombre or emisor.rol, bold=True, align=_CENTER)
@@ -153,10 +178,9 @@ def _rows(view: Representacion, roll: _Roll, qr_size: float) -> list[_Row]:
     _block(roll, "Estado en el Ministerio de Hacienda", hacienda_lines(view))
     _block(roll, "Otros", view.otros)
     roll.gap(roll.size)
-    roll.gap(qr_size, _QR)
+    roll.qr(view.qr, qr_size)
     roll.gap(roll.size * 0.5)
     roll.text(view.leyenda, align=_CENTER)
-    return roll.rows
 
 
 def _block(roll: _Roll, title: str, lines: tuple[str, ...] | list[str]) -> None:
@@ -166,52 +190,19 @@ def _block(roll: _Roll, title: str, lines: tuple[str, ...] | list[str]) -> None:
             roll.text(line)
 
 
-def _pages(rows: list[_Row], room: float) -> Iterator[list[_Row]]:
-    page: list[_Row] = []
-    used = 0.0
-    for row in rows:
-        height = row[0]
-        if page and used + height > room:
-            yield page
-            page, used = [], 0.0
-        page.append(row)
-        used += height
-    yield page
-
-
-def _draw(page: Page, rows: list[_Row], top: float, left: float, width: float, *, qr: str) -> None:
-    y = top
-    show = page.show
-    for height, texts, kind in rows:
-        y -= height
-        if kind:
-            if kind == _SHADE:
-                page.rect(left, y - height * 0.22, width, height, gray=0.92)
-            elif kind == _RULE:
-                page.line(left, y + height * 0.5, left + width, y + height * 0.5)
-            else:
-                side, path = qr_path(qr)
-                page.cells(left + (width - height) / 2, y, height / side, path)
-        baseline = y + height * 0.22
-        for x, data, font, size in texts:
-            show(x, baseline, data, font, size)
-
-
 def render_ticket(view: Representacion, *, width_mm: int, deterministic: bool) -> bytes:
     """The PDF of ``view`` on a roll ``width_mm`` wide (80 or 58)."""
     width, size = _ROLLS[width_mm]
-    page_width = width_mm * mm
-    left = (page_width - width) / 2
-    roll = _Roll(width, size, left)
-    rows = _rows(view, roll, qr_size=min(width * 0.6, 36 * mm))
     footer = 4 * mm
-    pages = list(_pages(rows, _MAX_HEIGHT - 2 * _MARGIN - footer))
+    page_width = width_mm * mm
     document = Document(**document_info(view), deterministic=deterministic)
-    for number, rows_of_page in enumerate(pages, start=1):
+    roll = _Roll(document, page_width, width, size, room=_MAX_HEIGHT - 2 * _MARGIN - footer)
+    _lay_out(view, roll, qr_size=min(width * 0.6, 36 * mm))
+    pages = roll.end()
+    for number, (page, used) in enumerate(pages, start=1):
         extra = footer if len(pages) > 1 else 0.0
-        height = sum(row[0] for row in rows_of_page) + 2 * _MARGIN + extra
-        page = document.page(page_width, height)
-        _draw(page, rows_of_page, height - _MARGIN, left, width, qr=view.qr)
+        height = used + 2 * _MARGIN + extra
+        page.place(height, top=height - _MARGIN)
         if len(pages) > 1:
             page.text(
                 page_width / 2,
