@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 from cr_einvoice.core.clave import CR_TZ
 from cr_einvoice.core.errors import Problem, ValidationError
@@ -174,8 +174,11 @@ class Check:
             return None
         if type(value) is kind:
             return value  # already a member
+        # a code read from XML or JSON: its member straight from the enumeration's own value map (an Enum
+        # call costs ten times more); anything else (another type, an alias) through the call
+        found = kind._value2member_map_.get(value) if type(value) is str else None
         try:
-            member = kind(value)
+            member = cast("_E", found) if found is not None else kind(value)
         except ValueError:
             shown = ", ".join(m.value for m in kind) if len(kind) <= 25 else f"see catalogs.{kind.__name__}"
             self.add(name, f"unknown code {value!r} (expected {shown})", always=True)

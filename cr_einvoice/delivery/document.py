@@ -30,6 +30,7 @@ from cr_einvoice.core.xmlsafe import local_name, parse_untrusted
 from cr_einvoice.delivery.formatting import fecha, fecha_hora, fmt_cantidad, fmt_monto, fmt_porcentaje
 from cr_einvoice.delivery.labels import ESTADOS, PROVINCIAS, describe, impuesto_corto, titulo
 from cr_einvoice.hacienda.respuesta import Respuesta, parse_respuesta
+from cr_einvoice.signing.xades.algorithms import DS_NS
 from cr_einvoice.vouchers.compute import CalculoLinea, ImpuestoCalculado
 from cr_einvoice.vouchers.model import (
     Comprobante,
@@ -58,7 +59,7 @@ LEYENDAS: dict[str, str] = {
     "4.2": "Autorizada mediante resolución N° DGT-R-48-2016",
 }
 _VERSION = re.compile(r"/v(\d+\.\d+)/")
-_DSIG = "http://www.w3.org/2000/09/xmldsig#"
+_SIGNATURE = f"{{{DS_NS}}}Signature"
 _MAX_HACIENDA_LINES = 12
 
 
@@ -149,7 +150,7 @@ def representacion(
             f"expected the signed XML as bytes, got {type(signed_xml).__name__}", path="signed_xml"
         )
     root = parse_untrusted(bytes(signed_xml), what="signed voucher XML")
-    if root.find(f"{{{_DSIG}}}Signature") is None:
+    if next(root.iterchildren(_SIGNATURE), None) is None:
         raise ValidationError(
             f"<{local_name(root.tag)}> carries no ds:Signature: only a signed voucher has a graphic "
             "representation",
