@@ -500,7 +500,8 @@ def test_issuing_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_service_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The issuing service embedded in a program: a key, the ASGI app in a thread, one POST."""
+    """The issuing service embedded in a program: a key, a console user, the ASGI app in a thread, one
+    POST."""
     from cr_einvoice.app.demo import LocalSandbox
 
     for name in ("CR_EINVOICE_DEMO_USERNAME", "CR_EINVOICE_DEMO_PASSWORD", "CR_EINVOICE_DEMO_PIN"):
@@ -514,6 +515,8 @@ def test_service_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         run("service", ns)
         issued = box.runtime.store.find(ns["answer"].json()["clave"])
         assert issued is not None and issued.external_ref == "api:3101123456:caja2-0001"
+        user = box.runtime.store.get_console_user("ana.mora")
+        assert user is not None and user.emisor == "3101123456" and user.password_hash.startswith("scrypt$")
 
 
 def test_public_face_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
