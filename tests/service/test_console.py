@@ -10,14 +10,16 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from service_support import PASSWORD, Service, ticket_json
 
+from cr_einvoice.app.demo import EMISOR
 from cr_einvoice.outbox.issuing import Issuer
-from cr_einvoice.outbox.store import VoucherRecord, VoucherState
+from cr_einvoice.outbox.store import ReceivedRecord, VoucherRecord, VoucherState
 from cr_einvoice.vouchers.jsonio import document_from_json
 
 REPO = Path(__file__).resolve().parents[2]
@@ -173,6 +175,43 @@ def test_sign_out_ends_the_session(service: Service) -> None:
         # The old cookie, replayed, is refused: the server ended the session.
         client.jar["cre_session"] = token
         assert client.get("/console/ajustes").status_code == 303
+
+
+def test_received_vouchers_page_by_fifty_with_their_filters(service: Service) -> None:
+    store = service.box.runtime.store
+    base = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    for i in range(53):
+        store.add_received(
+            ReceivedRecord(
+                clave=f"50602112600310165432100100001010000{i:07d}18{i:06d}"[:50].ljust(50, "0"),
+                tipo="01",
+                emisor_tipo="02",
+                emisor_numero="3101654321",
+                emisor_nombre="Proveedora de Insumos del Valle S.A.",
+                receptor_numero=EMISOR,
+                fecha_emision=datetime.fromisoformat("2026-11-02T08:00:00-06:00"),
+                total_comprobante="1130.00000",
+                total_impuesto="130.00000",
+                xml=b"<FacturaElectronica/>",
+                signer_subject="CN=Proveedora",
+                received_at=base + timedelta(seconds=i),
+                decision=None,
+                mr_key=None,
+            )
+        )
+    with Browserless(service.url) as client:
+        sign_in(client, service.user)
+        query = {"respuesta": "pending", "desde": "2026-11-02", "hasta": "2026-11-02"}
+        first = client.get("/console/recibidos", params=query)
+        assert first.status_code == 200 and first.text.count('class="clave"') == 50
+        more = re.search(r'href="([^"]+)" class="mas"', first.text)
+        assert more is not None and "respuesta=pending" in more.group(1)
+        rest = client.get(more.group(1).replace("&amp;", "&"))
+        assert rest.status_code == 200 and rest.text.count('class="clave"') == 3
+        assert 'class="mas"' not in rest.text
+        assert "con estos filtros" in client.get("/console/recibidos", params={"respuesta": "reject"}).text
+        bad = client.get("/console/recibidos", params={"respuesta": "quizá"})
+        assert bad.status_code == 422 and "quizá" in bad.text
 
 
 @pytest.fixture(scope="module")

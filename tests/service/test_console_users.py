@@ -181,6 +181,10 @@ def test_an_address_that_keeps_failing_is_slowed_down(box: LocalSandbox) -> None
         form = client.get("/console/entrar")
         cookie = next(v for k, v in form.headers.multi_items() if k == "set-cookie")
         assert "secure" not in cookie.lower() and "httponly" in cookie.lower()  # plain http, told so
+        # Behind a TLS proxy on loopback (uvicorn trusts its X-Forwarded-Proto): Secure all the same.
+        behind = client.get("/console/entrar", headers={"X-Forwarded-Proto": "https"})
+        cookie = next(v for k, v in behind.headers.multi_items() if k == "set-cookie")
+        assert "secure" in {part.strip().lower() for part in cookie.split(";")}
         for username in ("ana.mora", "nadie", "beto@otra"):
             assert sign_in(client, username, "mal").status_code == 401
         slowed = sign_in(client, service.user)  # even the right password waits
