@@ -67,3 +67,15 @@ def test_measured_lines_break_as_wrap_text_and_carry_each_line_measured() -> Non
         ]
         assert all(measured == text_width(line.decode("cp1252"), REGULAR, 7.5) for line, measured in lines)
         assert all(measured <= width for _, measured in lines)
+
+
+def test_page_content_deflates_to_zlib_format_small_and_large() -> None:
+    import zlib
+
+    from cr_einvoice.delivery.pdfwriter import _SMALL, _deflate
+
+    for size in (0, 100, _SMALL - 1, _SMALL, 3 * _SMALL):
+        data = (b"BT 1 0 0 1 14.173 -9.15 Tm /F1 7.5 Tf (Total venta) Tj T* ET\n" * (size // 60 + 1))[:size]
+        packed = _deflate(data)
+        assert zlib.decompress(packed) == data
+        assert len(packed) < len(data) // 2 or size < 1000
