@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from pdf_reading import embedded_fonts, page_sizes, page_texts
 from pypdf import PdfReader
 
@@ -69,13 +70,20 @@ def test_measured_lines_break_as_wrap_text_and_carry_each_line_measured() -> Non
         assert all(measured <= width for _, measured in lines)
 
 
-def test_page_content_deflates_to_zlib_format_small_and_large() -> None:
+@pytest.mark.parametrize("isal", [True, False])
+def test_page_content_deflates_to_zlib_format_small_and_large(
+    isal: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import zlib
 
-    from cr_einvoice.delivery.pdfwriter import _SMALL, _deflate
+    from cr_einvoice.delivery import pdfwriter
 
-    for size in (0, 100, _SMALL - 1, _SMALL, 3 * _SMALL):
+    if not isal:  # without the isal package: zlib
+        monkeypatch.setattr(pdfwriter, "_isal_compress", None)
+    else:
+        assert pdfwriter._isal_compress is not None
+    for size in (0, 100, pdfwriter._SMALL - 1, pdfwriter._SMALL, 3 * pdfwriter._SMALL):
         data = (b"BT 1 0 0 1 14.173 -9.15 Tm /F1 7.5 Tf (Total venta) Tj T* ET\n" * (size // 60 + 1))[:size]
-        packed = _deflate(data)
+        packed = pdfwriter._deflate(data)
         assert zlib.decompress(packed) == data
         assert len(packed) < len(data) // 2 or size < 1000
