@@ -48,6 +48,7 @@ from cr_einvoice.hacienda.recepcion import (
     parse_submit_response,
     submission_from_xml,
 )
+from cr_einvoice.transport.h11pool import AsyncH11Transport
 from cr_einvoice.transport.http import (
     DEFAULT_TIMEOUT,
     AsyncClosing,
@@ -361,9 +362,10 @@ class AsyncClient(_ClientBase, AsyncClosing):
         self.tokens = AsyncTokenManager(
             environment, credentials, transport=transport, **self._token_options()
         )
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        if transport is None:  # lean HTTP/1.1 keep-alive (transport.h11pool), not httpcore's pool
+            transport = AsyncH11Transport(verify=self._verify, max_connections=max_connections)
         self._http = httpx.AsyncClient(
-            auth=BearerAuth(self.tokens), transport=transport, limits=limits, **self._http_options()
+            auth=BearerAuth(self.tokens), transport=transport, **self._http_options()
         )
 
     async def submit(self, signed_xml: bytes, **options: Unpack[SubmitOptions]) -> SubmitResult:

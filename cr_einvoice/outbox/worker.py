@@ -50,6 +50,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
+import itertools
 import logging
 import os
 import time
@@ -259,11 +261,16 @@ class Worker(Sending):
             )
             await self._sleep(wait)
 
-    def _due(self, limit: int) -> list[VoucherRecord]:
-        """Up to ``limit`` due vouchers this worker serves; other taxpayers' are left alone (not claimed)."""
+    def _due(self, limit: int, signed: bool | None = None) -> list[VoucherRecord]:
+        """Up to ``limit`` due vouchers this worker serves (``signed``: see
+        :meth:`~cr_einvoice.outbox.store.base.Store.due`); other taxpayers' are left alone (not claimed)."""
         now, ask = self._clock(), limit
         while True:
-            due = self.store.due(now, limit=ask)
+            due = (
+                self.store.due(now, limit=ask)
+                if signed is None
+                else self.store.due(now, limit=ask, signed=signed)
+            )
             mine = [r for r in due if self.serves(r)]
             self._others_due = len(mine) < len(due)
             if len(mine) >= limit or len(due) < ask:
@@ -305,44 +312,178 @@ class Worker(Sending):
             woken.cancel()
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
-        """Work until ``stop`` is set (or the task is cancelled). A round in progress is abandoned when
-        ``stop`` is set -- a voucher interrupted in ``sending`` is asked about before it is sent again -- so
-        the worker stops within a fraction of a second; its leases are released."""
+        """Work until ``stop`` is set (or the task is cancelled).
+
+        Up to ``concurrency`` vouchers are in flight at once, and a slot that frees is refilled at once with
+        the voucher due next -- one just issued, or one whose poll time came -- without waiting for the
+        others in flight (no rounds). The worker wakes when a voucher in flight lands, when the store hears
+        of new work (:meth:`~cr_einvoice.outbox.store.base.Store.wait_for_work`), at the next due time, and
+        at least every ``idle`` seconds. Offline, one voucher at a time probes Hacienda. Work in progress is
+        abandoned when ``stop`` is set -- a voucher interrupted in ``sending`` is asked about before it is
+        sent again -- so the worker stops within a fraction of a second; its leases are released."""
         stop = stop or asyncio.Event()
         stop_task = asyncio.ensure_future(stop.wait())
+        flight = _Flight(self)
+        listener = asyncio.ensure_future(self._listen())
         try:
             async with self.alive():
                 while not stop.is_set():
-                    round_task = asyncio.ensure_future(self._round(None))
-                    await asyncio.wait({stop_task, round_task}, return_when=asyncio.FIRST_COMPLETED)
-                    if not round_task.done():
-                        round_task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await round_task
-                        break
-                    report = round_task.result()
-                    if report.touched:
-                        log.info(
-                            "round: sent %d, checked %d, polled %d, accepted %d, rejected %d, errors %d, "
-                            "deferred %d",
-                            report.sent,
-                            report.status_checks,
-                            report.polls,
-                            report.accepted,
-                            report.rejected,
-                            report.errors,
-                            report.deferred,
-                            extra={"round": dataclasses.asdict(report) | {"outcomes": len(report.outcomes)}},
-                        )
-                    nxt = self.store.next_due_at()
-                    idle = self.settings.idle
-                    wait = idle if nxt is None else min(idle, max(0.0, nxt - self._clock()))
-                    if not report.touched and self._others_due:
-                        wait = idle  # what is due belongs to taxpayers this worker does not serve
-                    if wait > 0:
-                        sleep_task = asyncio.ensure_future(self._sleep(wait))
-                        await asyncio.wait({stop_task, sleep_task}, return_when=asyncio.FIRST_COMPLETED)
-                        sleep_task.cancel()
+                    self._wake.clear()
+                    wait = flight.refill()
+                    flight.raise_failure()
+                    wake_task = asyncio.ensure_future(self._wake.wait())
+                    await asyncio.wait(
+                        {stop_task, wake_task}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    wake_task.cancel()
+                    flight.raise_failure()
         finally:
             stop_task.cancel()
+            listener.cancel()
+            await flight.abandon()
             self.retire()
+
+    async def _listen(self) -> None:
+        """Wake the driver whenever the store hears of new work (asked in slices of :data:`LISTEN_SLICE` s,
+        in a thread)."""
+        while True:
+            try:
+                heard = await asyncio.to_thread(self.store.wait_for_work, LISTEN_SLICE)
+            except Exception as exc:  # a listening connection lost: looked at again at the next slice
+                log.debug("waiting for work failed: %s", exc)
+                await asyncio.sleep(LISTEN_SLICE)
+                continue
+            if heard:
+                self._wake.set()
+
+
+#: The fewest vouchers the continuous driver asks the store for when it looks for due ones.
+LOOK_AHEAD = 8
+
+_COUNTS = [f.name for f in dataclasses.fields(RoundReport) if f.name != "outcomes"]
+
+#: How often the continuous driver logs what it did (seconds), and looks for vouchers of dead workers.
+REPORT_EVERY = 5.0
+
+
+class _Flight:
+    """The vouchers :meth:`Worker.run_forever` has in flight, its running report and e-mail runs."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.report = RoundReport()
+        self.logged = RoundReport()
+        self.failure: BaseException | None = None
+        self.reported = time.monotonic()
+        self.recovered = float("-inf")
+        self.mail: asyncio.Future[object] | None = None
+        self.mail_started = float("-inf")
+        self.mail_finals = 0
+
+    def refill(self) -> float:
+        """Launch due vouchers into the free slots; the longest wait before looking again (seconds)."""
+        w, now = self.worker, time.monotonic()
+        if now - self.recovered >= w.settings.heartbeat:
+            self.recovered = now
+            for key in w.store.recover_leases(time.time(), w.settings.stale_after):
+                log.warning("%s: taken back from a worker that stopped beating", key)
+        concurrency = w.settings.concurrency
+        free = concurrency - len(self.tasks)
+        launched = others = 0
+        # Slots are refilled a few at a time (each look is a query), at once when nothing is in flight.
+        if free >= max(1, concurrency // 4) or not self.tasks:
+            candidates, others = self._candidates(free)
+            for record in candidates[:free]:
+                task = asyncio.ensure_future(w._step(record, self.report))
+                self.tasks[record.key] = task
+                task.add_done_callback(functools.partial(self._landed, record.key))
+                launched += 1
+        self._mail(now)
+        self._log(now)
+        idle = w.settings.idle
+        if self.tasks and concurrency - len(self.tasks) < max(1, concurrency // 4):
+            return idle  # a landing wakes the driver
+        nxt = w.store.next_due_at()
+        wait = idle if nxt is None else min(idle, max(0.0, nxt - w._clock()))
+        if wait == 0 and not launched:
+            # What is due cannot be taken now (another taxpayer's, paused, already in flight).
+            wait = idle if others else min(idle, LISTEN_SLICE)
+        return wait
+
+    def _candidates(self, free: int) -> tuple[list[VoucherRecord], bool]:
+        """Due vouchers for ``free`` slots, those already sent (checks, polls) taking turns with those to send
+        so that neither waits for the other; and whether other taxpayers' were due."""
+        w = self.worker
+        online, _ = w.store.connectivity()
+        if not online:  # contingency: one voucher at a time probes Hacienda
+            return ([] if self.tasks else w._due(1)), w._others_due
+        due = [r for r in w._due(max(free + 1, LOOK_AHEAD)) if r.key not in self.tasks]
+        others = w._others_due
+        to_send = [r for r in due if r.state is VoucherState.SIGNED]
+        sent = [r for r in due if r.state is not VoucherState.SIGNED]
+        if len(to_send) > free:  # never sent ones come first: ask for the checks and polls due too
+            sent = [r for r in w._due(free, signed=False) if r.key not in self.tasks]
+            others = others or w._others_due
+        to_send = [r for r in to_send if not w._paused(r)]  # paused after a 429: looked at again later
+        mixed = [r for pair in itertools.zip_longest(sent, to_send) for r in pair if r is not None]
+        return mixed, others
+
+    def _landed(self, key: str, task: asyncio.Task[None]) -> None:
+        self.tasks.pop(key, None)
+        if not task.cancelled() and task.exception() is not None and self.failure is None:
+            self.failure = task.exception()
+        self.worker._wake.set()
+
+    def raise_failure(self) -> None:
+        """A step failed with an unexpected exception: the driver stops with it (as a round did)."""
+        if self.failure is not None:
+            raise self.failure
+
+    def _mail(self, now: float) -> None:
+        """Run the mailer in a thread when vouchers became final since its last run, or every ``idle``."""
+        w = self.worker
+        if w.mailer is None or (self.mail is not None and not self.mail.done()):
+            return
+        if self.mail is not None:
+            done, self.mail = self.mail, None
+            exc = done.exception()
+            if isinstance(exc, CrEinvoiceError):  # the vouchers go on; the e-mails are tried again
+                log.warning("e-mail delivery: %s", exc)
+            elif exc is not None:
+                self.failure = self.failure or exc
+        r = self.report
+        finals = r.accepted + r.rejected + r.errors
+        if finals != self.mail_finals or now - self.mail_started >= w.settings.idle:
+            self.mail_finals, self.mail_started = finals, now
+            self.mail = asyncio.ensure_future(asyncio.to_thread(w.mailer))
+            self.mail.add_done_callback(lambda _: w._wake.set())
+
+    def _log(self, now: float) -> None:
+        """Log what was done since the last line (when the flight empties, at most every REPORT_EVERY s)."""
+        r = self.report
+        done = RoundReport(**{f: getattr(r, f) - getattr(self.logged, f) for f in _COUNTS})
+        if not done.touched or (self.tasks and now - self.reported < REPORT_EVERY):
+            return
+        log.info(
+            "worked: sent %d, checked %d, polled %d, accepted %d, rejected %d, errors %d, deferred %d",
+            done.sent,
+            done.status_checks,
+            done.polls,
+            done.accepted,
+            done.rejected,
+            done.errors,
+            done.deferred,
+            extra={"round": dataclasses.asdict(done) | {"outcomes": len(r.outcomes)}},
+        )
+        self.logged = dataclasses.replace(r, outcomes={})
+        self.reported = now
+        r.outcomes.clear()  # a worker that runs for months keeps no list of every voucher
+
+    async def abandon(self) -> None:
+        """Cancel what is in flight (leases are released by :meth:`Worker.retire`)."""
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)

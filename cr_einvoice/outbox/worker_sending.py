@@ -141,7 +141,8 @@ class Sending(CallbackHandling):
 
     async def _check_then_send(self, record: VoucherRecord, report: RoundReport) -> None:
         """A voucher in ``sending`` may have reached Hacienda: ask before sending it again."""
-        report.status_checks += await self._ask(record, report, "status", self._not_found_while_sending)
+        asked = await self._ask(record, report, "status", self._not_found_while_sending)
+        report.status_checks += asked  # added after the await: steps run concurrently on one report
 
     async def _not_found_while_sending(self, record: VoucherRecord, report: RoundReport) -> None:
         """404 for a voucher in ``sending``: a POST that timed out may still be on its way (Hacienda registers
@@ -166,7 +167,8 @@ class Sending(CallbackHandling):
         await self._send(record, report)
 
     async def _poll(self, record: VoucherRecord, report: RoundReport) -> None:
-        report.polls += await self._ask(record, report, "poll", self._lost)
+        asked = await self._ask(record, report, "poll", self._lost)
+        report.polls += asked  # added after the await: steps run concurrently on one report
 
     async def _ask(
         self,

@@ -487,8 +487,9 @@ class Store(DeliveryStore, Protocol):
         """One page of ``page.owner``'s vouchers, newest first (created_at, then key, descending)."""
         ...
 
-    def due(self, now: float, *, limit: int = 100) -> list[VoucherRecord]:
-        """Non-final vouchers whose next action (send, status check, poll) is due at ``now`` (epoch s)."""
+    def due(self, now: float, *, limit: int = 100, signed: bool | None = None) -> list[VoucherRecord]:
+        """Non-final vouchers whose next action (send, status check, poll) is due at ``now`` (epoch s), the
+        earliest due first; ``signed``: True for only those never sent, False for only those sent."""
         ...
 
     def transition(self, key: str, target: VoucherState, **change: Unpack[Change]) -> VoucherRecord:

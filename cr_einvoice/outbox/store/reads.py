@@ -148,10 +148,17 @@ class StoreReads:
         counts.update({VoucherState(r["state"]): int(r["n"]) for r in rows})
         return counts
 
-    def due(self, now: float, *, limit: int = 100) -> list[VoucherRecord]:
+    def due(self, now: float, *, limit: int = 100, signed: bool | None = None) -> list[VoucherRecord]:
+        states: tuple[str, ...]
+        if signed is None:
+            where, states = "state NOT IN (?, ?, ?)", IDLE_STATES
+        elif signed:
+            where, states = "state = ?", (VoucherState.SIGNED.value,)
+        else:
+            where, states = "state NOT IN (?, ?, ?, ?)", (*IDLE_STATES, VoucherState.SIGNED.value)
         return self._vouchers_where(
-            "WHERE state NOT IN (?, ?, ?) AND next_action_at <= ? ORDER BY next_action_at, {seq} LIMIT ?",
-            [*IDLE_STATES, now, limit],
+            f"WHERE {where} AND next_action_at <= ? ORDER BY next_action_at, {{seq}} LIMIT ?",
+            [*states, now, limit],
         )
 
     def next_due_at(self) -> float | None:
