@@ -245,7 +245,15 @@ def _optional(values: dict[str, str], name: str) -> str | None:
 
 def parse_respuesta(xml: bytes) -> Respuesta:
     """Parse MensajeHacienda XML bytes without checking the signature."""
-    root = parse_untrusted(xml, max_bytes=_MAX_RESPUESTA_BYTES, what="Hacienda's respuesta (MensajeHacienda)")
+    return _respuesta_of(_read(xml), xml)
+
+
+def _read(xml: bytes) -> etree._Element:
+    return parse_untrusted(xml, max_bytes=_MAX_RESPUESTA_BYTES, what="Hacienda's respuesta (MensajeHacienda)")
+
+
+def _respuesta_of(root: etree._Element, xml: bytes) -> Respuesta:
+    """The fields of the MensajeHacienda ``root``, read from ``xml``."""
     qname = etree.QName(root.tag)
     if qname.localname != MENSAJE_HACIENDA:
         raise ValidationError(
@@ -301,6 +309,13 @@ def verify_respuesta(
     signature that does not chain raises ``SignatureNotTrustedError`` ("signature valid but not trusted").
     """
     xml = respuesta.xml if isinstance(respuesta, Respuesta) else respuesta
+    return _verified(xml, trust, expected_cedula)
+
+
+def _verified(
+    document: bytes | etree._Element, trust: TrustStore | None, expected_cedula: str | None
+) -> VerificationResult:
+    """Hacienda's signature on ``document`` (bytes, or the tree :func:`_read` made of them) verified."""
     try:
         from cr_einvoice.signing import xades
     except ImportError as exc:  # pragma: no cover - the package ships xades
@@ -308,7 +323,9 @@ def verify_respuesta(
             "cr_einvoice.signing.xades is not available to verify Hacienda's signature"
         ) from exc
     anchors = trust if trust is not None else xades.hacienda_trust()
-    return xades.verify(xml, anchors, expected_cedula=expected_cedula, require_policy=False)
+    if isinstance(document, bytes):
+        return xades.verify(document, anchors, expected_cedula=expected_cedula, require_policy=False)
+    return xades.verify_tree(document, anchors, expected_cedula=expected_cedula, require_policy=False)
 
 
 def decode_respuesta(
@@ -328,11 +345,13 @@ def decode_respuesta(
     when ``expected_clave`` is given and the answer concerns another voucher.
     """
     xml = respuesta_bytes(data)
-    respuesta = parse_respuesta(xml)
+    root = _read(xml)
+    respuesta = _respuesta_of(root, xml)
     if expected_clave is not None and respuesta.clave != expected_clave.split("-", 1)[0]:
         raise RespuestaMismatchError(
             f"Hacienda's respuesta is about clave {respuesta.clave}, not {expected_clave}"
         )
     if not verify:
         return respuesta
-    return replace(respuesta, signature=verify_respuesta(respuesta, trust, expected_cedula=expected_cedula))
+    # The tree just read is the one verified: the bytes are parsed once.
+    return replace(respuesta, signature=_verified(root, trust, expected_cedula))

@@ -122,7 +122,7 @@ class VoucherChecker:
         if self._settings.faults.take_signum_error():
             return self._desconocido(sub, [Finding(None, SIGNUM_ONE)])
         if self._settings.check_signature:
-            failure, signer_cedula = self._check_signature(sub.xml)
+            failure, signer_cedula = self._check_signature(root)
             if failure is not None:
                 return self._desconocido(sub, [Finding(None, failure)])
 
@@ -164,14 +164,13 @@ class VoucherChecker:
         return verdict
 
     # -- stages -----------------------------------------------------------------------------------------
-    def _check_signature(self, xml: bytes) -> tuple[str | None, str | None]:
-        """(bare failure line or None, signer's cédula when the signature verified)."""
+    def _check_signature(self, root: etree._Element) -> tuple[str | None, str | None]:
+        """(bare failure line or None, signer's cédula when the signature verified) of the document read
+        once by :meth:`evaluate`."""
         try:
-            result = xades.verify(xml, self._settings.trust)
+            result = xades.verify_tree(root, self._settings.trust)
         except VerificationError as exc:
             return _signature_line(exc), None
-        except XMLParseError:
-            return INVALID, None
         return None, result.signer_cedula
 
     def _check_schema(self, root: etree._Element, xml: bytes) -> list[Finding]:

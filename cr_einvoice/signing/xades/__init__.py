@@ -43,6 +43,7 @@ from cr_einvoice.signing.xades.verifier import (
     SignatureStyle,
     VerificationResult,
     verify,
+    verify_tree,
 )
 
 __all__ = [
@@ -71,5 +72,6 @@ __all__ = [
     "match_policy",
     "national_pki",
     "verify",
+    "verify_tree",
 ]
 __all__ += errors.__all__

@@ -31,6 +31,8 @@ __all__ = ["NATIONAL_ROOT_SHA256", "TrustStore", "hacienda_trust", "load_certifi
 NATIONAL_ROOT_SHA256 = "fd9ea730948ec25875fd3c4a778815f57f2261f739be898dd720fa2e07ef7c42"
 
 _MAX_DEPTH = 8
+#: Chains a TrustStore remembers (a few signers: Hacienda's seal, the taxpayers of one installation).
+_MAX_CHAINS = 256
 
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:
@@ -80,7 +82,7 @@ class TrustStore:
     trusted.
     """
 
-    __slots__ = ("_anchors", "_der", "_intermediates", "leaf_serial_number", "name")
+    __slots__ = ("_anchors", "_chains", "_der", "_intermediates", "leaf_serial_number", "name")
 
     def __init__(
         self,
@@ -96,6 +98,10 @@ class TrustStore:
             raise ConfigError("a TrustStore needs at least one trusted certificate")
         self._der = frozenset(c.public_bytes(serialization.Encoding.DER) for c in self._anchors)
         self.leaf_serial_number = leaf_serial_number
+        #: Chains already built, by the DER of the leaf and of the certificates that came with it: the path
+        #: and its issuers' signatures are checked once per certificate (the validity at each signing time,
+        #: every time). Bounded: cleared when it holds _MAX_CHAINS.
+        self._chains: dict[tuple[bytes, ...], tuple[x509.Certificate, ...]] = {}
         #: What the anchors are, for messages ("the Costa Rica national PKI"); empty: the anchors' names.
         self.name = name
 
@@ -155,6 +161,27 @@ class TrustStore:
                     f"accepts here (subject serialNumber {', '.join(serials) or 'missing'}, not "
                     f"{self.leaf_serial_number})"
                 )
+        der = serialization.Encoding.DER
+        key = (leaf.public_bytes(der), *(c.public_bytes(der) for c in extra))
+        chain = self._chains.get(key)
+        if chain is None:
+            chain = self._path(leaf, extra)
+            if len(self._chains) >= _MAX_CHAINS:
+                self._chains.clear()
+            self._chains[key] = chain
+        for cert in chain:
+            if not _valid_at(cert, when):
+                raise CertificateNotValidAtSigningTimeError(
+                    f"the certificate {format_name(cert.subject)} (valid "
+                    f"{cert.not_valid_before_utc.isoformat()} to {cert.not_valid_after_utc.isoformat()}) "
+                    f"was not valid at {when.isoformat()}"
+                )
+        return chain
+
+    def _path(
+        self, leaf: x509.Certificate, extra: Sequence[x509.Certificate]
+    ) -> tuple[x509.Certificate, ...]:
+        """The issuers from ``leaf`` up to an anchor, each signature checked (UntrustedCertificateError)."""
         pool = [*self._anchors, *self._intermediates, *extra]
         chain = [leaf]
         current = leaf
@@ -180,13 +207,6 @@ class TrustStore:
             current = issuer
         else:
             raise UntrustedCertificateError("certificate chain too long")
-        for cert in chain:
-            if not _valid_at(cert, when):
-                raise CertificateNotValidAtSigningTimeError(
-                    f"the certificate {format_name(cert.subject)} (valid "
-                    f"{cert.not_valid_before_utc.isoformat()} to {cert.not_valid_after_utc.isoformat()}) "
-                    f"was not valid at {when.isoformat()}"
-                )
         return tuple(chain)
 
 

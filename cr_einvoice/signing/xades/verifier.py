@@ -65,7 +65,7 @@ from cr_einvoice.signing.xades.errors import (
 from cr_einvoice.signing.xades.policies import match_policy
 from cr_einvoice.signing.xades.trust import TrustStore
 
-__all__ = ["SignatureNotTrustedError", "SignatureStyle", "VerificationResult", "verify"]
+__all__ = ["SignatureNotTrustedError", "SignatureStyle", "VerificationResult", "verify", "verify_tree"]
 
 log = logging.getLogger("cr_einvoice.signing")
 
@@ -189,6 +189,22 @@ def verify(
     :class:`~cr_einvoice.core.errors.VerificationError` subclass naming the reason otherwise.
     """
     root = parse_untrusted(data, max_bytes=max_bytes, what="signed document")
+    return verify_tree(
+        root, trust, expected_cedula=expected_cedula, require_policy=require_policy, allow_sha1=allow_sha1
+    )
+
+
+def verify_tree(
+    root: etree._Element,
+    trust: TrustStore | None = None,
+    *,
+    expected_cedula: str | None = None,
+    require_policy: bool | None = None,
+    allow_sha1: bool = False,
+) -> VerificationResult:
+    """:func:`verify` on a document the caller already read with
+    :func:`~cr_einvoice.core.xmlsafe.parse_untrusted` (and does not change): its bytes are not parsed
+    twice."""
     signatures = list(root.iter(f"{_DS}Signature"))
     if not signatures:
         raise NoSignatureError("El documento no está firmado: no tiene ds:Signature")
