@@ -230,12 +230,10 @@ class Worker(Sending):
         due = self._due(limit or self.settings.batch)
         if not due:
             return report
-        online, _ = self.store.connectivity()
-        if not online:
+        if not self._is_online():
             # Contingency: probe with one voucher; only when it gets through, go on with the rest.
             await self._step(due[0], report)
-            online, _ = self.store.connectivity()
-            if not online:
+            if not self._is_online():
                 return report
             due = due[1:]
         await asyncio.gather(*(self._step(record, report) for record in due))
@@ -415,8 +413,7 @@ class _Flight:
         """Due vouchers for ``free`` slots, those already sent (checks, polls) taking turns with those to send
         so that neither waits for the other; and whether other taxpayers' were due."""
         w = self.worker
-        online, _ = w.store.connectivity()
-        if not online:  # contingency: one voucher at a time probes Hacienda
+        if not w._is_online():  # contingency: one voucher at a time probes Hacienda
             return ([] if self.tasks else w._due(1)), w._others_due
         due = [r for r in w._due(max(free + 1, LOOK_AHEAD)) if r.key not in self.tasks]
         others = w._others_due

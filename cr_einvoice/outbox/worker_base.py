@@ -45,6 +45,9 @@ __all__ = [
 
 log = logging.getLogger("cr_einvoice.worker")
 
+#: Seconds during which a worker that saw the store online after an answer does not ask it again.
+ONLINE_RECHECK = 1.0
+
 
 class Submitted(Protocol):
     """What the worker reads of ``submit()``'s result (:class:`cr_einvoice.hacienda.client.SubmitResult`)."""
@@ -208,6 +211,8 @@ class WorkerBase:
         #: This worker's name on its leases and heartbeats (host, process, a random part).
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._beating = False
+        #: When this worker last saw the store online after an answer (monotonic s).
+        self._online_seen = float("-inf")
 
     # -- whose voucher ----------------------------------------------------------------------------
     def serves(self, record: VoucherRecord) -> bool:
@@ -252,11 +257,25 @@ class WorkerBase:
         self._wake.set()
 
     def _went_online(self) -> None:
+        """Hacienda answered: mark the store online (asked of the store at most every ONLINE_RECHECK s while
+        it is online; at once after it was seen offline)."""
+        now = time.monotonic()
+        if now - self._online_seen < ONLINE_RECHECK:
+            return
         if self.store.set_connectivity(True):
             log.warning("Hacienda reachable again: draining the contingency backlog")
+        self._online_seen = now
 
     def _went_offline(self, reason: str) -> None:
+        self._online_seen = float("-inf")
         self.store.set_connectivity(False, reason=reason)
+
+    def _is_online(self) -> bool:
+        """The store's connectivity flag (seen offline: the next answer marks it online again)."""
+        online, _ = self.store.connectivity()
+        if not online:
+            self._online_seen = float("-inf")
+        return online
 
     def _final(self, record: VoucherRecord) -> None:
         log.info("%s: %s", record.key, record.state.value, extra=log_extra(record))

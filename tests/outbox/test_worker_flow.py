@@ -1,0 +1,83 @@
+"""The continuous driver (Worker.run_forever): a slot that frees is refilled at once -- a slow voucher does
+not hold back the others -- and vouchers already sent are polled while new ones are still being sent."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from outbox_fakes import FakeRecepcion, FakeStatus, FakeSubmit
+from test_worker_logic import EMISOR, issue
+
+from cr_einvoice.outbox.store import Store, VoucherState
+from cr_einvoice.outbox.worker import Worker, WorkerSettings
+
+
+class Timed(FakeRecepcion):
+    """The fake recepción with a POST latency per voucher and a log of every call in order."""
+
+    def __init__(self, delays: dict[str, float] | None = None, post_delay: float = 0.0) -> None:
+        super().__init__(polls_to_final=1)
+        self.delays = delays or {}
+        self.post_delay = post_delay
+        self.calls: list[tuple[str, str, float]] = []
+
+    async def submit(self, signed_xml: bytes, **options: Any) -> FakeSubmit:
+        key = self.key_of(signed_xml, None)
+        await asyncio.sleep(self.delays.get(key, self.post_delay))
+        self.calls.append(("post", key, time.monotonic()))
+        return await super().submit(signed_xml, **options)
+
+    async def status(self, clave: str) -> FakeStatus:
+        self.calls.append(("get", clave, time.monotonic()))
+        return await super().status(clave)
+
+
+async def _until(store: Store, keys: list[str], within: float) -> None:
+    deadline = time.monotonic() + within
+    while any(store.require(k).state is not VoucherState.ACCEPTED for k in keys):
+        assert time.monotonic() < deadline, {k: store.require(k).state for k in keys}
+        await asyncio.sleep(0.01)
+
+
+async def test_a_slow_voucher_does_not_hold_back_the_others(store: Store) -> None:
+    store.add_issuer("02", EMISOR, "X")
+    [slow] = issue(store, 1)
+    api = Timed(delays={slow: 1.5})
+    settings = WorkerSettings(concurrency=4, poll_initial=0.01, poll_max=0.05, idle=5.0, heartbeat=0.5)
+    worker = Worker(store, api, settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop))
+    try:
+        await asyncio.sleep(0.2)  # the slow POST is in flight
+        started = time.monotonic()
+        quick = issue(store, 3)
+        worker.wake()
+        await _until(store, quick, within=5)
+        assert time.monotonic() - started < 1.0, "the new vouchers waited for the slow one"
+        assert store.require(slow).state is VoucherState.SENDING
+        await _until(store, [slow], within=5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+
+async def test_polls_take_turns_with_sends(store: Store) -> None:
+    store.add_issuer("02", EMISOR, "X")
+    keys = issue(store, 30)
+    api = Timed(post_delay=0.02)
+    settings = WorkerSettings(concurrency=2, poll_initial=0.01, poll_max=0.05, idle=5.0, heartbeat=0.5)
+    worker = Worker(store, api, settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop))
+    try:
+        await _until(store, keys, within=20)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    posts = [at for kind, _, at in api.calls if kind == "post"]
+    gets = [at for kind, _, at in api.calls if kind == "get"]
+    assert len(posts) == len(gets) == 30
+    # The first vouchers were asked about long before the last ones were sent (no send-everything-first).
+    assert sum(1 for at in gets if at < posts[-1]) >= 20
