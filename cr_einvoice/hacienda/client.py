@@ -48,7 +48,7 @@ from cr_einvoice.hacienda.recepcion import (
     parse_submit_response,
     submission_from_xml,
 )
-from cr_einvoice.transport.h11pool import AsyncH11Transport
+from cr_einvoice.transport.h11pool import AsyncH11Transport, CookielessAsyncClient
 from cr_einvoice.transport.http import (
     DEFAULT_TIMEOUT,
     AsyncClosing,
@@ -364,7 +364,7 @@ class AsyncClient(_ClientBase, AsyncClosing):
         )
         if transport is None:  # lean HTTP/1.1 keep-alive (transport.h11pool), not httpcore's pool
             transport = AsyncH11Transport(verify=self._verify, max_connections=max_connections)
-        self._http = httpx.AsyncClient(
+        self._http = CookielessAsyncClient(
             auth=BearerAuth(self.tokens), transport=transport, **self._http_options()
         )
 

@@ -26,7 +26,7 @@ from typing import Any
 import h11
 import httpx
 
-__all__ = ["AsyncH11Transport"]
+__all__ = ["AsyncH11Transport", "CookielessAsyncClient"]
 
 #: The largest response head h11 accepts (the body is not limited, as with httpcore).
 MAX_HEAD = 64 * 1024
@@ -313,3 +313,23 @@ class AsyncH11Transport(httpx.AsyncBaseTransport):
                 queue.pop().close()
                 self._open -= 1
         self._idle.clear()
+
+
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps nothing."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class CookielessAsyncClient(httpx.AsyncClient):
+    """An :class:`httpx.AsyncClient` that neither keeps nor sends cookies, for APIs that set none (Hacienda's
+    recepción API): httpx would otherwise run every response through the standard library's cookie jar."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NoCookies()
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        return None

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from cr_einvoice.transport.h11pool import AsyncH11Transport
+from cr_einvoice.transport.h11pool import AsyncH11Transport, CookielessAsyncClient
 
 
 class Server:
@@ -28,6 +28,7 @@ class Server:
         self.most_open = 0
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str, bytes]] = []
+        self.headers: list[str] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -57,6 +58,7 @@ class Server:
                 length = 0
                 while (header := reader.readline()) not in (b"\r\n", b""):
                     name, _, value = header.decode().partition(":")
+                    self.headers.append(name.lower())
                     if name.lower() == "content-length":
                         length = int(value)
                 body = reader.read(length) if length else b""
@@ -81,6 +83,9 @@ class Server:
             conn.sendall(
                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
             )
+            return True
+        if path == "/cookie":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nSet-Cookie: session=abc; Path=/\r\nContent-Length: 0\r\n\r\n")
             return True
         if path == "/gzip":
             packed = gzip.compress(b"compressed hello")
@@ -213,3 +218,15 @@ async def test_only_http_and_verified_tls() -> None:
     async with httpx.AsyncClient(transport=AsyncH11Transport()) as client:
         with pytest.raises(httpx.UnsupportedProtocol):
             await client.get("ftp://127.0.0.1/")
+
+
+async def test_the_cookieless_client_keeps_no_cookie(server: Server) -> None:
+    async with CookielessAsyncClient(base_url=server.url, transport=AsyncH11Transport()) as client:
+        assert (await client.get("/cookie")).headers["set-cookie"].startswith("session=")
+        await client.get("/ok")
+        assert not client.cookies
+    assert "cookie" not in server.headers
+    async with httpx.AsyncClient(base_url=server.url, transport=AsyncH11Transport()) as plain:
+        await plain.get("/cookie")
+        await plain.get("/ok")
+    assert "cookie" in server.headers  # what a plain client would have sent back
