@@ -21,7 +21,7 @@ import collections
 import contextlib
 import ssl
 import time
-from typing import Any
+from typing import Any, cast
 
 import h11
 import httpx
@@ -50,8 +50,8 @@ class _Connection(asyncio.Protocol):
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport (uvloop's is not an asyncio.Transport subclass, but has the same methods).
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if not self.busy:  # nothing asked: a server talking out of turn; this connection is not reused

@@ -230,3 +230,16 @@ async def test_the_cookieless_client_keeps_no_cookie(server: Server) -> None:
         await plain.get("/cookie")
         await plain.get("/ok")
     assert "cookie" in server.headers  # what a plain client would have sent back
+
+
+def test_it_runs_on_uvloop(server: Server) -> None:
+    """The service runs on uvloop, whose transports are not asyncio.Transport subclasses."""
+    import uvloop
+
+    async def three() -> list[str]:
+        async with _client(server) as client:
+            return [(await client.get("/ok")).text for _ in range(3)]
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(three()) == ["hello"] * 3
+    assert server.connections == 1
