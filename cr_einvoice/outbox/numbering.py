@@ -190,6 +190,8 @@ class Numbering:
         self._clock = clock
         self._xsd = xsd
         self._rules = rules
+        #: (the settings, their identification): checked once, not for every voucher
+        self._taxpayer: tuple[IssuerSettings, Identificacion] | None = None
         store.add_issuer(settings.tipo_identificacion, settings.numero_identificacion, settings.nombre)
         # Import the XML layers once, now: the first sale should not pay for it.
         from cr_einvoice.vouchers import validate, xmlwrite
@@ -209,9 +211,12 @@ class Numbering:
     ) -> Draft:
         """A draft of ``document`` by this taxpayer, from its sucursal and terminal, dated now by default."""
         s = self.settings
+        known = self._taxpayer
+        if known is None or known[0] is not s:
+            known = self._taxpayer = (s, s.identificacion)  # raises ValidationError when malformed
         return Draft(
             document=document,
-            taxpayer=s.identificacion,
+            taxpayer=known[1],
             counterpart=counterpart,
             sucursal=s.sucursal if sucursal is None else sucursal,
             terminal=s.terminal if terminal is None else terminal,
