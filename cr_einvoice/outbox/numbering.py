@@ -229,19 +229,17 @@ class Numbering:
         consecutivo = Consecutivo(
             sucursal=draft.sucursal, terminal=draft.terminal, tipo=draft.tipo, numero=numero
         )
-        clave = draft.answers or str(
-            Clave.build(
-                tipo_identificacion=draft.taxpayer.tipo,
-                numero_identificacion=draft.taxpayer.numero,
-                consecutivo=consecutivo,
-                fecha=draft.fecha,
-                situacion=Situacion(situacion),
-            )
+        clave: str | Clave = draft.answers or Clave.build(
+            tipo_identificacion=draft.taxpayer.tipo,
+            numero_identificacion=draft.taxpayer.numero,
+            consecutivo=consecutivo,
+            fecha=draft.fecha,
+            situacion=Situacion(situacion),
         )
         numbered = draft.document.with_numbering(
             consecutivo=consecutivo, clave=clave, fecha_emision=draft.fecha
         )
-        return numbered, clave, consecutivo
+        return numbered, str(clave), consecutivo
 
     def _validated(self, document: Document) -> etree._Element:
         """The XML tree of a numbered document, once the checks this pipeline runs found nothing wrong in

@@ -133,3 +133,27 @@ def test_text_xml_cannot_carry_is_refused_naming_the_element(bad: str) -> None:
     with pytest.raises(ValidationError) as info:
         to_xml(doc.with_numbering(**_numbering(doc)))  # type: ignore[arg-type]
     assert [p.path for p in info.value.problems] == ["Detalle"]
+
+
+def test_numbering_objects_are_checked_as_their_text_is() -> None:
+    """Consecutivo and Clave objects (what the issuing pipeline passes) are not parsed again, but the same
+    disagreements are found as in their digit strings."""
+    doc = _ticket()
+    right = _numbering(doc)
+    other = _numbering(doc, numero=6)
+    factura = Consecutivo(sucursal=1, terminal=1, tipo=TipoDocumento.FACTURA_ELECTRONICA, numero=5)
+    cases = [
+        ({"clave": other["clave"]}, ["clave"]),  # the clave of another number
+        ({"fecha_emision": WHEN + timedelta(days=1)}, ["clave"]),  # the clave of another day
+        ({"consecutivo": factura}, ["numero_consecutivo", "clave"]),
+    ]
+    for change, paths in cases:
+        for as_text in (False, True):
+            values = right | change
+            if as_text:
+                values = values | {"consecutivo": str(values["consecutivo"]), "clave": str(values["clave"])}
+            with pytest.raises(ValidationError) as info:
+                doc.with_numbering(**values)  # type: ignore[arg-type]
+            assert [p.path for p in info.value.problems] == paths, (change, as_text)
+    numbered = doc.with_numbering(**right)  # type: ignore[arg-type]
+    assert numbered.clave == str(right["clave"]) and numbered.numero_consecutivo == str(right["consecutivo"])

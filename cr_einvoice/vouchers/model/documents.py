@@ -12,6 +12,7 @@ from typing import Any, ClassVar, TypeAlias
 
 from cr_einvoice.core.catalogs import CodigoMoneda, CondicionVenta, TipoDocumento, TipoMedioPago
 from cr_einvoice.core.checks import Check, lenient, stated_amounts
+from cr_einvoice.core.clave import Clave, Consecutivo
 from cr_einvoice.core.errors import Problem, ValidationError
 from cr_einvoice.core.money import ZERO
 from cr_einvoice.vouchers import compute
@@ -92,9 +93,10 @@ class _Voucher(Numbered):
             c.set("tipo_cambio", Decimal(1))
         return moneda, c.amount("tipo_cambio", positive=True)
 
-    def _numbering(self, c: Check) -> None:
+    def _numbering(self, c: Check, parsed: tuple[Consecutivo, Clave] | None = None) -> None:
         emisor: object = getattr(self, "emisor", None)
-        check_numbering(c, self.TIPO, emisor.identificacion if isinstance(emisor, Emisor) else None)
+        ident = emisor.identificacion if isinstance(emisor, Emisor) else None
+        check_numbering(c, self.TIPO, ident, parsed=parsed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
