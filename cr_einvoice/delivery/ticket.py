@@ -81,7 +81,7 @@ class _Roll:
         height = size * 1.22
         for data, width in measured_lines(text, font, size, self.width):
             baseline = self.row(height) + height * 0.22
-            self.page.show(self._x(align, width), baseline, data, font, size)
+            self.page.show(self.left if align == _LEFT else self._x(align, width), baseline, data, font, size)
 
     def heading(self, text: str) -> None:
         self.gap(self.size * 0.5)
