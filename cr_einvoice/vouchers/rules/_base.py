@@ -12,15 +12,24 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from cr_einvoice.core.catalogs import DocumentKind, TipoDocumento, document_kind
+from cr_einvoice.core.catalogs import (
+    CodigoImpuesto,
+    CodigoTarifaIVA,
+    DocumentKind,
+    TipoDocumento,
+    document_kind,
+)
 from cr_einvoice.core.errors import Problem
 from cr_einvoice.vouchers.rules.messages import MESSAGES
 
-__all__ = ["BASE_CODES", "IVA_CODES", "Ctx", "show_rate"]
+__all__ = ["BASE_CODES", "IMPUESTOS", "IVA_CODES", "TARIFAS", "Ctx", "show_rate"]
 
 #: IVA codes with a CodigoTarifaIVA (01, 07), and the taxes that form part of the IVA base (02, 04, 05, 12).
 IVA_CODES = frozenset({"01", "07"})
 BASE_CODES = frozenset({"02", "04", "05", "12"})
+#: The tax and IVA-rate codes by their text (a lookup, not an Enum call, for every tax of every line).
+IMPUESTOS: dict[str, CodigoImpuesto] = {c.value: c for c in CodigoImpuesto}
+TARIFAS: dict[str, CodigoTarifaIVA] = {c.value: c for c in CodigoTarifaIVA}
 
 
 def show_rate(value: Decimal) -> str:

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from lxml import etree
 
-from cr_einvoice.core.catalogs import CodigoImpuesto, CodigoTarifaIVA, TratamientoFiscal
+from cr_einvoice.core.catalogs import CodigoTarifaIVA, TratamientoFiscal
 from cr_einvoice.core.money import ONE_HUNDRED, ZERO, q5
 from cr_einvoice.core.money import fmt_amount as fmt
 from cr_einvoice.vouchers import compute
-from cr_einvoice.vouchers.rules._base import BASE_CODES, IVA_CODES, Ctx, show_rate
+from cr_einvoice.vouchers.rules._base import BASE_CODES, IMPUESTOS, IVA_CODES, TARIFAS, Ctx, show_rate
 
 __all__ = ["Combo", "check_surtido"]
 
@@ -102,12 +102,9 @@ def check_surtido(ctx: Ctx, node: etree._Element, path: str) -> Combo:
             ctar_text = ctx.text(imp, "CodigoTarifaIVASurtido")
             tarifa = ctx.dec(imp, "TarifaSurtido")
             monto = ctx.dec(imp, "MontoImpuestoSurtido") or ZERO
-            ctar: CodigoTarifaIVA | None = None
-            if ctar_text is not None:
-                try:
-                    ctar = CodigoTarifaIVA(ctar_text)
-                except ValueError:
-                    ctar = None  # the XSD reports it
+            # None for an unknown code: the XSD reports it
+
+            ctar = TARIFAS.get(ctar_text) if ctar_text is not None else None
             if codigo == "99" and ctx.text(imp, "CodigoImpuestoOTROSurtido") is None:
                 ctx.add(
                     f"{ipath}/CodigoImpuestoOTROSurtido",
@@ -148,7 +145,7 @@ def check_surtido(ctx: Ctx, node: etree._Element, path: str) -> Combo:
                     if regalia:
                         asumido = min(q5(regalias * tarifa / ONE_HUNDRED), monto)
                 if treatment is None:
-                    treatment = compute.treatment(CodigoImpuesto(codigo), ctar, export=ctx.fee)
+                    treatment = compute.treatment(IMPUESTOS[codigo], ctar, export=ctx.fee)
             elif codigo == "08" and treatment is None:
                 treatment = TratamientoFiscal.GRAVADO
             key = (codigo, ctar_text if codigo in IVA_CODES else None)

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from lxml import etree
 
-from cr_einvoice.core.catalogs import CodigoImpuesto, CodigoTarifaIVA, TratamientoFiscal
+from cr_einvoice.core.catalogs import CodigoTarifaIVA, TratamientoFiscal
 from cr_einvoice.core.money import ONE_HUNDRED, ZERO, q5
 from cr_einvoice.core.money import fmt_amount as fmt
 from cr_einvoice.vouchers import compute
-from cr_einvoice.vouchers.rules._base import BASE_CODES, IVA_CODES, Ctx, show_rate
+from cr_einvoice.vouchers.rules._base import BASE_CODES, IMPUESTOS, IVA_CODES, TARIFAS, Ctx, show_rate
 from cr_einvoice.vouchers.rules.combos import Combo, check_surtido
 
 __all__ = ["Line", "check_lines"]
@@ -138,12 +138,9 @@ def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
         monto_sum += monto
         if monto != 0:
             has_tax = True
-        ctar: CodigoTarifaIVA | None = None
-        if ctar_text is not None:
-            try:
-                ctar = CodigoTarifaIVA(ctar_text)
-            except ValueError:
-                ctar = None  # the XSD reports it
+        # None for an unknown code: the XSD reports it
+
+        ctar = TARIFAS.get(ctar_text) if ctar_text is not None else None
         if codigo == "99" and ctx.text(imp, "CodigoImpuestoOTRO") is None:
             ctx.add(f"{ipath}/CodigoImpuestoOTRO", "CodigoImpuestoOTRO is required with Codigo 99")
         if combo is not None:
@@ -225,7 +222,7 @@ def check_line(ctx: Ctx, line: etree._Element, path: str, n: str) -> Line:
         if not treatment_set and codigo in (*IVA_CODES, "08"):
             treatment_set = True
             first_iva_key = key
-            treatment = compute.treatment(CodigoImpuesto(codigo), ctar, export=ctx.fee)
+            treatment = compute.treatment(IMPUESTOS[codigo], ctar, export=ctx.fee)
     asumido = ctx.dec(line, "ImpuestoAsumidoEmisorFabrica") or ZERO
     cabys = ctx.text(line, "CodigoCABYS")
     factory_goods = fabrica_code is not None and (cabys or "9")[0] in "01234"
