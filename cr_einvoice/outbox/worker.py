@@ -121,6 +121,15 @@ class Worker(Sending):
                 log.info("%s: %s", record.key, exc)
                 report.skipped += 1
 
+    async def _claimed(self, was: VoucherState, claimed: VoucherRecord, report: RoundReport) -> None:
+        """The step of a voucher the continuous driver claimed (in state ``was`` before)."""
+        async with self._sem:
+            try:
+                await self._claimed_step(was, claimed, report)
+            except StoreError as exc:
+                log.info("%s: %s", claimed.key, exc)
+                report.skipped += 1
+
     async def refresh(self, key: str) -> tuple[VoucherRecord, str]:
         """Ask Hacienda for one voucher's status now and apply it; never sends anything.
 
@@ -392,8 +401,8 @@ class _Flight:
         # Slots are refilled a few at a time (each look is a query), at once when nothing is in flight.
         if free >= max(1, concurrency // 4) or not self.tasks:
             candidates, others = self._candidates(free)
-            for record in candidates[:free]:
-                task = asyncio.ensure_future(w._step(record, self.report))
+            for was, record in self._take(candidates[:free]):
+                task = asyncio.ensure_future(w._claimed(was, record, self.report))
                 self.tasks[record.key] = task
                 task.add_done_callback(functools.partial(self._landed, record.key))
                 launched += 1
@@ -425,6 +434,24 @@ class _Flight:
         to_send = [r for r in to_send if not w._paused(r)]  # paused after a 429: looked at again later
         mixed = [r for pair in itertools.zip_longest(sent, to_send) for r in pair if r is not None]
         return mixed, others
+
+    def _take(self, records: list[VoucherRecord]) -> list[tuple[VoucherState, VoucherRecord]]:
+        """Claim ``records`` in one transaction -- one commit, one wait for the disk, one turn at the store
+        for them all (the ``sending`` moves are durable before any POST) -- as (state before, claimed)."""
+        w = self.worker
+        taken: list[tuple[VoucherState, VoucherRecord]] = []
+        if not records:
+            return taken
+        try:
+            with w.store.atomic():
+                for record in records:
+                    claimed = w._take(record, self.report)
+                    if claimed is not None:
+                        taken.append((record.state, claimed))
+        except StoreError as exc:  # nothing was claimed; looked at again at the next refill
+            log.warning("claiming %d voucher(s) failed: %s", len(records), exc)
+            return []
+        return taken
 
     def _landed(self, key: str, task: asyncio.Task[None]) -> None:
         self.tasks.pop(key, None)

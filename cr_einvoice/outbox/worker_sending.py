@@ -39,11 +39,19 @@ class Sending(CallbackHandling):
         return {"callback_url": self.callback_url_for(record), "submission": submission_of(record)}
 
     async def _send(self, record: VoucherRecord, report: RoundReport, **counters: Any) -> None:
-        key = record.key
+        claimed = self._claim_send(record, report, **counters)
+        if claimed is not None:
+            await self._post(claimed, report)
+
+    def _claim_send(
+        self, record: VoucherRecord, report: RoundReport, **counters: Any
+    ) -> VoucherRecord | None:
+        """Move ``record`` to ``sending`` under this worker's lease (written before the POST); None, counted
+        as skipped, when another worker moved it first."""
         now = self._clock()
         try:
-            record = self.store.transition(
-                key,
+            return self.store.transition(
+                record.key,
                 VoucherState.SENDING,
                 expected=(record.state,),
                 count_attempt=True,
@@ -55,10 +63,27 @@ class Sending(CallbackHandling):
                 **counters,
             )
         except StoreError as exc:
-            log.debug("%s: not claimed (%s)", key, exc)
+            log.debug("%s: not claimed (%s)", record.key, exc)
             report.skipped += 1
-            return
-        await self._post(record, report)
+            return None
+
+    def _take(self, record: VoucherRecord, report: RoundReport) -> VoucherRecord | None:
+        """Claim ``record`` for its next step (:meth:`_claimed_step` does the step): a ``signed`` one moves to
+        ``sending``, any other gets this worker's lease. None when another worker has it."""
+        if record.state is VoucherState.SIGNED:
+            return self._claim_send(record, report)
+        return self._claim(record, report)
+
+    async def _claimed_step(self, was: VoucherState, claimed: VoucherRecord, report: RoundReport) -> None:
+        """The step of a voucher :meth:`_take` claimed when it was in state ``was``."""
+        if was is VoucherState.SIGNED:
+            await self._post(claimed, report)
+        elif was is VoucherState.SENDING:
+            await self._asked(claimed, report, "status", self._not_found_while_sending)
+            report.status_checks += 1
+        else:
+            await self._asked(claimed, report, "poll", self._lost)
+            report.polls += 1
 
     async def _post(self, record: VoucherRecord, report: RoundReport) -> None:
         """POST the claimed ``record`` (already in ``sending``, its lease ours)."""
@@ -182,6 +207,17 @@ class Sending(CallbackHandling):
         claimed = self._claim(record, report)
         if claimed is None:
             return 0
+        await self._asked(claimed, report, source, not_found)
+        return 1
+
+    async def _asked(
+        self,
+        claimed: VoucherRecord,
+        report: RoundReport,
+        source: str,
+        not_found: Callable[[VoucherRecord, RoundReport], Awaitable[None] | None],
+    ) -> None:
+        """Ask Hacienda for the status of ``claimed`` (its lease ours) and apply the answer."""
         try:
             result = await self.client_for(claimed).status(claimed.status_key)
         except NotFoundError:
@@ -189,14 +225,13 @@ class Sending(CallbackHandling):
             pending = not_found(claimed, report)
             if pending is not None:
                 await pending
-            return 1
+            return
         except CrEinvoiceError as exc:
             self._defer(claimed, exc, report)
-            return 1
+            return
         self._went_online()
         new = self._apply_status(claimed, str(result.estado), result.respuesta, source=source, report=report)
         await self._resend_if_due(new, report)
-        return 1
 
     def _lost(self, record: VoucherRecord, report: RoundReport) -> None:
         """404 after Hacienda acknowledged the POST: counted in the store; after ``max_not_found_polls`` the
