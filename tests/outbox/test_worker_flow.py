@@ -81,3 +81,29 @@ async def test_polls_take_turns_with_sends(store: Store) -> None:
     assert len(posts) == len(gets) == 30
     # The first vouchers were asked about long before the last ones were sent (no send-everything-first).
     assert sum(1 for at in gets if at < posts[-1]) >= 20
+
+
+async def test_the_vouchers_launched_together_are_claimed_in_one_transaction(
+    store: Store, monkeypatch: Any
+) -> None:
+    from cr_einvoice.outbox.worker import _Flight
+
+    store.add_issuer("02", EMISOR, "X")
+    keys = issue(store, 5)
+    worker = Worker(store, Timed(post_delay=0.05), WorkerSettings(concurrency=8, heartbeat=0.5))
+    atomic = store.atomic
+    transactions = 0
+
+    def counting() -> Any:
+        nonlocal transactions
+        transactions += 1
+        return atomic()
+
+    monkeypatch.setattr(store, "atomic", counting)
+    flight = _Flight(worker)
+    flight.refill()
+    assert transactions == 1 and len(flight.tasks) == 5
+    for key in keys:  # every one in sending, this worker's lease, before any POST went out
+        record = store.require(key)
+        assert record.state is VoucherState.SENDING and record.lease_owner == worker.worker_id
+    await flight.abandon()
