@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from cr_einvoice.hacienda import wire
@@ -14,11 +16,27 @@ from cr_einvoice.outbox.worker_base import RoundReport, WorkerBase, log_extra
 
 __all__ = ["AnswerApplying"]
 
+
+@dataclass(slots=True)
+class _Pending:
+    """An answer waiting for the group's transaction (:meth:`AnswerApplying._apply_grouped`)."""
+
+    record: VoucherRecord
+    estado: str
+    respuesta: Any
+    source: str
+    report: RoundReport
+    future: asyncio.Future[VoucherRecord]
+
+
 log = logging.getLogger("cr_einvoice.worker")
 
 
 class AnswerApplying(WorkerBase):
     """Moves a voucher according to Hacienda's answer; every count persisted in the store."""
+
+    #: Answers waiting for their group's transaction (:meth:`_apply_grouped`).
+    _answers: list[_Pending]
 
     def _apply_status(
         self, record: VoucherRecord, estado: str, respuesta: Any, *, source: str, report: RoundReport
@@ -29,6 +47,53 @@ class AnswerApplying(WorkerBase):
         if new.is_final:
             self._final(new)  # the user's hook runs after the commit
         return new
+
+    async def _apply_grouped(
+        self, record: VoucherRecord, estado: str, respuesta: Any, *, source: str, report: RoundReport
+    ) -> VoucherRecord:
+        """:meth:`_apply_status`, in one transaction with the other answers that arrived in the same turn of
+        the event loop: one commit (one wait for the disk, one turn at the store) for them all. Each is
+        final only once that transaction committed; if any of them fails, all are rolled back and each is
+        applied on its own."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[VoucherRecord] = loop.create_future()
+        self._answers.append(_Pending(record, estado, respuesta, source, report, future))
+        if len(self._answers) == 1:
+            loop.call_soon(self._commit_answers)
+        return await future
+
+    def _commit_answers(self) -> None:
+        batch, self._answers = self._answers, []
+        done: list[tuple[VoucherRecord, RoundReport]] = []
+        applied: list[tuple[VoucherRecord, RoundReport]] | None = done
+        try:
+            with self.store.atomic():
+                for p in batch:
+                    scratch = RoundReport()  # merged into the caller's report once committed
+                    new = self._apply_status_tx(
+                        p.record, p.estado, p.respuesta, source=p.source, report=scratch
+                    )
+                    done.append((new, scratch))
+        except Exception as exc:  # rolled back: each on its own below
+            log.debug("answers of %d voucher(s) applied one by one: %s", len(batch), exc)
+            applied = None
+        for i, p in enumerate(batch):
+            if applied is not None:
+                new, scratch = applied[i]
+                p.report.merge(scratch)
+                if new.is_final:
+                    self._final(new)  # the user's hook runs after the commit
+                if not p.future.cancelled():
+                    p.future.set_result(new)
+                continue
+            if p.future.cancelled():
+                continue  # the worker is stopping: its lease is released, the voucher asked about again
+            try:
+                p.future.set_result(
+                    self._apply_status(p.record, p.estado, p.respuesta, source=p.source, report=p.report)
+                )
+            except Exception as exc:
+                p.future.set_exception(exc)
 
     def _apply_status_tx(
         self, record: VoucherRecord, estado: str, respuesta: Any, *, source: str, report: RoundReport

@@ -213,6 +213,8 @@ class WorkerBase:
         self._beating = False
         #: When this worker last saw the store online after an answer (monotonic s).
         self._online_seen = float("-inf")
+        #: Hacienda's answers waiting to be applied in one transaction (worker_answers).
+        self._answers: list[Any] = []
 
     # -- whose voucher ----------------------------------------------------------------------------
     def serves(self, record: VoucherRecord) -> bool:

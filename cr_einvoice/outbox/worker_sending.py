@@ -230,7 +230,9 @@ class Sending(CallbackHandling):
             self._defer(claimed, exc, report)
             return
         self._went_online()
-        new = self._apply_status(claimed, str(result.estado), result.respuesta, source=source, report=report)
+        new = await self._apply_grouped(
+            claimed, str(result.estado), result.respuesta, source=source, report=report
+        )
         await self._resend_if_due(new, report)
 
     def _lost(self, record: VoucherRecord, report: RoundReport) -> None:

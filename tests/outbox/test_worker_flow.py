@@ -107,3 +107,58 @@ async def test_the_vouchers_launched_together_are_claimed_in_one_transaction(
         record = store.require(key)
         assert record.state is VoucherState.SENDING and record.lease_owner == worker.worker_id
     await flight.abandon()
+
+
+async def test_answers_that_arrive_together_are_stored_in_one_transaction(
+    store: Store, monkeypatch: Any
+) -> None:
+    store.add_issuer("02", EMISOR, "X")
+    keys = issue(store, 6)
+    worker = Worker(store, FakeRecepcion(polls_to_final=1), WorkerSettings(concurrency=8, poll_initial=0.0))
+    assert (await worker.run_once()).sent == 6
+    atomic = store.atomic
+    transactions = 0
+
+    def counting() -> Any:
+        nonlocal transactions
+        transactions += 1
+        return atomic()
+
+    monkeypatch.setattr(store, "atomic", counting)
+    report = await worker.run_once()
+    assert (report.polls, report.accepted) == (6, 6)
+    assert transactions == 1
+    assert all(store.require(k).state is VoucherState.ACCEPTED for k in keys)
+    assert all(len(store.respuestas(k)) == 1 for k in keys)
+
+
+async def test_when_one_answer_fails_the_others_are_applied_one_by_one(
+    store: Store, monkeypatch: Any
+) -> None:
+    from cr_einvoice.core.errors import StoreError
+
+    store.add_issuer("02", EMISOR, "X")
+    keys = issue(store, 4)
+    worker = Worker(store, FakeRecepcion(polls_to_final=1), WorkerSettings(concurrency=8, poll_initial=0.0))
+    await worker.run_once()
+    apply = worker._apply_status_tx
+
+    def failing_for_the_first(record: Any, *args: Any, **kwargs: Any) -> Any:
+        if record.key == keys[0]:
+            store.add_respuesta(  # written inside the transaction, then the failure: must not remain
+                record.key,
+                source="poll",
+                estado="aceptado",
+                mensaje=1,
+                detalle=None,
+                errores=[],
+                raw_xml=None,
+            )
+            raise StoreError("moved by another worker meanwhile")
+        return apply(record, *args, **kwargs)
+
+    monkeypatch.setattr(worker, "_apply_status_tx", failing_for_the_first)
+    report = await worker.run_once()
+    assert (report.accepted, report.skipped) == (3, 1)
+    assert [store.require(k).state for k in keys] == [VoucherState.SUBMITTED] + [VoucherState.ACCEPTED] * 3
+    assert [len(store.respuestas(k)) for k in keys] == [0, 1, 1, 1]
