@@ -111,9 +111,11 @@ class VoucherChecker:
                 )
 
     # -- entry point ------------------------------------------------------------------------------------
-    def evaluate(self, sub: Submission) -> Verdict:
+    def evaluate(self, sub: Submission, tree: etree._Element | None = None) -> Verdict:
+        """Hacienda's verdict on ``sub``; ``tree``: its XML as the recepción read it with
+        :func:`~cr_einvoice.core.xmlsafe.parse_untrusted` (None: read here)."""
         try:
-            root = parse_untrusted(sub.xml, what="comprobante")
+            root = tree if tree is not None else parse_untrusted(sub.xml, what="comprobante")
         except XMLParseError as exc:
             detail = str(exc).split(": ", 1)[-1]
             return self._desconocido(sub, [Finding(-1, detail, 0, 0)])

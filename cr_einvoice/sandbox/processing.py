@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
+from lxml import etree
 
 from cr_einvoice.hacienda.wire import Estado
 from cr_einvoice.sandbox.checks import Verdict, VoucherChecker
@@ -65,6 +66,8 @@ class Processor:
         self._http = httpx.Client(timeout=settings.callback_timeout, follow_redirects=False)
         self._thread = threading.Thread(target=self._run, name="sandbox-scheduler", daemon=True)
         self._busy = 0
+        #: Vouchers the recepción already read, by key, until their processing takes them.
+        self._trees: dict[str, etree._Element] = {}
 
     def start(self) -> None:
         self._thread.start()
@@ -87,11 +90,15 @@ class Processor:
             heapq.heappush(self._heap, _Task(time.monotonic() + delay, next(self._seq), kind, key, attempt))
             self._cond.notify()
 
-    def received(self, key: str) -> None:
-        """A submission was stored as ``recibido``: schedule its processing."""
+    def received(self, key: str, tree: etree._Element | None = None) -> None:
+        """A submission was stored as ``recibido``: schedule its processing. ``tree``: the voucher as the
+        recepción already read it (handed over, not read again)."""
         s = self._settings
+        if tree is not None:
+            self._trees[key] = tree
         procesando = s.procesando_after if s.procesando_after is not None else s.processing_delay / 2
-        self._schedule(procesando, "procesando", key)
+        if procesando < s.processing_delay:  # processing at once: no "procesando" in between to show
+            self._schedule(procesando, "procesando", key)
         self._schedule(s.processing_delay, "finalize", key)
 
     def pending(self) -> int:
@@ -137,6 +144,7 @@ class Processor:
 
     # -- processing -------------------------------------------------------------------------------------
     def _finalize(self, key: str) -> None:
+        tree = self._trees.pop(key, None)
         sub = self._store.get(key)
         if sub is None or sub.final:
             return
@@ -144,7 +152,7 @@ class Processor:
             self._store.update(key, estado=Estado.ERROR)
             log.info("sandbox fault: %s ends in state error", key)
             return
-        verdict = self._checker.evaluate(sub)
+        verdict = self._checker.evaluate(sub, tree)
         data = self._mensaje_data(sub.clave, verdict)
         signed = self._sign(render_mensaje_hacienda(data))
         estado = Estado.ACEPTADO if verdict.accepted else Estado.RECHAZADO

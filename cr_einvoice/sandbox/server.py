@@ -154,6 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 30.0  # idle keep-alive connections give their thread back after this
     server: _Server
+    #: This request's headers and the claims of its token (see _claims).
+    _checked: tuple[Any, TokenClaims | None] | None = None
 
     # -- plumbing ---------------------------------------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:
@@ -309,9 +311,15 @@ class _Handler(BaseHTTPRequestHandler):
         return f"user:{claims.username}" if claims is not None else f"ip:{self.client_address[0]}"
 
     def _claims(self) -> TokenClaims | None:
+        """The bearer token's claims, checked once per request (a keep-alive connection's next request
+        checks its token again: it may have expired or its session ended)."""
+        if self._checked is not None and self._checked[0] is self.headers:
+            return self._checked[1]
         header = self.headers.get("Authorization", "")
         m = re.fullmatch(r"\s*[Bb][Ee][Aa][Rr][Ee][Rr]\s+(\S+)\s*", header)
-        return self.server.sim.idp.verify_access(m.group(1)) if m else None
+        claims = self.server.sim.idp.verify_access(m.group(1)) if m else None
+        self._checked = (self.headers, claims)
+        return claims
 
     def _recepcion(self, method: str, path: str, body: bytes) -> _Reply:
         sim = self.server.sim
@@ -721,7 +729,7 @@ class Simulator:
             if consecutivo:
                 self.store.claim_consecutivo(emisor, consecutivo, sub.clave, sub.received_at)
         assert self._processor is not None
-        self._processor.received(sub.key)
+        self._processor.received(sub.key, root)
         log.info("sandbox: received %s from %s", sub.key, claims.username)
         if drop_after:
             log.info("sandbox fault: dropping the connection after receiving %s", sub.key)
