@@ -32,7 +32,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, TypeVar, Unpack
 
 import psycopg
@@ -42,11 +41,11 @@ from psycopg_pool import ConnectionPool
 
 from cr_einvoice.core.errors import StoreError
 from cr_einvoice.core.secret import Secret
+from cr_einvoice.outbox.store.apikey_tables import ApiKeyTables
 from cr_einvoice.outbox.store.base import (
     RELAXED_TARGETS,
     Answer,
     Builder,
-    CacheEntry,
     Change,
     CounterKey,
     Counters,
@@ -59,14 +58,12 @@ from cr_einvoice.outbox.store.base import (
     VoucherState,
     check_transition,
 )
-from cr_einvoice.outbox.store.postgres_deliveries import PG_DELIVERIES_MIGRATION, PostgresDeliveries
+from cr_einvoice.outbox.store.cache_tables import CacheTables
+from cr_einvoice.outbox.store.delivery_tables import DeliveryTables
+from cr_einvoice.outbox.store.postgres_deliveries import PG_DELIVERIES_MIGRATION
 from cr_einvoice.outbox.store.postgres_host import Cursor
 from cr_einvoice.outbox.store.postgres_schema import PG_BASE_MIGRATION, WORK_CHANNEL, masked_url
-from cr_einvoice.outbox.store.postgres_service import (
-    PG_CONSOLE_MIGRATION,
-    PG_SERVICE_MIGRATION,
-    PostgresService,
-)
+from cr_einvoice.outbox.store.postgres_service import PG_CONSOLE_MIGRATION, PG_SERVICE_MIGRATION
 from cr_einvoice.outbox.store.reads import StoreReads
 from cr_einvoice.outbox.store.rows import (
     IDLE_STATES,
@@ -85,7 +82,7 @@ from cr_einvoice.outbox.store.rows import (
     voucher,
 )
 from cr_einvoice.outbox.store.rows import now as _utcnow
-from cr_einvoice.outbox.store.sqlite_cache import _check as _check_cache_key
+from cr_einvoice.outbox.store.service_tables import ConsoleTables
 
 __all__ = ["PG_MIGRATIONS", "PG_SCHEMA_VERSION", "PostgresStore"]
 
@@ -126,11 +123,15 @@ def _insert_row(cur: Cursor, table: str, values: Mapping[str, object], tail: str
     return cur.fetchone() if tail else None
 
 
-class PostgresStore(StoreReads, PostgresDeliveries, PostgresService):
+class PostgresStore(StoreReads, CacheTables, DeliveryTables, ApiKeyTables, ConsoleTables):
     """The :class:`~cr_einvoice.outbox.store.base.Store` on a PostgreSQL database (``postgresql://...``)."""
 
     _MARK = "%s"
     _SEQ = "seq"
+    # the row locks of the shared write paths (sql_tables): several nodes write at once
+    _FOR_UPDATE = " FOR UPDATE"
+    _FOR_SHARE = " FOR SHARE"
+    _SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
 
     def __init__(
         self,
@@ -682,37 +683,6 @@ class PostgresStore(StoreReads, PostgresDeliveries, PostgresService):
             f": {reason}" if reason else "",
         )
         return True
-
-    # -- cache of public data ---------------------------------------------------------------------
-    def cache_get(self, namespace: str, key: str) -> CacheEntry | None:
-        _check_cache_key(namespace, key)
-        rows = self._read(
-            "SELECT value, fetched_at FROM cache WHERE namespace = %s AND key = %s", (namespace, key)
-        )
-        if not rows:
-            return None
-        return CacheEntry(
-            namespace, key, bytes(rows[0]["value"]), datetime.fromisoformat(rows[0]["fetched_at"])
-        )
-
-    def cache_put(
-        self, namespace: str, key: str, value: bytes, *, fetched_at: datetime | None = None
-    ) -> None:
-        _check_cache_key(namespace, key)
-        if not isinstance(value, bytes | bytearray | memoryview):
-            raise StoreError(
-                f"the cached value of {namespace}/{key} must be bytes, got {type(value).__name__}"
-            )
-        when = _utcnow() if fetched_at is None else fetched_at
-        if when.tzinfo is None:
-            raise StoreError(f"fetched_at of {namespace}/{key} must be timezone-aware")
-        with self._tx() as cur:
-            cur.execute(
-                "INSERT INTO cache (namespace, key, value, fetched_at) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, "
-                "fetched_at = excluded.fetched_at",
-                (namespace, key, bytes(value), when.isoformat()),
-            )
 
 
 class _ConnectionLost(StoreError):

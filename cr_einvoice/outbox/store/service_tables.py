@@ -1,19 +1,19 @@
-"""The issuing service's tables written once for both SQL backends: the received vouchers' listing and the
-web console's users and sessions (a mixin of :class:`~cr_einvoice.outbox.store.sqlite_service.ServiceTables`
-and :class:`~cr_einvoice.outbox.store.postgres_service.PostgresService`).
+"""The issuing service's tables written once for both SQL backends: the listings of a taxpayer's vouchers and
+of the vouchers it received, and the web console's users and sessions (a mixin of
+:class:`~cr_einvoice.outbox.store.sqlite.SQLiteStore` and :class:`~cr_einvoice.outbox.store.postgres.
+PostgresStore`; the host's plumbing is :class:`~cr_einvoice.outbox.store.sql_tables.SqlTables`).
 
-The SQL is written with ``?`` marks and passed through the host's ``_q`` (:class:`StoreReads`), which swaps
-in the driver's mark. A write runs in the host's ``_tx()``, whose handle -- a ``sqlite3.Connection`` or a
-psycopg cursor -- answers ``execute(sql, params)`` with something that has ``fetchone()``. Both backends'
-tables (in their migrations) have the same columns; times are ISO 8601 text in UTC, so they compare as text.
+The SQL is written with ``?`` marks and passed through the host's ``_q``. Both backends' tables (in their
+migrations: :mod:`~cr_einvoice.outbox.store.sqlite_service`,
+:mod:`~cr_einvoice.outbox.store.postgres_service`) have the same columns; times are ISO 8601 text in UTC, so
+they compare as text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cr_einvoice.core.errors import StoreError
 from cr_einvoice.outbox.store.base import (
@@ -21,8 +21,11 @@ from cr_einvoice.outbox.store.base import (
     ConsoleUserRecord,
     ReceivedPage,
     ReceivedRecord,
+    VoucherPage,
+    VoucherRecord,
 )
-from cr_einvoice.outbox.store.rows import MAX_PAGE, Row, _day, iso, now, parse_dt, reader, received
+from cr_einvoice.outbox.store.rows import MAX_PAGE, _day, iso, now, page_query, parse_dt, reader, received
+from cr_einvoice.outbox.store.sql_tables import SqlTables
 
 __all__ = ["ConsoleTables", "received_page_query"]
 
@@ -73,25 +76,12 @@ def received_page_query(page: ReceivedPage) -> tuple[str, list[Any]]:
     return f"WHERE {' AND '.join(where)} ORDER BY received_at DESC, clave DESC LIMIT ?", params
 
 
-class ConsoleTables:
-    """Received vouchers' pages, console users and sessions, over the host store's reads and transactions."""
+class ConsoleTables(SqlTables):
+    """The service's listings, console users and sessions, over the host store's reads and transactions."""
 
-    if TYPE_CHECKING:
-
-        @property
-        def path(self) -> str: ...
-
-        def _q(self, sql: str) -> str: ...
-
-        def _rows(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Row]: ...
-
-        def _tx(self) -> AbstractContextManager[Any]: ...
-
-        def _event(self, tx: Any, key: str | None, kind: str, detail: Mapping[str, Any]) -> None: ...
-
-    def _one(self, tx: Any, sql: str, params: Sequence[Any]) -> Row | None:
-        row: Row | None = tx.execute(self._q(sql), params).fetchone()
-        return row
+    # -- the service's listing of a taxpayer's vouchers -------------------------------------------
+    def page_vouchers(self, page: VoucherPage) -> list[VoucherRecord]:
+        return self._vouchers_where(*page_query(page))
 
     # -- received vouchers ------------------------------------------------------------------------
     def page_received(self, page: ReceivedPage) -> list[ReceivedRecord]:

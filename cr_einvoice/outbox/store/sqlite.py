@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from cr_einvoice.core.errors import StoreError
+from cr_einvoice.outbox.store.apikey_tables import ApiKeyTables
 from cr_einvoice.outbox.store.base import (
     RELAXED_TARGETS,
     Answer,
@@ -44,6 +45,8 @@ from cr_einvoice.outbox.store.base import (
     VoucherState,
     check_transition,
 )
+from cr_einvoice.outbox.store.cache_tables import CacheTables
+from cr_einvoice.outbox.store.delivery_tables import DeliveryTables
 from cr_einvoice.outbox.store.health import check_file as _check_file
 from cr_einvoice.outbox.store.health import damaged as _damaged
 from cr_einvoice.outbox.store.health import explain as _explain
@@ -61,11 +64,11 @@ from cr_einvoice.outbox.store.rows import key_dict as _key_dict
 from cr_einvoice.outbox.store.rows import now as _now
 from cr_einvoice.outbox.store.rows import received as _received
 from cr_einvoice.outbox.store.rows import voucher as _voucher
-from cr_einvoice.outbox.store.sqlite_cache import CACHE_MIGRATION, SQLiteCacheMixin
-from cr_einvoice.outbox.store.sqlite_deliveries import DELIVERIES_MIGRATION, SQLiteDeliveries
+from cr_einvoice.outbox.store.service_tables import ConsoleTables
+from cr_einvoice.outbox.store.sqlite_cache import CACHE_MIGRATION
+from cr_einvoice.outbox.store.sqlite_deliveries import DELIVERIES_MIGRATION
 from cr_einvoice.outbox.store.sqlite_service import CONSOLE_MIGRATION as _CONSOLE_MIGRATION
 from cr_einvoice.outbox.store.sqlite_service import MIGRATION as _SERVICE_MIGRATION
-from cr_einvoice.outbox.store.sqlite_service import ServiceTables
 
 __all__ = ["MAX_SEQUENCE", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -206,8 +209,10 @@ def _insert_row(
     return conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks}) {tail}", values)  # noqa: S608
 
 
-class SQLiteStore(StoreReads, SQLiteCacheMixin, SQLiteDeliveries, ServiceTables):
+class SQLiteStore(StoreReads, CacheTables, DeliveryTables, ApiKeyTables, ConsoleTables):
     """The :class:`~cr_einvoice.outbox.store.base.Store` on one SQLite file (or ``":memory:"`` for tests)."""
+
+    path: str
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 30.0, create: bool = False) -> None:
         self.path = str(path)
