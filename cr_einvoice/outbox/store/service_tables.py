@@ -145,7 +145,7 @@ class ConsoleTables(SqlTables):
                     raise StoreError(f"no console user {username!r} in the store {self.path}")
             else:
                 self._event(tx, None, "console_user_disabled", {"username": username})
-            tx.execute(self._q("DELETE FROM console_sessions WHERE username = ?"), (username,))
+            self._run(tx, "DELETE FROM console_sessions WHERE username = ?", (username,))
             return _user(row)
 
     def enable_console_user(self, username: str) -> ConsoleUserRecord:
@@ -171,7 +171,7 @@ class ConsoleTables(SqlTables):
             )
             if row is None:
                 raise StoreError(f"no console user {username!r} in the store {self.path}")
-            tx.execute(self._q("DELETE FROM console_sessions WHERE username = ?"), (username,))
+            self._run(tx, "DELETE FROM console_sessions WHERE username = ?", (username,))
             self._event(tx, None, "console_password_set", {"username": username})
             return _user(row)
 
@@ -189,20 +189,17 @@ class ConsoleTables(SqlTables):
                 return None
             until = locked_until(int(row["failed_logins"]))
             if until is not None:
-                tx.execute(
-                    self._q("UPDATE console_users SET locked_until = ? WHERE username = ?"),
-                    (_utc(until), username),
-                )
+                sql = "UPDATE console_users SET locked_until = ? WHERE username = ?"
+                self._run(tx, sql, (_utc(until), username))
             found = self._one(tx, "SELECT * FROM console_users WHERE username = ?", (username,))
             return None if found is None else _user(found)
 
     def console_login_succeeded(self, username: str, at: datetime) -> None:
         with self._tx() as tx:
-            tx.execute(
-                self._q(
-                    "UPDATE console_users SET failed_logins = 0, locked_until = NULL, last_login_at = ? "
-                    "WHERE username = ?"
-                ),
+            self._run(
+                tx,
+                "UPDATE console_users SET failed_logins = 0, locked_until = NULL, last_login_at = ? "
+                "WHERE username = ?",
                 (_utc(at), username),
             )
 
@@ -210,14 +207,11 @@ class ConsoleTables(SqlTables):
     def open_console_session(self, record: ConsoleSessionRecord) -> None:
         with self._tx() as tx:
             # The sessions that ended before this one began are forgotten.
-            tx.execute(
-                self._q("DELETE FROM console_sessions WHERE expires_at <= ?"), (_utc(record.created_at),)
-            )
-            tx.execute(
-                self._q(
-                    "INSERT INTO console_sessions (token_hash, username, emisor, created_at, expires_at) "
-                    "VALUES (?, ?, ?, ?, ?)"
-                ),
+            self._run(tx, "DELETE FROM console_sessions WHERE expires_at <= ?", (_utc(record.created_at),))
+            self._run(
+                tx,
+                "INSERT INTO console_sessions (token_hash, username, emisor, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
                 (
                     record.token_hash,
                     record.username,
@@ -233,4 +227,4 @@ class ConsoleTables(SqlTables):
 
     def close_console_session(self, token_hash: str) -> None:
         with self._tx() as tx:
-            tx.execute(self._q("DELETE FROM console_sessions WHERE token_hash = ?"), (token_hash,))
+            self._run(tx, "DELETE FROM console_sessions WHERE token_hash = ?", (token_hash,))
