@@ -236,29 +236,29 @@ def _day(text: str, setting: str) -> date:
         raise StoreError(f"{setting} must be a date YYYY-MM-DD, got {text!r}") from None
 
 
-def page_query(page: VoucherPage, mark: str = "?") -> tuple[str, list[Any]]:
-    """The WHERE ... ORDER BY ... LIMIT of one page of the service's listing, and its values."""
-    where = [f"((kind = {mark} AND emisor_numero = {mark}) OR (kind = {mark} AND receptor_numero = {mark}))"]
+def page_query(page: VoucherPage) -> tuple[str, list[Any]]:
+    """The WHERE ... ORDER BY ... LIMIT (``?`` marks) of one page of the service's listing, and its values."""
+    where = ["((kind = ? AND emisor_numero = ?) OR (kind = ? AND receptor_numero = ?))"]
     params: list[Any] = [VoucherKind.ISSUED.value, page.owner, VoucherKind.RECEPTOR_MESSAGE.value, page.owner]
     if page.state is not None:
-        where.append(f"state = {mark}")
+        where.append("state = ?")
         params.append(page.state.value)
     if page.tipo is not None:
-        where.append(f"tipo = {mark}")
+        where.append("tipo = ?")
         params.append(page.tipo)
     # FechaEmision is stored in Costa Rica time (ISO text, one offset): a day's bounds compare as text.
     if page.since is not None:
-        where.append(f"fecha_emision >= {mark}")
+        where.append("fecha_emision >= ?")
         params.append(_day(page.since, "since").isoformat())
     if page.until is not None:
-        where.append(f"fecha_emision < {mark}")
+        where.append("fecha_emision < ?")
         params.append((_day(page.until, "until") + timedelta(days=1)).isoformat())
     if page.after is not None:
         created, key = page.after
-        where.append(f"(created_at < {mark} OR (created_at = {mark} AND key < {mark}))")
+        where.append("(created_at < ? OR (created_at = ? AND key < ?))")
         params.extend([created, created, key])
     params.append(max(1, min(page.limit, MAX_PAGE)))
-    return f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, key DESC LIMIT {mark}", params
+    return f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, key DESC LIMIT ?", params
 
 
 #: A delivery from its row (SQLite keeps ``handed_over`` as 0/1, PostgreSQL as a boolean).
