@@ -422,7 +422,7 @@ class _Flight:
         """Due vouchers for ``free`` slots, those already sent (checks, polls) taking turns with those to send
         so that neither waits for the other; and whether other taxpayers' were due."""
         w = self.worker
-        if not w._is_online():  # contingency: one voucher at a time probes Hacienda
+        if not w._is_online(recent=True):  # contingency: one voucher at a time probes Hacienda
             return ([] if self.tasks else w._due(1)), w._others_due
         due = [r for r in w._due(max(free + 1, LOOK_AHEAD)) if r.key not in self.tasks]
         others = w._others_due

@@ -272,8 +272,11 @@ class WorkerBase:
         self._online_seen = float("-inf")
         self.store.set_connectivity(False, reason=reason)
 
-    def _is_online(self) -> bool:
-        """The store's connectivity flag (seen offline: the next answer marks it online again)."""
+    def _is_online(self, *, recent: bool = False) -> bool:
+        """The store's connectivity flag (seen offline: the next answer marks it online again). ``recent``:
+        True without asking the store when an answer came within the last ONLINE_RECHECK seconds."""
+        if recent and time.monotonic() - self._online_seen < ONLINE_RECHECK:
+            return True
         online, _ = self.store.connectivity()
         if not online:
             self._online_seen = float("-inf")
