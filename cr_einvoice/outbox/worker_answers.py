@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from cr_einvoice.core.errors import StoreError
 from cr_einvoice.hacienda import wire
 from cr_einvoice.hacienda.wire import Estado
 from cr_einvoice.outbox.answers import detalle, errores, raw_xml, summary, transient
@@ -64,6 +65,14 @@ class AnswerApplying(WorkerBase):
 
     def _commit_answers(self) -> None:
         batch, self._answers = self._answers, []
+        try:
+            self._commit_batch(batch)
+        finally:  # whatever happened, no caller waits for ever
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(StoreError(f"{p.record.key}: Hacienda's answer was not stored"))
+
+    def _commit_batch(self, batch: list[_Pending]) -> None:
         done: list[tuple[VoucherRecord, RoundReport]] = []
         applied: list[tuple[VoucherRecord, RoundReport]] | None = done
         try:
