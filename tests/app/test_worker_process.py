@@ -205,19 +205,19 @@ def test_log_json_lines_name_the_voucher_and_its_state(box: LocalSandbox, cfg: s
     assert records[-1].get("event") == "stopped"
 
 
-def test_each_round_is_logged_at_info_without_verbose(box: LocalSandbox, cfg: str) -> None:
+def test_the_work_done_is_logged_at_info_without_verbose(box: LocalSandbox, cfg: str) -> None:
     v = issue(box)
     worker = WorkerProcess(cfg)
     try:
         worker.wait_for("running")
         until(lambda: box.runtime.store.require(v.key).is_final, 20, "the voucher was answered")
-        line = worker.wait_for("round: sent")
+        line = worker.wait_for("worked: sent")
         worker.wait_for(f"{v.key}: accepted")
         worker.proc.send_signal(signal.SIGTERM)
         worker.proc.wait(5)
     finally:
         worker.stop()
-    assert line.startswith("INFO cr_einvoice.worker: round: sent 1")
+    assert line.startswith("INFO cr_einvoice.worker: worked: sent 1")
 
 
 def test_a_killed_worker_s_vouchers_are_taken_over_within_seconds(
