@@ -5,10 +5,11 @@ element (``ROOT``) comes from that code's entry in :data:`cr_einvoice.core.catal
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, Self, TypeAlias
 
 from cr_einvoice.core.catalogs import CodigoMoneda, CondicionVenta, TipoDocumento, TipoMedioPago
 from cr_einvoice.core.checks import Check, lenient, stated_amounts
@@ -21,7 +22,6 @@ from cr_einvoice.vouchers.model.lines import LineaDetalle, LineaPago
 from cr_einvoice.vouchers.model.mensaje import MensajeReceptor
 from cr_einvoice.vouchers.model.numbering import (
     NUMBERING_FIELDS,
-    Numbered,
     check_numbering,
     missing_numbering,
 )
@@ -51,7 +51,18 @@ __all__ = [
 ]
 
 
-class _Voucher(Numbered):
+#: The field names of each voucher class (every slot a copy carries over), found once per class.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+class _Voucher:
     """What the seven voucher types share: type, root element, numbering check, currency, stated totals."""
 
     __slots__ = ()
@@ -61,6 +72,7 @@ class _Voucher(Numbered):
     resumen: ResumenFactura
     lineas: tuple[LineaDetalle, ...] | tuple[LineaPago, ...]
     tipo_cambio: Decimal | None
+    _checked: bool
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -93,7 +105,38 @@ class _Voucher(Numbered):
             c.set("tipo_cambio", Decimal(1))
         return moneda, c.amount("tipo_cambio", positive=True)
 
+    def with_numbering(self, *, consecutivo: object, clave: object, fecha_emision: datetime) -> Self:
+        """A copy carrying NumeroConsecutivo, Clave and FechaEmision (``Consecutivo``/``Clave`` objects of
+        :mod:`cr_einvoice.core.clave` or their digit strings). The three are checked against each other and
+        against the document type and the emisor's identification.
+
+        A document whose constructor ran every check (outside
+        :func:`~cr_einvoice.core.checks.reading_received`) has ``_checked`` set; numbering it checks only what
+        numbering changes (:meth:`_numbering`): nothing else of the frozen document can differ from what its
+        constructor checked."""
+        numbering = {
+            "numero_consecutivo": str(consecutivo),
+            "clave": str(clave),
+            "fecha_emision": fecha_emision,
+        }
+        if not self._checked or lenient():
+            # Built leniently (a received document), or numbered leniently: the constructor decides again.
+            return dataclasses.replace(self, **numbering)  # type: ignore[type-var]
+        cls = type(self)
+        copy = object.__new__(cls)
+        for name in _field_names(cls):
+            object.__setattr__(copy, name, numbering[name] if name in numbering else getattr(self, name))
+        c = Check(copy)
+        parsed: tuple[Consecutivo, Clave] | None = None
+        if isinstance(consecutivo, Consecutivo) and isinstance(clave, Clave):
+            parsed = (consecutivo, clave)  # well formed by construction: not parsed again from the text
+        copy._numbering(c, parsed)
+        c.done()
+        return copy
+
     def _numbering(self, c: Check, parsed: tuple[Consecutivo, Clave] | None = None) -> None:
+        """Check the numbering fields against the type and the emisor's identification; ``parsed``: the
+        objects they were written from (see :func:`check_numbering`)."""
         emisor: object = getattr(self, "emisor", None)
         ident = emisor.identificacion if isinstance(emisor, Emisor) else None
         check_numbering(c, self.TIPO, ident, parsed=parsed)
@@ -125,7 +168,7 @@ class Comprobante(_Voucher):
     fecha_emision: datetime | None = None
     stated: StatedTotals | None = field(default=None, compare=False, repr=False)
     resumen: ResumenFactura = field(init=False, compare=False, repr=False)
-    #: Every check of the constructor ran (not a lenient reading): see :class:`Numbered`.
+    #: Every check of the constructor ran (not a lenient reading): see :meth:`_Voucher.with_numbering`.
     _checked: bool = field(default=False, init=False, compare=False, repr=False)
 
     @wide
@@ -258,7 +301,7 @@ class ReciboPago(_Voucher):
     fecha_emision: datetime | None = None
     stated: StatedTotals | None = field(default=None, compare=False, repr=False)
     resumen: ResumenFactura = field(init=False, compare=False, repr=False)
-    #: Every check of the constructor ran (not a lenient reading): see :class:`Numbered`.
+    #: Every check of the constructor ran (not a lenient reading): see :meth:`_Voucher.with_numbering`.
     _checked: bool = field(default=False, init=False, compare=False, repr=False)
 
     @wide

@@ -11,14 +11,14 @@ from typing import Annotated, ClassVar
 from cr_einvoice.core.catalogs import MENSAJE_RECEPTOR, CondicionImpuesto, Mensaje, TipoDocumento
 from cr_einvoice.core.checks import Amount, Check, Checked, Code, Pattern, Text
 from cr_einvoice.core.errors import Problem
-from cr_einvoice.vouchers.model.numbering import Numbered, check_numbering, missing_numbering
+from cr_einvoice.vouchers.model.numbering import check_numbering, missing_numbering
 from cr_einvoice.vouchers.model.summary import StatedTotals
 
 __all__ = ["MensajeReceptor"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MensajeReceptor(Numbered, Checked):
+class MensajeReceptor(Checked):
     """MensajeReceptor: the buyer's confirmation (Mensaje 1 → type 05, 2 → 06, 3 → 07) of a voucher whose
     ``clave`` it carries. Numbering: ``with_numbering(consecutivo=..., fecha_emision=..., clave=None)`` sets
     NumeroConsecutivoReceptor and FechaEmisionDoc (``clave`` stays the confirmed voucher's unless given)."""

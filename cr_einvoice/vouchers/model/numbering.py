@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TypeVar
 
 from cr_einvoice.core.catalogs import TipoDocumento, TipoIdentificacion
 from cr_einvoice.core.checks import Check, lenient
@@ -14,7 +12,7 @@ from cr_einvoice.core.clave import Clave, Consecutivo
 from cr_einvoice.core.errors import Problem, ValidationError
 from cr_einvoice.core.identifiers import Identificacion
 
-__all__ = ["NUMBERING_FIELDS", "Numbered", "check_numbering", "missing_numbering"]
+__all__ = ["NUMBERING_FIELDS", "check_numbering", "missing_numbering"]
 
 NUMBERING_FIELDS = ("clave", "numero_consecutivo", "fecha_emision")
 
@@ -111,57 +109,3 @@ def missing_numbering(doc: object, names: Sequence[str]) -> list[Problem]:
         for name in names
         if getattr(doc, name) is None
     ]
-
-
-_D = TypeVar("_D", bound="Numbered")
-
-#: The field names of each numbered class (every slot a copy carries over), found once per class.
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
-
-
-class Numbered:
-    """Numbering shared by the voucher types.
-
-    A document whose constructor ran every check (outside :func:`~cr_einvoice.core.checks.reading_received`)
-    sets ``_checked``; numbering such a document checks only what numbering changes (:meth:`_numbering`):
-    nothing else of the frozen document can differ from what its constructor checked.
-    """
-
-    __slots__ = ()
-    _checked: bool
-
-    def with_numbering(self: _D, *, consecutivo: object, clave: object, fecha_emision: datetime) -> _D:
-        """A copy carrying NumeroConsecutivo, Clave and FechaEmision (``Consecutivo``/``Clave`` objects of
-        :mod:`cr_einvoice.core.clave` or their digit strings). The three are checked against each other and
-        against the document type and the emisor's identification."""
-        numbering = {
-            "numero_consecutivo": str(consecutivo),
-            "clave": str(clave),
-            "fecha_emision": fecha_emision,
-        }
-        if not self._checked or lenient():
-            # Built leniently (a received document), or numbered leniently: the constructor decides again.
-            return dataclasses.replace(self, **numbering)  # type: ignore[type-var]
-        cls = type(self)
-        copy = object.__new__(cls)
-        for name in _field_names(cls):
-            object.__setattr__(copy, name, numbering[name] if name in numbering else getattr(self, name))
-        c = Check(copy)
-        parsed: tuple[Consecutivo, Clave] | None = None
-        if isinstance(consecutivo, Consecutivo) and isinstance(clave, Clave):
-            parsed = (consecutivo, clave)  # well formed by construction: not parsed again from the text
-        copy._numbering(c, parsed)
-        c.done()
-        return copy
-
-    def _numbering(self, c: Check, parsed: tuple[Consecutivo, Clave] | None = None) -> None:
-        """Check the numbering fields (each class knows its type and emisor); ``parsed``: the objects they
-        were written from (see :func:`check_numbering`)."""
-        raise NotImplementedError
