@@ -24,6 +24,7 @@ from cr_einvoice.outbox.store.base import (
     EventRecord,
     IssuerRecord,
     NewVoucher,
+    ReceivedPage,
     ReceivedRecord,
     RespuestaRecord,
     TerminalRecord,
@@ -54,6 +55,7 @@ __all__ = [
     "new_voucher_row",
     "now",
     "page_query",
+    "paged",
     "parse_dt",
     "reader",
     "received",
@@ -247,6 +249,20 @@ def page_query(page: VoucherPage) -> tuple[str, list[Any]]:
         where.append("tipo = ?")
         params.append(page.tipo)
     # FechaEmision is stored in Costa Rica time (ISO text, one offset): a day's bounds compare as text.
+    return paged(where, params, page, time_column="created_at", key_column="key")
+
+
+def paged(
+    where: list[str],
+    params: list[Any],
+    page: VoucherPage | ReceivedPage,
+    *,
+    time_column: str,
+    key_column: str,
+) -> tuple[str, list[Any]]:
+    """A listing's WHERE ... ORDER BY ... LIMIT (``?`` marks) and its values: ``where``/``params`` (the
+    listing's own filters, extended here) with the page's FechaEmision days (``since``, ``until``: ISO text
+    compared as text), its cursor (``after``: the last row's time and key, newest first) and its limit."""
     if page.since is not None:
         where.append("fecha_emision >= ?")
         params.append(_day(page.since, "since").isoformat())
@@ -254,11 +270,12 @@ def page_query(page: VoucherPage) -> tuple[str, list[Any]]:
         where.append("fecha_emision < ?")
         params.append((_day(page.until, "until") + timedelta(days=1)).isoformat())
     if page.after is not None:
-        created, key = page.after
-        where.append("(created_at < ? OR (created_at = ? AND key < ?))")
-        params.extend([created, created, key])
+        at, key = page.after
+        where.append(f"({time_column} < ? OR ({time_column} = ? AND {key_column} < ?))")
+        params.extend([at, at, key])
     params.append(max(1, min(page.limit, MAX_PAGE)))
-    return f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, key DESC LIMIT ?", params
+    order = f"ORDER BY {time_column} DESC, {key_column} DESC"
+    return f"WHERE {' AND '.join(where)} {order} LIMIT ?", params
 
 
 #: A delivery from its row (SQLite keeps ``handed_over`` as 0/1, PostgreSQL as a boolean).

@@ -12,7 +12,7 @@ they compare as text.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from cr_einvoice.core.errors import StoreError
@@ -24,7 +24,7 @@ from cr_einvoice.outbox.store.base import (
     VoucherPage,
     VoucherRecord,
 )
-from cr_einvoice.outbox.store.rows import MAX_PAGE, _day, iso, now, page_query, parse_dt, reader, received
+from cr_einvoice.outbox.store.rows import iso, now, page_query, paged, parse_dt, reader, received
 from cr_einvoice.outbox.store.sql_tables import SqlTables
 
 __all__ = ["ConsoleTables", "received_page_query"]
@@ -62,18 +62,7 @@ def received_page_query(page: ReceivedPage) -> tuple[str, list[Any]]:
             where.append(f"{column} = ?")
             params.append(value)
     # FechaEmision is kept as the supplier stated it (ISO text): a day's bounds compare with its date part.
-    if page.since is not None:
-        where.append("fecha_emision >= ?")
-        params.append(_day(page.since, "since").isoformat())
-    if page.until is not None:
-        where.append("fecha_emision < ?")
-        params.append((_day(page.until, "until") + timedelta(days=1)).isoformat())
-    if page.after is not None:
-        at, clave = page.after
-        where.append("(received_at < ? OR (received_at = ? AND clave < ?))")
-        params.extend([at, at, clave])
-    params.append(max(1, min(page.limit, MAX_PAGE)))
-    return f"WHERE {' AND '.join(where)} ORDER BY received_at DESC, clave DESC LIMIT ?", params
+    return paged(where, params, page, time_column="received_at", key_column="clave")
 
 
 class ConsoleTables(SqlTables):
