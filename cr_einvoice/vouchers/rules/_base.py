@@ -110,14 +110,11 @@ class Ctx:
 
     def dec(self, el: etree._Element | None, name: str) -> Decimal | None:
         """The child ``name`` as a finite number; None when missing or malformed (the XSD reports those)."""
-        if el is None:
+        text = self.text(el, name)
+        if text is None:
             return None
-        same = (self._index.get(el) or self._children_of(el)).get(name)
-        if not same:
-            return None
-        text = same[0].text
         try:
-            value = Decimal(text.strip() if text else "")
+            value = Decimal(text)
         except InvalidOperation:
             return None
         return value if value.is_finite() else None
