@@ -199,6 +199,25 @@ def test_expected_state_guard(store: Store) -> None:
         store.transition("nope", VoucherState.SENDING)
 
 
+def test_due_order_limit_and_filter(store: Store) -> None:
+    """due(): the earliest next_action_at first, ties in issue order; ``limit`` keeps the first ones, whole
+    records (signed XML included) come back; ``signed`` picks never-sent or already-sent vouchers."""
+    issued = [store.issue(KEY, builder())[0] for _ in range(5)]
+    for record, at in zip(issued, (40.0, 10.0, 30.0, 10.0, 20.0), strict=True):
+        store.reschedule(record.key, at)
+    order = [issued[i].key for i in (1, 3, 4, 2, 0)]
+    assert [v.key for v in store.due(100.0)] == order
+    assert [v.key for v in store.due(100.0, limit=3)] == order[:3]
+    assert [v.key for v in store.due(25.0)] == order[:3]
+    by_key = {r.key: r.signed_xml for r in issued}
+    assert all(v.signed_xml == by_key[v.key] for v in store.due(100.0))
+    store.transition(issued[3].key, VoucherState.SENDING)
+    store.reschedule(issued[3].key, 5.0)
+    assert [v.key for v in store.due(100.0, signed=False)] == [issued[3].key]
+    assert [v.key for v in store.due(100.0, signed=True, limit=2)] == [issued[1].key, issued[4].key]
+    assert [v.key for v in store.due(100.0, limit=2)] == [issued[3].key, issued[1].key]
+
+
 def test_due_and_reschedule(store: Store) -> None:
     a, _ = store.issue(KEY, builder())
     b, _ = store.issue(KEY, builder())
