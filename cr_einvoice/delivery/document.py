@@ -12,15 +12,10 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal
 
 from lxml import etree
 
 from cr_einvoice.core.catalogs import (
-    CodigoImpuesto,
-    CodigoTarifaIVA,
-    Situacion,
     TipoDocumento,
     TipoTransaccion,
 )
@@ -28,7 +23,22 @@ from cr_einvoice.core.errors import ValidationError
 from cr_einvoice.core.money import ZERO
 from cr_einvoice.core.xmlsafe import local_name, parse_untrusted
 from cr_einvoice.delivery.formatting import fecha, fecha_hora, fmt_cantidad, fmt_monto, fmt_porcentaje
-from cr_einvoice.delivery.labels import ESTADOS, PROVINCIAS, describe, impuesto_corto, titulo
+from cr_einvoice.delivery.labels import ESTADOS, describe, titulo
+from cr_einvoice.delivery.view import (
+    RESUMEN,
+    RESUMEN_FIN,
+    Campo,
+    Linea,
+    Parte,
+    Representacion,
+    descuento_nota,
+    direccion,
+    identificacion,
+    medio,
+    parte,
+    situacion,
+    tarifa,
+)
 from cr_einvoice.hacienda.respuesta import Respuesta, parse_respuesta
 from cr_einvoice.signing.xades.algorithms import DS_NS
 from cr_einvoice.vouchers.compute import CalculoLinea, ImpuestoCalculado
@@ -40,7 +50,6 @@ from cr_einvoice.vouchers.model import (
     InformacionReferencia,
     LineaDetalle,
     LineaPago,
-    MedioPago,
     MensajeReceptor,
     Receptor,
     ReciboPago,
@@ -61,73 +70,6 @@ LEYENDAS: dict[str, str] = {
 _VERSION = re.compile(r"/v(\d+\.\d+)/")
 _SIGNATURE = f"{{{DS_NS}}}Signature"
 _MAX_HACIENDA_LINES = 12
-
-
-@dataclass(frozen=True, slots=True)
-class Campo:
-    """One labelled value (``Condición de venta``: ``01 Contado``)."""
-
-    etiqueta: str
-    valor: str
-
-
-@dataclass(frozen=True, slots=True)
-class Parte:
-    """A party block: its role (``Emisor``, ``Receptor``), name and labelled details."""
-
-    rol: str
-    nombre: str
-    campos: tuple[Campo, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Linea:
-    """One LineaDetalle as printed; ``notas`` are the extra texts under the detail (codes, discounts,
-    exoneration, combo components)."""
-
-    numero: int
-    cabys: str
-    detalle: str
-    notas: tuple[str, ...]
-    cantidad: str
-    unidad: str
-    precio_unitario: str
-    descuento: str
-    impuestos: tuple[str, ...]
-    total: str
-
-
-@dataclass(frozen=True, slots=True)
-class Representacion:
-    """Everything a graphic representation prints, in reading order."""
-
-    tipo: TipoDocumento
-    titulo: str
-    version: str
-    clave: str
-    consecutivo: str
-    fecha_emision: str
-    situacion: str
-    emisor: Parte
-    receptor: Parte | None
-    condiciones: tuple[Campo, ...]
-    lineas: tuple[Linea, ...]
-    otros_cargos: tuple[Campo, ...]
-    resumen: tuple[Campo, ...]
-    total: Campo
-    referencias: tuple[str, ...]
-    otros: tuple[str, ...]
-    estado: str | None
-    hacienda: tuple[str, ...]
-    leyenda: str
-    #: What the QR code encodes: the clave.
-    qr: str
-    #: How the clave is labelled (a MensajeReceptor carries the confirmed voucher's).
-    clave_etiqueta: str = "Clave"
-
-    @property
-    def moneda(self) -> str:
-        return next((c.valor for c in self.condiciones if c.etiqueta == "Moneda"), "CRC")
 
 
 def representacion(
@@ -216,20 +158,13 @@ def _with_hacienda(
 
 
 def _identificacion(ident: Identificacion | None) -> Campo | None:
-    if ident is None:
-        return None
-    return Campo(describe(ident.tipo).partition(" ")[2] or "Identificación", ident.numero)
+    return None if ident is None else identificacion(ident.tipo, ident.numero)
 
 
 def _ubicacion(u: Ubicacion | None, extranjero: str | None) -> str | None:
     if u is None:
         return extranjero
-    provincia = PROVINCIAS.get(u.provincia, u.provincia)
-    parts = [f"{provincia} (provincia {u.provincia}, cantón {u.canton}, distrito {u.distrito})"]
-    if u.barrio:
-        parts.append(u.barrio)
-    parts.append(u.otras_senas)
-    return ", ".join(parts)
+    return direccion(u.provincia, u.canton, u.distrito, u.barrio, u.otras_senas)
 
 
 def _telefono(t: Telefono | None) -> str | None:
@@ -237,30 +172,19 @@ def _telefono(t: Telefono | None) -> str | None:
 
 
 def _parte(rol: str, party: Emisor | Receptor) -> Parte:
-    correos = party.correos_electronicos if isinstance(party, Emisor) else (party.correo_electronico,)
-    pairs: list[Campo | None] = [
-        Campo("Nombre comercial", party.nombre_comercial) if party.nombre_comercial else None,
-        _identificacion(party.identificacion),
-    ]
-    if isinstance(party, Emisor) and party.registrofiscal8707:
-        pairs.append(Campo("Registro fiscal 8707", party.registrofiscal8707))
-    direccion = _ubicacion(party.ubicacion, party.otras_senas_extranjero)
-    telefono = _telefono(party.telefono)
-    pairs += [
-        Campo("Dirección", direccion) if direccion else None,
-        Campo("Teléfono", telefono) if telefono else None,
-        Campo("Correo electrónico", ", ".join(c for c in correos if c)) if any(correos) else None,
-    ]
-    return Parte(rol, party.nombre, tuple(c for c in pairs if c is not None))
+    return parte(
+        rol,
+        party.nombre,
+        nombre_comercial=party.nombre_comercial,
+        identificacion=_identificacion(party.identificacion),
+        registro=party.registrofiscal8707 if isinstance(party, Emisor) else None,
+        direccion=_ubicacion(party.ubicacion, party.otras_senas_extranjero),
+        telefono=_telefono(party.telefono),
+        correos=party.correos_electronicos if isinstance(party, Emisor) else (party.correo_electronico,),
+    )
 
 
 # -- lines ------------------------------------------------------------------------------------------------
-
-
-def _tarifa(codigo: CodigoImpuesto, tarifa_iva: CodigoTarifaIVA | None, tarifa: Decimal | None) -> str:
-    code = codigo.value + (f"/{tarifa_iva.value}" if tarifa_iva is not None else "")
-    rate = tarifa if tarifa is not None else (tarifa_iva.tarifa if tarifa_iva is not None else None)
-    return f"{impuesto_corto(codigo)} {code}" + (f" {fmt_porcentaje(rate)}" if rate is not None else "")
 
 
 def _impuestos(
@@ -269,7 +193,7 @@ def _impuestos(
     cells: list[str] = []
     notas: list[str] = []
     for tax, calc in zip(taxes, stated, strict=False):
-        text = _tarifa(tax.codigo, tax.codigo_tarifa_iva, tax.tarifa)
+        text = tarifa(tax.codigo, tax.codigo_tarifa_iva, tax.tarifa)
         if tax.factor_calculo_iva is not None:
             text += f" factor {fmt_cantidad(tax.factor_calculo_iva)}"
         cells.append(f"{text}: {fmt_monto(calc.monto)}")
@@ -314,16 +238,15 @@ def _linea_detalle(numero: int, ln: LineaDetalle, calc: CalculoLinea) -> Linea:
             f"(CABYS {comp.codigo_cabys_surtido})"
         )
     for d in ln.descuentos:
-        nombre = describe(d.codigo_descuento)
-        if d.codigo_descuento_otro:
-            nombre += f" ({d.codigo_descuento_otro})"
-        if d.naturaleza_descuento:
-            nombre += f", {d.naturaleza_descuento}"
-        notas.append(f"Descuento {nombre}: {fmt_monto(d.monto_descuento or ZERO)}")
+        notas.append(
+            descuento_nota(
+                d.codigo_descuento, d.codigo_descuento_otro, d.naturaleza_descuento, d.monto_descuento or ZERO
+            )
+        )
     cells, tax_notes = _impuestos(ln.impuestos, calc.impuestos)
     if ln.surtido:  # a combo's taxes are stated on the line, computed from its components
         cells = tuple(
-            f"{_tarifa(t.codigo, t.codigo_tarifa_iva, None)}: {fmt_monto(t.monto)}" for t in calc.impuestos
+            f"{tarifa(t.codigo, t.codigo_tarifa_iva, None)}: {fmt_monto(t.monto)}" for t in calc.impuestos
         )
     if calc.impuesto_asumido_emisor_fabrica:
         notas.append(f"Impuesto asumido por el emisor: {fmt_monto(calc.impuesto_asumido_emisor_fabrica)}")
@@ -359,50 +282,17 @@ def _linea_pago(numero: int, ln: LineaPago, calc: CalculoLinea) -> Linea:
 
 # -- summary ----------------------------------------------------------------------------------------------
 
-_RESUMEN: tuple[tuple[str, str], ...] = (
-    ("total_serv_gravados", "Servicios gravados"),
-    ("total_serv_exentos", "Servicios exentos"),
-    ("total_serv_exonerado", "Servicios exonerados"),
-    ("total_serv_no_sujeto", "Servicios no sujetos"),
-    ("total_mercancias_gravadas", "Mercancías gravadas"),
-    ("total_mercancias_exentas", "Mercancías exentas"),
-    ("total_merc_exonerada", "Mercancías exoneradas"),
-    ("total_merc_no_sujeta", "Mercancías no sujetas"),
-    ("total_gravado", "Total gravado"),
-    ("total_exento", "Total exento"),
-    ("total_exonerado", "Total exonerado"),
-    ("total_no_sujeto", "Total no sujeto"),
-    ("total_venta", "Total venta"),
-    ("total_descuentos", "Total descuentos"),
-    ("total_venta_neta", "Total venta neta"),
-)
-_RESUMEN_FIN: tuple[tuple[str, str], ...] = (
-    ("total_impuesto", "Total impuestos"),
-    ("total_imp_asum_emisor_fabrica", "Impuesto asumido por el emisor o a nivel de fábrica"),
-    ("total_iva_devuelto", "IVA devuelto"),
-    ("total_otros_cargos", "Total otros cargos"),
-)
-
 
 def _resumen(r: ResumenFactura) -> tuple[tuple[Campo, ...], Campo]:
-    rows = [Campo(label, fmt_monto(getattr(r, attr))) for attr, label in _RESUMEN]
+    rows = [Campo(label, fmt_monto(getattr(r, attr))) for attr, label in RESUMEN]
     for d in r.total_desglose_impuesto:
         rows.append(
             Campo(
-                f"Impuesto {_tarifa(d.codigo, d.codigo_tarifa_iva, None)}", fmt_monto(d.total_monto_impuesto)
+                f"Impuesto {tarifa(d.codigo, d.codigo_tarifa_iva, None)}", fmt_monto(d.total_monto_impuesto)
             )
         )
-    rows += [Campo(label, fmt_monto(getattr(r, attr))) for attr, label in _RESUMEN_FIN]
+    rows += [Campo(label, fmt_monto(getattr(r, attr))) for attr, label in RESUMEN_FIN]
     return tuple(rows), Campo(f"Total comprobante ({r.codigo_moneda})", fmt_monto(r.total_comprobante))
-
-
-def _medio(m: MedioPago) -> Campo:
-    text = describe(m.tipo_medio_pago)
-    if m.medio_pago_otros:
-        text += f" ({m.medio_pago_otros})"
-    if m.total_medio_pago is not None:
-        text += f": {fmt_monto(m.total_medio_pago)}"
-    return Campo("Medio de pago", text)
 
 
 def _referencia(ref: InformacionReferencia) -> str:
@@ -436,13 +326,6 @@ def _numbering(doc: Comprobante | ReciboPago) -> tuple[str, str, str]:
         raise ValidationError(f"the voucher has no {', '.join(missing)}", path=missing[0])
     assert doc.clave is not None and doc.numero_consecutivo is not None and doc.fecha_emision is not None
     return doc.clave, doc.numero_consecutivo, fecha_hora(doc.fecha_emision)
-
-
-def _situacion(clave: str) -> str:
-    try:
-        return describe(Situacion(clave[41:42]))
-    except ValueError:
-        return clave[41:42] or "—"
 
 
 def _voucher(doc: Comprobante | ReciboPago, version: str) -> Representacion:
@@ -490,7 +373,10 @@ def _voucher(doc: Comprobante | ReciboPago, version: str) -> Representacion:
         condiciones.append(Campo("Condición de venta", describe(doc.condicion_venta)))
     condiciones.append(Campo("Moneda", str(resumen.codigo_moneda)))
     condiciones.append(Campo("Tipo de cambio", fmt_monto(resumen.tipo_cambio)))
-    condiciones += [_medio(m) for m in (resumen.medios_pago or doc.medios_pago)]
+    condiciones += [
+        medio(m.tipo_medio_pago, m.medio_pago_otros, m.total_medio_pago)
+        for m in (resumen.medios_pago or doc.medios_pago)
+    ]
     condiciones.append(Campo("Proveedor de sistemas", doc.proveedor_sistemas or "—"))
     filas, total = _resumen(resumen)
     return Representacion(
@@ -500,7 +386,7 @@ def _voucher(doc: Comprobante | ReciboPago, version: str) -> Representacion:
         clave=clave,
         consecutivo=consecutivo,
         fecha_emision=emitida,
-        situacion=_situacion(clave),
+        situacion=situacion(clave),
         emisor=_parte("Emisor (vendedor)" if compra else "Emisor", doc.emisor),
         receptor=(
             _parte("Receptor (comprador)" if compra else "Receptor", doc.receptor)
@@ -552,7 +438,7 @@ def _mensaje_receptor(doc: MensajeReceptor, version: str) -> Representacion:
         clave=doc.clave,
         consecutivo=doc.numero_consecutivo_receptor,
         fecha_emision=fecha_hora(doc.fecha_emision_doc),
-        situacion=_situacion(doc.clave),
+        situacion=situacion(doc.clave),
         emisor=_cedula("Emisor del comprobante confirmado", doc.numero_cedula_emisor),
         receptor=_cedula("Receptor que confirma", doc.numero_cedula_receptor),
         condiciones=tuple(condiciones),
