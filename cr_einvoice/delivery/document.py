@@ -17,13 +17,13 @@ from lxml import etree
 
 from cr_einvoice.core.catalogs import (
     TipoDocumento,
-    TipoTransaccion,
 )
 from cr_einvoice.core.errors import ValidationError
 from cr_einvoice.core.money import ZERO
 from cr_einvoice.core.xmlsafe import local_name, parse_untrusted
 from cr_einvoice.delivery.formatting import fecha, fecha_hora, fmt_cantidad, fmt_monto, fmt_porcentaje
 from cr_einvoice.delivery.labels import ESTADOS, describe, titulo
+from cr_einvoice.delivery.quickread import quick_view
 from cr_einvoice.delivery.view import (
     RESUMEN,
     RESUMEN_FIN,
@@ -34,8 +34,13 @@ from cr_einvoice.delivery.view import (
     descuento_nota,
     direccion,
     identificacion,
+    impuesto_celda,
+    linea_notas,
     medio,
+    otro_cargo,
+    otro_texto,
     parte,
+    referencia,
     situacion,
     tarifa,
 )
@@ -100,16 +105,25 @@ def representacion(
         )
     match = _VERSION.search((etree.QName(root).namespace or "") + "/")
     version = match.group(1) if match else "desconocida"
-    doc = from_xml(root, stated=True)  # printed as stated: nothing recomputed
+    # a plain v4.4 voucher straight from its tree; anything else through the model (the same view)
+    view = quick_view(root, version)
+    if view is None:
+        view = model_view(root, version)
     respuesta = _respuesta(respuesta_xml)
     texto_estado = _estado(estado, respuesta)
-    view = _mensaje_receptor(doc, version) if isinstance(doc, MensajeReceptor) else _voucher(doc, version)
     if respuesta is not None and respuesta.clave != view.clave:
         raise ValidationError(
             f"Hacienda's answer is for clave {respuesta.clave}, the voucher's is {view.clave}",
             path="respuesta_xml",
         )
     return _with_hacienda(view, respuesta, texto_estado, leyenda or LEYENDAS.get(version, LEYENDAS["4.4"]))
+
+
+def model_view(root: etree._Element, version: str) -> Representacion:
+    """The view read through the model (:func:`~cr_einvoice.vouchers.xmlread.from_xml` with the amounts
+    as stated: nothing recomputed): every type and version."""
+    doc = from_xml(root, stated=True)
+    return _mensaje_receptor(doc, version) if isinstance(doc, MensajeReceptor) else _voucher(doc, version)
 
 
 # -- Hacienda's answer ------------------------------------------------------------------------------------
@@ -193,10 +207,9 @@ def _impuestos(
     cells: list[str] = []
     notas: list[str] = []
     for tax, calc in zip(taxes, stated, strict=False):
-        text = tarifa(tax.codigo, tax.codigo_tarifa_iva, tax.tarifa)
-        if tax.factor_calculo_iva is not None:
-            text += f" factor {fmt_cantidad(tax.factor_calculo_iva)}"
-        cells.append(f"{text}: {fmt_monto(calc.monto)}")
+        cells.append(
+            impuesto_celda(tax.codigo, tax.codigo_tarifa_iva, tax.tarifa, tax.factor_calculo_iva, calc.monto)
+        )
         if tax.codigo_impuesto_otro:
             notas.append(f"Impuesto {tax.codigo.value}: {tax.codigo_impuesto_otro}")
         exo = tax.exoneracion
@@ -215,23 +228,16 @@ def _impuestos(
 
 
 def _linea_detalle(numero: int, ln: LineaDetalle, calc: CalculoLinea) -> Linea:
-    notas: list[str] = []
-    for cc in ln.codigos_comerciales:
-        notas.append(f"{describe(cc.tipo).partition(' ')[2]}: {cc.codigo}")
-    if ln.partida_arancelaria:
-        notas.append(f"Partida arancelaria: {ln.partida_arancelaria}")
-    if ln.tipo_transaccion is not None and ln.tipo_transaccion is not TipoTransaccion.VENTA_NORMAL:
-        notas.append(f"Transacción: {describe(ln.tipo_transaccion)}")
-    if ln.unidad_medida_comercial:
-        notas.append(f"Unidad comercial: {ln.unidad_medida_comercial}")
-    if ln.numeros_vin_serie:
-        notas.append("VIN o serie: " + ", ".join(ln.numeros_vin_serie))
-    if ln.registro_medicamento:
-        notas.append(f"Registro de medicamento: {ln.registro_medicamento}")
-    if ln.forma_farmaceutica:
-        notas.append(f"Forma farmacéutica: {ln.forma_farmaceutica}")
-    if ln.iva_cobrado_fabrica is not None:
-        notas.append(describe(ln.iva_cobrado_fabrica))
+    notas = linea_notas(
+        [(cc.tipo, cc.codigo) for cc in ln.codigos_comerciales],
+        partida=ln.partida_arancelaria,
+        transaccion=ln.tipo_transaccion,
+        unidad_comercial=ln.unidad_medida_comercial,
+        vins=ln.numeros_vin_serie,
+        registro=ln.registro_medicamento,
+        forma=ln.forma_farmaceutica,
+        fabrica=ln.iva_cobrado_fabrica,
+    )
     for comp in ln.surtido:
         notas.append(
             f"Incluye {fmt_cantidad(comp.cantidad_surtido)} × {comp.detalle_surtido} "
@@ -296,17 +302,15 @@ def _resumen(r: ResumenFactura) -> tuple[tuple[Campo, ...], Campo]:
 
 
 def _referencia(ref: InformacionReferencia) -> str:
-    tipo = describe(ref.tipo_doc_ir)
-    if ref.tipo_doc_ref_otro:
-        tipo += f" ({ref.tipo_doc_ref_otro})"
-    text = f"{tipo} N° {ref.numero or '—'} del {fecha_hora(ref.fecha_emision_ir)}"
-    if ref.codigo is not None:
-        text += f"; {describe(ref.codigo)}"
-        if ref.codigo_referencia_otro:
-            text += f" ({ref.codigo_referencia_otro})"
-    if ref.razon:
-        text += f"; razón: {ref.razon}"
-    return text
+    return referencia(
+        ref.tipo_doc_ir,
+        ref.tipo_doc_ref_otro,
+        numero=ref.numero,
+        fecha=fecha_hora(ref.fecha_emision_ir),
+        codigo=ref.codigo,
+        codigo_otro=ref.codigo_referencia_otro,
+        razon=ref.razon,
+    )
 
 
 # -- documents --------------------------------------------------------------------------------------------
@@ -354,18 +358,25 @@ def _voucher(doc: Comprobante | ReciboPago, version: str) -> Representacion:
         if doc.plazo_credito:
             condiciones.append(Campo("Plazo de crédito", f"{doc.plazo_credito} días"))
         for oc in doc.otros_cargos:
-            tipo = describe(oc.tipo_documento_oc)
-            if oc.tipo_documento_otros:
-                tipo += f" ({oc.tipo_documento_otros})"
-            tercero = ""
-            if oc.nombre_tercero or oc.identificacion_tercero is not None:
-                ident = oc.identificacion_tercero.numero if oc.identificacion_tercero is not None else ""
-                tercero = f"; tercero: {oc.nombre_tercero or ''} {ident}".rstrip()
-            pct = f" ({fmt_porcentaje(oc.porcentaje_oc)})" if oc.porcentaje_oc is not None else ""
-            otros_cargos.append(Campo(f"{tipo}: {oc.detalle}{pct}{tercero}", fmt_monto(oc.monto_cargo)))
+            ident = oc.identificacion_tercero
+            tercero = (
+                (oc.nombre_tercero, ident.numero if ident is not None else None)
+                if oc.nombre_tercero or ident is not None
+                else None
+            )
+            otros_cargos.append(
+                otro_cargo(
+                    oc.tipo_documento_oc,
+                    oc.tipo_documento_otros,
+                    detalle=oc.detalle,
+                    porcentaje=oc.porcentaje_oc,
+                    tercero=tercero,
+                    monto=oc.monto_cargo,
+                )
+            )
         if doc.otros is not None:
             otros += [
-                (f"[{t.codigo}] " if t.codigo else "") + t.valor
+                otro_texto(t.codigo, t.valor)
                 for t in (*doc.otros.otros_textos, *doc.otros.otros_contenidos)
                 if t.valor.strip()
             ]

@@ -12,13 +12,19 @@ from decimal import Decimal
 from cr_einvoice.core.catalogs import (
     CodigoDescuento,
     CodigoImpuesto,
+    CodigoReferencia,
     CodigoTarifaIVA,
+    IVACobradoFabrica,
     Situacion,
+    TipoCodigoComercial,
+    TipoDocReferencia,
     TipoDocumento,
+    TipoDocumentoOtrosCargos,
     TipoIdentificacion,
     TipoMedioPago,
+    TipoTransaccion,
 )
-from cr_einvoice.delivery.formatting import fmt_monto, fmt_porcentaje
+from cr_einvoice.delivery.formatting import fmt_cantidad, fmt_monto, fmt_porcentaje
 from cr_einvoice.delivery.labels import PROVINCIAS, describe, impuesto_corto
 
 __all__ = [
@@ -31,8 +37,13 @@ __all__ = [
     "descuento_nota",
     "direccion",
     "identificacion",
+    "impuesto_celda",
+    "linea_notas",
     "medio",
+    "otro_cargo",
+    "otro_texto",
     "parte",
+    "referencia",
     "situacion",
     "tarifa",
 ]
@@ -140,6 +151,50 @@ def tarifa(codigo: CodigoImpuesto, tarifa_iva: CodigoTarifaIVA | None, rate: Dec
     return f"{impuesto_corto(codigo)} {code}" + (f" {fmt_porcentaje(rate)}" if rate is not None else "")
 
 
+def impuesto_celda(
+    codigo: CodigoImpuesto,
+    tarifa_iva: CodigoTarifaIVA | None,
+    rate: Decimal | None,
+    factor: Decimal | None,
+    monto: Decimal,
+) -> str:
+    """A line's tax and its amount: ``IVA 01/08 13 %: 130,00``."""
+    text = tarifa(codigo, tarifa_iva, rate)
+    if factor is not None:
+        text += f" factor {fmt_cantidad(factor)}"
+    return f"{text}: {fmt_monto(monto)}"
+
+
+def linea_notas(
+    codigos: Sequence[tuple[TipoCodigoComercial, str]],
+    *,
+    partida: str | None,
+    transaccion: TipoTransaccion | None,
+    unidad_comercial: str | None,
+    vins: Sequence[str],
+    registro: str | None,
+    forma: str | None,
+    fabrica: IVACobradoFabrica | None,
+) -> list[str]:
+    """The first notes under a line's detail: its codes and what its optional fields say."""
+    notas = [f"{describe(tipo).partition(' ')[2]}: {codigo}" for tipo, codigo in codigos]
+    if partida:
+        notas.append(f"Partida arancelaria: {partida}")
+    if transaccion is not None and transaccion is not TipoTransaccion.VENTA_NORMAL:
+        notas.append(f"Transacción: {describe(transaccion)}")
+    if unidad_comercial:
+        notas.append(f"Unidad comercial: {unidad_comercial}")
+    if vins:
+        notas.append("VIN o serie: " + ", ".join(vins))
+    if registro:
+        notas.append(f"Registro de medicamento: {registro}")
+    if forma:
+        notas.append(f"Forma farmacéutica: {forma}")
+    if fabrica is not None:
+        notas.append(describe(fabrica))
+    return notas
+
+
 def descuento_nota(codigo: CodigoDescuento, otro: str | None, naturaleza: str | None, monto: Decimal) -> str:
     """A line's discount: ``Descuento 07 Descuento comercial: 1 000,00``."""
     nombre = describe(codigo)
@@ -191,6 +246,51 @@ def parte(
         Campo("Correo electrónico", ", ".join(c for c in correos if c)) if any(correos) else None,
     ]
     return Parte(rol, nombre, tuple(c for c in pairs if c is not None))
+
+
+def otro_cargo(
+    tipo: TipoDocumentoOtrosCargos,
+    otros: str | None,
+    *,
+    detalle: str,
+    porcentaje: Decimal | None,
+    tercero: tuple[str | None, str | None] | None,
+    monto: Decimal,
+) -> Campo:
+    """An OtrosCargos row: ``06 Impuesto de servicio: Servicio 10% (10 %)`` and its amount; ``tercero``:
+    the third party's name and identification number, when either is given."""
+    label = describe(tipo) + (f" ({otros})" if otros else "")
+    pct = f" ({fmt_porcentaje(porcentaje)})" if porcentaje is not None else ""
+    quien = ""
+    if tercero is not None:
+        quien = f"; tercero: {tercero[0] or ''} {tercero[1] or ''}".rstrip()
+    return Campo(f"{label}: {detalle}{pct}{quien}", fmt_monto(monto))
+
+
+def referencia(
+    tipo: TipoDocReferencia,
+    tipo_otro: str | None,
+    *,
+    numero: str | None,
+    fecha: str,
+    codigo: CodigoReferencia | None,
+    codigo_otro: str | None,
+    razon: str | None,
+) -> str:
+    """An InformacionReferencia (``fecha`` already printed)."""
+    text = describe(tipo) + (f" ({tipo_otro})" if tipo_otro else "") + f" N° {numero or '—'} del {fecha}"
+    if codigo is not None:
+        text += f"; {describe(codigo)}"
+        if codigo_otro:
+            text += f" ({codigo_otro})"
+    if razon:
+        text += f"; razón: {razon}"
+    return text
+
+
+def otro_texto(codigo: str | None, valor: str) -> str:
+    """An OtroTexto or OtroContenido, its code first."""
+    return (f"[{codigo}] " if codigo else "") + valor
 
 
 def situacion(clave: str) -> str:
