@@ -55,6 +55,14 @@ def _depth(raw: bytes) -> int:
     return max(0, max(accumulate(map(_STEP.__getitem__, brackets)), default=0))
 
 
+#: The standard decoder as :func:`loads` configures it, made once (``json.loads`` with options makes one
+#: per call): numbers with a fraction as floats or, for amounts, as exact Decimals.
+_DECODERS = {
+    exact: json.JSONDecoder(parse_constant=_refuse_constant, parse_float=Decimal if exact else float)
+    for exact in (False, True)
+}
+
+
 def loads(
     data: bytes | bytearray | memoryview | str,
     *,
@@ -76,11 +84,15 @@ def loads(
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise JSONInputError(what, f"is not UTF-8 (byte {exc.start})") from None
-    deepest = _depth(raw)
-    if deepest > max_depth:
-        raise JSONInputError(what, f"nests {deepest} levels deep, over the limit of {max_depth}")
+    # No more opening brackets than the limit in all: none can nest deeper (the usual case, not counted).
+    if raw.count(b"[") + raw.count(b"{") > max_depth:
+        deepest = _depth(raw)
+        if deepest > max_depth:
+            raise JSONInputError(what, f"nests {deepest} levels deep, over the limit of {max_depth}")
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=Decimal if decimal else float)
+        if text.startswith("\ufeff"):  # a second byte order mark: refused by json.loads, as before
+            return json.loads(text)
+        return _DECODERS[decimal].decode(text)
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise JSONInputError(what, "nests too deep") from None
     except ValueError as exc:

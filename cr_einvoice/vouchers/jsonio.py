@@ -124,6 +124,10 @@ def document_from_json(
             conflict = _emisor_conflict(body["emisor"], emisor)
         else:
             body["emisor"] = emisor
+    if conflict is None:
+        quick = _quick_document(KINDS[kind], body)
+        if quick is not None:
+            return quick
     try:
         document = cast("Document", _build(KINDS[kind], body, ""))
     except ValidationError as exc:
@@ -195,14 +199,23 @@ def required_fields(cls: type[Any]) -> tuple[str, ...]:
 Converter = typing.Callable[[Any, str], Any]
 
 
+#: How a JSON value becomes a field's value on the quick path (:func:`_quick`): ``quick(value)``, raising
+#: anything when the careful path must decide; None: the value is taken as it is.
+Quick = typing.Callable[[Any], Any] | None
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Plan:
     """How the JSON object of one model class is read, worked out once per class: each input field's
-    converter (in field order), the required keys and the known keys as an error names them."""
+    converter (in field order) and its quick form, the required keys and the known keys (as an error names
+    them, and as a set)."""
 
     converters: dict[str, Converter]
+    quick: dict[str, Quick]
     required: tuple[str, ...]
     known: str
+    names: frozenset[str]
+    needed: frozenset[str]
 
 
 _PLANS: dict[type[Any], _Plan] = {}
@@ -214,8 +227,11 @@ def _plan(cls: type[Any]) -> _Plan:
         fields = input_fields(cls)
         found = _Plan(
             {name: _converter(hint) for name, hint in fields},
+            {name: _quick_converter(hint) for name, hint in fields},
             required_fields(cls),
             ", ".join(sorted(name for name, _ in fields)),
+            frozenset(name for name, _ in fields),
+            frozenset(required_fields(cls)),
         )
         _PLANS[cls] = found
     return found
@@ -231,14 +247,27 @@ def _enum_code(value: Any, path: str) -> Any:
     return value
 
 
+def _shape(hint: Any) -> tuple[str, Any]:
+    """How a field typed ``hint`` is read: ``("items", item hint)`` for a list, ``("model", class)`` for a
+    nested model, ``("code", enum)`` for a catalogue code, ``("same", hint)`` for what the model checks
+    itself (``X | None`` is read as ``X``)."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if typing.get_origin(hint) is tuple:
+        return "items", typing.get_args(hint)[0]
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return "model", hint
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return "code", hint
+    return "same", hint
+
+
 def _converter(hint: Any) -> Converter:
     """The converter of a field typed ``hint``: a nested model is built, a list of them read item by item,
     an enum code given as a number read as its text; anything else is left to the model's own checks."""
-    origin = typing.get_origin(hint)
-    if origin in (Union, types.UnionType):
-        return _converter(next(a for a in typing.get_args(hint) if a is not type(None)))
-    if origin is tuple:
-        item = _converter(typing.get_args(hint)[0])
+    shape, inner = _shape(hint)
+    if shape == "items":
+        item = _converter(inner)
 
         def items(value: Any, path: str) -> Any:
             if value is None:
@@ -257,16 +286,70 @@ def _converter(hint: Any) -> Converter:
             return tuple(out)
 
         return items
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        model: type[Any] = hint
+    if shape == "model":
+        model: type[Any] = inner
 
         def nested(value: Any, path: str) -> Any:
             return None if value is None else _build(model, value, path)
 
         return nested
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        return _enum_code
-    return _same
+    return _enum_code if shape == "code" else _same
+
+
+class _Careful(Exception):
+    """The quick path met something only the careful one can name (raised, never seen outside)."""
+
+
+def _quick_code(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _quick_converter(hint: Any) -> Quick:
+    """What :func:`_converter` does for a field typed ``hint``, without the JSON paths an error would need."""
+    shape, inner = _shape(hint)
+    if shape == "items":
+        item = _quick_converter(inner)
+
+        def items(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, list | tuple):
+                raise _Careful
+            return tuple(value) if item is None else tuple([item(v) for v in value])
+
+        return items
+    if shape == "model":
+        model: type[Any] = inner
+        return lambda value: None if value is None else _quick(model, value)
+    return _quick_code if shape == "code" else None
+
+
+def _quick(cls: type[Any], data: Any) -> Any:
+    """The model object of ``data`` when every key is known, every required key is there and every
+    constructor accepts what it gets; anything else raises (:func:`_build` then names the problems)."""
+    if type(data) is not dict:
+        if isinstance(data, cls):
+            return data  # an already built part (the configured emisor)
+        raise _Careful
+    plan = _plan(cls)
+    if not plan.names.issuperset(data) or not data.keys() >= plan.needed:
+        raise _Careful
+    quick = plan.quick
+    kwargs = {}
+    for name, value in data.items():
+        convert = quick[name]
+        kwargs[name] = value if convert is None else convert(value)
+    return cls(**kwargs)
+
+
+def _quick_document(cls: type[Any], data: dict[str, Any]) -> Document | None:
+    """The document of ``data`` read the quick way -- the same object :func:`_build` gives -- or None when
+    the careful way must read it: to name every problem with its JSON path (it then reads the whole document
+    again; only a refused document pays for that)."""
+    try:
+        return cast("Document", _quick(cls, data))
+    except Exception:  # whatever went wrong, the careful reading decides and says what
+        return None
 
 
 def _build(cls: type[Any], data: Any, path: str) -> Any:

@@ -80,3 +80,20 @@ def test_refusals_name_the_input_and_the_reason(payload: bytes, message: str) ->
     with pytest.raises(JSONInputError, match=message) as info:
         loads(payload, what="the fault description", max_bytes=100)
     assert "the fault description" in str(info.value)
+
+
+def test_few_brackets_are_not_counted_and_many_are() -> None:
+    # as many opening brackets as the limit (inside strings or not): read without counting them
+    assert loads(b'[{"a": "[["}]', what="x", max_depth=4) == [{"a": "[["}]
+    # more than the limit, but not nested deeper: counted, and read
+    assert loads(b'[{"a": "[[[["}, {}]', what="x", max_depth=2) == [{"a": "[[[["}, {}]
+    with pytest.raises(JSONInputError, match="nests 3 levels deep, over the limit of 2"):
+        loads(b"[[[1]]]", what="x", max_depth=2)
+
+
+def test_a_second_byte_order_mark_is_refused_as_json_refuses_it() -> None:
+    with pytest.raises(JSONInputError) as info:
+        loads(b"\xef\xbb\xbf\xef\xbb\xbf{}", what="x")
+    with pytest.raises(json.JSONDecodeError) as plain:
+        json.loads("\ufeff{}")
+    assert info.value.reason == f"is not valid JSON: {plain.value}"
