@@ -73,6 +73,7 @@ from cr_einvoice.outbox.store.rows import (
     VOUCHER_COLUMNS,
     columns,
     counter_sets,
+    event_values,
     iso,
     issuer,
     key_dict,
@@ -322,7 +323,7 @@ class PostgresStore(StoreReads, CacheTables, DeliveryTables, ApiKeyTables, Conso
     def _event(cur: Cursor, key: str | None, kind: str, detail: Mapping[str, Any]) -> None:
         cur.execute(
             "INSERT INTO events (key, at, kind, detail) VALUES (%s, %s, %s, %s)",
-            (key, iso(_utcnow()), kind, json.dumps(dict(detail), default=str, ensure_ascii=False)),
+            (key, *event_values(kind, detail)),
         )
 
     @staticmethod
@@ -466,18 +467,20 @@ class PostgresStore(StoreReads, CacheTables, DeliveryTables, ApiKeyTables, Conso
             "situacion": new.situacion,
             "external_ref": new.external_ref,
         }
+        at, kind, detail_json = event_values("issued", detail)
         names = ", ".join(row)
         marks = ", ".join(f"%({n})s" for n in row)
         cur.execute(
             f"WITH stored AS (INSERT INTO vouchers ({names}) VALUES ({marks}) "  # noqa: S608 (constant names)
             f"ON CONFLICT DO NOTHING RETURNING {VOUCHER_COLUMNS}), "
             "logged AS (INSERT INTO events (key, at, kind, detail) "
-            "SELECT key, %(_at)s, 'issued', %(_detail)s FROM stored) "
+            "SELECT key, %(_at)s, %(_kind)s, %(_detail)s FROM stored) "
             "SELECT stored.*, pg_notify(%(_channel)s, '') FROM stored",
             row
             | {
-                "_at": iso(_utcnow()),
-                "_detail": json.dumps(detail, default=str, ensure_ascii=False),
+                "_at": at,
+                "_kind": kind,
+                "_detail": detail_json,
                 "_channel": WORK_CHANNEL,
             },
         )
@@ -501,10 +504,16 @@ class PostgresStore(StoreReads, CacheTables, DeliveryTables, ApiKeyTables, Conso
             current = VoucherState(row["state"])
             sets, params, info = transition_sets(key, current, target, change, "%s")
             check_transition(key, current, target)
-            update = f"UPDATE vouchers SET {', '.join(sets)} WHERE key = %s"  # noqa: S608 (constant fragments)
-            cur.execute(update, [*params, key])
-            self._event(cur, key, change.get("event") or f"state_{target.value}", info)
-            return self._select(cur, "WHERE key = %s", (key,))[0]
+            # The move, its event and the record as it is now: one statement, one round trip.
+            cur.execute(
+                f"WITH moved AS (UPDATE vouchers SET {', '.join(sets)} WHERE key = %s "  # noqa: S608 (constant)
+                f"RETURNING {VOUCHER_COLUMNS}), logged AS (INSERT INTO events (key, at, kind, detail) "
+                "SELECT key, %s, %s, %s FROM moved) SELECT * FROM moved",
+                [*params, key, *event_values(change.get("event") or f"state_{target.value}", info)],
+            )
+            row = cur.fetchone()
+            assert row is not None, "the row is locked FOR UPDATE above"
+            return voucher(row)
 
     def claim(
         self, key: str, state: VoucherState, now: float, until: float, *, owner: str | None = None

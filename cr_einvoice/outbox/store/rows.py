@@ -48,6 +48,7 @@ __all__ = [
     "columns",
     "counter_sets",
     "event_record",
+    "event_values",
     "fields",
     "iso",
     "issuer",
@@ -92,6 +93,11 @@ def iso(value: datetime) -> str:
     if value.tzinfo is None:
         raise StoreError("timestamps must be timezone-aware")
     return value.isoformat()
+
+
+def event_values(kind: str, detail: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(at, kind, detail) of an event logged now, as the ``events`` table keeps them."""
+    return iso(now()), kind, json.dumps(dict(detail), default=str, ensure_ascii=False)
 
 
 def parse_dt(value: str | None) -> datetime | None:

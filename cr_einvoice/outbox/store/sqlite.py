@@ -53,7 +53,7 @@ from cr_einvoice.outbox.store.health import explain as _explain
 from cr_einvoice.outbox.store.health import is_damage as _is_damage
 from cr_einvoice.outbox.store.reads import StoreReads
 from cr_einvoice.outbox.store.rows import IDLE_STATES as _IDLE_STATES
-from cr_einvoice.outbox.store.rows import MAX_SEQUENCE, new_voucher_row, transition_sets
+from cr_einvoice.outbox.store.rows import MAX_SEQUENCE, event_values, new_voucher_row, transition_sets
 from cr_einvoice.outbox.store.rows import RECEIVED_FIELDS as _RECEIVED_FIELDS
 from cr_einvoice.outbox.store.rows import RESPUESTA_FIELDS as _RESPUESTA_FIELDS
 from cr_einvoice.outbox.store.rows import VOUCHER_COLUMNS as _VOUCHER_COLUMNS
@@ -410,7 +410,7 @@ class SQLiteStore(StoreReads, CacheTables, DeliveryTables, ApiKeyTables, Console
     def _event(self, conn: sqlite3.Connection, key: str | None, kind: str, detail: Mapping[str, Any]) -> None:
         conn.execute(
             "INSERT INTO events (key, at, kind, detail) VALUES (?, ?, ?, ?)",
-            (key, _iso(_now()), kind, json.dumps(dict(detail), default=str, ensure_ascii=False)),
+            (key, *event_values(kind, detail)),
         )
 
     # -- issuers and terminals --------------------------------------------------------------------
@@ -541,10 +541,10 @@ class SQLiteStore(StoreReads, CacheTables, DeliveryTables, ApiKeyTables, Console
             current = VoucherState(row["state"])
             sets, params, info = transition_sets(key, current, target, change)
             check_transition(key, current, target)
-            update = f"UPDATE vouchers SET {', '.join(sets)} WHERE key = ?"  # noqa: S608 (constant fragments)
-            conn.execute(update, [*params, key])
+            update = f"UPDATE vouchers SET {', '.join(sets)} WHERE key = ? RETURNING {_VOUCHER_COLUMNS}"  # noqa: S608
+            stored = conn.execute(update, [*params, key]).fetchone()
             self._event(conn, key, change.get("event") or f"state_{target.value}", info)
-            return self._select("WHERE key = ?", (key,), conn)[0]
+            return _voucher(stored)
 
     def claim(
         self, key: str, state: VoucherState, now: float, until: float, *, owner: str | None = None
@@ -556,14 +556,12 @@ class SQLiteStore(StoreReads, CacheTables, DeliveryTables, ApiKeyTables, Console
         fsync'd (a power cut only makes the voucher due again).
         """
         with self._relaxed_tx() as conn:
-            cur = conn.execute(
-                "UPDATE vouchers SET next_action_at = ?, updated_at = ?, lease_owner = ? "
-                "WHERE key = ? AND state = ? AND next_action_at <= ?",
+            stored = conn.execute(
+                "UPDATE vouchers SET next_action_at = ?, updated_at = ?, lease_owner = ? "  # noqa: S608 (constant)
+                f"WHERE key = ? AND state = ? AND next_action_at <= ? RETURNING {_VOUCHER_COLUMNS}",
                 (until, _iso(_now()), owner, key, state.value, now),
-            )
-            if cur.rowcount == 0:
-                return None
-            return self._select("WHERE key = ?", (key,), conn)[0]
+            ).fetchone()
+            return None if stored is None else _voucher(stored)
 
     def reschedule(
         self, key: str, next_action_at: float, *, error: str | None = None, **counters: Unpack[Counters]
@@ -572,11 +570,11 @@ class SQLiteStore(StoreReads, CacheTables, DeliveryTables, ApiKeyTables, Console
         params: list[Any] = [next_action_at, error, _iso(_now())]
         _counter_sets(counters, sets, params)
         with self._tx() as conn:
-            update = f"UPDATE vouchers SET {', '.join(sets)} WHERE key = ?"  # noqa: S608 (constant fragments)
-            cur = conn.execute(update, [*params, key])
-            if cur.rowcount == 0:
+            update = f"UPDATE vouchers SET {', '.join(sets)} WHERE key = ? RETURNING {_VOUCHER_COLUMNS}"  # noqa: S608
+            stored = conn.execute(update, [*params, key]).fetchone()
+            if stored is None:
                 raise StoreError(f"no voucher {key} in the store {self.path}")
-            return self._select("WHERE key = ?", (key,), conn)[0]
+            return _voucher(stored)
 
     # -- live workers -----------------------------------------------------------------------------
     def heartbeat(self, worker_id: str, now: float, *, info: Mapping[str, Any] | None = None) -> None:
