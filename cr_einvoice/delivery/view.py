@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from cr_einvoice.core.catalogs import (
     CodigoDescuento,
@@ -49,16 +50,15 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Campo:
-    """One labelled value (``Condición de venta``: ``01 Contado``)."""
+class Campo(NamedTuple):
+    """One labelled value (``Condición de venta``: ``01 Contado``). The parts of the view are named tuples
+    (a frozen dataclass costs twice as much to make, and a view has dozens of them)."""
 
     etiqueta: str
     valor: str
 
 
-@dataclass(frozen=True, slots=True)
-class Parte:
+class Parte(NamedTuple):
     """A party block: its role (``Emisor``, ``Receptor``), name and labelled details."""
 
     rol: str
@@ -66,8 +66,7 @@ class Parte:
     campos: tuple[Campo, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Linea:
+class Linea(NamedTuple):
     """One LineaDetalle as printed; ``notas`` are the extra texts under the detail (codes, discounts,
     exoneration, combo components)."""
 
