@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -82,11 +81,11 @@ def verified(ctx: ServiceContext, token: str) -> Caller:
 
 
 async def as_caller(request: Request, work: Callable[[Caller], _T]) -> _T:
-    """``work(caller)`` run in the thread pool after the request's API key is verified there: one hand-off
-    per request, and the event loop never waits for the store."""
+    """``work(caller)`` run in the service's threads (:meth:`ServiceContext.in_thread`) after the request's
+    API key is verified there: one hand-off per request, and the event loop never waits for the store."""
     token = _bearer(request)
     ctx = context(request)
-    return await run_in_threadpool(lambda: work(verified(ctx, token)))
+    return await ctx.in_thread(lambda: work(verified(ctx, token)))
 
 
 async def authenticate(request: Request) -> Caller:
@@ -269,7 +268,7 @@ async def post_refresh(request: Request) -> Response:
             409, "no-worker", "No worker in this service", "the worker runs as a separate process here"
         )
     updated, estado = await ctx.worker.refresh(record.key)
-    answers = await run_in_threadpool(ctx.respuestas, updated)
+    answers = await ctx.in_thread(lambda: ctx.respuestas(updated))
     return JSONResponse(voucher_json(updated, answers) | {"ind_estado": estado})
 
 

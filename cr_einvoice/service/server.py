@@ -26,8 +26,11 @@ def _uvicorn() -> Any:
 
 
 def _config(app: Any, **options: Any) -> Any:
-    # No access log: a line per request adds nothing the service's own log lacks (and never a header).
-    return _uvicorn().Config(app, access_log=False, log_level="warning", lifespan="on", **options)
+    # No access log: a line per request adds nothing the service's own log lacks (and never a header). No
+    # Server header: which server software answers is nobody's business.
+    return _uvicorn().Config(
+        app, access_log=False, log_level="warning", lifespan="on", server_header=False, **options
+    )
 
 
 def serve(app: Any, host: str, port: int, *, announce: Callable[[str], None] | None = None) -> int | None:
