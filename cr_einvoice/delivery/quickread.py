@@ -460,7 +460,7 @@ class _Quick:
         descuentos = ZERO
         for node in kids.get("Descuento", ()):
             d = self.kids(node, "Descuento")
-            monto = _amount(self.amount(d, "MontoDescuento"))
+            monto = _amount(self.amount(d, "MontoDescuento")) or ZERO  # as the model's view (-0 → 0)
             kind = _enum(CodigoDescuento, text(d, "CodigoDescuento") or "99")  # v4.3: none, read as 99
             notas.append(
                 descuento_nota(kind, text(d, "CodigoDescuentoOTRO"), text(d, "NaturalezaDescuento"), monto)
