@@ -14,7 +14,8 @@ again that a write of another process makes stale, and the reference never did.
   the service's POST: a SQLite connection whose file another process has just written reads its pages
   again, which a deployment with separate worker processes pays now and then): target p50 <= issue() +
   2 ms (the client is the standard library's ``http.client`` on one keep-alive connection; ``GET /healthz``
-  shows the bare HTTP round trip);
+  shows the bare HTTP round trip, and ``GET /v1/vouchers/KEY`` timed as the POST is -- right after this
+  process's ``issue()`` -- what an API request costs that issues nothing: key, thread hand-off, store read);
 - throughput with 50 concurrent clients (each its own connection), beside the sequential ``issue()`` rate.
 """
 
@@ -139,13 +140,20 @@ def main(argv: list[str] | None = None) -> int:
                 parts = urlsplit(url)
                 http = HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
 
-                def post() -> int:
+                def post() -> bytes:
                     http.request("POST", "/v1/vouchers", body=body, headers=headers)
                     response = http.getresponse()
                     answer = response.read()
                     if response.status != 201:
                         raise SystemExit(f"POST answered {response.status}: {answer[:300]!r}")
-                    return response.status
+                    return answer
+
+                def get(path: str) -> None:
+                    http.request("GET", path, headers=headers)
+                    response = http.getresponse()
+                    answer = response.read()
+                    if response.status != 200:
+                        raise SystemExit(f"GET answered {response.status}: {answer[:300]!r}")
 
                 def healthz() -> None:
                     http.request("GET", "/healthz")
@@ -176,6 +184,15 @@ def main(argv: list[str] | None = None) -> int:
                         t0 = clock()
                         shared.issue(document)
                         after_post.append(clock() - t0)
+                    # for information: an API request that issues nothing, timed as the POST is (right after
+                    # this process's issue(), the service idle meanwhile)
+                    voucher = "/v1/vouchers/" + str(json.loads(post())["key"])
+                    lookups: list[float] = []
+                    for _ in range(rounds // 5):
+                        issuer.issue(document)
+                        t0 = clock()
+                        get(voucher)
+                        lookups.append(clock() - t0)
                     floor = []
                     for _ in range(rounds):
                         t0 = clock()
@@ -205,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"GET /healthz (the HTTP round trip):  p50 {statistics.median(floor) * 1e3:7.3f} ms   "
                     "(what any request costs before the service does anything)"
+                )
+                print(
+                    f"GET /v1/vouchers/KEY after issue():  p50 {statistics.median(lookups) * 1e3:7.3f} ms   "
+                    "(the API key, the thread hand-off and a store read, no issuing: no target)"
                 )
                 rate = asyncio.run(throughput(url, headers, body, per_client))
                 print(
