@@ -92,7 +92,7 @@ def loads(
     try:
         if text.startswith("\ufeff"):  # a second byte order mark: refused by json.loads, as before
             return json.loads(text)
-        return _DECODERS[decimal].decode(text)
+        return _DECODERS[bool(decimal)].decode(text)
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise JSONInputError(what, "nests too deep") from None
     except ValueError as exc:
