@@ -27,7 +27,7 @@ def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
     data = f.encode(text)
     if not text.startswith(" ") and f.units(data) * size / 1000.0 <= width:
         return [text]  # what the loop below would give, at once
-    return _wrap(text, data, f, size, width)
+    return [text[start:stop] for start, stop in _Wrap(text, data, f, size, width).spans]
 
 
 def measured_lines(text: str, font: Font, size: float, width: float) -> list[tuple[bytes, float]]:
@@ -38,41 +38,58 @@ def measured_lines(text: str, font: Font, size: float, width: float) -> list[tup
     used = font.units(data) * size / 1000.0
     if used <= width and not text.startswith(" "):
         return [(data, used)]
-    return [(font.encode(line), font.width(line, size)) for line in _wrap(text, data, font, size, width)]
+    wrap = _Wrap(text, data, font, size, width)
+    return [(data[start:stop], wrap.width(start, stop)) for start, stop in wrap.spans]
 
 
-def _wrap(text: str, data: bytes, f: Font, size: float, width: float) -> list[str]:
-    """The loop of :func:`wrap_text`. ``data`` is ``text`` in the font's codes, one byte a character: its
-    running sums of the codes' widths (high and low bytes of the font units, summed in C) give each word's
-    width by two subtractions, the very number :meth:`~cr_einvoice.delivery.pdfwriter.Font.units` gives."""
-    unit = f.unit
-    high = list(accumulate(data.translate(f.high), initial=0))
-    low = list(accumulate(data.translate(f.low), initial=0))
-    space = f.units(b" ") * size / 1000.0
-    lines: list[str] = []
-    line = ""
-    used = 0.0  # the width of line, summed word by word (the fonts are not kerned)
-    at = 0
-    for word in text.split(" "):
-        end = at + len(word)
-        extra = ((high[end] - high[at]) * 256 + low[end] - low[at]) * unit * size / 1000.0
-        at = end + 1
-        candidate = used + space + extra if line else extra
-        if candidate <= width:
-            line, used = (f"{line} {word}" if line else word), candidate
-            continue
-        if line:
-            lines.append(line)
-        line, used = word, extra
-        while used > width and len(line) > 1:
-            cut = len(line) - 1
-            while cut > 1 and f.width(line[:cut], size) > width:
-                cut -= 1
-            lines.append(line[:cut])
-            line = line[cut:]
-            used = f.width(line, size)
-    lines.append(line)
-    return lines
+class _Wrap:
+    """The loop of :func:`wrap_text`: each line as the span of ``text`` it is (its words and the single
+    spaces between them, or a piece of a word too wide for a line). ``data`` is ``text`` in the font's
+    codes, one byte a character: its running sums of the codes' widths (high and low bytes of the font
+    units, summed in C) give any span's width by two subtractions, the very number
+    :meth:`~cr_einvoice.delivery.pdfwriter.Font.units` gives for that span's own encoding, so a line is
+    neither encoded nor measured again."""
+
+    __slots__ = ("high", "low", "size", "spans", "unit")
+
+    def __init__(self, text: str, data: bytes, f: Font, size: float, width: float) -> None:
+        self.unit = unit = f.unit
+        self.size = size
+        self.high = high = list(accumulate(data.translate(f.high), initial=0))
+        self.low = low = list(accumulate(data.translate(f.low), initial=0))
+        space = f.units(b" ") * size / 1000.0
+        spans: list[tuple[int, int]] = []
+        start = stop = 0  # the line so far: text[start:stop] (empty when equal)
+        used = 0.0  # its width, summed word by word (the fonts are not kerned)
+        at = 0
+        for word in text.split(" "):
+            end = at + len(word)
+            extra = ((high[end] - high[at]) * 256 + low[end] - low[at]) * unit * size / 1000.0
+            candidate = used + space + extra if stop > start else extra
+            if candidate <= width:
+                if stop == start:
+                    start = at
+                stop, used = end, candidate
+                at = end + 1
+                continue
+            if stop > start:
+                spans.append((start, stop))
+            start, stop, used = at, end, extra
+            at = end + 1
+            while used > width and stop - start > 1:
+                cut = stop - start - 1
+                while cut > 1 and self.width(start, start + cut) > width:
+                    cut -= 1
+                spans.append((start, start + cut))
+                start += cut
+                used = self.width(start, stop)
+        spans.append((start, stop))
+        self.spans = spans
+
+    def width(self, start: int, stop: int) -> float:
+        """The width of ``text[start:stop]`` at the size."""
+        high, low = self.high, self.low
+        return ((high[stop] - high[start]) * 256 + low[stop] - low[start]) * self.unit * self.size / 1000.0
 
 
 def amount_width(view: Representacion, font: str, size: float, width: float) -> float:
