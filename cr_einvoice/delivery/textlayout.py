@@ -97,8 +97,18 @@ def amount_width(view: Representacion, font: str, size: float, width: float) -> 
     least a quarter of ``width`` and at most half of it, so figures never wrap."""
     values = [c.valor for c in (*view.resumen, *view.otros_cargos, view.total)]
     values += [ln.total for ln in view.lineas]
-    widest = max(text_width(v, font, size) for v in values)
-    return min(max(widest + 4, width / 4), width / 2)
+    # all encoded and summed at once: each amount's width in font units by two subtractions of the running
+    # sums (one code a character), the widest turned into points as text_width turns it
+    f = get_font(font)
+    data = f.encode("".join(values))
+    high = list(accumulate(data.translate(f.high), initial=0))
+    low = list(accumulate(data.translate(f.low), initial=0))
+    widest = at = 0
+    for value in values:
+        end = at + len(value)
+        widest = max(widest, (high[end] - high[at]) * 256 + low[end] - low[at])
+        at = end
+    return min(max(widest * f.unit * size / 1000.0 + 4, width / 4), width / 2)
 
 
 def hacienda_lines(view: Representacion) -> list[str]:

@@ -95,3 +95,16 @@ def test_page_content_deflates_to_zlib_format_small_and_large(
         packed = pdfwriter._deflate(data)
         assert zlib.decompress(packed) == data
         assert len(packed) < len(data) // 2 or size < 1000
+
+
+def test_the_amount_column_is_the_widest_amount_measured_alone(signed: dict[str, bytes]) -> None:
+    from cr_einvoice.delivery.document import representacion
+    from cr_einvoice.delivery.textlayout import amount_width
+
+    for kind in ("te", "fe", "fe-exo", "rep"):
+        view = representacion(signed[kind])
+        values = [c.valor for c in (*view.resumen, *view.otros_cargos, view.total)]
+        values += [ln.total for ln in view.lineas]
+        for size, width in ((7.5, 204.0), (6.2, 40.0), (6.2, 1000.0)):
+            widest = max(text_width(v, BOLD, size) for v in values)
+            assert amount_width(view, BOLD, size, width) == min(max(widest + 4, width / 4), width / 2)
