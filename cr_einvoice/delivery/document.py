@@ -20,7 +20,7 @@ from cr_einvoice.core.catalogs import (
 from cr_einvoice.core.errors import ValidationError
 from cr_einvoice.core.money import ZERO
 from cr_einvoice.core.xmlsafe import local_name, parse_untrusted
-from cr_einvoice.delivery.formatting import fecha, fecha_hora, fmt_cantidad, fmt_monto, fmt_porcentaje
+from cr_einvoice.delivery.formatting import fecha, fecha_hora, fmt_cantidad, fmt_monto
 from cr_einvoice.delivery.labels import ESTADOS, describe, titulo
 from cr_einvoice.delivery.quickread import quick_view
 from cr_einvoice.delivery.view import (
@@ -32,6 +32,7 @@ from cr_einvoice.delivery.view import (
     Representacion,
     descuento_nota,
     direccion,
+    exoneracion_nota,
     identificacion,
     impuesto_celda,
     linea_notas,
@@ -218,15 +219,18 @@ def _impuestos(
             notas.append(f"Impuesto {tax.codigo.value}: {tax.codigo_impuesto_otro}")
         exo = tax.exoneracion
         if exo is not None:
-            institucion = describe(exo.nombre_institucion)
-            if exo.nombre_institucion_otros:
-                institucion += f" ({exo.nombre_institucion_otros})"
-            articulo = f", artículo {exo.articulo}" if exo.articulo is not None else ""
-            inciso = f", inciso {exo.inciso}" if exo.inciso is not None else ""
             notas.append(
-                f"Exoneración {describe(exo.tipo_documento_ex1)} N° {exo.numero_documento}{articulo}"
-                f"{inciso}, {institucion}, {fecha(exo.fecha_emision_ex)}, tarifa exonerada "
-                f"{fmt_porcentaje(exo.tarifa_exonerada)}: {fmt_monto(calc.monto_exoneracion)}"
+                exoneracion_nota(
+                    exo.tipo_documento_ex1,
+                    exo.numero_documento,
+                    articulo=exo.articulo,
+                    inciso=exo.inciso,
+                    institucion=exo.nombre_institucion,
+                    institucion_otros=exo.nombre_institucion_otros,
+                    fecha=fecha(exo.fecha_emision_ex),
+                    tarifa=exo.tarifa_exonerada,
+                    monto=calc.monto_exoneracion,
+                )
             )
     return tuple(cells), notas
 

@@ -5,13 +5,14 @@ The general reading goes through the model (:func:`cr_einvoice.vouchers.xmlread.
 ``stated=True``: every element of every version read into checked dataclasses) and then words the view from
 it. For printing, most of that is work the paper never shows. Here the tree of an FE, ND, NC, TE, FEC or FEE
 of v4.4 whose elements are all of the everyday kind (parties, lines with commercial codes, discounts and
-rate taxes, other charges, references, Otros, the summary with its tax breakdown and means of payment) is
+rate taxes and their exonerations, other charges, references, Otros, the summary with its tax breakdown and
+means of payment) is
 read in one pass straight into the same view, with the same words (:mod:`cr_einvoice.delivery.view`) and
 the same values: each figure is the ``Decimal`` of the signed text, each code its catalogue member,
 defaults as the model sets them.
 
-Anything else -- another version or type, an element this reading does not know (exoneration, combo,
-specific-tax data, v4.3 names, anything unexpected), a code outside its catalogue, a figure the model would
+Anything else -- another version or type, an element this reading does not know (combo, specific-tax data,
+v4.3 names, anything unexpected), a code outside its catalogue, a figure the model would
 refuse or warn about, a missing required part -- and :func:`quick_view` returns None: the general reading
 then reads the voucher, prints it or names the field it refuses. So the view is always the one the model's
 reading gives (the tests compare both on every kind of voucher and on hundreds of changed ones).
@@ -33,10 +34,12 @@ from cr_einvoice.core.catalogs import (
     CodigoReferencia,
     CodigoTarifaIVA,
     CondicionVenta,
+    InstitucionExoneracion,
     IVACobradoFabrica,
     TipoCodigoComercial,
     TipoDocReferencia,
     TipoDocumento,
+    TipoDocumentoExoneracion,
     TipoDocumentoOtrosCargos,
     TipoIdentificacion,
     TipoMedioPago,
@@ -45,7 +48,7 @@ from cr_einvoice.core.catalogs import (
 )
 from cr_einvoice.core.checks import as_cr_time
 from cr_einvoice.core.money import AMOUNT_MAX, ZERO
-from cr_einvoice.delivery.formatting import fecha_hora, fmt_cantidad, fmt_monto
+from cr_einvoice.delivery.formatting import fecha, fecha_hora, fmt_cantidad, fmt_monto
 from cr_einvoice.delivery.labels import describe, titulo
 from cr_einvoice.delivery.view import (
     RESUMEN,
@@ -56,6 +59,7 @@ from cr_einvoice.delivery.view import (
     Representacion,
     descuento_nota,
     direccion,
+    exoneracion_nota,
     identificacion,
     impuesto_celda,
     linea_notas,
@@ -114,7 +118,9 @@ _KNOWN: dict[str, frozenset[str]] = {
         "CodigoComercial": "Tipo Codigo",
         "Descuento": "MontoDescuento CodigoDescuento CodigoDescuentoOTRO NaturalezaDescuento",
         "Impuesto": "Codigo CodigoImpuestoOTRO CodigoTarifaIVA Tarifa FactorCalculoIVA Monto "
-        "MontoExportacion",
+        "MontoExportacion Exoneracion",
+        "Exoneracion": "TipoDocumentoEX1 TipoDocumentoOTRO NumeroDocumento Articulo Inciso NombreInstitucion "
+        "NombreInstitucionOtros FechaEmisionEX TarifaExonerada MontoExoneracion",
         "ResumenFactura": "CodigoTipoMoneda TotalDesgloseImpuesto MedioPago "
         + " ".join(ResumenFactura.AMOUNT_ELEMENTS.values()),
         "CodigoTipoMoneda": "CodigoMoneda TipoCambio",
@@ -191,11 +197,16 @@ def _amount(value: Decimal, below: Decimal | None = None) -> Decimal:
     return value
 
 
-def _fecha(value: str | None) -> str:
-    """A date-time printed as the model reads it (Costa Rica time; a malformed one: ValueError)."""
+def _moment(value: str | None) -> datetime:
+    """A date-time as the model reads it (Costa Rica time; a malformed one: ValueError)."""
     if value is None:
         raise _Unsupported
-    return fecha_hora(as_cr_time(datetime.fromisoformat(value.replace("Z", "+00:00"))))
+    return as_cr_time(datetime.fromisoformat(value.replace("Z", "+00:00")))
+
+
+def _fecha(value: str | None) -> str:
+    """A date-time printed as the model's view prints it."""
+    return fecha_hora(_moment(value))
 
 
 class _Quick:
@@ -355,6 +366,23 @@ class _Quick:
         rows += [Campo(label, fmt_monto(amounts[attr])) for attr, label in RESUMEN_FIN]
         return tuple(rows), fmt_monto(amounts["total_comprobante"]), moneda
 
+    def exoneracion(self, kids: _Kids) -> str:
+        text = self.text
+        articulo, inciso = text(kids, "Articulo"), text(kids, "Inciso")
+        tarifa = self.dec(kids, "TarifaExonerada")
+        return exoneracion_nota(
+            _enum(TipoDocumentoExoneracion, text(kids, "TipoDocumentoEX1")),
+            text(kids, "NumeroDocumento") or "",
+            articulo=None if articulo is None else int(articulo),  # not an integer: ValueError
+            inciso=None if inciso is None else int(inciso),
+            # (a v4.3 free-text institution is not a code: the general reading takes it)
+            institucion=_enum(InstitucionExoneracion, text(kids, "NombreInstitucion")),
+            institucion_otros=text(kids, "NombreInstitucionOtros"),
+            fecha=fecha(_moment(text(kids, "FechaEmisionEX"))),
+            tarifa=ZERO if tarifa is None else _amount(tarifa, _TARIFA_BELOW) or ZERO,
+            monto=self.amount(kids, "MontoExoneracion"),
+        )
+
     def otro_cargo(self, kids: _Kids) -> Campo:
         text = self.text
         ident = self.one(kids, "IdentificacionTercero")
@@ -492,6 +520,9 @@ class _Quick:
             otro = text(t, "CodigoImpuestoOTRO")
             if otro:
                 tax_notes.append(f"Impuesto {codigo.value}: {otro}")
+            exoneracion = self.one(t, "Exoneracion")
+            if exoneracion is not None:
+                tax_notes.append(self.exoneracion(exoneracion))
         base = self.dec(kids, "BaseImponible")
         if base is not None and (fabrica is IVACobradoFabrica.VENTA_CON_IVA_FABRICA or especial):
             _amount(base)  # the model checks it then

@@ -15,11 +15,13 @@ from cr_einvoice.core.catalogs import (
     CodigoImpuesto,
     CodigoReferencia,
     CodigoTarifaIVA,
+    InstitucionExoneracion,
     IVACobradoFabrica,
     Situacion,
     TipoCodigoComercial,
     TipoDocReferencia,
     TipoDocumento,
+    TipoDocumentoExoneracion,
     TipoDocumentoOtrosCargos,
     TipoIdentificacion,
     TipoMedioPago,
@@ -37,6 +39,7 @@ __all__ = [
     "Representacion",
     "descuento_nota",
     "direccion",
+    "exoneracion_nota",
     "identificacion",
     "impuesto_celda",
     "linea_notas",
@@ -192,6 +195,30 @@ def linea_notas(
     if fabrica is not None:
         notas.append(describe(fabrica))
     return notas
+
+
+def exoneracion_nota(
+    tipo: TipoDocumentoExoneracion,
+    numero: str,
+    *,
+    articulo: int | None,
+    inciso: int | None,
+    institucion: InstitucionExoneracion,
+    institucion_otros: str | None,
+    fecha: str,
+    tarifa: Decimal,
+    monto: Decimal,
+) -> str:
+    """A tax's exoneration (``fecha`` already printed): the document, the institution, the exonerated rate
+    and amount."""
+    quien = describe(institucion) + (f" ({institucion_otros})" if institucion_otros else "")
+    ley = (f", artículo {articulo}" if articulo is not None else "") + (
+        f", inciso {inciso}" if inciso is not None else ""
+    )
+    return (
+        f"Exoneración {describe(tipo)} N° {numero}{ley}, {quien}, {fecha}, tarifa exonerada "
+        f"{fmt_porcentaje(tarifa)}: {fmt_monto(monto)}"
+    )
 
 
 def descuento_nota(codigo: CodigoDescuento, otro: str | None, naturaleza: str | None, monto: Decimal) -> str:

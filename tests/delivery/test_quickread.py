@@ -16,8 +16,8 @@ from cr_einvoice.delivery.document import model_view, representacion
 from cr_einvoice.delivery.quickread import quick_view
 from cr_einvoice.delivery.view import Representacion
 
-#: The example kinds the quick reading reads itself (the others: exoneration, REP, MensajeReceptor).
-QUICK = {"fe", "nd", "nc", "te", "fec", "fee", "fe-credito", "te-contingencia"}
+#: The example kinds the quick reading reads itself (the others: REP, MensajeReceptor).
+QUICK = {"fe", "nd", "nc", "te", "fec", "fee", "fe-credito", "te-contingencia", "fe-exo"}
 
 
 def _views(root: etree._Element) -> tuple[Representacion | None, Representacion | Exception]:
@@ -97,6 +97,7 @@ def _renamed(path: str, name: str) -> Callable[[etree._Element], None]:
 
 LINE = "DetalleServicio/LineaDetalle"
 TAX = f"{LINE}/Impuesto"
+EXO = "DetalleServicio/LineaDetalle[2]/Impuesto/Exoneracion"
 #: (name, the example changed, the change, whether the quick reading reads it itself)
 CHANGES: list[tuple[str, str, Callable[[etree._Element], None], bool]] = [
     ("activity padded", "fe", _set("CodigoActividadEmisor", "5610"), True),
@@ -181,7 +182,27 @@ CHANGES: list[tuple[str, str, Callable[[etree._Element], None], bool]] = [
     ("no total", "te", _set(f"{LINE}/MontoTotalLinea", None), True),
     ("line total not a number", "te", _set(f"{LINE}/MontoTotalLinea", "x"), False),
     ("an element the reading does not know", "te", _added(LINE, "Adorno", "1"), False),
-    ("exoneration", "fe-exo", lambda r: None, False),
+    ("exoneration", "fe-exo", lambda r: None, True),
+    ("exoneration without articulo", "fe-exo", _set(f"{EXO}/Articulo", None), True),
+    ("exoneration articulo not a number", "fe-exo", _set(f"{EXO}/Articulo", "7a"), False),
+    ("exoneration rate 0", "fe-exo", _set(f"{EXO}/TarifaExonerada", "0.00"), True),
+    ("exoneration rate 100", "fe-exo", _set(f"{EXO}/TarifaExonerada", "100"), False),
+    (
+        "exoneration institution 99",
+        "fe-exo",
+        _all(
+            _set(f"{EXO}/NombreInstitucion", "99"),
+            _added(EXO, "NombreInstitucionOtros", "Junta de Educación"),
+        ),
+        True,
+    ),
+    (
+        "exoneration institution as text (v4.3)",
+        "fe-exo",
+        _set(f"{EXO}/NombreInstitucion", "Ministerio de Hacienda"),
+        False,
+    ),
+    ("exoneration without a date", "fe-exo", _set(f"{EXO}/FechaEmisionEX", None), False),
     (
         "means 99",
         "te",
@@ -346,7 +367,7 @@ def _random_change(root: etree._Element, rng: random.Random) -> None:
         etree.SubElement(node if len(node) else parent, f"{{{_ns(root)}}}Extra").text = "1"
 
 
-@pytest.mark.parametrize("kind", ["fe", "te", "nc", "fec", "fee", "fe-credito"])
+@pytest.mark.parametrize("kind", ["fe", "te", "nc", "fec", "fee", "fe-credito", "fe-exo"])
 def test_random_changes_read_the_same_or_go_to_the_model(signed: dict[str, bytes], kind: str) -> None:
     rng = random.Random(f"quickread-{kind}")
     original = parse_untrusted(signed[kind], what="voucher")
