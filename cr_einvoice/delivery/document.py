@@ -9,6 +9,7 @@ The layouts (:mod:`cr_einvoice.delivery.pdf`, :mod:`cr_einvoice.delivery.ticket`
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 
@@ -165,12 +166,7 @@ def _with_hacienda(
         lines += errores[:_MAX_HACIENDA_LINES]
         if len(errores) > _MAX_HACIENDA_LINES:
             lines.append(f"… y {len(errores) - _MAX_HACIENDA_LINES} observaciones más")
-    # the view was just built for this call and is not shared yet: completed in place (dataclasses.replace
-    # would cost as much again as the rest of a ticket's view)
-    object.__setattr__(view, "estado", estado)
-    object.__setattr__(view, "hacienda", tuple(lines))
-    object.__setattr__(view, "leyenda", leyenda)
-    return view
+    return dataclasses.replace(view, estado=estado, hacienda=tuple(lines), leyenda=leyenda)
 
 
 # -- parties ----------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ together as Nota 1 of the Anexos asks, and ends with the leyenda and "Página N 
 headings repeat on every page the lines run over. The first page carries the QR code of the clave beside
 the emisor and receptor. Roll layouts (80 mm, 58 mm) are in :mod:`cr_einvoice.delivery.ticket`.
 
-Needs the optional extra ``cr-einvoice[pdf]`` (reportlab for the fonts, zint-bindings for the QR code).
+Needs the optional extra ``cr-einvoice[pdf]`` (reportlab for the fonts, zxing-cpp for the QR code).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def render_pdf(
 def _require_extra() -> None:
     try:
         import reportlab  # noqa: F401
-        import zint  # noqa: F401
+        import zxingcpp  # noqa: F401
     except ImportError as exc:
         raise ConfigError(
             "the graphic representation needs the optional extra: pip install 'cr-einvoice[pdf]' "

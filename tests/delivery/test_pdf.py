@@ -274,6 +274,6 @@ def test_without_the_pdf_extra_the_error_says_what_to_install(
 ) -> None:
     from cr_einvoice.core.errors import ConfigError
 
-    monkeypatch.setitem(sys.modules, "zint", None)  # as if it were not installed
-    with pytest.raises(ConfigError, match=r"cr-einvoice\[pdf\].*zint"):
+    monkeypatch.setitem(sys.modules, "zxingcpp", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match=r"cr-einvoice\[pdf\].*zxingcpp"):
         render_pdf(signed["te"], format="80mm")
