@@ -1,10 +1,13 @@
 """An idle worker wakes when work comes, without waiting out its idle time: on PostgreSQL when any node
-issues (LISTEN/NOTIFY), on SQLite when its own process issues."""
+issues (LISTEN/NOTIFY), on SQLite when its own process issues (at once) or another process commits to the
+file (``PRAGMA data_version``, looked at every 50 ms)."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from pathlib import Path
 
 from outbox_fakes import FakeRecepcion
 from test_worker_logic import EMISOR, issue
@@ -16,9 +19,15 @@ LAZY = WorkerSettings(idle=30.0, poll_initial=0.01, poll_max=0.05, heartbeat=0.5
 
 
 async def test_an_idle_worker_sends_a_voucher_issued_elsewhere_at_once(store: Store, store_url: str) -> None:
+    await _sends_at_once(store, open_store(store_url))  # another connection: another process, another node
+
+
+async def test_an_idle_worker_sends_a_voucher_its_own_process_issued_at_once(store: Store) -> None:
+    await _sends_at_once(store, store)
+
+
+async def _sends_at_once(store: Store, issuing: Store) -> None:
     store.add_issuer("02", EMISOR, "X")
-    # PostgreSQL: another connection (another node) issues; SQLite: the worker's own store object does
-    issuing = open_store(store_url) if store_url.startswith("postgresql://") else store
     api = FakeRecepcion(polls_to_final=1)
     worker = Worker(store, api, LAZY)
     stop = asyncio.Event()
@@ -47,3 +56,35 @@ async def test_a_stop_is_not_delayed_by_listening(store: Store) -> None:
     stop.set()
     await asyncio.wait_for(task, 5)
     assert time.monotonic() - started < 1.0
+
+
+def test_sqlite_hears_other_connections_commits(tmp_path: Path) -> None:
+    """``wait_for_work`` on SQLite: a timeout when nothing is committed; woken within a fraction of a second
+    by another connection's commit (as by ``cr-einvoice serve`` issuing for a separate worker process), not
+    by its own connection's."""
+    path = f"{tmp_path}/outbox.db"
+    waiting, other = open_store(path, create=True), open_store(path)
+    try:
+        started = time.monotonic()
+        assert waiting.wait_for_work(0.3) is False
+        assert 0.25 <= time.monotonic() - started < 2
+        waiting.log_event(None, "own", {})  # its own commit: heard by nobody here
+        assert waiting.wait_for_work(0.2) is False
+        woke: list[tuple[bool, float]] = []
+
+        def wait() -> None:
+            t0 = time.monotonic()
+            woke.append((waiting.wait_for_work(10), time.monotonic() - t0))
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        time.sleep(0.3)
+        other.log_event(None, "elsewhere", {})
+        waiter.join(15)
+        assert woke and woke[0][0] is True and 0.25 <= woke[0][1] < 1.5, woke
+        other.log_event(None, "while nobody waits", {})  # heard by the next wait
+        assert waiting.wait_for_work(5) is True
+        assert waiting.wait_for_work(0.2) is False
+    finally:
+        waiting.close()
+        other.close()

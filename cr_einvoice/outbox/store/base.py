@@ -633,8 +633,9 @@ class Store(DeliveryStore, Protocol):
     # -- waking idle workers ----------------------------------------------------------------------
     def wait_for_work(self, timeout: float) -> bool:
         """Block up to ``timeout`` seconds until work may be due (a voucher issued, leases released); True
-        when woken, False on timeout. PostgreSQL hears every process (LISTEN/NOTIFY); SQLite hears only its
-        own process's issues."""
+        when woken, False on timeout. PostgreSQL hears every process (LISTEN/NOTIFY); SQLite hears its own
+        process's issues at once and other processes' commits within a twentieth of a second (it looks at
+        ``PRAGMA data_version``)."""
         ...
 
     def iter_vouchers(self) -> Iterator[VoucherRecord]: ...

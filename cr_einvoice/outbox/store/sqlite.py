@@ -74,6 +74,10 @@ __all__ = ["MAX_SEQUENCE", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
 log = logging.getLogger("cr_einvoice.store")
 
+#: How often an idle worker's :meth:`SQLiteStore.wait_for_work` looks whether another process committed to the
+#: file (seconds): a voucher issued elsewhere is sent within about this long, for one tiny read a look.
+LOOK_FOR_OTHERS = 0.05
+
 #: Numbered migrations; index i brings the schema from version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -234,6 +238,8 @@ class SQLiteStore(StoreReads, CacheTables, DeliveryTables, ApiKeyTables, Console
         self._depth = 0
         #: Set when this process issues a voucher (:meth:`wait_for_work`).
         self._work = threading.Event()
+        #: The file's ``PRAGMA data_version`` last seen by :meth:`wait_for_work` (read once open).
+        self._seen_version = 0
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self._check_integrity()
@@ -243,6 +249,7 @@ class SQLiteStore(StoreReads, CacheTables, DeliveryTables, ApiKeyTables, Console
             self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate(create=create or self.path == ":memory:")
+            self._seen_version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error as exc:
             self._conn.close()
             raise StoreError(_explain(exc, self.path, "open")) from None
@@ -714,11 +721,23 @@ class SQLiteStore(StoreReads, CacheTables, DeliveryTables, ApiKeyTables, Console
             return True
 
     def wait_for_work(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for this process to issue a voucher (other processes sharing the
-        file are not heard: their vouchers are found when the worker next looks)."""
-        woken = self._work.wait(max(0.0, timeout))
-        self._work.clear()
-        return woken
+        """Wait up to ``timeout`` seconds for new work: a voucher issued by this process (heard at once), or
+        anything another process (or another connection of this one) committed to the file -- a voucher
+        issued by ``cr-einvoice serve`` for a separate worker, released leases -- looked for every
+        :data:`LOOK_FOR_OTHERS` seconds (``PRAGMA data_version``, which changes with every commit of another
+        connection). True when woken, False on timeout."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            left = deadline - time.monotonic()
+            if self._work.wait(max(0.0, min(left, LOOK_FOR_OTHERS))):
+                self._work.clear()
+                return True
+            version = int(self._read("PRAGMA data_version")[0][0])
+            seen, self._seen_version = self._seen_version, version
+            if version != seen:
+                return True
+            if left <= LOOK_FOR_OTHERS:
+                return False
 
     def wait_time(self) -> float:
         """Seconds until the next voucher is due (0 when one is due now, 3600 when none waits)."""
