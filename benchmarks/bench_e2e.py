@@ -2,9 +2,11 @@
 
 Run: ``.venv/bin/python benchmarks/bench_e2e.py`` (``--quick`` for a smaller batch, ``--strict`` to exit 1
 when a target is missed). As ``cr-einvoice serve`` runs by default: the point of sale issuing in this
-process and the worker (sending and following the vouchers) in a thread of it, on one SQLite outbox; the local
-Hacienda simulator (processing delay 0, rate limit lifted) in its own process, on loopback.
-``bench_issue.py`` runs worker processes on PostgreSQL.
+process and the worker (sending and following the vouchers) in a process of its own
+(:mod:`cr_einvoice.app.workerproc`), on one SQLite outbox; the local Hacienda simulator (processing delay 0,
+rate limit lifted) in its own process, on loopback. For information (no target) the same run again with the
+worker in a thread of this process, as ``serve --worker inline`` runs it. ``bench_issue.py`` runs worker
+processes on PostgreSQL.
 
 - sign-only rate: ``Signer.sign(to_xml(ticket))`` per second, the ceiling of anything that signs;
 - end to end: N tickets ``issue()``d (validated, numbered, signed, persisted with fsync) while the worker
@@ -248,11 +250,24 @@ def wait_accepted(store: Store, count: int, *, within: float = 900.0) -> None:
         time.sleep(0.02)  # a count over the outbox: not so often that it slows the worker down
 
 
-def end_to_end(issuer: Issuer, urls: tuple[str, str], pki: TestPKI, count: int) -> tuple[float, list[float]]:
-    """(vouchers per second issue -> accepted, issue() latencies in seconds), the worker in a thread."""
+@contextlib.contextmanager
+def worker_process(store_at: str, urls: tuple[str, str], pki: TestPKI) -> Iterator[None]:
+    """A worker in a process of its own on the outbox at ``store_at`` (as ``cr-einvoice serve`` runs it by
+    default), working until the block ends."""
+    with workers(store_at, urls, pki, 1) as go:
+        go.set()
+        yield
+
+
+def end_to_end(
+    issuer: Issuer, urls: tuple[str, str], pki: TestPKI, count: int, store_at: str, *, inline: bool = False
+) -> tuple[float, list[float]]:
+    """(vouchers per second issue -> accepted, issue() latencies in seconds), the worker in a process of its
+    own on the outbox at ``store_at`` (``inline``: in a thread of this process)."""
     document = document_from_json(ticket_json())
     issuer.issue(document)  # warm-up (schemas compiled, connection open)
-    with worker_thread(issuer.store, urls, pki):
+    running = worker_thread(issuer.store, urls, pki) if inline else worker_process(store_at, urls, pki)
+    with running:
         wait_accepted(issuer.store, 1, within=120)  # the warm-up voucher: the whole path is warm
         latencies: list[float] = []
         started = time.perf_counter()
@@ -275,11 +290,17 @@ def main(argv: list[str] | None = None) -> int:
         pki = make_test_pki(Path(tmp) / "pki", taxpayer_id="3101123456")
         signer = Signer(load_p12(str(pki.taxpayer_p12), pki.pin))
         sign_rate, sign_seconds = sign_only_rate(signer, 50 if args.quick else 200)
+        runs: dict[bool, tuple[float, list[float]]] = {}
         with simulator(pki) as urls:
-            store_at = str(Path(tmp) / "outbox.db")
-            with open_store(store_at, create=True) as store:
-                issuer = Issuer(store, signer, IssuerSettings("02", "3101123456", "Bench S.A.", sucursal=2))
-                e2e_rate, latencies = end_to_end(issuer, urls, pki, count)
+            for inline in (False, True):  # each on an outbox of its own
+                store_at = str(Path(tmp) / ("inline.db" if inline else "outbox.db"))
+                with open_store(store_at, create=True) as store:
+                    # another sucursal for the second run: the simulator remembers the first run's claves
+                    settings = IssuerSettings("02", "3101123456", "Bench S.A.", sucursal=3 if inline else 2)
+                    runs[inline] = end_to_end(
+                        Issuer(store, signer, settings), urls, pki, count, store_at, inline=inline
+                    )
+    e2e_rate, latencies = runs[False]
     p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
     ratio = e2e_rate / sign_rate
     print(
@@ -292,6 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"issue() latency, 3-line ticket: p50 {1000 * p50:.2f} ms ({p50 / sign_seconds:.1f} x one sign), "
         f"p99 {1000 * p99:.2f} ms, mean {1000 * statistics.fmean(latencies):.2f} ms"
+    )
+    inline_rate, inline_latencies = runs[True]
+    inline_p50 = percentile(inline_latencies, 0.50)
+    print(
+        f"the worker inline instead (a thread of the issuing process, as serve --worker inline; no target): "
+        f"{inline_rate:.1f} /s = {inline_rate / sign_rate:.3f} x, issue() p50 {1000 * inline_p50:.2f} ms "
+        f"({inline_p50 / sign_seconds:.1f} x one sign)"
     )
     targets = [
         (f"end to end >= {E2E_TARGET:.0%} of the sign-only rate", ratio >= E2E_TARGET),

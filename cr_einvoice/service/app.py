@@ -8,8 +8,9 @@ the console; served by uvicorn (:mod:`cr_einvoice.service.server`). :func:`creat
     app = create_app(runtime, ServiceSettings(), run_worker=True)
 
 With ``run_worker`` the worker runs in the same process (started and stopped with the application: issuing
-wakes it at once); without, workers run as separate processes (``cr-einvoice worker``) over the same store.
-Hacienda's callbacks are received at ``/hacienda/callbacks/`` by the worker of this process.
+wakes it at once); without, workers run as separate processes (``cr-einvoice worker``; ``cr-einvoice serve``
+runs one as its child by default, ``worker_process``) over the same store. Hacienda's callbacks are received
+at ``/hacienda/callbacks/`` by a worker object of this process.
 
 No CORS headers are sent (browsers refuse cross-origin calls); no request body larger than
 ``max_body_bytes`` reaches a route (413).
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -108,10 +109,15 @@ async def readyz(request: Request) -> Response:
         checks["store"] = str(exc)
         ready = False
     running = request.app.state.worker_task
+    process = request.app.state.worker_process
     if request.app.state.run_worker:
         alive = running is not None and not running.done()
         checks["worker"] = "running" if alive else "stopped"
         ready = ready and alive
+    elif process is not None:
+        shown = process()
+        checks["worker"] = shown or "stopped"
+        ready = ready and shown is not None
     else:
         checks["worker"] = "separate process"
     return JSONResponse(
@@ -157,9 +163,12 @@ def create_app(
     run_worker: bool = True,
     worker_options: Mapping[str, Any] | None = None,
     console: bool = True,
+    worker_process: Callable[[], str | None] | None = None,
 ) -> ServiceApp:
     """The service over ``backend``; ``worker_options`` are passed to ``backend.worker(...)`` (for example
-    ``callback_url`` and ``callback_secret``)."""
+    ``callback_url`` and ``callback_secret``). ``worker_process``: the worker runs as a process of this
+    service (:class:`cr_einvoice.app.workerproc.WorkerProcess`); it tells what runs (None: nothing now), for
+    ``/readyz``, and the worker object here only receives callbacks and asks for one voucher's status."""
     ctx = ServiceContext(backend, settings or ServiceSettings())
     options = dict(worker_options or {})
 
@@ -176,8 +185,9 @@ def create_app(
                 worker = None
             if worker is not None:
                 ctx.callbacks = worker.callback_app(path_prefix=CALLBACK_PATH)
-            if run_worker and worker is not None:
+            if (run_worker or worker_process is not None) and worker is not None:
                 ctx.worker = worker
+            if run_worker and worker is not None:
                 app.state.worker_task = asyncio.create_task(worker.run_forever(stop))
             try:
                 yield
@@ -215,5 +225,6 @@ def create_app(
     starlette.state.ctx = ctx
     starlette.state.console = shown
     starlette.state.run_worker = run_worker
+    starlette.state.worker_process = worker_process
     starlette.state.worker_task = None
     return ServiceApp(starlette, ctx)

@@ -1,6 +1,8 @@
 """``cr-einvoice serve``: the issuing service -- the HTTP API (``/v1``) and the web console (``/console``) --
-over the configuration's store, with the worker in the same process (``--no-worker``: workers run as
-separate ``cr-einvoice worker`` processes). Stops on Ctrl-C or SIGTERM, the worker first."""
+over the configuration's store, with its worker: by default a ``cr-einvoice worker`` child process it
+supervises (:mod:`cr_einvoice.app.workerproc`: the requests do not wait for the worker's turns at the
+interpreter), ``--worker inline`` in the service's own event loop, ``--no-worker`` none (workers run as
+separate ``cr-einvoice worker`` services). Stops on Ctrl-C or SIGTERM, then stops its worker."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 
 from cr_einvoice.app.cli._common import add_callback_arguments, add_config_argument, open_runtime
 from cr_einvoice.app.runtime import Runtime
+from cr_einvoice.app.workerproc import WorkerProcess, worker_command
 from cr_einvoice.core.errors import ExitCode
 from cr_einvoice.core.secret import Secret
 
@@ -58,18 +61,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = replace(settings, host=host, port=port)
         runtime.store  # noqa: B018 (a missing or damaged outbox is refused before listening)
         check_taxpayers(runtime, worker=not args.no_worker)
+        options = worker_options(args)
+        child = None
+        if not args.no_worker and args.worker == "process":
+            child = WorkerProcess(
+                worker_command(
+                    config=args.config,
+                    callback_url=options.get("callback_url"),
+                    callback_secret_env=args.callback_secret_env,
+                )
+            )
         app = create_app(
             runtime,
             settings,
-            run_worker=not args.no_worker,
-            worker_options=worker_options(args),
+            run_worker=not args.no_worker and child is None,
+            worker_options=options,
+            worker_process=child.describe if child is not None else None,
         )
-        where = "" if args.no_worker else " with the worker in this process"
+        where = {"process": " with its worker process", "inline": " with the worker in this process"}
 
         def announce(url: str) -> None:
-            log.warning("serving on %s (API /v1, console /console, OpenAPI /openapi.json)%s", url, where)
+            log.warning(
+                "serving on %s (API /v1, console /console, OpenAPI /openapi.json)%s",
+                url,
+                "" if args.no_worker else where[args.worker],
+            )
+            if child is not None:  # once the socket is bound: a port in use starts no worker
+                child.start()
 
-        stopped_by = serve(app, host, port, announce=announce)
+        try:
+            stopped_by = serve(app, host, port, announce=announce)
+        finally:
+            if child is not None:
+                child.stop()
     log.warning("service stopped")
     # As the worker: Ctrl-C (SIGINT) is an interruption, SIGTERM a supervisor's normal stop.
     return int(ExitCode.INTERRUPTED if stopped_by == signal.SIGINT else ExitCode.OK)
@@ -81,9 +105,16 @@ def register(sub: Any) -> None:
     p.add_argument("--host", help="address to listen on (default: [service] host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: [service] port, 8080)")
     p.add_argument(
+        "--worker",
+        choices=("process", "inline"),
+        default="process",
+        help="where the worker runs: a 'cr-einvoice worker' child process the service supervises (default), "
+        "or inline, in the service's own event loop",
+    )
+    p.add_argument(
         "--no-worker",
         action="store_true",
-        help="do not run the worker in this process (run 'cr-einvoice worker' processes instead)",
+        help="run no worker (run 'cr-einvoice worker' services instead)",
     )
     add_callback_arguments(p, public_url="this service's URL as Hacienda reaches it (for callbacks)")
     p.set_defaults(func=cmd_serve)

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from dataclasses import fields, replace
 from typing import Any
@@ -24,7 +25,7 @@ from cr_einvoice.app.cli._common import (
     open_runtime,
 )
 from cr_einvoice.app.runtime import Runtime
-from cr_einvoice.core.errors import ExitCode
+from cr_einvoice.core.errors import ConfigError, ExitCode
 from cr_einvoice.core.secret import Secret
 from cr_einvoice.outbox.worker import CallbackServer, RoundReport, WorkerSettings
 
@@ -42,6 +43,12 @@ async def _run(runtime: Runtime, args: argparse.Namespace) -> tuple[RoundReport,
     stopped the worker, if any."""
     tuning = runtime.worker_settings()
     server: CallbackServer | None = None
+    if args.listen is not None and args.callback_url:
+        raise ConfigError("--callback-url is for a receiver that runs elsewhere; --listen serves one here")
+    if args.callback_url:  # the receiver runs elsewhere (cr-einvoice serve)
+        named = args.callback_secret_env
+        secret = Secret.from_env(named) if os.environ.get(named) else None
+        tuning = replace(tuning, callback_url=args.callback_url, callback_secret=secret)
     if args.listen is not None:
         host, _, port = args.listen.rpartition(":")
         server = CallbackServer(host=host or "127.0.0.1", port=int(port or 0), public_url=args.public_url)
@@ -114,6 +121,12 @@ def register(sub: Any) -> None:
         "--listen",
         metavar="HOST:PORT",
         help="serve the callback receiver here (needs uvicorn) and send a callback URL with each voucher",
+    )
+    p.add_argument(
+        "--callback-url",
+        metavar="URL",
+        help="send this callback URL with each voucher, the receiver running elsewhere (cr-einvoice serve "
+        "runs its worker process with it); its tokens use the secret in --callback-secret-env",
     )
     add_callback_arguments(p, public_url="the receiver's URL as Hacienda reaches it (behind a proxy)")
     p.add_argument("--json", action="store_true", help="JSON output (with --once)")
