@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -49,30 +50,28 @@ def _until(check: Any, what: str, within: float = 30.0) -> Any:
 
 
 @contextmanager
-def _serving(box: LocalSandbox, tmp_path: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``cr-einvoice serve`` over the sandbox as a process (its log in a file): (the process, its URL)."""
+def _serving(
+    box: LocalSandbox, tmp_path: Path, *extra: str, config: Path | None = None, port: int = 0
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``cr-einvoice serve`` over the sandbox (or ``config``) as a process, its log in a file: (the process,
+    its URL)."""
     log = tmp_path / f"serve-{time.monotonic_ns()}.log"
+    settings = str(config or box.config_path)
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cr_einvoice",
-                "serve",
-                "--config",
-                str(box.config_path),
-                "--port",
-                "0",
-                *extra,
-            ],
+            [sys.executable, "-m", "cr_einvoice", "serve", "--config", settings, "--port", str(port), *extra],
             stderr=sink,
             env=os.environ.copy(),
         )
     try:
         found = _until(
-            lambda: re.search(r"serving on (http://\S+)", log.read_text(encoding="utf-8", errors="replace")),
+            lambda: (
+                re.search(r"serving on (http://\S+)", log.read_text(encoding="utf-8", errors="replace"))
+                or process.poll() is not None
+            ),
             "the service did not start",
         )
+        assert process.poll() is None, log.read_text(encoding="utf-8", errors="replace")
         yield process, found.group(1)
     finally:
         if process.poll() is None:
@@ -139,6 +138,43 @@ def test_serve_supervises_its_worker_process(
         process.send_signal(signal.SIGTERM)  # the service stops, and its worker with it
         assert process.wait(30) == 0
         _until(lambda: not _alive(second), "the worker process outlived the service", within=10)
+
+
+def test_the_worker_process_gives_hacienda_the_services_callback_url(
+    box: LocalSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``--public-url`` the child sends each voucher with the service's callback URL (``worker
+    --callback-url``, the tokens' secret from the same variable) and the service's receiver takes the answer:
+    polling is held back far beyond the test, so only the callback can bring it in time."""
+    monkeypatch.setenv("CR_EINVOICE_CALLBACK_SECRET", "s3cr3t-" + "x" * 24)
+    text = box.config_path.read_text(encoding="utf-8")
+    held = text.replace("poll_initial = 2.0", "poll_initial = 600.0").replace(
+        "poll_max = 60.0", "poll_max = 600.0"
+    )
+    assert held != text
+    config = box.config_path.with_name("held-polls.toml")  # beside it: the same outbox (a relative path)
+    config.write_text(held, encoding="utf-8")
+    key = _api_key(box, capsys)
+    port = _free_port()
+    public = f"http://127.0.0.1:{port}"
+    with _serving(box, tmp_path, "--public-url", public, config=config, port=port) as (_, url):
+        _until(lambda: _ready_worker(url), "the service and its worker did not get ready")
+        posted = httpx.post(
+            url + "/v1/vouchers",
+            content=json.dumps(ticket_json()).encode(),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            timeout=30,
+        )
+        assert posted.status_code == 201, posted.text
+        voucher = posted.json()["key"]
+        _until(lambda: box.runtime.store.require(voucher).state.value == "accepted", "no answer by callback")
+        assert [r.source for r in box.runtime.store.respuestas(voucher)] == ["callback"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_the_worker_process_dies_with_a_killed_service(
