@@ -92,7 +92,7 @@ def _ready_worker(url: str) -> str | None:
     return worker if answer.status_code == 200 else None
 
 
-def _issue_and_follow(box: LocalSandbox, url: str, key: str, ref: str) -> None:
+def _issue_and_follow(box: LocalSandbox, url: str, key: str, ref: str) -> str:
     posted = httpx.post(
         url + "/v1/vouchers",
         content=json.dumps(ticket_json()).encode(),
@@ -109,6 +109,7 @@ def _issue_and_follow(box: LocalSandbox, url: str, key: str, ref: str) -> None:
         lambda: box.runtime.store.require(voucher).state.value == "accepted",
         f"{voucher} was not sent and accepted by the worker process",
     )
+    return str(voucher)
 
 
 def _api_key(box: LocalSandbox, capsys: pytest.CaptureFixture[str]) -> str:
@@ -125,7 +126,11 @@ def test_serve_supervises_its_worker_process(
         shown = _until(lambda: _ready_worker(url), "the service and its worker did not get ready")
         first = int(re.fullmatch(r"process (\d+)", shown).group(1))  # type: ignore[union-attr]
         assert _parent(first) == process.pid
-        _issue_and_follow(box, url, key, "worker-process-1")
+        voucher = _issue_and_follow(box, url, key, "worker-process-1")
+        refreshed = httpx.post(  # asked by the service itself, its worker being a process
+            f"{url}/v1/vouchers/{voucher}/refresh", headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+        assert refreshed.status_code == 200 and refreshed.json()["ind_estado"] == "aceptado", refreshed.text
 
         os.kill(first, signal.SIGKILL)  # the worker dies: readiness says so, then it is started again
         again = _until(
