@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from cr_einvoice.app.config import CONFIG_ENV, DEFAULT_CONFIG_NAME
 from cr_einvoice.core.errors import ConfigError, ExitCode, StoreError
+from cr_einvoice.core.secret import Secret
 
 if TYPE_CHECKING:
     from cr_einvoice.app.runtime import Runtime
@@ -128,6 +130,13 @@ def add_callback_arguments(parser: Any, *, public_url: str) -> None:
         default="CR_EINVOICE_CALLBACK_SECRET",
         help="variable holding the secret of the callback URL tokens",
     )
+
+
+def callback_secret(args: Any) -> Secret | None:
+    """The secret of the callback URL tokens, from the variable ``--callback-secret-env`` names; None when
+    it is not set (callback URLs without a token)."""
+    named = args.callback_secret_env
+    return Secret.from_env(named) if os.environ.get(named) else None
 
 
 def add_trust_argument(parser: Any, help: str) -> None:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 from typing import Any
 
-from cr_einvoice.app.cli._common import add_callback_arguments, add_config_argument, open_runtime
+from cr_einvoice.app.cli._common import (
+    add_callback_arguments,
+    add_config_argument,
+    callback_secret,
+    open_runtime,
+)
 from cr_einvoice.app.runtime import Runtime
 from cr_einvoice.app.workerproc import WorkerProcess, worker_command
 from cr_einvoice.core.errors import ExitCode
-from cr_einvoice.core.secret import Secret
 
 __all__ = ["register"]
 
@@ -31,8 +34,9 @@ def worker_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if args.public_url:
         options["callback_url"] = args.public_url.rstrip("/") + CALLBACK_PATH
-    if os.environ.get(args.callback_secret_env):
-        options["callback_secret"] = Secret.from_env(args.callback_secret_env)
+    secret = callback_secret(args)
+    if secret is not None:
+        options["callback_secret"] = secret
     return options
 
 

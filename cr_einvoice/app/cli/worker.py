@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 from dataclasses import fields, replace
 from typing import Any
@@ -20,6 +19,7 @@ from cr_einvoice.app.cli._common import (
     add_callback_arguments,
     add_config_argument,
     add_issuer_argument,
+    callback_secret,
     dump_json,
     issuers_of,
     open_runtime,
@@ -46,9 +46,7 @@ async def _run(runtime: Runtime, args: argparse.Namespace) -> tuple[RoundReport,
     if args.listen is not None and args.callback_url:
         raise ConfigError("--callback-url is for a receiver that runs elsewhere; --listen serves one here")
     if args.callback_url:  # the receiver runs elsewhere (cr-einvoice serve)
-        named = args.callback_secret_env
-        secret = Secret.from_env(named) if os.environ.get(named) else None
-        tuning = replace(tuning, callback_url=args.callback_url, callback_secret=secret)
+        tuning = replace(tuning, callback_url=args.callback_url, callback_secret=callback_secret(args))
     if args.listen is not None:
         host, _, port = args.listen.rpartition(":")
         server = CallbackServer(host=host or "127.0.0.1", port=int(port or 0), public_url=args.public_url)
