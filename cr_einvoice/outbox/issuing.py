@@ -109,13 +109,16 @@ class Issuer(Numbering):
         sucursal: int | None = None,
         terminal: int | None = None,
         replaces_paper: PaperVoucher | None = None,
+        along: Callable[[IssuedVoucher], None] | None = None,
     ) -> IssuedVoucher:
         """Number, sign and persist ``document``; return at once (the worker submits it).
 
         ``external_ref`` (an order or ticket id) makes the call idempotent: issuing the same reference again
         returns the voucher issued the first time and allocates nothing -- safe to retry after a crash.
         ``replaces_paper`` issues with situación 2 and the reference Hacienda requires (TipoDocIR 08,
-        CodigoReferencia 05) to the paper contingency voucher it replaces.
+        CodigoReferencia 05) to the paper contingency voucher it replaces. ``along(issued)`` stores more about
+        a voucher just created (events, through this issuer's store) in the transaction that stores it:
+        together or not at all (it is not called for a voucher found by ``external_ref``).
         """
         if external_ref is not None:
             if not external_ref or len(external_ref) > 200:
@@ -135,7 +138,13 @@ class Issuer(Numbering):
         draft = self._voucher_draft(
             document, sucursal=sucursal, terminal=terminal, situacion=forced, external_ref=external_ref
         )
-        issued = self._number(draft)
+        if along is None:
+            issued = self._number(draft)
+        else:
+            with self.store.atomic():
+                issued = self._number(draft)
+                if issued.created:
+                    along(issued)
         if issued.created and self._on_issued is not None:
             self._on_issued(issued)
         log.debug("issued %s (%s)", issued.clave, issued.consecutivo)

@@ -43,7 +43,9 @@ __all__ = ["Draft", "IssuedVoucher", "IssuerSettings", "Numbering", "amount_text
 
 @dataclass(frozen=True, slots=True)
 class IssuerSettings:
-    """Who issues and from where. ``validate_xsd`` needs the official schemas (``CR_EINVOICE_SCHEMAS``)."""
+    """Who issues and from where. ``validate_xsd`` (the official XSD; it needs the schemas,
+    ``CR_EINVOICE_SCHEMAS``) and ``validate_rules`` (Hacienda's business rules) choose the checks each
+    voucher's XML gets before it is signed; the document model's own checks always run."""
 
     tipo_identificacion: str
     numero_identificacion: str
@@ -246,7 +248,7 @@ class Numbering:
         it (ValidationError naming the fields otherwise)."""
         root = self._to_element(document)
         if self._xsd or self._rules:
-            report = self._validate_xml(root, xsd=self._xsd, signed=False)
+            report = self._validate_xml(root, xsd=self._xsd, signed=False, rules=self._rules)
             if report.problems:
                 raise ValidationError(report.problems)
         return root

@@ -184,17 +184,23 @@ class ServiceContext:
         ):
             raise ValidationError("1 to 100 printable characters", path="Idempotency-Key")
         document, notes = issuer.prepare_json(body)
-        ref = None if idempotency_key is None else f"api:{caller.emisor}:{idempotency_key}"
-        issued = issuer.issue(document, external_ref=ref)
-        if notes:
-            issued = dataclasses.replace(issued, notes=notes + issued.notes)
         if idempotency_key is None:
-            return issued
+            issued = issuer.issue(document)
+            return dataclasses.replace(issued, notes=notes + issued.notes) if notes else issued
         digest = hashlib.sha256(body).hexdigest()
-        if issued.created:
+
+        def record(issued: IssuedVoucher) -> None:
             self.store.log_event(
                 issued.key, _IDEMPOTENCY_EVENT, {"idempotency_key": idempotency_key, "body_sha256": digest}
             )
+
+        # The voucher and the record of the body it was issued for in one transaction (one fsync): a retry
+        # never finds the voucher without the record -- not after a crash, not while the first request is
+        # between the two -- so it always compares its body with the first one's.
+        issued = issuer.issue(document, external_ref=f"api:{caller.emisor}:{idempotency_key}", along=record)
+        if notes:
+            issued = dataclasses.replace(issued, notes=notes + issued.notes)
+        if issued.created:
             return issued
         first = [
             e.detail.get("body_sha256") for e in self.store.events(issued.key) if e.kind == _IDEMPOTENCY_EVENT

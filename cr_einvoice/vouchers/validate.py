@@ -89,14 +89,14 @@ def validate_xml(
     xsd: bool = True,
     signed: bool | None = None,
     schemas_dir: Path | None = None,
+    rules: bool = True,
 ) -> ValidationReport:
     """Check a voucher (or MensajeReceptor / MensajeHacienda) against the XSD and the business rules.
 
-    ``xsd=False`` runs the business rules only (no schemas needed). ``signed`` is passed to
-    :func:`cr_einvoice.vouchers.schemas.validate_xsd` (None: a ``ds:Signature`` is required only when one is
-    present,
-    so an unsigned document can be checked before signing). Malformed or hostile bytes raise
-    :class:`~cr_einvoice.core.errors.XMLParseError`; missing schemas raise
+    ``xsd=False`` runs the business rules only (no schemas needed); ``rules=False`` the XSD only.
+    ``signed`` is passed to :func:`cr_einvoice.vouchers.schemas.validate_xsd` (None: a ``ds:Signature`` is
+    required only when one is present, so an unsigned document can be checked before signing). Malformed or
+    hostile bytes raise :class:`~cr_einvoice.core.errors.XMLParseError`; missing schemas raise
     :class:`~cr_einvoice.core.errors.SchemaNotFoundError`.
     """
     root = parse_untrusted(data, what="voucher") if isinstance(data, bytes | bytearray) else data
@@ -123,7 +123,8 @@ def validate_xml(
             else:
                 problems.append(problem)
     schema_ok = not problems
-    problems.extend(check_rules(root))
+    if rules:
+        problems.extend(check_rules(root))
     return ValidationReport(
         problems=tuple(problems),
         document_type=entry.root,

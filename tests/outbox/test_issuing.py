@@ -12,7 +12,7 @@ from outbox_docs import EMISOR_ID, factura, ticket
 
 from cr_einvoice.core.clave import Clave, cr_now
 from cr_einvoice.core.errors import ValidationError
-from cr_einvoice.outbox.issuing import Issuer, IssuerSettings, PaperVoucher
+from cr_einvoice.outbox.issuing import IssuedVoucher, Issuer, IssuerSettings, PaperVoucher
 from cr_einvoice.outbox.store import CounterKey, SQLiteStore, VoucherState
 from cr_einvoice.signing.xades import Signer, TrustStore, verify
 from cr_einvoice.testing.pki import TestPKI
@@ -81,6 +81,66 @@ def test_external_ref_makes_issue_idempotent(issuer: Issuer, store: SQLiteStore)
     b = issuer.issue(ticket(), external_ref="pos-7/ticket-991")
     assert a.created and not b.created and a.clave == b.clave and a.signed_xml == b.signed_xml
     assert store.peek_next_number(key()) == 2
+
+
+def test_along_stores_more_in_the_issuing_transaction(issuer: Issuer, store: SQLiteStore) -> None:
+    def note(issued: IssuedVoucher) -> None:
+        store.log_event(issued.key, "pos_sale", {"ticket": 991})
+
+    def failing(issued: IssuedVoucher) -> None:
+        raise RuntimeError("the POS's record could not be written")
+
+    with pytest.raises(RuntimeError, match="POS"):
+        issuer.issue(ticket(), external_ref="pos-7/ticket-990", along=failing)
+    assert store.find_by_ref("pos-7/ticket-990") is None  # the voucher went with it,
+    assert store.peek_next_number(key()) == 1  # and its number
+    calls: list[str] = []
+    a = issuer.issue(
+        ticket(), external_ref="pos-7/ticket-990", along=lambda v: (calls.append(v.key), note(v))
+    )
+    assert a.created and a.numero == 1 and calls == [a.key]
+    assert [e.detail for e in store.events(a.key) if e.kind == "pos_sale"] == [{"ticket": 991}]
+    b = issuer.issue(ticket(), external_ref="pos-7/ticket-990", along=failing)  # found: not called
+    assert not b.created and b.clave == a.clave
+
+
+def test_validate_rules_and_validate_xsd_choose_the_checks(
+    store: SQLiteStore, signer: Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cr_einvoice.core.errors import Problem
+    from cr_einvoice.vouchers import schemas, validate
+
+    ran: list[str] = []
+
+    def rules(root: object) -> list[Problem]:
+        ran.append("rules")
+        return [Problem("Resumen.TotalComprobante", "planted", -1)]
+
+    real_xsd = schemas.validate_xsd
+
+    def xsd(root: etree._Element, **kw: object) -> list[Problem]:
+        ran.append("xsd")
+        return real_xsd(root, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(validate, "check_rules", rules)
+    monkeypatch.setattr(validate, "validate_xsd", xsd)
+    full = Issuer(store, signer, IssuerSettings("02", EMISOR_ID, "X"))
+    with pytest.raises(ValidationError, match="planted"):
+        full.issue(ticket())
+    assert ran == ["xsd", "rules"] and store.peek_next_number(key()) == 1
+    ran.clear()
+    assert (
+        Issuer(store, signer, IssuerSettings("02", EMISOR_ID, "X", validate_rules=False))
+        .issue(ticket())
+        .numero
+        == 1
+    )
+    assert ran == ["xsd"]
+    ran.clear()
+    settings = IssuerSettings("02", EMISOR_ID, "X", validate_xsd=False)
+    with pytest.raises(ValidationError, match="planted"):
+        Issuer(store, signer, settings).issue(ticket())
+    assert ran == ["rules"]
 
 
 def test_offline_issues_with_situacion_sin_internet(issuer: Issuer, store: SQLiteStore) -> None:
