@@ -34,6 +34,19 @@ class Timed(FakeRecepcion):
         return await super().status(clave)
 
 
+def count_transactions(store: Store, monkeypatch: Any) -> list[int]:
+    """A one-item list counting the store's ``atomic()`` blocks opened from now on."""
+    atomic = store.atomic
+    count = [0]
+
+    def counting() -> Any:
+        count[0] += 1
+        return atomic()
+
+    monkeypatch.setattr(store, "atomic", counting)
+    return count
+
+
 async def _until(store: Store, keys: list[str], within: float) -> None:
     deadline = time.monotonic() + within
     while any(store.require(k).state is not VoucherState.ACCEPTED for k in keys):
@@ -91,18 +104,10 @@ async def test_the_vouchers_launched_together_are_claimed_in_one_transaction(
     store.add_issuer("02", EMISOR, "X")
     keys = issue(store, 5)
     worker = Worker(store, Timed(post_delay=0.05), WorkerSettings(concurrency=8, heartbeat=0.5))
-    atomic = store.atomic
-    transactions = 0
-
-    def counting() -> Any:
-        nonlocal transactions
-        transactions += 1
-        return atomic()
-
-    monkeypatch.setattr(store, "atomic", counting)
+    transactions = count_transactions(store, monkeypatch)
     flight = _Flight(worker)
     flight.refill()
-    assert transactions == 1 and len(flight.tasks) == 5
+    assert transactions == [1] and len(flight.tasks) == 5
     for key in keys:  # every one in sending, this worker's lease, before any POST went out
         record = store.require(key)
         assert record.state is VoucherState.SENDING and record.lease_owner == worker.worker_id
@@ -116,18 +121,10 @@ async def test_answers_that_arrive_together_are_stored_in_one_transaction(
     keys = issue(store, 6)
     worker = Worker(store, FakeRecepcion(polls_to_final=1), WorkerSettings(concurrency=8, poll_initial=0.0))
     assert (await worker.run_once()).sent == 6
-    atomic = store.atomic
-    transactions = 0
-
-    def counting() -> Any:
-        nonlocal transactions
-        transactions += 1
-        return atomic()
-
-    monkeypatch.setattr(store, "atomic", counting)
+    transactions = count_transactions(store, monkeypatch)
     report = await worker.run_once()
     assert (report.polls, report.accepted) == (6, 6)
-    assert transactions == 1
+    assert transactions == [1]
     assert all(store.require(k).state is VoucherState.ACCEPTED for k in keys)
     assert all(len(store.respuestas(k)) == 1 for k in keys)
 

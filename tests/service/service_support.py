@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
+
+import httpx
 
 from cr_einvoice.app.demo import EMISOR, LocalSandbox
 from cr_einvoice.app.publicdata import PublicDataConfig
@@ -34,6 +37,19 @@ def ticket_json(**changes: Any) -> dict[str, Any]:
     data["emisor"]["identificacion"] = {"tipo": "02", "numero": EMISOR}
     data.update(changes)
     return data
+
+
+def post_ticket(url: str, key: str, **headers: str) -> str:
+    """POST the TE example (:func:`ticket_json`) to the service at ``url`` with API key ``key`` (and
+    ``headers``); the key of the voucher it issued (asserting 201)."""
+    response = httpx.post(
+        url + "/v1/vouchers",
+        content=json.dumps(ticket_json()).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json", **headers},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["key"])
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from service_support import ticket_json
+from service_support import post_ticket
 
 from cr_einvoice.app.cli import main
 from cr_einvoice.app.demo import LocalSandbox
@@ -93,23 +93,12 @@ def _ready_worker(url: str) -> str | None:
 
 
 def _issue_and_follow(box: LocalSandbox, url: str, key: str, ref: str) -> str:
-    posted = httpx.post(
-        url + "/v1/vouchers",
-        content=json.dumps(ticket_json()).encode(),
-        headers={
-            "Authorization": f"Bearer {key}",
-            "Content-Type": "application/json",
-            "Idempotency-Key": ref,
-        },
-        timeout=30,
-    )
-    assert posted.status_code == 201, posted.text
-    voucher = posted.json()["key"]
+    voucher = post_ticket(url, key, **{"Idempotency-Key": ref})
     _until(
         lambda: box.runtime.store.require(voucher).state.value == "accepted",
         f"{voucher} was not sent and accepted by the worker process",
     )
-    return str(voucher)
+    return voucher
 
 
 def _api_key(box: LocalSandbox, capsys: pytest.CaptureFixture[str]) -> str:
@@ -164,14 +153,7 @@ def test_the_worker_process_gives_hacienda_the_services_callback_url(
     public = f"http://127.0.0.1:{port}"
     with _serving(box, tmp_path, "--public-url", public, config=config, port=port) as (_, url):
         _until(lambda: _ready_worker(url), "the service and its worker did not get ready")
-        posted = httpx.post(
-            url + "/v1/vouchers",
-            content=json.dumps(ticket_json()).encode(),
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-            timeout=30,
-        )
-        assert posted.status_code == 201, posted.text
-        voucher = posted.json()["key"]
+        voucher = post_ticket(url, key)
         _until(lambda: box.runtime.store.require(voucher).state.value == "accepted", "no answer by callback")
         assert [r.source for r in box.runtime.store.respuestas(voucher)] == ["callback"]
 

@@ -4,30 +4,18 @@ own /hacienda/callbacks/) or as a separate worker over the same store (``--no-wo
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import httpx
-from service_support import running_service, ticket_json
+from service_support import post_ticket, running_service
 
 from cr_einvoice.app.demo import LocalSandbox
-
-
-def issue(url: str, key: str) -> str:
-    response = httpx.post(
-        url + "/v1/vouchers",
-        content=json.dumps(ticket_json()).encode(),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["key"])
 
 
 def test_hacienda_s_answers_arrive_by_callback_at_the_service(box: LocalSandbox) -> None:
     # polling held back far beyond the test: only a callback can bring the answer in time
     with running_service(box, callbacks=True, poll_initial=60.0, poll_max=60.0) as service:
-        key = issue(service.url, service.key)
+        key = post_ticket(service.url, service.key)
         deadline = time.monotonic() + 20
         while box.runtime.store.require(key).state.value != "accepted" and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -39,7 +27,7 @@ def test_hacienda_s_answers_arrive_by_callback_at_the_service(box: LocalSandbox)
 
 def test_without_a_worker_in_the_process_a_separate_worker_sends(box: LocalSandbox) -> None:
     with running_service(box, run_worker=False) as service:
-        key = issue(service.url, service.key)
+        key = post_ticket(service.url, service.key)
         time.sleep(0.5)
         assert box.runtime.store.require(key).state.value == "signed"  # nobody sends it in the service
         assert httpx.get(service.url + "/readyz").json()["worker"] == "separate process"
