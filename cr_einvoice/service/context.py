@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from cr_einvoice.outbox.issuing import IssuedVoucher, Issuer, IssuerSettings
     from cr_einvoice.outbox.worker import Worker
     from cr_einvoice.service.backend import Backend
+    from cr_einvoice.vouchers.model import Document
 
 __all__ = ["API_THREADS", "Caller", "ServiceContext", "decode_cursor", "encode_cursor"]
 
@@ -185,9 +186,18 @@ class ServiceContext:
         ):
             raise ValidationError("1 to 100 printable characters", path="Idempotency-Key")
         document, notes = issuer.prepare_json(body)
-        if idempotency_key is None:
-            issued = issuer.issue(document)
-            return dataclasses.replace(issued, notes=notes + issued.notes) if notes else issued
+        issued = (
+            issuer.issue(document)
+            if idempotency_key is None
+            else self._issue_once(issuer, document, caller.emisor, idempotency_key, body)
+        )
+        return dataclasses.replace(issued, notes=notes + issued.notes) if notes else issued
+
+    def _issue_once(
+        self, issuer: Issuer, document: Document, emisor: str, idempotency_key: str, body: bytes
+    ) -> IssuedVoucher:
+        """Issue ``document`` under ``idempotency_key``: the voucher issued the first time when the key was
+        used before with the same ``body`` (422 with another body)."""
         digest = hashlib.sha256(body).hexdigest()
 
         def record(issued: IssuedVoucher) -> None:
@@ -198,9 +208,7 @@ class ServiceContext:
         # The voucher and the record of the body it was issued for in one transaction (one fsync): a retry
         # never finds the voucher without the record -- not after a crash, not while the first request is
         # between the two -- so it always compares its body with the first one's.
-        issued = issuer.issue(document, external_ref=f"api:{caller.emisor}:{idempotency_key}", along=record)
-        if notes:
-            issued = dataclasses.replace(issued, notes=notes + issued.notes)
+        issued = issuer.issue(document, external_ref=f"api:{emisor}:{idempotency_key}", along=record)
         if issued.created:
             return issued
         first = [
