@@ -104,31 +104,34 @@ class Worker(Sending):
     :class:`~cr_einvoice.outbox.worker_sending.Sending` (answers, callbacks and sending by inheritance).
     """
 
-    async def _step(self, record: VoucherRecord, report: RoundReport) -> None:
+    @contextlib.asynccontextmanager
+    async def _slot(self, key: str, report: RoundReport) -> AsyncIterator[None]:
+        """One of the worker's concurrent steps, on voucher ``key``: a voucher another worker moved between
+        our read and our write (StoreError) is counted as skipped, not raised."""
         async with self._sem:
             try:
-                if record.state is VoucherState.SIGNED:
-                    if self._paused(record):
-                        report.deferred += 1
-                        return
-                    await self._send(record, report)
-                elif record.state is VoucherState.SENDING:
-                    await self._check_then_send(record, report)
-                elif record.state in (VoucherState.SUBMITTED, VoucherState.PROCESSING):
-                    await self._poll(record, report)
+                yield
             except StoreError as exc:
-                # Another worker moved the voucher between our read and our write.
-                log.info("%s: %s", record.key, exc)
+                log.info("%s: %s", key, exc)
                 report.skipped += 1
+
+    async def _step(self, record: VoucherRecord, report: RoundReport) -> None:
+        """The step of a voucher a round read (:meth:`run_once`, :meth:`drain`)."""
+        async with self._slot(record.key, report):
+            if record.state is VoucherState.SIGNED:
+                if self._paused(record):
+                    report.deferred += 1
+                    return
+                await self._send(record, report)
+            elif record.state is VoucherState.SENDING:
+                await self._check_then_send(record, report)
+            elif record.state in (VoucherState.SUBMITTED, VoucherState.PROCESSING):
+                await self._poll(record, report)
 
     async def _claimed(self, was: VoucherState, claimed: VoucherRecord, report: RoundReport) -> None:
         """The step of a voucher the continuous driver claimed (in state ``was`` before)."""
-        async with self._sem:
-            try:
-                await self._claimed_step(was, claimed, report)
-            except StoreError as exc:
-                log.info("%s: %s", claimed.key, exc)
-                report.skipped += 1
+        async with self._slot(claimed.key, report):
+            await self._claimed_step(was, claimed, report)
 
     async def refresh(self, key: str) -> tuple[VoucherRecord, str]:
         """Ask Hacienda for one voucher's status now and apply it; never sends anything.

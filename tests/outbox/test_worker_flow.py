@@ -159,3 +159,39 @@ async def test_when_one_answer_fails_the_others_are_applied_one_by_one(
     assert (report.accepted, report.skipped) == (3, 1)
     assert [store.require(k).state for k in keys] == [VoucherState.SUBMITTED] + [VoucherState.ACCEPTED] * 3
     assert [len(store.respuestas(k)) for k in keys] == [0, 1, 1, 1]
+
+
+async def test_the_continuous_driver_goes_on_when_another_worker_moved_a_voucher(
+    store: Store, monkeypatch: Any
+) -> None:
+    """A voucher whose write fails because another worker moved it meanwhile (StoreError) is skipped: the
+    driver goes on with the others, and the voucher stays in the outbox for a later turn."""
+    from cr_einvoice.core.errors import StoreError
+
+    store.add_issuer("02", EMISOR, "X")
+    keys = issue(store, 4)
+    worker = Worker(store, FakeRecepcion(polls_to_final=1), WorkerSettings(concurrency=8, poll_initial=0.0))
+    apply = worker._apply_status_tx
+    failed: list[str] = []
+
+    def failing_twice_for_the_first(record: Any, *args: Any, **kwargs: Any) -> Any:
+        # twice: answers that arrive together are applied in one transaction, and again one by one when
+        # that fails; the second failure reaches the step
+        if record.key == keys[0] and len(failed) < 2:
+            failed.append(record.key)
+            raise StoreError("moved by another worker meanwhile")
+        return apply(record, *args, **kwargs)
+
+    monkeypatch.setattr(worker, "_apply_status_tx", failing_twice_for_the_first)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop))
+    try:
+        await _until(store, keys[1:], within=10)
+        await asyncio.sleep(0.2)
+        assert not task.done()  # a step's StoreError did not stop the driver
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)  # raises what the driver raised
+    assert failed == [keys[0], keys[0]]
+    # still in the outbox, due again when the lease it was claimed with runs out
+    assert store.require(keys[0]).state is VoucherState.SUBMITTED
