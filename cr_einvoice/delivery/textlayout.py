@@ -42,21 +42,34 @@ def measured_lines(text: str, font: Font, size: float, width: float) -> list[tup
     return [(data[start:stop], wrap.width(start, stop)) for start, stop in wrap.spans]
 
 
+class _Sums:
+    """The running sums of a text's code widths (``data``: the text in ``f``'s codes, one byte a character;
+    the high and low bytes of the font units summed in C): any span's width in font units by two
+    subtractions, the very number :meth:`~cr_einvoice.delivery.pdfwriter.Font.units` gives for that span's
+    own encoding, so no span is encoded or measured again."""
+
+    __slots__ = ("high", "low")
+
+    def __init__(self, data: bytes, f: Font) -> None:
+        self.high = list(accumulate(data.translate(f.high), initial=0))
+        self.low = list(accumulate(data.translate(f.low), initial=0))
+
+    def units(self, start: int, stop: int) -> int:
+        """The width of ``data[start:stop]`` in whole font units."""
+        high, low = self.high, self.low
+        return (high[stop] - high[start]) * 256 + low[stop] - low[start]
+
+
 class _Wrap:
     """The loop of :func:`wrap_text`: each line as the span of ``text`` it is (its words and the single
-    spaces between them, or a piece of a word too wide for a line). ``data`` is ``text`` in the font's
-    codes, one byte a character: its running sums of the codes' widths (high and low bytes of the font
-    units, summed in C) give any span's width by two subtractions, the very number
-    :meth:`~cr_einvoice.delivery.pdfwriter.Font.units` gives for that span's own encoding, so a line is
-    neither encoded nor measured again."""
+    spaces between them, or a piece of a word too wide for a line), its width from the running sums of
+    ``data`` (``text`` in the font's codes, :class:`_Sums`)."""
 
-    __slots__ = ("high", "low", "size", "spans", "unit")
+    __slots__ = ("scale", "spans", "sums")
 
     def __init__(self, text: str, data: bytes, f: Font, size: float, width: float) -> None:
-        self.unit = unit = f.unit
-        self.size = size
-        self.high = high = list(accumulate(data.translate(f.high), initial=0))
-        self.low = low = list(accumulate(data.translate(f.low), initial=0))
+        self.sums = _Sums(data, f)
+        self.scale = (f.unit, size)
         space = f.units(b" ") * size / 1000.0
         spans: list[tuple[int, int]] = []
         start = stop = 0  # the line so far: text[start:stop] (empty when equal)
@@ -64,7 +77,7 @@ class _Wrap:
         at = 0
         for word in text.split(" "):
             end = at + len(word)
-            extra = ((high[end] - high[at]) * 256 + low[end] - low[at]) * unit * size / 1000.0
+            extra = self.width(at, end)
             candidate = used + space + extra if stop > start else extra
             if candidate <= width:
                 if stop == start:
@@ -88,8 +101,8 @@ class _Wrap:
 
     def width(self, start: int, stop: int) -> float:
         """The width of ``text[start:stop]`` at the size."""
-        high, low = self.high, self.low
-        return ((high[stop] - high[start]) * 256 + low[stop] - low[start]) * self.unit * self.size / 1000.0
+        unit, size = self.scale
+        return self.sums.units(start, stop) * unit * size / 1000.0
 
 
 def amount_width(view: Representacion, font: str, size: float, width: float) -> float:
@@ -97,16 +110,13 @@ def amount_width(view: Representacion, font: str, size: float, width: float) -> 
     least a quarter of ``width`` and at most half of it, so figures never wrap."""
     values = [c.valor for c in (*view.resumen, *view.otros_cargos, view.total)]
     values += [ln.total for ln in view.lineas]
-    # all encoded and summed at once: each amount's width in font units by two subtractions of the running
-    # sums (one code a character), the widest turned into points as text_width turns it
+    # all encoded and summed at once, the widest turned into points as text_width turns it
     f = get_font(font)
-    data = f.encode("".join(values))
-    high = list(accumulate(data.translate(f.high), initial=0))
-    low = list(accumulate(data.translate(f.low), initial=0))
+    sums = _Sums(f.encode("".join(values)), f)
     widest = at = 0
     for value in values:
         end = at + len(value)
-        widest = max(widest, (high[end] - high[at]) * 256 + low[end] - low[at])
+        widest = max(widest, sums.units(at, end))
         at = end
     return min(max(widest * f.unit * size / 1000.0 + 4, width / 4), width / 2)
 
