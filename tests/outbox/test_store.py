@@ -6,6 +6,9 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,6 +58,24 @@ def builder_for(key: CounterKey, ref: str | None = None, payload: bytes = b"<x/>
 
 def builder(ref: str | None = None, payload: bytes = b"<signed/>"):  # type: ignore[no-untyped-def]
     return builder_for(KEY, ref, payload)
+
+
+def woken_by(waiting: Store, cause: Callable[[], object]) -> tuple[bool, float]:
+    """``waiting.wait_for_work(10)`` in a thread, ``cause()`` called 0.3 s after it began: what the wait
+    returned and how long it took (seconds)."""
+    woke: list[tuple[bool, float]] = []
+
+    def wait() -> None:
+        t0 = time.monotonic()
+        woke.append((waiting.wait_for_work(10), time.monotonic() - t0))
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.3)
+    cause()
+    waiter.join(15)
+    assert woke, "wait_for_work did not return"
+    return woke[0]
 
 
 @pytest.fixture

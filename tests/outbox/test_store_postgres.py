@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from test_store import builder_for
+from test_store import builder_for, woken_by
 
 from cr_einvoice.core.errors import StoreError
 from cr_einvoice.core.secret import Secret
@@ -251,18 +251,9 @@ def test_idle_workers_wake_on_another_nodes_issue(pg: Store, url: str) -> None:
         started = time.monotonic()
         assert listener.wait_for_work(0.3) is False  # nothing happens: times out
         assert 0.25 <= time.monotonic() - started < 2
-        woke: list[tuple[bool, float]] = []
-
-        def wait() -> None:
-            t0 = time.monotonic()
-            woke.append((listener.wait_for_work(10), time.monotonic() - t0))
-
-        waiter = threading.Thread(target=wait)
-        waiter.start()
-        time.sleep(0.3)
-        pg.issue(KEY, build_for(KEY))  # another connection, as another node
-        waiter.join(15)
-        assert woke and woke[0][0] is True and woke[0][1] < 5, woke
+        # another connection's issue, as another node's
+        woken, took = woken_by(listener, lambda: pg.issue(KEY, build_for(KEY)))
+        assert woken is True and took < 5, took
         # a release of leases wakes them too
         pg.heartbeat("gone", 0.0)
         key = pg.list_vouchers()[0].key

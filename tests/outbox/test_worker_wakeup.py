@@ -5,11 +5,11 @@ file (``PRAGMA data_version``, looked at every 50 ms)."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from pathlib import Path
 
 from outbox_fakes import FakeRecepcion
+from test_store import woken_by
 from test_worker_logic import EMISOR, issue
 
 from cr_einvoice.outbox.store import Store, VoucherState, open_store
@@ -70,18 +70,8 @@ def test_sqlite_hears_other_connections_commits(tmp_path: Path) -> None:
         assert 0.25 <= time.monotonic() - started < 2
         waiting.log_event(None, "own", {})  # its own commit: heard by nobody here
         assert waiting.wait_for_work(0.2) is False
-        woke: list[tuple[bool, float]] = []
-
-        def wait() -> None:
-            t0 = time.monotonic()
-            woke.append((waiting.wait_for_work(10), time.monotonic() - t0))
-
-        waiter = threading.Thread(target=wait)
-        waiter.start()
-        time.sleep(0.3)
-        other.log_event(None, "elsewhere", {})
-        waiter.join(15)
-        assert woke and woke[0][0] is True and 0.25 <= woke[0][1] < 1.5, woke
+        woken, took = woken_by(waiting, lambda: other.log_event(None, "elsewhere", {}))
+        assert woken is True and 0.25 <= took < 1.5, took
         other.log_event(None, "while nobody waits", {})  # heard by the next wait
         assert waiting.wait_for_work(5) is True
         assert waiting.wait_for_work(0.2) is False
