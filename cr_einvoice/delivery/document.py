@@ -25,8 +25,6 @@ from cr_einvoice.delivery.formatting import fecha, fecha_hora, fmt_cantidad, fmt
 from cr_einvoice.delivery.labels import ESTADOS, describe, titulo
 from cr_einvoice.delivery.quickread import quick_view
 from cr_einvoice.delivery.view import (
-    RESUMEN,
-    RESUMEN_FIN,
     Campo,
     Linea,
     Parte,
@@ -42,6 +40,7 @@ from cr_einvoice.delivery.view import (
     otro_texto,
     parte,
     referencia,
+    resumen_filas,
     situacion,
     tarifa,
 )
@@ -294,15 +293,11 @@ def _linea_pago(numero: int, ln: LineaPago, calc: CalculoLinea) -> Linea:
 
 
 def _resumen(r: ResumenFactura) -> tuple[tuple[Campo, ...], Campo]:
-    rows = [Campo(label, fmt_monto(getattr(r, attr))) for attr, label in RESUMEN]
-    for d in r.total_desglose_impuesto:
-        rows.append(
-            Campo(
-                f"Impuesto {tarifa(d.codigo, d.codigo_tarifa_iva, None)}", fmt_monto(d.total_monto_impuesto)
-            )
-        )
-    rows += [Campo(label, fmt_monto(getattr(r, attr))) for attr, label in RESUMEN_FIN]
-    return tuple(rows), Campo(f"Total comprobante ({r.codigo_moneda})", fmt_monto(r.total_comprobante))
+    rows = resumen_filas(
+        lambda attr: getattr(r, attr),
+        ((d.codigo, d.codigo_tarifa_iva, d.total_monto_impuesto) for d in r.total_desglose_impuesto),
+    )
+    return rows, Campo(f"Total comprobante ({r.codigo_moneda})", fmt_monto(r.total_comprobante))
 
 
 def _referencia(ref: InformacionReferencia) -> str:

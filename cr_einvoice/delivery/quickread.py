@@ -51,8 +51,6 @@ from cr_einvoice.core.money import AMOUNT_MAX, ZERO
 from cr_einvoice.delivery.formatting import fecha, fecha_hora, fmt_cantidad, fmt_monto
 from cr_einvoice.delivery.labels import describe, titulo
 from cr_einvoice.delivery.view import (
-    RESUMEN,
-    RESUMEN_FIN,
     Campo,
     Linea,
     Parte,
@@ -68,8 +66,8 @@ from cr_einvoice.delivery.view import (
     otro_texto,
     parte,
     referencia,
+    resumen_filas,
     situacion,
-    tarifa,
 )
 from cr_einvoice.signing.xades.algorithms import DS_NS
 from cr_einvoice.vouchers.model import ResumenFactura
@@ -352,19 +350,14 @@ class _Quick:
                 )
             )
         amounts = {attr: self.amount(kids, name) for attr, name in ResumenFactura.AMOUNT_ELEMENTS.items()}
-        rows = [Campo(label, fmt_monto(amounts[attr])) for attr, label in RESUMEN]
+        desglose = []
         for node in kids.get("TotalDesgloseImpuesto", ()):
             d = self.kids(node, "TotalDesgloseImpuesto")
             tarifa_iva = self.text(d, "CodigoTarifaIVA")
             codigo = _enum(CodigoImpuesto, self.text(d, "Codigo") or "")
             rate = _enum(CodigoTarifaIVA, tarifa_iva) if tarifa_iva else None
-            rows.append(
-                Campo(
-                    f"Impuesto {tarifa(codigo, rate, None)}", fmt_monto(self.amount(d, "TotalMontoImpuesto"))
-                )
-            )
-        rows += [Campo(label, fmt_monto(amounts[attr])) for attr, label in RESUMEN_FIN]
-        return tuple(rows), fmt_monto(amounts["total_comprobante"]), moneda
+            desglose.append((codigo, rate, self.amount(d, "TotalMontoImpuesto")))
+        return resumen_filas(amounts.__getitem__, desglose), fmt_monto(amounts["total_comprobante"]), moneda
 
     def exoneracion(self, kids: _Kids) -> str:
         text = self.text

@@ -5,7 +5,7 @@ text."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -48,6 +48,7 @@ __all__ = [
     "otro_texto",
     "parte",
     "referencia",
+    "resumen_filas",
     "situacion",
     "tarifa",
 ]
@@ -143,6 +144,21 @@ RESUMEN_FIN: tuple[tuple[str, str], ...] = (
     ("total_iva_devuelto", "IVA devuelto"),
     ("total_otros_cargos", "Total otros cargos"),
 )
+
+
+def resumen_filas(
+    amount: Callable[[str], Decimal],
+    desglose: Iterable[tuple[CodigoImpuesto, CodigoTarifaIVA | None, Decimal]],
+) -> tuple[Campo, ...]:
+    """The summary's rows: :data:`RESUMEN` (``amount(field)`` of each), a row per tax of the breakdown
+    (code, IVA tarifa code, TotalMontoImpuesto), then :data:`RESUMEN_FIN`."""
+    rows = [Campo(label, fmt_monto(amount(attr))) for attr, label in RESUMEN]
+    rows += [
+        Campo(f"Impuesto {tarifa(codigo, tarifa_iva, None)}", fmt_monto(monto))
+        for codigo, tarifa_iva, monto in desglose
+    ]
+    rows += [Campo(label, fmt_monto(amount(attr))) for attr, label in RESUMEN_FIN]
+    return tuple(rows)
 
 
 def tarifa(codigo: CodigoImpuesto, tarifa_iva: CodigoTarifaIVA | None, rate: Decimal | None) -> str:
