@@ -29,11 +29,13 @@ from cr_einvoice.delivery.view import (
     Linea,
     Parte,
     Representacion,
+    asumido_nota,
     descuento_nota,
     direccion,
     exoneracion_nota,
     identificacion,
     impuesto_celda,
+    impuesto_otro_nota,
     linea_notas,
     medio,
     otro_cargo,
@@ -211,7 +213,7 @@ def _impuestos(
             impuesto_celda(tax.codigo, tax.codigo_tarifa_iva, tax.tarifa, tax.factor_calculo_iva, calc.monto)
         )
         if tax.codigo_impuesto_otro:
-            notas.append(f"Impuesto {tax.codigo.value}: {tax.codigo_impuesto_otro}")
+            notas.append(impuesto_otro_nota(tax.codigo, tax.codigo_impuesto_otro))
         exo = tax.exoneracion
         if exo is not None:
             notas.append(
@@ -258,7 +260,7 @@ def _linea_detalle(numero: int, ln: LineaDetalle, calc: CalculoLinea) -> Linea:
             f"{tarifa(t.codigo, t.codigo_tarifa_iva, None)}: {fmt_monto(t.monto)}" for t in calc.impuestos
         )
     if calc.impuesto_asumido_emisor_fabrica:
-        notas.append(f"Impuesto asumido por el emisor: {fmt_monto(calc.impuesto_asumido_emisor_fabrica)}")
+        notas.append(asumido_nota(calc.impuesto_asumido_emisor_fabrica))
     return Linea(
         numero=numero,
         cabys=ln.codigo_cabys,

@@ -55,11 +55,13 @@ from cr_einvoice.delivery.view import (
     Linea,
     Parte,
     Representacion,
+    asumido_nota,
     descuento_nota,
     direccion,
     exoneracion_nota,
     identificacion,
     impuesto_celda,
+    impuesto_otro_nota,
     linea_notas,
     medio,
     otro_cargo,
@@ -512,7 +514,7 @@ class _Quick:
             cells.append(impuesto_celda(codigo, tarifa_iva, rate, factor, self.amount(t, "Monto")))
             otro = text(t, "CodigoImpuestoOTRO")
             if otro:
-                tax_notes.append(f"Impuesto {codigo.value}: {otro}")
+                tax_notes.append(impuesto_otro_nota(codigo, otro))
             exoneracion = self.one(t, "Exoneracion")
             if exoneracion is not None:
                 tax_notes.append(self.exoneracion(exoneracion))
@@ -521,7 +523,7 @@ class _Quick:
             _amount(base)  # the model checks it then
         asumido = self.amount(kids, "ImpuestoAsumidoEmisorFabrica")
         if asumido:
-            notas.append(f"Impuesto asumido por el emisor: {fmt_monto(asumido)}")
+            notas.append(asumido_nota(asumido))
         for name in ("MontoTotal", "SubTotal", "ImpuestoNeto"):  # read by the general reading
             self.amount(kids, name)
         cantidad = self.dec(kids, "Cantidad")

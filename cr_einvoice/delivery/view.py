@@ -37,11 +37,13 @@ __all__ = [
     "Linea",
     "Parte",
     "Representacion",
+    "asumido_nota",
     "descuento_nota",
     "direccion",
     "exoneracion_nota",
     "identificacion",
     "impuesto_celda",
+    "impuesto_otro_nota",
     "linea_notas",
     "medio",
     "otro_cargo",
@@ -235,6 +237,16 @@ def exoneracion_nota(
         f"Exoneración {describe(tipo)} N° {numero}{ley}, {quien}, {fecha}, tarifa exonerada "
         f"{fmt_porcentaje(tarifa)}: {fmt_monto(monto)}"
     )
+
+
+def impuesto_otro_nota(codigo: CodigoImpuesto, otro: str) -> str:
+    """The name a line gives a tax of code 99 (CodigoImpuestoOTRO)."""
+    return f"Impuesto {codigo.value}: {otro}"
+
+
+def asumido_nota(monto: Decimal) -> str:
+    """A line's tax assumed by the issuer or at the factory (ImpuestoAsumidoEmisorFabrica)."""
+    return f"Impuesto asumido por el emisor: {fmt_monto(monto)}"
 
 
 def descuento_nota(codigo: CodigoDescuento, otro: str | None, naturaleza: str | None, monto: Decimal) -> str:
